@@ -1,0 +1,339 @@
+//! Staff accounts, login, and the permission table. Permissions are checked here, in
+//! the core, by every service call; the UI only hides what it cannot do anyway.
+
+use crate::db::Core;
+use crate::error::{AuthFailure, Conflict, CoreError, Field, Lang, Result, Rule};
+use crate::validate;
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rusqlite::{params, OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum Role {
+    Manager,
+    Clerk,
+    Coach,
+    Consultant,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Manager, Role::Clerk, Role::Coach, Role::Consultant];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Manager => "manager",
+            Role::Clerk => "clerk",
+            Role::Coach => "coach",
+            Role::Consultant => "consultant",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// Everything a staff member may or may not do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    ViewMembers,
+    EditMembers,
+    ViewLeads,
+    EditLeads,
+    EditPackages,
+    EditContracts,
+    RefundContracts,
+    TakePayments,
+    ReversePayments,
+    ManageStaff,
+    EditSettings,
+    ViewStaffReports,
+}
+
+impl Action {
+    pub fn label(self, lang: Lang) -> String {
+        use Action::*;
+        let (zh, en) = match self {
+            ViewMembers => ("查看会员", "view members"),
+            EditMembers => ("登记或修改会员", "register or edit members"),
+            ViewLeads => ("查看潜在客户", "view leads"),
+            EditLeads => ("登记或跟进潜在客户", "record or follow up leads"),
+            EditPackages => ("修改课程套餐和价格", "change packages and prices"),
+            EditContracts => ("办理报名、续费或停课", "enrol, renew or pause contracts"),
+            RefundContracts => ("办理退费", "refund contracts"),
+            TakePayments => ("收款", "take payments"),
+            ReversePayments => ("冲正缴费记录", "reverse payments"),
+            ManageStaff => ("管理员工账号", "manage staff accounts"),
+            EditSettings => ("修改系统设置", "change settings"),
+            ViewStaffReports => ("查看员工工作记录", "see staff reports"),
+        };
+        match lang {
+            Lang::ZhCn => zh.into(),
+            Lang::En => en.into(),
+        }
+    }
+}
+
+/// The permission table. A clerk cannot change prices, reverse payments or see staff
+/// reports; a coach cannot take payments; only the manager refunds and manages staff.
+pub fn allowed(role: Role, action: Action) -> bool {
+    use Action::*;
+    match role {
+        Role::Manager => true,
+        Role::Clerk | Role::Consultant => matches!(
+            action,
+            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments
+        ),
+        Role::Coach => matches!(action, ViewMembers),
+    }
+}
+
+/// The logged-in staff member on whose behalf the core acts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct Session {
+    pub staff_id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+}
+
+impl Session {
+    pub fn require(&self, action: Action) -> Result<()> {
+        if allowed(self.role, action) {
+            Ok(())
+        } else {
+            Err(CoreError::Forbidden(action))
+        }
+    }
+    pub fn can(&self, action: Action) -> bool {
+        allowed(self.role, action)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct Staff {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub active: bool,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct NewStaff {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct FirstRun {
+    pub centre_name: String,
+    pub username: String,
+    pub display_name: String,
+    pub password: String,
+}
+
+const STAFF_COLUMNS: &str = "id, username, display_name, role, active, created_at";
+
+fn staff_from_row(r: &Row) -> rusqlite::Result<Staff> {
+    let role: String = r.get(3)?;
+    Ok(Staff {
+        id: r.get(0)?,
+        username: r.get(1)?,
+        display_name: r.get(2)?,
+        role: Role::parse(&role).unwrap_or(Role::Clerk),
+        active: r.get(4)?,
+        created_at: r.get(5)?,
+    })
+}
+
+pub const MIN_PASSWORD_LEN: usize = 6;
+
+fn hash_password(password: &str) -> Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| CoreError::Internal(format!("password hashing failed: {e}")))
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .unwrap_or(false)
+}
+
+fn check_new_staff(input: &NewStaff) -> Result<(String, String)> {
+    let username = input.username.trim().to_string();
+    let valid = (2..=32).contains(&username.chars().count())
+        && username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if !valid {
+        return Err(CoreError::invalid(Field::Username, Rule::UsernameFormat));
+    }
+    let display = validate::required_text(Field::DisplayName, &input.display_name, 20)?;
+    if input.password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(CoreError::invalid(Field::Password, Rule::PasswordTooShort { min: MIN_PASSWORD_LEN }));
+    }
+    Ok((username, display))
+}
+
+impl Core {
+    /// True until the first manager account exists.
+    pub fn needs_first_run(&self) -> Result<bool> {
+        self.read(|c| Ok(c.query_row("SELECT COUNT(*) FROM staff", [], |r| r.get::<_, i64>(0))? == 0))
+    }
+
+    /// First run: names the centre and creates the manager, who is logged in.
+    pub fn first_run(&self, input: FirstRun) -> Result<Session> {
+        let centre = validate::required_text(Field::CentreName, &input.centre_name, 40)?;
+        let new = NewStaff {
+            username: input.username,
+            display_name: input.display_name,
+            role: Role::Manager,
+            password: input.password,
+        };
+        let (username, display) = check_new_staff(&new)?;
+        let hash = hash_password(&new.password)?;
+        let id = crate::new_id();
+        self.write_as(Some(id.clone()), |w| {
+            let existing: i64 = w.query_row("SELECT COUNT(*) FROM staff", [], |r| r.get(0))?;
+            if existing > 0 {
+                return Err(CoreError::Conflict(Conflict::AlreadySetUp));
+            }
+            let now = w.now_text();
+            w.execute(
+                "INSERT INTO staff (id, username, display_name, role, password_hash, active, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, 'manager', ?4, 1, ?5, ?5)",
+                params![id, username, display, hash, now],
+            )?;
+            let staff = w.query_row(&format!("SELECT {STAFF_COLUMNS} FROM staff WHERE id = ?1"), [&id], staff_from_row)?;
+            w.log("staff", &id, "create", None, &staff)?;
+            crate::settings::put(w, "centre_name", &centre)?;
+            Ok(())
+        })?;
+        Ok(Session { staff_id: id, username, display_name: display, role: Role::Manager })
+    }
+
+    pub fn login(&self, username: &str, password: &str) -> Result<Session> {
+        let row = self.read(|c| {
+            Ok(c.query_row(
+                "SELECT id, username, display_name, role, active, password_hash FROM staff WHERE username = ?1",
+                [username.trim()],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, bool>(4)?,
+                        r.get::<_, String>(5)?,
+                    ))
+                },
+            )
+            .optional()?)
+        })?;
+        // Verify even when the user is unknown so timing does not reveal usernames.
+        const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$1111111111111111111111111111111111111111111";
+        let (id, username, display_name, role, active, hash) = match row {
+            Some(r) => r,
+            None => {
+                verify_password(password, DUMMY);
+                return Err(CoreError::Auth(AuthFailure::BadCredentials));
+            }
+        };
+        if !verify_password(password, &hash) {
+            return Err(CoreError::Auth(AuthFailure::BadCredentials));
+        }
+        if !active {
+            return Err(CoreError::Auth(AuthFailure::AccountDisabled));
+        }
+        Ok(Session { staff_id: id, username, display_name, role: Role::parse(&role).unwrap_or(Role::Clerk) })
+    }
+
+    pub fn staff_list(&self, session: &Session) -> Result<Vec<Staff>> {
+        session.require(Action::ViewMembers)?;
+        self.read(|c| {
+            let mut stmt = c.prepare(&format!("SELECT {STAFF_COLUMNS} FROM staff ORDER BY role, display_name"))?;
+            let rows = stmt.query_map([], staff_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
+
+    pub fn staff_create(&self, session: &Session, input: NewStaff) -> Result<Staff> {
+        session.require(Action::ManageStaff)?;
+        let (username, display) = check_new_staff(&input)?;
+        let hash = hash_password(&input.password)?;
+        self.write(session, |w| {
+            let taken: bool = w.query_row("SELECT EXISTS(SELECT 1 FROM staff WHERE username = ?1)", [&username], |r| r.get(0))?;
+            if taken {
+                return Err(CoreError::Conflict(Conflict::UsernameTaken));
+            }
+            let id = crate::new_id();
+            let now = w.now_text();
+            w.execute(
+                "INSERT INTO staff (id, username, display_name, role, password_hash, active, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6)",
+                params![id, username, display, input.role.as_str(), hash, now],
+            )?;
+            let staff = w.query_row(&format!("SELECT {STAFF_COLUMNS} FROM staff WHERE id = ?1"), [&id], staff_from_row)?;
+            w.log("staff", &id, "create", None, &staff)?;
+            Ok(staff)
+        })
+    }
+
+    /// Disables or re-enables an account; history stays attributed to it.
+    pub fn staff_set_active(&self, session: &Session, staff_id: &str, active: bool) -> Result<Staff> {
+        session.require(Action::ManageStaff)?;
+        self.write(session, |w| {
+            let staff = w
+                .query_row(&format!("SELECT {STAFF_COLUMNS} FROM staff WHERE id = ?1"), [staff_id], staff_from_row)
+                .optional()?
+                .ok_or(CoreError::NotFound(Field::Staff))?;
+            if !active && staff.role == Role::Manager {
+                let managers: i64 = w.query_row(
+                    "SELECT COUNT(*) FROM staff WHERE role = 'manager' AND active = 1 AND id <> ?1",
+                    [staff_id],
+                    |r| r.get(0),
+                )?;
+                if managers == 0 {
+                    return Err(CoreError::Conflict(Conflict::LastManager));
+                }
+            }
+            w.execute(
+                "UPDATE staff SET active = ?2, updated_at = ?3 WHERE id = ?1",
+                params![staff_id, active, w.now_text()],
+            )?;
+            let staff = w.query_row(&format!("SELECT {STAFF_COLUMNS} FROM staff WHERE id = ?1"), [staff_id], staff_from_row)?;
+            w.log("staff", staff_id, if active { "enable" } else { "disable" }, None, &staff)?;
+            Ok(staff)
+        })
+    }
+
+    pub fn change_password(&self, session: &Session, old_password: &str, new_password: &str) -> Result<()> {
+        self.login(&session.username, old_password)?;
+        if new_password.chars().count() < MIN_PASSWORD_LEN {
+            return Err(CoreError::invalid(Field::Password, Rule::PasswordTooShort { min: MIN_PASSWORD_LEN }));
+        }
+        let hash = hash_password(new_password)?;
+        self.write(session, |w| {
+            w.execute(
+                "UPDATE staff SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
+                params![session.staff_id, hash, w.now_text()],
+            )?;
+            // The hash itself never enters the log (it is synced to head office).
+            w.log("staff", &session.staff_id, "change_password", None, &serde_json::json!({}))?;
+            Ok(())
+        })
+    }
+}

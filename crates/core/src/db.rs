@@ -1,0 +1,261 @@
+//! The SQLite file: opening, migrations, and the one write path.
+//!
+//! Every mutation runs inside [`Core::write`]: one `BEGIN IMMEDIATE` transaction in
+//! which the domain code changes its tables and appends to `change_log`. A commit that
+//! changed rows but logged nothing is refused, so no write can slip around the log.
+
+use crate::auth::Session;
+use crate::error::{CoreError, Result};
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite_migration::{Migrations, M};
+use serde::Serialize;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// Append-only: a database made by any earlier version must open in this one.
+const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("../migrations/0001_foundation.sql"))];
+
+/// Version of the JSON payloads in `change_log`. Bump when a payload's shape changes.
+pub const PAYLOAD_VERSION: u32 = 1;
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that stands still until moved: tests and the demo generator (which writes a
+/// year of history through the ordinary service API) use it.
+pub struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn new(at: DateTime<Utc>) -> Arc<ManualClock> {
+        Arc::new(ManualClock(Mutex::new(at)))
+    }
+    pub fn set(&self, at: DateTime<Utc>) {
+        *self.0.lock().unwrap() = at;
+    }
+    pub fn advance(&self, by: chrono::Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+pub fn instant_text(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// The core: one writer connection, a few readers, the clock and the centre's time zone.
+pub struct Core {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    clock: Arc<dyn Clock>,
+    timezone: RwLock<chrono_tz::Tz>,
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+impl Core {
+    pub fn open(path: &Path) -> Result<Core> {
+        Core::open_with_clock(path, Arc::new(SystemClock))
+    }
+
+    pub fn open_with_clock(path: &Path, clock: Arc<dyn Clock>) -> Result<Core> {
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| CoreError::Internal(format!("cannot create {}: {e}", dir.display())))?;
+            }
+        }
+        let mut writer = Connection::open(path)?;
+        configure(&writer)?;
+        migrate(&mut writer)?;
+        let core = Core {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            clock,
+            timezone: RwLock::new(chrono_tz::Asia::Shanghai),
+        };
+        core.reload_timezone()?;
+        Ok(core)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        *self.timezone.read().unwrap()
+    }
+
+    /// Today's business date in the centre's time zone.
+    pub fn today(&self) -> NaiveDate {
+        self.business_date(self.now())
+    }
+
+    pub fn business_date(&self, at: DateTime<Utc>) -> NaiveDate {
+        at.with_timezone(&self.timezone()).date_naive()
+    }
+
+    pub(crate) fn reload_timezone(&self) -> Result<()> {
+        let name: Option<String> = self.read(|c| {
+            Ok(c.query_row("SELECT value FROM settings WHERE key = 'timezone'", [], |r| r.get(0))
+                .ok())
+        })?;
+        if let Some(tz) = name.and_then(|n| n.parse::<chrono_tz::Tz>().ok()) {
+            *self.timezone.write().unwrap() = tz;
+        }
+        Ok(())
+    }
+
+    /// Runs `f` on a read connection (WAL lets reads proceed beside the writer).
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = match self.readers.lock().unwrap().pop() {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+                )?;
+                c.busy_timeout(std::time::Duration::from_secs(5))?;
+                c
+            }
+        };
+        let out = f(&conn);
+        let mut pool = self.readers.lock().unwrap();
+        if pool.len() < 4 {
+            pool.push(conn);
+        }
+        out
+    }
+
+    /// The one write path: `f` runs in a single immediate transaction together with its
+    /// change-log entries, attributed to `session`'s staff member.
+    pub(crate) fn write<T>(&self, session: &Session, f: impl FnOnce(&mut WriteTx) -> Result<T>) -> Result<T> {
+        self.write_as(Some(session.staff_id.clone()), f)
+    }
+
+    pub(crate) fn write_as<T>(&self, staff_id: Option<String>, f: impl FnOnce(&mut WriteTx) -> Result<T>) -> Result<T> {
+        let mut conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let before = conn.total_changes();
+        let tx = Transaction::new(&mut conn, TransactionBehavior::Immediate)?;
+        let mut w = WriteTx { tx, staff_id, now: self.now(), today: NaiveDate::MIN, logged: 0 };
+        w.today = self.business_date(w.now);
+        let out = f(&mut w)?;
+        let changed = w.tx.total_changes() > before;
+        if changed && w.logged == 0 {
+            return Err(CoreError::Internal("a write changed rows without a change-log entry".into()));
+        }
+        w.tx.commit()?;
+        Ok(out)
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let migrations = Migrations::from_slice(MIGRATIONS);
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if current > MIGRATIONS.len() as i64 {
+        return Err(CoreError::Internal(format!(
+            "this database was made by a newer CentreDesk (schema {current}, this version knows {})",
+            MIGRATIONS.len()
+        )));
+    }
+    migrations
+        .to_latest(conn)
+        .map_err(|e| CoreError::Internal(format!("migration failed, database unchanged: {e}")))
+}
+
+pub fn schema_version() -> usize {
+    MIGRATIONS.len()
+}
+
+/// A transaction on the writer. Domain code reads and writes through it (it derefs to
+/// the connection) and must [`log`](WriteTx::log) each change it makes.
+pub struct WriteTx<'c> {
+    tx: Transaction<'c>,
+    staff_id: Option<String>,
+    now: DateTime<Utc>,
+    today: NaiveDate,
+    logged: u32,
+}
+
+impl Deref for WriteTx<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.tx
+    }
+}
+
+impl WriteTx<'_> {
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+    pub fn now_text(&self) -> String {
+        instant_text(self.now)
+    }
+    pub fn today(&self) -> NaiveDate {
+        self.today
+    }
+    pub fn staff_id(&self) -> Option<&str> {
+        self.staff_id.as_deref()
+    }
+
+    /// Appends one entry to the change log. `data` is the row as it now stands (or the
+    /// facts of the operation); it is stored as `{"v": PAYLOAD_VERSION, "data": …}`.
+    pub fn log(&mut self, entity: &str, entity_id: &str, op: &str, subject: Option<&str>, data: &impl Serialize) -> Result<()> {
+        let payload = serde_json::json!({ "v": PAYLOAD_VERSION, "data": data });
+        self.tx.execute(
+            "INSERT INTO change_log (seq, op_id, at, staff_id, entity, entity_id, op, subject_id, payload)
+             VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM change_log), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            rusqlite::params![
+                crate::new_id(),
+                self.now_text(),
+                self.staff_id,
+                entity,
+                entity_id,
+                op,
+                subject,
+                payload.to_string()
+            ],
+        )?;
+        self.logged += 1;
+        Ok(())
+    }
+
+    /// Takes the next value of a local counter (member numbers, receipts, contracts).
+    /// Runs inside the immediate transaction, so two writers never get the same value.
+    pub fn next_counter(&self, name: &str) -> Result<i64> {
+        let value: i64 = self.tx.query_row(
+            "INSERT INTO counters (name, value) VALUES (?1, 1)
+             ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value",
+            [name],
+            |r| r.get(0),
+        )?;
+        Ok(value)
+    }
+}

@@ -1,0 +1,408 @@
+//! Every failure the core reports, with a stable `code` for the UI and a plain
+//! message in both languages that names the field and the rule broken.
+
+use crate::auth::Action;
+use crate::money::Money;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+pub type Result<T, E = CoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
+#[ts(export)]
+pub enum Lang {
+    #[default]
+    #[serde(rename = "zh-CN")]
+    ZhCn,
+    #[serde(rename = "en")]
+    En,
+}
+
+impl Lang {
+    pub fn parse(s: &str) -> Lang {
+        if s.to_ascii_lowercase().starts_with("en") { Lang::En } else { Lang::ZhCn }
+    }
+    fn pick(self, zh: &str, en: &str) -> String {
+        match self {
+            Lang::ZhCn => zh.to_string(),
+            Lang::En => en.to_string(),
+        }
+    }
+}
+
+/// The input field an error is about; its label appears in the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum Field {
+    Name, Gender, Birthday, School, Notes, Tags, Rank, Status, ReferredBy,
+    GuardianName, GuardianPhone, Relation, Wechat, Phone, ContactName,
+    Source, Consultant, Needs, LostReason, FollowUpContent, NextFollowUp, Channel,
+    PackageName, PackageKind, Lessons, ValidityDays, TermMonths, Price, Discount,
+    StartDate, PauseFrom, PauseTo, Reason, Amount, Method, RefundRule,
+    Username, Password, DisplayName, Role, CentreName, MemberNoPrefix, Timezone, Setting,
+    Member, Guardian, Lead, Package, Contract, Payment, Staff,
+}
+
+impl Field {
+    pub fn label(self, lang: Lang) -> String {
+        use Field::*;
+        let (zh, en) = match self {
+            Name => ("姓名", "Name"),
+            Gender => ("性别", "Gender"),
+            Birthday => ("出生日期", "Birthday"),
+            School => ("学校", "School"),
+            Notes => ("备注", "Notes"),
+            Tags => ("标签", "Tags"),
+            Rank => ("级别", "Rank"),
+            Status => ("状态", "Status"),
+            ReferredBy => ("推荐人", "Referred by"),
+            GuardianName => ("家长姓名", "Guardian name"),
+            GuardianPhone => ("家长电话", "Guardian phone"),
+            Relation => ("关系", "Relation"),
+            Wechat => ("微信号", "WeChat ID"),
+            Phone => ("电话", "Phone"),
+            ContactName => ("联系人", "Contact name"),
+            Source => ("来源渠道", "Source"),
+            Consultant => ("课程顾问", "Consultant"),
+            Needs => ("需求", "Needs"),
+            LostReason => ("丢单原因", "Lost reason"),
+            FollowUpContent => ("跟进内容", "Follow-up notes"),
+            NextFollowUp => ("下次跟进日期", "Next follow-up date"),
+            Channel => ("跟进方式", "Channel"),
+            PackageName => ("套餐名称", "Package name"),
+            PackageKind => ("套餐类型", "Package type"),
+            Lessons => ("课时数", "Lessons"),
+            ValidityDays => ("有效天数", "Valid for (days)"),
+            TermMonths => ("期限（月）", "Term (months)"),
+            Price => ("价格", "Price"),
+            Discount => ("优惠金额", "Discount"),
+            StartDate => ("开始日期", "Start date"),
+            PauseFrom => ("停课开始", "Pause from"),
+            PauseTo => ("停课结束", "Pause until"),
+            Reason => ("原因", "Reason"),
+            Amount => ("金额", "Amount"),
+            Method => ("支付方式", "Payment method"),
+            RefundRule => ("退费规则", "Refund rule"),
+            Username => ("用户名", "Username"),
+            Password => ("密码", "Password"),
+            DisplayName => ("显示名称", "Display name"),
+            Role => ("角色", "Role"),
+            CentreName => ("机构名称", "Centre name"),
+            MemberNoPrefix => ("会员编号前缀", "Member number prefix"),
+            Timezone => ("时区", "Time zone"),
+            Setting => ("设置", "Setting"),
+            Member => ("会员", "Member"),
+            Guardian => ("家长", "Guardian"),
+            Lead => ("潜在客户", "Lead"),
+            Package => ("课程套餐", "Package"),
+            Contract => ("合同", "Contract"),
+            Payment => ("缴费记录", "Payment"),
+            Staff => ("员工", "Staff member"),
+        };
+        lang.pick(zh, en)
+    }
+}
+
+/// The rule a value broke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rule {
+    Required,
+    TooLong { max: usize },
+    PhoneFormat,
+    DateFormat,
+    NotInFuture,
+    NotInPast,
+    NotBefore { other: Field },
+    MoneyFormat,
+    MoneyTooPrecise,
+    MoneyTooLarge,
+    MustBePositive,
+    NotNegative,
+    NotMoreThan { limit: Money },
+    IntRange { min: i64, max: i64 },
+    OneOf { allowed: Vec<String> },
+    PasswordTooShort { min: usize },
+    UsernameFormat,
+    NameCharacters,
+    Unknown,
+}
+
+impl Rule {
+    fn code(&self) -> &'static str {
+        match self {
+            Rule::Required => "required",
+            Rule::TooLong { .. } => "too_long",
+            Rule::PhoneFormat => "phone_format",
+            Rule::DateFormat => "date_format",
+            Rule::NotInFuture => "not_in_future",
+            Rule::NotInPast => "not_in_past",
+            Rule::NotBefore { .. } => "not_before",
+            Rule::MoneyFormat => "money_format",
+            Rule::MoneyTooPrecise => "money_too_precise",
+            Rule::MoneyTooLarge => "money_too_large",
+            Rule::MustBePositive => "must_be_positive",
+            Rule::NotNegative => "not_negative",
+            Rule::NotMoreThan { .. } => "not_more_than",
+            Rule::IntRange { .. } => "int_range",
+            Rule::OneOf { .. } => "one_of",
+            Rule::PasswordTooShort { .. } => "password_too_short",
+            Rule::UsernameFormat => "username_format",
+            Rule::NameCharacters => "name_characters",
+            Rule::Unknown => "unknown",
+        }
+    }
+
+    fn describe(&self, lang: Lang) -> String {
+        match self {
+            Rule::Required => lang.pick("必填", "is required"),
+            Rule::TooLong { max } => match lang {
+                Lang::ZhCn => format!("不能超过 {max} 个字"),
+                Lang::En => format!("must be at most {max} characters"),
+            },
+            Rule::PhoneFormat => lang.pick(
+                "请输入以 1 开头的 11 位手机号",
+                "must be an 11-digit mobile number starting with 1",
+            ),
+            Rule::DateFormat => lang.pick("日期格式应为 年-月-日，例如 2015-03-07", "must be a date like 2015-03-07"),
+            Rule::NotInFuture => lang.pick("不能晚于今天", "cannot be in the future"),
+            Rule::NotInPast => lang.pick("不能早于今天", "cannot be in the past"),
+            Rule::NotBefore { other } => match lang {
+                Lang::ZhCn => format!("不能早于{}", other.label(lang)),
+                Lang::En => format!("cannot be before {}", other.label(lang).to_lowercase()),
+            },
+            Rule::MoneyFormat => lang.pick("请输入金额，例如 1280 或 1280.50", "must be an amount like 1280 or 1280.50"),
+            Rule::MoneyTooPrecise => lang.pick("最多两位小数（分）", "must have at most two decimal places"),
+            Rule::MoneyTooLarge => lang.pick("金额过大", "is too large"),
+            Rule::MustBePositive => lang.pick("必须大于 0", "must be greater than 0"),
+            Rule::NotNegative => lang.pick("不能为负数", "cannot be negative"),
+            Rule::NotMoreThan { limit } => match lang {
+                Lang::ZhCn => format!("不能超过 {}", limit.display_yuan()),
+                Lang::En => format!("cannot exceed {}", limit.display_yuan()),
+            },
+            Rule::IntRange { min, max } => match lang {
+                Lang::ZhCn => format!("应在 {min} 到 {max} 之间"),
+                Lang::En => format!("must be between {min} and {max}"),
+            },
+            Rule::OneOf { allowed } => match lang {
+                Lang::ZhCn => format!("只能是：{}", allowed.join("、")),
+                Lang::En => format!("must be one of: {}", allowed.join(", ")),
+            },
+            Rule::PasswordTooShort { min } => match lang {
+                Lang::ZhCn => format!("至少 {min} 位"),
+                Lang::En => format!("must be at least {min} characters"),
+            },
+            Rule::UsernameFormat => lang.pick(
+                "只能包含字母、数字、点、下划线或短横线（2–32 位）",
+                "may contain only letters, digits, '.', '_' or '-' (2–32 characters)",
+            ),
+            Rule::NameCharacters => lang.pick("含有不允许的字符", "contains characters that are not allowed"),
+            Rule::Unknown => lang.pick("不存在或已删除", "does not exist"),
+        }
+    }
+}
+
+/// A business rule that refuses an otherwise well-formed request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conflict {
+    UsernameTaken,
+    AlreadySetUp,
+    MemberNotApplicant,
+    MemberNotApproved,
+    InvalidLeadTransition { from: String, to: String },
+    LeadAlreadyConverted,
+    PackageArchived,
+    ContractNotActive,
+    ContractFullyPaid,
+    PaymentAlreadyReversed,
+    CannotReverseReversal,
+    CannotReverseRefund,
+    PauseOverlaps,
+    GuardianAlreadyLinked,
+    LastManager,
+    /// Another program held the database longer than the busy timeout.
+    Busy,
+}
+
+impl Conflict {
+    fn code(&self) -> &'static str {
+        match self {
+            Conflict::UsernameTaken => "username_taken",
+            Conflict::AlreadySetUp => "already_set_up",
+            Conflict::MemberNotApplicant => "member_not_applicant",
+            Conflict::MemberNotApproved => "member_not_approved",
+            Conflict::InvalidLeadTransition { .. } => "invalid_lead_transition",
+            Conflict::LeadAlreadyConverted => "lead_already_converted",
+            Conflict::PackageArchived => "package_archived",
+            Conflict::ContractNotActive => "contract_not_active",
+            Conflict::ContractFullyPaid => "contract_fully_paid",
+            Conflict::PaymentAlreadyReversed => "payment_already_reversed",
+            Conflict::CannotReverseReversal => "cannot_reverse_reversal",
+            Conflict::CannotReverseRefund => "cannot_reverse_refund",
+            Conflict::PauseOverlaps => "pause_overlaps",
+            Conflict::GuardianAlreadyLinked => "guardian_already_linked",
+            Conflict::LastManager => "last_manager",
+            Conflict::Busy => "busy",
+        }
+    }
+
+    fn describe(&self, lang: Lang) -> String {
+        match self {
+            Conflict::UsernameTaken => lang.pick("用户名已被使用", "That username is already taken"),
+            Conflict::AlreadySetUp => lang.pick("系统已完成初始设置", "The centre is already set up"),
+            Conflict::MemberNotApplicant => lang.pick("该会员已审核，无需再次审核", "This member has already been approved"),
+            Conflict::MemberNotApproved => lang.pick("会员尚未审核，请先完成审核", "Approve the member's application first"),
+            Conflict::InvalidLeadTransition { from, to } => match lang {
+                Lang::ZhCn => format!("不能把状态从“{}”改为“{}”", crate::leads::status_label(from, lang), crate::leads::status_label(to, lang)),
+                Lang::En => format!("Status cannot change from '{}' to '{}'", crate::leads::status_label(from, lang), crate::leads::status_label(to, lang)),
+            },
+            Conflict::LeadAlreadyConverted => lang.pick("该潜在客户已转为会员", "This lead has already become a member"),
+            Conflict::PackageArchived => lang.pick("该套餐已停用", "This package is archived"),
+            Conflict::ContractNotActive => lang.pick("该合同已结束或已退费", "This contract has ended or been refunded"),
+            Conflict::ContractFullyPaid => lang.pick("该合同已付清", "This contract is already paid in full"),
+            Conflict::PaymentAlreadyReversed => lang.pick("该笔缴费已冲正", "This payment has already been reversed"),
+            Conflict::CannotReverseReversal => lang.pick("冲正记录不能再冲正", "A reversal cannot itself be reversed"),
+            Conflict::CannotReverseRefund => lang.pick("退费记录不能冲正", "A refund cannot be reversed"),
+            Conflict::PauseOverlaps => lang.pick("与已有的停课时间重叠", "Overlaps an existing pause"),
+            Conflict::GuardianAlreadyLinked => lang.pick("该家长已关联此学员", "This guardian is already linked to the member"),
+            Conflict::LastManager => lang.pick("至少需要保留一名启用的店长账号", "At least one active manager account must remain"),
+            Conflict::Busy => lang.pick("数据库正忙，请稍后再试", "The database is busy; please try again"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    BadCredentials,
+    NotLoggedIn,
+    AccountDisabled,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("{field:?}: {rule:?}")]
+    Validation { field: Field, rule: Rule },
+    #[error("{0:?} not found")]
+    NotFound(Field),
+    #[error("not allowed: {0:?}")]
+    Forbidden(Action),
+    #[error("authentication: {0:?}")]
+    Auth(AuthFailure),
+    #[error("conflict: {0:?}")]
+    Conflict(Conflict),
+    #[error("database: {0}")]
+    Db(rusqlite::Error),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<rusqlite::Error> for CoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
+                CoreError::Conflict(Conflict::Busy)
+            }
+            _ => CoreError::Db(e),
+        }
+    }
+}
+
+impl CoreError {
+    pub fn invalid(field: Field, rule: Rule) -> CoreError {
+        CoreError::Validation { field, rule }
+    }
+
+    pub fn code(&self) -> String {
+        match self {
+            CoreError::Validation { rule, .. } => format!("validation.{}", rule.code()),
+            CoreError::NotFound(_) => "not_found".into(),
+            CoreError::Forbidden(_) => "forbidden".into(),
+            CoreError::Auth(AuthFailure::BadCredentials) => "auth.bad_credentials".into(),
+            CoreError::Auth(AuthFailure::NotLoggedIn) => "auth.not_logged_in".into(),
+            CoreError::Auth(AuthFailure::AccountDisabled) => "auth.account_disabled".into(),
+            CoreError::Conflict(c) => format!("conflict.{}", c.code()),
+            CoreError::Db(_) => "internal.database".into(),
+            CoreError::Internal(_) => "internal".into(),
+        }
+    }
+
+    pub fn field(&self) -> Option<Field> {
+        match self {
+            CoreError::Validation { field, .. } => Some(*field),
+            CoreError::NotFound(f) => Some(*f),
+            _ => None,
+        }
+    }
+
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            CoreError::Validation { field, rule } => match lang {
+                Lang::ZhCn => format!("{}：{}", field.label(lang), rule.describe(lang)),
+                Lang::En => format!("{} {}", field.label(lang), rule.describe(lang)),
+            },
+            CoreError::NotFound(f) => match lang {
+                Lang::ZhCn => format!("找不到该{}", f.label(lang)),
+                Lang::En => format!("{} not found", f.label(lang)),
+            },
+            CoreError::Forbidden(action) => match lang {
+                Lang::ZhCn => format!("您的角色无权{}", action.label(lang)),
+                Lang::En => format!("Your role is not allowed to {}", action.label(lang)),
+            },
+            CoreError::Auth(AuthFailure::BadCredentials) => lang.pick("用户名或密码错误", "Wrong username or password"),
+            CoreError::Auth(AuthFailure::NotLoggedIn) => lang.pick("请先登录", "Please log in first"),
+            CoreError::Auth(AuthFailure::AccountDisabled) => lang.pick("该账号已停用", "This account is disabled"),
+            CoreError::Conflict(c) => c.describe(lang),
+            CoreError::Db(e) => match lang {
+                Lang::ZhCn => format!("数据库错误，操作未保存：{e}"),
+                Lang::En => format!("Database error; nothing was saved: {e}"),
+            },
+            CoreError::Internal(e) => match lang {
+                Lang::ZhCn => format!("内部错误，操作未保存：{e}"),
+                Lang::En => format!("Internal error; nothing was saved: {e}"),
+            },
+        }
+    }
+
+    pub fn to_dto(&self, lang: Lang) -> ErrorDto {
+        ErrorDto {
+            code: self.code(),
+            field: self.field(),
+            message: self.message(lang),
+        }
+    }
+}
+
+/// What crosses to the UI: `{code, field, message}`.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct ErrorDto {
+    pub code: String,
+    pub field: Option<Field>,
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_errors_name_the_field_and_rule_in_both_languages() {
+        let e = CoreError::invalid(Field::GuardianPhone, Rule::PhoneFormat);
+        let json = serde_json::to_value(e.to_dto(Lang::ZhCn)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "code": "validation.phone_format",
+                "field": "guardian_phone",
+                "message": "家长电话：请输入以 1 开头的 11 位手机号"
+            })
+        );
+        assert_eq!(e.message(Lang::En), "Guardian phone must be an 11-digit mobile number starting with 1");
+    }
+
+    #[test]
+    fn money_limits_show_yuan() {
+        let e = CoreError::invalid(Field::Amount, Rule::NotMoreThan { limit: Money::from_fen(150_000) });
+        assert_eq!(e.message(Lang::ZhCn), "金额：不能超过 ¥1,500.00");
+    }
+}

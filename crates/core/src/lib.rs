@@ -1,0 +1,49 @@
+//! CentreDesk core: every rule of the centre lives here. The desktop shell, the CLI
+//! and the tests all call this crate's service API (methods on [`Core`]); it never
+//! depends on tauri. See ARCHITECTURE.md at the repository root for the map.
+
+pub mod auth;
+pub mod contracts;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod home;
+pub mod leads;
+pub mod members;
+pub mod money;
+pub mod packages;
+pub mod payments;
+pub mod search;
+pub mod settings;
+pub mod validate;
+
+pub use auth::{Role, Session};
+pub use db::{Clock, Core, ManualClock, SystemClock};
+pub use error::{CoreError, ErrorDto, Lang, Result};
+pub use money::Money;
+
+/// A new UUIDv7: time-ordered, unique across devices, so rows can sync.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Where the database lives when no `--db` or `CENTREDESK_DB` is given: the OS data
+/// directory (`%APPDATA%` on Windows, `~/Library/Application Support` on macOS,
+/// `$XDG_DATA_HOME` or `~/.local/share` elsewhere).
+pub fn default_db_path() -> std::path::PathBuf {
+    if let Ok(p) = std::env::var("CENTREDESK_DB") {
+        if !p.is_empty() {
+            return p.into();
+        }
+    }
+    let base = if cfg!(windows) {
+        std::env::var_os("APPDATA").map(std::path::PathBuf::from)
+    } else if cfg!(target_os = "macos") {
+        std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join("Library/Application Support"))
+    } else {
+        std::env::var_os("XDG_DATA_HOME")
+            .map(std::path::PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".local/share")))
+    };
+    base.unwrap_or_else(|| ".".into()).join("CentreDesk").join("centredesk.db")
+}

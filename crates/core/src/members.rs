@@ -1,0 +1,673 @@
+//! Members 会员 and their guardians 家长: application → approval (member number) →
+//! record, status, guardians (one guardian with several children, several guardians
+//! per child), and the timeline every staff member shares.
+
+use crate::auth::{Action, Session};
+use crate::contracts::ContractView;
+use crate::db::{Core, WriteTx};
+use crate::error::{Conflict, CoreError, Field, Result, Rule};
+use crate::payments::Payment;
+use crate::{search, settings, validate};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+pub const STATUSES: [&str; 5] = ["applicant", "active", "paused", "expired", "left"];
+
+#[derive(Debug, Clone, Serialize, TS, PartialEq)]
+#[ts(export)]
+pub struct Member {
+    pub id: String,
+    pub member_no: Option<String>,
+    pub name: String,
+    /// `M` or `F`.
+    pub gender: String,
+    pub birthday: Option<String>,
+    pub school: String,
+    pub course_interest: String,
+    pub notes: String,
+    pub tags: Vec<String>,
+    pub rank: String,
+    pub status: String,
+    pub referred_by: Option<String>,
+    pub lead_id: Option<String>,
+    pub approved_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const MEMBER_COLUMNS: &str = "id, member_no, name, gender, birthday, school, course_interest, notes, tags, rank, status, referred_by, lead_id, approved_at, created_at, updated_at";
+
+fn member_from_row(r: &Row) -> rusqlite::Result<Member> {
+    let tags: String = r.get(8)?;
+    Ok(Member {
+        id: r.get(0)?,
+        member_no: r.get(1)?,
+        name: r.get(2)?,
+        gender: r.get(3)?,
+        birthday: r.get(4)?,
+        school: r.get(5)?,
+        course_interest: r.get(6)?,
+        notes: r.get(7)?,
+        tags: serde_json::from_str(&tags).unwrap_or_default(),
+        rank: r.get(9)?,
+        status: r.get(10)?,
+        referred_by: r.get(11)?,
+        lead_id: r.get(12)?,
+        approved_at: r.get(13)?,
+        created_at: r.get(14)?,
+        updated_at: r.get(15)?,
+    })
+}
+
+pub(crate) fn load_member(c: &Connection, id: &str) -> Result<Member> {
+    c.prepare_cached(&format!("SELECT {MEMBER_COLUMNS} FROM members WHERE id = ?1"))?
+        .query_row([id], member_from_row)
+        .optional()?
+        .ok_or(CoreError::NotFound(Field::Member))
+}
+
+#[derive(Debug, Clone, Serialize, TS, PartialEq)]
+#[ts(export)]
+pub struct Guardian {
+    pub id: String,
+    pub name: String,
+    pub phone: String,
+    pub wechat: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn guardian_from_row(r: &Row) -> rusqlite::Result<Guardian> {
+    Ok(Guardian { id: r.get(0)?, name: r.get(1)?, phone: r.get(2)?, wechat: r.get(3)?, created_at: r.get(4)?, updated_at: r.get(5)? })
+}
+
+fn load_guardian(c: &Connection, id: &str) -> Result<Guardian> {
+    c.query_row("SELECT id, name, phone, wechat, created_at, updated_at FROM guardians WHERE id = ?1", [id], guardian_from_row)
+        .optional()?
+        .ok_or(CoreError::NotFound(Field::Guardian))
+}
+
+/// A guardian as linked to one member.
+#[derive(Debug, Clone, Serialize, TS, PartialEq)]
+#[ts(export)]
+pub struct LinkedGuardian {
+    pub link_id: String,
+    pub guardian: Guardian,
+    pub relation: String,
+    pub is_primary: bool,
+    /// Other children of this guardian (brothers and sisters at the centre).
+    pub other_children: Vec<MemberRef>,
+}
+
+#[derive(Debug, Clone, Serialize, TS, PartialEq)]
+#[ts(export)]
+pub struct MemberRef {
+    pub id: String,
+    pub name: String,
+    pub member_no: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct GuardianInput {
+    pub name: String,
+    pub relation: String,
+    pub phone: String,
+    #[serde(default)]
+    pub wechat: String,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct MemberApplication {
+    pub name: String,
+    pub gender: String,
+    #[serde(default)]
+    pub guardian: Option<GuardianInput>,
+    #[serde(default)]
+    pub referred_by: Option<String>,
+    #[serde(default)]
+    pub notes: String,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct MemberApproval {
+    pub birthday: String,
+    #[serde(default)]
+    pub school: String,
+    #[serde(default)]
+    pub course_interest: String,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct MemberUpdate {
+    pub name: String,
+    pub gender: String,
+    pub birthday: Option<String>,
+    pub school: String,
+    pub course_interest: String,
+    pub notes: String,
+    pub tags: Vec<String>,
+    pub rank: String,
+    pub referred_by: Option<String>,
+}
+
+/// Link a guardian to a member: an existing one (by id) or a new one.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct GuardianLinkInput {
+    pub existing_guardian_id: Option<String>,
+    pub new_guardian: Option<GuardianInput>,
+    pub relation: String,
+    #[serde(default)]
+    pub is_primary: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct GuardianUpdate {
+    pub name: String,
+    pub phone: String,
+    pub wechat: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct MemberDetail {
+    pub member: Member,
+    pub referrer: Option<MemberRef>,
+    pub guardians: Vec<LinkedGuardian>,
+    pub contracts: Vec<ContractView>,
+    pub payments: Vec<Payment>,
+    pub lessons_remaining: Option<i64>,
+    pub balance_due: crate::money::Money,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct MemberRow {
+    pub id: String,
+    pub member_no: Option<String>,
+    pub name: String,
+    pub gender: String,
+    pub birthday: Option<String>,
+    pub status: String,
+    pub guardian_phone: Option<String>,
+    pub lessons_remaining: Option<i64>,
+    pub expires_on: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, TS, Default)]
+#[ts(export)]
+pub struct MemberFilter {
+    pub status: Option<String>,
+    #[serde(default)]
+    pub offset: i64,
+    #[serde(default)]
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct MemberPage {
+    pub rows: Vec<MemberRow>,
+    pub total: i64,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct GuardianDetail {
+    pub guardian: Guardian,
+    pub children: Vec<MemberRef>,
+}
+
+/// One line of a member's (or lead's) shared timeline: every change anyone made,
+/// with who and when, straight from the change log.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct TimelineEntry {
+    pub seq: i64,
+    pub at: String,
+    pub staff_name: Option<String>,
+    pub entity: String,
+    pub op: String,
+    #[ts(type = "Record<string, unknown>")]
+    pub data: serde_json::Value,
+}
+
+fn relation(value: &str) -> Result<String> {
+    validate::required_text(Field::Relation, value, 10)
+}
+
+fn check_guardian(input: &GuardianInput) -> Result<(String, String, String, String)> {
+    Ok((
+        validate::person_name(Field::GuardianName, &input.name)?,
+        relation(&input.relation)?,
+        validate::mobile(Field::GuardianPhone, &input.phone)?,
+        validate::optional_text(Field::Wechat, &input.wechat, 40)?,
+    ))
+}
+
+fn check_referrer(c: &Connection, referred_by: &Option<String>, member_id: Option<&str>) -> Result<Option<String>> {
+    match referred_by.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(id) => {
+            if Some(id) == member_id {
+                return Err(CoreError::invalid(Field::ReferredBy, Rule::Unknown));
+            }
+            let exists: bool = c.query_row("SELECT EXISTS(SELECT 1 FROM members WHERE id = ?1)", [id], |r| r.get(0))?;
+            if !exists {
+                return Err(CoreError::invalid(Field::ReferredBy, Rule::Unknown));
+            }
+            Ok(Some(id.to_string()))
+        }
+    }
+}
+
+/// Inserts a guardian (or reuses the one with the same name and phone) and logs it.
+pub(crate) fn insert_guardian(w: &mut WriteTx, name: &str, phone: &str, wechat: &str) -> Result<String> {
+    let existing: Option<String> = w
+        .query_row("SELECT id FROM guardians WHERE phone = ?1 AND name = ?2", [phone, name], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    let id = crate::new_id();
+    let now = w.now_text();
+    w.execute(
+        "INSERT INTO guardians (id, name, phone, wechat, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        params![id, name, phone, wechat, now],
+    )?;
+    let g = load_guardian(w, &id)?;
+    w.log("guardian", &id, "create", None, &g)?;
+    search::index_guardian(w, &id)?;
+    Ok(id)
+}
+
+pub(crate) fn link_guardian(w: &mut WriteTx, member_id: &str, guardian_id: &str, relation: &str, is_primary: bool) -> Result<()> {
+    let linked: bool = w.query_row(
+        "SELECT EXISTS(SELECT 1 FROM member_guardians WHERE member_id = ?1 AND guardian_id = ?2)",
+        [member_id, guardian_id],
+        |r| r.get(0),
+    )?;
+    if linked {
+        return Err(CoreError::Conflict(Conflict::GuardianAlreadyLinked));
+    }
+    let has_any: bool = w.query_row("SELECT EXISTS(SELECT 1 FROM member_guardians WHERE member_id = ?1)", [member_id], |r| r.get(0))?;
+    let primary = is_primary || !has_any;
+    if primary {
+        w.execute("UPDATE member_guardians SET is_primary = 0 WHERE member_id = ?1 AND is_primary = 1", [member_id])?;
+    }
+    let id = crate::new_id();
+    w.execute(
+        "INSERT INTO member_guardians (id, member_id, guardian_id, relation, is_primary, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![id, member_id, guardian_id, relation, primary, w.now_text()],
+    )?;
+    w.log(
+        "member_guardian",
+        &id,
+        "link",
+        Some(member_id),
+        &serde_json::json!({ "member_id": member_id, "guardian_id": guardian_id, "relation": relation, "is_primary": primary }),
+    )?;
+    search::index_member(w, member_id)?;
+    Ok(())
+}
+
+pub(crate) fn insert_member(
+    w: &mut WriteTx,
+    name: &str,
+    gender: &str,
+    referred_by: Option<String>,
+    notes: &str,
+    lead_id: Option<&str>,
+    birthday: Option<String>,
+) -> Result<String> {
+    let id = crate::new_id();
+    let now = w.now_text();
+    w.execute(
+        "INSERT INTO members (id, name, gender, birthday, notes, status, referred_by, lead_id, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'applicant', ?6, ?7, ?8, ?8)",
+        params![id, name, gender, birthday, notes, referred_by, lead_id, now],
+    )?;
+    let m = load_member(w, &id)?;
+    w.log("member", &id, "apply", Some(&id), &m)?;
+    search::index_member(w, &id)?;
+    Ok(id)
+}
+
+impl Core {
+    /// Membership application 入会申请: minimal fields; the record waits for approval.
+    pub fn member_apply(&self, session: &Session, input: MemberApplication) -> Result<Member> {
+        session.require(Action::EditMembers)?;
+        let name = validate::person_name(Field::Name, &input.name)?;
+        let gender = validate::gender(Field::Gender, &input.gender)?;
+        let notes = validate::optional_text(Field::Notes, &input.notes, 500)?;
+        let guardian = input.guardian.as_ref().map(check_guardian).transpose()?;
+        self.write(session, |w| {
+            let referred_by = check_referrer(w, &input.referred_by, None)?;
+            let id = insert_member(w, &name, gender, referred_by, &notes, None, None)?;
+            if let Some((gname, rel, phone, wechat)) = &guardian {
+                let gid = insert_guardian(w, gname, phone, wechat)?;
+                link_guardian(w, &id, &gid, rel, true)?;
+            }
+            load_member(w, &id)
+        })
+    }
+
+    /// Approval 审核: completes the details and assigns the next member number.
+    pub fn member_approve(&self, session: &Session, member_id: &str, input: MemberApproval) -> Result<Member> {
+        session.require(Action::EditMembers)?;
+        let school = validate::optional_text(Field::School, &input.school, 40)?;
+        let interest = validate::optional_text(Field::Notes, &input.course_interest, 60)?;
+        self.write(session, |w| {
+            let today = w.today();
+            let birthday = validate::birthday(&Some(input.birthday.clone()), today)?
+                .ok_or(CoreError::invalid(Field::Birthday, Rule::Required))?;
+            let m = load_member(w, member_id)?;
+            if m.status != "applicant" {
+                return Err(CoreError::Conflict(Conflict::MemberNotApplicant));
+            }
+            let prefix = settings::get(w, "member_no_prefix")?.unwrap_or_else(|| "M".into());
+            let number = format!("{prefix}{:05}", w.next_counter("member_no")?);
+            w.execute(
+                "UPDATE members SET member_no = ?2, birthday = ?3, school = ?4, course_interest = ?5, status = 'active',
+                        approved_at = ?6, updated_at = ?6 WHERE id = ?1",
+                params![member_id, number, birthday.to_string(), school, interest, w.now_text()],
+            )?;
+            let m = load_member(w, member_id)?;
+            w.log("member", member_id, "approve", Some(member_id), &m)?;
+            search::index_member(w, member_id)?;
+            Ok(m)
+        })
+    }
+
+    pub fn member_update(&self, session: &Session, member_id: &str, input: MemberUpdate) -> Result<Member> {
+        session.require(Action::EditMembers)?;
+        let name = validate::person_name(Field::Name, &input.name)?;
+        let gender = validate::gender(Field::Gender, &input.gender)?;
+        let school = validate::optional_text(Field::School, &input.school, 40)?;
+        let interest = validate::optional_text(Field::Notes, &input.course_interest, 60)?;
+        let notes = validate::optional_text(Field::Notes, &input.notes, 500)?;
+        let rank = validate::optional_text(Field::Rank, &input.rank, 20)?;
+        let tags = validate::tags(&input.tags)?;
+        self.write(session, |w| {
+            let birthday = validate::birthday(&input.birthday, w.today())?;
+            let before = load_member(w, member_id)?;
+            let referred_by = check_referrer(w, &input.referred_by, Some(member_id))?;
+            let proposed = Member {
+                name: name.clone(),
+                gender: gender.to_string(),
+                birthday: birthday.map(|d| d.to_string()),
+                school: school.clone(),
+                course_interest: interest.clone(),
+                notes: notes.clone(),
+                tags: tags.clone(),
+                rank: rank.clone(),
+                referred_by,
+                ..before.clone()
+            };
+            if proposed == before {
+                return Ok(before);
+            }
+            w.execute(
+                "UPDATE members SET name = ?2, gender = ?3, birthday = ?4, school = ?5, course_interest = ?6, notes = ?7,
+                        tags = ?8, rank = ?9, referred_by = ?10, updated_at = ?11 WHERE id = ?1",
+                params![
+                    member_id,
+                    proposed.name,
+                    proposed.gender,
+                    proposed.birthday,
+                    proposed.school,
+                    proposed.course_interest,
+                    proposed.notes,
+                    serde_json::to_string(&proposed.tags).unwrap_or_else(|_| "[]".into()),
+                    proposed.rank,
+                    proposed.referred_by,
+                    w.now_text()
+                ],
+            )?;
+            let after = load_member(w, member_id)?;
+            w.log("member", member_id, "update", Some(member_id), &after)?;
+            search::index_member(w, member_id)?;
+            Ok(after)
+        })
+    }
+
+    /// Status: active, paused 停课, expired, left 流失 (applicant is only set by applying).
+    pub fn member_set_status(&self, session: &Session, member_id: &str, status: &str) -> Result<Member> {
+        session.require(Action::EditMembers)?;
+        if !STATUSES[1..].contains(&status) {
+            return Err(CoreError::invalid(Field::Status, Rule::OneOf { allowed: STATUSES[1..].iter().map(|s| s.to_string()).collect() }));
+        }
+        self.write(session, |w| {
+            let m = load_member(w, member_id)?;
+            if m.status == "applicant" {
+                return Err(CoreError::Conflict(Conflict::MemberNotApproved));
+            }
+            if m.status == status {
+                return Ok(m);
+            }
+            w.execute("UPDATE members SET status = ?2, updated_at = ?3 WHERE id = ?1", params![member_id, status, w.now_text()])?;
+            let m = load_member(w, member_id)?;
+            w.log("member", member_id, "set_status", Some(member_id), &m)?;
+            Ok(m)
+        })
+    }
+
+    pub fn guardian_link(&self, session: &Session, member_id: &str, input: GuardianLinkInput) -> Result<MemberDetail> {
+        session.require(Action::EditMembers)?;
+        let rel = relation(&input.relation)?;
+        let new = match (&input.existing_guardian_id, &input.new_guardian) {
+            (Some(_), _) => None,
+            (None, Some(g)) => Some(check_guardian(&GuardianInput { relation: rel.clone(), ..g.clone() })?),
+            (None, None) => return Err(CoreError::invalid(Field::GuardianName, Rule::Required)),
+        };
+        self.write(session, |w| {
+            load_member(w, member_id)?;
+            let gid = match (&input.existing_guardian_id, new) {
+                (Some(id), _) => load_guardian(w, id)?.id,
+                (None, Some((name, _, phone, wechat))) => insert_guardian(w, &name, &phone, &wechat)?,
+                (None, None) => unreachable!("checked above"),
+            };
+            link_guardian(w, member_id, &gid, &rel, input.is_primary)?;
+            Ok(())
+        })?;
+        self.member_get(session, member_id)
+    }
+
+    pub fn guardian_update(&self, session: &Session, guardian_id: &str, input: GuardianUpdate) -> Result<Guardian> {
+        session.require(Action::EditMembers)?;
+        let name = validate::person_name(Field::GuardianName, &input.name)?;
+        let phone = validate::mobile(Field::GuardianPhone, &input.phone)?;
+        let wechat = validate::optional_text(Field::Wechat, &input.wechat, 40)?;
+        self.write(session, |w| {
+            load_guardian(w, guardian_id)?;
+            w.execute(
+                "UPDATE guardians SET name = ?2, phone = ?3, wechat = ?4, updated_at = ?5 WHERE id = ?1",
+                params![guardian_id, name, phone, wechat, w.now_text()],
+            )?;
+            let g = load_guardian(w, guardian_id)?;
+            // Shown on each child's timeline.
+            let children: Vec<String> = w
+                .prepare("SELECT member_id FROM member_guardians WHERE guardian_id = ?1")?
+                .query_map([guardian_id], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            w.log("guardian", guardian_id, "update", children.first().map(String::as_str), &g)?;
+            search::index_guardian(w, guardian_id)?;
+            Ok(g)
+        })
+    }
+
+    pub fn guardian_unlink(&self, session: &Session, member_id: &str, guardian_id: &str) -> Result<MemberDetail> {
+        session.require(Action::EditMembers)?;
+        self.write(session, |w| {
+            let link: Option<(String, bool)> = w
+                .query_row(
+                    "SELECT id, is_primary FROM member_guardians WHERE member_id = ?1 AND guardian_id = ?2",
+                    [member_id, guardian_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let (link_id, was_primary) = link.ok_or(CoreError::NotFound(Field::Guardian))?;
+            w.execute("DELETE FROM member_guardians WHERE id = ?1", [&link_id])?;
+            if was_primary {
+                w.execute(
+                    "UPDATE member_guardians SET is_primary = 1 WHERE id =
+                       (SELECT id FROM member_guardians WHERE member_id = ?1 ORDER BY created_at LIMIT 1)",
+                    [member_id],
+                )?;
+            }
+            w.log("member_guardian", &link_id, "unlink", Some(member_id), &serde_json::json!({ "member_id": member_id, "guardian_id": guardian_id }))?;
+            search::index_member(w, member_id)?;
+            Ok(())
+        })?;
+        self.member_get(session, member_id)
+    }
+
+    pub fn member_get(&self, session: &Session, member_id: &str) -> Result<MemberDetail> {
+        session.require(Action::ViewMembers)?;
+        let today = self.today();
+        self.read(|c| {
+            let member = load_member(c, member_id)?;
+            let referrer = match &member.referred_by {
+                Some(id) => Some(member_ref(c, id)?),
+                None => None,
+            };
+            let guardians = linked_guardians(c, member_id)?;
+            let contracts = crate::contracts::contracts_of(c, member_id, today)?;
+            let payments = crate::payments::payments_of_member(c, member_id)?;
+            let active: Vec<&ContractView> = contracts.iter().filter(|k| k.contract.status == "active").collect();
+            let lessons_remaining = active.iter().filter_map(|k| k.lessons_remaining).reduce(|a, b| a + b);
+            let balance_due = active.iter().map(|k| k.balance_due).sum();
+            Ok(MemberDetail { member, referrer, guardians, contracts, payments, lessons_remaining, balance_due })
+        })
+    }
+
+    pub fn member_list(&self, session: &Session, filter: MemberFilter) -> Result<MemberPage> {
+        session.require(Action::ViewMembers)?;
+        let limit = if filter.limit <= 0 { 50 } else { filter.limit.min(500) };
+        let status = filter.status.filter(|s| !s.is_empty());
+        self.read(|c| {
+            let total: i64 = c.query_row(
+                "SELECT COUNT(*) FROM members WHERE (?1 IS NULL OR status = ?1)",
+                [&status],
+                |r| r.get(0),
+            )?;
+            let mut stmt = c.prepare(
+                "SELECT m.id, m.member_no, m.name, m.gender, m.birthday, m.status,
+                   (SELECT g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id
+                     WHERE mg.member_id = m.id ORDER BY mg.is_primary DESC LIMIT 1),
+                   (SELECT SUM(k.lessons_total - k.lessons_used) FROM contracts k WHERE k.member_id = m.id AND k.status = 'active' AND k.kind = 'lessons'),
+                   (SELECT MAX(k.end_date) FROM contracts k WHERE k.member_id = m.id AND k.status = 'active')
+                 FROM members m WHERE (?1 IS NULL OR m.status = ?1)
+                 ORDER BY m.member_no IS NULL DESC, m.member_no DESC, m.created_at DESC LIMIT ?2 OFFSET ?3",
+            )?;
+            let rows = stmt
+                .query_map(params![status, limit, filter.offset.max(0)], |r| {
+                    Ok(MemberRow {
+                        id: r.get(0)?,
+                        member_no: r.get(1)?,
+                        name: r.get(2)?,
+                        gender: r.get(3)?,
+                        birthday: r.get(4)?,
+                        status: r.get(5)?,
+                        guardian_phone: r.get(6)?,
+                        lessons_remaining: r.get(7)?,
+                        expires_on: r.get(8)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(MemberPage { rows, total })
+        })
+    }
+
+    pub fn guardian_get(&self, session: &Session, guardian_id: &str) -> Result<GuardianDetail> {
+        session.require(Action::ViewMembers)?;
+        self.read(|c| {
+            let guardian = load_guardian(c, guardian_id)?;
+            let children = c
+                .prepare("SELECT m.id, m.name, m.member_no FROM member_guardians mg JOIN members m ON m.id = mg.member_id WHERE mg.guardian_id = ?1 ORDER BY m.name")?
+                .query_map([guardian_id], |r| Ok(MemberRef { id: r.get(0)?, name: r.get(1)?, member_no: r.get(2)? }))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(GuardianDetail { guardian, children })
+        })
+    }
+
+    /// The member's timeline, newest first, including the history of the lead they
+    /// were converted from.
+    pub fn member_timeline(&self, session: &Session, member_id: &str, limit: i64) -> Result<Vec<TimelineEntry>> {
+        session.require(Action::ViewMembers)?;
+        self.read(|c| {
+            let m = load_member(c, member_id)?;
+            timeline(c, &[Some(m.id.as_str()), m.lead_id.as_deref()], limit)
+        })
+    }
+}
+
+pub(crate) fn timeline(c: &Connection, subjects: &[Option<&str>], limit: i64) -> Result<Vec<TimelineEntry>> {
+    let ids: Vec<&str> = subjects.iter().flatten().copied().collect();
+    let a = ids.first().copied().unwrap_or("");
+    let b = ids.get(1).copied().unwrap_or(a);
+    let mut stmt = c.prepare(
+        "SELECT l.seq, l.at, s.display_name, l.entity, l.op, l.payload FROM change_log l
+         LEFT JOIN staff s ON s.id = l.staff_id
+         WHERE l.subject_id IN (?1, ?2) ORDER BY l.seq DESC LIMIT ?3",
+    )?;
+    let rows = stmt
+        .query_map(params![a, b, if limit <= 0 { 200 } else { limit }], |r| {
+            let payload: String = r.get(5)?;
+            let value: serde_json::Value = serde_json::from_str(&payload).unwrap_or_default();
+            Ok(TimelineEntry {
+                seq: r.get(0)?,
+                at: r.get(1)?,
+                staff_name: r.get(2)?,
+                entity: r.get(3)?,
+                op: r.get(4)?,
+                data: value.get("data").cloned().unwrap_or_default(),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+pub(crate) fn member_ref(c: &Connection, id: &str) -> Result<MemberRef> {
+    c.query_row("SELECT id, name, member_no FROM members WHERE id = ?1", [id], |r| {
+        Ok(MemberRef { id: r.get(0)?, name: r.get(1)?, member_no: r.get(2)? })
+    })
+    .optional()?
+    .ok_or(CoreError::NotFound(Field::Member))
+}
+
+fn linked_guardians(c: &Connection, member_id: &str) -> Result<Vec<LinkedGuardian>> {
+    let mut stmt = c.prepare(
+        "SELECT mg.id, mg.relation, mg.is_primary, g.id, g.name, g.phone, g.wechat, g.created_at, g.updated_at
+         FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id
+         WHERE mg.member_id = ?1 ORDER BY mg.is_primary DESC, mg.created_at",
+    )?;
+    let rows: Vec<(String, String, bool, Guardian)> = stmt
+        .query_map([member_id], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                Guardian { id: r.get(3)?, name: r.get(4)?, phone: r.get(5)?, wechat: r.get(6)?, created_at: r.get(7)?, updated_at: r.get(8)? },
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut out = vec![];
+    for (link_id, relation, is_primary, guardian) in rows {
+        let other_children = c
+            .prepare_cached(
+                "SELECT m.id, m.name, m.member_no FROM member_guardians mg JOIN members m ON m.id = mg.member_id
+                 WHERE mg.guardian_id = ?1 AND mg.member_id <> ?2 ORDER BY m.name",
+            )?
+            .query_map([&guardian.id, member_id], |r| Ok(MemberRef { id: r.get(0)?, name: r.get(1)?, member_no: r.get(2)? }))?
+            .collect::<rusqlite::Result<_>>()?;
+        out.push(LinkedGuardian { link_id, guardian, relation, is_primary, other_children });
+    }
+    Ok(out)
+}

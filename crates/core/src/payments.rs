@@ -1,0 +1,250 @@
+//! Payments 缴费: the append-only money ledger. Partial payments leave a balance due;
+//! a mistake is corrected by a reversing entry with a reason, never by an edit (the
+//! table refuses UPDATE and DELETE).
+
+use crate::auth::{Action, Session};
+use crate::contracts;
+use crate::db::{Core, WriteTx};
+use crate::error::{Conflict, CoreError, Field, Result, Rule};
+use crate::money::Money;
+use crate::validate;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+pub const METHODS: [&str; 5] = ["cash", "wechat", "alipay", "card", "transfer"];
+
+#[derive(Debug, Clone, Serialize, TS, PartialEq)]
+#[ts(export)]
+pub struct Payment {
+    pub id: String,
+    pub receipt_no: String,
+    pub member_id: String,
+    pub contract_id: Option<String>,
+    /// `payment`, `refund` or `reversal`.
+    pub kind: String,
+    /// Negative for refunds and reversals.
+    pub amount: Money,
+    pub method: String,
+    pub reverses_id: Option<String>,
+    pub reason: String,
+    pub staff_id: String,
+    pub staff_name: String,
+    pub taken_at: String,
+    pub business_date: String,
+    /// Whether a later entry reverses this one.
+    pub reversed: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct PaymentInput {
+    pub contract_id: String,
+    pub amount: String,
+    pub method: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// What the on-screen (and later printed) receipt shows.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct Receipt {
+    pub payment: Payment,
+    pub centre_name: String,
+    pub member_name: String,
+    pub member_no: Option<String>,
+    pub contract_no: Option<String>,
+    pub package_name: Option<String>,
+    pub amount_due: Option<Money>,
+    pub paid_total: Option<Money>,
+    pub balance_due: Option<Money>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct PaymentRow {
+    pub payment: Payment,
+    pub member_name: String,
+    pub member_no: Option<String>,
+    pub package_name: Option<String>,
+}
+
+const COLUMNS: &str = "p.id, p.receipt_no, p.member_id, p.contract_id, p.kind, p.amount, p.method, p.reverses_id, p.reason,
+    p.staff_id, COALESCE(s.display_name, ''), p.taken_at, p.business_date,
+    EXISTS(SELECT 1 FROM payments r WHERE r.reverses_id = p.id)";
+
+fn from_row(r: &Row) -> rusqlite::Result<Payment> {
+    Ok(Payment {
+        id: r.get(0)?,
+        receipt_no: r.get(1)?,
+        member_id: r.get(2)?,
+        contract_id: r.get(3)?,
+        kind: r.get(4)?,
+        amount: r.get(5)?,
+        method: r.get(6)?,
+        reverses_id: r.get(7)?,
+        reason: r.get(8)?,
+        staff_id: r.get(9)?,
+        staff_name: r.get(10)?,
+        taken_at: r.get(11)?,
+        business_date: r.get(12)?,
+        reversed: r.get(13)?,
+    })
+}
+
+fn load(c: &Connection, id: &str) -> Result<Payment> {
+    c.prepare_cached(&format!("SELECT {COLUMNS} FROM payments p LEFT JOIN staff s ON s.id = p.staff_id WHERE p.id = ?1"))?
+        .query_row([id], from_row)
+        .optional()?
+        .ok_or(CoreError::NotFound(Field::Payment))
+}
+
+pub(crate) fn check_method(method: &str) -> Result<&'static str> {
+    METHODS
+        .iter()
+        .copied()
+        .find(|m| *m == method)
+        .ok_or_else(|| CoreError::invalid(Field::Method, Rule::OneOf { allowed: METHODS.iter().map(|s| s.to_string()).collect() }))
+}
+
+/// Net money received on a contract: payments less refunds and reversals. Summed in
+/// SQL over INTEGER fen, so exact.
+pub(crate) fn paid_on_contract(c: &Connection, contract_id: &str) -> Result<Money> {
+    Ok(c.prepare_cached("SELECT COALESCE(SUM(amount), 0) FROM payments WHERE contract_id = ?1 AND kind <> 'refund'")?
+        .query_row([contract_id], |r| r.get(0))?)
+}
+
+pub(crate) fn payments_of_member(c: &Connection, member_id: &str) -> Result<Vec<Payment>> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM payments p LEFT JOIN staff s ON s.id = p.staff_id WHERE p.member_id = ?1 ORDER BY p.taken_at DESC, p.receipt_no DESC"
+    ))?;
+    let rows = stmt.query_map([member_id], from_row)?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn insert_entry(
+    w: &mut WriteTx,
+    member_id: &str,
+    contract_id: Option<&str>,
+    kind: &str,
+    amount: Money,
+    method: &str,
+    reverses_id: Option<&str>,
+    reason: &str,
+) -> Result<Payment> {
+    let id = crate::new_id();
+    let receipt_no = format!("R{:06}", w.next_counter("receipt_no")?);
+    let staff_id = w.staff_id().ok_or(CoreError::Internal("a payment needs a staff member".into()))?.to_string();
+    w.execute(
+        "INSERT INTO payments (id, receipt_no, member_id, contract_id, kind, amount, method, reverses_id, reason, staff_id, taken_at, business_date)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![id, receipt_no, member_id, contract_id, kind, amount, method, reverses_id, reason, staff_id, w.now_text(), w.today().to_string()],
+    )?;
+    let p = load(w, &id)?;
+    w.log("payment", &id, kind, Some(member_id), &p)?;
+    Ok(p)
+}
+
+impl Core {
+    /// Takes a payment on a contract: any amount up to the balance due.
+    pub fn payment_take(&self, session: &Session, input: PaymentInput) -> Result<Receipt> {
+        session.require(Action::TakePayments)?;
+        let amount = validate::positive_money(Field::Amount, &input.amount)?;
+        let method = check_method(&input.method)?;
+        let note = validate::optional_text(Field::Notes, &input.note, 200)?;
+        let id = self.write(session, |w| {
+            let k = contracts::load(w, &input.contract_id)?;
+            if k.status != "active" {
+                return Err(CoreError::Conflict(Conflict::ContractNotActive));
+            }
+            let balance = k.amount_due - paid_on_contract(w, &k.id)?;
+            if !balance.is_positive() {
+                return Err(CoreError::Conflict(Conflict::ContractFullyPaid));
+            }
+            if amount > balance {
+                return Err(CoreError::invalid(Field::Amount, Rule::NotMoreThan { limit: balance }));
+            }
+            Ok(insert_entry(w, &k.member_id, Some(&k.id), "payment", amount, method, None, &note)?.id)
+        })?;
+        self.receipt(session, &id)
+    }
+
+    /// Corrects a payment by a reversing entry (manager only); the original stays.
+    pub fn payment_reverse(&self, session: &Session, payment_id: &str, reason: &str) -> Result<Payment> {
+        session.require(Action::ReversePayments)?;
+        let reason = validate::required_text(Field::Reason, reason, 200)?;
+        self.write(session, |w| {
+            let original = load(w, payment_id)?;
+            match original.kind.as_str() {
+                "payment" => {}
+                "reversal" => return Err(CoreError::Conflict(Conflict::CannotReverseReversal)),
+                _ => return Err(CoreError::Conflict(Conflict::CannotReverseRefund)),
+            }
+            if original.reversed {
+                return Err(CoreError::Conflict(Conflict::PaymentAlreadyReversed));
+            }
+            insert_entry(
+                w,
+                &original.member_id,
+                original.contract_id.as_deref(),
+                "reversal",
+                -original.amount,
+                &original.method,
+                Some(&original.id),
+                &reason,
+            )
+        })
+    }
+
+    pub fn receipt(&self, session: &Session, payment_id: &str) -> Result<Receipt> {
+        session.require(Action::ViewMembers)?;
+        self.read(|c| {
+            let payment = load(c, payment_id)?;
+            let (member_name, member_no): (String, Option<String>) =
+                c.query_row("SELECT name, member_no FROM members WHERE id = ?1", [&payment.member_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let centre_name = crate::settings::get(c, "centre_name")?.unwrap_or_default();
+            let contract = match &payment.contract_id {
+                Some(id) => Some(contracts::load(c, id)?),
+                None => None,
+            };
+            let paid_total = match &contract {
+                Some(k) => Some(paid_on_contract(c, &k.id)?),
+                None => None,
+            };
+            Ok(Receipt {
+                centre_name,
+                member_name,
+                member_no,
+                contract_no: contract.as_ref().map(|k| k.contract_no.clone()),
+                package_name: contract.as_ref().map(|k| k.package_name.clone()),
+                amount_due: contract.as_ref().map(|k| k.amount_due),
+                balance_due: contract.as_ref().zip(paid_total).map(|(k, p)| if k.status == "refunded" { Money::ZERO } else { k.amount_due - p }),
+                paid_total,
+                payment,
+            })
+        })
+    }
+
+    pub fn payments_recent(&self, session: &Session, limit: i64) -> Result<Vec<PaymentRow>> {
+        session.require(Action::ViewMembers)?;
+        self.read(|c| recent(c, limit))
+    }
+}
+
+pub(crate) fn recent(c: &Connection, limit: i64) -> Result<Vec<PaymentRow>> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {COLUMNS}, m.name, m.member_no, k.package_name FROM payments p
+         LEFT JOIN staff s ON s.id = p.staff_id
+         JOIN members m ON m.id = p.member_id
+         LEFT JOIN contracts k ON k.id = p.contract_id
+         ORDER BY p.taken_at DESC, p.receipt_no DESC LIMIT ?1"
+    ))?;
+    let rows = stmt
+        .query_map([limit.clamp(1, 500)], |r| {
+            Ok(PaymentRow { payment: from_row(r)?, member_name: r.get(14)?, member_no: r.get(15)?, package_name: r.get(16)? })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}

@@ -1,0 +1,91 @@
+//! Centre-wide settings (name, member-number prefix, time zone, lead sources).
+
+use crate::auth::{Action, Session};
+use crate::db::{Core, WriteTx};
+use crate::error::{CoreError, Field, Result, Rule};
+use crate::validate;
+use rusqlite::{Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq)]
+#[ts(export)]
+pub struct Settings {
+    pub centre_name: String,
+    pub member_no_prefix: String,
+    pub timezone: String,
+    /// Lead source channels offered in the lead form (walk-in, phone, referral, …).
+    pub lead_sources: Vec<String>,
+}
+
+pub const DEFAULT_LEAD_SOURCES: [&str; 7] = ["上门", "电话", "转介绍", "网络", "地推活动", "大众点评", "公众号"];
+
+pub(crate) fn get(c: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(c.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+}
+
+pub(crate) fn put(w: &mut WriteTx, key: &str, value: &str) -> Result<()> {
+    w.execute(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )?;
+    w.log("setting", key, "put", None, &serde_json::json!({ "key": key, "value": value }))
+}
+
+pub(crate) fn load(c: &Connection) -> Result<Settings> {
+    let lead_sources = get(c, "lead_sources")?
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_else(|| DEFAULT_LEAD_SOURCES.iter().map(|s| s.to_string()).collect());
+    Ok(Settings {
+        centre_name: get(c, "centre_name")?.unwrap_or_default(),
+        member_no_prefix: get(c, "member_no_prefix")?.unwrap_or_else(|| "M".into()),
+        timezone: get(c, "timezone")?.unwrap_or_else(|| "Asia/Shanghai".into()),
+        lead_sources,
+    })
+}
+
+impl Core {
+    pub fn settings(&self) -> Result<Settings> {
+        self.read(load)
+    }
+
+    pub fn settings_update(&self, session: &Session, input: Settings) -> Result<Settings> {
+        session.require(Action::EditSettings)?;
+        let centre = validate::required_text(Field::CentreName, &input.centre_name, 40)?;
+        let prefix = validate::optional_text(Field::MemberNoPrefix, &input.member_no_prefix, 6)?;
+        if !prefix.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(CoreError::invalid(Field::MemberNoPrefix, Rule::UsernameFormat));
+        }
+        if input.timezone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(CoreError::invalid(Field::Timezone, Rule::OneOf { allowed: vec!["Asia/Shanghai".into(), "Asia/Hong_Kong".into(), "…".into()] }));
+        }
+        let mut sources = vec![];
+        for s in &input.lead_sources {
+            let s = validate::optional_text(Field::Source, s, 12)?;
+            if !s.is_empty() && !sources.contains(&s) {
+                sources.push(s);
+            }
+        }
+        if sources.is_empty() {
+            return Err(CoreError::invalid(Field::Source, Rule::Required));
+        }
+        let out = self.write(session, |w| {
+            let old = load(w)?;
+            if old.centre_name != centre {
+                put(w, "centre_name", &centre)?;
+            }
+            if old.member_no_prefix != prefix {
+                put(w, "member_no_prefix", &prefix)?;
+            }
+            if old.timezone != input.timezone {
+                put(w, "timezone", &input.timezone)?;
+            }
+            if old.lead_sources != sources {
+                put(w, "lead_sources", &serde_json::to_string(&sources).unwrap_or_default())?;
+            }
+            load(w)
+        })?;
+        self.reload_timezone()?;
+        Ok(out)
+    }
+}

@@ -1,0 +1,234 @@
+//! Input rules shared by every module. Each check names the field it guards so the
+//! error the clerk sees says what to fix.
+
+use crate::error::{CoreError, Field, Result, Rule};
+use crate::money::{Money, MoneyParseError};
+use chrono::NaiveDate;
+
+/// Full-width ASCII (`１３８`, `，`) as typed by Chinese IMEs → half-width.
+pub fn fold_full_width(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            '\u{3000}' => ' ',
+            _ => c,
+        })
+        .collect()
+}
+
+pub fn required_text(field: Field, value: &str, max: usize) -> Result<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(CoreError::invalid(field, Rule::Required));
+    }
+    optional_text(field, v, max)
+}
+
+pub fn optional_text(field: Field, value: &str, max: usize) -> Result<String> {
+    let v = value.trim();
+    if v.chars().count() > max {
+        return Err(CoreError::invalid(field, Rule::TooLong { max }));
+    }
+    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(CoreError::invalid(field, Rule::NameCharacters));
+    }
+    Ok(v.to_string())
+}
+
+/// A person's name: Han characters, letters, `·` (minority and foreign names), spaces.
+pub fn person_name(field: Field, value: &str) -> Result<String> {
+    let v = required_text(field, value, 20)?;
+    let ok = v.chars().all(|c| c.is_alphabetic() || matches!(c, '·' | '•' | ' ' | '-' | '.' | '\''));
+    if !ok {
+        return Err(CoreError::invalid(field, Rule::NameCharacters));
+    }
+    Ok(v.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// A mainland mobile number: 11 digits starting with 1. Spaces, dashes, full-width
+/// digits and a +86 prefix are accepted and removed.
+pub fn mobile(field: Field, value: &str) -> Result<String> {
+    let folded = fold_full_width(value);
+    let mut digits: String = folded.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
+    if let Some(rest) = digits.strip_prefix("+86") {
+        digits = rest.to_string();
+    } else if digits.len() == 13 && digits.starts_with("86") {
+        digits = digits[2..].to_string();
+    }
+    if digits.is_empty() {
+        return Err(CoreError::invalid(field, Rule::Required));
+    }
+    let valid = digits.len() == 11
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && digits.starts_with('1')
+        && matches!(digits.as_bytes()[1], b'3'..=b'9');
+    if !valid {
+        return Err(CoreError::invalid(field, Rule::PhoneFormat));
+    }
+    Ok(digits)
+}
+
+pub fn optional_mobile(field: Field, value: &str) -> Result<String> {
+    if value.trim().is_empty() {
+        Ok(String::new())
+    } else {
+        mobile(field, value)
+    }
+}
+
+/// `YYYY-MM-DD`, also `YYYY/M/D`, `YYYY.M.D` and `YYYY年M月D日` as Chinese users write them.
+pub fn parse_date(value: &str) -> Option<NaiveDate> {
+    let v = fold_full_width(value.trim());
+    let v = v.trim_end_matches('日').replace(['年', '月', '/', '.'], "-");
+    let parts: Vec<&str> = v.split('-').collect();
+    if parts.len() != 3 {
+        return None;
+    }
+    let y: i32 = parts[0].parse().ok()?;
+    let m: u32 = parts[1].parse().ok()?;
+    let d: u32 = parts[2].parse().ok()?;
+    if !(1900..=2200).contains(&y) {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(y, m, d)
+}
+
+pub fn date(field: Field, value: &str) -> Result<NaiveDate> {
+    if value.trim().is_empty() {
+        return Err(CoreError::invalid(field, Rule::Required));
+    }
+    parse_date(value).ok_or(CoreError::invalid(field, Rule::DateFormat))
+}
+
+pub fn optional_date(field: Field, value: &Option<String>) -> Result<Option<NaiveDate>> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => date(field, v).map(Some),
+    }
+}
+
+pub fn birthday(value: &Option<String>, today: NaiveDate) -> Result<Option<NaiveDate>> {
+    let d = optional_date(Field::Birthday, value)?;
+    if let Some(d) = d {
+        if d > today {
+            return Err(CoreError::invalid(Field::Birthday, Rule::NotInFuture));
+        }
+    }
+    Ok(d)
+}
+
+pub fn gender(field: Field, value: &str) -> Result<&'static str> {
+    match fold_full_width(value).trim() {
+        "M" | "m" | "男" | "male" | "Male" => Ok("M"),
+        "F" | "f" | "女" | "female" | "Female" => Ok("F"),
+        "" => Err(CoreError::invalid(field, Rule::Required)),
+        _ => Err(CoreError::invalid(field, Rule::OneOf { allowed: vec!["男 M".into(), "女 F".into()] })),
+    }
+}
+
+/// Money typed by a person for `field`, which must be > 0.
+pub fn positive_money(field: Field, value: &str) -> Result<Money> {
+    let m = money(field, value)?;
+    if m.is_negative() {
+        return Err(CoreError::invalid(field, Rule::NotNegative));
+    }
+    if !m.is_positive() {
+        return Err(CoreError::invalid(field, Rule::MustBePositive));
+    }
+    Ok(m)
+}
+
+/// Money for `field` that may be zero but not negative; empty means zero.
+pub fn non_negative_money(field: Field, value: &str) -> Result<Money> {
+    if value.trim().is_empty() {
+        return Ok(Money::ZERO);
+    }
+    let m = money(field, value)?;
+    if m.is_negative() {
+        return Err(CoreError::invalid(field, Rule::NotNegative));
+    }
+    Ok(m)
+}
+
+fn money(field: Field, value: &str) -> Result<Money> {
+    if value.trim().is_empty() {
+        return Err(CoreError::invalid(field, Rule::Required));
+    }
+    Money::parse(value).map_err(|e| {
+        CoreError::invalid(
+            field,
+            match e {
+                MoneyParseError::Format => Rule::MoneyFormat,
+                MoneyParseError::TooPrecise => Rule::MoneyTooPrecise,
+                MoneyParseError::TooLarge => Rule::MoneyTooLarge,
+            },
+        )
+    })
+}
+
+pub fn int_in(field: Field, value: i64, min: i64, max: i64) -> Result<i64> {
+    if value < min || value > max {
+        return Err(CoreError::invalid(field, Rule::IntRange { min, max }));
+    }
+    Ok(value)
+}
+
+pub fn tags(values: &[String]) -> Result<Vec<String>> {
+    let mut out: Vec<String> = vec![];
+    for t in values {
+        let t = optional_text(Field::Tags, t, 12)?;
+        if !t.is_empty() && !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    if out.len() > 20 {
+        return Err(CoreError::invalid(Field::Tags, Rule::TooLong { max: 20 }));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_are_normalised_or_refused() {
+        assert_eq!(mobile(Field::Phone, "138 1234 5678").unwrap(), "13812345678");
+        assert_eq!(mobile(Field::Phone, "+86-138-1234-5678").unwrap(), "13812345678");
+        assert_eq!(mobile(Field::Phone, "１３８１２３４５６７８").unwrap(), "13812345678");
+        for bad in ["1381234567", "23812345678", "12812345678", "1381234567a", "138123456789"] {
+            let e = mobile(Field::GuardianPhone, bad).unwrap_err();
+            assert_eq!(e.code(), "validation.phone_format", "{bad}");
+        }
+        assert_eq!(mobile(Field::Phone, " ").unwrap_err().code(), "validation.required");
+    }
+
+    #[test]
+    fn dates_in_chinese_formats() {
+        let d = NaiveDate::from_ymd_opt(2015, 3, 7).unwrap();
+        for s in ["2015-03-07", "2015/3/7", "2015.3.7", "2015年3月7日", "２０１５-０３-０７"] {
+            assert_eq!(parse_date(s), Some(d), "{s}");
+        }
+        for s in ["2015-02-30", "15-3-7", "March 7", "2015-13-01", ""] {
+            assert_eq!(parse_date(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn names_allow_han_and_separator_dot() {
+        assert_eq!(person_name(Field::Name, " 迪丽热巴·迪力木拉提 ").unwrap(), "迪丽热巴·迪力木拉提");
+        assert_eq!(person_name(Field::Name, "Tom  Smith").unwrap(), "Tom Smith");
+        assert!(person_name(Field::Name, "张三1").is_err());
+        assert!(person_name(Field::Name, "").is_err());
+        assert!(person_name(Field::Name, &"张".repeat(21)).is_err());
+    }
+
+    #[test]
+    fn money_input_rules() {
+        assert_eq!(positive_money(Field::Amount, "-5").unwrap_err().code(), "validation.not_negative");
+        assert_eq!(positive_money(Field::Amount, "0").unwrap_err().code(), "validation.must_be_positive");
+        assert_eq!(positive_money(Field::Amount, "1.234").unwrap_err().code(), "validation.money_too_precise");
+        assert_eq!(positive_money(Field::Amount, "abc").unwrap_err().code(), "validation.money_format");
+        assert_eq!(non_negative_money(Field::Discount, "").unwrap(), Money::ZERO);
+    }
+}
