@@ -1,1 +1,337 @@
-pub fn x(){}
+//! The desktop shell: a window over the core. Each command body is one call into
+//! `centredesk-core`; the shell only holds who is logged in and the UI language.
+
+use centredesk_core::auth::{FirstRun, NewStaff, Staff};
+use centredesk_core::contracts::{ContractView, EnrolInput, PauseInput, RefundInput, RefundQuote, RefundRule};
+use centredesk_core::error::AuthFailure;
+use centredesk_core::home::HomeDashboard;
+use centredesk_core::leads::{ConvertInput, FollowUp, FollowUpInput, Lead, LeadDetail, LeadFilter, LeadInput, LeadRow};
+use centredesk_core::members::{
+    Guardian, GuardianDetail, GuardianLinkInput, GuardianUpdate, Member, MemberApplication, MemberApproval, MemberDetail,
+    MemberFilter, MemberPage, MemberUpdate, TimelineEntry,
+};
+use centredesk_core::packages::{Package, PackageInput};
+use centredesk_core::payments::{Payment, PaymentInput, PaymentRow, Receipt};
+use centredesk_core::search::SearchHit;
+use centredesk_core::settings::Settings;
+use centredesk_core::{Core, CoreError, ErrorDto, Lang, Session};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use tauri::{Manager, State};
+
+pub struct AppState {
+    core: Core,
+    session: Mutex<Option<Session>>,
+    lang: Mutex<Lang>,
+    prefs_path: PathBuf,
+}
+
+type CmdResult<T> = Result<T, ErrorDto>;
+
+impl AppState {
+    fn lang(&self) -> Lang {
+        *self.lang.lock().unwrap()
+    }
+
+    fn fail(&self, e: CoreError) -> ErrorDto {
+        e.to_dto(self.lang())
+    }
+
+    /// Runs a core call as the logged-in staff member.
+    fn as_staff<T>(&self, f: impl FnOnce(&Core, &Session) -> centredesk_core::Result<T>) -> CmdResult<T> {
+        let session = self.session.lock().unwrap().clone();
+        let session = session.ok_or_else(|| self.fail(CoreError::Auth(AuthFailure::NotLoggedIn)))?;
+        f(&self.core, &session).map_err(|e| self.fail(e))
+    }
+
+    fn start_session(&self, result: centredesk_core::Result<Session>) -> CmdResult<Session> {
+        let session = result.map_err(|e| self.fail(e))?;
+        *self.session.lock().unwrap() = Some(session.clone());
+        Ok(session)
+    }
+}
+
+#[derive(Serialize)]
+struct AppInfo {
+    needs_first_run: bool,
+    centre_name: String,
+    lang: Lang,
+    db_path: String,
+    version: &'static str,
+    session: Option<Session>,
+}
+
+#[tauri::command(async)]
+fn app_info(state: State<'_, AppState>) -> CmdResult<AppInfo> {
+    Ok(AppInfo {
+        needs_first_run: state.core.needs_first_run().map_err(|e| state.fail(e))?,
+        centre_name: state.core.settings().map_err(|e| state.fail(e))?.centre_name,
+        lang: state.lang(),
+        db_path: state.core.path().display().to_string(),
+        version: env!("CARGO_PKG_VERSION"),
+        session: state.session.lock().unwrap().clone(),
+    })
+}
+
+#[tauri::command(async)]
+fn set_language(state: State<'_, AppState>, lang: Lang) -> CmdResult<Lang> {
+    *state.lang.lock().unwrap() = lang;
+    // A device preference, not centre data: kept beside the app's config, not synced.
+    let _ = std::fs::create_dir_all(state.prefs_path.parent().unwrap_or(&state.prefs_path));
+    let _ = std::fs::write(&state.prefs_path, serde_json::json!({ "lang": lang }).to_string());
+    Ok(lang)
+}
+
+#[tauri::command(async)]
+fn first_run(state: State<'_, AppState>, input: FirstRun) -> CmdResult<Session> {
+    state.start_session(state.core.first_run(input))
+}
+
+#[tauri::command(async)]
+fn login(state: State<'_, AppState>, username: String, password: String) -> CmdResult<Session> {
+    state.start_session(state.core.login(&username, &password))
+}
+
+#[tauri::command(async)]
+fn logout(state: State<'_, AppState>) {
+    *state.session.lock().unwrap() = None;
+}
+
+#[tauri::command(async)]
+fn change_password(state: State<'_, AppState>, old_password: String, new_password: String) -> CmdResult<()> {
+    state.as_staff(|core, s| core.change_password(s, &old_password, &new_password))
+}
+
+#[tauri::command(async)]
+fn search(state: State<'_, AppState>, query: String, limit: Option<usize>) -> CmdResult<Vec<SearchHit>> {
+    state.as_staff(|core, s| core.search(s, &query, limit.unwrap_or(20)))
+}
+
+#[tauri::command(async)]
+fn home(state: State<'_, AppState>) -> CmdResult<HomeDashboard> {
+    state.as_staff(|core, s| core.home(s))
+}
+
+#[tauri::command(async)]
+fn member_apply(state: State<'_, AppState>, input: MemberApplication) -> CmdResult<Member> {
+    state.as_staff(|core, s| core.member_apply(s, input))
+}
+
+#[tauri::command(async)]
+fn member_approve(state: State<'_, AppState>, member_id: String, input: MemberApproval) -> CmdResult<Member> {
+    state.as_staff(|core, s| core.member_approve(s, &member_id, input))
+}
+
+#[tauri::command(async)]
+fn member_update(state: State<'_, AppState>, member_id: String, input: MemberUpdate) -> CmdResult<Member> {
+    state.as_staff(|core, s| core.member_update(s, &member_id, input))
+}
+
+#[tauri::command(async)]
+fn member_set_status(state: State<'_, AppState>, member_id: String, status: String) -> CmdResult<Member> {
+    state.as_staff(|core, s| core.member_set_status(s, &member_id, &status))
+}
+
+#[tauri::command(async)]
+fn member_get(state: State<'_, AppState>, member_id: String) -> CmdResult<MemberDetail> {
+    state.as_staff(|core, s| core.member_get(s, &member_id))
+}
+
+#[tauri::command(async)]
+fn member_list(state: State<'_, AppState>, filter: MemberFilter) -> CmdResult<MemberPage> {
+    state.as_staff(|core, s| core.member_list(s, filter))
+}
+
+#[tauri::command(async)]
+fn member_timeline(state: State<'_, AppState>, member_id: String) -> CmdResult<Vec<TimelineEntry>> {
+    state.as_staff(|core, s| core.member_timeline(s, &member_id, 200))
+}
+
+#[tauri::command(async)]
+fn guardian_link(state: State<'_, AppState>, member_id: String, input: GuardianLinkInput) -> CmdResult<MemberDetail> {
+    state.as_staff(|core, s| core.guardian_link(s, &member_id, input))
+}
+
+#[tauri::command(async)]
+fn guardian_update(state: State<'_, AppState>, guardian_id: String, input: GuardianUpdate) -> CmdResult<Guardian> {
+    state.as_staff(|core, s| core.guardian_update(s, &guardian_id, input))
+}
+
+#[tauri::command(async)]
+fn guardian_unlink(state: State<'_, AppState>, member_id: String, guardian_id: String) -> CmdResult<MemberDetail> {
+    state.as_staff(|core, s| core.guardian_unlink(s, &member_id, &guardian_id))
+}
+
+#[tauri::command(async)]
+fn guardian_get(state: State<'_, AppState>, guardian_id: String) -> CmdResult<GuardianDetail> {
+    state.as_staff(|core, s| core.guardian_get(s, &guardian_id))
+}
+
+#[tauri::command(async)]
+fn lead_create(state: State<'_, AppState>, input: LeadInput) -> CmdResult<Lead> {
+    state.as_staff(|core, s| core.lead_create(s, input))
+}
+
+#[tauri::command(async)]
+fn lead_update(state: State<'_, AppState>, lead_id: String, input: LeadInput) -> CmdResult<Lead> {
+    state.as_staff(|core, s| core.lead_update(s, &lead_id, input))
+}
+
+#[tauri::command(async)]
+fn lead_set_status(state: State<'_, AppState>, lead_id: String, status: String, lost_reason: String) -> CmdResult<Lead> {
+    state.as_staff(|core, s| core.lead_set_status(s, &lead_id, &status, &lost_reason))
+}
+
+#[tauri::command(async)]
+fn lead_follow_up(state: State<'_, AppState>, lead_id: String, input: FollowUpInput) -> CmdResult<FollowUp> {
+    state.as_staff(|core, s| core.lead_follow_up(s, &lead_id, input))
+}
+
+#[tauri::command(async)]
+fn lead_convert(state: State<'_, AppState>, lead_id: String, input: ConvertInput) -> CmdResult<Member> {
+    state.as_staff(|core, s| core.lead_convert(s, &lead_id, input))
+}
+
+#[tauri::command(async)]
+fn lead_get(state: State<'_, AppState>, lead_id: String) -> CmdResult<LeadDetail> {
+    state.as_staff(|core, s| core.lead_get(s, &lead_id))
+}
+
+#[tauri::command(async)]
+fn lead_list(state: State<'_, AppState>, filter: LeadFilter) -> CmdResult<Vec<LeadRow>> {
+    state.as_staff(|core, s| core.lead_list(s, filter))
+}
+
+#[tauri::command(async)]
+fn package_list(state: State<'_, AppState>, include_archived: bool) -> CmdResult<Vec<Package>> {
+    state.as_staff(|core, s| core.package_list(s, include_archived))
+}
+
+#[tauri::command(async)]
+fn package_create(state: State<'_, AppState>, input: PackageInput) -> CmdResult<Package> {
+    state.as_staff(|core, s| core.package_create(s, input))
+}
+
+#[tauri::command(async)]
+fn package_update(state: State<'_, AppState>, package_id: String, input: PackageInput) -> CmdResult<Package> {
+    state.as_staff(|core, s| core.package_update(s, &package_id, input))
+}
+
+#[tauri::command(async)]
+fn package_set_archived(state: State<'_, AppState>, package_id: String, archived: bool) -> CmdResult<Package> {
+    state.as_staff(|core, s| core.package_set_archived(s, &package_id, archived))
+}
+
+#[tauri::command(async)]
+fn contract_enrol(state: State<'_, AppState>, input: EnrolInput) -> CmdResult<ContractView> {
+    state.as_staff(|core, s| core.contract_enrol(s, input))
+}
+
+#[tauri::command(async)]
+fn contract_get(state: State<'_, AppState>, contract_id: String) -> CmdResult<ContractView> {
+    state.as_staff(|core, s| core.contract_get(s, &contract_id))
+}
+
+#[tauri::command(async)]
+fn contract_pause(state: State<'_, AppState>, contract_id: String, input: PauseInput) -> CmdResult<ContractView> {
+    state.as_staff(|core, s| core.contract_pause(s, &contract_id, input))
+}
+
+#[tauri::command(async)]
+fn refund_quote(state: State<'_, AppState>, contract_id: String, rule: RefundRule) -> CmdResult<RefundQuote> {
+    state.as_staff(|core, s| core.refund_quote(s, &contract_id, rule))
+}
+
+#[tauri::command(async)]
+fn contract_refund(state: State<'_, AppState>, contract_id: String, input: RefundInput) -> CmdResult<Option<Payment>> {
+    state.as_staff(|core, s| core.contract_refund(s, &contract_id, input))
+}
+
+#[tauri::command(async)]
+fn payment_take(state: State<'_, AppState>, input: PaymentInput) -> CmdResult<Receipt> {
+    state.as_staff(|core, s| core.payment_take(s, input))
+}
+
+#[tauri::command(async)]
+fn payment_reverse(state: State<'_, AppState>, payment_id: String, reason: String) -> CmdResult<Payment> {
+    state.as_staff(|core, s| core.payment_reverse(s, &payment_id, &reason))
+}
+
+#[tauri::command(async)]
+fn receipt(state: State<'_, AppState>, payment_id: String) -> CmdResult<Receipt> {
+    state.as_staff(|core, s| core.receipt(s, &payment_id))
+}
+
+#[tauri::command(async)]
+fn payments_recent(state: State<'_, AppState>, limit: i64) -> CmdResult<Vec<PaymentRow>> {
+    state.as_staff(|core, s| core.payments_recent(s, limit))
+}
+
+#[tauri::command(async)]
+fn staff_list(state: State<'_, AppState>) -> CmdResult<Vec<Staff>> {
+    state.as_staff(|core, s| core.staff_list(s))
+}
+
+#[tauri::command(async)]
+fn staff_create(state: State<'_, AppState>, input: NewStaff) -> CmdResult<Staff> {
+    state.as_staff(|core, s| core.staff_create(s, input))
+}
+
+#[tauri::command(async)]
+fn staff_set_active(state: State<'_, AppState>, staff_id: String, active: bool) -> CmdResult<Staff> {
+    state.as_staff(|core, s| core.staff_set_active(s, &staff_id, active))
+}
+
+#[tauri::command(async)]
+fn settings_get(state: State<'_, AppState>) -> CmdResult<Settings> {
+    state.core.settings().map_err(|e| state.fail(e))
+}
+
+#[tauri::command(async)]
+fn settings_update(state: State<'_, AppState>, input: Settings) -> CmdResult<Settings> {
+    state.as_staff(|core, s| core.settings_update(s, input))
+}
+
+/// The database file: `--db PATH`, else `CENTREDESK_DB`, else the OS data directory.
+fn db_path_from_args() -> PathBuf {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == "--db")
+        .and_then(|i| args.get(i + 1))
+        .map(PathBuf::from)
+        .unwrap_or_else(centredesk_core::default_db_path)
+}
+
+pub fn run() {
+    // Some GPU drivers give WebKitGTK a blank window with the DMA-BUF renderer.
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("WEBKIT_DISABLE_DMABUF_RENDERER").is_none() {
+        std::env::set_var("WEBKIT_DISABLE_DMABUF_RENDERER", "1");
+    }
+    let db_path = db_path_from_args();
+    tauri::Builder::default()
+        .setup(move |app| {
+            let core = Core::open(&db_path).map_err(|e| format!("cannot open {}: {}", db_path.display(), e.message(Lang::En)))?;
+            let prefs_path = app.path().app_config_dir()?.join("prefs.json");
+            let lang = std::fs::read_to_string(&prefs_path)
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .and_then(|v| v.get("lang").and_then(|l| l.as_str()).map(Lang::parse))
+                .unwrap_or_default();
+            app.manage(AppState { core, session: Mutex::new(None), lang: Mutex::new(lang), prefs_path });
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            app_info, set_language, first_run, login, logout, change_password, search, home,
+            member_apply, member_approve, member_update, member_set_status, member_get, member_list, member_timeline,
+            guardian_link, guardian_update, guardian_unlink, guardian_get,
+            lead_create, lead_update, lead_set_status, lead_follow_up, lead_convert, lead_get, lead_list,
+            package_list, package_create, package_update, package_set_archived,
+            contract_enrol, contract_get, contract_pause, refund_quote, contract_refund,
+            payment_take, payment_reverse, receipt, payments_recent,
+            staff_list, staff_create, staff_set_active, settings_get, settings_update,
+        ])
+        .run(tauri::generate_context!())
+        .expect("error while running CentreDesk");
+}

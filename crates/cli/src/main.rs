@@ -1,1 +1,204 @@
-fn main(){}
+//! `centredesk`: the command line over the same core as the app (same database file).
+
+mod bench;
+
+use centredesk_core::members::{GuardianInput, MemberApplication, MemberApproval};
+use centredesk_core::{Core, CoreError, Lang, Session};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "centredesk", version, about = "CentreDesk front-desk CRM — command line")]
+struct Cli {
+    /// Database file (default: CENTREDESK_DB, else the OS data directory).
+    #[arg(long, global = true)]
+    db: Option<PathBuf>,
+    /// Language of messages: zh-CN or en.
+    #[arg(long, global = true, default_value = "zh-CN")]
+    lang: String,
+    /// Staff username for commands that act on the centre's data.
+    #[arg(long, global = true, env = "CENTREDESK_USER")]
+    user: Option<String>,
+    /// That staff member's password.
+    #[arg(long, global = true, env = "CENTREDESK_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a new centre with its manager account.
+    Init {
+        #[arg(long)]
+        centre: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        display_name: String,
+    },
+    /// Create a demo centre (a year of history) in a new database.
+    Demo {
+        #[arg(long, default_value_t = 300)]
+        members: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// The day the demo history ends (default: today).
+        #[arg(long)]
+        today: Option<String>,
+    },
+    /// Members: add, find, show.
+    #[command(subcommand)]
+    Member(MemberCommand),
+    /// The latest change-log entries (the audit trail and sync outbox).
+    Log {
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
+    /// Benchmarks (figures for the README's performance section).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum MemberCommand {
+    /// Register a member (an application), optionally with a guardian, and approve it
+    /// when --birthday is given.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        gender: String,
+        #[arg(long)]
+        guardian_name: Option<String>,
+        #[arg(long, default_value = "妈妈")]
+        relation: String,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        birthday: Option<String>,
+    },
+    /// Search members, guardians and leads like the app's search box.
+    Find {
+        query: String,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One member's record as JSON.
+    Show { id: String },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let lang = Lang::parse(&cli.lang);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}", e.message(lang));
+            eprintln!("({})", e.code());
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn session(core: &Core, cli_user: &Option<String>, cli_password: &Option<String>) -> Result<Session, CoreError> {
+    let user = cli_user.clone().unwrap_or_default();
+    let password = cli_password.clone().unwrap_or_default();
+    core.login(&user, &password)
+}
+
+fn run(cli: Cli) -> Result<(), CoreError> {
+    let db = cli.db.clone().unwrap_or_else(centredesk_core::default_db_path);
+    match cli.command {
+        Command::Init { centre, username, display_name } => {
+            let core = Core::open(&db)?;
+            let s = core.first_run(centredesk_core::auth::FirstRun {
+                centre_name: centre,
+                username,
+                display_name,
+                password: cli.password.unwrap_or_default(),
+            })?;
+            println!("{} ({}) → {}", s.display_name, s.username, db.display());
+        }
+        Command::Demo { members, seed, today } => {
+            let today = match today {
+                Some(t) => centredesk_core::validate::date(centredesk_core::error::Field::StartDate, &t)?,
+                None => chrono_today(),
+            };
+            let started = std::time::Instant::now();
+            let summary =
+                centredesk_core::demo::generate(&db, &centredesk_core::demo::DemoOptions { members, seed, today })?;
+            println!(
+                "demo centre → {} ({} members, {} leads, {} contracts, {} payments) in {:.1}s; log in as admin / {}",
+                db.display(),
+                summary.members,
+                summary.leads,
+                summary.contracts,
+                summary.payments,
+                started.elapsed().as_secs_f64(),
+                centredesk_core::demo::DEMO_PASSWORD
+            );
+        }
+        Command::Member(cmd) => {
+            let core = Core::open(&db)?;
+            let s = session(&core, &cli.user, &cli.password)?;
+            match cmd {
+                MemberCommand::Add { name, gender, guardian_name, relation, phone, birthday } => {
+                    let guardian = match (guardian_name, phone) {
+                        (Some(name), Some(phone)) => Some(GuardianInput { name, relation, phone, wechat: String::new() }),
+                        (None, None) => None,
+                        (None, Some(_)) => {
+                            return Err(CoreError::invalid(centredesk_core::error::Field::GuardianName, centredesk_core::error::Rule::Required))
+                        }
+                        (Some(_), None) => {
+                            return Err(CoreError::invalid(centredesk_core::error::Field::GuardianPhone, centredesk_core::error::Rule::Required))
+                        }
+                    };
+                    let mut m = core.member_apply(&s, MemberApplication { name, gender, guardian, referred_by: None, notes: String::new() })?;
+                    if let Some(b) = birthday {
+                        m = core.member_approve(&s, &m.id, MemberApproval { birthday: b, school: String::new(), course_interest: String::new() })?;
+                    }
+                    println!("{}\t{}\t{}", m.id, m.member_no.unwrap_or_else(|| "-".into()), m.name);
+                }
+                MemberCommand::Find { query, limit, json } => {
+                    let hits = core.search(&s, &query, limit)?;
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&hits).unwrap_or_default());
+                    } else {
+                        for h in hits {
+                            println!(
+                                "{}\t{}\t{}\t{}\t{}",
+                                h.entity,
+                                h.member_no.unwrap_or_else(|| "-".into()),
+                                h.name,
+                                h.phone.unwrap_or_default(),
+                                h.related.join("、")
+                            );
+                        }
+                    }
+                }
+                MemberCommand::Show { id } => {
+                    let d = core.member_get(&s, &id)?;
+                    println!("{}", serde_json::to_string_pretty(&d).unwrap_or_default());
+                }
+            }
+        }
+        Command::Log { limit } => {
+            let core = Core::open(&db)?;
+            let s = session(&core, &cli.user, &cli.password)?;
+            for e in core.change_log_tail(&s, limit)? {
+                println!("{}\t{}\t{}\t{}\t{}\t{}", e.seq, e.at, e.staff_name.unwrap_or_default(), e.entity, e.op, e.entity_id);
+            }
+        }
+        Command::Bench(cmd) => bench::run(cmd)?,
+    }
+    Ok(())
+}
+
+/// Today in the centre's default zone (Asia/Shanghai) for the demo's end date.
+fn chrono_today() -> chrono::NaiveDate {
+    chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive()
+}

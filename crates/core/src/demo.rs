@@ -1,1 +1,469 @@
-pub fn placeholder() {}
+//! The demo centre: a year of realistic front-desk history written through the same
+//! service API the app uses, with a manual clock walking from a year ago to today.
+//! Names follow real surname frequencies (fixtures/demo/), phones are valid-format
+//! and unique. Deterministic for a given seed.
+
+use crate::auth::{FirstRun, NewStaff, Role, Session};
+use crate::contracts::{EnrolInput, RefundInput, RefundRule};
+use crate::db::{Core, ManualClock};
+use crate::error::{CoreError, Result};
+use crate::leads::{ConvertInput, FollowUpInput, LeadInput};
+use crate::members::{GuardianInput, GuardianLinkInput, MemberApplication, MemberApproval};
+use crate::packages::PackageInput;
+use crate::payments::PaymentInput;
+use chrono::{Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+pub const DEMO_PASSWORD: &str = "demo1234";
+pub const DEMO_CENTRE: &str = "飞跃跆拳道馆（示范）";
+
+const SURNAMES: &str = include_str!("../../../fixtures/demo/surnames.tsv");
+const GIVEN_CHILDREN: &str = include_str!("../../../fixtures/demo/given-children.txt");
+const GIVEN_ADULTS: &str = include_str!("../../../fixtures/demo/given-adults.txt");
+const SCHOOLS: &str = include_str!("../../../fixtures/demo/schools.txt");
+
+fn data_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub members: usize,
+    pub seed: u64,
+    pub today: NaiveDate,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct DemoSummary {
+    pub members: usize,
+    pub leads: usize,
+    pub contracts: usize,
+    pub payments: usize,
+}
+
+/// Picks names and phone numbers the way a real centre's records look.
+pub struct People {
+    rng: StdRng,
+    surnames: Vec<(String, u32)>,
+    surname_total: u32,
+    children: Vec<char>,
+    adults: Vec<char>,
+    phones: HashSet<String>,
+}
+
+impl People {
+    pub fn new(seed: u64) -> People {
+        let surnames: Vec<(String, u32)> = data_lines(SURNAMES)
+            .filter_map(|l| {
+                let (s, w) = l.split_once('\t')?;
+                Some((s.to_string(), w.trim().parse().ok()?))
+            })
+            .collect();
+        People {
+            rng: StdRng::seed_from_u64(seed),
+            surname_total: surnames.iter().map(|s| s.1).sum(),
+            surnames,
+            children: data_lines(GIVEN_CHILDREN).flat_map(str::chars).collect(),
+            adults: data_lines(GIVEN_ADULTS).flat_map(str::chars).collect(),
+            phones: HashSet::new(),
+        }
+    }
+
+    pub fn rng(&mut self) -> &mut StdRng {
+        &mut self.rng
+    }
+
+    pub fn surname(&mut self) -> String {
+        let mut pick = self.rng.gen_range(0..self.surname_total);
+        for (s, w) in &self.surnames {
+            if pick < *w {
+                return s.clone();
+            }
+            pick -= w;
+        }
+        "王".into()
+    }
+
+    fn given(&mut self, adult: bool) -> String {
+        let pool = if adult { &self.adults } else { &self.children };
+        let len = if self.rng.gen_range(0..100) < 75 { 2 } else { 1 };
+        (0..len).map(|_| pool[self.rng.gen_range(0..pool.len())]).collect()
+    }
+
+    pub fn child_name(&mut self, surname: &str) -> String {
+        format!("{surname}{}", self.given(false))
+    }
+
+    pub fn adult_name(&mut self, surname: &str) -> String {
+        format!("{surname}{}", self.given(true))
+    }
+
+    /// A unique, valid-format mainland mobile number.
+    pub fn phone(&mut self) -> String {
+        const PREFIXES: [&str; 24] = [
+            "130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "155", "156", "157", "158",
+            "159", "166", "176", "177", "180", "186", "188", "199",
+        ];
+        loop {
+            let p = format!("{}{:08}", PREFIXES[self.rng.gen_range(0..PREFIXES.len())], self.rng.gen_range(0..100_000_000u32));
+            if self.phones.insert(p.clone()) {
+                return p;
+            }
+        }
+    }
+}
+
+enum Event {
+    NewMember(usize),
+    Balance { contract_id: String, amount: String },
+    RenewCheck { member_id: String, contract_id: String },
+    Refund { contract_id: String },
+    NewLead(usize),
+    LeadStep { lead_id: String, step: u32 },
+}
+
+struct Demo<'a> {
+    core: &'a Core,
+    clock: &'a ManualClock,
+    people: People,
+    admin: Session,
+    clerk: Session,
+    consultants: Vec<Session>,
+    packages: Vec<(String, u32, i64)>,
+    schools: Vec<String>,
+    members: Vec<(String, String, String)>, // id, guardian id, surname
+    queue: BTreeMap<(NaiveDate, u64), Event>,
+    next_seq: u64,
+    summary: DemoSummary,
+    today: NaiveDate,
+}
+
+/// Creates the demo centre in a new database at `path`.
+pub fn generate(path: &Path, opts: &DemoOptions) -> Result<DemoSummary> {
+    let start = opts.today - Duration::days(365);
+    let clock = ManualClock::new(at(start, 0));
+    let core = Core::open_with_clock(path, clock.clone())?;
+    if !core.needs_first_run()? {
+        return Err(CoreError::Conflict(crate::error::Conflict::AlreadySetUp));
+    }
+    let admin = core.first_run(FirstRun {
+        centre_name: DEMO_CENTRE.into(),
+        username: "admin".into(),
+        display_name: "王校长".into(),
+        password: DEMO_PASSWORD.into(),
+    })?;
+    for (username, display, role) in [
+        ("qiantai", "李娜", Role::Clerk),
+        ("guwen1", "张敏", Role::Consultant),
+        ("guwen2", "刘洋", Role::Consultant),
+        ("jiaolian1", "陈刚", Role::Coach),
+        ("jiaolian2", "赵磊", Role::Coach),
+    ] {
+        core.staff_create(&admin, NewStaff { username: username.into(), display_name: display.into(), role, password: DEMO_PASSWORD.into() })?;
+    }
+    let clerk = core.login("qiantai", DEMO_PASSWORD)?;
+    let consultants = vec![core.login("guwen1", DEMO_PASSWORD)?, core.login("guwen2", DEMO_PASSWORD)?];
+    let mut packages = vec![];
+    for (name, kind, lessons, validity, months, price, weight) in [
+        ("48课时包", "lessons", Some(48), Some(365), None, "4800", 40),
+        ("24课时包", "lessons", Some(24), Some(180), None, "2580", 20),
+        ("96课时包", "lessons", Some(96), Some(730), None, "8800", 8),
+        ("体验课8课时", "lessons", Some(8), Some(60), None, "399", 7),
+        ("月卡", "term", None, None, Some(1), "680", 10),
+        ("季卡", "term", None, None, Some(3), "1880", 10),
+        ("年卡", "term", None, None, Some(12), "6800", 5),
+    ] {
+        let p = core.package_create(
+            &admin,
+            PackageInput { name: name.into(), kind: kind.into(), lessons, validity_days: validity, term_months: months, price: price.into() },
+        )?;
+        packages.push((p.id, weight, p.price.fen()));
+    }
+    let mut demo = Demo {
+        core: &core,
+        clock: &clock,
+        people: People::new(opts.seed),
+        admin,
+        clerk,
+        consultants,
+        packages,
+        schools: data_lines(SCHOOLS).map(str::to_string).collect(),
+        members: vec![],
+        queue: BTreeMap::new(),
+        next_seq: 0,
+        summary: DemoSummary::default(),
+        today: opts.today,
+    };
+    for i in 0..opts.members {
+        let day = start + Duration::days((i as i64 * 365) / opts.members.max(1) as i64);
+        demo.schedule(day, Event::NewMember(i));
+    }
+    let leads = opts.members / 2;
+    for j in 0..leads {
+        let day = start + Duration::days((j as i64 * 365) / leads.max(1) as i64);
+        demo.schedule(day, Event::NewLead(j));
+    }
+    demo.run()?;
+    Ok(demo.summary)
+}
+
+/// `day` at local 09:00 (UTC+8) plus `minutes`.
+fn at(day: NaiveDate, minutes: i64) -> chrono::DateTime<Utc> {
+    Utc.from_utc_datetime(&day.and_time(NaiveTime::from_hms_opt(1, 0, 0).unwrap_or_default())) + Duration::minutes(minutes)
+}
+
+impl Demo<'_> {
+    fn schedule(&mut self, day: NaiveDate, e: Event) {
+        if day <= self.today {
+            self.next_seq += 1;
+            self.queue.insert((day, self.next_seq), e);
+        }
+    }
+
+    fn chance(&mut self, percent: u32) -> bool {
+        self.people.rng().gen_range(0..100) < percent
+    }
+
+    fn run(&mut self) -> Result<()> {
+        let mut current_day = None;
+        let mut minute = 0;
+        while let Some(((day, _), event)) = self.queue.pop_first() {
+            if current_day != Some(day) {
+                current_day = Some(day);
+                minute = 0;
+            }
+            // Events of a day spread over opening hours 09:00–20:00.
+            minute = (minute + self.people.rng().gen_range(1..20)).min(660);
+            self.clock.set(at(day, minute));
+            match event {
+                Event::NewMember(i) => self.new_member(i, day)?,
+                Event::Balance { contract_id, amount } => {
+                    if self.core.contract_get(&self.clerk, &contract_id)?.contract.status != "active" {
+                        continue;
+                    }
+                    let method = self.method();
+                    let input = PaymentInput { contract_id, amount, method, note: String::new() };
+                    self.core.payment_take(&self.clerk, input)?;
+                    self.summary.payments += 1;
+                }
+                Event::Refund { contract_id } => {
+                    let input = RefundInput { rule: RefundRule::Days, method: "wechat".into(), reason: "搬家，无法继续上课".into() };
+                    self.core.contract_refund(&self.admin, &contract_id, input)?;
+                }
+                Event::RenewCheck { member_id, contract_id } => {
+                    if self.core.contract_get(&self.clerk, &contract_id)?.contract.status != "active" {
+                        continue;
+                    }
+                    if self.chance(60) {
+                        self.enrol(&member_id, Some(contract_id), day)?;
+                    } else if self.chance(30) {
+                        self.core.member_set_status(&self.clerk, &member_id, "expired")?;
+                    }
+                }
+                Event::NewLead(j) => self.new_lead(j, day)?,
+                Event::LeadStep { lead_id, step } => self.lead_step(&lead_id, step, day)?,
+            }
+        }
+        // A few corrections, as in any real ledger.
+        let recent = self.core.payments_recent(&self.admin, 40)?;
+        if let Some(p) = recent.iter().find(|p| p.payment.kind == "payment" && !p.payment.reversed) {
+            self.core.payment_reverse(&self.admin, &p.payment.id, "金额录错，已重新收款")?;
+        }
+        Ok(())
+    }
+
+    fn method(&mut self) -> String {
+        let r = self.people.rng().gen_range(0..100);
+        match r {
+            0..=49 => "wechat",
+            50..=69 => "alipay",
+            70..=84 => "cash",
+            85..=94 => "card",
+            _ => "transfer",
+        }
+        .into()
+    }
+
+    fn consultant(&mut self) -> Session {
+        let i = self.people.rng().gen_range(0..self.consultants.len());
+        self.consultants[i].clone()
+    }
+
+    fn new_member(&mut self, _i: usize, day: NaiveDate) -> Result<()> {
+        let sibling = !self.members.is_empty() && self.chance(8);
+        let (surname, guardian_id) = if sibling {
+            let k = self.people.rng().gen_range(0..self.members.len());
+            (self.members[k].2.clone(), Some(self.members[k].1.clone()))
+        } else {
+            (self.people.surname(), None)
+        };
+        let name = self.people.child_name(&surname);
+        let gender = if self.chance(55) { "M" } else { "F" };
+        let referred_by = if !self.members.is_empty() && self.chance(10) {
+            let k = self.people.rng().gen_range(0..self.members.len());
+            Some(self.members[k].0.clone())
+        } else {
+            None
+        };
+        let guardian = if guardian_id.is_none() {
+            let mother = self.chance(70);
+            let gsurname = if mother { self.people.surname() } else { surname.clone() };
+            Some(GuardianInput {
+                name: self.people.adult_name(&gsurname),
+                relation: if mother { "妈妈".into() } else { "爸爸".into() },
+                phone: self.people.phone(),
+                wechat: String::new(),
+            })
+        } else {
+            None
+        };
+        let m = self.core.member_apply(&self.clerk, MemberApplication { name, gender: gender.into(), guardian, referred_by, notes: String::new() })?;
+        if let Some(gid) = &guardian_id {
+            self.core.guardian_link(
+                &self.clerk,
+                &m.id,
+                GuardianLinkInput { existing_guardian_id: Some(gid.clone()), new_guardian: None, relation: "妈妈".into(), is_primary: true },
+            )?;
+        }
+        let detail = self.core.member_get(&self.clerk, &m.id)?;
+        let gid = detail.guardians.first().map(|g| g.guardian.id.clone()).unwrap_or_default();
+        self.summary.members += 1;
+        self.members.push((m.id.clone(), gid, surname));
+        // Most applications are approved on the spot; a few wait at the desk.
+        if day > self.today - Duration::days(3) && self.chance(50) {
+            return Ok(());
+        }
+        self.approve_and_enrol(&m.id, day)
+    }
+
+    fn approve_and_enrol(&mut self, member_id: &str, day: NaiveDate) -> Result<()> {
+        let age_days = self.people.rng().gen_range(4 * 365..12 * 365);
+        let school = self.schools[self.people.rng().gen_range(0..self.schools.len())].clone();
+        self.core.member_approve(
+            &self.clerk,
+            member_id,
+            MemberApproval { birthday: (day - Duration::days(age_days)).to_string(), school, course_interest: "跆拳道".into() },
+        )?;
+        self.enrol(member_id, None, day)?;
+        if self.chance(4) {
+            self.core.member_set_status(&self.clerk, member_id, "paused")?;
+        }
+        Ok(())
+    }
+
+    fn enrol(&mut self, member_id: &str, renewal_of: Option<String>, day: NaiveDate) -> Result<()> {
+        let total: u32 = self.packages.iter().map(|p| p.1).sum();
+        let mut pick = self.people.rng().gen_range(0..total);
+        let (mut package_id, mut price_fen) = (self.packages[0].0.clone(), self.packages[0].2);
+        for (id, w, price) in &self.packages {
+            if pick < *w {
+                (package_id, price_fen) = (id.clone(), *price);
+                break;
+            }
+            pick -= w;
+        }
+        // Discounts of ¥100–500 on the larger packages, never more than a tenth.
+        let discount_fen = (self.people.rng().gen_range(1..=5) * 10_000).min(price_fen / 1000 * 100);
+        let discount = if self.chance(30) && discount_fen > 0 { crate::Money::from_fen(discount_fen).to_string() } else { String::new() };
+        let consultant = self.consultant();
+        let k = self.core.contract_enrol(
+            &consultant,
+            EnrolInput {
+                member_id: member_id.into(),
+                package_id,
+                discount,
+                start_date: None,
+                consultant_id: Some(consultant.staff_id.clone()),
+                renewal_of,
+                notes: String::new(),
+            },
+        )?;
+        self.summary.contracts += 1;
+        let due = k.contract.amount_due;
+        let partial = self.chance(20);
+        let first = if partial { crate::Money::from_fen((due.fen() / 200) * 100) } else { due };
+        if first.is_positive() {
+            let method = self.method();
+            self.core.payment_take(&self.clerk, PaymentInput { contract_id: k.contract.id.clone(), amount: first.to_string(), method, note: String::new() })?;
+            self.summary.payments += 1;
+        }
+        if partial && self.chance(75) {
+            let later = day + Duration::days(self.people.rng().gen_range(7..30));
+            self.schedule(later, Event::Balance { contract_id: k.contract.id.clone(), amount: (due - first).to_string() });
+        }
+        // Refund a very few within the first month.
+        if self.chance(1) {
+            self.schedule(day + Duration::days(20), Event::Refund { contract_id: k.contract.id.clone() });
+        }
+        let end = NaiveDate::parse_from_str(&k.contract.end_date, "%Y-%m-%d").unwrap_or(day);
+        self.schedule(end - Duration::days(14), Event::RenewCheck { member_id: member_id.into(), contract_id: k.contract.id });
+        Ok(())
+    }
+
+    fn new_lead(&mut self, _j: usize, day: NaiveDate) -> Result<()> {
+        let sources = self.core.settings()?.lead_sources;
+        let source = sources[self.people.rng().gen_range(0..sources.len())].clone();
+        let surname = self.people.surname();
+        let name = self.people.child_name(&surname);
+        let contact = self.people.adult_name(&surname);
+        let consultant = self.consultant();
+        let lead = self.core.lead_create(
+            &consultant,
+            LeadInput {
+                name,
+                contact_name: contact,
+                phone: self.people.phone(),
+                wechat: String::new(),
+                gender: Some(if self.chance(55) { "M" } else { "F" }.into()),
+                birthday: None,
+                source,
+                consultant_id: Some(consultant.staff_id.clone()),
+                man_money: self.chance(60),
+                man_authority: self.chance(70),
+                man_need: self.chance(80),
+                needs: ["想锻炼身体", "孩子胆小，想练自信", "周末班", "离家近", "考级"][self.people.rng().gen_range(0..5)].into(),
+                notes: String::new(),
+                next_follow_up: Some((day + Duration::days(2)).to_string()),
+            },
+        )?;
+        self.summary.leads += 1;
+        self.schedule(day + Duration::days(2), Event::LeadStep { lead_id: lead.id, step: 1 });
+        Ok(())
+    }
+
+    fn lead_step(&mut self, lead_id: &str, step: u32, day: NaiveDate) -> Result<()> {
+        let consultant = self.consultant();
+        let roll = self.people.rng().gen_range(0..100);
+        let next = day + Duration::days(self.people.rng().gen_range(2..10));
+        let (content, status) = match step {
+            1 => ("电话沟通，家长有兴趣，约周六到店参观", Some("visit_booked")),
+            2 => ("家长带孩子到店参观，介绍了课程", Some("visited")),
+            3 => ("孩子参加试听课，表现积极", Some("trial")),
+            _ => ("跟进报名意向", None),
+        };
+        if step >= 2 && roll < 20 {
+            self.core.lead_set_status(&consultant, lead_id, "lost", ["价格太高", "时间不合适", "选择了其他机构", "孩子不感兴趣"][roll as usize % 4])?;
+            return Ok(());
+        }
+        if step >= 4 && roll < 60 {
+            let m = self.core.lead_convert(&consultant, lead_id, ConvertInput { gender: String::new(), relation: "妈妈".into() })?;
+            let detail = self.core.member_get(&consultant, &m.id)?;
+            let gid = detail.guardians.first().map(|g| g.guardian.id.clone()).unwrap_or_default();
+            self.members.push((m.id.clone(), gid, m.name.chars().next().map(String::from).unwrap_or_default()));
+            self.summary.members += 1;
+            return self.approve_and_enrol(&m.id, day);
+        }
+        let channel = if step == 1 { "phone" } else { "visit" };
+        self.core.lead_follow_up(&consultant, lead_id, FollowUpInput { channel: channel.into(), content: content.into(), next_follow_up: Some(next.to_string()) })?;
+        if let Some(s) = status {
+            self.core.lead_set_status(&consultant, lead_id, s, "")?;
+        }
+        if step < 5 {
+            self.schedule(next, Event::LeadStep { lead_id: lead_id.into(), step: step + 1 });
+        }
+        Ok(())
+    }
+}

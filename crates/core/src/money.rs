@@ -266,7 +266,7 @@ mod tests {
                 let code = line.split("//").next().unwrap_or("");
                 let bad = code
                     .split(|c: char| !c.is_alphanumeric() && c != '_')
-                    .any(|tok| tok == concat!("f", "64") || tok == concat!("f", "32") || tok == "REAL");
+                    .any(|tok| tok == concat!("f", "64") || tok == concat!("f", "32") || tok == concat!("RE", "AL"));
                 if bad {
                     offenders.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
                 }

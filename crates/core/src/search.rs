@@ -256,6 +256,12 @@ impl Core {
         let with_leads = session.can(Action::ViewLeads);
         self.read(|c| search_on(c, &parsed, with_leads, limit))
     }
+
+    /// The benchmark's baseline: the same search done by a `LIKE '%q%'` scan.
+    pub fn search_naive(&self, session: &Session, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
+        session.require(Action::ViewMembers)?;
+        self.read(|c| naive_search(c, query, limit))
+    }
 }
 
 pub fn search_on(c: &Connection, q: &ParsedQuery, with_leads: bool, limit: usize) -> Result<Vec<SearchHit>> {
@@ -266,6 +272,22 @@ pub fn search_on(c: &Connection, q: &ParsedQuery, with_leads: bool, limit: usize
     let candidates: Vec<(String, String)> = stmt
         .query_map(params![q.fts, CANDIDATES], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
+    rank(c, candidates, q, with_leads, limit)
+}
+
+/// The naive search the benchmark compares against: the same terms scanned with
+/// `LIKE '%q%'`, then the same hydration and ranking.
+pub fn naive_search(c: &Connection, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
+    let Some(q) = parse_query(query) else { return Ok(vec![]) };
+    let pattern = format!("%{}%", fold_full_width(query.trim()).to_lowercase());
+    let mut stmt = c.prepare_cached("SELECT entity, entity_id FROM search_doc WHERE terms LIKE ?1 LIMIT ?2")?;
+    let candidates: Vec<(String, String)> = stmt
+        .query_map(params![pattern, CANDIDATES], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    rank(c, candidates, &q, true, limit)
+}
+
+fn rank(c: &Connection, candidates: Vec<(String, String)>, q: &ParsedQuery, with_leads: bool, limit: usize) -> Result<Vec<SearchHit>> {
     let mut hits = vec![];
     for (entity, id) in candidates {
         let hit = match entity.as_str() {
@@ -357,19 +379,6 @@ fn lead_hit(c: &Connection, id: &str) -> Result<Option<SearchHit>> {
         status: Some(status),
         related: if contact.is_empty() { vec![] } else { vec![contact] },
     }))
-}
-
-/// The naive scan the benchmark compares against: `LIKE '%q%'` over names, phones and
-/// member numbers, as a first version of a CRM would do it.
-pub fn naive_scan(c: &Connection, query: &str, limit: usize) -> Result<Vec<String>> {
-    let pattern = format!("%{}%", query.trim());
-    let mut stmt = c.prepare_cached(
-        "SELECT id FROM members WHERE name LIKE ?1 OR member_no LIKE ?1
-         UNION ALL SELECT id FROM guardians WHERE name LIKE ?1 OR phone LIKE ?1
-         UNION ALL SELECT id FROM leads WHERE name LIKE ?1 OR phone LIKE ?1 LIMIT ?2",
-    )?;
-    let ids = stmt.query_map(params![pattern, limit as i64], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-    Ok(ids)
 }
 
 #[cfg(test)]

@@ -1,0 +1,195 @@
+//! Benchmarks with their own dataset generators. Figures are printed next to the peer
+//! they are compared with; the README's performance section records them. These are
+//! never timed assertions in the test suite.
+
+use centredesk_core::auth::FirstRun;
+use centredesk_core::demo::People;
+use centredesk_core::members::{GuardianInput, MemberApplication, MemberApproval};
+use centredesk_core::{Core, CoreError, Session};
+use clap::Subcommand;
+use rand::Rng;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Search latency (p50/p99) on a generated centre: the FTS5 index against a naive
+    /// `LIKE '%q%'` scan of the same terms, for Han substrings, full pinyin, initials
+    /// and phone tails.
+    Search {
+        #[arg(long, default_value_t = 100_000)]
+        members: usize,
+        /// Queries of each kind.
+        #[arg(long, default_value_t = 1000)]
+        queries: usize,
+        /// Naive-scan queries of each kind (it is slow).
+        #[arg(long, default_value_t = 100)]
+        naive_queries: usize,
+        /// Dataset file; generated when missing (default target/bench/search-N.db).
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+}
+
+const BENCH_PASSWORD: &str = "bench-password";
+
+pub fn run(cmd: BenchCommand) -> Result<(), CoreError> {
+    match cmd {
+        BenchCommand::Search { members, queries, naive_queries, data } => {
+            let path = data.unwrap_or_else(|| PathBuf::from(format!("target/bench/search-{members}.db")));
+            search(members, queries, naive_queries, path)
+        }
+    }
+}
+
+/// Members with one guardian each, approved (so they have member numbers), and a lead
+/// for every fifth member: what the search box looks through.
+fn generate(path: &PathBuf, members: usize) -> Result<(), CoreError> {
+    let started = Instant::now();
+    let core = Core::open(path)?;
+    let admin = core.first_run(FirstRun {
+        centre_name: "基准测试馆".into(),
+        username: "bench".into(),
+        display_name: "基准".into(),
+        password: BENCH_PASSWORD.into(),
+    })?;
+    let mut people = People::new(2024);
+    for i in 0..members {
+        let surname = people.surname();
+        let name = people.child_name(&surname);
+        let guardian = GuardianInput { name: people.adult_name(&surname), relation: "爸爸".into(), phone: people.phone(), wechat: String::new() };
+        let gender = if people.rng().gen_range(0..2) == 0 { "M" } else { "F" };
+        let m = core.member_apply(&admin, MemberApplication { name, gender: gender.into(), guardian: Some(guardian), referred_by: None, notes: String::new() })?;
+        core.member_approve(&admin, &m.id, MemberApproval { birthday: "2016-05-01".into(), school: String::new(), course_interest: String::new() })?;
+        if i % 5 == 0 {
+            let surname = people.surname();
+            core.lead_create(
+                &admin,
+                centredesk_core::leads::LeadInput {
+                    name: people.child_name(&surname),
+                    contact_name: people.adult_name(&surname),
+                    phone: people.phone(),
+                    wechat: String::new(),
+                    gender: None,
+                    birthday: None,
+                    source: "电话".into(),
+                    consultant_id: None,
+                    man_money: false,
+                    man_authority: false,
+                    man_need: false,
+                    needs: String::new(),
+                    notes: String::new(),
+                    next_follow_up: None,
+                },
+            )?;
+        }
+        if (i + 1) % 10_000 == 0 {
+            eprintln!("  generated {} members ({:.0}s)", i + 1, started.elapsed().as_secs_f64());
+        }
+    }
+    eprintln!("dataset: {members} members in {:.1}s → {}", started.elapsed().as_secs_f64(), path.display());
+    Ok(())
+}
+
+struct Sample {
+    kind: &'static str,
+    queries: Vec<String>,
+}
+
+fn samples(core: &Core, admin: &Session, n: usize) -> Result<Vec<Sample>, CoreError> {
+    let mut rng = rand::thread_rng();
+    let page = core.member_list(admin, centredesk_core::members::MemberFilter { status: None, offset: 0, limit: 500 })?;
+    let total = page.total.max(1);
+    let mut han = vec![];
+    let mut pinyin = vec![];
+    let mut initials = vec![];
+    let mut phones = vec![];
+    while han.len() < n {
+        let offset = rng.gen_range(0..total);
+        let rows = core.member_list(admin, centredesk_core::members::MemberFilter { status: None, offset, limit: 1 })?.rows;
+        let Some(row) = rows.into_iter().next() else { continue };
+        let chars: Vec<char> = row.name.chars().collect();
+        // A substring of the name: a given-name character, or surname + first given.
+        let start = rng.gen_range(0..chars.len());
+        let len = rng.gen_range(1..=2.min(chars.len() - start));
+        han.push(chars[start..start + len].iter().collect());
+        let terms = centredesk_core::search::name_terms(&row.name);
+        let ascii: Vec<&String> = terms.iter().filter(|t| t.is_ascii()).collect();
+        if let Some(full) = ascii.iter().max_by_key(|t| t.len()) {
+            pinyin.push(full.to_string());
+        }
+        if let Some(ini) = ascii.iter().find(|t| t.len() == chars.len()) {
+            initials.push(ini.to_string());
+        }
+        if let Some(p) = row.guardian_phone {
+            phones.push(p[p.len() - 4..].to_string());
+        }
+    }
+    Ok(vec![
+        Sample { kind: "Han substring", queries: han },
+        Sample { kind: "full pinyin", queries: pinyin },
+        Sample { kind: "initials", queries: initials },
+        Sample { kind: "phone last 4", queries: phones },
+    ])
+}
+
+fn percentile(sorted: &[Duration], p: usize) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() * p) / 100).min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn time_all(queries: &[String], f: impl Fn(&str) -> Result<usize, CoreError>) -> Result<(Vec<Duration>, usize), CoreError> {
+    let mut times = Vec::with_capacity(queries.len());
+    let mut found = 0;
+    for q in queries {
+        let t = Instant::now();
+        found += f(q)?;
+        times.push(t.elapsed());
+    }
+    times.sort();
+    Ok((times, found))
+}
+
+fn search(members: usize, queries: usize, naive_queries: usize, path: PathBuf) -> Result<(), CoreError> {
+    if !path.exists() {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| CoreError::Internal(e.to_string()))?;
+        }
+        generate(&path, members)?;
+    }
+    let core = Core::open(&path)?;
+    let admin = core.login("bench", BENCH_PASSWORD)?;
+    let samples = samples(&core, &admin, queries)?;
+    // Warm the page cache and statement caches once, as a desk PC that has been open.
+    for s in &samples {
+        for q in s.queries.iter().take(20) {
+            core.search(&admin, q, 20)?;
+        }
+    }
+    println!("search benchmark: {} ({} members), {queries} queries per kind, naive scan {naive_queries} per kind", path.display(), members);
+    println!("{:<15} {:>12} {:>12} {:>14} {:>14} {:>10} {:>10}", "query", "index p50", "index p99", "LIKE p50", "LIKE p99", "p50 ×", "p99 ×");
+    for s in &samples {
+        let (fts, fts_found) = time_all(&s.queries, |q| Ok(core.search(&admin, q, 20)?.len()))?;
+        let naive_set = &s.queries[..naive_queries.min(s.queries.len())];
+        let (naive, _) = time_all(naive_set, |q| Ok(core.search_naive(&admin, q, 20)?.len()))?;
+        let ratio = |a: Duration, b: Duration| if a.is_zero() { 0.0 } else { b.as_secs_f64() / a.as_secs_f64() };
+        println!(
+            "{:<15} {:>12} {:>12} {:>14} {:>14} {:>9.0}× {:>9.0}×   (avg hits {:.1})",
+            s.kind,
+            ms(percentile(&fts, 50)),
+            ms(percentile(&fts, 99)),
+            ms(percentile(&naive, 50)),
+            ms(percentile(&naive, 99)),
+            ratio(percentile(&fts, 50), percentile(&naive, 50)),
+            ratio(percentile(&fts, 99), percentile(&naive, 99)),
+            fts_found as f64 / s.queries.len().max(1) as f64,
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,40 @@
+// Message catalogs and the t() helper. Every UI string lives in zh-CN.json / en.json
+// (flat keys, same set in both; `npm run i18n:check` enforces it).
+import type { Lang } from '../bindings/Lang';
+import zh from './zh-CN.json';
+import en from './en.json';
+
+type Catalog = Record<string, string>;
+const catalogs: Record<Lang, Catalog> = { 'zh-CN': zh as Catalog, en: en as Catalog };
+
+export const i18n = $state<{ lang: Lang }>({ lang: 'zh-CN' });
+
+export type Params = Record<string, string | number | null | undefined>;
+
+/** Looks a key up in the current language; `{name}` placeholders take params. */
+export function t(key: string, params?: Params): string {
+  const text = catalogs[i18n.lang][key] ?? catalogs['zh-CN'][key] ?? key;
+  if (!params) return text;
+  return text.replace(/\{(\w+)\}/g, (whole, name: string) => {
+    const v = params[name];
+    return v === null || v === undefined ? '' : String(v);
+  });
+}
+
+/** Whether a key exists (for optional translations of codes, e.g. statuses). */
+export function has(key: string): boolean {
+  return key in catalogs[i18n.lang];
+}
+
+/** Translates a code (status, method…) under a prefix, falling back to the code itself. */
+export function code(prefix: string, value: string | null | undefined): string {
+  if (value === null || value === undefined || value === '') return '—';
+  const key = `${prefix}.${value}`;
+  return has(key) ? t(key) : value;
+}
+
+export function setDocumentLang(lang: Lang) {
+  i18n.lang = lang;
+  document.documentElement.lang = lang;
+  document.documentElement.dataset.lang = lang;
+}

@@ -1,0 +1,127 @@
+// Typed wrappers over the Tauri commands. Types come from ../bindings (generated
+// from Rust by ts-rs); only the shell-only AppInfo is declared here.
+import { invoke } from '@tauri-apps/api/core';
+import type { ContractView } from '../bindings/ContractView';
+import type { ConvertInput } from '../bindings/ConvertInput';
+import type { EnrolInput } from '../bindings/EnrolInput';
+import type { ErrorDto } from '../bindings/ErrorDto';
+import type { FirstRun } from '../bindings/FirstRun';
+import type { FollowUp } from '../bindings/FollowUp';
+import type { FollowUpInput } from '../bindings/FollowUpInput';
+import type { Guardian } from '../bindings/Guardian';
+import type { GuardianDetail } from '../bindings/GuardianDetail';
+import type { GuardianLinkInput } from '../bindings/GuardianLinkInput';
+import type { GuardianUpdate } from '../bindings/GuardianUpdate';
+import type { HomeDashboard } from '../bindings/HomeDashboard';
+import type { Lang } from '../bindings/Lang';
+import type { Lead } from '../bindings/Lead';
+import type { LeadDetail } from '../bindings/LeadDetail';
+import type { LeadFilter } from '../bindings/LeadFilter';
+import type { LeadInput } from '../bindings/LeadInput';
+import type { LeadRow } from '../bindings/LeadRow';
+import type { Member } from '../bindings/Member';
+import type { MemberApplication } from '../bindings/MemberApplication';
+import type { MemberApproval } from '../bindings/MemberApproval';
+import type { MemberDetail } from '../bindings/MemberDetail';
+import type { MemberFilter } from '../bindings/MemberFilter';
+import type { MemberPage } from '../bindings/MemberPage';
+import type { MemberUpdate } from '../bindings/MemberUpdate';
+import type { NewStaff } from '../bindings/NewStaff';
+import type { Package } from '../bindings/Package';
+import type { PackageInput } from '../bindings/PackageInput';
+import type { PauseInput } from '../bindings/PauseInput';
+import type { Payment } from '../bindings/Payment';
+import type { PaymentInput } from '../bindings/PaymentInput';
+import type { PaymentRow } from '../bindings/PaymentRow';
+import type { Receipt } from '../bindings/Receipt';
+import type { RefundInput } from '../bindings/RefundInput';
+import type { RefundQuote } from '../bindings/RefundQuote';
+import type { RefundRule } from '../bindings/RefundRule';
+import type { SearchHit } from '../bindings/SearchHit';
+import type { Session } from '../bindings/Session';
+import type { Settings } from '../bindings/Settings';
+import type { Staff } from '../bindings/Staff';
+import type { TimelineEntry } from '../bindings/TimelineEntry';
+
+/** What the shell reports on start (not a core type, so not in bindings). */
+export type AppInfo = {
+  needs_first_run: boolean;
+  centre_name: string;
+  lang: Lang;
+  db_path: string;
+  version: string;
+  session: Session | null;
+};
+
+/** Every rejection is turned into an ErrorDto, even one that did not come from the core. */
+export function toError(e: unknown): ErrorDto {
+  if (e && typeof e === 'object' && 'code' in e && 'message' in e) {
+    const o = e as { code: unknown; field?: unknown; message: unknown };
+    return { code: String(o.code), field: (o.field ?? null) as ErrorDto['field'], message: String(o.message) };
+  }
+  return { code: 'internal', field: null, message: String(e) };
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    throw toError(e);
+  }
+}
+
+export const api = {
+  appInfo: () => call<AppInfo>('app_info'),
+  setLanguage: (lang: Lang) => call<Lang>('set_language', { lang }),
+  firstRun: (input: FirstRun) => call<Session>('first_run', { input }),
+  login: (username: string, password: string) => call<Session>('login', { username, password }),
+  logout: () => call<void>('logout'),
+  changePassword: (oldPassword: string, newPassword: string) => call<void>('change_password', { oldPassword, newPassword }),
+  search: (query: string, limit?: number) => call<SearchHit[]>('search', { query, limit }),
+  home: () => call<HomeDashboard>('home'),
+
+  memberApply: (input: MemberApplication) => call<Member>('member_apply', { input }),
+  memberApprove: (memberId: string, input: MemberApproval) => call<Member>('member_approve', { memberId, input }),
+  memberUpdate: (memberId: string, input: MemberUpdate) => call<Member>('member_update', { memberId, input }),
+  memberSetStatus: (memberId: string, status: string) => call<Member>('member_set_status', { memberId, status }),
+  memberGet: (memberId: string) => call<MemberDetail>('member_get', { memberId }),
+  memberList: (filter: MemberFilter) => call<MemberPage>('member_list', { filter }),
+  memberTimeline: (memberId: string) => call<TimelineEntry[]>('member_timeline', { memberId }),
+
+  guardianLink: (memberId: string, input: GuardianLinkInput) => call<MemberDetail>('guardian_link', { memberId, input }),
+  guardianUpdate: (guardianId: string, input: GuardianUpdate) => call<Guardian>('guardian_update', { guardianId, input }),
+  guardianUnlink: (memberId: string, guardianId: string) => call<MemberDetail>('guardian_unlink', { memberId, guardianId }),
+  guardianGet: (guardianId: string) => call<GuardianDetail>('guardian_get', { guardianId }),
+
+  leadCreate: (input: LeadInput) => call<Lead>('lead_create', { input }),
+  leadUpdate: (leadId: string, input: LeadInput) => call<Lead>('lead_update', { leadId, input }),
+  leadSetStatus: (leadId: string, status: string, lostReason: string) =>
+    call<Lead>('lead_set_status', { leadId, status, lostReason }),
+  leadFollowUp: (leadId: string, input: FollowUpInput) => call<FollowUp>('lead_follow_up', { leadId, input }),
+  leadConvert: (leadId: string, input: ConvertInput) => call<Member>('lead_convert', { leadId, input }),
+  leadGet: (leadId: string) => call<LeadDetail>('lead_get', { leadId }),
+  leadList: (filter: LeadFilter) => call<LeadRow[]>('lead_list', { filter }),
+
+  packageList: (includeArchived: boolean) => call<Package[]>('package_list', { includeArchived }),
+  packageCreate: (input: PackageInput) => call<Package>('package_create', { input }),
+  packageUpdate: (packageId: string, input: PackageInput) => call<Package>('package_update', { packageId, input }),
+  packageSetArchived: (packageId: string, archived: boolean) =>
+    call<Package>('package_set_archived', { packageId, archived }),
+
+  contractEnrol: (input: EnrolInput) => call<ContractView>('contract_enrol', { input }),
+  contractGet: (contractId: string) => call<ContractView>('contract_get', { contractId }),
+  contractPause: (contractId: string, input: PauseInput) => call<ContractView>('contract_pause', { contractId, input }),
+  refundQuote: (contractId: string, rule: RefundRule) => call<RefundQuote>('refund_quote', { contractId, rule }),
+  contractRefund: (contractId: string, input: RefundInput) => call<Payment | null>('contract_refund', { contractId, input }),
+
+  paymentTake: (input: PaymentInput) => call<Receipt>('payment_take', { input }),
+  paymentReverse: (paymentId: string, reason: string) => call<Payment>('payment_reverse', { paymentId, reason }),
+  receipt: (paymentId: string) => call<Receipt>('receipt', { paymentId }),
+  paymentsRecent: (limit: number) => call<PaymentRow[]>('payments_recent', { limit }),
+
+  staffList: () => call<Staff[]>('staff_list'),
+  staffCreate: (input: NewStaff) => call<Staff>('staff_create', { input }),
+  staffSetActive: (staffId: string, active: boolean) => call<Staff>('staff_set_active', { staffId, active }),
+  settingsGet: () => call<Settings>('settings_get'),
+  settingsUpdate: (input: Settings) => call<Settings>('settings_update', { input }),
+};

@@ -1,0 +1,61 @@
+// One form's error and busy state. An ErrorDto from the core names a field; the input
+// carrying data-field="<field>" gets aria-invalid and focus, and the message is shown
+// next to the form (FormError.svelte, data-testid="form-error").
+import { tick } from 'svelte';
+import type { ErrorDto } from '../bindings/ErrorDto';
+import type { Field } from '../bindings/Field';
+import { toError } from './api';
+
+let shown: Form | null = null;
+
+export class Form {
+  error = $state<ErrorDto | null>(null);
+  busy = $state(false);
+
+  /** aria-invalid value for the input bound to `field`. */
+  inv(field: Field): 'true' | undefined {
+    return this.error?.field === field ? 'true' : undefined;
+  }
+
+  clear() {
+    this.error = null;
+    if (shown === this) shown = null;
+  }
+
+  /** Shows an error (from the core or a local check) and focuses the named input. */
+  async show(e: unknown) {
+    const err = toError(e);
+    if (shown && shown !== this) shown.error = null; // one message on screen at a time
+    shown = this;
+    this.error = err;
+    await tick();
+    if (!err.field) return;
+    const scope: ParentNode = document.querySelector('dialog[open]') ?? document;
+    const el = scope.querySelector<HTMLElement>(`[data-field="${err.field}"][aria-invalid="true"]`);
+    if (el && !el.hasAttribute('disabled')) {
+      el.focus();
+      if (el instanceof HTMLInputElement && el.type !== 'radio' && el.type !== 'checkbox') el.select();
+    }
+  }
+
+  /** Local validation failure in the UI's own words (e.g. passwords differ). */
+  fail(field: Field | null, message: string, code = 'validation.local') {
+    void this.show({ code, field, message });
+  }
+
+  /** Runs a command; on rejection keeps the form open with the error. True on success. */
+  async run(fn: () => Promise<unknown>): Promise<boolean> {
+    if (this.busy) return false;
+    this.busy = true;
+    this.clear();
+    try {
+      await fn();
+      return true;
+    } catch (e) {
+      await this.show(e);
+      return false;
+    } finally {
+      this.busy = false;
+    }
+  }
+}

@@ -1,0 +1,91 @@
+// App-wide state: who is logged in, the centre, and the current screen.
+import type { Session } from '../bindings/Session';
+import type { Settings } from '../bindings/Settings';
+import type { AppInfo } from './api';
+
+export const app = $state<{
+  info: AppInfo | null;
+  session: Session | null;
+  centreName: string;
+  settings: Settings | null;
+}>({ info: null, session: null, centreName: '', settings: null });
+
+export const isManager = () => app.session?.role === 'manager';
+/** Clerks, consultants and managers work with leads, contracts and payments; coaches only view members. */
+export const canSell = () => !!app.session && app.session.role !== 'coach';
+
+export type RouteName = 'home' | 'members' | 'member' | 'leads' | 'lead' | 'payments' | 'packages' | 'settings' | 'guardian';
+
+export type Route = { name: RouteName; id: string; tab: string };
+
+export const route = $state<Route>({ name: 'home', id: '', tab: '' });
+
+const history: Route[] = [];
+
+/** Top-level sections, in header order; Alt+1..6 follow this order. */
+export const SECTIONS: RouteName[] = ['home', 'members', 'leads', 'payments', 'packages', 'settings'];
+
+const PARENT: Partial<Record<RouteName, RouteName>> = {
+  member: 'members',
+  guardian: 'members',
+  lead: 'leads',
+};
+
+export function go(name: RouteName, id = '', tab = '') {
+  if (route.name === name && route.id === id && route.tab === tab) return;
+  if (SECTIONS.includes(name) && !id) {
+    history.length = 0; // a section switch starts a fresh trail
+  } else {
+    history.push({ ...route });
+    if (history.length > 50) history.shift();
+  }
+  route.name = name;
+  route.id = id;
+  route.tab = tab;
+}
+
+/** Esc on a detail screen: back to where the clerk came from, else up to the section. */
+export function back(): boolean {
+  const prev = history.pop();
+  if (prev) {
+    Object.assign(route, prev);
+    return true;
+  }
+  const parent = PARENT[route.name];
+  if (parent) {
+    Object.assign(route, { name: parent, id: '', tab: '' });
+    return true;
+  }
+  return false;
+}
+
+export function resetRoute() {
+  history.length = 0;
+  Object.assign(route, { name: 'home', id: '', tab: '' });
+}
+
+/** Page-level shortcuts (Alt+N …) registered by the screen currently shown. */
+export const pageKeys: { onNew: (() => void) | null } = { onNew: null };
+
+/** Bumped after something changes data shown elsewhere (e.g. a payment), so screens reload. */
+export const dataVersion = $state({ n: 0 });
+export const touch = () => {
+  dataVersion.n++;
+};
+
+/** Things shown above any screen: the receipt, a short confirmation. */
+export const overlay = $state<{ receiptId: string; flash: string }>({ receiptId: '', flash: '' });
+
+let flashTimer: ReturnType<typeof setTimeout> | undefined;
+export function flash(message: string) {
+  overlay.flash = message;
+  clearTimeout(flashTimer);
+  flashTimer = setTimeout(() => (overlay.flash = ''), 2500);
+}
+
+export function openReceipt(paymentId: string) {
+  overlay.receiptId = paymentId;
+}
+
+/** The header search box registers itself here so Ctrl+K / F2 can reach it from anywhere. */
+export const searchBox: { focus: () => void; clear: () => boolean } = { focus: () => {}, clear: () => false };
