@@ -259,3 +259,23 @@ impl WriteTx<'_> {
         Ok(value)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_that_logs_nothing_is_refused_and_rolled_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let core = Core::open(&dir.path().join("t.db")).unwrap();
+        let sneaky = core.write_as(None, |w| {
+            w.execute("INSERT INTO settings (key, value) VALUES ('x', 'y')", [])?;
+            Ok(())
+        });
+        assert!(matches!(sneaky, Err(CoreError::Internal(_))));
+        let n: i64 = core.read(|c| Ok(c.query_row("SELECT COUNT(*) FROM settings", [], |r| r.get(0))?)).unwrap();
+        assert_eq!(n, 0, "the unlogged row was rolled back");
+        // A read-only transaction needs no log entry.
+        core.write_as(None, |w| Ok(w.query_row("SELECT COUNT(*) FROM members", [], |r| r.get::<_, i64>(0))?)).unwrap();
+    }
+}

@@ -1,0 +1,108 @@
+//! A real centre on a real SQLite file in a temp dir, with a clock the test controls.
+#![allow(dead_code)]
+
+use centredesk_core::auth::{FirstRun, NewStaff};
+use centredesk_core::members::{GuardianInput, Member, MemberApplication, MemberApproval};
+use centredesk_core::packages::{Package, PackageInput};
+use centredesk_core::{Core, ManualClock, Role, Session};
+use chrono::{TimeZone, Utc};
+use std::sync::Arc;
+
+pub struct Centre {
+    pub core: Core,
+    pub clock: Arc<ManualClock>,
+    pub dir: tempfile::TempDir,
+    pub admin: Session,
+    pub clerk: Session,
+    pub coach: Session,
+    pub consultant: Session,
+}
+
+pub const PASSWORD: &str = "secret-123";
+
+/// 2026-11-25 10:00 in Beijing.
+pub fn test_now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0).unwrap()
+}
+
+pub fn centre() -> Centre {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(test_now());
+    let core = Core::open_with_clock(&dir.path().join("centre.db"), clock.clone()).unwrap();
+    let admin = core
+        .first_run(FirstRun { centre_name: "测试跆拳道馆".into(), username: "admin".into(), display_name: "王校长".into(), password: PASSWORD.into() })
+        .unwrap();
+    let make = |username: &str, display: &str, role: Role| {
+        core.staff_create(&admin, NewStaff { username: username.into(), display_name: display.into(), role, password: PASSWORD.into() }).unwrap();
+        core.login(username, PASSWORD).unwrap()
+    };
+    let clerk = make("clerk", "李娜", Role::Clerk);
+    let coach = make("coach", "陈刚", Role::Coach);
+    let consultant = make("consultant", "张敏", Role::Consultant);
+    Centre { core, clock, dir, admin, clerk, coach, consultant }
+}
+
+impl Centre {
+    pub fn db_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("centre.db")
+    }
+
+    /// A second, independent connection to the file, to look at what was stored.
+    pub fn raw(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.db_path()).unwrap()
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.raw().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    pub fn log_len(&self) -> i64 {
+        self.count("SELECT COUNT(*) FROM change_log")
+    }
+
+    /// A snapshot of every business table, to prove a failed call changed nothing.
+    pub fn snapshot(&self) -> Vec<(String, i64)> {
+        let tables = [
+            "change_log", "staff", "settings", "counters", "members", "guardians", "member_guardians", "leads", "lead_follow_ups",
+            "packages", "contracts", "contract_pauses", "payments", "search_doc",
+        ];
+        tables.iter().map(|t| (t.to_string(), self.count(&format!("SELECT COUNT(*) FROM {t}")))).collect()
+    }
+
+    pub fn member(&self, name: &str, phone: &str) -> Member {
+        let m = self
+            .core
+            .member_apply(
+                &self.clerk,
+                MemberApplication {
+                    name: name.into(),
+                    gender: "M".into(),
+                    guardian: Some(GuardianInput { name: "家长".into(), relation: "妈妈".into(), phone: phone.into(), wechat: String::new() }),
+                    referred_by: None,
+                    notes: String::new(),
+                },
+            )
+            .unwrap();
+        self.core
+            .member_approve(&self.clerk, &m.id, MemberApproval { birthday: "2017-03-07".into(), school: "实验小学".into(), course_interest: String::new() })
+            .unwrap()
+    }
+
+    pub fn lesson_package(&self, lessons: i64, price: &str) -> Package {
+        self.core
+            .package_create(
+                &self.admin,
+                PackageInput { name: format!("{lessons}课时包"), kind: "lessons".into(), lessons: Some(lessons), validity_days: Some(365), term_months: None, price: price.into() },
+            )
+            .unwrap()
+    }
+
+    pub fn term_package(&self, months: i64, price: &str) -> Package {
+        self.core
+            .package_create(
+                &self.admin,
+                PackageInput { name: format!("{months}个月卡"), kind: "term".into(), lessons: None, validity_days: None, term_months: Some(months), price: price.into() },
+            )
+            .unwrap()
+    }
+}

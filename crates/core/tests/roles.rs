@@ -1,0 +1,123 @@
+//! Role × command: every service call checks the role in the core. The table below is
+//! the specification; a denied pair must be refused with `forbidden` and change nothing.
+
+mod common;
+
+use centredesk_core::auth::NewStaff;
+use centredesk_core::contracts::{EnrolInput, PauseInput, RefundInput, RefundRule};
+use centredesk_core::leads::{ConvertInput, FollowUpInput, LeadFilter, LeadInput};
+use centredesk_core::members::{GuardianLinkInput, GuardianUpdate, MemberApplication, MemberApproval, MemberFilter, MemberUpdate};
+use centredesk_core::packages::PackageInput;
+use centredesk_core::payments::PaymentInput;
+use centredesk_core::{Role, Session};
+use common::*;
+
+type Call<'a> = Box<dyn Fn(&Session) -> centredesk_core::Result<()> + 'a>;
+
+const M: Role = Role::Manager;
+const CL: Role = Role::Clerk;
+const CO: Role = Role::Coach;
+const CS: Role = Role::Consultant;
+
+#[test]
+fn every_command_checks_the_role() {
+    let c = common::centre();
+    let member = c.member("权限测试", "13600000000");
+    let pkg = c.lesson_package(10, "1000");
+    let k = c
+        .core
+        .contract_enrol(&c.admin, EnrolInput { member_id: member.id.clone(), package_id: pkg.id.clone(), discount: String::new(), start_date: None, consultant_id: None, renewal_of: None, notes: String::new() })
+        .unwrap();
+    let receipt = c.core.payment_take(&c.admin, PaymentInput { contract_id: k.contract.id.clone(), amount: "10".into(), method: "cash".into(), note: String::new() }).unwrap();
+    let guardian_id = c.core.member_get(&c.admin, &member.id).unwrap().guardians[0].guardian.id.clone();
+    let lead_input = || LeadInput {
+        name: "线索".into(), contact_name: String::new(), phone: "13600000001".into(), wechat: String::new(), gender: None, birthday: None,
+        source: "电话".into(), consultant_id: None, man_money: false, man_authority: false, man_need: false, needs: String::new(), notes: String::new(), next_follow_up: None,
+    };
+    let lead = c.core.lead_create(&c.admin, lead_input()).unwrap();
+    let pkg_input = || PackageInput { name: "新套餐".into(), kind: "lessons".into(), lessons: Some(5), validity_days: Some(30), term_months: None, price: "500".into() };
+    let (mid, kid, pid, gid, lid, pay_id) = (&member.id, &k.contract.id, &pkg.id, &guardian_id, &lead.id, &receipt.payment.id);
+    let all = [M, CL, CO, CS];
+    let desk = [M, CL, CS];
+    let table: Vec<(&str, Vec<Role>, Call)> = vec![
+        ("search", all.to_vec(), Box::new(|s| c.core.search(s, "权限", 5).map(drop))),
+        ("home", all.to_vec(), Box::new(|s| c.core.home(s).map(drop))),
+        ("member_get", all.to_vec(), Box::new(|s| c.core.member_get(s, mid).map(drop))),
+        ("member_list", all.to_vec(), Box::new(|s| c.core.member_list(s, MemberFilter::default()).map(drop))),
+        ("member_timeline", all.to_vec(), Box::new(|s| c.core.member_timeline(s, mid, 10).map(drop))),
+        ("guardian_get", all.to_vec(), Box::new(|s| c.core.guardian_get(s, gid).map(drop))),
+        ("package_list", all.to_vec(), Box::new(|s| c.core.package_list(s, true).map(drop))),
+        ("contract_get", all.to_vec(), Box::new(|s| c.core.contract_get(s, kid).map(drop))),
+        ("receipt", all.to_vec(), Box::new(|s| c.core.receipt(s, pay_id).map(drop))),
+        ("payments_recent", all.to_vec(), Box::new(|s| c.core.payments_recent(s, 5).map(drop))),
+        ("staff_list", all.to_vec(), Box::new(|s| c.core.staff_list(s).map(drop))),
+        ("member_apply", desk.to_vec(), Box::new(|s| c.core.member_apply(s, MemberApplication { name: "新人".into(), gender: "M".into(), guardian: None, referred_by: None, notes: String::new() }).map(drop))),
+        ("member_approve", desk.to_vec(), Box::new(|s| c.core.member_approve(s, mid, MemberApproval { birthday: "2016-01-01".into(), school: String::new(), course_interest: String::new() }).map(drop))),
+        ("member_update", desk.to_vec(), Box::new(|s| c.core.member_update(s, mid, MemberUpdate { name: "权限测试".into(), gender: "M".into(), birthday: Some("2017-03-07".into()), school: "实验小学".into(), course_interest: String::new(), notes: "n".into(), tags: vec![], rank: String::new(), referred_by: None }).map(drop))),
+        ("member_set_status", desk.to_vec(), Box::new(|s| c.core.member_set_status(s, mid, "active").map(drop))),
+        ("guardian_link", desk.to_vec(), Box::new(|s| c.core.guardian_link(s, mid, GuardianLinkInput { existing_guardian_id: Some(gid.clone()), new_guardian: None, relation: "妈妈".into(), is_primary: true }).map(drop))),
+        ("guardian_update", desk.to_vec(), Box::new(|s| c.core.guardian_update(s, gid, GuardianUpdate { name: "家长".into(), phone: "13600000000".into(), wechat: String::new() }).map(drop))),
+        ("guardian_unlink", desk.to_vec(), Box::new(|s| c.core.guardian_unlink(s, mid, "no-such-guardian").map(drop))),
+        ("lead_create", desk.to_vec(), Box::new(|s| c.core.lead_create(s, lead_input()).map(drop))),
+        ("lead_update", desk.to_vec(), Box::new(|s| c.core.lead_update(s, lid, lead_input()).map(drop))),
+        ("lead_set_status", desk.to_vec(), Box::new(|s| c.core.lead_set_status(s, lid, "contacted", "").map(drop))),
+        ("lead_follow_up", desk.to_vec(), Box::new(|s| c.core.lead_follow_up(s, lid, FollowUpInput { channel: "phone".into(), content: "跟进".into(), next_follow_up: None }).map(drop))),
+        ("lead_convert", desk.to_vec(), Box::new(|s| c.core.lead_convert(s, "no-such-lead", ConvertInput { gender: "M".into(), relation: String::new() }).map(drop))),
+        ("lead_get", desk.to_vec(), Box::new(|s| c.core.lead_get(s, lid).map(drop))),
+        ("lead_list", desk.to_vec(), Box::new(|s| c.core.lead_list(s, LeadFilter::default()).map(drop))),
+        ("contract_enrol", desk.to_vec(), Box::new(|s| c.core.contract_enrol(s, EnrolInput { member_id: mid.clone(), package_id: pid.clone(), discount: String::new(), start_date: None, consultant_id: None, renewal_of: None, notes: String::new() }).map(drop))),
+        ("contract_pause", desk.to_vec(), Box::new(|s| c.core.contract_pause(s, kid, PauseInput { from_date: "2026-11-24".into(), to_date: "2026-11-23".into(), reason: String::new() }).map(drop))),
+        ("payment_take", desk.to_vec(), Box::new(|s| c.core.payment_take(s, PaymentInput { contract_id: kid.clone(), amount: "1".into(), method: "cash".into(), note: String::new() }).map(drop))),
+        ("payment_reverse", vec![M], Box::new(|s| c.core.payment_reverse(s, "no-such-payment", "x").map(drop))),
+        ("refund_quote", vec![M], Box::new(|s| c.core.refund_quote(s, kid, RefundRule::Lessons).map(drop))),
+        ("contract_refund", vec![M], Box::new(|s| c.core.contract_refund(s, "no-such-contract", RefundInput { rule: RefundRule::Days, method: "cash".into(), reason: "x".into() }).map(drop))),
+        ("package_create", vec![M], Box::new(|s| c.core.package_create(s, pkg_input()).map(drop))),
+        ("package_update", vec![M], Box::new(|s| c.core.package_update(s, pid, PackageInput { price: "1200".into(), ..pkg_input() }).map(drop))),
+        ("package_set_archived", vec![M], Box::new(|s| c.core.package_set_archived(s, pid, false).map(drop))),
+        ("staff_create", vec![M], Box::new(|s| c.core.staff_create(s, NewStaff { username: format!("u{}", s.username), display_name: "新员工".into(), role: Role::Clerk, password: "123456".into() }).map(drop))),
+        ("staff_set_active", vec![M], Box::new(|s| c.core.staff_set_active(s, "no-such-staff", true).map(drop))),
+        ("settings_update", vec![M], Box::new(|s| c.core.settings_update(s, c.core.settings().unwrap()).map(drop))),
+        ("change_log_tail", vec![M], Box::new(|s| c.core.change_log_tail(s, 5).map(drop))),
+    ];
+    let sessions = [(M, &c.admin), (CL, &c.clerk), (CO, &c.coach), (CS, &c.consultant)];
+    let mut wrong = vec![];
+    for (name, allowed, call) in &table {
+        for (role, session) in sessions {
+            let before = c.snapshot();
+            let result = call(session);
+            let forbidden = matches!(&result, Err(e) if e.code() == "forbidden");
+            if allowed.contains(&role) == forbidden {
+                wrong.push(format!("{name} as {role:?}: {:?}", result.map_err(|e| e.code())));
+            }
+            if forbidden && c.snapshot() != before {
+                wrong.push(format!("{name} as {role:?} was refused but changed data"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "role table violated:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn forbidden_message_names_the_action_in_both_languages() {
+    let c = common::centre();
+    let e = c.core.package_create(&c.clerk, PackageInput { name: "x".into(), kind: "term".into(), lessons: None, validity_days: None, term_months: Some(1), price: "1".into() }).unwrap_err();
+    assert_eq!(e.message(centredesk_core::Lang::ZhCn), "您的角色无权修改课程套餐和价格");
+    assert_eq!(e.message(centredesk_core::Lang::En), "Your role is not allowed to change packages and prices");
+}
+
+#[test]
+fn login_rules() {
+    let c = common::centre();
+    assert_eq!(c.core.login("clerk", "wrong").unwrap_err().code(), "auth.bad_credentials");
+    assert_eq!(c.core.login("nobody", PASSWORD).unwrap_err().code(), "auth.bad_credentials");
+    assert_eq!(c.core.login("CLERK", PASSWORD).unwrap().role, Role::Clerk, "usernames are case-insensitive");
+    c.core.staff_set_active(&c.admin, &c.clerk.staff_id, false).unwrap();
+    assert_eq!(c.core.login("clerk", PASSWORD).unwrap_err().code(), "auth.account_disabled");
+    assert_eq!(c.core.staff_set_active(&c.admin, &c.admin.staff_id, false).unwrap_err().code(), "conflict.last_manager");
+    let hash: String = c.raw().query_row("SELECT password_hash FROM staff WHERE username = 'admin'", [], |r| r.get(0)).unwrap();
+    assert!(hash.starts_with("$argon2id$"), "passwords are stored as argon2id hashes");
+    let logged: i64 = c.count("SELECT COUNT(*) FROM change_log WHERE payload LIKE '%argon2%'");
+    assert_eq!(logged, 0, "password hashes never enter the change log");
+    c.core.change_password(&c.admin, PASSWORD, "new-password").unwrap();
+    assert!(c.core.login("admin", "new-password").is_ok());
+}
