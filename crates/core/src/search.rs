@@ -52,9 +52,9 @@ pub fn name_terms(name: &str) -> Vec<String> {
     let han: Vec<char> = name.chars().filter(|c| is_han(*c)).collect();
     if !han.is_empty() {
         terms.extend(han.iter().map(|c| c.to_string()));
-        // Every reading for the surname (first character) and for given-name heteronyms,
-        // bounded so a pathological name cannot blow up the index.
-        let per_char: Vec<Vec<String>> = han.iter().enumerate().map(|(i, c)| readings(*c, true).into_iter().take(if i == 0 { 4 } else { 2 }).collect()).collect();
+        // Every reading for the surname (first character: 曾 zeng/ceng, 单 shan/dan);
+        // given names take their common reading, as rare heteronyms only add noise.
+        let per_char: Vec<Vec<String>> = han.iter().enumerate().map(|(i, c)| readings(*c, i == 0).into_iter().take(4).collect()).collect();
         let mut combos: Vec<Vec<String>> = vec![vec![]];
         for options in &per_char {
             if options.is_empty() {
@@ -204,7 +204,10 @@ pub struct SearchHit {
 /// A parsed search box: FTS5 query plus the Han text a hit's name must contain.
 #[derive(Debug, PartialEq)]
 pub struct ParsedQuery {
+    /// Every Latin/digit piece as a prefix (`"zs"*`).
     pub fts: String,
+    /// The same with whole tokens only (`"zs"`): these hits rank first.
+    pub fts_exact: String,
     pub han: Vec<String>,
 }
 
@@ -243,7 +246,8 @@ pub fn parse_query(input: &str) -> Option<ParsedQuery> {
     if parts.is_empty() {
         return None;
     }
-    Some(ParsedQuery { fts: parts.join(" "), han: han_runs })
+    let fts = parts.join(" ");
+    Some(ParsedQuery { fts_exact: fts.replace("\"*", "\""), fts, han: han_runs })
 }
 
 /// How many index hits are examined before ranking; the box shows the best `limit`.
@@ -269,9 +273,17 @@ pub fn search_on(c: &Connection, q: &ParsedQuery, with_leads: bool, limit: usize
         "SELECT d.entity, d.entity_id FROM search_fts JOIN search_doc d ON d.id = search_fts.rowid
          WHERE search_fts MATCH ?1 LIMIT ?2",
     )?;
-    let candidates: Vec<(String, String)> = stmt
-        .query_map(params![q.fts, CANDIDATES], |r| Ok((r.get(0)?, r.get(1)?)))?
+    // Whole-token hits first ("zs" is someone's initials), then prefixes ("zs" of "zsf").
+    let mut candidates: Vec<(String, String, bool)> = stmt
+        .query_map(params![q.fts_exact, CANDIDATES], |r| Ok((r.get(0)?, r.get(1)?, true)))?
         .collect::<rusqlite::Result<_>>()?;
+    if q.fts != q.fts_exact && (candidates.len() as i64) < CANDIDATES {
+        let seen: std::collections::HashSet<String> = candidates.iter().map(|c| c.1.clone()).collect();
+        let more: Vec<(String, String, bool)> = stmt
+            .query_map(params![q.fts, CANDIDATES], |r| Ok((r.get(0)?, r.get(1)?, false)))?
+            .collect::<rusqlite::Result<_>>()?;
+        candidates.extend(more.into_iter().filter(|c| !seen.contains(&c.1)).take(CANDIDATES as usize - seen.len()));
+    }
     rank(c, candidates, q, with_leads, limit)
 }
 
@@ -281,15 +293,15 @@ pub fn naive_search(c: &Connection, query: &str, limit: usize) -> Result<Vec<Sea
     let Some(q) = parse_query(query) else { return Ok(vec![]) };
     let pattern = format!("%{}%", fold_full_width(query.trim()).to_lowercase());
     let mut stmt = c.prepare_cached("SELECT entity, entity_id FROM search_doc WHERE terms LIKE ?1 LIMIT ?2")?;
-    let candidates: Vec<(String, String)> = stmt
-        .query_map(params![pattern, CANDIDATES], |r| Ok((r.get(0)?, r.get(1)?)))?
+    let candidates: Vec<(String, String, bool)> = stmt
+        .query_map(params![pattern, CANDIDATES], |r| Ok((r.get(0)?, r.get(1)?, false)))?
         .collect::<rusqlite::Result<_>>()?;
     rank(c, candidates, &q, true, limit)
 }
 
-fn rank(c: &Connection, candidates: Vec<(String, String)>, q: &ParsedQuery, with_leads: bool, limit: usize) -> Result<Vec<SearchHit>> {
+fn rank(c: &Connection, candidates: Vec<(String, String, bool)>, q: &ParsedQuery, with_leads: bool, limit: usize) -> Result<Vec<SearchHit>> {
     let mut hits = vec![];
-    for (entity, id) in candidates {
+    for (entity, id, exact) in candidates {
         let hit = match entity.as_str() {
             "member" => member_hit(c, &id)?,
             "guardian" => guardian_hit(c, &id)?,
@@ -301,11 +313,11 @@ fn rank(c: &Connection, candidates: Vec<(String, String)>, q: &ParsedQuery, with
         // all appear), so "张三" does not find "三张".
         let name_ok = q.han.iter().all(|run| hit.name.contains(run.as_str()) || hit.related.iter().any(|r| r.contains(run.as_str())));
         if name_ok {
-            hits.push(hit);
+            hits.push((exact, hit));
         }
     }
     let text: String = q.han.concat();
-    hits.sort_by_key(|h| {
+    hits.sort_by_key(|(exact, h)| {
         let entity_rank = match h.entity.as_str() {
             "member" => 0,
             "guardian" => 1,
@@ -318,10 +330,9 @@ fn rank(c: &Connection, candidates: Vec<(String, String)>, q: &ParsedQuery, with
         } else {
             2
         };
-        (name_rank, entity_rank, h.name.chars().count())
+        (name_rank, !exact, entity_rank, h.name.chars().count())
     });
-    hits.truncate(limit);
-    Ok(hits)
+    Ok(hits.into_iter().take(limit).map(|(_, h)| h).collect())
 }
 
 fn member_hit(c: &Connection, id: &str) -> Result<Option<SearchHit>> {
@@ -411,7 +422,8 @@ mod tests {
 
     #[test]
     fn query_parsing() {
-        assert_eq!(parse_query("张三").unwrap(), ParsedQuery { fts: "\"张\" \"三\"".into(), han: vec!["张三".into()] });
+        assert_eq!(parse_query("张三").unwrap(), ParsedQuery { fts: "\"张\" \"三\"".into(), fts_exact: "\"张\" \"三\"".into(), han: vec!["张三".into()] });
+        assert_eq!(parse_query("zs").unwrap().fts_exact, "\"zs\"");
         assert_eq!(parse_query(" ZS ").unwrap().fts, "\"zs\"*");
         assert_eq!(parse_query("５６７８").unwrap().fts, "\"5678\"*");
         // FTS syntax characters never reach the MATCH expression.

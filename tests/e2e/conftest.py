@@ -1,0 +1,144 @@
+"""End-to-end harness: the real CentreDesk binary driven through tauri-driver and
+WebKitWebDriver (run the suite under xvfb-run). Each test gets its own database and
+its own config/data dirs so no preference leaks between runs."""
+
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.options import ArgOptions
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "target" / "debug" / "centredesk-app"
+CLI = ROOT / "target" / "debug" / "centredesk"
+ARTIFACTS = ROOT / "artifacts" / "e2e"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def home_dir(tmp_path):
+    for d in ("config", "data", "cache"):
+        (tmp_path / d).mkdir()
+    return tmp_path
+
+
+@pytest.fixture
+def demo_db(tmp_path):
+    """A small demo centre (packages, staff qiantai/demo1234, some members)."""
+    db = tmp_path / "e2e.db"
+    subprocess.run([str(CLI), "--db", str(db), "demo", "--members", "30", "--seed", "5"], check=True)
+    return db
+
+
+class App:
+    """The running app and a few helpers that read like what a clerk does."""
+
+    def __init__(self, driver, db: Path, name: str):
+        self.driver = driver
+        self.db = db
+        self.name = name
+        self.shots = 0
+
+    def el(self, testid: str, timeout: float = 10):
+        return WebDriverWait(self.driver, timeout).until(
+            EC.visibility_of_element_located((By.CSS_SELECTOR, f'[data-testid="{testid}"]'))
+        )
+
+    def all(self, testid: str):
+        return self.driver.find_elements(By.CSS_SELECTOR, f'[data-testid="{testid}"]')
+
+    def gone(self, testid: str, timeout: float = 10):
+        WebDriverWait(self.driver, timeout).until(
+            EC.invisibility_of_element_located((By.CSS_SELECTOR, f'[data-testid="{testid}"]'))
+        )
+
+    def type(self, testid: str, text: str, clear: bool = True):
+        e = self.el(testid)
+        if clear:
+            e.clear()
+        e.send_keys(text)
+        return e
+
+    def click(self, testid: str):
+        self.el(testid).click()
+
+    def text_of(self, testid: str) -> str:
+        return self.el(testid).text.strip()
+
+    def wait_text(self, testid: str, predicate, timeout: float = 10) -> str:
+        WebDriverWait(self.driver, timeout).until(lambda d: predicate(self.text_of(testid)))
+        return self.text_of(testid)
+
+    def shot(self, label: str):
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.shots += 1
+        path = ARTIFACTS / f"{self.name}-{self.shots:02d}-{label}.png"
+        self.driver.save_screenshot(str(path))
+        return path
+
+    def sql(self, query: str, *args):
+        con = sqlite3.connect(self.db)
+        try:
+            return con.execute(query, args).fetchall()
+        finally:
+            con.close()
+
+
+@pytest.fixture
+def app(request, demo_db, home_dir):
+    assert APP.exists(), f"build the app first: cargo build -p centredesk-app ({APP})"
+    driver_bin = shutil.which("tauri-driver") or str(Path.home() / ".cargo" / "bin" / "tauri-driver")
+    port = free_port()
+    env = dict(os.environ)
+    # Keep the app's preferences and WebKit storage inside this test.
+    env.update(
+        XDG_CONFIG_HOME=str(home_dir / "config"),
+        XDG_DATA_HOME=str(home_dir / "data"),
+        XDG_CACHE_HOME=str(home_dir / "cache"),
+    )
+    proc = subprocess.Popen(
+        [driver_bin, "--port", str(port), "--native-port", str(free_port())],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        options = ArgOptions()
+        options.set_capability("browserName", "wry")
+        options.set_capability("tauri:options", {"application": str(APP), "args": ["--db", str(demo_db)]})
+        driver = webdriver.Remote(f"http://127.0.0.1:{port}", options=options)
+        driver.set_window_size(1366, 768)
+        a = App(driver, demo_db, request.node.name)
+        try:
+            yield a
+        finally:
+            try:
+                a.shot("end")
+            finally:
+                driver.quit()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
