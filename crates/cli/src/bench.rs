@@ -98,16 +98,19 @@ struct Sample {
 
 fn samples(core: &Core, admin: &Session, n: usize) -> Result<Vec<Sample>, CoreError> {
     let mut rng = rand::thread_rng();
-    let page = core.member_list(admin, centredesk_core::members::MemberFilter { status: None, offset: 0, limit: 500 })?;
-    let total = page.total.max(1);
+    // A few random pages of the member list are the pool the queries come from.
+    let total = core.member_list(admin, centredesk_core::members::MemberFilter { status: None, offset: 0, limit: 1 })?.total.max(1);
+    let mut pool = vec![];
+    for _ in 0..8 {
+        let offset = rng.gen_range(0..total);
+        pool.extend(core.member_list(admin, centredesk_core::members::MemberFilter { status: None, offset, limit: 500 })?.rows);
+    }
     let mut han = vec![];
     let mut pinyin = vec![];
     let mut initials = vec![];
     let mut phones = vec![];
-    while han.len() < n {
-        let offset = rng.gen_range(0..total);
-        let rows = core.member_list(admin, centredesk_core::members::MemberFilter { status: None, offset, limit: 1 })?.rows;
-        let Some(row) = rows.into_iter().next() else { continue };
+    while han.len() < n && !pool.is_empty() {
+        let row = pool[rng.gen_range(0..pool.len())].clone();
         let chars: Vec<char> = row.name.chars().collect();
         // A substring of the name: a given-name character, or surname + first given.
         let start = rng.gen_range(0..chars.len());

@@ -15,7 +15,15 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
 /// Append-only: a database made by any earlier version must open in this one.
-const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("../migrations/0001_foundation.sql"))];
+fn migrations() -> Vec<M<'static>> {
+    vec![
+        M::up(include_str!("../migrations/0001_foundation.sql")),
+        M::up(include_str!("../migrations/0002_search_label.sql")),
+        M::up_with_hook(include_str!("../migrations/0003_search_whole_names.sql"), |tx: &rusqlite::Transaction| {
+            crate::search::reindex_all(tx).map_err(|e| rusqlite_migration::HookError::Hook(e.to_string()))
+        }),
+    ]
+}
 
 /// Version of the JSON payloads in `change_log`. Bump when a payload's shape changes.
 pub const PAYLOAD_VERSION: u32 = 1;
@@ -177,12 +185,12 @@ impl Core {
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
-    let migrations = Migrations::from_slice(MIGRATIONS);
+    let known = migrations().len();
+    let migrations = Migrations::new(migrations());
     let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if current > MIGRATIONS.len() as i64 {
+    if current > known as i64 {
         return Err(CoreError::Internal(format!(
-            "this database was made by a newer CentreDesk (schema {current}, this version knows {})",
-            MIGRATIONS.len()
+            "this database was made by a newer CentreDesk (schema {current}, this version knows {known})"
         )));
     }
     migrations
@@ -191,7 +199,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 }
 
 pub fn schema_version() -> usize {
-    MIGRATIONS.len()
+    migrations().len()
 }
 
 /// A transaction on the writer. Domain code reads and writes through it (it derefs to

@@ -6,7 +6,7 @@
 //! module owns building those terms and querying them.
 
 use crate::auth::{Action, Session};
-use crate::db::{Core, WriteTx};
+use crate::db::Core;
 use crate::error::Result;
 use crate::validate::fold_full_width;
 use pinyin::{ToPinyin, ToPinyinMulti};
@@ -52,6 +52,10 @@ pub fn name_terms(name: &str) -> Vec<String> {
     let han: Vec<char> = name.chars().filter(|c| is_han(*c)).collect();
     if !han.is_empty() {
         terms.extend(han.iter().map(|c| c.to_string()));
+        // The whole name as one token too, for exact and prefix name matches.
+        if han.len() > 1 {
+            terms.push(han.iter().collect());
+        }
         // Every reading for the surname (first character: 曾 zeng/ceng, 单 shan/dan);
         // given names take their common reading, as rare heteronyms only add noise.
         let per_char: Vec<Vec<String>> = han.iter().enumerate().map(|(i, c)| readings(*c, i == 0).into_iter().take(4).collect()).collect();
@@ -132,18 +136,19 @@ fn dedup(terms: Vec<String>) -> Vec<String> {
     out
 }
 
-fn upsert_doc(w: &WriteTx, entity: &str, entity_id: &str, terms: Vec<String>) -> Result<()> {
+fn upsert_doc(w: &Connection, entity: &str, entity_id: &str, label: &str, terms: Vec<String>) -> Result<()> {
     w.execute(
-        "INSERT INTO search_doc (entity, entity_id, terms) VALUES (?1, ?2, ?3)
-         ON CONFLICT(entity_id) DO UPDATE SET terms = excluded.terms WHERE terms <> excluded.terms",
-        params![entity, entity_id, dedup(terms).join(" ")],
+        "INSERT INTO search_doc (entity, entity_id, label, terms) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(entity_id) DO UPDATE SET terms = excluded.terms, label = excluded.label
+         WHERE terms <> excluded.terms OR label <> excluded.label",
+        params![entity, entity_id, label, dedup(terms).join(" ")],
     )?;
     Ok(())
 }
 
 /// Re-indexes a member: name, member number, and their guardians' phones (a parent
 /// at the desk gives their own number).
-pub(crate) fn index_member(w: &WriteTx, member_id: &str) -> Result<()> {
+pub(crate) fn index_member(w: &Connection, member_id: &str) -> Result<()> {
     let (name, no): (String, Option<String>) =
         w.query_row("SELECT name, member_no FROM members WHERE id = ?1", [member_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let mut terms = name_terms(&name);
@@ -157,15 +162,20 @@ pub(crate) fn index_member(w: &WriteTx, member_id: &str) -> Result<()> {
     for p in phones {
         terms.extend(phone_terms(&p?));
     }
-    upsert_doc(w, "member", member_id, terms)
+    upsert_doc(w, "member", member_id, &name, terms)
 }
 
-pub(crate) fn index_guardian(w: &WriteTx, guardian_id: &str) -> Result<()> {
+fn index_guardian_only(w: &Connection, guardian_id: &str) -> Result<()> {
     let (name, phone): (String, String) =
         w.query_row("SELECT name, phone FROM guardians WHERE id = ?1", [guardian_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let mut terms = name_terms(&name);
     terms.extend(phone_terms(&phone));
-    upsert_doc(w, "guardian", guardian_id, terms)?;
+    upsert_doc(w, "guardian", guardian_id, &name, terms)
+}
+
+/// Re-indexes a guardian and the children whose documents carry the guardian's phone.
+pub(crate) fn index_guardian(w: &Connection, guardian_id: &str) -> Result<()> {
+    index_guardian_only(w, guardian_id)?;
     let mut stmt = w.prepare("SELECT member_id FROM member_guardians WHERE guardian_id = ?1")?;
     let members: Vec<String> = stmt.query_map([guardian_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
     for m in members {
@@ -174,7 +184,22 @@ pub(crate) fn index_guardian(w: &WriteTx, guardian_id: &str) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn index_lead(w: &WriteTx, lead_id: &str) -> Result<()> {
+/// Rebuilds every search document (after a change to how terms are made).
+pub(crate) fn reindex_all(c: &Connection) -> Result<()> {
+    for (table, index) in [
+        ("members", index_member as fn(&Connection, &str) -> Result<()>),
+        ("guardians", index_guardian_only),
+        ("leads", index_lead),
+    ] {
+        let ids: Vec<String> = c.prepare(&format!("SELECT id FROM {table}"))?.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        for id in ids {
+            index(c, &id)?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn index_lead(w: &Connection, lead_id: &str) -> Result<()> {
     let (name, contact, phone): (String, String, String) = w.query_row(
         "SELECT name, contact_name, phone FROM leads WHERE id = ?1",
         [lead_id],
@@ -183,7 +208,7 @@ pub(crate) fn index_lead(w: &WriteTx, lead_id: &str) -> Result<()> {
     let mut terms = name_terms(&name);
     terms.extend(name_terms(&contact));
     terms.extend(phone_terms(&phone));
-    upsert_doc(w, "lead", lead_id, terms)
+    upsert_doc(w, "lead", lead_id, &format!("{name} {contact}"), terms)
 }
 
 #[derive(Debug, Clone, Serialize, TS, PartialEq)]
@@ -204,50 +229,47 @@ pub struct SearchHit {
 /// A parsed search box: FTS5 query plus the Han text a hit's name must contain.
 #[derive(Debug, PartialEq)]
 pub struct ParsedQuery {
-    /// Every Latin/digit piece as a prefix (`"zs"*`).
-    pub fts: String,
-    /// The same with whole tokens only (`"zs"`): these hits rank first.
-    pub fts_exact: String,
+    /// Whole tokens: a Han run as a whole name ("张三"), Latin/digit pieces whole ("zs").
+    pub exact: String,
+    /// The same as prefixes ("张三"* finds 张三丰; "zs"* finds zsf).
+    pub prefix: String,
+    /// Han characters one by one, anywhere in the name ("三丰" in 张三丰).
+    pub substring: String,
     pub han: Vec<String>,
 }
 
 pub fn parse_query(input: &str) -> Option<ParsedQuery> {
     let folded = fold_full_width(input).to_lowercase();
-    let mut parts = vec![];
-    let mut han_runs = vec![];
+    let (mut exact, mut prefix, mut substring, mut han_runs) = (vec![], vec![], vec![], vec![]);
     for piece in folded.split_whitespace() {
-        let mut run = String::new();
-        let mut ascii = String::new();
-        let flush_ascii = |ascii: &mut String, parts: &mut Vec<String>| {
-            if !ascii.is_empty() {
-                parts.push(format!("\"{ascii}\"*"));
-                ascii.clear();
-            }
-        };
+        // Split the piece into runs of Han characters and runs of Latin letters/digits;
+        // anything else (FTS syntax, punctuation) separates runs and is dropped.
+        let mut runs: Vec<(bool, String)> = vec![];
         for c in piece.chars() {
-            if is_han(c) {
-                flush_ascii(&mut ascii, &mut parts);
-                parts.push(format!("\"{c}\""));
-                run.push(c);
-            } else if c.is_ascii_alphanumeric() {
-                if !run.is_empty() {
-                    han_runs.push(std::mem::take(&mut run));
-                }
-                ascii.push(c);
-            } else if !run.is_empty() {
-                han_runs.push(std::mem::take(&mut run));
+            let kind = if is_han(c) { Some(true) } else if c.is_ascii_alphanumeric() { Some(false) } else { None };
+            match (kind, runs.last_mut()) {
+                (Some(k), Some((last, run))) if *last == k && !run.is_empty() => run.push(c),
+                (Some(k), _) => runs.push((k, c.to_string())),
+                (None, _) => runs.push((false, String::new())),
             }
         }
-        flush_ascii(&mut ascii, &mut parts);
-        if !run.is_empty() {
-            han_runs.push(run);
+        for (is_han_run, run) in runs.into_iter().filter(|r| !r.1.is_empty()) {
+            if is_han_run {
+                exact.push(format!("\"{run}\""));
+                prefix.push(format!("\"{run}\"*"));
+                substring.extend(run.chars().map(|c| format!("\"{c}\"")));
+                han_runs.push(run);
+            } else {
+                exact.push(format!("\"{run}\""));
+                prefix.push(format!("\"{run}\"*"));
+                substring.push(format!("\"{run}\"*"));
+            }
         }
     }
-    if parts.is_empty() {
+    if exact.is_empty() {
         return None;
     }
-    let fts = parts.join(" ");
-    Some(ParsedQuery { fts_exact: fts.replace("\"*", "\""), fts, han: han_runs })
+    Some(ParsedQuery { exact: exact.join(" "), prefix: prefix.join(" "), substring: substring.join(" "), han: han_runs })
 }
 
 /// How many index hits are examined before ranking; the box shows the best `limit`.
@@ -270,19 +292,31 @@ impl Core {
 
 pub fn search_on(c: &Connection, q: &ParsedQuery, with_leads: bool, limit: usize) -> Result<Vec<SearchHit>> {
     let mut stmt = c.prepare_cached(
-        "SELECT d.entity, d.entity_id FROM search_fts JOIN search_doc d ON d.id = search_fts.rowid
+        "SELECT d.entity, d.entity_id, d.label FROM search_fts JOIN search_doc d ON d.id = search_fts.rowid
          WHERE search_fts MATCH ?1 LIMIT ?2",
     )?;
-    // Whole-token hits first ("zs" is someone's initials), then prefixes ("zs" of "zsf").
-    let mut candidates: Vec<(String, String, bool)> = stmt
-        .query_map(params![q.fts_exact, CANDIDATES], |r| Ok((r.get(0)?, r.get(1)?, true)))?
-        .collect::<rusqlite::Result<_>>()?;
-    if q.fts != q.fts_exact && (candidates.len() as i64) < CANDIDATES {
-        let seen: std::collections::HashSet<String> = candidates.iter().map(|c| c.1.clone()).collect();
-        let more: Vec<(String, String, bool)> = stmt
-            .query_map(params![q.fts, CANDIDATES], |r| Ok((r.get(0)?, r.get(1)?, false)))?
-            .collect::<rusqlite::Result<_>>()?;
-        candidates.extend(more.into_iter().filter(|c| !seen.contains(&c.1)).take(CANDIDATES as usize - seen.len()));
+    // Whole tokens first (someone's full name or initials), then prefixes, then Han
+    // characters anywhere in a name; each tier fills what the previous left.
+    let mut candidates: Vec<Candidate> = vec![];
+    let mut seen = std::collections::HashSet::new();
+    for (tier, query) in [(0u8, &q.exact), (1, &q.prefix), (2, &q.substring)] {
+        if tier > 0 && query == [&q.exact, &q.prefix][tier as usize - 1] {
+            continue;
+        }
+        let room = CANDIDATES - candidates.len() as i64;
+        if room <= 0 {
+            break;
+        }
+        let rows = stmt.query_map(params![query, CANDIDATES], |r| Ok(Candidate { entity: r.get(0)?, id: r.get(1)?, label: r.get(2)?, tier }))?;
+        for row in rows {
+            let row = row?;
+            if candidates.len() as i64 >= CANDIDATES {
+                break;
+            }
+            if seen.insert(row.id.clone()) {
+                candidates.push(row);
+            }
+        }
     }
     rank(c, candidates, q, with_leads, limit)
 }
@@ -292,47 +326,58 @@ pub fn search_on(c: &Connection, q: &ParsedQuery, with_leads: bool, limit: usize
 pub fn naive_search(c: &Connection, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
     let Some(q) = parse_query(query) else { return Ok(vec![]) };
     let pattern = format!("%{}%", fold_full_width(query.trim()).to_lowercase());
-    let mut stmt = c.prepare_cached("SELECT entity, entity_id FROM search_doc WHERE terms LIKE ?1 LIMIT ?2")?;
-    let candidates: Vec<(String, String, bool)> = stmt
-        .query_map(params![pattern, CANDIDATES], |r| Ok((r.get(0)?, r.get(1)?, false)))?
+    let mut stmt = c.prepare_cached("SELECT entity, entity_id, label FROM search_doc WHERE terms LIKE ?1 LIMIT ?2")?;
+    let candidates: Vec<Candidate> = stmt
+        .query_map(params![pattern, CANDIDATES], |r| Ok(Candidate { entity: r.get(0)?, id: r.get(1)?, label: r.get(2)?, tier: 2 }))?
         .collect::<rusqlite::Result<_>>()?;
     rank(c, candidates, &q, true, limit)
 }
 
-fn rank(c: &Connection, candidates: Vec<(String, String, bool)>, q: &ParsedQuery, with_leads: bool, limit: usize) -> Result<Vec<SearchHit>> {
-    let mut hits = vec![];
-    for (entity, id, exact) in candidates {
-        let hit = match entity.as_str() {
-            "member" => member_hit(c, &id)?,
-            "guardian" => guardian_hit(c, &id)?,
-            "lead" if with_leads => lead_hit(c, &id)?,
-            _ => None,
-        };
-        let Some(hit) = hit else { continue };
-        // Han characters must appear in order in the name (the index only knows they
-        // all appear), so "张三" does not find "三张".
-        let name_ok = q.han.iter().all(|run| hit.name.contains(run.as_str()) || hit.related.iter().any(|r| r.contains(run.as_str())));
-        if name_ok {
-            hits.push((exact, hit));
-        }
-    }
+struct Candidate {
+    entity: String,
+    id: String,
+    label: String,
+    /// 0 whole token, 1 prefix, 2 substring.
+    tier: u8,
+}
+
+/// Ranks candidates on what the index row itself holds, then loads only the rows
+/// that will be shown.
+fn rank(c: &Connection, mut candidates: Vec<Candidate>, q: &ParsedQuery, with_leads: bool, limit: usize) -> Result<Vec<SearchHit>> {
+    // Han characters must appear in that order in a name (the index only knows they
+    // all appear), so "张三" does not find "三张".
+    candidates.retain(|k| (with_leads || k.entity != "lead") && q.han.iter().all(|run| k.label.contains(run.as_str())));
     let text: String = q.han.concat();
-    hits.sort_by_key(|(exact, h)| {
-        let entity_rank = match h.entity.as_str() {
+    candidates.sort_by_key(|k| {
+        let name = k.label.split(' ').next().unwrap_or("");
+        let entity_rank = match k.entity.as_str() {
             "member" => 0,
             "guardian" => 1,
             _ => 2,
         };
-        let name_rank = if !text.is_empty() && h.name == text {
+        let name_rank = if !text.is_empty() && name == text {
             0
-        } else if !text.is_empty() && h.name.starts_with(&text) {
+        } else if !text.is_empty() && name.starts_with(&text) {
             1
         } else {
             2
         };
-        (name_rank, !exact, entity_rank, h.name.chars().count())
+        (name_rank, k.tier, entity_rank, name.chars().count())
     });
-    Ok(hits.into_iter().take(limit).map(|(_, h)| h).collect())
+    let mut hits = Vec::with_capacity(limit);
+    for k in candidates {
+        if hits.len() >= limit {
+            break;
+        }
+        let hit = match k.entity.as_str() {
+            "member" => member_hit(c, &k.id)?,
+            "guardian" => guardian_hit(c, &k.id)?,
+            "lead" => lead_hit(c, &k.id)?,
+            _ => None,
+        };
+        hits.extend(hit);
+    }
+    Ok(hits)
 }
 
 fn member_hit(c: &Connection, id: &str) -> Result<Option<SearchHit>> {
@@ -422,12 +467,15 @@ mod tests {
 
     #[test]
     fn query_parsing() {
-        assert_eq!(parse_query("张三").unwrap(), ParsedQuery { fts: "\"张\" \"三\"".into(), fts_exact: "\"张\" \"三\"".into(), han: vec!["张三".into()] });
-        assert_eq!(parse_query("zs").unwrap().fts_exact, "\"zs\"");
-        assert_eq!(parse_query(" ZS ").unwrap().fts, "\"zs\"*");
-        assert_eq!(parse_query("５６７８").unwrap().fts, "\"5678\"*");
+        let q = parse_query("张三").unwrap();
+        assert_eq!((q.exact.as_str(), q.prefix.as_str(), q.substring.as_str()), ("\"张三\"", "\"张三\"*", "\"张\" \"三\""));
+        assert_eq!(q.han, vec!["张三".to_string()]);
+        let q = parse_query(" ZS ").unwrap();
+        assert_eq!((q.exact.as_str(), q.prefix.as_str()), ("\"zs\"", "\"zs\"*"));
+        assert_eq!(parse_query("５６７８").unwrap().prefix, "\"5678\"*");
+        assert_eq!(parse_query("张z").unwrap().substring, "\"张\" \"z\"*");
         // FTS syntax characters never reach the MATCH expression.
-        assert_eq!(parse_query("a\" OR *").unwrap().fts, "\"a\"* \"or\"*");
+        assert_eq!(parse_query("a\" OR *").unwrap().prefix, "\"a\"* \"or\"*");
         assert!(parse_query("  ").is_none());
         assert!(parse_query("\"*").is_none());
     }

@@ -16,7 +16,16 @@ fn the_schema_1_fixture_opens_and_keeps_its_data() {
     let page = core.member_list(&admin, Default::default()).unwrap();
     assert!(page.total >= 20, "members survived: {}", page.total);
     assert!(!core.search(&admin, "M00001", 5).unwrap().is_empty());
+    // Migration 0002 filled in the label search ranks on: a Han name finds its member.
+    let name = page.rows.iter().find(|r| r.member_no.is_some()).unwrap().name.clone();
+    let hits = core.search(&admin, &name, 5).unwrap();
+    assert!(hits.iter().any(|h| h.name == name), "{name} not found after migration: {hits:?}");
     let raw = rusqlite::Connection::open(&path).unwrap();
+    // Migration 0003's hook rebuilt the terms: whole Han names are tokens now.
+    let (label, terms): (String, String) = raw
+        .query_row("SELECT label, terms FROM search_doc WHERE entity = 'member' AND length(label) > 1 LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert!(terms.split(' ').any(|t| t == label), "{label} not a whole token in {terms}");
     let version: i64 = raw.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
     assert_eq!(version as usize, centredesk_core::db::schema_version());
 }

@@ -104,3 +104,21 @@ fn renaming_and_changing_phones_reindexes() {
         .unwrap();
     finds(&c, "zjl", "member:周杰伦");
 }
+
+#[test]
+fn the_exact_name_ranks_first_however_many_share_its_characters() {
+    let c = common::centre();
+    // 250 people whose names contain 张 and 伟 (more than the index examines at once),
+    // registered before the one the clerk is looking for.
+    for i in 0..250 {
+        let given = ["大伟", "小伟", "伟明"][i % 3];
+        c.core
+            .member_apply(&c.clerk, MemberApplication { name: format!("张{given}"), gender: "M".into(), guardian: None, referred_by: None, notes: String::new() })
+            .unwrap();
+    }
+    c.core.member_apply(&c.clerk, MemberApplication { name: "张伟".into(), gender: "M".into(), guardian: None, referred_by: None, notes: String::new() }).unwrap();
+    let hits = c.core.search(&c.clerk, "张伟", 20).unwrap();
+    assert_eq!(hits[0].name, "张伟", "the exact name first: {:?}", hits.iter().map(|h| &h.name).collect::<Vec<_>>());
+    let prefix = c.core.search(&c.clerk, "张小", 5).unwrap();
+    assert!(prefix.iter().all(|h| h.name == "张小伟"), "{prefix:?}");
+}
