@@ -1,0 +1,58 @@
+//! The `centredesk` binary on a real database file: what a manager's script would do.
+
+use std::process::{Command, Output};
+
+fn centredesk(db: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_centredesk"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env("CENTREDESK_USER", "qiantai")
+        .env("CENTREDESK_PASSWORD", "demo1234")
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn demo_then_add_and_find_a_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let out = centredesk(&db, &["demo", "--members", "20", "--today", "2026-11-25"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout(&out).contains("admin / demo1234"));
+    // A second demo on the same file is refused: it never overwrites a centre.
+    let again = centredesk(&db, &["demo", "--members", "20"]);
+    assert_eq!(again.status.code(), Some(2));
+
+    let out = centredesk(&db, &["member", "add", "--name", "曾小贤", "--gender", "男", "--guardian-name", "曾妈妈", "--phone", "13512345678", "--birthday", "2016/4/1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let line = stdout(&out);
+    let fields: Vec<&str> = line.trim().split('\t').collect();
+    assert!(fields[1].starts_with('M'), "approved with a number: {line}");
+
+    for query in ["cengxiaoxian", "zxx", "5678", "曾小"] {
+        let out = centredesk(&db, &["member", "find", query, "--json"]);
+        let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(hits.as_array().unwrap().iter().any(|h| h["name"] == "曾小贤"), "{query}: {hits}");
+    }
+}
+
+#[test]
+fn bad_input_is_refused_in_the_chosen_language_and_saves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    assert!(centredesk(&db, &["demo", "--members", "5"]).status.success());
+    let out = centredesk(&db, &["member", "add", "--name", "王五", "--gender", "M", "--guardian-name", "王爸爸", "--phone", "12345"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("家长电话：请输入以 1 开头的 11 位手机号"));
+    let out = centredesk(&db, &["--lang", "en", "member", "add", "--name", "王五", "--gender", "X"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Gender must be one of"), "{}", String::from_utf8_lossy(&out.stderr));
+    let found = centredesk(&db, &["member", "find", "王五", "--json"]);
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&found.stdout).unwrap(), serde_json::json!([]));
+    let wrong = Command::new(env!("CARGO_BIN_EXE_centredesk")).arg("--db").arg(&db).args(["member", "find", "x"]).env("CENTREDESK_USER", "qiantai").env("CENTREDESK_PASSWORD", "nope").output().unwrap();
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("用户名或密码错误"));
+}
