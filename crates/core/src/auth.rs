@@ -52,6 +52,11 @@ pub enum Action {
     ManageStaff,
     EditSettings,
     ViewStaffReports,
+    ManageTimetable,
+    TakeRollCall,
+    RecordLeave,
+    RequestTrials,
+    DecideTrials,
 }
 
 impl Action {
@@ -70,6 +75,11 @@ impl Action {
             ManageStaff => ("管理员工账号", "manage staff accounts"),
             EditSettings => ("修改系统设置", "change settings"),
             ViewStaffReports => ("查看员工工作记录", "see staff reports"),
+            ManageTimetable => ("编排课表", "change the timetable"),
+            TakeRollCall => ("点名", "take roll call"),
+            RecordLeave => ("登记请假", "record leave"),
+            RequestTrials => ("登记试课", "book trial classes"),
+            DecideTrials => ("审批试课", "approve or decline trial classes"),
         };
         match lang {
             Lang::ZhCn => zh.into(),
@@ -80,15 +90,20 @@ impl Action {
 
 /// The permission table. A clerk cannot change prices, reverse payments or see staff
 /// reports; a coach cannot take payments; only the manager refunds and manages staff.
+/// Coaches take roll call and decide trial classes (for their own sessions).
 pub fn allowed(role: Role, action: Action) -> bool {
     use Action::*;
     match role {
         Role::Manager => true,
-        Role::Clerk | Role::Consultant => matches!(
+        Role::Clerk => matches!(
             action,
-            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments
+            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | TakeRollCall | RecordLeave | RequestTrials
         ),
-        Role::Coach => matches!(action, ViewMembers),
+        Role::Consultant => matches!(
+            action,
+            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | RecordLeave | RequestTrials
+        ),
+        Role::Coach => matches!(action, ViewMembers | TakeRollCall | RecordLeave | DecideTrials),
     }
 }
 

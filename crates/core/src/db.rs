@@ -22,6 +22,7 @@ fn migrations() -> Vec<M<'static>> {
         M::up_with_hook(include_str!("../migrations/0003_search_whole_names.sql"), |tx: &rusqlite::Transaction| {
             crate::search::reindex_all(tx).map_err(|e| rusqlite_migration::HookError::Hook(e.to_string()))
         }),
+        M::up(include_str!("../migrations/0004_timetable.sql")),
     ]
 }
 

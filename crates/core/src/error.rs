@@ -42,6 +42,8 @@ pub enum Field {
     StartDate, PauseFrom, PauseTo, Reason, Amount, Method, RefundRule,
     Username, Password, DisplayName, Role, CentreName, MemberNoPrefix, Timezone, Setting,
     Member, Guardian, Lead, Package, Contract, Payment, Staff,
+    Room, ClassGroup, Capacity, Weekday, StartTime, EndTime, Coach, Date, FromDate, ToDate,
+    Mark, Session, Season, Closure, Trial, Comment,
 }
 
 impl Field {
@@ -99,6 +101,22 @@ impl Field {
             Contract => ("合同", "Contract"),
             Payment => ("缴费记录", "Payment"),
             Staff => ("员工", "Staff member"),
+            Room => ("教室", "Room"),
+            ClassGroup => ("班级", "Class"),
+            Capacity => ("容量", "Capacity"),
+            Weekday => ("星期", "Weekday"),
+            StartTime => ("开始时间", "Start time"),
+            EndTime => ("结束时间", "End time"),
+            Coach => ("教练", "Coach"),
+            Date => ("日期", "Date"),
+            FromDate => ("开始日期", "From"),
+            ToDate => ("结束日期", "To"),
+            Mark => ("考勤", "Attendance mark"),
+            Session => ("课节", "Session"),
+            Season => ("季节课表", "Seasonal timetable"),
+            Closure => ("停课日", "Closure"),
+            Trial => ("试课", "Trial class"),
+            Comment => ("点评", "Comment"),
         };
         lang.pick(zh, en)
     }
@@ -111,6 +129,7 @@ pub enum Rule {
     TooLong { max: usize },
     PhoneFormat,
     DateFormat,
+    TimeFormat,
     NotInFuture,
     NotInPast,
     NotBefore { other: Field },
@@ -135,6 +154,7 @@ impl Rule {
             Rule::TooLong { .. } => "too_long",
             Rule::PhoneFormat => "phone_format",
             Rule::DateFormat => "date_format",
+            Rule::TimeFormat => "time_format",
             Rule::NotInFuture => "not_in_future",
             Rule::NotInPast => "not_in_past",
             Rule::NotBefore { .. } => "not_before",
@@ -165,6 +185,7 @@ impl Rule {
                 "must be an 11-digit mobile number starting with 1",
             ),
             Rule::DateFormat => lang.pick("日期格式应为 年-月-日，例如 2015-03-07", "must be a date like 2015-03-07"),
+            Rule::TimeFormat => lang.pick("时间格式应为 时:分，例如 18:30", "must be a time like 18:30"),
             Rule::NotInFuture => lang.pick("不能晚于今天", "cannot be in the future"),
             Rule::NotInPast => lang.pick("不能早于今天", "cannot be in the past"),
             Rule::NotBefore { other } => match lang {
@@ -220,6 +241,15 @@ pub enum Conflict {
     PauseOverlaps,
     GuardianAlreadyLinked,
     LastManager,
+    /// The room is taken then, by the named class.
+    RoomBusy { when: String, by: String },
+    /// The coach teaches then, the named class.
+    CoachBusy { when: String, by: String },
+    SeasonOverlaps,
+    TrialAlreadyDecided,
+    NotYourSession,
+    SessionCancelled,
+    AlreadyInGroup,
     /// Another program held the database longer than the busy timeout.
     Busy,
 }
@@ -242,6 +272,13 @@ impl Conflict {
             Conflict::PauseOverlaps => "pause_overlaps",
             Conflict::GuardianAlreadyLinked => "guardian_already_linked",
             Conflict::LastManager => "last_manager",
+            Conflict::RoomBusy { .. } => "room_busy",
+            Conflict::CoachBusy { .. } => "coach_busy",
+            Conflict::SeasonOverlaps => "season_overlaps",
+            Conflict::TrialAlreadyDecided => "trial_already_decided",
+            Conflict::NotYourSession => "not_your_session",
+            Conflict::SessionCancelled => "session_cancelled",
+            Conflict::AlreadyInGroup => "already_in_group",
             Conflict::Busy => "busy",
         }
     }
@@ -266,6 +303,19 @@ impl Conflict {
             Conflict::PauseOverlaps => lang.pick("与已有的停课时间重叠", "Overlaps an existing pause"),
             Conflict::GuardianAlreadyLinked => lang.pick("该家长已关联此学员", "This guardian is already linked to the member"),
             Conflict::LastManager => lang.pick("至少需要保留一名启用的店长账号", "At least one active manager account must remain"),
+            Conflict::RoomBusy { when, by } => match lang {
+                Lang::ZhCn => format!("教室在 {when} 已被“{by}”占用"),
+                Lang::En => format!("The room is taken at {when} by '{by}'"),
+            },
+            Conflict::CoachBusy { when, by } => match lang {
+                Lang::ZhCn => format!("教练在 {when} 已有课“{by}”"),
+                Lang::En => format!("The coach already teaches '{by}' at {when}"),
+            },
+            Conflict::SeasonOverlaps => lang.pick("与已有的季节课表时间重叠", "Overlaps another seasonal timetable"),
+            Conflict::TrialAlreadyDecided => lang.pick("该试课申请已处理", "This trial request has already been decided"),
+            Conflict::NotYourSession => lang.pick("这不是您的课", "This is not one of your sessions"),
+            Conflict::SessionCancelled => lang.pick("该课节已取消", "This session is cancelled"),
+            Conflict::AlreadyInGroup => lang.pick("该学员已在此班级", "This member is already in the class"),
             Conflict::Busy => lang.pick("数据库正忙，请稍后再试", "The database is busy; please try again"),
         }
     }

@@ -2,6 +2,7 @@
 //! and the tests all call this crate's service API (methods on [`Core`]); it never
 //! depends on tauri. See ARCHITECTURE.md at the repository root for the map.
 
+pub mod attendance;
 pub mod audit;
 pub mod auth;
 pub mod contracts;
@@ -12,10 +13,12 @@ pub mod home;
 pub mod leads;
 pub mod members;
 pub mod money;
+pub mod notify;
 pub mod packages;
 pub mod payments;
 pub mod search;
 pub mod settings;
+pub mod timetable;
 pub mod validate;
 
 pub use auth::{Role, Session};

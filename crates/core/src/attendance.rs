@@ -1,0 +1,592 @@
+//! Roll call 点名, leave 请假 and trial classes 试课.
+//!
+//! The roster of a session is pre-filled with the group's members on that date, marks
+//! who asked for leave and which trial students are booked. Saving a roll call is one
+//! transaction: the marks, the lessons consumed (消课) or given back, coach comments,
+//! and the notices queued for parents.
+//!
+//! Lesson rule: present, late and make-up 补课 take one lesson; absent, leave and trial
+//! take none. The lesson comes from the member's contract that is valid on the
+//! session's date (active, started, not ended, not paused; a lesson package with
+//! lessons left) and **expires first**; a term card covers the day without a deduction.
+
+use crate::auth::{Action, Role, Session};
+use crate::db::{Core, WriteTx};
+use crate::error::{Conflict, CoreError, Field, Result, Rule};
+use crate::notify::{self, NewNotice, Recipient};
+use crate::timetable::{load_session, ClassSession};
+use crate::validate;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+pub const MARKS: [&str; 6] = ["present", "late", "absent", "leave", "trial", "makeup"];
+
+fn consumes(mark: &str) -> bool {
+    matches!(mark, "present" | "late" | "makeup")
+}
+
+#[derive(Debug, Clone, Serialize, TS, PartialEq)]
+#[ts(export)]
+pub struct RosterEntry {
+    pub member_id: Option<String>,
+    /// A lead booked for a trial (not yet a member).
+    pub lead_id: Option<String>,
+    pub trial_id: Option<String>,
+    pub name: String,
+    pub member_no: Option<String>,
+    pub guardian_phone: Option<String>,
+    /// In the class group on this date (others are make-ups or trials).
+    pub expected: bool,
+    pub on_leave: bool,
+    pub trial: bool,
+    pub trial_attended: bool,
+    pub mark: Option<String>,
+    pub comment: String,
+    /// Lessons left on the contracts valid that day (lesson packages).
+    pub lessons_remaining: Option<i64>,
+    /// Whether any contract (lessons or term) covers this date.
+    pub covered: bool,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct Roster {
+    pub session: ClassSession,
+    pub capacity: i64,
+    pub entries: Vec<RosterEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct MarkInput {
+    pub member_id: String,
+    /// One of MARKS, or "" to clear the mark (the lesson is given back).
+    pub mark: String,
+    #[serde(default)]
+    pub comment: String,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct TrialMark {
+    pub trial_id: String,
+    pub attended: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, TS, Default)]
+#[ts(export)]
+pub struct RollCallInput {
+    pub marks: Vec<MarkInput>,
+    #[serde(default)]
+    pub trials: Vec<TrialMark>,
+}
+
+#[derive(Debug, Clone, Serialize, TS, PartialEq, Default)]
+#[ts(export)]
+pub struct RollCallResult {
+    pub saved: i64,
+    pub lessons_consumed: i64,
+    pub lessons_restored: i64,
+    /// Members marked present with no valid contract: "no lessons left — renew".
+    pub no_contract: Vec<String>,
+    pub notices_queued: i64,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct LeaveInput {
+    pub member_id: String,
+    pub session_ids: Vec<String>,
+    /// `desk`, `phone`, `wechat` or `coach`.
+    pub via: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS, PartialEq)]
+#[ts(export)]
+pub struct LeaveRequest {
+    pub id: String,
+    pub member_id: String,
+    pub session_id: String,
+    pub asked_at: String,
+    pub asked_by: String,
+    pub via: String,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct TrialInput {
+    pub session_id: String,
+    pub lead_id: Option<String>,
+    pub member_id: Option<String>,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS, PartialEq)]
+#[ts(export)]
+pub struct TrialRequest {
+    pub id: String,
+    pub session_id: String,
+    pub lead_id: Option<String>,
+    pub member_id: Option<String>,
+    pub name: String,
+    /// `requested`, `approved` or `declined`.
+    pub status: String,
+    pub attended: bool,
+    pub note: String,
+    /// Members expected in the session and approved trials, against the group's capacity.
+    pub booked: i64,
+    pub capacity: i64,
+}
+
+struct Valid {
+    contract_id: String,
+    lessons_left: Option<i64>,
+}
+
+/// Contracts covering `member` on `date`, the one that expires first first.
+fn valid_contracts(c: &Connection, member_id: &str, date: &str) -> Result<Vec<Valid>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT k.id, CASE WHEN k.kind = 'lessons' THEN k.lessons_total - k.lessons_used END
+         FROM contracts k
+         WHERE k.member_id = ?1 AND k.status = 'active' AND k.start_date <= ?2 AND k.end_date >= ?2
+           AND (k.kind = 'term' OR k.lessons_used < k.lessons_total)
+           AND NOT EXISTS (SELECT 1 FROM contract_pauses p WHERE p.contract_id = k.id AND p.from_date <= ?2 AND p.to_date >= ?2)
+         ORDER BY k.end_date, k.start_date, k.contract_no",
+    )?;
+    let rows = stmt
+        .query_map(params![member_id, date], |r| Ok(Valid { contract_id: r.get(0)?, lessons_left: r.get(1)? }))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+fn own_session(session: &Session, s: &ClassSession) -> Result<()> {
+    if session.role == Role::Coach && s.coach_id != session.staff_id {
+        return Err(CoreError::Conflict(Conflict::NotYourSession));
+    }
+    Ok(())
+}
+
+fn centre_name(c: &Connection) -> Result<String> {
+    Ok(crate::settings::get(c, "centre_name")?.unwrap_or_default())
+}
+
+fn log_contract(w: &mut WriteTx, contract_id: &str, op: &str) -> Result<()> {
+    let k = crate::contracts::load(w, contract_id)?;
+    w.log("contract", contract_id, op, Some(&k.member_id.clone()), &k)
+}
+
+fn roster_on(c: &Connection, s: ClassSession) -> Result<Roster> {
+    let capacity: i64 = c.query_row("SELECT capacity FROM class_groups WHERE id = ?1", [&s.group_id], |r| r.get(0))?;
+    // The group on that date, plus anyone already marked or on leave, plus member trials.
+    let mut stmt = c.prepare_cached(
+        "SELECT m.id, m.name, m.member_no,
+            (SELECT g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id WHERE mg.member_id = m.id ORDER BY mg.is_primary DESC LIMIT 1),
+            EXISTS(SELECT 1 FROM group_members gm WHERE gm.group_id = ?2 AND gm.member_id = m.id AND gm.start_date <= ?3 AND (gm.end_date IS NULL OR gm.end_date >= ?3)) AND m.status = 'active',
+            EXISTS(SELECT 1 FROM leave_requests l WHERE l.session_id = ?1 AND l.member_id = m.id),
+            (SELECT t.id FROM trial_requests t WHERE t.session_id = ?1 AND t.member_id = m.id AND t.status = 'approved'),
+            a.mark, COALESCE(a.comment, '')
+         FROM members m LEFT JOIN attendance a ON a.session_id = ?1 AND a.member_id = m.id
+         WHERE m.id IN (
+             SELECT gm.member_id FROM group_members gm JOIN members mm ON mm.id = gm.member_id
+              WHERE gm.group_id = ?2 AND gm.start_date <= ?3 AND (gm.end_date IS NULL OR gm.end_date >= ?3) AND mm.status = 'active'
+             UNION SELECT member_id FROM attendance WHERE session_id = ?1
+             UNION SELECT member_id FROM leave_requests WHERE session_id = ?1
+             UNION SELECT member_id FROM trial_requests WHERE session_id = ?1 AND status = 'approved' AND member_id IS NOT NULL)
+         ORDER BY m.member_no IS NULL, m.member_no, m.name",
+    )?;
+    let rows: Vec<(String, String, Option<String>, Option<String>, bool, bool, Option<String>, Option<String>, String)> = stmt
+        .query_map(params![s.id, s.group_id, s.date], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut entries = vec![];
+    for (id, name, no, phone, expected, on_leave, trial_id, mark, comment) in rows {
+        let valid = valid_contracts(c, &id, &s.date)?;
+        let lessons: Vec<i64> = valid.iter().filter_map(|v| v.lessons_left).collect();
+        entries.push(RosterEntry {
+            member_id: Some(id),
+            lead_id: None,
+            trial: trial_id.is_some(),
+            trial_id,
+            name,
+            member_no: no,
+            guardian_phone: phone,
+            expected,
+            on_leave,
+            trial_attended: false,
+            mark,
+            comment,
+            lessons_remaining: if lessons.is_empty() { None } else { Some(lessons.iter().sum()) },
+            covered: !valid.is_empty(),
+        });
+    }
+    let mut stmt = c.prepare_cached(
+        "SELECT t.id, l.id, l.name, l.phone, t.attended FROM trial_requests t JOIN leads l ON l.id = t.lead_id
+         WHERE t.session_id = ?1 AND t.status = 'approved' ORDER BY l.name",
+    )?;
+    let trials = stmt.query_map([&s.id], |r| {
+        Ok(RosterEntry {
+            member_id: None,
+            lead_id: Some(r.get(1)?),
+            trial_id: Some(r.get(0)?),
+            name: r.get(2)?,
+            member_no: None,
+            guardian_phone: Some(r.get(3)?),
+            expected: false,
+            on_leave: false,
+            trial: true,
+            trial_attended: r.get(4)?,
+            mark: None,
+            comment: String::new(),
+            lessons_remaining: None,
+            covered: false,
+        })
+    })?;
+    for t in trials {
+        entries.push(t?);
+    }
+    Ok(Roster { session: s, capacity, entries })
+}
+
+fn hhmm(core_now: chrono::DateTime<chrono::Utc>, tz: chrono_tz::Tz) -> String {
+    core_now.with_timezone(&tz).format("%H:%M").to_string()
+}
+
+impl Core {
+    pub fn roster(&self, session: &Session, session_id: &str) -> Result<Roster> {
+        session.require(Action::ViewMembers)?;
+        self.read(|c| {
+            let s = load_session(c, session_id)?;
+            own_session(session, &s)?;
+            roster_on(c, s)
+        })
+    }
+
+    /// Saves a roll call in one go: marks, lessons consumed or given back, comments,
+    /// notices to parents.
+    pub fn roll_call(&self, session: &Session, session_id: &str, input: RollCallInput) -> Result<RollCallResult> {
+        session.require(Action::TakeRollCall)?;
+        for m in &input.marks {
+            if !m.mark.is_empty() && !MARKS.contains(&m.mark.as_str()) {
+                return Err(CoreError::invalid(Field::Mark, Rule::OneOf { allowed: MARKS.iter().map(|s| s.to_string()).collect() }));
+            }
+            validate::optional_text(Field::Comment, &m.comment, 300)?;
+        }
+        let tz = self.timezone();
+        self.write(session, |w| {
+            let s = load_session(w, session_id)?;
+            own_session(session, &s)?;
+            if s.status == "cancelled" {
+                return Err(CoreError::Conflict(Conflict::SessionCancelled));
+            }
+            let centre = centre_name(w)?;
+            let clock = hhmm(w.now(), tz);
+            let mut result = RollCallResult::default();
+            for m in &input.marks {
+                let member = crate::members::load_member(w, &m.member_id)?;
+                let before: Option<(String, String, Option<String>, bool, String)> = w
+                    .query_row(
+                        "SELECT id, mark, contract_id, consumed, comment FROM attendance WHERE session_id = ?1 AND member_id = ?2",
+                        params![session_id, m.member_id],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                    )
+                    .optional()?;
+                let comment = m.comment.trim().to_string();
+                // Give back a lesson taken by a mark that no longer takes one.
+                let mut keep_consumed = None;
+                if let Some((_, old_mark, Some(contract), true, _)) = &before {
+                    if consumes(&m.mark) && consumes(old_mark) {
+                        keep_consumed = Some(contract.clone());
+                    } else {
+                        w.execute("UPDATE contracts SET lessons_used = lessons_used - 1, updated_at = ?2 WHERE id = ?1", params![contract, w.now_text()])?;
+                        log_contract(w, contract, "restore_lesson")?;
+                        result.lessons_restored += 1;
+                    }
+                }
+                if m.mark.is_empty() {
+                    if let Some((id, ..)) = &before {
+                        w.execute("DELETE FROM attendance WHERE id = ?1", [id])?;
+                        w.log("attendance", id, "clear", Some(&m.member_id), &serde_json::json!({ "session_id": session_id, "member_id": m.member_id }))?;
+                        result.saved += 1;
+                    }
+                    continue;
+                }
+                let (contract_id, consumed, no_contract) = match keep_consumed {
+                    Some(k) => (Some(k), true, false),
+                    None if consumes(&m.mark) => match valid_contracts(w, &m.member_id, &s.date)?.into_iter().next() {
+                        Some(v) if v.lessons_left.is_some() => {
+                            w.execute("UPDATE contracts SET lessons_used = lessons_used + 1, updated_at = ?2 WHERE id = ?1", params![v.contract_id, w.now_text()])?;
+                            log_contract(w, &v.contract_id, "consume_lesson")?;
+                            result.lessons_consumed += 1;
+                            (Some(v.contract_id), true, false)
+                        }
+                        Some(v) => (Some(v.contract_id), false, false),
+                        None => {
+                            result.no_contract.push(member.name.clone());
+                            (None, false, true)
+                        }
+                    },
+                    None => (None, false, false),
+                };
+                let id = before.as_ref().map(|b| b.0.clone()).unwrap_or_else(crate::new_id);
+                w.execute(
+                    "INSERT INTO attendance (id, session_id, member_id, mark, contract_id, consumed, no_contract, comment, marked_by, marked_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                     ON CONFLICT(session_id, member_id) DO UPDATE SET mark = excluded.mark, contract_id = excluded.contract_id,
+                        consumed = excluded.consumed, no_contract = excluded.no_contract, comment = excluded.comment,
+                        marked_by = excluded.marked_by, marked_at = excluded.marked_at",
+                    params![id, session_id, m.member_id, m.mark, contract_id, consumed, no_contract, comment, session.staff_id, w.now_text()],
+                )?;
+                let row = serde_json::json!({
+                    "id": id, "session_id": session_id, "member_id": m.member_id, "mark": m.mark, "contract_id": contract_id,
+                    "consumed": consumed, "no_contract": no_contract, "comment": comment, "date": s.date, "group_name": s.group_name,
+                });
+                w.log("attendance", &id, "mark", Some(&m.member_id), &row)?;
+                result.saved += 1;
+                let arrived_now = matches!(m.mark.as_str(), "present" | "late" | "makeup")
+                    && !before.as_ref().is_some_and(|b| matches!(b.1.as_str(), "present" | "late" | "makeup"));
+                let recipients = notify::guardians_of(w, &m.member_id)?;
+                if arrived_now {
+                    let text = format!(
+                        "【{centre}】家长您好，{}已于 {clock} 到馆，参加「{}」（{}–{}，{}）。",
+                        member.name, s.group_name, s.start_time, s.end_time, s.room_name
+                    );
+                    result.notices_queued += notify::queue(w, &NewNotice { kind: "arrival", member_id: Some(&m.member_id), lead_id: None, session_id: Some(session_id), text }, &recipients)?;
+                }
+                if !comment.is_empty() && before.as_ref().map(|b| b.4.as_str()) != Some(comment.as_str()) {
+                    let text = format!("【{centre}】{} {} 课堂点评（{}教练）：{comment}", member.name, s.date, s.coach_name);
+                    result.notices_queued += notify::queue(w, &NewNotice { kind: "comment", member_id: Some(&m.member_id), lead_id: None, session_id: Some(session_id), text }, &recipients)?;
+                }
+            }
+            for t in &input.trials {
+                let (lead_id, status): (Option<String>, String) = w
+                    .query_row("SELECT lead_id, status FROM trial_requests WHERE id = ?1 AND session_id = ?2", params![t.trial_id, session_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?
+                    .ok_or(CoreError::NotFound(Field::Trial))?;
+                if status != "approved" {
+                    return Err(CoreError::Conflict(Conflict::TrialAlreadyDecided));
+                }
+                w.execute("UPDATE trial_requests SET attended = ?2 WHERE id = ?1", params![t.trial_id, t.attended])?;
+                let subject = lead_id.clone();
+                w.log("trial_request", &t.trial_id, if t.attended { "attended" } else { "missed" }, subject.as_deref(), &serde_json::json!({ "id": t.trial_id, "attended": t.attended }))?;
+                // Attending a trial moves the lead along the pipeline.
+                if let (Some(lead), true) = (lead_id, t.attended) {
+                    let moved = w.execute(
+                        "UPDATE leads SET status = 'trial', updated_at = ?2 WHERE id = ?1 AND status IN ('new','contacted','visit_booked','visited')",
+                        params![lead, w.now_text()],
+                    )?;
+                    if moved > 0 {
+                        let l: serde_json::Value = w.query_row("SELECT json_object('id', id, 'status', status) FROM leads WHERE id = ?1", [&lead], |r| {
+                            r.get::<_, String>(0).map(|s| serde_json::from_str(&s).unwrap_or_default())
+                        })?;
+                        w.log("lead", &lead, "set_status", Some(&lead), &l)?;
+                    }
+                }
+                result.saved += 1;
+            }
+            Ok(result)
+        })
+    }
+
+    /// Class over: departure notices for everyone who came.
+    pub fn session_dismiss(&self, session: &Session, session_id: &str) -> Result<i64> {
+        session.require(Action::TakeRollCall)?;
+        let tz = self.timezone();
+        self.write(session, |w| {
+            let s = load_session(w, session_id)?;
+            own_session(session, &s)?;
+            let centre = centre_name(w)?;
+            let clock = hhmm(w.now(), tz);
+            let came: Vec<(String, String)> = w
+                .prepare("SELECT a.member_id, m.name FROM attendance a JOIN members m ON m.id = a.member_id WHERE a.session_id = ?1 AND a.mark IN ('present','late','makeup','trial')")?
+                .query_map([session_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut queued = 0;
+            for (member_id, name) in came {
+                let already: bool = w.query_row(
+                    "SELECT EXISTS(SELECT 1 FROM notices WHERE kind = 'departure' AND session_id = ?1 AND member_id = ?2)",
+                    params![session_id, member_id],
+                    |r| r.get(0),
+                )?;
+                if already {
+                    continue;
+                }
+                let recipients = notify::guardians_of(w, &member_id)?;
+                let text = format!("【{centre}】家长您好，{name}已于 {clock} 下课离馆（「{}」）。", s.group_name);
+                queued += notify::queue(w, &NewNotice { kind: "departure", member_id: Some(&member_id), lead_id: None, session_id: Some(session_id), text }, &recipients)?;
+            }
+            Ok(queued)
+        })
+    }
+
+    /// Records leave 请假 for one or more sessions. Leave is never refused; a
+    /// confirmation is queued for the parents.
+    pub fn leave_request(&self, session: &Session, input: LeaveInput) -> Result<Vec<LeaveRequest>> {
+        session.require(Action::RecordLeave)?;
+        if !["desk", "phone", "wechat", "coach"].contains(&input.via.as_str()) {
+            return Err(CoreError::invalid(Field::Channel, Rule::OneOf { allowed: vec!["desk".into(), "phone".into(), "wechat".into(), "coach".into()] }));
+        }
+        if input.session_ids.is_empty() {
+            return Err(CoreError::invalid(Field::Session, Rule::Required));
+        }
+        let note = validate::optional_text(Field::Notes, &input.note, 200)?;
+        self.write(session, |w| {
+            let member = crate::members::load_member(w, &input.member_id)?;
+            let centre = centre_name(w)?;
+            let mut out = vec![];
+            for sid in &input.session_ids {
+                let s = load_session(w, sid)?;
+                let existing: Option<String> = w
+                    .query_row("SELECT id FROM leave_requests WHERE member_id = ?1 AND session_id = ?2", params![member.id, sid], |r| r.get(0))
+                    .optional()?;
+                if existing.is_some() {
+                    continue;
+                }
+                let req = LeaveRequest {
+                    id: crate::new_id(),
+                    member_id: member.id.clone(),
+                    session_id: sid.clone(),
+                    asked_at: w.now_text(),
+                    asked_by: session.staff_id.clone(),
+                    via: input.via.clone(),
+                    note: note.clone(),
+                };
+                w.execute(
+                    "INSERT INTO leave_requests (id, member_id, session_id, asked_at, asked_by, via, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![req.id, req.member_id, req.session_id, req.asked_at, req.asked_by, req.via, req.note],
+                )?;
+                w.log("leave_request", &req.id, "create", Some(&member.id), &req)?;
+                let recipients = notify::guardians_of(w, &member.id)?;
+                let text = format!(
+                    "【{centre}】家长您好，已为{}登记 {} {}–{}「{}」的请假，本次不扣课时。",
+                    member.name, s.date, s.start_time, s.end_time, s.group_name
+                );
+                notify::queue(w, &NewNotice { kind: "leave_confirmed", member_id: Some(&member.id), lead_id: None, session_id: Some(sid), text }, &recipients)?;
+                out.push(req);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Books a trial class 试课 for a lead or a member; the coach decides.
+    pub fn trial_request(&self, session: &Session, input: TrialInput) -> Result<TrialRequest> {
+        session.require(Action::RequestTrials)?;
+        let note = validate::optional_text(Field::Notes, &input.note, 200)?;
+        let lead = input.lead_id.filter(|s| !s.is_empty());
+        let member = input.member_id.filter(|s| !s.is_empty());
+        if lead.is_some() == member.is_some() {
+            return Err(CoreError::invalid(Field::Trial, Rule::Required));
+        }
+        self.write(session, |w| {
+            let s = load_session(w, &input.session_id)?;
+            if s.status == "cancelled" {
+                return Err(CoreError::Conflict(Conflict::SessionCancelled));
+            }
+            if let Some(l) = &lead {
+                w.query_row("SELECT id FROM leads WHERE id = ?1", [l], |r| r.get::<_, String>(0)).optional()?.ok_or(CoreError::NotFound(Field::Lead))?;
+            }
+            if let Some(m) = &member {
+                crate::members::load_member(w, m)?;
+            }
+            let id = crate::new_id();
+            w.execute(
+                "INSERT INTO trial_requests (id, session_id, lead_id, member_id, status, attended, note, requested_by, created_at)
+                 VALUES (?1, ?2, ?3, ?4, 'requested', 0, ?5, ?6, ?7)",
+                params![id, s.id, lead, member, note, session.staff_id, w.now_text()],
+            )?;
+            let t = trial(w, &id)?;
+            w.log("trial_request", &id, "create", lead.as_deref().or(member.as_deref()), &t)?;
+            Ok(t)
+        })
+    }
+
+    /// The coach approves or declines a trial (capacity shown in the request); a
+    /// notice goes to the family either way.
+    pub fn trial_decide(&self, session: &Session, trial_id: &str, approve: bool, note: &str) -> Result<TrialRequest> {
+        session.require(Action::DecideTrials)?;
+        let note = validate::optional_text(Field::Notes, note, 200)?;
+        self.write(session, |w| {
+            let t = trial(w, trial_id)?;
+            let s = load_session(w, &t.session_id)?;
+            own_session(session, &s)?;
+            if t.status != "requested" {
+                return Err(CoreError::Conflict(Conflict::TrialAlreadyDecided));
+            }
+            let status = if approve { "approved" } else { "declined" };
+            w.execute(
+                "UPDATE trial_requests SET status = ?2, decided_by = ?3, decided_at = ?4, note = CASE WHEN ?5 = '' THEN note ELSE ?5 END WHERE id = ?1",
+                params![trial_id, status, session.staff_id, w.now_text(), note],
+            )?;
+            let t = trial(w, trial_id)?;
+            let subject = t.lead_id.clone().or(t.member_id.clone());
+            w.log("trial_request", trial_id, status, subject.as_deref(), &t)?;
+            let centre = centre_name(w)?;
+            let recipients = match (&t.lead_id, &t.member_id) {
+                (Some(lead), _) => {
+                    let (name, contact, phone): (String, String, String) =
+                        w.query_row("SELECT name, contact_name, phone FROM leads WHERE id = ?1", [lead], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                    if phone.is_empty() { vec![] } else { vec![Recipient { guardian_id: None, name: if contact.is_empty() { name } else { contact }, phone }] }
+                }
+                (None, Some(member)) => notify::guardians_of(w, member)?,
+                _ => vec![],
+            };
+            let text = if approve {
+                format!("【{centre}】您好，{}的试课已安排：{} {}–{}「{}」，地点{}。欢迎准时到馆！", t.name, s.date, s.start_time, s.end_time, s.group_name, s.room_name)
+            } else {
+                format!("【{centre}】您好，很抱歉 {}「{}」的试课暂时无法安排，课程顾问会与您联系另约时间。", s.date, s.group_name)
+            };
+            let kind = if approve { "trial_approved" } else { "trial_declined" };
+            notify::queue(w, &NewNotice { kind, member_id: t.member_id.as_deref(), lead_id: t.lead_id.as_deref(), session_id: Some(&s.id), text }, &recipients)?;
+            Ok(t)
+        })
+    }
+
+    /// Trial requests waiting for a decision (a coach sees those for his sessions).
+    pub fn trials_pending(&self, session: &Session) -> Result<Vec<TrialRequest>> {
+        session.require(Action::ViewMembers)?;
+        self.read(|c| {
+            let ids: Vec<String> = c
+                .prepare(
+                    "SELECT t.id FROM trial_requests t JOIN class_sessions s ON s.id = t.session_id
+                     WHERE t.status = 'requested' AND (?1 IS NULL OR s.coach_id = ?1) ORDER BY s.date, s.start_time",
+                )?
+                .query_map([if session.role == Role::Coach { Some(session.staff_id.clone()) } else { None }], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            ids.iter().map(|id| trial(c, id)).collect()
+        })
+    }
+}
+
+fn trial(c: &Connection, id: &str) -> Result<TrialRequest> {
+    c.query_row(
+        "SELECT t.id, t.session_id, t.lead_id, t.member_id, COALESCE(l.name, m.name), t.status, t.attended, t.note,
+            (SELECT COUNT(*) FROM group_members gm JOIN members mm ON mm.id = gm.member_id
+               WHERE gm.group_id = s.group_id AND gm.start_date <= s.date AND (gm.end_date IS NULL OR gm.end_date >= s.date) AND mm.status = 'active')
+            + (SELECT COUNT(*) FROM trial_requests t2 WHERE t2.session_id = s.id AND t2.status = 'approved'),
+            g.capacity
+         FROM trial_requests t JOIN class_sessions s ON s.id = t.session_id JOIN class_groups g ON g.id = s.group_id
+         LEFT JOIN leads l ON l.id = t.lead_id LEFT JOIN members m ON m.id = t.member_id WHERE t.id = ?1",
+        [id],
+        |r| {
+            Ok(TrialRequest {
+                id: r.get(0)?,
+                session_id: r.get(1)?,
+                lead_id: r.get(2)?,
+                member_id: r.get(3)?,
+                name: r.get(4)?,
+                status: r.get(5)?,
+                attended: r.get(6)?,
+                note: r.get(7)?,
+                booked: r.get(8)?,
+                capacity: r.get(9)?,
+            })
+        },
+    )
+    .optional()?
+    .ok_or(CoreError::NotFound(Field::Trial))
+}

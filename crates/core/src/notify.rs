@@ -1,0 +1,112 @@
+//! Notices to parents 通知: queued in an outbox with their text, in the same
+//! transaction as what caused them. Delivery (SMTP, SMS/WeChat gateways) comes later;
+//! until then the desk can read, print or copy them.
+
+use crate::auth::{Action, Session};
+use crate::db::{Core, WriteTx};
+use crate::error::Result;
+use rusqlite::params;
+use serde::Serialize;
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Serialize, TS, PartialEq)]
+#[ts(export)]
+pub struct Notice {
+    pub id: String,
+    /// `arrival`, `departure`, `comment`, `leave_confirmed`, `trial_approved`, `trial_declined`.
+    pub kind: String,
+    pub member_id: Option<String>,
+    pub lead_id: Option<String>,
+    pub guardian_id: Option<String>,
+    pub recipient_name: String,
+    pub recipient_phone: String,
+    pub session_id: Option<String>,
+    pub text: String,
+    pub status: String,
+    pub created_at: String,
+}
+
+pub(crate) struct Recipient {
+    pub guardian_id: Option<String>,
+    pub name: String,
+    pub phone: String,
+}
+
+/// Every guardian of a member: each one gets the notice.
+pub(crate) fn guardians_of(w: &WriteTx, member_id: &str) -> Result<Vec<Recipient>> {
+    let mut stmt = w.prepare_cached(
+        "SELECT g.id, g.name, g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id
+         WHERE mg.member_id = ?1 ORDER BY mg.is_primary DESC, mg.created_at",
+    )?;
+    let rows = stmt
+        .query_map([member_id], |r| Ok(Recipient { guardian_id: Some(r.get(0)?), name: r.get(1)?, phone: r.get(2)? }))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+pub(crate) struct NewNotice<'a> {
+    pub kind: &'a str,
+    pub member_id: Option<&'a str>,
+    pub lead_id: Option<&'a str>,
+    pub session_id: Option<&'a str>,
+    pub text: String,
+}
+
+/// Queues one notice per recipient; returns how many were queued.
+pub(crate) fn queue(w: &mut WriteTx, notice: &NewNotice, recipients: &[Recipient]) -> Result<i64> {
+    for r in recipients {
+        let id = crate::new_id();
+        let now = w.now_text();
+        w.execute(
+            "INSERT INTO notices (id, kind, member_id, lead_id, guardian_id, recipient_name, recipient_phone, session_id, text, status, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'queued', ?10)",
+            params![id, notice.kind, notice.member_id, notice.lead_id, r.guardian_id, r.name, r.phone, notice.session_id, notice.text, now],
+        )?;
+        let n = Notice {
+            id: id.clone(),
+            kind: notice.kind.into(),
+            member_id: notice.member_id.map(str::to_string),
+            lead_id: notice.lead_id.map(str::to_string),
+            guardian_id: r.guardian_id.clone(),
+            recipient_name: r.name.clone(),
+            recipient_phone: r.phone.clone(),
+            session_id: notice.session_id.map(str::to_string),
+            text: notice.text.clone(),
+            status: "queued".into(),
+            created_at: now,
+        };
+        w.log("notice", &id, "queue", notice.member_id.or(notice.lead_id), &n)?;
+    }
+    Ok(recipients.len() as i64)
+}
+
+impl Core {
+    /// The outbox, newest first; optionally only one session's notices.
+    pub fn notices(&self, session: &Session, session_id: Option<String>, limit: i64) -> Result<Vec<Notice>> {
+        session.require(Action::ViewMembers)?;
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id, kind, member_id, lead_id, guardian_id, recipient_name, recipient_phone, session_id, text, status, created_at
+                 FROM notices WHERE (?1 IS NULL OR session_id = ?1) ORDER BY created_at DESC, rowid DESC LIMIT ?2",
+            )?;
+            let rows = stmt
+                .query_map(params![session_id, limit.clamp(1, 1000)], |r| {
+                    Ok(Notice {
+                        id: r.get(0)?,
+                        kind: r.get(1)?,
+                        member_id: r.get(2)?,
+                        lead_id: r.get(3)?,
+                        guardian_id: r.get(4)?,
+                        recipient_name: r.get(5)?,
+                        recipient_phone: r.get(6)?,
+                        session_id: r.get(7)?,
+                        text: r.get(8)?,
+                        status: r.get(9)?,
+                        created_at: r.get(10)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+    }
+}

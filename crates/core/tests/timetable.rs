@@ -1,0 +1,317 @@
+//! Timetable and roll call on a real database: sessions generated across a year of
+//! Chinese public holidays, regeneration, one-off changes, clashes, lesson consumption
+//! and undo, the contract-choice rule, leave, trials, notices, and the change log.
+
+mod common;
+
+use centredesk_core::attendance::{LeaveInput, MarkInput, RollCallInput, TrialInput, TrialMark};
+use centredesk_core::contracts::{EnrolInput, PauseInput};
+use centredesk_core::leads::LeadInput;
+use centredesk_core::timetable::{ClassGroupInput, Closure, RoomInput, Season, SessionChange, SessionFilter, SlotInput};
+use chrono::{Datelike, NaiveDate};
+use common::*;
+
+struct Setup {
+    c: Centre,
+    room: String,
+    room2: String,
+    group: String,
+}
+
+fn setup() -> Setup {
+    let c = common::centre();
+    let room = c.core.room_create(&c.admin, RoomInput { name: "一号道馆".into(), capacity: 40 }).unwrap().id;
+    let room2 = c.core.room_create(&c.admin, RoomInput { name: "二号道馆".into(), capacity: 20 }).unwrap().id;
+    let group = c
+        .core
+        .group_create(&c.admin, ClassGroupInput { name: "周一三初级班".into(), course: "跆拳道".into(), level: "白带".into(), coach_id: Some(c.coach.staff_id.clone()), capacity: 30 })
+        .unwrap()
+        .id;
+    Setup { c, room, room2, group }
+}
+
+fn slot(s: &Setup, weekday: i64, start: &str, end: &str, season: Option<String>) -> centredesk_core::Result<centredesk_core::timetable::Slot> {
+    s.c.core.slot_create(
+        &s.c.admin,
+        SlotInput { season_id: season, weekday, start_time: start.into(), end_time: end.into(), room_id: s.room.clone(), coach_id: s.c.coach.staff_id.clone(), group_id: s.group.clone() },
+    )
+}
+
+fn holidays() -> Vec<(String, NaiveDate, NaiveDate)> {
+    let text = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/calendar/cn-holidays-2026.tsv")).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[0].to_string(), f[1].parse().unwrap(), f[2].parse().unwrap())
+        })
+        .collect()
+}
+
+fn sessions(s: &Setup, from: &str, to: &str) -> Vec<centredesk_core::timetable::ClassSession> {
+    s.c.core.session_list(&s.c.admin, SessionFilter { from_date: from.into(), to_date: to.into(), ..Default::default() }).unwrap()
+}
+
+#[test]
+fn a_year_of_sessions_skips_every_public_holiday_and_follows_the_summer_timetable() {
+    let s = setup();
+    slot(&s, 1, "18:00", "19:00", None).unwrap(); // Monday
+    slot(&s, 3, "18:00", "19:00", None).unwrap(); // Wednesday
+    slot(&s, 6, "9:30", "10:30", None).unwrap(); // Saturday
+    let holidays = holidays();
+    for (name, from, to) in &holidays {
+        s.c.core.closure_create(&s.c.admin, Closure { id: String::new(), name: name.clone(), from_date: from.to_string(), to_date: to.to_string() }).unwrap();
+    }
+    let summer = s.c.core.season_create(&s.c.admin, Season { id: String::new(), name: "暑期班".into(), from_date: "2026-07-01".into(), to_date: "2026-08-31".into() }).unwrap();
+    // In summer: weekday mornings instead (Tue and Thu, 10:00).
+    slot(&s, 2, "10:00", "11:30", Some(summer.id.clone())).unwrap();
+    slot(&s, 4, "10:00", "11:30", Some(summer.id.clone())).unwrap();
+
+    let summary = s.c.core.sessions_generate(&s.c.admin, "2026-01-01", "2026-12-31").unwrap();
+
+    // The oracle, computed here from the calendar alone.
+    let closed = |d: NaiveDate| holidays.iter().any(|(_, f, t)| *f <= d && d <= *t);
+    let in_summer = |d: NaiveDate| d >= NaiveDate::from_ymd_opt(2026, 7, 1).unwrap() && d <= NaiveDate::from_ymd_opt(2026, 8, 31).unwrap();
+    let mut expected = vec![];
+    let mut d = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    while d.year() == 2026 {
+        let wd = d.weekday().number_from_monday();
+        let days: &[u32] = if in_summer(d) { &[2, 4] } else { &[1, 3, 6] };
+        if !closed(d) && days.contains(&wd) {
+            expected.push(d.to_string());
+        }
+        d = d.succ_opt().unwrap();
+    }
+    let got: Vec<String> = sessions(&s, "2026-01-01", "2026-12-31").into_iter().map(|x| x.date).collect();
+    assert_eq!(got, expected);
+    assert_eq!(summary.created as usize, expected.len());
+    assert!(!got.contains(&"2026-10-05".to_string()), "National Day week is closed");
+    let july: Vec<_> = sessions(&s, "2026-07-06", "2026-07-12").into_iter().map(|x| (x.date, x.start_time)).collect();
+    assert_eq!(july, vec![("2026-07-07".into(), "10:00".into()), ("2026-07-09".into(), "10:00".into())]);
+
+    // Regenerating changes nothing.
+    let again = s.c.core.sessions_generate(&s.c.admin, "2026-01-01", "2026-12-31").unwrap();
+    assert_eq!((again.created, again.updated, again.removed), (0, 0, 0));
+    assert_eq!(sessions(&s, "2026-01-01", "2026-12-31").len(), expected.len());
+}
+
+#[test]
+fn one_off_changes_survive_and_attended_sessions_are_never_deleted() {
+    let s = setup();
+    let monday = slot(&s, 1, "18:00", "19:00", None).unwrap();
+    s.c.core.sessions_generate(&s.c.admin, "2026-11-30", "2026-12-27").unwrap();
+    let all = sessions(&s, "2026-11-30", "2026-12-27");
+    assert_eq!(all.len(), 4);
+    // Move the first to Tuesday, cancel the second, substitute the coach on the third.
+    let moved = s.c.core.session_change(&s.c.admin, &all[0].id, SessionChange { date: Some("2026-12-01".into()), start_time: None, end_time: None, room_id: None, coach_id: None, cancel: false, note: "教练比赛".into() }).unwrap();
+    assert_eq!((moved.date.as_str(), moved.is_override), ("2026-12-01", true));
+    s.c.core.session_change(&s.c.admin, &all[1].id, SessionChange { date: None, start_time: None, end_time: None, room_id: None, coach_id: None, cancel: true, note: "停电".into() }).unwrap();
+    s.c.core.session_change(&s.c.admin, &all[2].id, SessionChange { date: None, start_time: None, end_time: None, room_id: None, coach_id: Some(s.c.admin.staff_id.clone()), cancel: false, note: String::new() }).unwrap();
+    let regen = s.c.core.sessions_generate(&s.c.admin, "2026-11-30", "2026-12-27").unwrap();
+    assert_eq!((regen.created, regen.removed), (0, 0), "no duplicate for the moved session");
+    let after = sessions(&s, "2026-11-30", "2026-12-27");
+    assert_eq!(after.iter().map(|x| (x.date.as_str(), x.status.as_str())).collect::<Vec<_>>(), vec![("2026-12-01", "scheduled"), ("2026-12-07", "cancelled"), ("2026-12-14", "scheduled"), ("2026-12-21", "scheduled")]);
+    assert_eq!(after[2].coach_name, "王校长");
+
+    // The slot is retired: only the untouched session without attendance goes.
+    let m = s.c.member("点名一", "13800000101");
+    s.c.core.group_add_member(&s.c.admin, &s.group, &m.id, Some("2026-11-01".into())).unwrap();
+    s.c.clock.set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 21, 10, 0, 0).unwrap());
+    s.c.core.roll_call(&s.c.coach, &after[3].id, RollCallInput { marks: vec![MarkInput { member_id: m.id.clone(), mark: "absent".into(), comment: String::new() }], trials: vec![] }).unwrap();
+    s.c.core.slot_deactivate(&s.c.admin, &monday.id).unwrap();
+    let regen = s.c.core.sessions_generate(&s.c.admin, "2026-11-30", "2026-12-27").unwrap();
+    assert_eq!((regen.removed, regen.kept), (0, 4), "changed by hand or attended: all kept");
+}
+
+#[test]
+fn clashes_are_refused_with_the_class_named() {
+    let s = setup();
+    slot(&s, 1, "18:00", "19:00", None).unwrap();
+    let e = slot(&s, 1, "18:30", "19:30", None).unwrap_err();
+    assert_eq!(e.code(), "conflict.room_busy");
+    assert_eq!(e.message(centredesk_core::Lang::ZhCn), "教室在 周一 18:00–19:00 已被“周一三初级班”占用");
+    let other_room = s.c.core.slot_create(
+        &s.c.admin,
+        SlotInput { season_id: None, weekday: 1, start_time: "18:30".into(), end_time: "19:30".into(), room_id: s.room2.clone(), coach_id: s.c.coach.staff_id.clone(), group_id: s.group.clone() },
+    );
+    assert_eq!(other_room.unwrap_err().code(), "conflict.coach_busy");
+    // Back to back is fine.
+    slot(&s, 1, "19:00", "20:00", None).unwrap();
+    assert_eq!(slot(&s, 1, "20:00", "19:00", None).unwrap_err().code(), "validation.not_before");
+    assert_eq!(slot(&s, 8, "20:00", "21:00", None).unwrap_err().code(), "validation.int_range");
+    s.c.core.sessions_generate(&s.c.admin, "2026-11-30", "2026-11-30").unwrap();
+    let day = sessions(&s, "2026-11-30", "2026-11-30");
+    let moved = s.c.core.session_change(&s.c.admin, &day[1].id, SessionChange { date: None, start_time: Some("18:30".into()), end_time: Some("19:30".into()), room_id: None, coach_id: None, cancel: false, note: String::new() });
+    assert_eq!(moved.unwrap_err().code(), "conflict.room_busy");
+}
+
+fn enrol(c: &Centre, member: &str, package: &str, start: &str) -> String {
+    c.core
+        .contract_enrol(&c.admin, EnrolInput { member_id: member.into(), package_id: package.into(), discount: String::new(), start_date: Some(start.into()), consultant_id: None, renewal_of: None, notes: String::new() })
+        .unwrap()
+        .contract
+        .id
+}
+
+fn used(c: &Centre, contract: &str) -> i64 {
+    c.raw().query_row("SELECT lessons_used FROM contracts WHERE id = ?1", [contract], |r| r.get(0)).unwrap()
+}
+
+fn mark(member: &str, mark: &str) -> MarkInput {
+    MarkInput { member_id: member.into(), mark: mark.into(), comment: String::new() }
+}
+
+#[test]
+fn roll_call_consumes_the_earliest_expiring_lesson_and_undo_gives_it_back() {
+    let s = setup();
+    let c = &s.c;
+    slot(&s, 3, "18:00", "19:00", None).unwrap();
+    c.core.sessions_generate(&c.admin, "2026-11-25", "2026-11-25").unwrap();
+    let session = sessions(&s, "2026-11-25", "2026-11-25").remove(0);
+    let small = c.lesson_package(10, "1000");
+    let big = c.lesson_package(48, "4800");
+    let term = c.term_package(3, "1880");
+    let a = c.member("甲同学", "13800000201");
+    let b = c.member("乙同学", "13800000202");
+    let l = c.member("丙同学", "13800000203");
+    let t = c.member("丁同学", "13800000204");
+    let p = c.member("戊同学", "13800000205");
+    let none = c.member("己同学", "13800000206");
+    for m in [&a, &b, &l, &t, &p, &none] {
+        c.core.group_add_member(&c.admin, &s.group, &m.id, Some("2026-11-01".into())).unwrap();
+    }
+    // A has two packages: the 10-lesson one bought later but ending sooner... by validity.
+    let a_big = enrol(c, &a.id, &big.id, "2026-01-01"); // ends 2026-12-31
+    let a_small = enrol(c, &a.id, &small.id, "2026-11-01"); // ends 2027-10-31
+    let b_k = enrol(c, &b.id, &small.id, "2026-11-01");
+    let l_k = enrol(c, &l.id, &small.id, "2026-11-01");
+    let t_k = enrol(c, &t.id, &term.id, "2026-11-01");
+    let p_k = enrol(c, &p.id, &small.id, "2026-11-01");
+    c.core.contract_pause(&c.admin, &p_k, PauseInput { from_date: "2026-11-20".into(), to_date: "2026-11-30".into(), reason: "生病".into() }).unwrap();
+    // L asked for leave; one outsider comes for a make-up.
+    let outsider = c.member("补课生", "13800000207");
+    let o_k = enrol(c, &outsider.id, &small.id, "2026-11-01");
+    c.core.leave_request(&c.clerk, LeaveInput { member_id: l.id.clone(), session_ids: vec![session.id.clone()], via: "wechat".into(), note: String::new() }).unwrap();
+
+    let roster = c.core.roster(&c.coach, &session.id).unwrap();
+    let names: Vec<(&str, bool, bool)> = roster.entries.iter().map(|e| (e.name.as_str(), e.expected, e.on_leave)).collect();
+    assert_eq!(names.len(), 6, "{names:?}");
+    assert!(names.contains(&("丙同学", true, true)));
+    assert_eq!(roster.entries.iter().find(|e| e.name == "己同学").unwrap().covered, false);
+    assert_eq!(roster.entries.iter().find(|e| e.name == "戊同学").unwrap().covered, false, "paused that day");
+
+    let r = c
+        .core
+        .roll_call(&c.coach, &session.id, RollCallInput {
+            marks: vec![mark(&a.id, "present"), mark(&b.id, "late"), mark(&l.id, "leave"), mark(&t.id, "present"), mark(&p.id, "absent"), mark(&none.id, "present"), mark(&outsider.id, "makeup")],
+            trials: vec![],
+        })
+        .unwrap();
+    assert_eq!((r.saved, r.lessons_consumed, r.lessons_restored), (7, 3, 0));
+    assert_eq!(r.no_contract, vec!["己同学"]);
+    assert_eq!((used(c, &a_big), used(c, &a_small)), (1, 0), "the contract that expires first is used");
+    assert_eq!((used(c, &b_k), used(c, &l_k), used(c, &t_k), used(c, &p_k), used(c, &o_k)), (1, 0, 0, 0, 1));
+    let detail = c.core.member_get(&c.clerk, &a.id).unwrap();
+    assert_eq!(detail.lessons_remaining, Some(57));
+
+    // Saving the same roll call again changes nothing; undoing gives lessons back.
+    let again = c.core.roll_call(&c.coach, &session.id, RollCallInput { marks: vec![mark(&a.id, "present"), mark(&b.id, "present")], trials: vec![] }).unwrap();
+    assert_eq!((again.lessons_consumed, again.lessons_restored), (0, 0));
+    let undo = c.core.roll_call(&c.coach, &session.id, RollCallInput { marks: vec![mark(&a.id, "absent"), mark(&b.id, ""), mark(&outsider.id, "leave")], trials: vec![] }).unwrap();
+    assert_eq!(undo.lessons_restored, 3);
+    assert_eq!((used(c, &a_big), used(c, &b_k), used(c, &o_k)), (0, 0, 0));
+    assert_eq!(c.count(&format!("SELECT COUNT(*) FROM attendance WHERE session_id = '{}'", session.id)), 6);
+
+    // Notices: arrivals for those who came, a leave confirmation, nothing for absences.
+    let kinds: Vec<String> = c.core.notices(&c.clerk, Some(session.id.clone()), 100).unwrap().into_iter().map(|n| n.kind).collect();
+    assert_eq!(kinds.iter().filter(|k| *k == "arrival").count(), 5, "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| *k == "leave_confirmed").count(), 1);
+    // A coach cannot take roll call for another coach's class; a consultant not at all.
+    let other = c.core.session_change(&c.admin, &session.id, SessionChange { date: None, start_time: None, end_time: None, room_id: None, coach_id: Some(c.admin.staff_id.clone()), cancel: false, note: String::new() }).unwrap();
+    assert_eq!(c.core.roll_call(&c.coach, &other.id, RollCallInput::default()).unwrap_err().code(), "conflict.not_your_session");
+    assert_eq!(c.core.roll_call(&c.consultant, &other.id, RollCallInput::default()).unwrap_err().code(), "forbidden");
+}
+
+#[test]
+fn comments_reach_the_timeline_and_the_parents() {
+    let s = setup();
+    let c = &s.c;
+    slot(&s, 3, "18:00", "19:00", None).unwrap();
+    c.core.sessions_generate(&c.admin, "2026-11-25", "2026-11-25").unwrap();
+    let session = sessions(&s, "2026-11-25", "2026-11-25").remove(0);
+    let m = c.member("点评生", "13800000301");
+    c.core.group_add_member(&c.admin, &s.group, &m.id, None).unwrap();
+    c.core
+        .roll_call(&c.coach, &session.id, RollCallInput { marks: vec![MarkInput { member_id: m.id.clone(), mark: "present".into(), comment: "横踢进步很大".into() }], trials: vec![] })
+        .unwrap();
+    let timeline = c.core.member_timeline(&c.clerk, &m.id, 50).unwrap();
+    let att = timeline.iter().find(|e| e.entity == "attendance").unwrap();
+    assert_eq!(att.data["comment"], "横踢进步很大");
+    assert_eq!(att.staff_name.as_deref(), Some("陈刚"));
+    let notices = c.core.notices(&c.clerk, Some(session.id.clone()), 10).unwrap();
+    let comment = notices.iter().find(|n| n.kind == "comment").unwrap();
+    assert_eq!(comment.text, "【测试跆拳道馆】点评生 2026-11-25 课堂点评（陈刚教练）：横踢进步很大");
+    assert_eq!(comment.recipient_phone, "13800000301");
+    assert_eq!(c.core.session_dismiss(&c.coach, &session.id).unwrap(), 1);
+    assert_eq!(c.core.session_dismiss(&c.coach, &session.id).unwrap(), 0, "departure notices go once");
+}
+
+#[test]
+fn a_trial_is_approved_attended_and_moves_the_lead_along() {
+    let s = setup();
+    let c = &s.c;
+    slot(&s, 3, "18:00", "19:00", None).unwrap();
+    c.core.sessions_generate(&c.admin, "2026-11-25", "2026-12-02").unwrap();
+    let list = sessions(&s, "2026-11-25", "2026-12-02");
+    let lead = c
+        .core
+        .lead_create(&c.consultant, LeadInput {
+            name: "试课宝".into(), contact_name: "试妈妈".into(), phone: "13900000401".into(), wechat: String::new(), gender: None, birthday: None,
+            source: "电话".into(), consultant_id: None, man_money: true, man_authority: true, man_need: true, needs: String::new(), notes: String::new(), next_follow_up: None,
+        })
+        .unwrap();
+    let t = c.core.trial_request(&c.consultant, TrialInput { session_id: list[0].id.clone(), lead_id: Some(lead.id.clone()), member_id: None, note: String::new() }).unwrap();
+    assert_eq!((t.status.as_str(), t.booked, t.capacity), ("requested", 0, 30));
+    assert_eq!(c.core.trials_pending(&c.coach).unwrap().len(), 1);
+    assert_eq!(c.core.trial_decide(&c.consultant, &t.id, true, "").unwrap_err().code(), "forbidden");
+    let approved = c.core.trial_decide(&c.coach, &t.id, true, "").unwrap();
+    assert_eq!(approved.status, "approved");
+    assert_eq!(c.core.trial_decide(&c.coach, &t.id, false, "").unwrap_err().code(), "conflict.trial_already_decided");
+    let notice = c.core.notices(&c.clerk, Some(list[0].id.clone()), 5).unwrap().remove(0);
+    assert_eq!((notice.kind.as_str(), notice.recipient_name.as_str()), ("trial_approved", "试妈妈"));
+    assert!(notice.text.contains("2026-11-25 18:00–19:00「周一三初级班」"), "{}", notice.text);
+    let roster = c.core.roster(&c.coach, &list[0].id).unwrap();
+    assert!(roster.entries.iter().any(|e| e.trial && e.lead_id.as_deref() == Some(lead.id.as_str())));
+    c.core.roll_call(&c.coach, &list[0].id, RollCallInput { marks: vec![], trials: vec![TrialMark { trial_id: t.id.clone(), attended: true }] }).unwrap();
+    assert_eq!(c.core.lead_get(&c.consultant, &lead.id).unwrap().lead.status, "trial");
+    // A declined trial is told too.
+    let t2 = c.core.trial_request(&c.clerk, TrialInput { session_id: list[1].id.clone(), lead_id: Some(lead.id.clone()), member_id: None, note: String::new() }).unwrap();
+    c.core.trial_decide(&c.coach, &t2.id, false, "满员").unwrap();
+    assert_eq!(c.core.notices(&c.clerk, Some(list[1].id.clone()), 5).unwrap()[0].kind, "trial_declined");
+}
+
+#[test]
+fn every_timetable_and_attendance_row_is_in_the_change_log() {
+    let s = setup();
+    let c = &s.c;
+    slot(&s, 3, "18:00", "19:00", None).unwrap();
+    c.core.closure_create(&c.admin, Closure { id: String::new(), name: "元旦".into(), from_date: "2027-01-01".into(), to_date: "2027-01-03".into() }).unwrap();
+    c.core.season_create(&c.admin, Season { id: String::new(), name: "寒假".into(), from_date: "2027-01-20".into(), to_date: "2027-02-20".into() }).unwrap();
+    c.core.sessions_generate(&c.admin, "2026-11-25", "2026-12-31").unwrap();
+    let session = sessions(&s, "2026-11-25", "2026-11-25").remove(0);
+    let m = c.member("日志生", "13800000501");
+    let pkg = c.lesson_package(10, "1000");
+    enrol(c, &m.id, &pkg.id, "2026-11-01");
+    c.core.group_add_member(&c.admin, &s.group, &m.id, None).unwrap();
+    c.core.leave_request(&c.clerk, LeaveInput { member_id: m.id.clone(), session_ids: vec![sessions(&s, "2026-12-02", "2026-12-02")[0].id.clone()], via: "phone".into(), note: String::new() }).unwrap();
+    c.core.roll_call(&c.coach, &session.id, RollCallInput { marks: vec![mark(&m.id, "present")], trials: vec![] }).unwrap();
+    let raw = c.raw();
+    for table in ["rooms", "class_groups", "group_members", "timetable_slots", "seasons", "closures", "class_sessions", "attendance", "leave_requests", "notices"] {
+        let orphans: i64 = raw
+            .query_row(&format!("SELECT COUNT(*) FROM {table} t WHERE NOT EXISTS (SELECT 1 FROM change_log l WHERE l.entity_id = t.id)"), [], |r| r.get(0))
+            .unwrap();
+        let total: i64 = raw.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap();
+        assert!(total > 0, "{table} is empty");
+        assert_eq!(orphans, 0, "{table} rows without a change-log entry");
+    }
+}
