@@ -444,8 +444,10 @@ impl Demo<'_> {
             3 => ("孩子参加试听课，表现积极", Some("trial")),
             _ => ("跟进报名意向", None),
         };
-        if step >= 2 && roll < 20 {
-            self.core.lead_set_status(&consultant, lead_id, "lost", ["价格太高", "时间不合适", "选择了其他机构", "孩子不感兴趣"][roll as usize % 4])?;
+        // A lead not won after five contacts is closed as lost, as a consultant would.
+        if (step >= 2 && roll < 20) || step >= 6 {
+            let reason = if step >= 6 { "多次跟进未回复" } else { ["价格太高", "时间不合适", "选择了其他机构", "孩子不感兴趣"][roll as usize % 4] };
+            self.core.lead_set_status(&consultant, lead_id, "lost", reason)?;
             return Ok(());
         }
         if step >= 4 && roll < 60 {
@@ -461,9 +463,7 @@ impl Demo<'_> {
         if let Some(s) = status {
             self.core.lead_set_status(&consultant, lead_id, s, "")?;
         }
-        if step < 5 {
-            self.schedule(next, Event::LeadStep { lead_id: lead_id.into(), step: step + 1 });
-        }
+        self.schedule(next, Event::LeadStep { lead_id: lead_id.into(), step: step + 1 });
         Ok(())
     }
 }

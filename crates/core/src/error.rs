@@ -35,7 +35,7 @@ impl Lang {
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum Field {
-    Name, Gender, Birthday, School, Notes, Tags, Rank, Status, ReferredBy,
+    Name, Gender, Birthday, School, CourseInterest, Notes, Tags, Rank, Status, ReferredBy,
     GuardianName, GuardianPhone, Relation, Wechat, Phone, ContactName,
     Source, Consultant, Needs, LostReason, FollowUpContent, NextFollowUp, Channel,
     PackageName, PackageKind, Lessons, ValidityDays, TermMonths, Price, Discount,
@@ -54,6 +54,7 @@ impl Field {
             Gender => ("性别", "Gender"),
             Birthday => ("出生日期", "Birthday"),
             School => ("学校", "School"),
+            CourseInterest => ("意向课程", "Course interest"),
             Notes => ("备注", "Notes"),
             Tags => ("标签", "Tags"),
             Rank => ("级别", "Rank"),
@@ -142,6 +143,7 @@ pub enum Rule {
     IntRange { min: i64, max: i64 },
     OneOf { allowed: Vec<String> },
     PasswordTooShort { min: usize },
+    PhoneOrWechat,
     UsernameFormat,
     NameCharacters,
     Unknown,
@@ -167,6 +169,7 @@ impl Rule {
             Rule::IntRange { .. } => "int_range",
             Rule::OneOf { .. } => "one_of",
             Rule::PasswordTooShort { .. } => "password_too_short",
+            Rule::PhoneOrWechat => "phone_or_wechat",
             Rule::UsernameFormat => "username_format",
             Rule::NameCharacters => "name_characters",
             Rule::Unknown => "unknown",
@@ -213,6 +216,7 @@ impl Rule {
                 Lang::ZhCn => format!("至少 {min} 位"),
                 Lang::En => format!("must be at least {min} characters"),
             },
+            Rule::PhoneOrWechat => lang.pick("电话和微信号至少填写一项", "or WeChat ID is required (at least one of them)"),
             Rule::UsernameFormat => lang.pick(
                 "只能包含字母、数字、点、下划线或短横线（2–32 位）",
                 "may contain only letters, digits, '.', '_' or '-' (2–32 characters)",

@@ -198,7 +198,7 @@ fn check(input: &LeadInput) -> Result<CheckedLead> {
     let phone = validate::optional_mobile(Field::Phone, &input.phone)?;
     let wechat = validate::optional_text(Field::Wechat, &input.wechat, 40)?;
     if phone.is_empty() && wechat.is_empty() {
-        return Err(CoreError::invalid(Field::Phone, Rule::Required));
+        return Err(CoreError::invalid(Field::Phone, Rule::PhoneOrWechat));
     }
     let contact_name = if input.contact_name.trim().is_empty() {
         String::new()

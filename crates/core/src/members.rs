@@ -301,6 +301,7 @@ pub(crate) fn link_guardian(w: &mut WriteTx, member_id: &str, guardian_id: &str,
     if primary {
         w.execute("UPDATE member_guardians SET is_primary = 0 WHERE member_id = ?1 AND is_primary = 1", [member_id])?;
     }
+    let (g_name, g_phone): (String, String) = w.query_row("SELECT name, phone FROM guardians WHERE id = ?1", [guardian_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let id = crate::new_id();
     w.execute(
         "INSERT INTO member_guardians (id, member_id, guardian_id, relation, is_primary, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -311,7 +312,10 @@ pub(crate) fn link_guardian(w: &mut WriteTx, member_id: &str, guardian_id: &str,
         &id,
         "link",
         Some(member_id),
-        &serde_json::json!({ "member_id": member_id, "guardian_id": guardian_id, "relation": relation, "is_primary": primary }),
+        &serde_json::json!({
+            "member_id": member_id, "guardian_id": guardian_id, "relation": relation, "is_primary": primary,
+            "guardian_name": g_name, "guardian_phone": g_phone,
+        }),
     )?;
     search::index_member(w, member_id)?;
     Ok(())
@@ -362,7 +366,7 @@ impl Core {
     pub fn member_approve(&self, session: &Session, member_id: &str, input: MemberApproval) -> Result<Member> {
         session.require(Action::EditMembers)?;
         let school = validate::optional_text(Field::School, &input.school, 40)?;
-        let interest = validate::optional_text(Field::Notes, &input.course_interest, 60)?;
+        let interest = validate::optional_text(Field::CourseInterest, &input.course_interest, 60)?;
         self.write(session, |w| {
             let today = w.today();
             let birthday = validate::birthday(&Some(input.birthday.clone()), today)?
@@ -390,7 +394,7 @@ impl Core {
         let name = validate::person_name(Field::Name, &input.name)?;
         let gender = validate::gender(Field::Gender, &input.gender)?;
         let school = validate::optional_text(Field::School, &input.school, 40)?;
-        let interest = validate::optional_text(Field::Notes, &input.course_interest, 60)?;
+        let interest = validate::optional_text(Field::CourseInterest, &input.course_interest, 60)?;
         let notes = validate::optional_text(Field::Notes, &input.notes, 500)?;
         let rank = validate::optional_text(Field::Rank, &input.rank, 20)?;
         let tags = validate::tags(&input.tags)?;
@@ -521,7 +525,14 @@ impl Core {
                     [member_id],
                 )?;
             }
-            w.log("member_guardian", &link_id, "unlink", Some(member_id), &serde_json::json!({ "member_id": member_id, "guardian_id": guardian_id }))?;
+            let g = load_guardian(w, guardian_id)?;
+            w.log(
+                "member_guardian",
+                &link_id,
+                "unlink",
+                Some(member_id),
+                &serde_json::json!({ "member_id": member_id, "guardian_id": guardian_id, "guardian_name": g.name, "guardian_phone": g.phone }),
+            )?;
             search::index_member(w, member_id)?;
             Ok(())
         })?;

@@ -31,7 +31,11 @@ export class Form {
     await tick();
     if (!err.field) return;
     const scope: ParentNode = document.querySelector('dialog[open]') ?? document;
-    const el = scope.querySelector<HTMLElement>(`[data-field="${err.field}"][aria-invalid="true"]`);
+    const marked = scope.querySelector<HTMLElement>(`[data-field="${err.field}"][aria-invalid="true"]`);
+    // a radio group carries the mark itself: focus its checked (or first) radio
+    const el = marked?.matches('input, select, textarea, button')
+      ? marked
+      : (marked?.querySelector<HTMLElement>('input:checked') ?? marked?.querySelector<HTMLElement>('input, select, textarea'));
     if (el && !el.hasAttribute('disabled')) {
       el.focus();
       if (el instanceof HTMLInputElement && el.type !== 'radio' && el.type !== 'checkbox') el.select();

@@ -1,0 +1,47 @@
+// Turns a change-log entry into one readable line: catalog key
+// `timeline.<entity>.<op>` with params from the row JSON; unknown pairs fall back
+// to "entity/op".
+import type { TimelineEntry } from '../bindings/TimelineEntry';
+import { t, has, code, type Params } from '../i18n/index.svelte';
+import { money, date } from './format';
+
+const MONEY_KEYS = new Set(['amount', 'list_price', 'amount_due', 'discount', 'price', 'paid', 'refund']);
+const DATE_KEYS = new Set(['birthday', 'start_date', 'end_date', 'from_date', 'to_date', 'next_follow_up', 'business_date']);
+
+function statusPrefix(entity: string): string {
+  if (entity === 'lead') return 'lead_status';
+  if (entity === 'contract') return 'contract_status';
+  return 'member_status';
+}
+
+export function timelineParams(entry: TimelineEntry): Params {
+  const out: Params = {};
+  for (const [k, v] of Object.entries(entry.data ?? {})) {
+    if (v === null || v === undefined) {
+      out[k] = '';
+    } else if (Array.isArray(v)) {
+      out[k] = v.map(String).join(t('common.list_sep'));
+    } else if (typeof v === 'boolean') {
+      out[k] = t(v ? 'common.yes' : 'common.no');
+    } else if (typeof v === 'object') {
+      continue;
+    } else {
+      const s = String(v);
+      if (MONEY_KEYS.has(k)) out[k] = money(s);
+      else if (DATE_KEYS.has(k)) out[k] = date(s);
+      else if (k === 'method') out[k] = code('method', s);
+      else if (k === 'status') out[k] = code(statusPrefix(entry.entity), s);
+      else if (k === 'gender') out[k] = code('gender', s);
+      else if (k === 'channel') out[k] = code('channel', s);
+      else if (k === 'kind') out[k] = code(entry.entity === 'package' ? 'package_kind' : 'payment_kind', s);
+      else out[k] = s;
+    }
+  }
+  return out;
+}
+
+export function describe(entry: TimelineEntry): string {
+  const key = `timeline.${entry.entity}.${entry.op}`;
+  if (!has(key)) return `${entry.entity}/${entry.op}`;
+  return t(key, timelineParams(entry));
+}
