@@ -9,7 +9,7 @@ APT_PACKAGES=(
   libwebkit2gtk-4.1-dev build-essential file pkg-config libxdo-dev libssl-dev
   libayatana-appindicator3-dev librsvg2-dev
   # running it headless and testing it end to end
-  xvfb xauth webkit2gtk-driver
+  xvfb xauth webkit2gtk-driver imagemagick
   # Chinese glyphs in the window; poppler for checking PDFs; sqlite3 for bench peers
   fonts-noto-cjk poppler-utils sqlite3
   python3-venv

@@ -84,10 +84,17 @@ class App:
         return self.text_of(testid)
 
     def shot(self, label: str):
+        """A screenshot of the X display the app runs on (under xvfb-run): what a
+        person would see. WebKitWebDriver's own snapshot stalls while a modal
+        <dialog> is open, so it is only the fallback without an X display."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.shots += 1
         path = ARTIFACTS / f"{self.name}-{self.shots:02d}-{label}.png"
-        self.driver.save_screenshot(str(path))
+        time.sleep(0.3)  # let the last change paint
+        if os.environ.get("DISPLAY") and shutil.which("import"):
+            subprocess.run(["import", "-window", "root", str(path)], check=True, timeout=20)
+        else:
+            self.driver.save_screenshot(str(path))
         return path
 
     def sql(self, query: str, *args):

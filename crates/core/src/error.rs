@@ -195,7 +195,7 @@ impl Rule {
                 Lang::ZhCn => format!("不能早于{}", other.label(lang)),
                 Lang::En => format!("cannot be before {}", other.label(lang).to_lowercase()),
             },
-            Rule::MoneyFormat => lang.pick("请输入金额，例如 1280 或 1280.50", "must be an amount like 1280 or 1280.50"),
+            Rule::MoneyFormat => lang.pick("请输入数字金额，例如 1280 或 1280.50", "must be a number like 1280 or 1280.50"),
             Rule::MoneyTooPrecise => lang.pick("最多两位小数（分）", "must have at most two decimal places"),
             Rule::MoneyTooLarge => lang.pick("金额过大", "is too large"),
             Rule::MustBePositive => lang.pick("必须大于 0", "must be greater than 0"),

@@ -66,10 +66,30 @@ export function subtract(a: string, b: string): string | null {
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
-/** Today in local time as YYYY-MM-DD. */
+// Instants are shown in the centre's time zone (Settings), not the PC's: a desk PC
+// left on another zone must not move a payment to yesterday.
+let centreZone: string | undefined;
+export function setCentreZone(tz: string | undefined) {
+  try {
+    new Intl.DateTimeFormat('en-CA', { timeZone: tz });
+    centreZone = tz;
+  } catch {
+    centreZone = undefined;
+  }
+}
+
+function zoned(d: Date): { y: string; m: string; d: string; hh: string; mm: string } {
+  const f = new Intl.DateTimeFormat('en-CA', {
+    timeZone: centreZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+  });
+  const p = Object.fromEntries(f.formatToParts(d).map((x) => [x.type, x.value]));
+  return { y: p.year, m: p.month, d: p.day, hh: p.hour, mm: p.minute };
+}
+
+/** Today in the centre's time zone as YYYY-MM-DD. */
 export function todayIso(): string {
-  const d = new Date();
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  const z = zoned(new Date());
+  return `${z.y}-${z.m}-${z.d}`;
 }
 
 /** YYYY-MM-DD shifted by n days. */
@@ -85,15 +105,17 @@ export function date(s: string | null | undefined): string {
   if (/^\d{4}-\d{2}-\d{2}$/.test(s)) return s;
   const d = new Date(s);
   if (isNaN(d.getTime())) return s;
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  const z = zoned(d);
+  return `${z.y}-${z.m}-${z.d}`;
 }
 
-/** A UTC instant shown in local time as YYYY-MM-DD HH:mm. */
+/** A UTC instant shown in the centre's time zone as YYYY-MM-DD HH:mm. */
 export function dateTime(s: string | null | undefined): string {
   if (!s) return '—';
   const d = new Date(s);
   if (isNaN(d.getTime())) return s;
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const z = zoned(d);
+  return `${z.y}-${z.m}-${z.d} ${z.hh}:${z.mm}`;
 }
 
 /** Whole years from a YYYY-MM-DD birthday to today; null if unknown. */

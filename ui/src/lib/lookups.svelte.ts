@@ -2,12 +2,16 @@
 import type { Settings } from '../bindings/Settings';
 import type { Staff } from '../bindings/Staff';
 import { api } from './api';
+import { setCentreZone } from './format';
 import { app } from './state.svelte';
 
 let staffCache: Promise<Staff[]> | null = null;
 
 export async function settings(refresh = false): Promise<Settings> {
-  if (!app.settings || refresh) app.settings = await api.settingsGet();
+  if (!app.settings || refresh) {
+    app.settings = await api.settingsGet();
+    setCentreZone(app.settings.timezone);
+  }
   return app.settings;
 }
 
