@@ -13,7 +13,13 @@ use centredesk_core::members::{
 use centredesk_core::packages::{Package, PackageInput};
 use centredesk_core::payments::{Payment, PaymentInput, PaymentRow, Receipt};
 use centredesk_core::search::SearchHit;
+use centredesk_core::attendance::{LeaveInput, LeaveRequest, RollCallInput, RollCallResult, Roster, TrialInput, TrialRequest};
+use centredesk_core::notify::Notice;
 use centredesk_core::settings::Settings;
+use centredesk_core::timetable::{
+    ClassGroup, ClassGroupInput, ClassSession, Closure, GenerateSummary, GroupMember, Room, RoomInput, Season, SessionChange,
+    SessionFilter, Slot, SlotInput,
+};
 use centredesk_core::{Core, CoreError, ErrorDto, Lang, Session};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -293,6 +299,131 @@ fn settings_update(state: State<'_, AppState>, input: Settings) -> CmdResult<Set
     state.as_staff(|core, s| core.settings_update(s, input))
 }
 
+#[tauri::command(async)]
+fn room_list(state: State<'_, AppState>) -> CmdResult<Vec<Room>> {
+    state.as_staff(|core, s| core.room_list(s))
+}
+
+#[tauri::command(async)]
+fn room_create(state: State<'_, AppState>, input: RoomInput) -> CmdResult<Room> {
+    state.as_staff(|core, s| core.room_create(s, input))
+}
+
+#[tauri::command(async)]
+fn group_list(state: State<'_, AppState>) -> CmdResult<Vec<ClassGroup>> {
+    state.as_staff(|core, s| core.group_list(s))
+}
+
+#[tauri::command(async)]
+fn group_create(state: State<'_, AppState>, input: ClassGroupInput) -> CmdResult<ClassGroup> {
+    state.as_staff(|core, s| core.group_create(s, input))
+}
+
+#[tauri::command(async)]
+fn group_add_member(state: State<'_, AppState>, group_id: String, member_id: String, start_date: Option<String>) -> CmdResult<GroupMember> {
+    state.as_staff(|core, s| core.group_add_member(s, &group_id, &member_id, start_date))
+}
+
+#[tauri::command(async)]
+fn group_remove_member(state: State<'_, AppState>, group_member_id: String, end_date: Option<String>) -> CmdResult<GroupMember> {
+    state.as_staff(|core, s| core.group_remove_member(s, &group_member_id, end_date))
+}
+
+#[tauri::command(async)]
+fn group_members(state: State<'_, AppState>, group_id: String, on: Option<String>) -> CmdResult<Vec<GroupMember>> {
+    state.as_staff(|core, s| core.group_members(s, &group_id, on))
+}
+
+#[tauri::command(async)]
+fn slot_list(state: State<'_, AppState>, season_id: Option<String>) -> CmdResult<Vec<Slot>> {
+    state.as_staff(|core, s| core.slot_list(s, season_id))
+}
+
+#[tauri::command(async)]
+fn slot_create(state: State<'_, AppState>, input: SlotInput) -> CmdResult<Slot> {
+    state.as_staff(|core, s| core.slot_create(s, input))
+}
+
+#[tauri::command(async)]
+fn slot_deactivate(state: State<'_, AppState>, slot_id: String) -> CmdResult<Slot> {
+    state.as_staff(|core, s| core.slot_deactivate(s, &slot_id))
+}
+
+#[tauri::command(async)]
+fn season_list(state: State<'_, AppState>) -> CmdResult<Vec<Season>> {
+    state.as_staff(|core, s| core.season_list(s))
+}
+
+#[tauri::command(async)]
+fn season_create(state: State<'_, AppState>, input: Season) -> CmdResult<Season> {
+    state.as_staff(|core, s| core.season_create(s, input))
+}
+
+#[tauri::command(async)]
+fn closure_list(state: State<'_, AppState>) -> CmdResult<Vec<Closure>> {
+    state.as_staff(|core, s| core.closure_list(s))
+}
+
+#[tauri::command(async)]
+fn closure_create(state: State<'_, AppState>, input: Closure) -> CmdResult<Closure> {
+    state.as_staff(|core, s| core.closure_create(s, input))
+}
+
+#[tauri::command(async)]
+fn sessions_generate(state: State<'_, AppState>, from: String, to: String) -> CmdResult<GenerateSummary> {
+    state.as_staff(|core, s| core.sessions_generate(s, &from, &to))
+}
+
+#[tauri::command(async)]
+fn session_list(state: State<'_, AppState>, filter: SessionFilter) -> CmdResult<Vec<ClassSession>> {
+    state.as_staff(|core, s| core.session_list(s, filter))
+}
+
+#[tauri::command(async)]
+fn session_change(state: State<'_, AppState>, session_id: String, change: SessionChange) -> CmdResult<ClassSession> {
+    state.as_staff(|core, s| core.session_change(s, &session_id, change))
+}
+
+#[tauri::command(async)]
+fn roster(state: State<'_, AppState>, session_id: String) -> CmdResult<Roster> {
+    state.as_staff(|core, s| core.roster(s, &session_id))
+}
+
+#[tauri::command(async)]
+fn roll_call(state: State<'_, AppState>, session_id: String, input: RollCallInput) -> CmdResult<RollCallResult> {
+    state.as_staff(|core, s| core.roll_call(s, &session_id, input))
+}
+
+#[tauri::command(async)]
+fn session_dismiss(state: State<'_, AppState>, session_id: String) -> CmdResult<i64> {
+    state.as_staff(|core, s| core.session_dismiss(s, &session_id))
+}
+
+#[tauri::command(async)]
+fn leave_request(state: State<'_, AppState>, input: LeaveInput) -> CmdResult<Vec<LeaveRequest>> {
+    state.as_staff(|core, s| core.leave_request(s, input))
+}
+
+#[tauri::command(async)]
+fn trial_request(state: State<'_, AppState>, input: TrialInput) -> CmdResult<TrialRequest> {
+    state.as_staff(|core, s| core.trial_request(s, input))
+}
+
+#[tauri::command(async)]
+fn trial_decide(state: State<'_, AppState>, trial_id: String, approve: bool, note: String) -> CmdResult<TrialRequest> {
+    state.as_staff(|core, s| core.trial_decide(s, &trial_id, approve, &note))
+}
+
+#[tauri::command(async)]
+fn trials_pending(state: State<'_, AppState>) -> CmdResult<Vec<TrialRequest>> {
+    state.as_staff(|core, s| core.trials_pending(s))
+}
+
+#[tauri::command(async)]
+fn notices(state: State<'_, AppState>, session_id: Option<String>, limit: i64) -> CmdResult<Vec<Notice>> {
+    state.as_staff(|core, s| core.notices(s, session_id, limit))
+}
+
 /// The database file: `--db PATH`, else `CENTREDESK_DB`, else the OS data directory.
 fn db_path_from_args() -> PathBuf {
     let args: Vec<String> = std::env::args().collect();
@@ -331,6 +462,10 @@ pub fn run() {
             contract_enrol, contract_get, contract_pause, refund_quote, contract_refund,
             payment_take, payment_reverse, receipt, payments_recent,
             staff_list, staff_create, staff_set_active, settings_get, settings_update,
+            room_list, room_create, group_list, group_create, group_add_member, group_remove_member, group_members,
+            slot_list, slot_create, slot_deactivate, season_list, season_create, closure_list, closure_create,
+            sessions_generate, session_list, session_change, roster, roll_call, session_dismiss,
+            leave_request, trial_request, trial_decide, trials_pending, notices,
         ])
         .run(tauri::generate_context!())
         .expect("error while running CentreDesk");

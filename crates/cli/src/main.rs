@@ -132,12 +132,14 @@ fn run(cli: Cli) -> Result<(), CoreError> {
             let summary =
                 centredesk_core::demo::generate(&db, &centredesk_core::demo::DemoOptions { members, seed, today })?;
             println!(
-                "demo centre → {} ({} members, {} leads, {} contracts, {} payments) in {:.1}s; log in as admin / {}",
+                "demo centre → {} ({} members, {} leads, {} contracts, {} payments, {} sessions, {} roll calls) in {:.1}s; log in as admin / {}",
                 db.display(),
                 summary.members,
                 summary.leads,
                 summary.contracts,
                 summary.payments,
+                summary.sessions,
+                summary.roll_calls,
                 started.elapsed().as_secs_f64(),
                 centredesk_core::demo::DEMO_PASSWORD
             );

@@ -3,7 +3,9 @@
 //! Names follow real surname frequencies (fixtures/demo/), phones are valid-format
 //! and unique. Deterministic for a given seed.
 
+use crate::attendance::{LeaveInput, MarkInput, RollCallInput};
 use crate::auth::{FirstRun, NewStaff, Role, Session};
+use crate::timetable::{ClassGroupInput, Closure, RoomInput, SessionFilter, SlotInput};
 use crate::contracts::{EnrolInput, RefundInput, RefundRule};
 use crate::db::{Core, ManualClock};
 use crate::error::{CoreError, Result};
@@ -24,6 +26,7 @@ const SURNAMES: &str = include_str!("../../../fixtures/demo/surnames.tsv");
 const GIVEN_CHILDREN: &str = include_str!("../../../fixtures/demo/given-children.txt");
 const GIVEN_ADULTS: &str = include_str!("../../../fixtures/demo/given-adults.txt");
 const SCHOOLS: &str = include_str!("../../../fixtures/demo/schools.txt");
+const HOLIDAYS: &str = include_str!("../../../fixtures/calendar/cn-holidays-2026.tsv");
 
 fn data_lines(text: &str) -> impl Iterator<Item = &str> {
     text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#'))
@@ -42,6 +45,8 @@ pub struct DemoSummary {
     pub leads: usize,
     pub contracts: usize,
     pub payments: usize,
+    pub sessions: usize,
+    pub roll_calls: usize,
 }
 
 /// Picks names and phone numbers the way a real centre's records look.
@@ -123,6 +128,7 @@ enum Event {
     Refund { contract_id: String },
     NewLead(usize),
     LeadStep { lead_id: String, step: u32 },
+    RollCall { session_id: String, coach_id: String },
 }
 
 struct Demo<'a> {
@@ -132,6 +138,9 @@ struct Demo<'a> {
     admin: Session,
     clerk: Session,
     consultants: Vec<Session>,
+    coaches: Vec<Session>,
+    /// Class groups by level, youngest first: (group id, minimum age).
+    groups: Vec<(String, i64)>,
     packages: Vec<(String, u32, i64)>,
     schools: Vec<String>,
     members: Vec<(String, String, String)>, // id, guardian id, surname
@@ -166,6 +175,8 @@ pub fn generate(path: &Path, opts: &DemoOptions) -> Result<DemoSummary> {
     }
     let clerk = core.login("qiantai", DEMO_PASSWORD)?;
     let consultants = vec![core.login("guwen1", DEMO_PASSWORD)?, core.login("guwen2", DEMO_PASSWORD)?];
+    let coaches = vec![core.login("jiaolian1", DEMO_PASSWORD)?, core.login("jiaolian2", DEMO_PASSWORD)?];
+    let groups = timetable(&core, &admin, &coaches, start, opts.today)?;
     let mut packages = vec![];
     for (name, kind, lessons, validity, months, price, weight) in [
         ("48课时包", "lessons", Some(48), Some(365), None, "4800", 40),
@@ -189,6 +200,8 @@ pub fn generate(path: &Path, opts: &DemoOptions) -> Result<DemoSummary> {
         admin,
         clerk,
         consultants,
+        coaches,
+        groups,
         packages,
         schools: data_lines(SCHOOLS).map(str::to_string).collect(),
         members: vec![],
@@ -206,8 +219,51 @@ pub fn generate(path: &Path, opts: &DemoOptions) -> Result<DemoSummary> {
         let day = start + Duration::days((j as i64 * 365) / leads.max(1) as i64);
         demo.schedule(day, Event::NewLead(j));
     }
+    // Roll call for every class held before today (today's are left for the desk).
+    let held = core.session_list(&demo.admin, SessionFilter { from_date: start.to_string(), to_date: (opts.today - Duration::days(1)).to_string(), ..Default::default() })?;
+    for s in held.into_iter().filter(|s| s.status == "scheduled") {
+        let day = NaiveDate::parse_from_str(&s.date, "%Y-%m-%d").unwrap_or(start);
+        demo.schedule(day, Event::RollCall { session_id: s.id, coach_id: s.coach_id });
+    }
+    demo.summary.sessions = core.session_list(&demo.admin, SessionFilter { from_date: start.to_string(), to_date: (opts.today + Duration::days(28)).to_string(), ..Default::default() })?.len();
     demo.run()?;
     Ok(demo.summary)
+}
+
+/// Two rooms, four class groups by level, a base timetable, the year's public holidays,
+/// and the dated sessions from a year ago to four weeks ahead.
+fn timetable(core: &Core, admin: &Session, coaches: &[Session], start: NaiveDate, today: NaiveDate) -> Result<Vec<(String, i64)>> {
+    let big = core.room_create(admin, RoomInput { name: "一号道馆".into(), capacity: 40 })?.id;
+    let small = core.room_create(admin, RoomInput { name: "二号道馆".into(), capacity: 20 })?.id;
+    let mut groups = vec![];
+    // (name, level, minimum age, coach, room, [(weekday, start, end)])
+    let plan: [(&str, &str, i64, usize, &String, &[(i64, &str, &str)]); 4] = [
+        ("幼儿启蒙班", "白带", 4, 1, &small, &[(2, "17:00", "18:00"), (6, "09:00", "10:00")]),
+        ("少儿初级班", "白黄带", 6, 0, &big, &[(1, "18:00", "19:30"), (3, "18:00", "19:30"), (6, "10:30", "12:00")]),
+        ("少儿中级班", "绿蓝带", 8, 1, &big, &[(2, "18:30", "20:00"), (4, "18:30", "20:00"), (7, "09:30", "11:00")]),
+        ("竞技提高班", "红黑带", 10, 0, &small, &[(5, "18:30", "20:30"), (7, "14:00", "16:00")]),
+    ];
+    for (name, level, min_age, coach, room, slots) in plan {
+        let g = core.group_create(admin, ClassGroupInput { name: name.into(), course: "跆拳道".into(), level: level.into(), coach_id: Some(coaches[coach].staff_id.clone()), capacity: 35 })?;
+        for (weekday, from, to) in slots {
+            core.slot_create(admin, SlotInput { season_id: None, weekday: *weekday, start_time: (*from).into(), end_time: (*to).into(), room_id: room.clone(), coach_id: coaches[coach].staff_id.clone(), group_id: g.id.clone() })?;
+        }
+        groups.push((g.id, min_age));
+    }
+    for line in data_lines(HOLIDAYS) {
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() == 3 {
+            core.closure_create(admin, Closure { id: String::new(), name: f[0].into(), from_date: f[1].into(), to_date: f[2].into() })?;
+        }
+    }
+    let end = today + Duration::days(28);
+    let mut from = start;
+    while from <= end {
+        let to = (from + Duration::days(180)).min(end);
+        core.sessions_generate(admin, &from.to_string(), &to.to_string())?;
+        from = to + Duration::days(1);
+    }
+    Ok(groups)
 }
 
 /// `day` at local 09:00 (UTC+8) plus `minutes`.
@@ -265,6 +321,7 @@ impl Demo<'_> {
                 }
                 Event::NewLead(j) => self.new_lead(j, day)?,
                 Event::LeadStep { lead_id, step } => self.lead_step(&lead_id, step, day)?,
+                Event::RollCall { session_id, coach_id } => self.roll_call(&session_id, &coach_id)?,
             }
         }
         // A few corrections, as in any real ledger.
@@ -272,6 +329,42 @@ impl Demo<'_> {
         if let Some(p) = recent.iter().find(|p| p.payment.kind == "payment" && !p.payment.reversed) {
             self.core.payment_reverse(&self.admin, &p.payment.id, "金额录错，已重新收款")?;
         }
+        Ok(())
+    }
+
+    /// The coach takes roll call: most come, a few are late or absent, some asked for
+    /// leave beforehand, and now and then a comment for the parents.
+    fn roll_call(&mut self, session_id: &str, coach_id: &str) -> Result<()> {
+        let coach = self.coaches.iter().find(|c| c.staff_id == coach_id).cloned().unwrap_or_else(|| self.admin.clone());
+        let roster = self.core.roster(&coach, session_id)?;
+        let mut marks = vec![];
+        for e in roster.entries {
+            let Some(member_id) = e.member_id else { continue };
+            let roll = self.people.rng().gen_range(0..100);
+            if e.on_leave {
+                marks.push(MarkInput { member_id, mark: "leave".into(), comment: String::new() });
+                continue;
+            }
+            if roll < 3 {
+                // Asked for leave by phone; recorded by the desk.
+                self.core.leave_request(&self.clerk, LeaveInput { member_id: member_id.clone(), session_ids: vec![session_id.into()], via: "phone".into(), note: String::new() })?;
+                marks.push(MarkInput { member_id, mark: "leave".into(), comment: String::new() });
+                continue;
+            }
+            let mark = match roll {
+                3..=8 => "absent",
+                9..=13 => "late",
+                _ => "present",
+            };
+            let comment = if mark != "absent" && self.chance(6) {
+                ["动作标准，继续保持", "横踢进步明显", "上课有些分心，请家长多鼓励", "体能很好，可以准备考级"][self.people.rng().gen_range(0..4)].into()
+            } else {
+                String::new()
+            };
+            marks.push(MarkInput { member_id, mark: mark.into(), comment });
+        }
+        self.core.roll_call(&coach, session_id, RollCallInput { marks, trials: vec![] })?;
+        self.summary.roll_calls += 1;
         Ok(())
     }
 
@@ -347,6 +440,9 @@ impl Demo<'_> {
             member_id,
             MemberApproval { birthday: (day - Duration::days(age_days)).to_string(), school, course_interest: "跆拳道".into() },
         )?;
+        let age = age_days / 365;
+        let group = self.groups.iter().rev().find(|g| age >= g.1).unwrap_or(&self.groups[0]).0.clone();
+        self.core.group_add_member(&self.clerk, &group, member_id, Some(day.to_string()))?;
         self.enrol(member_id, None, day)?;
         if self.chance(4) {
             self.core.member_set_status(&self.clerk, member_id, "paused")?;

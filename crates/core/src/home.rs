@@ -38,6 +38,8 @@ pub struct HomeDashboard {
     pub active_members: i64,
     pub applicants: i64,
     pub open_leads: i64,
+    /// Today's classes (a coach sees his own).
+    pub today_sessions: Vec<crate::timetable::ClassSession>,
     pub renewals_due: Vec<RenewalDue>,
     pub follow_ups_due: Vec<LeadRow>,
     pub recent_payments: Vec<PaymentRow>,
@@ -53,6 +55,10 @@ impl Core {
         } else {
             vec![]
         };
+        let today_sessions = self.session_list(
+            session,
+            crate::timetable::SessionFilter { from_date: today.to_string(), to_date: today.to_string(), ..Default::default() },
+        )?;
         self.read(|c| {
             let count = |sql: &str| -> Result<i64> { Ok(c.query_row(sql, [], |r| r.get(0))?) };
             let mut stmt = c.prepare(
@@ -90,6 +96,7 @@ impl Core {
                 active_members: count("SELECT COUNT(*) FROM members WHERE status = 'active'")?,
                 applicants: count("SELECT COUNT(*) FROM members WHERE status = 'applicant'")?,
                 open_leads: count("SELECT COUNT(*) FROM leads WHERE status NOT IN ('enrolled','lost')")?,
+                today_sessions,
                 renewals_due,
                 follow_ups_due,
                 recent_payments,

@@ -555,6 +555,17 @@ impl Core {
         })
     }
 
+    pub fn season_list(&self, session: &Session) -> Result<Vec<Season>> {
+        session.require(Action::ViewMembers)?;
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT id, name, from_date, to_date FROM seasons ORDER BY from_date")?;
+            let rows = stmt
+                .query_map([], |r| Ok(Season { id: r.get(0)?, name: r.get(1)?, from_date: r.get(2)?, to_date: r.get(3)? }))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+    }
+
     pub fn closure_list(&self, session: &Session) -> Result<Vec<Closure>> {
         session.require(Action::ViewMembers)?;
         self.read(|c| {

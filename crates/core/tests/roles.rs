@@ -9,6 +9,8 @@ use centredesk_core::leads::{ConvertInput, FollowUpInput, LeadFilter, LeadInput}
 use centredesk_core::members::{GuardianLinkInput, GuardianUpdate, MemberApplication, MemberApproval, MemberFilter, MemberUpdate};
 use centredesk_core::packages::PackageInput;
 use centredesk_core::payments::PaymentInput;
+use centredesk_core::attendance::{LeaveInput, RollCallInput, TrialInput};
+use centredesk_core::timetable::{ClassGroupInput, Closure, RoomInput, Season, SessionChange, SessionFilter, SlotInput};
 use centredesk_core::{Role, Session};
 use common::*;
 
@@ -37,6 +39,15 @@ fn every_command_checks_the_role() {
     let lead = c.core.lead_create(&c.admin, lead_input()).unwrap();
     let pkg_input = || PackageInput { name: "新套餐".into(), kind: "lessons".into(), lessons: Some(5), validity_days: Some(30), term_months: None, price: "500".into() };
     let (mid, kid, pid, gid, lid, pay_id) = (&member.id, &k.contract.id, &pkg.id, &guardian_id, &lead.id, &receipt.payment.id);
+    // A class taught by the coach, with one session today.
+    let room = c.core.room_create(&c.admin, RoomInput { name: "道馆".into(), capacity: 30 }).unwrap().id;
+    let group = c.core.group_create(&c.admin, ClassGroupInput { name: "初级班".into(), course: String::new(), level: String::new(), coach_id: Some(c.coach.staff_id.clone()), capacity: 30 }).unwrap().id;
+    let slot_input = |weekday: i64| SlotInput { season_id: None, weekday, start_time: "18:00".into(), end_time: "19:00".into(), room_id: room.clone(), coach_id: c.coach.staff_id.clone(), group_id: group.clone() };
+    c.core.slot_create(&c.admin, slot_input(3)).unwrap();
+    c.core.sessions_generate(&c.admin, "2026-11-25", "2026-11-25").unwrap();
+    let sid = &c.core.session_list(&c.admin, SessionFilter { from_date: "2026-11-25".into(), to_date: "2026-11-25".into(), ..Default::default() }).unwrap()[0].id;
+    let gm = c.core.group_add_member(&c.admin, &group, mid, None).unwrap().id;
+    let trial = c.core.trial_request(&c.admin, TrialInput { session_id: sid.clone(), lead_id: Some(lid.clone()), member_id: None, note: String::new() }).unwrap().id;
     let all = [M, CL, CO, CS];
     let desk = [M, CL, CS];
     let table: Vec<(&str, Vec<Role>, Call)> = vec![
@@ -78,6 +89,31 @@ fn every_command_checks_the_role() {
         ("staff_set_active", vec![M], Box::new(|s| c.core.staff_set_active(s, "no-such-staff", true).map(drop))),
         ("settings_update", vec![M], Box::new(|s| c.core.settings_update(s, c.core.settings().unwrap()).map(drop))),
         ("change_log_tail", vec![M], Box::new(|s| c.core.change_log_tail(s, 5).map(drop))),
+        ("room_list", all.to_vec(), Box::new(|s| c.core.room_list(s).map(drop))),
+        ("group_list", all.to_vec(), Box::new(|s| c.core.group_list(s).map(drop))),
+        ("group_members", all.to_vec(), Box::new(|s| c.core.group_members(s, &group, None).map(drop))),
+        ("slot_list", all.to_vec(), Box::new(|s| c.core.slot_list(s, None).map(drop))),
+        ("season_list", all.to_vec(), Box::new(|s| c.core.season_list(s).map(drop))),
+        ("closure_list", all.to_vec(), Box::new(|s| c.core.closure_list(s).map(drop))),
+        ("session_list", all.to_vec(), Box::new(|s| c.core.session_list(s, SessionFilter { from_date: "2026-11-01".into(), to_date: "2026-11-30".into(), ..Default::default() }).map(drop))),
+        ("roster", all.to_vec(), Box::new(|s| c.core.roster(s, sid).map(drop))),
+        ("notices", all.to_vec(), Box::new(|s| c.core.notices(s, None, 5).map(drop))),
+        ("trials_pending", all.to_vec(), Box::new(|s| c.core.trials_pending(s).map(drop))),
+        ("room_create", vec![M], Box::new(|s| c.core.room_create(s, RoomInput { name: format!("教室{}", s.username), capacity: 10 }).map(drop))),
+        ("group_create", vec![M], Box::new(|s| c.core.group_create(s, ClassGroupInput { name: format!("班{}", s.username), course: String::new(), level: String::new(), coach_id: None, capacity: 10 }).map(drop))),
+        ("slot_create", vec![M], Box::new(|s| c.core.slot_create(s, slot_input(if s.role == M { 1 } else { 2 })).map(drop))),
+        ("slot_deactivate", vec![M], Box::new(|s| c.core.slot_deactivate(s, "no-such-slot").map(drop))),
+        ("season_create", vec![M], Box::new(|s| c.core.season_create(s, Season { id: String::new(), name: "寒假".into(), from_date: "2027-01-20".into(), to_date: "2027-01-19".into() }).map(drop))),
+        ("closure_create", vec![M], Box::new(|s| c.core.closure_create(s, Closure { id: String::new(), name: "元旦".into(), from_date: "2027-01-01".into(), to_date: "2027-01-01".into() }).map(drop))),
+        ("sessions_generate", vec![M], Box::new(|s| c.core.sessions_generate(s, "2026-11-25", "2026-11-25").map(drop))),
+        ("session_change", vec![M], Box::new(|s| c.core.session_change(s, sid, SessionChange { date: None, start_time: None, end_time: None, room_id: None, coach_id: None, cancel: false, note: "n".into() }).map(drop))),
+        ("group_add_member", desk.to_vec(), Box::new(|s| c.core.group_add_member(s, &group, mid, None).map(drop))),
+        ("group_remove_member", desk.to_vec(), Box::new(|s| c.core.group_remove_member(s, &gm, Some("2030-01-01".into())).map(drop))),
+        ("roll_call", vec![M, CL, CO], Box::new(|s| c.core.roll_call(s, sid, RollCallInput::default()).map(drop))),
+        ("session_dismiss", vec![M, CL, CO], Box::new(|s| c.core.session_dismiss(s, sid).map(drop))),
+        ("leave_request", all.to_vec(), Box::new(|s| c.core.leave_request(s, LeaveInput { member_id: mid.clone(), session_ids: vec![sid.clone()], via: "desk".into(), note: String::new() }).map(drop))),
+        ("trial_request", desk.to_vec(), Box::new(|s| c.core.trial_request(s, TrialInput { session_id: sid.clone(), lead_id: Some(lid.clone()), member_id: None, note: String::new() }).map(drop))),
+        ("trial_decide", vec![M, CO], Box::new(|s| c.core.trial_decide(s, &trial, true, "").map(drop))),
     ];
     let sessions = [(M, &c.admin), (CL, &c.clerk), (CO, &c.coach), (CS, &c.consultant)];
     let mut wrong = vec![];
