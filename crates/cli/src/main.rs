@@ -1,6 +1,7 @@
 //! `centredesk`: the command line over the same core as the app (same database file).
 
 mod bench;
+mod bench_rollcall;
 
 use centredesk_core::members::{GuardianInput, MemberApplication, MemberApproval};
 use centredesk_core::{Core, CoreError, Lang, Session};

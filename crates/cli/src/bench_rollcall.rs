@@ -1,0 +1,91 @@
+//! Roll-call benchmark: a class of 40 saved in one go (marks, lessons deducted,
+//! notices queued to two guardians each, change log), against the same roll call
+//! saved one student at a time (one transaction per click), on a fresh database.
+
+use centredesk_core::attendance::{MarkInput, RollCallInput};
+use centredesk_core::auth::FirstRun;
+use centredesk_core::contracts::EnrolInput;
+use centredesk_core::demo::People;
+use centredesk_core::members::{GuardianInput, GuardianLinkInput, MemberApplication, MemberApproval};
+use centredesk_core::packages::PackageInput;
+use centredesk_core::timetable::{ClassGroupInput, RoomInput, SessionFilter, SlotInput};
+use centredesk_core::{Core, CoreError};
+use std::time::{Duration, Instant};
+
+pub fn run(students: usize, sessions: usize) -> Result<(), CoreError> {
+    let dir = std::env::temp_dir().join(format!("centredesk-bench-rollcall-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| CoreError::Internal(e.to_string()))?;
+    let path = dir.join("rollcall.db");
+    let _ = std::fs::remove_file(&path);
+    let core = Core::open(&path)?;
+    let admin = core.first_run(FirstRun { centre_name: "基准测试馆".into(), username: "bench".into(), display_name: "基准".into(), password: "bench-password".into() })?;
+    let room = core.room_create(&admin, RoomInput { name: "道馆".into(), capacity: 60 })?.id;
+    let pkg = core.package_create(&admin, PackageInput { name: "200课时包".into(), kind: "lessons".into(), lessons: Some(200), validity_days: Some(3650), term_months: None, price: "9999".into() })?.id;
+    // Two classes of `students`: one saved in one go, the other one student at a time.
+    let mut groups = vec![];
+    let mut people = People::new(40);
+    for (n, weekday) in [("一次保存班", 1), ("逐个保存班", 2)] {
+        let group = core.group_create(&admin, ClassGroupInput { name: n.into(), course: String::new(), level: String::new(), coach_id: Some(admin.staff_id.clone()), capacity: students as i64 })?.id;
+        core.slot_create(&admin, SlotInput { season_id: None, weekday, start_time: "18:00".into(), end_time: "19:00".into(), room_id: room.clone(), coach_id: admin.staff_id.clone(), group_id: group.clone() })?;
+        let mut members = vec![];
+        for _ in 0..students {
+            let surname = people.surname();
+            let guardian = GuardianInput { name: people.adult_name(&surname), relation: "妈妈".into(), phone: people.phone(), wechat: String::new() };
+            let m = core.member_apply(&admin, MemberApplication { name: people.child_name(&surname), gender: "F".into(), guardian: Some(guardian), referred_by: None, notes: String::new() })?;
+            core.guardian_link(&admin, &m.id, GuardianLinkInput {
+                existing_guardian_id: None,
+                new_guardian: Some(GuardianInput { name: people.adult_name(&surname), relation: "爸爸".into(), phone: people.phone(), wechat: String::new() }),
+                relation: "爸爸".into(),
+                is_primary: false,
+            })?;
+            core.member_approve(&admin, &m.id, MemberApproval { birthday: "2016-01-01".into(), school: String::new(), course_interest: String::new() })?;
+            core.contract_enrol(&admin, EnrolInput { member_id: m.id.clone(), package_id: pkg.clone(), discount: String::new(), start_date: Some("2020-01-01".into()), consultant_id: None, renewal_of: None, notes: String::new() })?;
+            core.group_add_member(&admin, &group, &m.id, Some("2020-01-01".into()))?;
+            members.push(m.id);
+        }
+        groups.push((group, members));
+    }
+    let today = core.today();
+    let to = today + chrono::Duration::days(7 * sessions as i64);
+    core.sessions_generate(&admin, &today.to_string(), &to.to_string())?;
+    let marks_for = |members: &[String]| -> Vec<MarkInput> {
+        members
+            .iter()
+            .enumerate()
+            .map(|(i, id)| MarkInput {
+                member_id: id.clone(),
+                mark: match i % 20 { 0 => "late", 1 => "absent", _ => "present" }.into(),
+                comment: if i % 8 == 0 { "动作标准，继续保持".into() } else { String::new() },
+            })
+            .collect()
+    };
+    let mut at_once = vec![];
+    let mut one_by_one = vec![];
+    let mut notices = 0;
+    for (k, (group, members)) in groups.iter().enumerate() {
+        let list = core.session_list(&admin, SessionFilter { from_date: today.to_string(), to_date: to.to_string(), group_id: Some(group.clone()), ..Default::default() })?;
+        for s in list.iter().take(sessions) {
+            let marks = marks_for(members);
+            let t = Instant::now();
+            if k == 0 {
+                notices += core.roll_call(&admin, &s.id, RollCallInput { marks, trials: vec![] })?.notices_queued;
+                at_once.push(t.elapsed());
+            } else {
+                for m in marks {
+                    core.roll_call(&admin, &s.id, RollCallInput { marks: vec![m], trials: vec![] })?;
+                }
+                one_by_one.push(t.elapsed());
+            }
+        }
+    }
+    at_once.sort();
+    one_by_one.sort();
+    let pct = |v: &[Duration], p: usize| v[((v.len() * p) / 100).min(v.len() - 1)];
+    let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
+    println!("roll-call benchmark: {students} students × {} sessions each way ({} notices per save)", at_once.len(), notices / at_once.len().max(1) as i64);
+    println!("{:<34} {:>10} {:>10}", "", "p50", "p99");
+    println!("{:<34} {:>10} {:>10}", "one save (one transaction)", ms(pct(&at_once, 50)), ms(pct(&at_once, 99)));
+    println!("{:<34} {:>10} {:>10}", "one student at a time", ms(pct(&one_by_one, 50)), ms(pct(&one_by_one, 99)));
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
