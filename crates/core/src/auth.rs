@@ -175,6 +175,12 @@ fn staff_from_row(r: &Row) -> rusqlite::Result<Staff> {
 
 pub const MIN_PASSWORD_LEN: usize = 6;
 
+/// Refuses, as an error on `field`, an id that is not an active staff member.
+pub(crate) fn require_active_staff(c: &rusqlite::Connection, id: &str, field: Field) -> Result<()> {
+    let ok: bool = c.query_row("SELECT EXISTS(SELECT 1 FROM staff WHERE id = ?1 AND active = 1)", [id], |r| r.get(0))?;
+    if ok { Ok(()) } else { Err(CoreError::invalid(field, Rule::Unknown)) }
+}
+
 fn hash_password(password: &str) -> Result<String> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()

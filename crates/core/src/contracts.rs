@@ -283,12 +283,8 @@ fn check_consultant(c: &Connection, id: &Option<String>) -> Result<Option<String
     match id.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
         Some(id) => {
-            let ok: bool = c.query_row(
-                "SELECT EXISTS(SELECT 1 FROM staff WHERE id = ?1 AND active = 1)",
-                [id],
-                |r| r.get(0),
-            )?;
-            if ok { Ok(Some(id.to_string())) } else { Err(CoreError::invalid(Field::Consultant, Rule::Unknown)) }
+            crate::auth::require_active_staff(c, id, Field::Consultant)?;
+            Ok(Some(id.to_string()))
         }
     }
 }

@@ -285,8 +285,7 @@ fn load_group(c: &Connection, id: &str, today: &str) -> Result<ClassGroup> {
 }
 
 fn check_coach(c: &Connection, id: &str) -> Result<()> {
-    let ok: bool = c.query_row("SELECT EXISTS(SELECT 1 FROM staff WHERE id = ?1 AND active = 1)", [id], |r| r.get(0))?;
-    if ok { Ok(()) } else { Err(CoreError::invalid(Field::Coach, Rule::Unknown)) }
+    crate::auth::require_active_staff(c, id, Field::Coach)
 }
 
 fn check_room(c: &Connection, id: &str) -> Result<()> {
