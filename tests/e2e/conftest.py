@@ -47,11 +47,17 @@ def demo_db(tmp_path):
 class App:
     """The running app and a few helpers that read like what a clerk does."""
 
-    def __init__(self, driver, db: Path, name: str):
+    def __init__(self, driver, db: Path, name: str, launch):
         self.driver = driver
         self.db = db
         self.name = name
         self.shots = 0
+        self._launch = launch
+
+    def restart(self):
+        """Quit the app and start it again on the same database and config dirs."""
+        self.driver.quit()
+        self.driver = self._launch()
 
     def el(self, testid: str, timeout: float = 10):
         return WebDriverWait(self.driver, timeout).until(
@@ -130,19 +136,23 @@ def app(request, demo_db, home_dir):
                 if s.connect_ex(("127.0.0.1", port)) == 0:
                     break
             time.sleep(0.1)
-        options = ArgOptions()
-        options.set_capability("browserName", "wry")
-        options.set_capability("tauri:options", {"application": str(APP), "args": ["--db", str(demo_db)]})
-        driver = webdriver.Remote(f"http://127.0.0.1:{port}", options=options)
-        driver.set_window_size(1366, 768)
-        a = App(driver, demo_db, request.node.name)
+
+        def launch():
+            options = ArgOptions()
+            options.set_capability("browserName", "wry")
+            options.set_capability("tauri:options", {"application": str(APP), "args": ["--db", str(demo_db)]})
+            driver = webdriver.Remote(f"http://127.0.0.1:{port}", options=options)
+            driver.set_window_size(1366, 768)
+            return driver
+
+        a = App(launch(), demo_db, request.node.name, launch)
         try:
             yield a
         finally:
             try:
                 a.shot("end")
             finally:
-                driver.quit()
+                a.driver.quit()
     finally:
         proc.terminate()
         try:
