@@ -29,6 +29,15 @@ pub enum BenchCommand {
         #[arg(long)]
         data: Option<PathBuf>,
     },
+    /// Roll call of a class saved in one go (marks, lessons, notices, change log)
+    /// against the same class saved one student at a time.
+    Rollcall {
+        #[arg(long, default_value_t = 40)]
+        students: usize,
+        /// Sessions timed each way.
+        #[arg(long, default_value_t = 50)]
+        sessions: usize,
+    },
 }
 
 const BENCH_PASSWORD: &str = "bench-password";
@@ -39,6 +48,7 @@ pub fn run(cmd: BenchCommand) -> Result<(), CoreError> {
             let path = data.unwrap_or_else(|| PathBuf::from(format!("target/bench/search-{members}.db")));
             search(members, queries, naive_queries, path)
         }
+        BenchCommand::Rollcall { students, sessions } => crate::bench_rollcall::run(students, sessions),
     }
 }
 
