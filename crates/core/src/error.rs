@@ -22,7 +22,7 @@ impl Lang {
     pub fn parse(s: &str) -> Lang {
         if s.to_ascii_lowercase().starts_with("en") { Lang::En } else { Lang::ZhCn }
     }
-    fn pick(self, zh: &str, en: &str) -> String {
+    pub(crate) fn pick(self, zh: &str, en: &str) -> String {
         match self {
             Lang::ZhCn => zh.to_string(),
             Lang::En => en.to_string(),
@@ -254,6 +254,8 @@ pub enum Conflict {
     NotYourSession,
     SessionCancelled,
     AlreadyInGroup,
+    /// A sheet was asked for a week without classes.
+    NothingToPrint,
     /// Another program held the database longer than the busy timeout.
     Busy,
 }
@@ -283,6 +285,7 @@ impl Conflict {
             Conflict::NotYourSession => "not_your_session",
             Conflict::SessionCancelled => "session_cancelled",
             Conflict::AlreadyInGroup => "already_in_group",
+            Conflict::NothingToPrint => "nothing_to_print",
             Conflict::Busy => "busy",
         }
     }
@@ -320,6 +323,7 @@ impl Conflict {
             Conflict::NotYourSession => lang.pick("这不是您的课", "This is not one of your sessions"),
             Conflict::SessionCancelled => lang.pick("该课节已取消", "This session is cancelled"),
             Conflict::AlreadyInGroup => lang.pick("该学员已在此班级", "This member is already in the class"),
+            Conflict::NothingToPrint => lang.pick("这一周没有课，没有可打印的内容", "There are no classes that week: nothing to print"),
             Conflict::Busy => lang.pick("数据库正忙，请稍后再试", "The database is busy; please try again"),
         }
     }

@@ -16,6 +16,7 @@ pub mod money;
 pub mod notify;
 pub mod packages;
 pub mod payments;
+pub mod print;
 pub mod search;
 pub mod settings;
 pub mod timetable;

@@ -126,6 +126,62 @@ impl Money {
     }
 }
 
+impl Money {
+    /// The amount in Chinese financial capitals 大写金额 as written on receipts, e.g.
+    /// `叁仟贰佰捌拾元整`, `壹拾万零伍仟元整`, `壹元零伍分`.
+    pub fn chinese_capitals(self) -> String {
+        const DIGITS: [char; 10] = ['零', '壹', '贰', '叁', '肆', '伍', '陆', '柒', '捌', '玖'];
+        const PLACES: [&str; 4] = ["", "拾", "佰", "仟"];
+        const GROUPS: [&str; 3] = ["", "万", "亿"];
+        let abs = self.0.unsigned_abs();
+        let (yuan, jiao, fen) = (abs / 100, (abs / 10 % 10) as usize, (abs % 10) as usize);
+        let mut out = String::new();
+        if self.0 < 0 {
+            out.push('负');
+        }
+        if yuan > 0 {
+            let digits: Vec<usize> = yuan.to_string().bytes().map(|b| usize::from(b - b'0')).collect();
+            let n = digits.len();
+            // A run of zeros reads as one 零, and only when a digit follows it.
+            let mut pending_zero = false;
+            for (i, &d) in digits.iter().enumerate() {
+                let place = n - 1 - i;
+                if d == 0 {
+                    pending_zero = true;
+                } else {
+                    if pending_zero {
+                        out.push('零');
+                        pending_zero = false;
+                    }
+                    out.push(DIGITS[d]);
+                    out.push_str(PLACES[place % 4]);
+                }
+                if place % 4 == 0 && place > 0 && digits[i.saturating_sub(3)..=i].iter().any(|&x| x != 0) {
+                    out.push_str(GROUPS[(place / 4).min(2)]);
+                }
+            }
+            out.push('元');
+        }
+        match (jiao, fen) {
+            (0, 0) if yuan == 0 => out.push_str("零元整"),
+            (0, 0) => out.push('整'),
+            _ => {
+                if jiao > 0 {
+                    out.push(DIGITS[jiao]);
+                    out.push('角');
+                } else if yuan > 0 {
+                    out.push('零');
+                }
+                if fen > 0 {
+                    out.push(DIGITS[fen]);
+                    out.push('分');
+                }
+            }
+        }
+        out
+    }
+}
+
 impl fmt::Display for Money {
     /// Plain `1234.50`: the IPC and CSV form.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -209,6 +265,28 @@ impl ts_rs::TS for Money {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn chinese_capitals_follow_the_receipt_rules() {
+        let cases = [
+            (328_000, "叁仟贰佰捌拾元整"),
+            (10_000_000, "壹拾万元整"),
+            (10_500_000, "壹拾万零伍仟元整"),
+            (1_001_000, "壹万零壹拾元整"),
+            (1_000_000_100, "壹仟万零壹元整"),
+            (105, "壹元零伍分"),
+            (50, "伍角"),
+            (12_030, "壹佰贰拾元叁角"),
+            (5, "伍分"),
+            (0, "零元整"),
+            (-20_000, "负贰佰元整"),
+            (MAX_FEN, "玖仟玖佰玖拾玖万玖仟玖佰玖拾玖元玖角玖分"),
+        ];
+        for (fen, words) in cases {
+            assert_eq!(Money::from_fen(fen).chinese_capitals(), words, "{fen} fen");
+        }
+    }
+
     use super::*;
     use proptest::prelude::*;
 
