@@ -20,11 +20,15 @@ use centredesk_core::timetable::{
     ClassGroup, ClassGroupInput, ClassSession, Closure, GenerateSummary, GroupMember, Room, RoomInput, Season, SessionChange,
     SessionFilter, Slot, SlotInput,
 };
+use centredesk_core::print::WeekLayout;
+use printing::PrintOutcome;
+
+mod printing;
 use centredesk_core::{Core, CoreError, ErrorDto, Lang, Session};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use tauri::{Manager, State};
+use tauri::{AppHandle, Manager, State};
 
 pub struct AppState {
     core: Core,
@@ -424,6 +428,28 @@ fn notices(state: State<'_, AppState>, session_id: Option<String>, limit: i64) -
     state.as_staff(|core, s| core.notices(s, session_id, limit))
 }
 
+// Printing: `action` is "open" (the system PDF viewer, from where the clerk prints) or
+// "save" (a save-as dialog).
+#[tauri::command(async)]
+fn print_roster(app: AppHandle, state: State<'_, AppState>, session_id: String, action: String) -> CmdResult<PrintOutcome> {
+    state.print(&app, &action, |core, s, lang| core.print_roster(s, &session_id, lang))
+}
+
+#[tauri::command(async)]
+fn print_group_week(app: AppHandle, state: State<'_, AppState>, group_id: String, week_of: String, action: String) -> CmdResult<PrintOutcome> {
+    state.print(&app, &action, |core, s, lang| core.print_group_week(s, &group_id, &week_of, lang))
+}
+
+#[tauri::command(async)]
+fn print_timetable_week(app: AppHandle, state: State<'_, AppState>, week_of: String, layout: WeekLayout, action: String) -> CmdResult<PrintOutcome> {
+    state.print(&app, &action, |core, s, lang| core.print_timetable_week(s, &week_of, layout, lang))
+}
+
+#[tauri::command(async)]
+fn print_receipt(app: AppHandle, state: State<'_, AppState>, payment_id: String, action: String) -> CmdResult<PrintOutcome> {
+    state.print(&app, &action, |core, s, lang| core.print_receipt(s, &payment_id, lang))
+}
+
 /// The database file: `--db PATH`, else `CENTREDESK_DB`, else the OS data directory.
 fn db_path_from_args() -> PathBuf {
     let args: Vec<String> = std::env::args().collect();
@@ -442,6 +468,8 @@ pub fn run() {
     }
     let db_path = db_path_from_args();
     tauri::Builder::default()
+        .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_dialog::init())
         .setup(move |app| {
             let core = Core::open(&db_path).map_err(|e| format!("cannot open {}: {}", db_path.display(), e.message(Lang::En)))?;
             let prefs_path = app.path().app_config_dir()?.join("prefs.json");
@@ -466,6 +494,7 @@ pub fn run() {
             slot_list, slot_create, slot_deactivate, season_list, season_create, closure_list, closure_create,
             sessions_generate, session_list, session_change, roster, roll_call, session_dismiss,
             leave_request, trial_request, trial_decide, trials_pending, notices,
+            print_roster, print_group_week, print_timetable_week, print_receipt,
         ])
         .run(tauri::generate_context!())
         .expect("error while running CentreDesk");
