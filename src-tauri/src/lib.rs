@@ -436,13 +436,14 @@ fn print_roster(app: AppHandle, state: State<'_, AppState>, session_id: String, 
 }
 
 #[tauri::command(async)]
-fn print_group_week(app: AppHandle, state: State<'_, AppState>, group_id: String, week_of: String, action: String) -> CmdResult<PrintOutcome> {
-    state.print(&app, &action, |core, s, lang| core.print_group_week(s, &group_id, &week_of, lang))
+fn print_group_week(app: AppHandle, state: State<'_, AppState>, group_id: String, week_start: String, action: String) -> CmdResult<PrintOutcome> {
+    state.print(&app, &action, |core, s, lang| core.print_group_week(s, &group_id, &week_start, lang))
 }
 
 #[tauri::command(async)]
-fn print_timetable_week(app: AppHandle, state: State<'_, AppState>, week_of: String, layout: WeekLayout, action: String) -> CmdResult<PrintOutcome> {
-    state.print(&app, &action, |core, s, lang| core.print_timetable_week(s, &week_of, layout, lang))
+fn print_timetable_week(app: AppHandle, state: State<'_, AppState>, week_start: String, layout: Option<WeekLayout>, action: String) -> CmdResult<PrintOutcome> {
+    let layout = layout.unwrap_or(WeekLayout::ByRoom);
+    state.print(&app, &action, |core, s, lang| core.print_timetable_week(s, &week_start, layout, lang))
 }
 
 #[tauri::command(async)]
