@@ -38,6 +38,19 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 50)]
         sessions: usize,
     },
+    /// Class rosters to PDF (printpdf with the shipped font) against WeasyPrint rendering
+    /// the same rosters from HTML.
+    Roster {
+        #[arg(long, default_value_t = 100)]
+        rosters: usize,
+        #[arg(long, default_value_t = 30)]
+        students: usize,
+        #[arg(long, default_value = "target/bench/roster")]
+        out: PathBuf,
+        /// A Python with WeasyPrint installed (scripts/bench-roster.sh sets one up).
+        #[arg(long)]
+        weasyprint: Option<PathBuf>,
+    },
 }
 
 const BENCH_PASSWORD: &str = "bench-password";
@@ -49,6 +62,7 @@ pub fn run(cmd: BenchCommand) -> Result<(), CoreError> {
             search(members, queries, naive_queries, path)
         }
         BenchCommand::Rollcall { students, sessions } => crate::bench_rollcall::run(students, sessions),
+        BenchCommand::Roster { rosters, students, out, weasyprint } => crate::bench_roster::run(rosters, students, out, weasyprint),
     }
 }
 

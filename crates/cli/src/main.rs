@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_rollcall;
+mod bench_roster;
 
 use centredesk_core::members::{GuardianInput, MemberApplication, MemberApproval};
 use centredesk_core::{Core, CoreError, Lang, Session};
