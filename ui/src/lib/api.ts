@@ -1,6 +1,28 @@
 // Typed wrappers over the Tauri commands. Types come from ../bindings (generated
 // from Rust by ts-rs); only the shell-only AppInfo is declared here.
 import { invoke } from '@tauri-apps/api/core';
+import type { ClassGroup } from '../bindings/ClassGroup';
+import type { ClassGroupInput } from '../bindings/ClassGroupInput';
+import type { ClassSession } from '../bindings/ClassSession';
+import type { Closure } from '../bindings/Closure';
+import type { GenerateSummary } from '../bindings/GenerateSummary';
+import type { GroupMember } from '../bindings/GroupMember';
+import type { LeaveInput } from '../bindings/LeaveInput';
+import type { LeaveRequest } from '../bindings/LeaveRequest';
+import type { Notice } from '../bindings/Notice';
+import type { RollCallInput } from '../bindings/RollCallInput';
+import type { RollCallResult } from '../bindings/RollCallResult';
+import type { Room } from '../bindings/Room';
+import type { RoomInput } from '../bindings/RoomInput';
+import type { Roster } from '../bindings/Roster';
+import type { Season } from '../bindings/Season';
+import type { SessionChange } from '../bindings/SessionChange';
+import type { SessionFilter } from '../bindings/SessionFilter';
+import type { Slot } from '../bindings/Slot';
+import type { SlotInput } from '../bindings/SlotInput';
+import type { TrialInput } from '../bindings/TrialInput';
+import type { TrialRequest } from '../bindings/TrialRequest';
+import type { WeekLayout } from '../bindings/WeekLayout';
 import type { ContractView } from '../bindings/ContractView';
 import type { ConvertInput } from '../bindings/ConvertInput';
 import type { EnrolInput } from '../bindings/EnrolInput';
@@ -52,6 +74,21 @@ export type AppInfo = {
   version: string;
   session: Session | null;
 };
+
+/** What a print command reports (made by the shell, not a core type). */
+export type PrintOutcome = {
+  /** Where the PDF was written; null when "save as" was cancelled. */
+  path: string | null;
+  /** Whether the system viewer was started. */
+  opened: boolean;
+  /** Characters the PDF font lacks (they print blank). */
+  missing_glyphs: string[];
+  /** Number of pages (newer shells report it). */
+  pages?: number;
+};
+
+/** `open`: write to the print folder and open the viewer; `save`: ask where to save. */
+export type PrintAction = 'open' | 'save';
 
 /** Every rejection is turned into an ErrorDto, even one that did not come from the core. */
 export function toError(e: unknown): ErrorDto {
@@ -124,4 +161,39 @@ export const api = {
   staffSetActive: (staffId: string, active: boolean) => call<Staff>('staff_set_active', { staffId, active }),
   settingsGet: () => call<Settings>('settings_get'),
   settingsUpdate: (input: Settings) => call<Settings>('settings_update', { input }),
+
+  roomList: () => call<Room[]>('room_list'),
+  roomCreate: (input: RoomInput) => call<Room>('room_create', { input }),
+  groupList: () => call<ClassGroup[]>('group_list'),
+  groupCreate: (input: ClassGroupInput) => call<ClassGroup>('group_create', { input }),
+  groupAddMember: (groupId: string, memberId: string, startDate: string | null) =>
+    call<GroupMember>('group_add_member', { groupId, memberId, startDate }),
+  groupRemoveMember: (groupMemberId: string, endDate: string | null) =>
+    call<GroupMember>('group_remove_member', { groupMemberId, endDate }),
+  groupMembers: (groupId: string, on: string | null = null) => call<GroupMember[]>('group_members', { groupId, on }),
+  slotList: (seasonId: string | null = null) => call<Slot[]>('slot_list', { seasonId }),
+  slotCreate: (input: SlotInput) => call<Slot>('slot_create', { input }),
+  slotDeactivate: (slotId: string) => call<Slot>('slot_deactivate', { slotId }),
+  seasonList: () => call<Season[]>('season_list'),
+  seasonCreate: (input: Season) => call<Season>('season_create', { input }),
+  closureList: () => call<Closure[]>('closure_list'),
+  closureCreate: (input: Closure) => call<Closure>('closure_create', { input }),
+  sessionsGenerate: (from: string, to: string) => call<GenerateSummary>('sessions_generate', { from, to }),
+  sessionList: (filter: SessionFilter) => call<ClassSession[]>('session_list', { filter }),
+  sessionChange: (sessionId: string, change: SessionChange) => call<ClassSession>('session_change', { sessionId, change }),
+  roster: (sessionId: string) => call<Roster>('roster', { sessionId }),
+  rollCall: (sessionId: string, input: RollCallInput) => call<RollCallResult>('roll_call', { sessionId, input }),
+  sessionDismiss: (sessionId: string) => call<number>('session_dismiss', { sessionId }),
+  leaveRequest: (input: LeaveInput) => call<LeaveRequest[]>('leave_request', { input }),
+  trialRequest: (input: TrialInput) => call<TrialRequest>('trial_request', { input }),
+  trialDecide: (trialId: string, approve: boolean, note: string) => call<TrialRequest>('trial_decide', { trialId, approve, note }),
+  trialsPending: () => call<TrialRequest[]>('trials_pending'),
+  notices: (sessionId: string | null, limit: number) => call<Notice[]>('notices', { sessionId, limit }),
+
+  printRoster: (sessionId: string, action: PrintAction) => call<PrintOutcome>('print_roster', { sessionId, action }),
+  printGroupWeek: (groupId: string, weekStart: string, action: PrintAction) =>
+    call<PrintOutcome>('print_group_week', { groupId, weekStart, action }),
+  printTimetableWeek: (weekStart: string, action: PrintAction, layout: WeekLayout | null = null) =>
+    call<PrintOutcome>('print_timetable_week', { weekStart, layout, action }),
+  printReceipt: (paymentId: string, action: PrintAction) => call<PrintOutcome>('print_receipt', { paymentId, action }),
 };

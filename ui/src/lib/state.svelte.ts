@@ -14,7 +14,19 @@ export const isManager = () => app.session?.role === 'manager';
 /** Clerks, consultants and managers work with leads, contracts and payments; coaches only view members. */
 export const canSell = () => !!app.session && app.session.role !== 'coach';
 
-export type RouteName = 'home' | 'members' | 'member' | 'leads' | 'lead' | 'payments' | 'packages' | 'settings' | 'guardian';
+export type RouteName =
+  | 'home'
+  | 'members'
+  | 'member'
+  | 'timetable'
+  | 'rollcall'
+  | 'group'
+  | 'leads'
+  | 'lead'
+  | 'payments'
+  | 'packages'
+  | 'settings'
+  | 'guardian';
 
 export type Route = { name: RouteName; id: string; tab: string };
 
@@ -22,13 +34,16 @@ export const route = $state<Route>({ name: 'home', id: '', tab: '' });
 
 const history: Route[] = [];
 
-/** Top-level sections, in header order; Alt+1..6 follow this order. */
-export const SECTIONS: RouteName[] = ['home', 'members', 'leads', 'payments', 'packages', 'settings'];
+/** Top-level sections, in header order; Alt+1..7 follow this order (of those the role sees). */
+export const SECTIONS: RouteName[] = ['home', 'members', 'timetable', 'leads', 'payments', 'packages', 'settings'];
 
-const PARENT: Partial<Record<RouteName, RouteName>> = {
+/** The section a detail screen belongs to (highlighted in the header, Esc goes up to it). */
+export const PARENT: Partial<Record<RouteName, RouteName>> = {
   member: 'members',
   guardian: 'members',
   lead: 'leads',
+  rollcall: 'timetable',
+  group: 'timetable',
 };
 
 export function go(name: RouteName, id = '', tab = '') {
