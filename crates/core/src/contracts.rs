@@ -327,8 +327,15 @@ impl Core {
                 }
                 None => None,
             };
+            // A term renewal follows on from the term it renews, so no paid days overlap.
+            // A lesson package starts today: roll call takes the earliest-expiring valid
+            // contract first, so the old lessons are used before the new ones, and the
+            // child is never left uncovered between the two.
+            let used_up = |k: &Contract| k.lessons_total.is_some_and(|total| k.lessons_used >= total);
             let start = explicit_start.unwrap_or_else(|| match &renewal_of {
-                Some(prev) if prev.status == "active" => date_of(&prev.end_date).succ_opt().unwrap_or(today).max(today),
+                Some(prev) if pkg.kind == "term" && prev.status == "active" && !used_up(prev) => {
+                    date_of(&prev.end_date).succ_opt().unwrap_or(today).max(today)
+                }
                 _ => today,
             });
             let end = end_date_for(&pkg.kind, start, pkg.validity_days, pkg.term_months);

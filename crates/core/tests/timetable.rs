@@ -162,6 +162,38 @@ fn mark(member: &str, mark: &str) -> MarkInput {
 }
 
 #[test]
+fn a_lesson_package_used_up_is_renewed_from_today_not_from_its_end_date() {
+    let s = setup();
+    let c = &s.c;
+    slot(&s, 3, "18:00", "19:00", None).unwrap();
+    c.core.sessions_generate(&c.admin, "2026-11-25", "2026-11-25").unwrap();
+    let session = sessions(&s, "2026-11-25", "2026-11-25").remove(0);
+    let one = c.lesson_package(1, "100");
+    let m = c.member("丙同学", "13800000203");
+    let first = enrol(c, &m.id, &one.id, "2026-11-01");
+    c.core.roll_call(&c.coach, &session.id, RollCallInput { marks: vec![mark(&m.id, "present")], trials: vec![] }).unwrap();
+    assert_eq!(used(c, &first), 1);
+    let renewal = c
+        .core
+        .contract_enrol(&c.clerk, EnrolInput { member_id: m.id.clone(), package_id: one.id.clone(), discount: String::new(), start_date: None, consultant_id: None, renewal_of: Some(first.clone()), notes: String::new() })
+        .unwrap();
+    assert_eq!(renewal.contract.start_date, "2026-11-25");
+    // A lesson package renewed early also starts today: both are valid and the one that
+    // expires first is used first, so the child is never without lessons in between.
+    let left = enrol(c, &m.id, &c.lesson_package(10, "900").id, "2026-11-01");
+    let early = c
+        .core
+        .contract_enrol(&c.clerk, EnrolInput { member_id: m.id.clone(), package_id: c.lesson_package(20, "1700").id, discount: String::new(), start_date: None, consultant_id: None, renewal_of: Some(left.clone()), notes: String::new() })
+        .unwrap();
+    assert_eq!(early.contract.start_date, "2026-11-25");
+    c.core.roll_call(&c.coach, &session.id, RollCallInput { marks: vec![mark(&m.id, "")], trials: vec![] }).unwrap();
+    c.core.roll_call(&c.coach, &session.id, RollCallInput { marks: vec![mark(&m.id, "present")], trials: vec![] }).unwrap();
+    // `first` and `left` both end 2027-10-31; the renewals end later and are untouched.
+    assert_eq!(used(c, &first) + used(c, &left), 1);
+    assert_eq!((used(c, &renewal.contract.id), used(c, &early.contract.id)), (0, 0), "the earliest expiring is used first");
+}
+
+#[test]
 fn roll_call_consumes_the_earliest_expiring_lesson_and_undo_gives_it_back() {
     let s = setup();
     let c = &s.c;
