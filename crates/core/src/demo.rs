@@ -16,7 +16,7 @@ use crate::payments::PaymentInput;
 use chrono::{Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 pub const DEMO_PASSWORD: &str = "demo1234";
@@ -148,6 +148,11 @@ struct Demo<'a> {
     next_seq: u64,
     summary: DemoSummary,
     today: NaiveDate,
+    /// Each member's newest contract, and the contracts already renewed: a lesson
+    /// package used up triggers the renewal talk before its end date does.
+    latest_contract: HashMap<String, String>,
+    renewed: HashSet<String>,
+    renewal_asked: HashSet<String>,
 }
 
 /// Creates the demo centre in a new database at `path`.
@@ -209,6 +214,9 @@ pub fn generate(path: &Path, opts: &DemoOptions) -> Result<DemoSummary> {
         next_seq: 0,
         summary: DemoSummary::default(),
         today: opts.today,
+        latest_contract: HashMap::new(),
+        renewed: HashSet::new(),
+        renewal_asked: HashSet::new(),
     };
     for i in 0..opts.members {
         let day = start + Duration::days((i as i64 * 365) / opts.members.max(1) as i64);
@@ -310,18 +318,23 @@ impl Demo<'_> {
                     self.core.contract_refund(&self.admin, &contract_id, input)?;
                 }
                 Event::RenewCheck { member_id, contract_id } => {
-                    if self.core.contract_get(&self.clerk, &contract_id)?.contract.status != "active" {
+                    if self.renewed.contains(&contract_id) || self.core.contract_get(&self.clerk, &contract_id)?.contract.status != "active" {
                         continue;
                     }
-                    if self.chance(60) {
+                    // Most families renew when the desk reminds them (the renewal rate of a
+                    // healthy centre); a few let it lapse.
+                    if self.chance(75) {
+                        self.renewed.insert(contract_id.clone());
                         self.enrol(&member_id, Some(contract_id), day)?;
-                    } else if self.chance(30) {
+                    } else if self.chance(85) {
+                        // Most who do not renew stop coming; the rest keep coming for a
+                        // while and show on the roll call as "no lessons left — renew".
                         self.core.member_set_status(&self.clerk, &member_id, "expired")?;
                     }
                 }
                 Event::NewLead(j) => self.new_lead(j, day)?,
                 Event::LeadStep { lead_id, step } => self.lead_step(&lead_id, step, day)?,
-                Event::RollCall { session_id, coach_id } => self.roll_call(&session_id, &coach_id)?,
+                Event::RollCall { session_id, coach_id } => self.roll_call(&session_id, &coach_id, day)?,
             }
         }
         // A few corrections, as in any real ledger.
@@ -334,12 +347,20 @@ impl Demo<'_> {
 
     /// The coach takes roll call: most come, a few are late or absent, some asked for
     /// leave beforehand, and now and then a comment for the parents.
-    fn roll_call(&mut self, session_id: &str, coach_id: &str) -> Result<()> {
+    fn roll_call(&mut self, session_id: &str, coach_id: &str, day: NaiveDate) -> Result<()> {
         let coach = self.coaches.iter().find(|c| c.staff_id == coach_id).cloned().unwrap_or_else(|| self.admin.clone());
         let roster = self.core.roster(&coach, session_id)?;
         let mut marks = vec![];
         for e in roster.entries {
             let Some(member_id) = e.member_id else { continue };
+            if e.lessons_remaining.is_some_and(|n| n <= 2) {
+                // The desk raises renewal when a lesson package is nearly used up.
+                let latest = self.latest_contract.get(&member_id).cloned();
+                if let Some(contract_id) = latest.filter(|k| self.renewal_asked.insert(k.clone())) {
+                    let when = day + Duration::days(self.people.rng().gen_range(0..7));
+                    self.schedule(when, Event::RenewCheck { member_id: member_id.clone(), contract_id });
+                }
+            }
             let roll = self.people.rng().gen_range(0..100);
             if e.on_leave {
                 marks.push(MarkInput { member_id, mark: "leave".into(), comment: String::new() });
@@ -478,6 +499,7 @@ impl Demo<'_> {
             },
         )?;
         self.summary.contracts += 1;
+        self.latest_contract.insert(member_id.to_string(), k.contract.id.clone());
         let due = k.contract.amount_due;
         let partial = self.chance(20);
         let first = if partial { crate::Money::from_fen((due.fen() / 200) * 100) } else { due };
