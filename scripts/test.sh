@@ -18,8 +18,8 @@ if [ ! -x "$VENV/bin/pytest" ]; then
   "$VENV/bin/pip" install -q -r tests/e2e/requirements.txt
 fi
 
-echo "== Rust: core and CLI"
-cargo test -p centredesk-core -p centredesk-cli --no-fail-fast
+echo "== Rust: core, PDF sheets and CLI"
+cargo test -p centredesk-core -p centredesk-pdf -p centredesk-cli --no-fail-fast
 
 if [ "${CI:-}" = "true" ]; then
   # The TypeScript types are generated from Rust by the tests above; a difference
