@@ -2,6 +2,8 @@
 find them by pinyin initials, enrol them, take a partial payment, see the balance due,
 switch to English; bad input shows a clear error and saves nothing."""
 
+import subprocess
+
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -91,6 +93,12 @@ def test_register_find_enrol_and_take_a_partial_payment(app):
     app.click("pay-submit")
     app.el("receipt-view")
     app.shot("receipt")
+    # The receipt as a PDF: the number, the amount in figures and in capitals.
+    receipt_no = app.text_of("receipt-no")
+    app.click("receipt-print-pdf")
+    pdf = app.el("print-path", timeout=20).get_attribute("data-path")
+    text = subprocess.run(["pdftotext", "-layout", pdf, "-"], capture_output=True, text=True, check=True).stdout.replace(" ", "")
+    assert receipt_no in text and "¥1,000.00" in text and "人民币壹仟元整" in text, text
     if app.all("dialog-close"):
         app.click("dialog-close")
     app.wait_text("balance-due", lambda t: "3,500.00" in t)
