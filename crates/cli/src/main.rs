@@ -5,6 +5,7 @@ mod bench_rollcall;
 mod bench_roster;
 
 use centredesk_core::members::{GuardianInput, MemberApplication, MemberApproval};
+use centredesk_core::print::WeekLayout;
 use centredesk_core::{Core, CoreError, Lang, Session};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -58,9 +59,52 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         limit: i64,
     },
+    /// Dated class sessions in a range (their ids are what `print roster` takes).
+    Sessions {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
+    /// Print sheets to PDF files, as the app's print buttons do.
+    #[command(subcommand)]
+    Print(PrintCommand),
     /// Benchmarks (figures for the README's performance section).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum PrintCommand {
+    /// The roster 点名表 of one session.
+    Roster {
+        session_id: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Every roster of a class group's week (the week holding --week).
+    GroupWeek {
+        group_id: String,
+        #[arg(long)]
+        week: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// The week's timetable for the notice board, by room (or --by-coach).
+    Week {
+        #[arg(long)]
+        week: String,
+        #[arg(long)]
+        by_coach: bool,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// The receipt 收据 of a payment.
+    Receipt {
+        payment_id: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -195,6 +239,35 @@ fn run(cli: Cli) -> Result<(), CoreError> {
             let s = session(&core, &cli.user, &cli.password)?;
             for e in core.change_log_tail(&s, limit)? {
                 println!("{}\t{}\t{}\t{}\t{}\t{}", e.seq, e.at, e.staff_name.unwrap_or_default(), e.entity, e.op, e.entity_id);
+            }
+        }
+        Command::Sessions { from, to } => {
+            let core = Core::open(&db)?;
+            let s = session(&core, &cli.user, &cli.password)?;
+            let filter = centredesk_core::timetable::SessionFilter { from_date: from, to_date: to, room_id: None, coach_id: None, group_id: None };
+            for x in core.session_list(&s, filter)? {
+                println!("{}	{}	{}–{}	{}	{}	{}	{}", x.id, x.date, x.start_time, x.end_time, x.group_name, x.room_name, x.coach_name, x.status);
+            }
+        }
+        Command::Print(cmd) => {
+            let core = Core::open(&db)?;
+            let s = session(&core, &cli.user, &cli.password)?;
+            let lang = Lang::parse(&cli.lang);
+            let (pdf, out) = match cmd {
+                PrintCommand::Roster { session_id, out } => (core.print_roster(&s, &session_id, lang)?, out),
+                PrintCommand::GroupWeek { group_id, week, out } => (core.print_group_week(&s, &group_id, &week, lang)?, out),
+                PrintCommand::Week { week, by_coach, out } => {
+                    let layout = if by_coach { WeekLayout::ByCoach } else { WeekLayout::ByRoom };
+                    (core.print_timetable_week(&s, &week, layout, lang)?, out)
+                }
+                PrintCommand::Receipt { payment_id, out } => (core.print_receipt(&s, &payment_id, lang)?, out),
+            };
+            let path = out.unwrap_or_else(|| PathBuf::from(&pdf.file_name));
+            std::fs::write(&path, &pdf.bytes).map_err(|e| CoreError::Internal(format!("{}: {e}", path.display())))?;
+            println!("{} ({} pages)", path.display(), pdf.pages);
+            if !pdf.missing_glyphs.is_empty() {
+                let chars: String = pdf.missing_glyphs.iter().collect();
+                eprintln!("{}", lang.pick("字体缺少这些字，打印为 □：", "The font lacks these characters (printed as □): ") + &chars);
             }
         }
         Command::Bench(cmd) => bench::run(cmd)?,

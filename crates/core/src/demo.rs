@@ -153,6 +153,7 @@ struct Demo<'a> {
     latest_contract: HashMap<String, String>,
     renewed: HashSet<String>,
     renewal_asked: HashSet<String>,
+    group_sizes: HashMap<String, usize>,
 }
 
 /// Creates the demo centre in a new database at `path`.
@@ -217,6 +218,7 @@ pub fn generate(path: &Path, opts: &DemoOptions) -> Result<DemoSummary> {
         latest_contract: HashMap::new(),
         renewed: HashSet::new(),
         renewal_asked: HashSet::new(),
+        group_sizes: HashMap::new(),
     };
     for i in 0..opts.members {
         let day = start + Duration::days((i as i64 * 365) / opts.members.max(1) as i64);
@@ -238,21 +240,28 @@ pub fn generate(path: &Path, opts: &DemoOptions) -> Result<DemoSummary> {
     Ok(demo.summary)
 }
 
-/// Two rooms, four class groups by level, a base timetable, the year's public holidays,
+/// Two rooms, eight class groups over four levels, a base timetable, the year's public holidays,
 /// and the dated sessions from a year ago to four weeks ahead.
 fn timetable(core: &Core, admin: &Session, coaches: &[Session], start: NaiveDate, today: NaiveDate) -> Result<Vec<(String, i64)>> {
     let big = core.room_create(admin, RoomInput { name: "一号道馆".into(), capacity: 40 })?.id;
-    let small = core.room_create(admin, RoomInput { name: "二号道馆".into(), capacity: 20 })?.id;
+    let small = core.room_create(admin, RoomInput { name: "二号道馆".into(), capacity: 30 })?.id;
     let mut groups = vec![];
-    // (name, level, minimum age, coach, room, [(weekday, start, end)])
-    let plan: [(&str, &str, i64, usize, &String, &[(i64, &str, &str)]); 4] = [
-        ("幼儿启蒙班", "白带", 4, 1, &small, &[(2, "17:00", "18:00"), (6, "09:00", "10:00")]),
-        ("少儿初级班", "白黄带", 6, 0, &big, &[(1, "18:00", "19:30"), (3, "18:00", "19:30"), (6, "10:30", "12:00")]),
-        ("少儿中级班", "绿蓝带", 8, 1, &big, &[(2, "18:30", "20:00"), (4, "18:30", "20:00"), (7, "09:30", "11:00")]),
-        ("竞技提高班", "红黑带", 10, 0, &small, &[(5, "18:30", "20:30"), (7, "14:00", "16:00")]),
+    // Two parallel classes for the busy levels, as a centre of ~300 children runs them;
+    // no coach or room is double-booked. (name, level, minimum age, coach, room,
+    // capacity, [(weekday, start, end)])
+    type Plan<'a> = (&'a str, &'a str, i64, usize, &'a String, i64, &'a [(i64, &'a str, &'a str)]);
+    let plan: [Plan; 8] = [
+        ("幼儿启蒙A班", "白带", 4, 1, &small, 30, &[(2, "17:00", "18:00"), (6, "09:00", "10:00")]),
+        ("幼儿启蒙B班", "白带", 4, 0, &small, 30, &[(4, "17:00", "18:00"), (7, "10:00", "11:00")]),
+        ("少儿初级A班", "白黄带", 6, 0, &big, 40, &[(1, "18:00", "19:30"), (3, "18:00", "19:30"), (6, "10:30", "12:00")]),
+        ("少儿初级B班", "白黄带", 6, 1, &big, 40, &[(4, "18:00", "19:30"), (6, "14:00", "15:30")]),
+        ("少儿中级A班", "绿蓝带", 8, 1, &big, 40, &[(2, "18:30", "20:00"), (7, "09:30", "11:00")]),
+        ("少儿中级B班", "绿蓝带", 8, 1, &small, 30, &[(1, "18:00", "19:30"), (3, "18:00", "19:30"), (6, "15:45", "17:15")]),
+        ("少儿中级C班", "绿蓝带", 8, 1, &big, 40, &[(5, "17:00", "18:30"), (7, "14:00", "15:30")]),
+        ("竞技提高班", "红黑带", 11, 0, &small, 30, &[(5, "18:30", "20:30"), (7, "14:00", "16:00")]),
     ];
-    for (name, level, min_age, coach, room, slots) in plan {
-        let g = core.group_create(admin, ClassGroupInput { name: name.into(), course: "跆拳道".into(), level: level.into(), coach_id: Some(coaches[coach].staff_id.clone()), capacity: 35 })?;
+    for (name, level, min_age, coach, room, capacity, slots) in plan {
+        let g = core.group_create(admin, ClassGroupInput { name: name.into(), course: "跆拳道".into(), level: level.into(), coach_id: Some(coaches[coach].staff_id.clone()), capacity })?;
         for (weekday, from, to) in slots {
             core.slot_create(admin, SlotInput { season_id: None, weekday: *weekday, start_time: (*from).into(), end_time: (*to).into(), room_id: room.clone(), coach_id: coaches[coach].staff_id.clone(), group_id: g.id.clone() })?;
         }
@@ -462,7 +471,16 @@ impl Demo<'_> {
             MemberApproval { birthday: (day - Duration::days(age_days)).to_string(), school, course_interest: "跆拳道".into() },
         )?;
         let age = age_days / 365;
-        let group = self.groups.iter().rev().find(|g| age >= g.1).unwrap_or(&self.groups[0]).0.clone();
+        // The level by age, then whichever of its classes has fewer children.
+        let level = self.groups.iter().rev().find(|g| age >= g.1).map_or(self.groups[0].1, |g| g.1);
+        let group = self
+            .groups
+            .iter()
+            .filter(|g| g.1 == level)
+            .min_by_key(|g| self.group_sizes.get(&g.0).copied().unwrap_or(0))
+            .map(|g| g.0.clone())
+            .unwrap_or_else(|| self.groups[0].0.clone());
+        *self.group_sizes.entry(group.clone()).or_insert(0) += 1;
         self.core.group_add_member(&self.clerk, &group, member_id, Some(day.to_string()))?;
         self.enrol(member_id, None, day)?;
         if self.chance(4) {

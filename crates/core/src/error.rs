@@ -22,7 +22,7 @@ impl Lang {
     pub fn parse(s: &str) -> Lang {
         if s.to_ascii_lowercase().starts_with("en") { Lang::En } else { Lang::ZhCn }
     }
-    pub(crate) fn pick(self, zh: &str, en: &str) -> String {
+    pub fn pick(self, zh: &str, en: &str) -> String {
         match self {
             Lang::ZhCn => zh.to_string(),
             Lang::En => en.to_string(),
