@@ -244,7 +244,7 @@ fn run(cli: Cli) -> Result<(), CoreError> {
         Command::Sessions { from, to } => {
             let core = Core::open(&db)?;
             let s = session(&core, &cli.user, &cli.password)?;
-            let filter = centredesk_core::timetable::SessionFilter { from_date: from, to_date: to, room_id: None, coach_id: None, group_id: None };
+            let filter = centredesk_core::timetable::SessionFilter { from_date: from, to_date: to, ..Default::default() };
             for x in core.session_list(&s, filter)? {
                 println!("{}	{}	{}–{}	{}	{}	{}	{}", x.id, x.date, x.start_time, x.end_time, x.group_name, x.room_name, x.coach_name, x.status);
             }

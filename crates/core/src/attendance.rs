@@ -141,6 +141,8 @@ pub struct TrialRequest {
     /// Members expected in the session and approved trials, against the group's capacity.
     pub booked: i64,
     pub capacity: i64,
+    /// The class it is for (when, which group, which coach).
+    pub session: ClassSession,
 }
 
 struct Valid {
@@ -563,6 +565,11 @@ impl Core {
 }
 
 fn trial(c: &Connection, id: &str) -> Result<TrialRequest> {
+    let session_id: String = c
+        .query_row("SELECT session_id FROM trial_requests WHERE id = ?1", [id], |r| r.get(0))
+        .optional()?
+        .ok_or(CoreError::NotFound(Field::Trial))?;
+    let session = load_session(c, &session_id)?;
     c.query_row(
         "SELECT t.id, t.session_id, t.lead_id, t.member_id, COALESCE(l.name, m.name), t.status, t.attended, t.note,
             (SELECT COUNT(*) FROM group_members gm JOIN members mm ON mm.id = gm.member_id
@@ -584,6 +591,7 @@ fn trial(c: &Connection, id: &str) -> Result<TrialRequest> {
                 note: r.get(7)?,
                 booked: r.get(8)?,
                 capacity: r.get(9)?,
+                session: session.clone(),
             })
         },
     )

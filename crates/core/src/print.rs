@@ -155,13 +155,7 @@ impl Core {
     /// on its own pages; cancelled sessions are left out.
     pub fn print_group_week(&self, session: &Session, group_id: &str, week_of_date: &str, lang: Lang) -> Result<PrintedPdf> {
         let (monday, sunday) = week_of(Field::Date, week_of_date)?;
-        let filter = SessionFilter {
-            from_date: monday.to_string(),
-            to_date: sunday.to_string(),
-            room_id: None,
-            coach_id: None,
-            group_id: Some(group_id.to_string()),
-        };
+        let filter = SessionFilter { from_date: monday.to_string(), to_date: sunday.to_string(), group_id: Some(group_id.to_string()), ..Default::default() };
         let sessions: Vec<ClassSession> = self.session_list(session, filter)?.into_iter().filter(|s| s.status != "cancelled").collect();
         let Some(first) = sessions.first() else {
             return Err(CoreError::Conflict(Conflict::NothingToPrint));
@@ -183,7 +177,7 @@ impl Core {
     /// parents see the class is off.
     pub fn print_timetable_week(&self, session: &Session, week_of_date: &str, layout: WeekLayout, lang: Lang) -> Result<PrintedPdf> {
         let (monday, sunday) = week_of(Field::Date, week_of_date)?;
-        let filter = SessionFilter { from_date: monday.to_string(), to_date: sunday.to_string(), room_id: None, coach_id: None, group_id: None };
+        let filter = SessionFilter { from_date: monday.to_string(), to_date: sunday.to_string(), ..Default::default() };
         let sessions = self.session_list(session, filter)?;
         let key = |s: &ClassSession| match layout {
             WeekLayout::ByRoom => s.room_name.clone(),

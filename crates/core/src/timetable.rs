@@ -174,6 +174,11 @@ pub struct SessionFilter {
     pub room_id: Option<String>,
     pub coach_id: Option<String>,
     pub group_id: Option<String>,
+    /// Only the sessions of the groups this member is in on each session's date (what
+    /// the leave dialog offers).
+    #[serde(default)]
+    #[ts(optional)]
+    pub member_id: Option<String>,
 }
 
 /// `HH:MM` (also `H:MM`, full-width digits, `：`) → `HH:MM`.
@@ -608,11 +613,20 @@ impl Core {
             let mut stmt = c.prepare(&format!(
                 "{SESSION_SELECT} WHERE s.date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.coach_id = ?3)
                    AND (?4 IS NULL OR s.room_id = ?4) AND (?5 IS NULL OR s.group_id = ?5)
+                   AND (?6 IS NULL OR EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = s.group_id AND gm.member_id = ?6
+                                               AND gm.start_date <= s.date AND (gm.end_date IS NULL OR gm.end_date >= s.date)))
                  ORDER BY s.date, s.start_time, r.name"
             ))?;
             let rows = stmt
                 .query_map(
-                    params![from.to_string(), to.to_string(), coach, filter.room_id.filter(|s| !s.is_empty()), filter.group_id.filter(|s| !s.is_empty())],
+                    params![
+                        from.to_string(),
+                        to.to_string(),
+                        coach,
+                        filter.room_id.filter(|s| !s.is_empty()),
+                        filter.group_id.filter(|s| !s.is_empty()),
+                        filter.member_id.filter(|s| !s.is_empty())
+                    ],
                     session_from_row,
                 )?
                 .collect::<rusqlite::Result<_>>()?;

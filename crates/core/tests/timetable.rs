@@ -289,6 +289,31 @@ fn comments_reach_the_timeline_and_the_parents() {
 }
 
 #[test]
+fn a_members_sessions_are_those_of_the_groups_they_are_in_on_each_date() {
+    let s = setup();
+    let c = &s.c;
+    slot(&s, 3, "18:00", "19:00", None).unwrap();
+    let other = c
+        .core
+        .group_create(&c.admin, ClassGroupInput { name: "周二高级班".into(), course: "跆拳道".into(), level: "红带".into(), coach_id: Some(c.coach.staff_id.clone()), capacity: 20 })
+        .unwrap();
+    c.core
+        .slot_create(&c.admin, SlotInput { season_id: None, weekday: 2, start_time: "18:00".into(), end_time: "19:00".into(), room_id: s.room.clone(), coach_id: c.coach.staff_id.clone(), group_id: other.id.clone() })
+        .unwrap();
+    c.core.sessions_generate(&c.admin, "2026-11-23", "2026-12-13").unwrap();
+    let m = c.member("丁同学", "13800000204");
+    // In the Wednesday class from the start, the Tuesday class from December.
+    c.core.group_add_member(&c.admin, &s.group, &m.id, Some("2026-11-01".into())).unwrap();
+    c.core.group_add_member(&c.admin, &other.id, &m.id, Some("2026-12-01".into())).unwrap();
+    let mine = c
+        .core
+        .session_list(&c.clerk, SessionFilter { from_date: "2026-11-23".into(), to_date: "2026-12-13".into(), member_id: Some(m.id.clone()), ..Default::default() })
+        .unwrap();
+    let dates: Vec<&str> = mine.iter().map(|x| x.date.as_str()).collect();
+    assert_eq!(dates, ["2026-11-25", "2026-12-01", "2026-12-02", "2026-12-08", "2026-12-09"]);
+}
+
+#[test]
 fn a_trial_is_approved_attended_and_moves_the_lead_along() {
     let s = setup();
     let c = &s.c;
@@ -304,6 +329,7 @@ fn a_trial_is_approved_attended_and_moves_the_lead_along() {
         .unwrap();
     let t = c.core.trial_request(&c.consultant, TrialInput { session_id: list[0].id.clone(), lead_id: Some(lead.id.clone()), member_id: None, note: String::new() }).unwrap();
     assert_eq!((t.status.as_str(), t.booked, t.capacity), ("requested", 0, 30));
+    assert_eq!((t.session.id.as_str(), t.session.date.as_str()), (list[0].id.as_str(), "2026-11-25"));
     assert_eq!(c.core.trials_pending(&c.coach).unwrap().len(), 1);
     assert_eq!(c.core.trial_decide(&c.consultant, &t.id, true, "").unwrap_err().code(), "forbidden");
     let approved = c.core.trial_decide(&c.coach, &t.id, true, "").unwrap();
