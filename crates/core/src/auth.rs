@@ -57,6 +57,8 @@ pub enum Action {
     RecordLeave,
     RequestTrials,
     DecideTrials,
+    /// CSV exports of whole lists (every family's personal data leaves the program).
+    ExportData,
 }
 
 impl Action {
@@ -80,6 +82,7 @@ impl Action {
             RecordLeave => ("登记请假", "record leave"),
             RequestTrials => ("登记试课", "book trial classes"),
             DecideTrials => ("审批试课", "approve or decline trial classes"),
+            ExportData => ("导出数据", "export data"),
         };
         match lang {
             Lang::ZhCn => zh.into(),

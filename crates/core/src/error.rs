@@ -43,7 +43,7 @@ pub enum Field {
     Username, Password, DisplayName, Role, CentreName, MemberNoPrefix, Timezone, Setting,
     Member, Guardian, Lead, Package, Contract, Payment, Staff,
     Room, ClassGroup, Capacity, Weekday, StartTime, EndTime, Coach, Date, FromDate, ToDate,
-    Mark, Session, Season, Closure, Trial, Comment,
+    Mark, Session, Season, Closure, Trial, Comment, Report,
 }
 
 impl Field {
@@ -118,6 +118,7 @@ impl Field {
             Closure => ("停课日", "Closure"),
             Trial => ("试课", "Trial class"),
             Comment => ("点评", "Comment"),
+            Report => ("报表", "Report"),
         };
         lang.pick(zh, en)
     }

@@ -9,6 +9,7 @@ pub mod contracts;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod export;
 pub mod home;
 pub mod leads;
 pub mod members;

@@ -99,6 +99,11 @@ fn every_command_checks_the_role() {
         ("roster", all.to_vec(), Box::new(|s| c.core.roster(s, sid).map(drop))),
         ("notices", all.to_vec(), Box::new(|s| c.core.notices(s, None, 5).map(drop))),
         ("trials_pending", all.to_vec(), Box::new(|s| c.core.trials_pending(s).map(drop))),
+        ("export_csv", vec![M], Box::new(|s| {
+            let req = centredesk_core::export::ExportRequest { list: "members".into(), from_date: String::new(), to_date: String::new(), bom: true, machine_headers: false };
+            c.core.export_csv(s, &req, centredesk_core::Lang::ZhCn).map(drop)
+        })),
+        ("print_receipt", vec![M, CL, CO, CS], Box::new(|s| c.core.print_receipt(s, &receipt.payment.id, centredesk_core::Lang::ZhCn).map(drop))),
         ("room_create", vec![M], Box::new(|s| c.core.room_create(s, RoomInput { name: format!("教室{}", s.username), capacity: 10 }).map(drop))),
         ("group_create", vec![M], Box::new(|s| c.core.group_create(s, ClassGroupInput { name: format!("班{}", s.username), course: String::new(), level: String::new(), coach_id: None, capacity: 10 }).map(drop))),
         ("slot_create", vec![M], Box::new(|s| c.core.slot_create(s, slot_input(if s.role == M { 1 } else { 2 })).map(drop))),
