@@ -5,6 +5,7 @@ mod bench_rollcall;
 mod bench_roster;
 
 use centredesk_core::members::{GuardianInput, MemberApplication, MemberApproval};
+use centredesk_core::export::ExportRequest;
 use centredesk_core::print::WeekLayout;
 use centredesk_core::{Core, CoreError, Lang, Session};
 use clap::{Parser, Subcommand};
@@ -65,6 +66,23 @@ enum Command {
         from: String,
         #[arg(long)]
         to: String,
+    },
+    /// Export a list as CSV for Excel (UTF-8 with BOM): members, leads, contracts,
+    /// payments or attendance. For scheduled exports to head office or the accountant.
+    Export {
+        list: String,
+        #[arg(long, default_value = "")]
+        from: String,
+        #[arg(long, default_value = "")]
+        to: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Leave out the BOM (for scripts rather than Excel).
+        #[arg(long)]
+        no_bom: bool,
+        /// Machine column names instead of the language's.
+        #[arg(long)]
+        machine_headers: bool,
     },
     /// Print sheets to PDF files, as the app's print buttons do.
     #[command(subcommand)]
@@ -248,6 +266,15 @@ fn run(cli: Cli) -> Result<(), CoreError> {
             for x in core.session_list(&s, filter)? {
                 println!("{}	{}	{}–{}	{}	{}	{}	{}", x.id, x.date, x.start_time, x.end_time, x.group_name, x.room_name, x.coach_name, x.status);
             }
+        }
+        Command::Export { list, from, to, out, no_bom, machine_headers } => {
+            let core = Core::open(&db)?;
+            let s = session(&core, &cli.user, &cli.password)?;
+            let req = ExportRequest { list, from_date: from, to_date: to, bom: !no_bom, machine_headers };
+            let csv = core.export_csv(&s, &req, Lang::parse(&cli.lang))?;
+            let path = out.unwrap_or_else(|| PathBuf::from(&csv.file_name));
+            std::fs::write(&path, &csv.bytes).map_err(|e| CoreError::Internal(format!("{}: {e}", path.display())))?;
+            println!("{} ({} rows)", path.display(), csv.rows);
         }
         Command::Print(cmd) => {
             let core = Core::open(&db)?;

@@ -56,3 +56,29 @@ fn bad_input_is_refused_in_the_chosen_language_and_saves_nothing() {
     let wrong = Command::new(env!("CARGO_BIN_EXE_centredesk")).arg("--db").arg(&db).args(["member", "find", "x"]).env("CENTREDESK_USER", "qiantai").env("CENTREDESK_PASSWORD", "nope").output().unwrap();
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("用户名或密码错误"));
 }
+
+#[test]
+fn the_manager_exports_csv_and_prints_a_roster_from_a_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    assert!(centredesk(&db, &["demo", "--members", "20", "--today", "2026-11-25"]).status.success());
+    let as_manager = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_centredesk")).arg("--db").arg(&db).args(args).env("CENTREDESK_USER", "admin").env("CENTREDESK_PASSWORD", "demo1234").output().unwrap()
+    };
+    let csv = dir.path().join("payments.csv");
+    let out = as_manager(&["export", "payments", "--from", "2026-11-01", "--to", "2026-11-30", "--out", csv.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bytes = std::fs::read(&csv).unwrap();
+    assert!(bytes.starts_with(&[0xEF, 0xBB, 0xBF]) && String::from_utf8_lossy(&bytes).contains("收据号,日期"));
+    // A clerk's script is refused.
+    let refused = centredesk(&db, &["export", "members", "--out", dir.path().join("m.csv").to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(!dir.path().join("m.csv").exists());
+
+    let sessions = stdout(&as_manager(&["sessions", "--from", "2026-11-28", "--to", "2026-11-28"]));
+    let id = sessions.lines().next().expect("a Saturday class").split('\t').next().unwrap().to_string();
+    let pdf = dir.path().join("roster.pdf");
+    let out = as_manager(&["print", "roster", &id, "--out", pdf.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF-"));
+}
