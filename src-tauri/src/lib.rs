@@ -21,7 +21,8 @@ use centredesk_core::timetable::{
     SessionFilter, Slot, SlotInput,
 };
 use centredesk_core::print::WeekLayout;
-use printing::PrintOutcome;
+use centredesk_core::export::ExportRequest;
+use printing::{ExportOutcome, PrintOutcome};
 
 mod printing;
 use centredesk_core::{Core, CoreError, ErrorDto, Lang, Session};
@@ -451,6 +452,13 @@ fn print_receipt(app: AppHandle, state: State<'_, AppState>, payment_id: String,
     state.print(&app, &action, |core, s, lang| core.print_receipt(s, &payment_id, lang))
 }
 
+/// A list as CSV for Excel: "open" keeps it in Documents/CentreDesk and opens it;
+/// "save" asks where.
+#[tauri::command(async)]
+fn export_csv(app: AppHandle, state: State<'_, AppState>, request: ExportRequest, action: String) -> CmdResult<ExportOutcome> {
+    state.export(&app, &action, request)
+}
+
 /// The database file: `--db PATH`, else `CENTREDESK_DB`, else the OS data directory.
 fn db_path_from_args() -> PathBuf {
     let args: Vec<String> = std::env::args().collect();
@@ -495,7 +503,7 @@ pub fn run() {
             slot_list, slot_create, slot_deactivate, season_list, season_create, closure_list, closure_create,
             sessions_generate, session_list, session_change, roster, roll_call, session_dismiss,
             leave_request, trial_request, trial_decide, trials_pending, notices,
-            print_roster, print_group_week, print_timetable_week, print_receipt,
+            print_roster, print_group_week, print_timetable_week, print_receipt, export_csv,
         ])
         .run(tauri::generate_context!())
         .expect("error while running CentreDesk");

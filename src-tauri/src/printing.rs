@@ -1,7 +1,8 @@
-//! Delivering a PDF made by the core: open it in the system viewer (from where the
-//! clerk prints) or save it where the clerk chooses.
+//! Handing a file made by the core to the clerk: a PDF to print or a CSV for Excel is
+//! opened with the system's program for it, or saved where the clerk chooses.
 
 use crate::{AppState, CmdResult};
+use centredesk_core::export::{CsvFile, ExportRequest};
 use centredesk_core::print::PrintedPdf;
 use centredesk_core::{Core, CoreError, Lang, Session};
 use serde::Serialize;
@@ -21,33 +22,65 @@ pub(crate) struct PrintOutcome {
     pages: usize,
 }
 
+#[derive(Serialize)]
+pub(crate) struct ExportOutcome {
+    path: Option<String>,
+    opened: bool,
+    rows: i64,
+}
+
+/// Where an "open" file goes before the system program opens it.
+enum Place {
+    /// Prints are throwaway: the app's cache.
+    Cache,
+    /// Exports are kept: Documents/CentreDesk.
+    Documents,
+}
+
 impl AppState {
-    /// Makes a PDF with `make` as the logged-in staff member and delivers it.
-    pub(crate) fn print(&self, app: &AppHandle, action: &str, make: impl FnOnce(&Core, &Session, Lang) -> centredesk_core::Result<PrintedPdf>) -> CmdResult<PrintOutcome> {
-        let lang = self.lang();
-        let pdf = self.as_staff(|core, s| make(core, s, lang))?;
-        let missing_glyphs = pdf.missing_glyphs.iter().map(|c| c.to_string()).collect();
-        let io = |e: std::io::Error| self.fail(CoreError::Internal(e.to_string()));
+    /// Writes `bytes` (asking where for "save"), then opens it unless saved. Returns the
+    /// path (None when the clerk cancelled) and whether a program was started.
+    fn deliver(&self, app: &AppHandle, action: &str, file_name: &str, filter: (&str, &str), bytes: &[u8], place: Place) -> CmdResult<(Option<String>, bool)> {
+        let fail = |e: String| self.fail(CoreError::Internal(e));
         let path: Option<PathBuf> = match action {
             "save" => app
                 .dialog()
                 .file()
-                .add_filter("PDF", &["pdf"])
-                .set_file_name(&pdf.file_name)
+                .add_filter(filter.0, &[filter.1])
+                .set_file_name(file_name)
                 .blocking_save_file()
                 .and_then(|p| p.into_path().ok()),
             _ => {
-                let dir = app.path().app_cache_dir().map_err(|e| self.fail(CoreError::Internal(e.to_string())))?.join("prints");
-                std::fs::create_dir_all(&dir).map_err(io)?;
-                Some(dir.join(&pdf.file_name))
+                let dir = match place {
+                    Place::Cache => app.path().app_cache_dir().map(|d| d.join("prints")),
+                    Place::Documents => app.path().document_dir().or_else(|_| app.path().home_dir()).map(|d| d.join("CentreDesk")),
+                }
+                .map_err(|e| fail(e.to_string()))?;
+                std::fs::create_dir_all(&dir).map_err(|e| fail(e.to_string()))?;
+                Some(dir.join(file_name))
             }
         };
-        let Some(path) = path else {
-            return Ok(PrintOutcome { path: None, opened: false, missing_glyphs, pages: pdf.pages });
-        };
-        std::fs::write(&path, &pdf.bytes).map_err(io)?;
-        // No viewer (a bare test machine) is not an error: the file is there to open.
+        let Some(path) = path else { return Ok((None, false)) };
+        std::fs::write(&path, bytes).map_err(|e| fail(format!("{}: {e}", path.display())))?;
+        // No program for the file (a bare test machine) is not an error: the file is there.
         let opened = action != "save" && app.opener().open_path(path.to_string_lossy(), None::<&str>).is_ok();
-        Ok(PrintOutcome { path: Some(path.display().to_string()), opened, missing_glyphs, pages: pdf.pages })
+        Ok((Some(path.display().to_string()), opened))
+    }
+
+    /// Makes a PDF with `make` as the logged-in staff member and delivers it.
+    pub(crate) fn print(&self, app: &AppHandle, action: &str, make: impl FnOnce(&Core, &Session, Lang) -> centredesk_core::Result<PrintedPdf>) -> CmdResult<PrintOutcome> {
+        let lang = self.lang();
+        let pdf = self.as_staff(|core, s| make(core, s, lang))?;
+        let (path, opened) = self.deliver(app, action, &pdf.file_name, ("PDF", "pdf"), &pdf.bytes, Place::Cache)?;
+        let missing_glyphs = pdf.missing_glyphs.iter().map(|c| c.to_string()).collect();
+        Ok(PrintOutcome { path, opened, missing_glyphs, pages: pdf.pages })
+    }
+
+    /// Exports a list as CSV and delivers it (open: Documents/CentreDesk, then Excel).
+    pub(crate) fn export(&self, app: &AppHandle, action: &str, request: ExportRequest) -> CmdResult<ExportOutcome> {
+        let lang = self.lang();
+        let csv: CsvFile = self.as_staff(|core, s| core.export_csv(s, &request, lang))?;
+        let (path, opened) = self.deliver(app, action, &csv.file_name, ("CSV", "csv"), &csv.bytes, Place::Documents)?;
+        Ok(ExportOutcome { path, opened, rows: csv.rows })
     }
 }

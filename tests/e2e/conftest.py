@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from selenium.webdriver.common.keys import Keys
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.options import ArgOptions
@@ -102,6 +103,30 @@ class App:
         else:
             self.driver.save_screenshot(str(path))
         return path
+
+    def login(self, username: str, password: str = "demo1234"):
+        """Logs in from the login screen and waits for the app's navigation."""
+        self.el("login-username", timeout=20)
+        self.type("login-username", username)
+        self.type("login-password", password + Keys.ENTER)
+        self.el("nav-members", timeout=15)
+
+    def invoke(self, command: str, args: dict):
+        """Calls a Tauri command from the page as the UI would: {ok: …} or {err: …}."""
+        return self.driver.execute_async_script(
+            """
+            const [cmd, args, done] = arguments;
+            window.__TAURI_INTERNALS__.invoke(cmd, args).then((ok) => done({ ok }), (err) => done({ err }));
+            """,
+            command,
+            args,
+        )
+
+    def call(self, command: str, args: dict):
+        """Like invoke, for set-up steps that must succeed: returns the result."""
+        result = self.invoke(command, args)
+        assert "err" not in result, (command, result)
+        return result.get("ok")
 
     def sql(self, query: str, *args):
         con = sqlite3.connect(self.db)

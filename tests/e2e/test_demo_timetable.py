@@ -9,15 +9,9 @@ from pathlib import Path
 from selenium.webdriver.common.keys import Keys
 
 
-def login(app, username, password="demo1234"):
-    app.type("login-username", username)
-    app.type("login-password", password + Keys.ENTER)
-    app.el("nav-members", timeout=15)
-
-
 def test_a_coach_sees_his_week_takes_roll_call_and_prints_the_week(app):
     app.el("login-username", timeout=20)
-    login(app, "jiaolian1")
+    app.login("jiaolian1")
     (coach_id,), = app.sql("SELECT id FROM staff WHERE username = 'jiaolian1'")
     app.click("nav-timetable")
     app.el("tt-week")

@@ -8,16 +8,10 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 
-def login(app, username="qiantai", password="demo1234"):
-    app.type("login-username", username)
-    app.type("login-password", password + Keys.ENTER)
-    app.el("nav-members", timeout=15)
-
-
 def test_register_find_enrol_and_take_a_partial_payment(app):
     app.el("login-username", timeout=20)
     app.shot("login")
-    login(app)
+    app.login("qiantai")
     # The search box has the focus on open: typing goes straight into it.
     WebDriverWait(app.driver, 5).until(
         lambda d: d.switch_to.active_element.get_attribute("data-testid") == "search-input"

@@ -24,20 +24,6 @@ def demo_db(tmp_path):
     return tmp_path / "fresh.db"
 
 
-def invoke(app, command, args):
-    """Calls a Tauri command from the page as the UI would; raises on an error."""
-    result = app.driver.execute_async_script(
-        """
-        const [cmd, args, done] = arguments;
-        window.__TAURI_INTERNALS__.invoke(cmd, args).then((ok) => done({ ok }), (err) => done({ err }));
-        """,
-        command,
-        args,
-    )
-    assert "err" not in result, (command, result)
-    return result.get("ok")
-
-
 def wait(app, predicate, timeout=10):
     return WebDriverWait(app.driver, timeout).until(lambda d: predicate())
 
@@ -55,12 +41,12 @@ def first_run(app):
 
 def member_with_lessons(app, name, package_id, phone):
     """Registers, approves and enrols a member (the desk's own flow is covered in test_front_desk)."""
-    m = invoke(app, "member_apply", {"input": {
+    m = app.call("member_apply", {"input": {
         "name": name, "gender": "M", "notes": "", "referred_by": None,
         "guardian": {"name": name[0] + "妈妈", "relation": "妈妈", "phone": phone, "wechat": ""},
     }})
-    invoke(app, "member_approve", {"memberId": m["id"], "input": {"birthday": "2017-05-01", "school": "", "course_interest": "跆拳道"}})
-    invoke(app, "contract_enrol", {"input": {
+    app.call("member_approve", {"memberId": m["id"], "input": {"birthday": "2017-05-01", "school": "", "course_interest": "跆拳道"}})
+    app.call("contract_enrol", {"input": {
         "member_id": m["id"], "package_id": package_id, "discount": "", "start_date": None,
         "consultant_id": None, "renewal_of": None, "notes": "",
     }})
@@ -102,7 +88,7 @@ def test_timetable_leave_roll_call_and_print(app):
     first_run(app)
 
     # Packages and members come through the command API; the timetable is set up by hand.
-    pkg = invoke(app, "package_create", {"input": {
+    pkg = app.call("package_create", {"input": {
         "name": "10课时包", "kind": "lessons", "lessons": 10, "validity_days": 180, "term_months": None, "price": "1500",
     }})
     ids = [member_with_lessons(app, n, pkg["id"], f"1390000000{i}") for i, n in enumerate(MEMBERS)]
@@ -271,8 +257,8 @@ def test_timetable_leave_roll_call_and_print(app):
     assert MEMBERS[0] in text, text
 
     # A trial class for a lead, asked for on the lead page and approved in "trials".
-    source = invoke(app, "settings_get", {})["lead_sources"][0]
-    lead = invoke(app, "lead_create", {"input": {
+    source = app.call("settings_get", {})["lead_sources"][0]
+    lead = app.call("lead_create", {"input": {
         "name": "孙试课", "contact_name": "孙爸爸", "phone": "13700000001", "wechat": "", "gender": None, "birthday": None,
         "source": source, "consultant_id": None, "man_money": False, "man_authority": False, "man_need": True,
         "needs": "", "notes": "", "next_follow_up": None,

@@ -27,6 +27,7 @@ import type { ContractView } from '../bindings/ContractView';
 import type { ConvertInput } from '../bindings/ConvertInput';
 import type { EnrolInput } from '../bindings/EnrolInput';
 import type { ErrorDto } from '../bindings/ErrorDto';
+import type { ExportRequest } from '../bindings/ExportRequest';
 import type { FirstRun } from '../bindings/FirstRun';
 import type { FollowUp } from '../bindings/FollowUp';
 import type { FollowUpInput } from '../bindings/FollowUpInput';
@@ -85,6 +86,15 @@ export type PrintOutcome = {
   missing_glyphs: string[];
   /** Number of pages (newer shells report it). */
   pages?: number;
+};
+
+/** What a CSV export reports (made by the shell). */
+export type ExportOutcome = {
+  /** Where the CSV was written; null when "save as" was cancelled. */
+  path: string | null;
+  /** Whether a program (Excel, WPS) was started on it. */
+  opened: boolean;
+  rows: number;
 };
 
 /** `open`: write to the print folder and open the viewer; `save`: ask where to save. */
@@ -196,4 +206,5 @@ export const api = {
   printTimetableWeek: (weekStart: string, action: PrintAction, layout: WeekLayout | null = null) =>
     call<PrintOutcome>('print_timetable_week', { weekStart, layout, action }),
   printReceipt: (paymentId: string, action: PrintAction) => call<PrintOutcome>('print_receipt', { paymentId, action }),
+  exportCsv: (request: ExportRequest, action: PrintAction) => call<ExportOutcome>('export_csv', { request, action }),
 };
