@@ -21,6 +21,7 @@ use centredesk_core::timetable::{
     SessionFilter, Slot, SlotInput,
 };
 use centredesk_core::print::WeekLayout;
+use centredesk_core::backup::BackupInfo;
 use centredesk_core::export::ExportRequest;
 use printing::{ExportOutcome, PrintOutcome};
 
@@ -452,6 +453,30 @@ fn print_receipt(app: AppHandle, state: State<'_, AppState>, payment_id: String,
     state.print(&app, &action, |core, s, lang| core.print_receipt(s, &payment_id, lang))
 }
 
+#[tauri::command(async)]
+fn backups(state: State<'_, AppState>) -> CmdResult<Vec<BackupInfo>> {
+    state.as_staff(|core, s| core.backups(s))
+}
+
+#[tauri::command(async)]
+fn backup_now(state: State<'_, AppState>) -> CmdResult<BackupInfo> {
+    state.as_staff(|core, s| core.backup_now(s))
+}
+
+/// Restores a backup, then logs everyone out: the accounts are now the backup's.
+#[tauri::command(async)]
+fn backup_restore(state: State<'_, AppState>, file_name: String) -> CmdResult<BackupInfo> {
+    let kept_aside = state.as_staff(|core, s| core.restore_backup(s, &file_name))?;
+    *state.session.lock().unwrap() = None;
+    Ok(kept_aside)
+}
+
+/// The whole database saved where the manager chooses; None when cancelled.
+#[tauri::command(async)]
+fn database_export(app: AppHandle, state: State<'_, AppState>) -> CmdResult<Option<String>> {
+    state.export_database(&app)
+}
+
 /// A list as CSV for Excel: "open" keeps it in Documents/CentreDesk and opens it;
 /// "save" asks where.
 #[tauri::command(async)]
@@ -488,6 +513,7 @@ pub fn run() {
                 .and_then(|v| v.get("lang").and_then(|l| l.as_str()).map(Lang::parse))
                 .unwrap_or_default();
             app.manage(AppState { core, session: Mutex::new(None), lang: Mutex::new(lang), prefs_path });
+            printing::schedule_backups(app.handle().clone());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -504,6 +530,7 @@ pub fn run() {
             sessions_generate, session_list, session_change, roster, roll_call, session_dismiss,
             leave_request, trial_request, trial_decide, trials_pending, notices,
             print_roster, print_group_week, print_timetable_week, print_receipt, export_csv,
+            backups, backup_now, backup_restore, database_export,
         ])
         .run(tauri::generate_context!())
         .expect("error while running CentreDesk");

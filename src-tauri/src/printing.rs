@@ -1,5 +1,6 @@
-//! Handing a file made by the core to the clerk: a PDF to print or a CSV for Excel is
-//! opened with the system's program for it, or saved where the clerk chooses.
+//! Files that leave the app: a PDF to print or a CSV for Excel is opened with the
+//! system's program for it or saved where the clerk chooses; the whole database is
+//! exported; and the daily backup is scheduled here.
 
 use crate::{AppState, CmdResult};
 use centredesk_core::export::{CsvFile, ExportRequest};
@@ -76,6 +77,25 @@ impl AppState {
         Ok(PrintOutcome { path, opened, missing_glyphs, pages: pdf.pages })
     }
 
+    /// The whole database to a file the manager picks (None when cancelled).
+    pub(crate) fn export_database(&self, app: &AppHandle) -> CmdResult<Option<String>> {
+        // Check the permission before asking where to save.
+        self.as_staff(|core, s| core.backups(s))?;
+        let stamp = chrono::Local::now().format("%Y%m%d-%H%M");
+        let Some(path) = app
+            .dialog()
+            .file()
+            .add_filter("SQLite", &["db"])
+            .set_file_name(format!("centredesk-{stamp}.db"))
+            .blocking_save_file()
+            .and_then(|p| p.into_path().ok())
+        else {
+            return Ok(None);
+        };
+        self.as_staff(|core, s| core.export_database(s, &path))?;
+        Ok(Some(path.display().to_string()))
+    }
+
     /// Exports a list as CSV and delivers it (open: Documents/CentreDesk, then Excel).
     pub(crate) fn export(&self, app: &AppHandle, action: &str, request: ExportRequest) -> CmdResult<ExportOutcome> {
         let lang = self.lang();
@@ -83,4 +103,17 @@ impl AppState {
         let (path, opened) = self.deliver(app, action, &csv.file_name, ("CSV", "csv"), &csv.bytes, Place::Documents)?;
         Ok(ExportOutcome { path, opened, rows: csv.rows })
     }
+}
+
+/// The daily backup: checked at start and every hour; a failure is logged to stderr and
+/// tried again next hour (the desk is never interrupted).
+pub(crate) fn schedule_backups(app: AppHandle) {
+    const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+    const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
+    std::thread::spawn(move || loop {
+        if let Err(e) = app.state::<AppState>().core.backup_if_due(DAY) {
+            eprintln!("automatic backup failed: {}", e.message(Lang::En));
+        }
+        std::thread::sleep(HOUR);
+    });
 }

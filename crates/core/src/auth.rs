@@ -59,6 +59,8 @@ pub enum Action {
     DecideTrials,
     /// CSV exports of whole lists (every family's personal data leaves the program).
     ExportData,
+    /// Backups, restore and exporting the whole database.
+    ManageBackups,
 }
 
 impl Action {
@@ -83,6 +85,7 @@ impl Action {
             RequestTrials => ("登记试课", "book trial classes"),
             DecideTrials => ("审批试课", "approve or decline trial classes"),
             ExportData => ("导出数据", "export data"),
+            ManageBackups => ("备份和恢复数据", "back up and restore data"),
         };
         match lang {
             Lang::ZhCn => zh.into(),

@@ -114,6 +114,18 @@ impl Core {
         &self.path
     }
 
+    /// Copies a database file into the open database (SQLite's backup API in reverse),
+    /// brings it to the current schema, and drops pooled readers so every later read
+    /// sees it. Used by `restore_backup`, which keeps the current data aside first.
+    pub(crate) fn restore_from(&self, src: &Path) -> Result<()> {
+        let mut conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        conn.restore(rusqlite::MAIN_DB, src, None::<fn(rusqlite::backup::Progress)>)?;
+        migrate(&mut conn)?;
+        drop(conn);
+        self.readers.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
+        self.reload_timezone()
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }

@@ -43,7 +43,7 @@ pub enum Field {
     Username, Password, DisplayName, Role, CentreName, MemberNoPrefix, Timezone, Setting,
     Member, Guardian, Lead, Package, Contract, Payment, Staff,
     Room, ClassGroup, Capacity, Weekday, StartTime, EndTime, Coach, Date, FromDate, ToDate,
-    Mark, Session, Season, Closure, Trial, Comment, Report,
+    Mark, Session, Season, Closure, Trial, Comment, Report, Backup, BackupKeep,
 }
 
 impl Field {
@@ -119,6 +119,8 @@ impl Field {
             Trial => ("试课", "Trial class"),
             Comment => ("点评", "Comment"),
             Report => ("报表", "Report"),
+            Backup => ("备份", "Backup"),
+            BackupKeep => ("备份保留份数", "Backups kept"),
         };
         lang.pick(zh, en)
     }
@@ -257,6 +259,8 @@ pub enum Conflict {
     AlreadyInGroup,
     /// A sheet was asked for a week without classes.
     NothingToPrint,
+    /// "Export the database" pointed at the database file itself.
+    WouldOverwriteDatabase,
     /// Another program held the database longer than the busy timeout.
     Busy,
 }
@@ -287,6 +291,7 @@ impl Conflict {
             Conflict::SessionCancelled => "session_cancelled",
             Conflict::AlreadyInGroup => "already_in_group",
             Conflict::NothingToPrint => "nothing_to_print",
+            Conflict::WouldOverwriteDatabase => "would_overwrite_database",
             Conflict::Busy => "busy",
         }
     }
@@ -324,6 +329,7 @@ impl Conflict {
             Conflict::NotYourSession => lang.pick("这不是您的课", "This is not one of your sessions"),
             Conflict::SessionCancelled => lang.pick("该课节已取消", "This session is cancelled"),
             Conflict::AlreadyInGroup => lang.pick("该学员已在此班级", "This member is already in the class"),
+            Conflict::WouldOverwriteDatabase => lang.pick("不能导出到正在使用的数据库文件本身，请换一个位置", "Choose another place: that is the database file in use"),
             Conflict::NothingToPrint => lang.pick("这一周没有课，没有可打印的内容", "There are no classes that week: nothing to print"),
             Conflict::Busy => lang.pick("数据库正忙，请稍后再试", "The database is busy; please try again"),
         }

@@ -5,6 +5,7 @@
 pub mod attendance;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod contracts;
 pub mod db;
 pub mod demo;

@@ -16,6 +16,13 @@ pub struct Settings {
     pub timezone: String,
     /// Lead source channels offered in the lead form (walk-in, phone, referral, …).
     pub lead_sources: Vec<String>,
+    /// How many daily and manual backups to keep.
+    #[serde(default = "default_keep")]
+    pub backup_keep: i64,
+}
+
+fn default_keep() -> i64 {
+    crate::backup::DEFAULT_KEEP
 }
 
 pub const DEFAULT_LEAD_SOURCES: [&str; 7] = ["上门", "电话", "转介绍", "网络", "地推活动", "大众点评", "公众号"];
@@ -41,6 +48,7 @@ pub(crate) fn load(c: &Connection) -> Result<Settings> {
         member_no_prefix: get(c, "member_no_prefix")?.unwrap_or_else(|| "M".into()),
         timezone: get(c, "timezone")?.unwrap_or_else(|| "Asia/Shanghai".into()),
         lead_sources,
+        backup_keep: get(c, "backup_keep")?.and_then(|v| v.parse().ok()).unwrap_or(crate::backup::DEFAULT_KEEP),
     })
 }
 
@@ -69,6 +77,9 @@ impl Core {
         if sources.is_empty() {
             return Err(CoreError::invalid(Field::Source, Rule::Required));
         }
+        if !(1..=365).contains(&input.backup_keep) {
+            return Err(CoreError::invalid(Field::BackupKeep, Rule::IntRange { min: 1, max: 365 }));
+        }
         let out = self.write(session, |w| {
             let old = load(w)?;
             if old.centre_name != centre {
@@ -82,6 +93,9 @@ impl Core {
             }
             if old.lead_sources != sources {
                 put(w, "lead_sources", &serde_json::to_string(&sources).unwrap_or_default())?;
+            }
+            if old.backup_keep != input.backup_keep {
+                put(w, "backup_keep", &input.backup_keep.to_string())?;
             }
             load(w)
         })?;

@@ -103,6 +103,8 @@ fn every_command_checks_the_role() {
             let req = centredesk_core::export::ExportRequest { list: "members".into(), from_date: String::new(), to_date: String::new(), bom: true, machine_headers: false };
             c.core.export_csv(s, &req, centredesk_core::Lang::ZhCn).map(drop)
         })),
+        ("backup_now", vec![M], Box::new(|s| c.core.backup_now(s).map(drop))),
+        ("backups", vec![M], Box::new(|s| c.core.backups(s).map(drop))),
         ("print_receipt", vec![M, CL, CO, CS], Box::new(|s| c.core.print_receipt(s, &receipt.payment.id, centredesk_core::Lang::ZhCn).map(drop))),
         ("room_create", vec![M], Box::new(|s| c.core.room_create(s, RoomInput { name: format!("教室{}", s.username), capacity: 10 }).map(drop))),
         ("group_create", vec![M], Box::new(|s| c.core.group_create(s, ClassGroupInput { name: format!("班{}", s.username), course: String::new(), level: String::new(), coach_id: None, capacity: 10 }).map(drop))),

@@ -4,4 +4,8 @@ export type Settings = { centre_name: string, member_no_prefix: string, timezone
 /**
  * Lead source channels offered in the lead form (walk-in, phone, referral, …).
  */
-lead_sources: Array<string>, };
+lead_sources: Array<string>, 
+/**
+ * How many daily and manual backups to keep.
+ */
+backup_keep: number, };

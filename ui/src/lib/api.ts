@@ -26,6 +26,7 @@ import type { WeekLayout } from '../bindings/WeekLayout';
 import type { ContractView } from '../bindings/ContractView';
 import type { ConvertInput } from '../bindings/ConvertInput';
 import type { EnrolInput } from '../bindings/EnrolInput';
+import type { BackupInfo } from '../bindings/BackupInfo';
 import type { ErrorDto } from '../bindings/ErrorDto';
 import type { ExportRequest } from '../bindings/ExportRequest';
 import type { FirstRun } from '../bindings/FirstRun';
@@ -206,5 +207,9 @@ export const api = {
   printTimetableWeek: (weekStart: string, action: PrintAction, layout: WeekLayout | null = null) =>
     call<PrintOutcome>('print_timetable_week', { weekStart, layout, action }),
   printReceipt: (paymentId: string, action: PrintAction) => call<PrintOutcome>('print_receipt', { paymentId, action }),
+  backups: () => call<BackupInfo[]>('backups'),
+  backupNow: () => call<BackupInfo>('backup_now'),
+  backupRestore: (fileName: string) => call<BackupInfo>('backup_restore', { fileName }),
+  databaseExport: () => call<string | null>('database_export'),
   exportCsv: (request: ExportRequest, action: PrintAction) => call<ExportOutcome>('export_csv', { request, action }),
 };
