@@ -61,6 +61,8 @@ pub enum Action {
     ExportData,
     /// Backups, restore and exporting the whole database.
     ManageBackups,
+    /// The manager's analysis screens (revenue, renewals, attendance, sales …).
+    ViewReports,
 }
 
 impl Action {
@@ -86,6 +88,7 @@ impl Action {
             DecideTrials => ("审批试课", "approve or decline trial classes"),
             ExportData => ("导出数据", "export data"),
             ManageBackups => ("备份和恢复数据", "back up and restore data"),
+            ViewReports => ("查看经营报表", "see the reports"),
         };
         match lang {
             Lang::ZhCn => zh.into(),

@@ -43,7 +43,7 @@ pub enum Field {
     Username, Password, DisplayName, Role, CentreName, MemberNoPrefix, Timezone, Setting,
     Member, Guardian, Lead, Package, Contract, Payment, Staff,
     Room, ClassGroup, Capacity, Weekday, StartTime, EndTime, Coach, Date, FromDate, ToDate,
-    Mark, Session, Season, Closure, Trial, Comment, Report, Backup, BackupKeep,
+    Mark, Session, Season, Closure, Trial, Comment, Report, Backup, BackupKeep, Period,
 }
 
 impl Field {
@@ -120,6 +120,7 @@ impl Field {
             Comment => ("点评", "Comment"),
             Report => ("报表", "Report"),
             Backup => ("备份", "Backup"),
+            Period => ("统计周期", "Period"),
             BackupKeep => ("备份保留份数", "Backups kept"),
         };
         lang.pick(zh, en)

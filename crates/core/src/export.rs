@@ -282,6 +282,31 @@ fn spec(list: &str) -> Option<(&'static [Column], &'static str, &'static str, &'
     })
 }
 
+/// A cell of a report's CSV: text is neutralised, numbers are written as they are.
+pub enum Cell {
+    Text(String),
+    Number(String),
+}
+
+/// A report's rows as CSV bytes, written the same way as the list exports.
+pub fn csv_bytes(header: &[String], rows: &[Vec<Cell>], bom: bool) -> Result<Vec<u8>> {
+    let fail = |e: csv::Error| CoreError::Internal(e.to_string());
+    let mut out: Vec<u8> = if bom { vec![0xEF, 0xBB, 0xBF] } else { Vec::new() };
+    {
+        let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(&mut out);
+        w.write_record(header).map_err(fail)?;
+        for row in rows {
+            w.write_record(row.iter().map(|c| match c {
+                Cell::Text(t) => neutralise(t),
+                Cell::Number(n) => n.clone(),
+            }))
+            .map_err(fail)?;
+        }
+        w.flush().map_err(|e| CoreError::Internal(e.to_string()))?;
+    }
+    Ok(out)
+}
+
 /// A text cell Excel would run as a formula gets a leading `'`.
 pub fn neutralise(text: &str) -> String {
     match text.chars().next() {

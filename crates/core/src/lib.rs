@@ -19,6 +19,7 @@ pub mod notify;
 pub mod packages;
 pub mod payments;
 pub mod print;
+pub mod reports;
 pub mod search;
 pub mod settings;
 pub mod timetable;

@@ -1,0 +1,110 @@
+//! The revenue report on a real ledger: by day, ISO week and month, by method, package
+//! and consultant; every total equal to the ledger to the fen; the CSV is the same rows.
+
+mod common;
+
+use centredesk_core::contracts::{EnrolInput, RefundInput, RefundRule};
+use centredesk_core::payments::PaymentInput;
+use centredesk_core::reports::RevenueFilter;
+use centredesk_core::{Lang, Money};
+use chrono::{TimeZone, Utc};
+use common::*;
+
+fn on(c: &Centre, y: i32, m: u32, d: u32) {
+    // 10:00 in Beijing.
+    c.clock.set(Utc.with_ymd_and_hms(y, m, d, 2, 0, 0).unwrap());
+}
+
+fn filter(period: &str) -> RevenueFilter {
+    RevenueFilter { from_date: "2026-12-01".into(), to_date: "2027-01-31".into(), period: period.into(), consultant_id: None }
+}
+
+/// Payments across the turn of the year (ISO week 53 of 2026), a refund and a reversal.
+fn ledger() -> Centre {
+    let c = common::centre();
+    let m = c.member("王小明", "13800000001");
+    let n = c.member("李小红", "13800000002");
+    let lessons = c.lesson_package(10, "1000");
+    let term = c.term_package(3, "1880");
+    let enrol = |member: &str, package: &str, consultant: Option<String>| {
+        c.core
+            .contract_enrol(&c.admin, EnrolInput { member_id: member.into(), package_id: package.into(), discount: String::new(), start_date: None, consultant_id: consultant, renewal_of: None, notes: String::new() })
+            .unwrap()
+            .contract
+            .id
+    };
+    let pay = |k: &str, amount: &str, method: &str| {
+        c.core.payment_take(&c.clerk, PaymentInput { contract_id: k.into(), amount: amount.into(), method: method.into(), note: String::new() }).unwrap().payment.id
+    };
+    on(&c, 2026, 12, 28); // Monday, 2026-W53
+    let k1 = enrol(&m.id, &lessons.id, Some(c.consultant.staff_id.clone()));
+    pay(&k1, "600.10", "wechat");
+    on(&c, 2027, 1, 3); // Sunday, still 2026-W53
+    let wrong = pay(&k1, "399.90", "cash");
+    c.core.payment_reverse(&c.admin, &wrong, "录错").unwrap();
+    pay(&k1, "399.90", "alipay");
+    on(&c, 2027, 1, 4); // Monday, 2027-W01
+    let k2 = enrol(&n.id, &term.id, None);
+    pay(&k2, "1880", "wechat");
+    on(&c, 2027, 1, 10);
+    c.core.contract_refund(&c.admin, &k2, RefundInput { rule: RefundRule::Days, method: "wechat".into(), reason: "搬家".into() }).unwrap();
+    c
+}
+
+#[test]
+fn totals_equal_the_ledger_and_each_breakdown_adds_up() {
+    let c = ledger();
+    let ledger = Money::from_fen(c.count("SELECT SUM(amount) FROM payments WHERE business_date BETWEEN '2026-12-01' AND '2027-01-31'"));
+    for period in ["day", "week", "month"] {
+        let r = c.core.revenue(&c.admin, &filter(period), Lang::ZhCn).unwrap();
+        assert_eq!(r.total.net, ledger, "{period}");
+        for rows in [&r.by_period, &r.by_method, &r.by_package, &r.by_consultant] {
+            assert_eq!(rows.iter().map(|x| x.net).sum::<Money>(), ledger, "{period}");
+            assert_eq!(rows.iter().map(|x| x.entries).sum::<i64>(), 6);
+        }
+        assert_eq!(r.total.received + r.total.refunded + r.total.reversed, r.total.net);
+    }
+}
+
+#[test]
+fn iso_weeks_and_months_group_across_the_new_year() {
+    let c = ledger();
+    let weeks = c.core.revenue(&c.admin, &filter("week"), Lang::ZhCn).unwrap().by_period;
+    let keys: Vec<&str> = weeks.iter().map(|r| r.key.as_str()).collect();
+    // 2027-01-10 is a Sunday: the refund is still in 2027-W01.
+    assert_eq!(keys, ["2026-W53", "2027-W01"]);
+    assert_eq!(weeks[0].received, Money::from_fen(139_990), "600.10 + 399.90 + 399.90 in week 53");
+    assert_eq!(weeks[0].reversed, Money::from_fen(-39_990));
+    assert_eq!(weeks[0].net, Money::from_fen(100_000));
+    let months = c.core.revenue(&c.admin, &filter("month"), Lang::ZhCn).unwrap().by_period;
+    assert_eq!(months.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(), ["2026-12", "2027-01"]);
+    assert_eq!(months[0].net, Money::from_fen(60_010));
+}
+
+#[test]
+fn methods_are_named_and_a_consultants_sales_can_be_picked_out() {
+    let c = ledger();
+    let r = c.core.revenue(&c.admin, &filter("month"), Lang::ZhCn).unwrap();
+    let wechat = r.by_method.iter().find(|x| x.key == "wechat").unwrap();
+    assert_eq!(wechat.label, "微信支付");
+    let mine = RevenueFilter { consultant_id: Some(c.consultant.staff_id.clone()), ..filter("month") };
+    let only = c.core.revenue(&c.admin, &mine, Lang::ZhCn).unwrap();
+    assert_eq!(only.total.net, Money::from_fen(100_000), "only the lesson package she sold");
+    assert!(r.by_consultant.iter().any(|x| x.key.is_empty() && x.label == "（无顾问）"));
+}
+
+#[test]
+fn the_csv_is_the_same_rows_and_bad_filters_are_named() {
+    let c = ledger();
+    let csv = c.core.revenue_csv(&c.admin, &filter("week"), Lang::ZhCn, true).unwrap();
+    let text = String::from_utf8(csv.bytes[3..].to_vec()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "期间,收款,退费,冲正,净收入,笔数");
+    assert_eq!(lines[1], "2026-W53,1399.90,0.00,-399.90,1000.00,4");
+    assert!(lines.last().unwrap().starts_with("合计,"));
+    let bad = RevenueFilter { period: "year".into(), ..filter("day") };
+    let e = c.core.revenue(&c.admin, &bad, Lang::En).unwrap_err();
+    assert_eq!(e.code(), "validation.one_of");
+    assert!(e.message(Lang::ZhCn).contains("统计周期"));
+    assert_eq!(c.core.revenue(&c.clerk, &filter("day"), Lang::ZhCn).unwrap_err().code(), "forbidden");
+}
