@@ -23,6 +23,7 @@ use centredesk_core::timetable::{
 use centredesk_core::print::WeekLayout;
 use centredesk_core::backup::BackupInfo;
 use centredesk_core::export::ExportRequest;
+use centredesk_core::reports::{RevenueFilter, RevenueReport};
 use printing::{ExportOutcome, PrintOutcome};
 
 mod printing;
@@ -481,7 +482,18 @@ fn database_export(app: AppHandle, state: State<'_, AppState>) -> CmdResult<Opti
 /// "save" asks where.
 #[tauri::command(async)]
 fn export_csv(app: AppHandle, state: State<'_, AppState>, request: ExportRequest, action: String) -> CmdResult<ExportOutcome> {
-    state.export(&app, &action, request)
+    state.export(&app, &action, |core, s, lang| core.export_csv(s, &request, lang))
+}
+
+#[tauri::command(async)]
+fn revenue(state: State<'_, AppState>, filter: RevenueFilter) -> CmdResult<RevenueReport> {
+    let lang = state.lang();
+    state.as_staff(|core, s| core.revenue(s, &filter, lang))
+}
+
+#[tauri::command(async)]
+fn revenue_csv(app: AppHandle, state: State<'_, AppState>, filter: RevenueFilter, action: String) -> CmdResult<ExportOutcome> {
+    state.export(&app, &action, |core, s, lang| core.revenue_csv(s, &filter, lang, true))
 }
 
 /// The database file: `--db PATH`, else `CENTREDESK_DB`, else the OS data directory.
@@ -530,7 +542,7 @@ pub fn run() {
             sessions_generate, session_list, session_change, roster, roll_call, session_dismiss,
             leave_request, trial_request, trial_decide, trials_pending, notices,
             print_roster, print_group_week, print_timetable_week, print_receipt, export_csv,
-            backups, backup_now, backup_restore, database_export,
+            backups, backup_now, backup_restore, database_export, revenue, revenue_csv,
         ])
         .run(tauri::generate_context!())
         .expect("error while running CentreDesk");

@@ -3,7 +3,7 @@
 //! exported; and the daily backup is scheduled here.
 
 use crate::{AppState, CmdResult};
-use centredesk_core::export::{CsvFile, ExportRequest};
+use centredesk_core::export::CsvFile;
 use centredesk_core::print::PrintedPdf;
 use centredesk_core::{Core, CoreError, Lang, Session};
 use serde::Serialize;
@@ -96,10 +96,11 @@ impl AppState {
         Ok(Some(path.display().to_string()))
     }
 
-    /// Exports a list as CSV and delivers it (open: Documents/CentreDesk, then Excel).
-    pub(crate) fn export(&self, app: &AppHandle, action: &str, request: ExportRequest) -> CmdResult<ExportOutcome> {
+    /// Makes a CSV (a list or a report) and delivers it (open: Documents/CentreDesk, then
+    /// Excel or WPS).
+    pub(crate) fn export(&self, app: &AppHandle, action: &str, make: impl FnOnce(&Core, &Session, Lang) -> centredesk_core::Result<CsvFile>) -> CmdResult<ExportOutcome> {
         let lang = self.lang();
-        let csv: CsvFile = self.as_staff(|core, s| core.export_csv(s, &request, lang))?;
+        let csv = self.as_staff(|core, s| make(core, s, lang))?;
         let (path, opened) = self.deliver(app, action, &csv.file_name, ("CSV", "csv"), &csv.bytes, Place::Documents)?;
         Ok(ExportOutcome { path, opened, rows: csv.rows })
     }

@@ -1,4 +1,5 @@
-"""The manager exports lists for Excel from the real app: the CSV is written to
+"""The manager's figures from the real app: the revenue report (table, chart and CSV
+equal to the ledger) and list exports for Excel: the CSV is written to
 Documents/CentreDesk with a BOM and a Chinese header, every payment in it adds up to the
 ledger; a clerk has no export button and the core refuses the command anyway."""
 
@@ -6,6 +7,8 @@ import csv
 import io
 from decimal import Decimal
 from pathlib import Path
+
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 
 
@@ -48,3 +51,25 @@ def test_a_clerk_has_no_export_and_the_core_refuses_it(app):
     request = {"list": "members", "from_date": "", "to_date": "", "bom": True, "machine_headers": False}
     result = app.invoke("export_csv", {"request": request, "action": "open"})
     assert result.get("err", {}).get("code") == "forbidden", result
+
+
+def test_revenue_report_matches_the_ledger_with_chart_and_csv(app):
+    app.login("admin")
+    app.click("nav-reports")
+    app.el("rev-total", timeout=20)
+    for field, value in [("rev-from", "2025-11-26"), ("rev-to", "2026-11-25")]:
+        app.type(field, value)
+    Select(app.el("rev-period")).select_by_value("month")
+    app.click("rev-run")
+    (ledger,), = app.sql("SELECT SUM(amount) FROM payments WHERE business_date BETWEEN '2025-11-26' AND '2026-11-25'")
+    # The whole year, by month: the total equals the ledger to the fen.
+    WebDriverWait(app.driver, 10).until(lambda d: Decimal(app.el("rev-total").get_attribute("data-net")) == Decimal(ledger) / 100)
+    months = [r.get_attribute("data-key") for r in app.el("rev-by_period").find_elements("css selector", '[data-testid="rev-row"]')]
+    assert months[-1] == "2026-11" and len(months) >= 12, months
+    assert int(app.el("bar-chart").get_attribute("data-bars")) >= 12
+    app.shot("revenue")
+    app.click("rev-export")
+    rows = read_csv(app.el("export-path", timeout=20).get_attribute("data-path"))
+    assert rows[0][0] == "期间" and rows[-1][0] == "合计"
+    assert Decimal(rows[-1][4]) == Decimal(ledger) / 100
+    assert [r[0] for r in rows[1:-1]] == months

@@ -58,6 +58,8 @@ import type { Payment } from '../bindings/Payment';
 import type { PaymentInput } from '../bindings/PaymentInput';
 import type { PaymentRow } from '../bindings/PaymentRow';
 import type { Receipt } from '../bindings/Receipt';
+import type { RevenueFilter } from '../bindings/RevenueFilter';
+import type { RevenueReport } from '../bindings/RevenueReport';
 import type { RefundInput } from '../bindings/RefundInput';
 import type { RefundQuote } from '../bindings/RefundQuote';
 import type { RefundRule } from '../bindings/RefundRule';
@@ -211,5 +213,7 @@ export const api = {
   backupNow: () => call<BackupInfo>('backup_now'),
   backupRestore: (fileName: string) => call<BackupInfo>('backup_restore', { fileName }),
   databaseExport: () => call<string | null>('database_export'),
+  revenue: (filter: RevenueFilter) => call<RevenueReport>('revenue', { filter }),
+  revenueCsv: (filter: RevenueFilter, action: PrintAction) => call<ExportOutcome>('revenue_csv', { filter, action }),
   exportCsv: (request: ExportRequest, action: PrintAction) => call<ExportOutcome>('export_csv', { request, action }),
 };

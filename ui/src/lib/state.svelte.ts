@@ -24,6 +24,7 @@ export type RouteName =
   | 'leads'
   | 'lead'
   | 'payments'
+  | 'reports'
   | 'packages'
   | 'settings'
   | 'guardian';
@@ -35,7 +36,16 @@ export const route = $state<Route>({ name: 'home', id: '', tab: '' });
 const history: Route[] = [];
 
 /** Top-level sections, in header order; Alt+1..7 follow this order (of those the role sees). */
-export const SECTIONS: RouteName[] = ['home', 'members', 'timetable', 'leads', 'payments', 'packages', 'settings'];
+export const SECTIONS: RouteName[] = ['home', 'members', 'timetable', 'leads', 'payments', 'reports', 'packages', 'settings'];
+
+/** The sections this staff member's role has (the core checks again on every call). */
+export function visibleSections(): RouteName[] {
+  return SECTIONS.filter((s) => {
+    if (s === 'leads' || s === 'payments') return canSell();
+    if (s === 'reports') return isManager();
+    return true;
+  });
+}
 
 /** The section a detail screen belongs to (highlighted in the header, Esc goes up to it). */
 export const PARENT: Partial<Record<RouteName, RouteName>> = {
