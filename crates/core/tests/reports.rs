@@ -108,3 +108,78 @@ fn the_csv_is_the_same_rows_and_bad_filters_are_named() {
     assert!(e.message(Lang::ZhCn).contains("统计周期"));
     assert_eq!(c.core.revenue(&c.clerk, &filter("day"), Lang::ZhCn).unwrap_err().code(), "forbidden");
 }
+
+mod attendance {
+    use super::*;
+    use centredesk_core::attendance::{MarkInput, RollCallInput};
+    use centredesk_core::reports::AttendanceFilter;
+    use centredesk_core::timetable::{ClassGroupInput, RoomInput, SessionFilter, SlotInput};
+
+    fn mark(member: &str, mark: &str) -> MarkInput {
+        MarkInput { member_id: member.into(), mark: mark.into(), comment: String::new() }
+    }
+
+    #[test]
+    fn rates_per_group_count_leave_as_excused_and_list_who_stopped_coming() {
+        let c = common::centre();
+        on(&c, 2026, 10, 1);
+        let room = c.core.room_create(&c.admin, RoomInput { name: "一号道场".into(), capacity: 30 }).unwrap().id;
+        let group = c
+            .core
+            .group_create(&c.admin, ClassGroupInput { name: "周三班".into(), course: String::new(), level: String::new(), coach_id: Some(c.coach.staff_id.clone()), capacity: 20 })
+            .unwrap()
+            .id;
+        c.core
+            .slot_create(&c.admin, SlotInput { season_id: None, weekday: 3, start_time: "18:00".into(), end_time: "19:00".into(), room_id: room, coach_id: c.coach.staff_id.clone(), group_id: group.clone() })
+            .unwrap();
+        let pkg = c.lesson_package(48, "4800");
+        let kids: Vec<String> = ["甲", "乙", "丙"]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let m = c.member(&format!("{n}同学"), &format!("1380000010{i}"));
+                c.core.group_add_member(&c.admin, &group, &m.id, Some("2026-10-01".into())).unwrap();
+                c.core
+                    .contract_enrol(&c.admin, EnrolInput { member_id: m.id.clone(), package_id: pkg.id.clone(), discount: String::new(), start_date: Some("2026-10-01".into()), consultant_id: None, renewal_of: None, notes: String::new() })
+                    .unwrap();
+                m.id
+            })
+            .collect();
+        c.core.sessions_generate(&c.admin, "2026-10-01", "2026-11-30").unwrap();
+        let sessions = c.core.session_list(&c.admin, SessionFilter { from_date: "2026-10-01".into(), to_date: "2026-11-25".into(), ..Default::default() }).unwrap();
+        // 甲 always comes (late once); 乙 is absent once and on leave once; 丙 stops after October.
+        for (i, s) in sessions.iter().enumerate() {
+            let mut marks = vec![mark(&kids[0], if i == 0 { "late" } else { "present" })];
+            marks.push(mark(&kids[1], match i { 1 => "absent", 2 => "leave", _ => "present" }));
+            if s.date.as_str() < "2026-11-01" {
+                marks.push(mark(&kids[2], "present"));
+            }
+            c.core.roll_call(&c.coach, &s.id, RollCallInput { marks, trials: vec![] }).unwrap();
+        }
+        on(&c, 2026, 11, 25);
+        let f = AttendanceFilter { from_date: "2026-10-01".into(), to_date: "2026-11-25".into(), by: "member".into(), inactive_days: Some(21) };
+        let r = c.core.attendance_report(&c.admin, &f, Lang::ZhCn).unwrap();
+        let n = sessions.len() as i64;
+        let row = |name: &str| r.rows.iter().find(|x| x.label.starts_with(name)).unwrap().clone();
+        assert_eq!((row("甲").present, row("甲").late, row("甲").rate_permille), (n - 1, 1, Some(1000)));
+        // 乙: one absence counts against, the leave counts neither way.
+        assert_eq!((row("乙").absent, row("乙").leave), (1, 1));
+        assert_eq!(row("乙").rate_permille, Some(((n - 2) * 2000 + (n - 1)) / ((n - 1) * 2)));
+        assert_eq!(r.total.sessions, n);
+        let stopped: Vec<&str> = r.stopped_coming.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(stopped, ["丙同学"]);
+        assert_eq!(r.stopped_coming[0].last_attended.as_deref(), Some("2026-10-28"));
+        assert_eq!(r.stopped_coming[0].days_since, 28);
+
+        let by_group = c.core.attendance_report(&c.admin, &AttendanceFilter { by: "group".into(), ..f.clone() }, Lang::ZhCn).unwrap();
+        assert_eq!(by_group.rows.len(), 1);
+        assert_eq!(by_group.rows[0].present + by_group.rows[0].late + by_group.rows[0].absent + by_group.rows[0].leave, c.count("SELECT COUNT(*) FROM attendance"));
+        assert_eq!(c.core.attendance_report(&c.coach, &f, Lang::ZhCn).unwrap_err().code(), "forbidden");
+        let csv = c.core.attendance_csv(&c.admin, &AttendanceFilter { by: "group".into(), ..f.clone() }, Lang::ZhCn, false).unwrap();
+        let text = String::from_utf8(csv.bytes).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "班级,课节,到课,迟到,缺勤,请假,补课,出勤率%");
+        assert!(lines[1].starts_with(&format!("周三班,{n},")), "{}", lines[1]);
+        assert!(lines[2].starts_with("合计,"));
+    }
+}
