@@ -23,7 +23,7 @@ use centredesk_core::timetable::{
 use centredesk_core::print::WeekLayout;
 use centredesk_core::backup::BackupInfo;
 use centredesk_core::export::ExportRequest;
-use centredesk_core::reports::{RevenueFilter, RevenueReport};
+use centredesk_core::reports::{AttendanceFilter, AttendanceReport, RevenueFilter, RevenueReport};
 use printing::{ExportOutcome, PrintOutcome};
 
 mod printing;
@@ -492,6 +492,17 @@ fn revenue(state: State<'_, AppState>, filter: RevenueFilter) -> CmdResult<Reven
 }
 
 #[tauri::command(async)]
+fn attendance_report(state: State<'_, AppState>, filter: AttendanceFilter) -> CmdResult<AttendanceReport> {
+    let lang = state.lang();
+    state.as_staff(|core, s| core.attendance_report(s, &filter, lang))
+}
+
+#[tauri::command(async)]
+fn attendance_csv(app: AppHandle, state: State<'_, AppState>, filter: AttendanceFilter, action: String) -> CmdResult<ExportOutcome> {
+    state.export(&app, &action, |core, s, lang| core.attendance_csv(s, &filter, lang, true))
+}
+
+#[tauri::command(async)]
 fn revenue_csv(app: AppHandle, state: State<'_, AppState>, filter: RevenueFilter, action: String) -> CmdResult<ExportOutcome> {
     state.export(&app, &action, |core, s, lang| core.revenue_csv(s, &filter, lang, true))
 }
@@ -542,7 +553,7 @@ pub fn run() {
             sessions_generate, session_list, session_change, roster, roll_call, session_dismiss,
             leave_request, trial_request, trial_decide, trials_pending, notices,
             print_roster, print_group_week, print_timetable_week, print_receipt, export_csv,
-            backups, backup_now, backup_restore, database_export, revenue, revenue_csv,
+            backups, backup_now, backup_restore, database_export, revenue, revenue_csv, attendance_report, attendance_csv,
         ])
         .run(tauri::generate_context!())
         .expect("error while running CentreDesk");

@@ -73,3 +73,27 @@ def test_revenue_report_matches_the_ledger_with_chart_and_csv(app):
     assert rows[0][0] == "期间" and rows[-1][0] == "合计"
     assert Decimal(rows[-1][4]) == Decimal(ledger) / 100
     assert [r[0] for r in rows[1:-1]] == months
+
+
+def test_attendance_report_by_class_matches_the_roll_calls(app):
+    app.login("admin")
+    app.click("nav-reports")
+    app.click("report-tab-attendance")
+    app.type("att-from", "2026-10-01")
+    app.type("att-to", "2026-10-31")
+    app.click("att-run")
+    (present, absent), = app.sql(
+        "SELECT SUM(a.mark = 'present'), SUM(a.mark = 'absent') FROM attendance a JOIN class_sessions s ON s.id = a.session_id "
+        "WHERE s.date BETWEEN '2026-10-01' AND '2026-10-31'"
+    )
+    def total_row():
+        rows = [r for r in app.all("att-row") if r.get_attribute("data-key") == "total"]
+        return rows[0].find_elements("css selector", "td") if rows else []
+    WebDriverWait(app.driver, 10).until(lambda d: total_row() and int(total_row()[2].text) == present)
+    assert int(total_row()[4].text) == absent
+    (groups,), = app.sql("SELECT COUNT(DISTINCT s.group_id) FROM attendance a JOIN class_sessions s ON s.id = a.session_id WHERE s.date BETWEEN '2026-10-01' AND '2026-10-31'")
+    assert len(app.all("att-row")) == groups + 1
+    app.shot("attendance")
+    app.click("att-export")
+    rows = read_csv(app.el("export-path", timeout=20).get_attribute("data-path"))
+    assert rows[0][0] == "班级" and rows[-1][0] == "合计" and int(rows[-1][2]) == present
