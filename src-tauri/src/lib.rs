@@ -21,6 +21,7 @@ use centredesk_core::timetable::{
     SessionFilter, Slot, SlotInput,
 };
 use centredesk_core::print::WeekLayout;
+use centredesk_core::audit::{ActivityFilter, StaffActivity};
 use centredesk_core::backup::BackupInfo;
 use centredesk_core::export::ExportRequest;
 use centredesk_core::reports::{AttendanceFilter, AttendanceReport, RevenueFilter, RevenueReport};
@@ -503,6 +504,11 @@ fn attendance_csv(app: AppHandle, state: State<'_, AppState>, filter: Attendance
 }
 
 #[tauri::command(async)]
+fn staff_activity(state: State<'_, AppState>, filter: ActivityFilter) -> CmdResult<StaffActivity> {
+    state.as_staff(|core, s| core.staff_activity(s, &filter))
+}
+
+#[tauri::command(async)]
 fn revenue_csv(app: AppHandle, state: State<'_, AppState>, filter: RevenueFilter, action: String) -> CmdResult<ExportOutcome> {
     state.export(&app, &action, |core, s, lang| core.revenue_csv(s, &filter, lang, true))
 }
@@ -553,7 +559,7 @@ pub fn run() {
             sessions_generate, session_list, session_change, roster, roll_call, session_dismiss,
             leave_request, trial_request, trial_decide, trials_pending, notices,
             print_roster, print_group_week, print_timetable_week, print_receipt, export_csv,
-            backups, backup_now, backup_restore, database_export, revenue, revenue_csv, attendance_report, attendance_csv,
+            backups, backup_now, backup_restore, database_export, revenue, revenue_csv, attendance_report, attendance_csv, staff_activity,
         ])
         .run(tauri::generate_context!())
         .expect("error while running CentreDesk");

@@ -97,3 +97,25 @@ def test_attendance_report_by_class_matches_the_roll_calls(app):
     app.click("att-export")
     rows = read_csv(app.el("export-path", timeout=20).get_attribute("data-path"))
     assert rows[0][0] == "班级" and rows[-1][0] == "合计" and int(rows[-1][2]) == present
+
+
+def test_staff_activity_shows_who_did_what_today(app):
+    app.login("admin")
+    # The clerk's work of the day, done through the app's commands as the clerk.
+    app.invoke("logout", {})
+    app.restart()
+    app.login("qiantai")
+    app.call("member_apply", {"input": {
+        "name": "今天登记", "gender": "M", "notes": "", "referred_by": None,
+        "guardian": {"name": "今妈妈", "relation": "妈妈", "phone": "13700002222", "wechat": ""},
+    }})
+    app.invoke("logout", {})
+    app.restart()
+    app.login("admin")
+    app.click("nav-reports")
+    app.click("report-tab-activity")
+    (clerk_id,), = app.sql("SELECT id FROM staff WHERE username = 'qiantai'")
+    Select(app.el("act-staff")).select_by_value(clerk_id)
+    WebDriverWait(app.driver, 10).until(lambda d: any("今天登记" in (r.get_attribute("textContent") or "") for r in app.all("act-entry")))
+    assert all(r.get_attribute("data-staff-id") == clerk_id for r in app.all("act-count"))
+    app.shot("activity")

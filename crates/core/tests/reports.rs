@@ -183,3 +183,41 @@ mod attendance {
         assert!(lines[2].starts_with("合计,"));
     }
 }
+
+mod staff_activity {
+    use super::*;
+    use centredesk_core::audit::ActivityFilter;
+
+    #[test]
+    fn who_did_what_on_which_day_and_a_records_own_history() {
+        let c = common::centre();
+        on(&c, 2026, 11, 24);
+        let m = c.member("王小明", "13800000001"); // the clerk: apply + approve
+        on(&c, 2026, 11, 25);
+        c.member("李小红", "13800000002");
+        let pkg = c.lesson_package(10, "1000"); // the manager
+        let day = |d: &str| ActivityFilter { from_date: d.into(), to_date: d.into(), staff_id: None, entity_id: None };
+        let today = c.core.staff_activity(&c.admin, &day("2026-11-25")).unwrap();
+        let clerk: i64 = today.counts.iter().filter(|x| x.staff_id.as_deref() == Some(c.clerk.staff_id.as_str())).map(|x| x.count).sum();
+        assert!(clerk >= 2, "{:?}", today.counts);
+        assert!(today.counts.iter().any(|x| x.entity == "package" && x.staff_id.as_deref() == Some(c.admin.staff_id.as_str())));
+        assert_eq!(today.total, today.entries.len() as i64);
+        assert!(today.entries.iter().all(|e| e.entity_id != m.id), "yesterday's member is not in today");
+        // A record's own history, across days, whoever did it.
+        let history = c.core.staff_activity(&c.admin, &ActivityFilter { entity_id: Some(m.id.clone()), ..day("2026-11-01") }.with_to("2026-11-30")).unwrap();
+        assert!(history.entries.iter().all(|e| e.entity_id == m.id || e.subject_id.as_deref() == Some(m.id.as_str())));
+        assert!(history.entries.iter().any(|e| e.op == "approve"));
+        assert_eq!(c.core.staff_activity(&c.clerk, &day("2026-11-25")).unwrap_err().code(), "forbidden");
+        let _ = pkg;
+    }
+
+    trait WithTo {
+        fn with_to(self, to: &str) -> Self;
+    }
+    impl WithTo for ActivityFilter {
+        fn with_to(mut self, to: &str) -> Self {
+            self.to_date = to.into();
+            self
+        }
+    }
+}

@@ -107,6 +107,10 @@ fn every_command_checks_the_role() {
             let f = centredesk_core::reports::RevenueFilter { from_date: "2026-11-01".into(), to_date: "2026-11-30".into(), period: "day".into(), consultant_id: None };
             c.core.revenue(s, &f, centredesk_core::Lang::ZhCn).map(drop)
         })),
+        ("staff_activity", vec![M], Box::new(|s| {
+            let f = centredesk_core::audit::ActivityFilter { from_date: "2026-11-01".into(), to_date: "2026-11-30".into(), staff_id: None, entity_id: None };
+            c.core.staff_activity(s, &f).map(drop)
+        })),
         ("backup_now", vec![M], Box::new(|s| c.core.backup_now(s).map(drop))),
         ("backups", vec![M], Box::new(|s| c.core.backups(s).map(drop))),
         ("print_receipt", vec![M, CL, CO, CS], Box::new(|s| c.core.print_receipt(s, &receipt.payment.id, centredesk_core::Lang::ZhCn).map(drop))),

@@ -59,6 +59,8 @@ import type { PaymentInput } from '../bindings/PaymentInput';
 import type { PaymentRow } from '../bindings/PaymentRow';
 import type { Receipt } from '../bindings/Receipt';
 import type { RevenueFilter } from '../bindings/RevenueFilter';
+import type { ActivityFilter } from '../bindings/ActivityFilter';
+import type { StaffActivity } from '../bindings/StaffActivity';
 import type { AttendanceFilter } from '../bindings/AttendanceFilter';
 import type { AttendanceReport } from '../bindings/AttendanceReport';
 import type { RevenueReport } from '../bindings/RevenueReport';
@@ -217,6 +219,7 @@ export const api = {
   databaseExport: () => call<string | null>('database_export'),
   attendanceReport: (filter: AttendanceFilter) => call<AttendanceReport>('attendance_report', { filter }),
   attendanceCsv: (filter: AttendanceFilter, action: PrintAction) => call<ExportOutcome>('attendance_csv', { filter, action }),
+  staffActivity: (filter: ActivityFilter) => call<StaffActivity>('staff_activity', { filter }),
   revenue: (filter: RevenueFilter) => call<RevenueReport>('revenue', { filter }),
   revenueCsv: (filter: RevenueFilter, action: PrintAction) => call<ExportOutcome>('revenue_csv', { filter, action }),
   exportCsv: (request: ExportRequest, action: PrintAction) => call<ExportOutcome>('export_csv', { request, action }),
