@@ -892,7 +892,11 @@ fn preview_of(kind: ImportKind, table: &Table, guessed: Vec<Option<ImportField>>
     }
 }
 
-fn prepare(kind: ImportKind, bytes: &[u8], mapping: Option<&[ColumnMapping]>) -> Result<(Table, Vec<Option<ImportField>>, Vec<Option<ImportField>>)> {
+/// One field (or none) per column.
+type Mapping = Vec<Option<ImportField>>;
+
+/// The file read, the guessed mapping and the one to use.
+fn prepare(kind: ImportKind, bytes: &[u8], mapping: Option<&[ColumnMapping]>) -> Result<(Table, Mapping, Mapping)> {
     let table = read_table(bytes)?;
     let guessed = guess_mapping(&table.headers, kind);
     let used = apply_mapping(kind, &guessed, mapping)?;

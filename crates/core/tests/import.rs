@@ -9,6 +9,7 @@ use centredesk_core::leads::LeadInput;
 use centredesk_core::Lang;
 use common::*;
 use proptest::prelude::*;
+use proptest::test_runner::TestRunner;
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/import").join(name);
@@ -390,36 +391,42 @@ fn an_export_imports_into_a_new_centre() {
     assert_eq!((d.member.birthday.as_deref(), d.member.school.as_str(), d.guardians[0].guardian.phone.as_str()), (Some("2017-03-07"), "实验小学", "13800138000"));
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
-
-    /// Whatever bytes arrive, the preview answers (a report or an error), never panics,
-    /// and reports every row it read.
-    #[test]
-    fn any_bytes_preview_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..600), leads in any::<bool>()) {
-        let c = shared();
-        let kind = if leads { ImportKind::Leads } else { ImportKind::Members };
-        if let Ok(p) = c.core.import_preview(&c.admin, kind, &bytes, None) {
-            prop_assert_eq!(p.rows.len() as i64, p.accepted + p.merged + p.rejected);
-        }
-    }
-
-    /// CSV-shaped noise: Chinese, full-width, quotes, commas, line breaks, BOMs.
-    #[test]
-    fn messy_csv_previews_without_panicking(cells in proptest::collection::vec("[姓名电话生日性别男女王李\u{FF10}-\u{FF19}0-9a-zA-Z,\"\r\n\t '=+年月日/.\u{FEFF}-]{0,12}", 0..40)) {
-        let c = shared();
-        let text = format!("姓名,性别,生日,电话,家长,关系\n{}", cells.join(","));
-        for kind in [ImportKind::Members, ImportKind::Leads] {
-            let p = c.core.import_preview(&c.admin, kind, text.as_bytes(), None).unwrap();
-            prop_assert_eq!(p.rows.len() as i64, p.accepted + p.merged + p.rejected);
-            let (gb, _, _) = encoding_rs::GB18030.encode(&text);
-            let _ = c.core.import_preview(&c.admin, kind, &gb, None);
-        }
-    }
+/// Whatever bytes arrive, the preview answers (a report or an error), never panics,
+/// and reports every row it read. One centre for all the cases (opening a database per
+/// case is slow), dropped at the end so its temp dir goes too.
+#[test]
+fn any_bytes_preview_without_panicking() {
+    let c = common::centre();
+    let mut runner = TestRunner::new(ProptestConfig { cases: 64, ..ProptestConfig::default() });
+    let strategy = (proptest::collection::vec(any::<u8>(), 0..600), any::<bool>());
+    runner
+        .run(&strategy, |(bytes, leads)| {
+            let kind = if leads { ImportKind::Leads } else { ImportKind::Members };
+            if let Ok(p) = c.core.import_preview(&c.admin, kind, &bytes, None) {
+                prop_assert_eq!(p.rows.len() as i64, p.accepted + p.merged + p.rejected);
+            }
+            Ok(())
+        })
+        .unwrap();
 }
 
-/// One centre for all the property cases (opening a database per case is slow).
-fn shared() -> &'static Centre {
-    static CENTRE: std::sync::OnceLock<Centre> = std::sync::OnceLock::new();
-    CENTRE.get_or_init(common::centre)
+/// CSV-shaped noise: Chinese, full-width, quotes, commas, line breaks, BOMs, in UTF-8
+/// and in GB18030.
+#[test]
+fn messy_csv_previews_without_panicking() {
+    let c = common::centre();
+    let mut runner = TestRunner::new(ProptestConfig { cases: 64, ..ProptestConfig::default() });
+    let strategy = proptest::collection::vec("[姓名电话生日性别男女王李\u{FF10}-\u{FF19}0-9a-zA-Z,\"\r\n\t '=+年月日/.\u{FEFF}-]{0,12}", 0..40);
+    runner
+        .run(&strategy, |cells| {
+            let text = format!("姓名,性别,生日,电话,家长,关系\n{}", cells.join(","));
+            for kind in [ImportKind::Members, ImportKind::Leads] {
+                let p = c.core.import_preview(&c.admin, kind, text.as_bytes(), None).unwrap();
+                prop_assert_eq!(p.rows.len() as i64, p.accepted + p.merged + p.rejected);
+                let (gb, _, _) = encoding_rs::GB18030.encode(&text);
+                let _ = c.core.import_preview(&c.admin, kind, &gb, None);
+            }
+            Ok(())
+        })
+        .unwrap();
 }
