@@ -23,8 +23,9 @@
 //!   be completed and approved at the desk. Gender and name are required as at the desk.
 //!   A guardian is created when the row has a guardian name, phone or WeChat: the phone
 //!   is then required (a guardian is reached by phone), the relation defaults to 家长
-//!   and the name to the child's name + relation (王小明妈妈). A guardian with the same
-//!   name and phone already at the centre is reused (brothers and sisters share one).
+//!   and the name to the one of the guardian the centre (or an earlier row) already has
+//!   with that phone, else to the child's name + relation (王小明妈妈). A guardian with
+//!   the same name and phone is reused, so brothers and sisters share one.
 //! - **Duplicates** (members): the same guardian phone and child name, or the same
 //!   name and birthday, as a member already in the database or an earlier row of the
 //!   file → `merged`, not created again. When the merged row brings a guardian phone
@@ -546,6 +547,8 @@ struct Known {
     by_key: HashMap<String, Target>,
     /// member id → guardian phones
     phones: HashMap<String, HashSet<String>>,
+    /// phone → the name of the first guardian with it
+    guardian_names: HashMap<String, String>,
 }
 
 fn key_phone_name(phone: &str, name: &str) -> String {
@@ -572,6 +575,11 @@ fn load_known(c: &Connection, kind: ImportKind) -> Result<Known> {
                 let (phone, id, name, member_no) = row?;
                 known.phones.entry(id.clone()).or_default().insert(phone.clone());
                 known.by_key.entry(key_phone_name(&phone, &name)).or_insert(Target::Existing { id, name, member_no });
+            }
+            let mut stmt = c.prepare("SELECT phone, name FROM guardians ORDER BY created_at")?;
+            for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+                let (phone, name) = row?;
+                known.guardian_names.entry(phone).or_insert(name);
             }
             let mut stmt = c.prepare("SELECT id, name, member_no, birthday FROM members WHERE birthday IS NOT NULL ORDER BY created_at")?;
             let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?)))?;
@@ -622,7 +630,8 @@ fn cell<'a>(cells: &'a [String], mapping: &[Option<ImportField>], field: ImportF
         .unwrap_or("")
 }
 
-fn check_member(cells: &[String], mapping: &[Option<ImportField>], today: NaiveDate) -> (ImportValues, Errors, bool) {
+/// The values, the errors, whether the row has a guardian, and whether the file named them.
+fn check_member(cells: &[String], mapping: &[Option<ImportField>], today: NaiveDate) -> (ImportValues, Errors, bool, bool) {
     use ImportField as F;
     let get = |f| cell(cells, mapping, f).to_string();
     let mut v = ImportValues {
@@ -659,6 +668,7 @@ fn check_member(cells: &[String], mapping: &[Option<ImportField>], today: NaiveD
         v.notes = s;
     }
     let guardian = !(v.guardian_name.is_empty() && v.phone.is_empty() && v.wechat.is_empty());
+    let named = !v.guardian_name.is_empty();
     if guardian {
         if let Some(p) = e.take(validate::mobile(Field::GuardianPhone, &v.phone)) {
             v.phone = p;
@@ -682,7 +692,7 @@ fn check_member(cells: &[String], mapping: &[Option<ImportField>], today: NaiveD
             v.wechat = w;
         }
     }
-    (v, e, guardian)
+    (v, e, guardian, named)
 }
 
 fn check_lead(c: &Connection, cells: &[String], mapping: &[Option<ImportField>], today: NaiveDate) -> (ImportValues, Errors) {
@@ -779,11 +789,11 @@ fn check_rows(c: &Connection, kind: ImportKind, table: &Table, mapping: &[Option
     let mut rows: Vec<ImportRow> = Vec::with_capacity(table.rows.len());
     let mut plans = Vec::with_capacity(table.rows.len());
     for (line, cells) in &table.rows {
-        let (values, errors, guardian) = match kind {
+        let (values, errors, guardian, named) = match kind {
             ImportKind::Members => check_member(cells, mapping, today),
             ImportKind::Leads => {
                 let (v, e) = check_lead(c, cells, mapping, today);
-                (v, e, false)
+                (v, e, false, true)
             }
         };
         let mut row = ImportRow {
@@ -801,7 +811,16 @@ fn check_rows(c: &Connection, kind: ImportKind, table: &Table, mapping: &[Option
             plans.push(Plan::Skip);
             continue;
         }
+        // A guardian the file does not name is the one the centre already has with that phone.
+        if guardian && !named {
+            if let Some(n) = known.guardian_names.get(&row.values.phone) {
+                row.values.guardian_name = n.clone();
+            }
+        }
         let v = row.values.clone();
+        if guardian {
+            known.guardian_names.entry(v.phone.clone()).or_insert_with(|| v.guardian_name.clone());
+        }
         let mut keys: Vec<(String, &'static str)> = vec![];
         match kind {
             ImportKind::Members => {

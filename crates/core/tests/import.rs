@@ -293,6 +293,23 @@ fn duplicates_against_the_database() {
 }
 
 #[test]
+fn brothers_and_sisters_share_their_guardian() {
+    let c = common::centre();
+    let li = c.member("李四", "13900000001"); // guardian 家长
+    let guardians = c.count("SELECT COUNT(*) FROM guardians");
+    let text = "姓名,性别,电话\n王小明,男,13800138000\n王小红,女,13800138000\n李五,男,13900000001\n";
+    let p = preview(&c, ImportKind::Members, text);
+    let names: Vec<&str> = p.rows.iter().map(|r| r.values.guardian_name.as_str()).collect();
+    assert_eq!(names, ["王小明家长", "王小明家长", "家长"], "an unnamed guardian is the one with that phone");
+    let r = c.core.import_commit(&c.admin, ImportKind::Members, text.as_bytes(), None).unwrap();
+    assert_eq!((r.created, c.count("SELECT COUNT(*) FROM guardians") - guardians), (3, 1));
+    let xiaohong = c.core.member_get(&c.admin, r.preview.rows[1].record_id.as_ref().unwrap()).unwrap();
+    assert_eq!(xiaohong.guardians[0].other_children.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["王小明"]);
+    let liwu = c.core.member_get(&c.admin, r.preview.rows[2].record_id.as_ref().unwrap()).unwrap();
+    assert_eq!(liwu.guardians[0].other_children[0].id, li.id);
+}
+
+#[test]
 fn leads_are_imported_with_their_rules_and_duplicates() {
     let c = common::centre();
     let known = c.core.lead_create(&c.clerk, lead("陈六", "13700003333")).unwrap();
