@@ -101,6 +101,9 @@ enum Command {
         /// needs, next_follow_up.
         #[arg(long = "map")]
         map: Vec<String>,
+        /// The whole report as JSON (what the app shows), for scripts.
+        #[arg(long)]
+        json: bool,
     },
     /// Print sheets to PDF files, as the app's print buttons do.
     #[command(subcommand)]
@@ -294,7 +297,7 @@ fn run(cli: Cli) -> Result<(), CoreError> {
             std::fs::write(&path, &csv.bytes).map_err(|e| CoreError::Internal(format!("{}: {e}", path.display())))?;
             println!("{} ({} rows)", path.display(), csv.rows);
         }
-        Command::Import { kind, file, commit, map } => {
+        Command::Import { kind, file, commit, map, json } => {
             let lang = Lang::parse(&cli.lang);
             let kind = ImportKind::parse(&kind).ok_or_else(|| {
                 CoreError::invalid(Field::ImportFile, Rule::OneOf { allowed: vec!["members".into(), "leads".into()] })
@@ -306,6 +309,10 @@ fn run(cli: Cli) -> Result<(), CoreError> {
             let s = session(&core, &cli.user, &cli.password)?;
             if commit {
                 let report = core.import_commit(&s, kind, &bytes, mapping)?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+                    return Ok(());
+                }
                 print_import(&report.preview, kind, lang);
                 println!(
                     "{}",
@@ -316,6 +323,10 @@ fn run(cli: Cli) -> Result<(), CoreError> {
                 );
             } else {
                 let preview = core.import_preview(&s, kind, &bytes, mapping)?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&preview).unwrap_or_default());
+                    return Ok(());
+                }
                 print_import(&preview, kind, lang);
                 println!("{}", lang.pick("预览：尚未写入任何数据；加 --commit 导入", "Preview: nothing was written; add --commit to import"));
             }

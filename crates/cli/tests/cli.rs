@@ -111,6 +111,11 @@ fn the_manager_previews_then_imports_a_gb18030_file_from_excel() {
     let out = as_manager(&["--lang", "en", "import", "members", file, "--map", "4="]);
     assert!(stdout(&out).contains("4\t出生日期\t→ (ignored)"), "{}", stdout(&out));
 
+    // The same report as JSON for scripts.
+    let report: serde_json::Value = serde_json::from_slice(&as_manager(&["import", "members", file, "--json"]).stdout).unwrap();
+    assert_eq!((report["encoding"].as_str(), report["rows"].as_array().unwrap().len(), report["rejected"].as_i64()), (Some("GB18030"), 10, Some(4)));
+    assert_eq!(report["rows"][4]["reasons"][0]["code"], "validation.phone_format");
+
     // --commit imports.
     let out = as_manager(&["import", "members", file, "--commit"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
