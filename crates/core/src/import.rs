@@ -347,6 +347,21 @@ fn clean_cell(raw: &str) -> String {
     v.trim().to_string()
 }
 
+fn is_han(c: char) -> bool {
+    matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' | '\u{20000}'..='\u{3134F}')
+}
+
+/// A Chinese name padded for alignment in Excel (`王　明`, `王 明`) → `王明`; other names
+/// are left to the name rule.
+fn tidy_name(name: &str) -> String {
+    let has_space = name.chars().any(char::is_whitespace);
+    if has_space && name.chars().filter(|c| !c.is_whitespace()).all(|c| is_han(c) || c == '·') {
+        name.chars().filter(|c| !c.is_whitespace()).collect()
+    } else {
+        name.to_string()
+    }
+}
+
 fn read_table(bytes: &[u8]) -> Result<Table> {
     let (text, encoding) = decode(bytes);
     let first_line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
@@ -647,6 +662,8 @@ fn check_member(cells: &[String], mapping: &[Option<ImportField>], today: NaiveD
         wechat: get(F::Wechat),
         ..Default::default()
     };
+    v.name = tidy_name(&v.name);
+    v.guardian_name = tidy_name(&v.guardian_name);
     let mut e = Errors(vec![]);
     let name = e.take(validate::person_name(Field::Name, &v.name));
     if let Some(n) = &name {
@@ -711,6 +728,8 @@ fn check_lead(c: &Connection, cells: &[String], mapping: &[Option<ImportField>],
         notes: get(F::Notes),
         ..Default::default()
     };
+    v.name = tidy_name(&v.name);
+    v.contact_name = tidy_name(&v.contact_name);
     let mut e = Errors(vec![]);
     if let Some(n) = e.take(validate::person_name(Field::Name, &v.name)) {
         v.name = n;
@@ -1094,6 +1113,15 @@ mod tests {
             utf16.extend_from_slice(&u.to_le_bytes());
         }
         assert_eq!(decode(&utf16), (text.to_string(), "UTF-16LE"));
+    }
+
+    #[test]
+    fn padded_chinese_names_are_closed_up() {
+        assert_eq!(tidy_name("王\u{3000}明"), "王明");
+        assert_eq!(tidy_name("王 明"), "王明");
+        assert_eq!(tidy_name("Tom Li"), "Tom Li");
+        assert_eq!(tidy_name("王小明"), "王小明");
+        assert_eq!(tidy_name("迪丽热巴 · 迪力木拉提"), "迪丽热巴·迪力木拉提");
     }
 
     #[test]

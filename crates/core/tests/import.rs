@@ -252,6 +252,10 @@ fn every_row_rule() {
     assert_eq!(codes(&p.rows[7]), ["validation.required"]);
     assert_eq!(codes(&p.rows[8]), ["validation.one_of"]);
 
+    // A two-character name padded with a full-width space for alignment is closed up.
+    let p = preview(&c, ImportKind::Members, "姓名,性别,家长,电话\n王\u{3000}明,男,王　刚,13800138001\n");
+    assert_eq!((p.rows[0].values.name.as_str(), p.rows[0].values.guardian_name.as_str()), ("王明", "王刚"));
+
     // Names: required, letters only, at most 20 characters.
     let p = preview(&c, ImportKind::Members, &format!("姓名,性别\n ,男\n张三1,男\n{},男\n迪丽热巴·迪力木拉提,女\n", "张".repeat(21)));
     assert_eq!(p.rows.iter().map(codes).collect::<Vec<_>>(), [vec!["validation.required".to_string()], vec!["validation.name_characters".into()], vec!["validation.too_long".into()], vec![]]);
