@@ -6,7 +6,9 @@ mod bench_roster;
 
 use centredesk_core::members::{GuardianInput, MemberApplication, MemberApproval};
 use centredesk_core::export::ExportRequest;
+use centredesk_core::import::{ColumnMapping, ImportField, ImportKind, ImportPreview, RowStatus};
 use centredesk_core::print::WeekLayout;
+use centredesk_core::error::{Field, Rule};
 use centredesk_core::{Core, CoreError, Lang, Session};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -83,6 +85,25 @@ enum Command {
         /// Machine column names instead of the language's.
         #[arg(long)]
         machine_headers: bool,
+    },
+    /// Import members (with guardians) or leads from a CSV file (UTF-8 or GB18030 as
+    /// Chinese Excel saves it). Shows what each row would do; --commit imports.
+    Import {
+        /// members or leads
+        kind: String,
+        file: PathBuf,
+        /// Import the accepted rows (all in one transaction); without it nothing is written.
+        #[arg(long)]
+        commit: bool,
+        /// Map a column (1-based) to a field, overriding the guess: `--map 3=phone`,
+        /// `--map 5=` to ignore column 5. Fields: name, gender, birthday, guardian_name,
+        /// relation, phone, wechat, school, course_interest, notes, contact_name, source,
+        /// needs, next_follow_up.
+        #[arg(long = "map")]
+        map: Vec<String>,
+        /// The whole report as JSON (what the app shows), for scripts.
+        #[arg(long)]
+        json: bool,
     },
     /// Print sheets to PDF files, as the app's print buttons do.
     #[command(subcommand)]
@@ -276,6 +297,40 @@ fn run(cli: Cli) -> Result<(), CoreError> {
             std::fs::write(&path, &csv.bytes).map_err(|e| CoreError::Internal(format!("{}: {e}", path.display())))?;
             println!("{} ({} rows)", path.display(), csv.rows);
         }
+        Command::Import { kind, file, commit, map, json } => {
+            let lang = Lang::parse(&cli.lang);
+            let kind = ImportKind::parse(&kind).ok_or_else(|| {
+                CoreError::invalid(Field::ImportFile, Rule::OneOf { allowed: vec!["members".into(), "leads".into()] })
+            })?;
+            let mapping = map.iter().map(|m| parse_map(m)).collect::<Result<Vec<_>, _>>()?;
+            let mapping = if mapping.is_empty() { None } else { Some(mapping.as_slice()) };
+            let bytes = std::fs::read(&file).map_err(|e| CoreError::Internal(format!("{}: {e}", file.display())))?;
+            let core = Core::open(&db)?;
+            let s = session(&core, &cli.user, &cli.password)?;
+            if commit {
+                let report = core.import_commit(&s, kind, &bytes, mapping)?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+                    return Ok(());
+                }
+                print_import(&report.preview, kind, lang);
+                println!(
+                    "{}",
+                    match lang {
+                        Lang::ZhCn => format!("已导入：新建 {} 条（其中 {} 名会员已审核并编号），关联家长 {} 位", report.created, report.approved, report.guardians_linked),
+                        Lang::En => format!("Imported: {} created ({} members approved with a number), {} guardians linked", report.created, report.approved, report.guardians_linked),
+                    }
+                );
+            } else {
+                let preview = core.import_preview(&s, kind, &bytes, mapping)?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&preview).unwrap_or_default());
+                    return Ok(());
+                }
+                print_import(&preview, kind, lang);
+                println!("{}", lang.pick("预览：尚未写入任何数据；加 --commit 导入", "Preview: nothing was written; add --commit to import"));
+            }
+        }
         Command::Print(cmd) => {
             let core = Core::open(&db)?;
             let s = session(&core, &cli.user, &cli.password)?;
@@ -300,6 +355,58 @@ fn run(cli: Cli) -> Result<(), CoreError> {
         Command::Bench(cmd) => bench::run(cmd)?,
     }
     Ok(())
+}
+
+/// `3=phone` (1-based column) → a mapping entry; `3=` ignores the column.
+fn parse_map(arg: &str) -> Result<ColumnMapping, CoreError> {
+    let bad = || CoreError::invalid(Field::Column, Rule::OneOf { allowed: vec!["N=field".into(), "N=".into()] });
+    let (col, field) = arg.split_once('=').ok_or_else(bad)?;
+    let column: usize = col.trim().parse().map_err(|_| bad())?;
+    let column = column.checked_sub(1).ok_or_else(bad)?;
+    let field = match field.trim() {
+        "" | "-" => None,
+        f => Some(ImportField::parse(f).ok_or_else(|| {
+            CoreError::invalid(Field::Column, Rule::OneOf { allowed: ImportField::ALL.iter().map(|f| f.as_str().to_string()).collect() })
+        })?),
+    };
+    Ok(ColumnMapping { column, field })
+}
+
+/// The per-row report: encoding and columns, then one line per row.
+fn print_import(p: &ImportPreview, kind: ImportKind, lang: Lang) {
+    println!("{}: {}", lang.pick("编码", "Encoding"), p.encoding);
+    for (i, (h, f)) in p.headers.iter().zip(&p.mapping).enumerate() {
+        let target = match f {
+            Some(f) => format!("{} ({})", f.label(kind, lang), f.as_str()),
+            None => lang.pick("（不导入）", "(ignored)"),
+        };
+        println!("  {}\t{h}\t→ {target}", i + 1);
+    }
+    for r in &p.rows {
+        let status = match (r.status, lang) {
+            (RowStatus::Accepted, Lang::ZhCn) => "新建",
+            (RowStatus::Merged, Lang::ZhCn) => "合并",
+            (RowStatus::Rejected, Lang::ZhCn) => "拒绝",
+            (RowStatus::Accepted, Lang::En) => "accepted",
+            (RowStatus::Merged, Lang::En) => "merged",
+            (RowStatus::Rejected, Lang::En) => "rejected",
+        };
+        let v = &r.values;
+        let mut cols = vec![r.line.to_string(), status.to_string(), v.name.clone(), v.gender.clone(), v.birthday.clone(), v.phone.clone()];
+        if let Some(no) = &r.member_no {
+            cols.push(no.clone());
+        }
+        let reasons: Vec<&str> = r.reasons.iter().map(|m| m.text(lang)).collect();
+        cols.push(reasons.join(if lang == Lang::ZhCn { "；" } else { "; " }));
+        println!("{}", cols.join("\t"));
+    }
+    println!(
+        "{}",
+        match lang {
+            Lang::ZhCn => format!("共 {} 行：新建 {}，合并 {}，拒绝 {}", p.rows.len(), p.accepted, p.merged, p.rejected),
+            Lang::En => format!("{} rows: {} accepted, {} merged, {} rejected", p.rows.len(), p.accepted, p.merged, p.rejected),
+        }
+    );
 }
 
 /// Today in the centre's default zone (Asia/Shanghai) for the demo's end date.

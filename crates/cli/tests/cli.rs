@@ -82,3 +82,48 @@ fn the_manager_exports_csv_and_prints_a_roster_from_a_script() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF-"));
 }
+
+#[test]
+fn the_manager_previews_then_imports_a_gb18030_file_from_excel() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    assert!(centredesk(&db, &["demo", "--members", "5", "--today", "2026-11-25"]).status.success());
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/import/members-gb18030.csv");
+    let file = file.to_str().unwrap();
+    let as_manager = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_centredesk")).arg("--db").arg(&db).args(args).env("CENTREDESK_USER", "admin").env("CENTREDESK_PASSWORD", "demo1234").output().unwrap()
+    };
+    let found = |name: &str| {
+        let out = as_manager(&["member", "find", name, "--json"]);
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap().as_array().unwrap().iter().any(|h| h["name"] == name)
+    };
+
+    // Preview (the default): the per-row report, nothing written.
+    let out = as_manager(&["import", "members", file]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = stdout(&out);
+    assert!(text.contains("编码: GB18030"), "{text}");
+    assert!(text.contains("6\t拒绝\t刘洋") && text.contains("家长电话：请输入以 1 开头的 11 位手机号"), "{text}");
+    assert!(text.contains("共 10 行：新建 4，合并 2，拒绝 4"), "{text}");
+    assert!(!found("赵子涵"));
+
+    // A column mapped by hand, in English.
+    let out = as_manager(&["--lang", "en", "import", "members", file, "--map", "4="]);
+    assert!(stdout(&out).contains("4\t出生日期\t→ (ignored)"), "{}", stdout(&out));
+
+    // The same report as JSON for scripts.
+    let report: serde_json::Value = serde_json::from_slice(&as_manager(&["import", "members", file, "--json"]).stdout).unwrap();
+    assert_eq!((report["encoding"].as_str(), report["rows"].as_array().unwrap().len(), report["rejected"].as_i64()), (Some("GB18030"), 10, Some(4)));
+    assert_eq!(report["rows"][4]["reasons"][0]["code"], "validation.phone_format");
+
+    // --commit imports.
+    let out = as_manager(&["import", "members", file, "--commit"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout(&out).contains("已导入：新建 4 条（其中 3 名会员已审核并编号），关联家长 1 位"), "{}", stdout(&out));
+    assert!(found("赵子涵") && found("陈浩然"));
+
+    // A clerk's script is refused.
+    let refused = centredesk(&db, &["import", "leads", file, "--commit"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("您的角色无权导入数据"));
+}

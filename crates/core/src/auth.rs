@@ -59,6 +59,8 @@ pub enum Action {
     DecideTrials,
     /// CSV exports of whole lists (every family's personal data leaves the program).
     ExportData,
+    /// CSV imports of members and leads (a whole list enters at once, as the manager's).
+    ImportData,
     /// Backups, restore and exporting the whole database.
     ManageBackups,
     /// The manager's analysis screens (revenue, renewals, attendance, sales …).
@@ -87,6 +89,7 @@ impl Action {
             RequestTrials => ("登记试课", "book trial classes"),
             DecideTrials => ("审批试课", "approve or decline trial classes"),
             ExportData => ("导出数据", "export data"),
+            ImportData => ("导入数据", "import data"),
             ManageBackups => ("备份和恢复数据", "back up and restore data"),
             ViewReports => ("查看经营报表", "see the reports"),
         };

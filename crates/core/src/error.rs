@@ -44,6 +44,7 @@ pub enum Field {
     Member, Guardian, Lead, Package, Contract, Payment, Staff,
     Room, ClassGroup, Capacity, Weekday, StartTime, EndTime, Coach, Date, FromDate, ToDate,
     Mark, Session, Season, Closure, Trial, Comment, Report, Backup, BackupKeep, Period,
+    ImportFile, Column,
 }
 
 impl Field {
@@ -122,6 +123,8 @@ impl Field {
             Backup => ("备份", "Backup"),
             Period => ("统计周期", "Period"),
             BackupKeep => ("备份保留份数", "Backups kept"),
+            ImportFile => ("导入文件", "Import file"),
+            Column => ("列", "Column"),
         };
         lang.pick(zh, en)
     }

@@ -219,7 +219,7 @@ fn check(input: &LeadInput) -> Result<CheckedLead> {
     })
 }
 
-fn check_source(c: &Connection, source: &str) -> Result<String> {
+pub(crate) fn check_source(c: &Connection, source: &str) -> Result<String> {
     let source = validate::required_text(Field::Source, source, 12)?;
     let allowed = settings::load(c)?.lead_sources;
     if !allowed.contains(&source) {
@@ -261,29 +261,35 @@ fn due_window(due: &str, today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
     }
 }
 
+/// Creates a lead inside the caller's transaction (the form and the import both come
+/// here): checks, inserts, logs and indexes it.
+pub(crate) fn create(w: &mut WriteTx, session: &Session, input: &LeadInput) -> Result<Lead> {
+    let l = check(input)?;
+    let next = validate::optional_date(Field::NextFollowUp, &input.next_follow_up)?;
+    let birthday = validate::birthday(&input.birthday, w.today())?;
+    let source = check_source(w, &input.source)?;
+    let consultant = check_consultant(w, session, &input.consultant_id)?;
+    let id = crate::new_id();
+    w.execute(
+        "INSERT INTO leads (id, name, contact_name, phone, wechat, gender, birthday, source, consultant_id, man_money, man_authority,
+            man_need, needs, notes, status, next_follow_up, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'new', ?15, ?16, ?16)",
+        params![
+            id, l.name, l.contact_name, l.phone, l.wechat, l.gender, birthday.map(|d| d.to_string()), source, consultant,
+            input.man_money, input.man_authority, input.man_need, l.needs, l.notes, next.map(|d| d.to_string()), w.now_text()
+        ],
+    )?;
+    let lead = log_lead(w, &id, "create")?;
+    search::index_lead(w, &id)?;
+    Ok(lead)
+}
+
 impl Core {
     pub fn lead_create(&self, session: &Session, input: LeadInput) -> Result<Lead> {
         session.require(Action::EditLeads)?;
-        let l = check(&input)?;
-        let next = validate::optional_date(Field::NextFollowUp, &input.next_follow_up)?;
-        self.write(session, |w| {
-            let birthday = validate::birthday(&input.birthday, w.today())?;
-            let source = check_source(w, &input.source)?;
-            let consultant = check_consultant(w, session, &input.consultant_id)?;
-            let id = crate::new_id();
-            w.execute(
-                "INSERT INTO leads (id, name, contact_name, phone, wechat, gender, birthday, source, consultant_id, man_money, man_authority,
-                    man_need, needs, notes, status, next_follow_up, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'new', ?15, ?16, ?16)",
-                params![
-                    id, l.name, l.contact_name, l.phone, l.wechat, l.gender, birthday.map(|d| d.to_string()), source, consultant,
-                    input.man_money, input.man_authority, input.man_need, l.needs, l.notes, next.map(|d| d.to_string()), w.now_text()
-                ],
-            )?;
-            let lead = log_lead(w, &id, "create")?;
-            search::index_lead(w, &id)?;
-            Ok(lead)
-        })
+        check(&input)?;
+        validate::optional_date(Field::NextFollowUp, &input.next_follow_up)?;
+        self.write(session, |w| create(w, session, &input))
     }
 
     pub fn lead_update(&self, session: &Session, lead_id: &str, input: LeadInput) -> Result<Lead> {

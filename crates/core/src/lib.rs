@@ -12,6 +12,7 @@ pub mod demo;
 pub mod error;
 pub mod export;
 pub mod home;
+pub mod import;
 pub mod leads;
 pub mod members;
 pub mod money;

@@ -343,6 +343,38 @@ pub(crate) fn insert_member(
     Ok(id)
 }
 
+/// Approves an applicant inside the caller's transaction: completes the details and
+/// takes the next member number (the desk's approval and the import both come here).
+pub(crate) fn approve(w: &mut WriteTx, member_id: &str, birthday: chrono::NaiveDate, school: &str, interest: &str) -> Result<Member> {
+    let m = load_member(w, member_id)?;
+    if m.status != "applicant" {
+        return Err(CoreError::Conflict(Conflict::MemberNotApplicant));
+    }
+    let prefix = settings::get(w, "member_no_prefix")?.unwrap_or_else(|| "M".into());
+    let number = format!("{prefix}{:05}", w.next_counter("member_no")?);
+    w.execute(
+        "UPDATE members SET member_no = ?2, birthday = ?3, school = ?4, course_interest = ?5, status = 'active',
+                approved_at = ?6, updated_at = ?6 WHERE id = ?1",
+        params![member_id, number, birthday.to_string(), school, interest, w.now_text()],
+    )?;
+    let m = load_member(w, member_id)?;
+    w.log("member", member_id, "approve", Some(member_id), &m)?;
+    search::index_member(w, member_id)?;
+    Ok(m)
+}
+
+/// Sets an applicant's school and course interest inside the caller's transaction (an
+/// imported applicant has them before approval), logged as an update.
+pub(crate) fn set_school_and_interest(w: &mut WriteTx, member_id: &str, school: &str, interest: &str) -> Result<Member> {
+    w.execute(
+        "UPDATE members SET school = ?2, course_interest = ?3, updated_at = ?4 WHERE id = ?1",
+        params![member_id, school, interest, w.now_text()],
+    )?;
+    let m = load_member(w, member_id)?;
+    w.log("member", member_id, "update", Some(member_id), &m)?;
+    Ok(m)
+}
+
 impl Core {
     /// Membership application 入会申请: minimal fields; the record waits for approval.
     pub fn member_apply(&self, session: &Session, input: MemberApplication) -> Result<Member> {
@@ -371,21 +403,7 @@ impl Core {
             let today = w.today();
             let birthday = validate::birthday(&Some(input.birthday.clone()), today)?
                 .ok_or(CoreError::invalid(Field::Birthday, Rule::Required))?;
-            let m = load_member(w, member_id)?;
-            if m.status != "applicant" {
-                return Err(CoreError::Conflict(Conflict::MemberNotApplicant));
-            }
-            let prefix = settings::get(w, "member_no_prefix")?.unwrap_or_else(|| "M".into());
-            let number = format!("{prefix}{:05}", w.next_counter("member_no")?);
-            w.execute(
-                "UPDATE members SET member_no = ?2, birthday = ?3, school = ?4, course_interest = ?5, status = 'active',
-                        approved_at = ?6, updated_at = ?6 WHERE id = ?1",
-                params![member_id, number, birthday.to_string(), school, interest, w.now_text()],
-            )?;
-            let m = load_member(w, member_id)?;
-            w.log("member", member_id, "approve", Some(member_id), &m)?;
-            search::index_member(w, member_id)?;
-            Ok(m)
+            approve(w, member_id, birthday, &school, &interest)
         })
     }
 

@@ -76,10 +76,21 @@ pub fn optional_mobile(field: Field, value: &str) -> Result<String> {
     }
 }
 
-/// `YYYY-MM-DD`, also `YYYY/M/D`, `YYYY.M.D` and `YYYY年M月D日` as Chinese users write them.
+/// `YYYY-MM-DD`, also `YYYY/M/D`, `YYYY.M.D`, `YYYY年M月D日` (or `号`) and `YYYYMMDD` as
+/// Chinese users and Excel write them; a time Excel adds after a space (`2015/3/7 0:00`)
+/// is ignored.
 pub fn parse_date(value: &str) -> Option<NaiveDate> {
     let v = fold_full_width(value.trim());
-    let v = v.trim_end_matches('日').replace(['年', '月', '/', '.'], "-");
+    let v = match v.split_once(' ') {
+        Some((day, time)) if time.trim().chars().all(|c| c.is_ascii_digit() || c == ':') => day.to_string(),
+        _ => v,
+    };
+    if v.len() == 8 && v.chars().all(|c| c.is_ascii_digit()) {
+        let (y, md) = v.split_at(4);
+        let (m, d) = md.split_at(2);
+        return parse_date(&format!("{y}-{m}-{d}"));
+    }
+    let v = v.trim_end_matches(['日', '号']).replace(['年', '月', '/', '.'], "-");
     let parts: Vec<&str> = v.split('-').collect();
     if parts.len() != 3 {
         return None;
@@ -206,10 +217,10 @@ mod tests {
     #[test]
     fn dates_in_chinese_formats() {
         let d = NaiveDate::from_ymd_opt(2015, 3, 7).unwrap();
-        for s in ["2015-03-07", "2015/3/7", "2015.3.7", "2015年3月7日", "２０１５-０３-０７"] {
+        for s in ["2015-03-07", "2015/3/7", "2015.3.7", "2015年3月7日", "２０１５-０３-０７", "20150307", "２０１５年３月７日", "2015/3/7 0:00", "2015-03-07 00:00:00", "2015年3月7号"] {
             assert_eq!(parse_date(s), Some(d), "{s}");
         }
-        for s in ["2015-02-30", "15-3-7", "March 7", "2015-13-01", ""] {
+        for s in ["2015-02-30", "15-3-7", "March 7", "2015-13-01", "", "20150230", "2015030", "2015/3/7 noon"] {
             assert_eq!(parse_date(s), None, "{s}");
         }
     }

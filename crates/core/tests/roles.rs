@@ -111,6 +111,12 @@ fn every_command_checks_the_role() {
             let f = centredesk_core::audit::ActivityFilter { from_date: "2026-11-01".into(), to_date: "2026-11-30".into(), staff_id: None, entity_id: None };
             c.core.staff_activity(s, &f).map(drop)
         })),
+        ("import_preview", vec![M], Box::new(|s| {
+            c.core.import_preview(s, centredesk_core::import::ImportKind::Members, "姓名,性别,电话\n导入测试,男,13600000009\n".as_bytes(), None).map(drop)
+        })),
+        ("import_commit", vec![M], Box::new(|s| {
+            c.core.import_commit(s, centredesk_core::import::ImportKind::Leads, "姓名,电话,来源\n导入线索,13600000008,电话\n".as_bytes(), None).map(drop)
+        })),
         ("backup_now", vec![M], Box::new(|s| c.core.backup_now(s).map(drop))),
         ("backups", vec![M], Box::new(|s| c.core.backups(s).map(drop))),
         ("print_receipt", vec![M, CL, CO, CS], Box::new(|s| c.core.print_receipt(s, &receipt.payment.id, centredesk_core::Lang::ZhCn).map(drop))),
