@@ -23,6 +23,7 @@ use centredesk_core::timetable::{
 use centredesk_core::print::WeekLayout;
 use centredesk_core::audit::{ActivityFilter, StaffActivity};
 use centredesk_core::backup::BackupInfo;
+use centredesk_core::import::{ColumnMapping, ImportKind, ImportPreview, ImportReport};
 use centredesk_core::export::ExportRequest;
 use centredesk_core::reports::{AttendanceFilter, AttendanceReport, RevenueFilter, RevenueReport};
 use printing::{ExportOutcome, PrintOutcome};
@@ -508,6 +509,18 @@ fn staff_activity(state: State<'_, AppState>, filter: ActivityFilter) -> CmdResu
     state.as_staff(|core, s| core.staff_activity(s, &filter))
 }
 
+/// Members or leads from a spreadsheet: the preview writes nothing.
+#[tauri::command(async)]
+fn import_preview(state: State<'_, AppState>, kind: ImportKind, bytes: Vec<u8>, mapping: Option<Vec<ColumnMapping>>) -> CmdResult<ImportPreview> {
+    state.as_staff(|core, s| core.import_preview(s, kind, &bytes, mapping.as_deref()))
+}
+
+/// Imports every accepted row in one transaction.
+#[tauri::command(async)]
+fn import_commit(state: State<'_, AppState>, kind: ImportKind, bytes: Vec<u8>, mapping: Option<Vec<ColumnMapping>>) -> CmdResult<ImportReport> {
+    state.as_staff(|core, s| core.import_commit(s, kind, &bytes, mapping.as_deref()))
+}
+
 #[tauri::command(async)]
 fn revenue_csv(app: AppHandle, state: State<'_, AppState>, filter: RevenueFilter, action: String) -> CmdResult<ExportOutcome> {
     state.export(&app, &action, |core, s, lang| core.revenue_csv(s, &filter, lang, true))
@@ -559,7 +572,7 @@ pub fn run() {
             sessions_generate, session_list, session_change, roster, roll_call, session_dismiss,
             leave_request, trial_request, trial_decide, trials_pending, notices,
             print_roster, print_group_week, print_timetable_week, print_receipt, export_csv,
-            backups, backup_now, backup_restore, database_export, revenue, revenue_csv, attendance_report, attendance_csv, staff_activity,
+            backups, backup_now, backup_restore, database_export, revenue, revenue_csv, attendance_report, attendance_csv, staff_activity, import_preview, import_commit,
         ])
         .run(tauri::generate_context!())
         .expect("error while running CentreDesk");

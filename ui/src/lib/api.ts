@@ -59,6 +59,10 @@ import type { PaymentInput } from '../bindings/PaymentInput';
 import type { PaymentRow } from '../bindings/PaymentRow';
 import type { Receipt } from '../bindings/Receipt';
 import type { RevenueFilter } from '../bindings/RevenueFilter';
+import type { ColumnMapping } from '../bindings/ColumnMapping';
+import type { ImportKind } from '../bindings/ImportKind';
+import type { ImportPreview } from '../bindings/ImportPreview';
+import type { ImportReport } from '../bindings/ImportReport';
 import type { ActivityFilter } from '../bindings/ActivityFilter';
 import type { StaffActivity } from '../bindings/StaffActivity';
 import type { AttendanceFilter } from '../bindings/AttendanceFilter';
@@ -220,6 +224,10 @@ export const api = {
   attendanceReport: (filter: AttendanceFilter) => call<AttendanceReport>('attendance_report', { filter }),
   attendanceCsv: (filter: AttendanceFilter, action: PrintAction) => call<ExportOutcome>('attendance_csv', { filter, action }),
   staffActivity: (filter: ActivityFilter) => call<StaffActivity>('staff_activity', { filter }),
+  importPreview: (kind: ImportKind, bytes: number[], mapping: ColumnMapping[] | null) =>
+    call<ImportPreview>('import_preview', { kind, bytes, mapping }),
+  importCommit: (kind: ImportKind, bytes: number[], mapping: ColumnMapping[] | null) =>
+    call<ImportReport>('import_commit', { kind, bytes, mapping }),
   revenue: (filter: RevenueFilter) => call<RevenueReport>('revenue', { filter }),
   revenueCsv: (filter: RevenueFilter, action: PrintAction) => call<ExportOutcome>('revenue_csv', { filter, action }),
   exportCsv: (request: ExportRequest, action: PrintAction) => call<ExportOutcome>('export_csv', { request, action }),
