@@ -1,6 +1,7 @@
 //! The desktop shell: a window over the core. Each command body is one call into
 //! `centredesk-core`; the shell only holds who is logged in and the UI language.
 
+use centredesk_core::analysis::{AnalysisFilter, ReportTable};
 use centredesk_core::auth::{FirstRun, NewStaff, Staff};
 use centredesk_core::contracts::{ContractView, EnrolInput, PauseInput, RefundInput, RefundQuote, RefundRule};
 use centredesk_core::error::AuthFailure;
@@ -522,6 +523,17 @@ fn import_commit(state: State<'_, AppState>, kind: ImportKind, bytes: Vec<u8>, m
 }
 
 #[tauri::command(async)]
+fn analysis(state: State<'_, AppState>, filter: AnalysisFilter) -> CmdResult<Vec<ReportTable>> {
+    let lang = state.lang();
+    state.as_staff(|core, s| core.analysis(s, &filter, lang))
+}
+
+#[tauri::command(async)]
+fn analysis_csv(app: AppHandle, state: State<'_, AppState>, filter: AnalysisFilter, table: String, action: String) -> CmdResult<ExportOutcome> {
+    state.export(&app, &action, |core, s, lang| core.analysis_csv(s, &filter, &table, lang, true))
+}
+
+#[tauri::command(async)]
 fn revenue_csv(app: AppHandle, state: State<'_, AppState>, filter: RevenueFilter, action: String) -> CmdResult<ExportOutcome> {
     state.export(&app, &action, |core, s, lang| core.revenue_csv(s, &filter, lang, true))
 }
@@ -573,6 +585,7 @@ pub fn run() {
             leave_request, trial_request, trial_decide, trials_pending, notices,
             print_roster, print_group_week, print_timetable_week, print_receipt, export_csv,
             backups, backup_now, backup_restore, database_export, revenue, revenue_csv, attendance_report, attendance_csv, staff_activity, import_preview, import_commit,
+            analysis, analysis_csv,
         ])
         .run(tauri::generate_context!())
         .expect("error while running CentreDesk");

@@ -119,3 +119,25 @@ def test_staff_activity_shows_who_did_what_today(app):
     WebDriverWait(app.driver, 10).until(lambda d: any("今天登记" in (r.get_attribute("textContent") or "") for r in app.all("act-entry")))
     assert all(r.get_attribute("data-staff-id") == clerk_id for r in app.all("act-count"))
     app.shot("activity")
+
+
+def test_renewals_sales_and_customer_value_tables(app):
+    app.login("admin")
+    app.click("nav-reports")
+    app.click("report-tab-renewals")
+    app.el("an-table-due", timeout=20)
+    app.el("an-table-rate")
+    app.shot("renewals")
+    app.click("report-tab-sales")
+    funnel = app.el("an-table-funnel", timeout=20)
+    # The funnel counts the leads created in the default period: the last 365 days.
+    (leads,), = app.sql("SELECT COUNT(*) FROM leads WHERE substr(created_at, 1, 10) >= date('now', 'localtime', '-364 days')")
+    counted = sum(int(r.find_elements("css selector", "td")[1].text) for r in funnel.find_elements("css selector", '[data-testid="an-row"]'))
+    assert counted == leads, (counted, leads)
+    app.shot("sales")
+    app.click("report-tab-customers")
+    app.el("an-table-abc", timeout=20)
+    app.shot("customers")
+    app.click("an-export-abc")
+    rows = read_csv(app.el("export-path", timeout=20).get_attribute("data-path"))
+    assert rows[0][0] == "类别" and {r[0] for r in rows[1:]} <= {"A", "B", "C"}

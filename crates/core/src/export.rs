@@ -86,7 +86,7 @@ fn gender_label(code: &str, lang: Lang) -> String {
     }
 }
 
-fn member_status_label(code: &str, lang: Lang) -> String {
+pub(crate) fn member_status_label(code: &str, lang: Lang) -> String {
     match code {
         "applicant" => pick(lang, "待审核", "applicant"),
         "active" => pick(lang, "在读", "active"),

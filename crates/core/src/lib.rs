@@ -2,6 +2,7 @@
 //! and the tests all call this crate's service API (methods on [`Core`]); it never
 //! depends on tauri. See ARCHITECTURE.md at the repository root for the map.
 
+pub mod analysis;
 pub mod attendance;
 pub mod audit;
 pub mod auth;

@@ -117,6 +117,13 @@ fn every_command_checks_the_role() {
         ("import_commit", vec![M], Box::new(|s| {
             c.core.import_commit(s, centredesk_core::import::ImportKind::Leads, "姓名,电话,来源\n导入线索,13600000008,电话\n".as_bytes(), None).map(drop)
         })),
+        ("analysis", vec![M], Box::new(|s| {
+            let f = centredesk_core::analysis::AnalysisFilter {
+                report: "renewals".into(), from_date: "2026-11-01".into(), to_date: "2026-11-30".into(),
+                days_ahead: None, lessons_left: None, a_percent: None, b_percent: None,
+            };
+            c.core.analysis(s, &f, centredesk_core::Lang::ZhCn).map(drop)
+        })),
         ("backup_now", vec![M], Box::new(|s| c.core.backup_now(s).map(drop))),
         ("backups", vec![M], Box::new(|s| c.core.backups(s).map(drop))),
         ("print_receipt", vec![M, CL, CO, CS], Box::new(|s| c.core.print_receipt(s, &receipt.payment.id, centredesk_core::Lang::ZhCn).map(drop))),

@@ -59,6 +59,8 @@ import type { PaymentInput } from '../bindings/PaymentInput';
 import type { PaymentRow } from '../bindings/PaymentRow';
 import type { Receipt } from '../bindings/Receipt';
 import type { RevenueFilter } from '../bindings/RevenueFilter';
+import type { AnalysisFilter } from '../bindings/AnalysisFilter';
+import type { ReportTable } from '../bindings/ReportTable';
 import type { ColumnMapping } from '../bindings/ColumnMapping';
 import type { ImportKind } from '../bindings/ImportKind';
 import type { ImportPreview } from '../bindings/ImportPreview';
@@ -228,6 +230,8 @@ export const api = {
     call<ImportPreview>('import_preview', { kind, bytes, mapping }),
   importCommit: (kind: ImportKind, bytes: number[], mapping: ColumnMapping[] | null) =>
     call<ImportReport>('import_commit', { kind, bytes, mapping }),
+  analysis: (filter: AnalysisFilter) => call<ReportTable[]>('analysis', { filter }),
+  analysisCsv: (filter: AnalysisFilter, table: string, action: PrintAction) => call<ExportOutcome>('analysis_csv', { filter, table, action }),
   revenue: (filter: RevenueFilter) => call<RevenueReport>('revenue', { filter }),
   revenueCsv: (filter: RevenueFilter, action: PrintAction) => call<ExportOutcome>('revenue_csv', { filter, action }),
   exportCsv: (request: ExportRequest, action: PrintAction) => call<ExportOutcome>('export_csv', { request, action }),

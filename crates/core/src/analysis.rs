@@ -1,0 +1,595 @@
+//! The manager's analysis tables: renewals 续费, sales 招生 and customer value 客户价值.
+//! Each report is a few tables of typed cells; the screen, its chart and the CSV are all
+//! drawn from the same `ReportTable`, so they cannot disagree.
+//!
+//! - Renewals: members due (expiring within N days or with ≤ k lessons left, both
+//!   settable), and per month the contracts that ended and how many were renewed.
+//! - Sales: the funnel per lead source (lead → visit → trial → enrolled, each stage counted
+//!   by the furthest status the lead ever reached, read from the change log so lost leads
+//!   still count for the stages they passed), days to convert, lost reasons, and each
+//!   consultant's leads, follow-ups, conversions and revenue.
+//! - Customer value: RFM (recency of the last payment, frequency and money paid over the
+//!   last year, each scored 1–5 by quintile) with a segment, ABC classes by lifetime
+//!   revenue (A = the top `a_percent` of paying members, B the next `b_percent`), lifetime
+//!   value, and the win-back list of members who left or lapsed.
+
+use crate::auth::{Action, Session};
+use crate::db::Core;
+use crate::error::{CoreError, Field, Lang, Result, Rule};
+use crate::export::{csv_bytes, Cell, CsvFile};
+use crate::money::Money;
+use crate::validate;
+use rusqlite::{params, Connection};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+pub const KINDS: [&str; 3] = ["renewals", "sales", "customers"];
+
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct AnalysisFilter {
+    /// `renewals`, `sales` or `customers`.
+    pub report: String,
+    pub from_date: String,
+    pub to_date: String,
+    /// Renewals: expiring within this many days (default 30).
+    #[serde(default)]
+    #[ts(optional)]
+    pub days_ahead: Option<i64>,
+    /// Renewals: this many lessons left or fewer (default 3).
+    #[serde(default)]
+    #[ts(optional)]
+    pub lessons_left: Option<i64>,
+    /// Customers: class A is this top share of paying members (default 20).
+    #[serde(default)]
+    #[ts(optional)]
+    pub a_percent: Option<i64>,
+    /// Customers: class B is the next share (default 30).
+    #[serde(default)]
+    #[ts(optional)]
+    pub b_percent: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, TS, PartialEq)]
+#[ts(export)]
+pub struct ReportColumn {
+    pub key: String,
+    pub label: String,
+    /// `text`, `int`, `money` (a money string), `permille` (tenths of a percent) or `date`.
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS, PartialEq)]
+#[ts(export)]
+pub struct ReportTable {
+    pub key: String,
+    pub title: String,
+    pub columns: Vec<ReportColumn>,
+    /// Cells as strings in the column's kind (money `1234.50`, permille `875`, dates
+    /// `YYYY-MM-DD`); empty for none.
+    pub rows: Vec<Vec<String>>,
+    /// The column to draw as bars against the first column, if any.
+    pub chart: Option<String>,
+    /// A member id per row, when rows are members (for opening the member page).
+    pub member_ids: Vec<String>,
+}
+
+fn column(key: &str, lang: Lang, zh: &str, en: &str, kind: &str) -> ReportColumn {
+    ReportColumn {
+        key: key.into(),
+        label: lang.pick(zh, en),
+        kind: kind.into(),
+    }
+}
+
+fn permille(part: i64, whole: i64) -> String {
+    if whole == 0 {
+        String::new()
+    } else {
+        ((part * 2000 + whole) / (whole * 2)).to_string()
+    }
+}
+
+fn opt(v: Option<i64>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_default()
+}
+
+fn money(fen: i64) -> String {
+    Money::from_fen(fen).to_string()
+}
+
+impl Core {
+    pub fn analysis(
+        &self,
+        session: &Session,
+        filter: &AnalysisFilter,
+        lang: Lang,
+    ) -> Result<Vec<ReportTable>> {
+        session.require(Action::ViewReports)?;
+        let from = validate::date(Field::FromDate, &filter.from_date)?;
+        let to = validate::date(Field::ToDate, &filter.to_date)?;
+        if to < from {
+            return Err(CoreError::invalid(
+                Field::ToDate,
+                Rule::NotBefore {
+                    other: Field::FromDate,
+                },
+            ));
+        }
+        let range = |v: Option<i64>, default: i64, max: i64| -> Result<i64> {
+            let v = v.unwrap_or(default);
+            if (0..=max).contains(&v) {
+                Ok(v)
+            } else {
+                Err(CoreError::invalid(
+                    Field::Period,
+                    Rule::IntRange { min: 0, max },
+                ))
+            }
+        };
+        let today = self.today().to_string();
+        let (from, to) = (from.to_string(), to.to_string());
+        match filter.report.as_str() {
+            "renewals" => {
+                let days = range(filter.days_ahead, 30, 366)?;
+                let lessons = range(filter.lessons_left, 3, 100)?;
+                self.read(|c| renewals(c, lang, &today, &from, &to, days, lessons))
+            }
+            "sales" => self.read(|c| sales(c, lang, &from, &to, &today)),
+            "customers" => {
+                let a = range(filter.a_percent, 20, 100)?;
+                let b = range(filter.b_percent, 30, 100 - a)?;
+                self.read(|c| customers(c, lang, &today, a, b))
+            }
+            _ => Err(CoreError::invalid(
+                Field::Report,
+                Rule::OneOf {
+                    allowed: KINDS.iter().map(|s| s.to_string()).collect(),
+                },
+            )),
+        }
+    }
+
+    /// One table of an analysis as CSV: the same rows as the screen.
+    pub fn analysis_csv(
+        &self,
+        session: &Session,
+        filter: &AnalysisFilter,
+        table: &str,
+        lang: Lang,
+        bom: bool,
+    ) -> Result<CsvFile> {
+        let tables = self.analysis(session, filter, lang)?;
+        let t = tables
+            .into_iter()
+            .find(|t| t.key == table)
+            .ok_or(CoreError::NotFound(Field::Report))?;
+        let header: Vec<String> = t.columns.iter().map(|c| c.label.clone()).collect();
+        let rows: Vec<Vec<Cell>> = t
+            .rows
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .zip(&t.columns)
+                    .map(|(v, c)| match c.kind.as_str() {
+                        "int" | "money" => Cell::Number(v.clone()),
+                        "permille" => Cell::Number(
+                            v.parse::<i64>()
+                                .map(|p| format!("{}.{}", p / 10, p % 10))
+                                .unwrap_or_default(),
+                        ),
+                        _ => Cell::Text(v.clone()),
+                    })
+                    .collect()
+            })
+            .collect();
+        let bytes = csv_bytes(&header, &rows, bom)?;
+        Ok(CsvFile {
+            file_name: format!("{}-{}_{}.csv", t.title, filter.from_date, filter.to_date),
+            bytes,
+            rows: rows.len() as i64,
+        })
+    }
+}
+
+fn renewals(
+    c: &Connection,
+    lang: Lang,
+    today: &str,
+    from: &str,
+    to: &str,
+    days: i64,
+    lessons: i64,
+) -> Result<Vec<ReportTable>> {
+    let horizon = (chrono::NaiveDate::parse_from_str(today, "%Y-%m-%d").unwrap_or_default()
+        + chrono::Duration::days(days))
+    .to_string();
+    let mut stmt = c.prepare(
+        "SELECT m.id, m.member_no, m.name,
+            (SELECT g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id WHERE mg.member_id = m.id ORDER BY mg.is_primary DESC LIMIT 1),
+            k.package_name, k.end_date, CASE WHEN k.kind = 'lessons' THEN k.lessons_total - k.lessons_used END, s.display_name
+         FROM contracts k JOIN members m ON m.id = k.member_id LEFT JOIN staff s ON s.id = k.consultant_id
+         WHERE k.status = 'active' AND m.status IN ('active', 'paused') AND k.start_date <= ?1 AND k.end_date >= ?1
+           AND (k.end_date <= ?2 OR (k.kind = 'lessons' AND k.lessons_total - k.lessons_used <= ?3))
+           AND NOT EXISTS (SELECT 1 FROM contracts r WHERE r.renewal_of = k.id)
+         ORDER BY k.end_date, m.member_no",
+    )?;
+    let mut ids = Vec::new();
+    let due: Vec<Vec<String>> = stmt
+        .query_map(params![today, horizon, lessons], |r| {
+            ids.push(r.get::<_, String>(0)?);
+            Ok(vec![
+                r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                r.get(2)?,
+                r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                r.get(4)?,
+                r.get(5)?,
+                opt(r.get(6)?),
+                r.get::<_, Option<String>>(7)?.unwrap_or_default(),
+            ])
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let due_table = ReportTable {
+        key: "due".into(),
+        title: lang.pick("待续费", "Renewals due"),
+        columns: vec![
+            column("member_no", lang, "会员号", "Member no.", "text"),
+            column("name", lang, "会员", "Member", "text"),
+            column("phone", lang, "家长电话", "Guardian phone", "text"),
+            column("package", lang, "套餐", "Package", "text"),
+            column("end_date", lang, "到期日", "Ends", "date"),
+            column("lessons_left", lang, "剩余课时", "Lessons left", "int"),
+            column("consultant", lang, "课程顾问", "Consultant", "text"),
+        ],
+        rows: due,
+        chart: None,
+        member_ids: ids,
+    };
+    // A contract "ends" in the month of its end date, or of its last lesson when a lesson
+    // package was used up earlier.
+    let mut stmt = c.prepare(
+        "WITH ended AS (
+            SELECT k.id,
+                   substr(COALESCE(CASE WHEN k.kind = 'lessons' AND k.lessons_used >= k.lessons_total THEN
+                       (SELECT MAX(s.date) FROM attendance a JOIN class_sessions s ON s.id = a.session_id WHERE a.contract_id = k.id AND a.consumed = 1) END,
+                       k.end_date), 1, 7) AS month,
+                   EXISTS (SELECT 1 FROM contracts r WHERE r.renewal_of = k.id) AS renewed
+            FROM contracts k WHERE k.status <> 'refunded')
+         SELECT month, COUNT(*), SUM(renewed) FROM ended WHERE month BETWEEN substr(?1, 1, 7) AND substr(?2, 1, 7) AND month <= substr(?3, 1, 7)
+         GROUP BY month ORDER BY month",
+    )?;
+    let rate: Vec<Vec<String>> = stmt
+        .query_map(params![from, to, today], |r| {
+            let (ended, renewed): (i64, i64) = (r.get(1)?, r.get(2)?);
+            Ok(vec![
+                r.get(0)?,
+                ended.to_string(),
+                renewed.to_string(),
+                (ended - renewed).to_string(),
+                permille(renewed, ended),
+            ])
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let rate_table = ReportTable {
+        key: "rate".into(),
+        title: lang.pick("续费率", "Renewal rate"),
+        columns: vec![
+            column("month", lang, "月份", "Month", "text"),
+            column("ended", lang, "到期合同", "Ended", "int"),
+            column("renewed", lang, "已续费", "Renewed", "int"),
+            column("not_renewed", lang, "未续费", "Not renewed", "int"),
+            column("rate", lang, "续费率", "Rate", "permille"),
+        ],
+        rows: rate,
+        chart: Some("rate".into()),
+        member_ids: vec![],
+    };
+    Ok(vec![due_table, rate_table])
+}
+
+const STAGE_RANK: &str = "CASE {s} WHEN 'new' THEN 0 WHEN 'contacted' THEN 1 WHEN 'visit_booked' THEN 2 WHEN 'visited' THEN 3 WHEN 'trial' THEN 4 WHEN 'enrolled' THEN 5 ELSE -1 END";
+
+fn sales(
+    c: &Connection,
+    lang: Lang,
+    from: &str,
+    to: &str,
+    today: &str,
+) -> Result<Vec<ReportTable>> {
+    let rank = |s: &str| STAGE_RANK.replace("{s}", s);
+    // The furthest stage each lead of the period reached, over its whole history.
+    let reached = format!(
+        "WITH period AS (SELECT * FROM leads l WHERE substr(l.created_at, 1, 10) BETWEEN ?1 AND ?2),
+         reach AS (
+            SELECT p.id, p.source, p.status, p.lost_reason, p.consultant_id, p.converted_member_id, p.created_at,
+                   MAX({cur}, COALESCE((SELECT MAX({hist}) FROM change_log cl WHERE cl.entity = 'lead' AND cl.entity_id = p.id), -1),
+                       CASE WHEN EXISTS (SELECT 1 FROM trial_requests t WHERE t.lead_id = p.id AND t.attended = 1) THEN 4 ELSE -1 END) AS stage
+            FROM period p)",
+        cur = rank("p.status"),
+        hist = rank("json_extract(cl.payload, '$.data.status')"),
+    );
+    let mut stmt = c.prepare(&format!(
+        "{reached} SELECT source, COUNT(*), SUM(stage >= 3), SUM(stage >= 4), SUM(stage >= 5), SUM(status = 'lost') FROM reach GROUP BY source ORDER BY 2 DESC"
+    ))?;
+    let funnel: Vec<Vec<String>> = stmt
+        .query_map(params![from, to], |r| {
+            let (leads, visited, trial, enrolled, lost): (i64, i64, i64, i64, i64) =
+                (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?);
+            Ok(vec![
+                r.get(0)?,
+                leads.to_string(),
+                visited.to_string(),
+                trial.to_string(),
+                enrolled.to_string(),
+                lost.to_string(),
+                permille(enrolled, leads),
+            ])
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let funnel_table = ReportTable {
+        key: "funnel".into(),
+        title: lang.pick("招生漏斗（按来源）", "Funnel by source"),
+        columns: vec![
+            column("source", lang, "来源", "Source", "text"),
+            column("leads", lang, "潜客", "Leads", "int"),
+            column("visited", lang, "到访", "Visited", "int"),
+            column("trial", lang, "试课", "Trial", "int"),
+            column("enrolled", lang, "报名", "Enrolled", "int"),
+            column("lost", lang, "丢单", "Lost", "int"),
+            column("conversion", lang, "转化率", "Conversion", "permille"),
+        ],
+        rows: funnel,
+        chart: Some("conversion".into()),
+        member_ids: vec![],
+    };
+    let mut stmt = c.prepare(&format!(
+        "{reached} SELECT CASE WHEN lost_reason = '' THEN ?3 ELSE lost_reason END, COUNT(*), MAX(stage) FROM reach WHERE status = 'lost' GROUP BY 1 ORDER BY 2 DESC"
+    ))?;
+    let unspecified = lang.pick("（未填写）", "(not given)");
+    let lost: Vec<Vec<String>> = stmt
+        .query_map(params![from, to, unspecified], |r| {
+            Ok(vec![r.get(0)?, r.get::<_, i64>(1)?.to_string()])
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let lost_table = ReportTable {
+        key: "lost".into(),
+        title: lang.pick("丢单原因", "Lost reasons"),
+        columns: vec![
+            column("reason", lang, "原因", "Reason", "text"),
+            column("leads", lang, "潜客", "Leads", "int"),
+        ],
+        rows: lost,
+        chart: Some("leads".into()),
+        member_ids: vec![],
+    };
+    // Per consultant: leads of the period, follow-ups done in the period, conversions of
+    // those leads, days from lead to first contract, and revenue on the contracts they sold.
+    let mut stmt = c.prepare(&format!(
+        "{reached}
+         SELECT s.display_name,
+            (SELECT COUNT(*) FROM reach WHERE reach.consultant_id = s.id),
+            (SELECT COUNT(*) FROM lead_follow_ups f WHERE f.staff_id = s.id AND substr(f.at, 1, 10) BETWEEN ?1 AND ?2),
+            (SELECT COUNT(*) FROM reach WHERE reach.consultant_id = s.id AND reach.stage >= 5),
+            (SELECT CAST(AVG(julianday((SELECT MIN(k.created_at) FROM contracts k WHERE k.member_id = reach.converted_member_id)) - julianday(reach.created_at)) AS INTEGER)
+               FROM reach WHERE reach.consultant_id = s.id AND reach.converted_member_id IS NOT NULL),
+            (SELECT COALESCE(SUM(p.amount), 0) FROM payments p JOIN contracts k ON k.id = p.contract_id WHERE k.consultant_id = s.id AND p.business_date BETWEEN ?1 AND ?2),
+            (SELECT COUNT(*) FROM leads l WHERE l.consultant_id = s.id AND l.status NOT IN ('enrolled','lost') AND l.next_follow_up < ?3)
+         FROM staff s WHERE s.role IN ('consultant','manager') AND s.active = 1 ORDER BY 6 DESC, 1"
+    ))?;
+    let people: Vec<Vec<String>> = stmt
+        .query_map(params![from, to, today], |r| {
+            let (leads, conversions): (i64, i64) = (r.get(1)?, r.get(3)?);
+            Ok(vec![
+                r.get(0)?,
+                leads.to_string(),
+                r.get::<_, i64>(2)?.to_string(),
+                conversions.to_string(),
+                permille(conversions, leads),
+                opt(r.get(4)?),
+                money(r.get(5)?),
+                r.get::<_, i64>(6)?.to_string(),
+            ])
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let people_table = ReportTable {
+        key: "consultants".into(),
+        title: lang.pick("顾问业绩", "Consultants"),
+        columns: vec![
+            column("consultant", lang, "课程顾问", "Consultant", "text"),
+            column("leads", lang, "潜客", "Leads", "int"),
+            column("follow_ups", lang, "跟进次数", "Follow-ups", "int"),
+            column("conversions", lang, "转化", "Converted", "int"),
+            column("conversion", lang, "转化率", "Conversion", "permille"),
+            column(
+                "days_to_convert",
+                lang,
+                "平均转化天数",
+                "Days to convert",
+                "int",
+            ),
+            column("revenue", lang, "业绩", "Revenue", "money"),
+            column("overdue", lang, "逾期未跟进", "Overdue follow-ups", "int"),
+        ],
+        rows: people,
+        chart: Some("revenue".into()),
+        member_ids: vec![],
+    };
+    Ok(vec![funnel_table, lost_table, people_table])
+}
+
+fn segment(r: i64, f: i64, m: i64, lang: Lang) -> String {
+    let (zh, en) = match (r >= 3, f >= 3, m >= 3) {
+        (true, true, true) => ("重要价值客户", "Champions"),
+        (false, true, true) => ("重要唤回客户", "Win back (valuable)"),
+        (true, false, true) => ("重要发展客户", "Grow (big spenders)"),
+        (false, false, true) => ("重要挽留客户", "Keep (big spenders)"),
+        (true, true, false) => ("一般价值客户", "Loyal"),
+        (true, false, false) => ("一般发展客户", "New or light"),
+        (false, true, false) => ("一般保持客户", "Slipping"),
+        (false, false, false) => ("一般挽留客户", "Lapsed"),
+    };
+    lang.pick(zh, en)
+}
+
+fn customers(
+    c: &Connection,
+    lang: Lang,
+    today: &str,
+    a_percent: i64,
+    b_percent: i64,
+) -> Result<Vec<ReportTable>> {
+    let year_ago = (chrono::NaiveDate::parse_from_str(today, "%Y-%m-%d").unwrap_or_default()
+        - chrono::Duration::days(365))
+    .to_string();
+    // Quintiles by NTILE over members who paid in the last year; 5 is best (recent,
+    // frequent, much).
+    let mut stmt = c.prepare(
+        "WITH pay AS (
+            SELECT m.id, m.member_no, m.name, MAX(p.business_date) AS last, COUNT(*) FILTER (WHERE p.kind = 'payment') AS freq, SUM(p.amount) AS spent
+            FROM members m JOIN payments p ON p.member_id = m.id
+            WHERE p.business_date BETWEEN ?2 AND ?1 GROUP BY m.id HAVING SUM(p.amount) > 0)
+         SELECT id, member_no, name, last, freq, spent,
+            CAST(julianday(?1) - julianday(last) AS INTEGER),
+            NTILE(5) OVER (ORDER BY last), NTILE(5) OVER (ORDER BY freq), NTILE(5) OVER (ORDER BY spent)
+         FROM pay ORDER BY spent DESC",
+    )?;
+    let mut rfm_ids = Vec::new();
+    let rfm: Vec<Vec<String>> = stmt
+        .query_map(params![today, year_ago], |r| {
+            rfm_ids.push(r.get::<_, String>(0)?);
+            let (rs, fs, ms): (i64, i64, i64) = (r.get(7)?, r.get(8)?, r.get(9)?);
+            Ok(vec![
+                r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                r.get(2)?,
+                r.get(3)?,
+                r.get::<_, i64>(6)?.to_string(),
+                r.get::<_, i64>(4)?.to_string(),
+                money(r.get(5)?),
+                format!("{rs}{fs}{ms}"),
+                segment(rs, fs, ms, lang),
+            ])
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let rfm_table = ReportTable {
+        key: "rfm".into(),
+        title: lang.pick("RFM 客户分层（近一年）", "RFM (last 12 months)"),
+        columns: vec![
+            column("member_no", lang, "会员号", "Member no.", "text"),
+            column("name", lang, "会员", "Member", "text"),
+            column("last_payment", lang, "最近缴费", "Last payment", "date"),
+            column("recency_days", lang, "距今天数", "Days ago", "int"),
+            column("frequency", lang, "缴费次数", "Payments", "int"),
+            column("monetary", lang, "金额", "Paid", "money"),
+            column("rfm", lang, "RFM 分", "RFM score", "text"),
+            column("segment", lang, "分层", "Segment", "text"),
+        ],
+        rows: rfm,
+        chart: None,
+        member_ids: rfm_ids,
+    };
+    // ABC over lifetime revenue: rank members by what they have paid in total.
+    let mut stmt = c.prepare(
+        "WITH life AS (SELECT m.id, m.member_no, m.name, m.status, SUM(p.amount) AS spent,
+                           MIN(p.business_date) AS first, MAX(p.business_date) AS last
+                       FROM members m JOIN payments p ON p.member_id = m.id GROUP BY m.id HAVING SUM(p.amount) > 0)
+         SELECT id, member_no, name, status, spent, first, last, ROW_NUMBER() OVER (ORDER BY spent DESC, name), COUNT(*) OVER () FROM life ORDER BY spent DESC, name",
+    )?;
+    let mut abc_ids = Vec::new();
+    let abc: Vec<Vec<String>> = stmt
+        .query_map([], |r| {
+            abc_ids.push(r.get::<_, String>(0)?);
+            let (rank, total): (i64, i64) = (r.get(7)?, r.get(8)?);
+            // The top share rounded up, so a small centre still has an A.
+            let class = if rank * 100 <= a_percent * total + 99 {
+                "A"
+            } else if rank * 100 <= (a_percent + b_percent) * total + 99 {
+                "B"
+            } else {
+                "C"
+            };
+            Ok(vec![
+                class.to_string(),
+                r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                r.get(2)?,
+                money(r.get(4)?),
+                r.get(5)?,
+                r.get(6)?,
+                crate::export::member_status_label(&r.get::<_, String>(3)?, lang),
+            ])
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let abc_table = ReportTable {
+        key: "abc".into(),
+        title: lang.pick("ABC 分类与终身价值", "ABC classes and lifetime value"),
+        columns: vec![
+            column("class", lang, "类别", "Class", "text"),
+            column("member_no", lang, "会员号", "Member no.", "text"),
+            column("name", lang, "会员", "Member", "text"),
+            column(
+                "lifetime_value",
+                lang,
+                "累计缴费",
+                "Lifetime value",
+                "money",
+            ),
+            column("first_payment", lang, "首次缴费", "First payment", "date"),
+            column("last_payment", lang, "最近缴费", "Last payment", "date"),
+            column("status", lang, "状态", "Status", "text"),
+        ],
+        rows: abc,
+        chart: None,
+        member_ids: abc_ids,
+    };
+    // Win back: members who left or lapsed (no valid contract today) after paying.
+    let mut stmt = c.prepare(
+        "SELECT m.id, m.member_no, m.name,
+            (SELECT g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id WHERE mg.member_id = m.id ORDER BY mg.is_primary DESC LIMIT 1),
+            (SELECT MAX(k.end_date) FROM contracts k WHERE k.member_id = m.id),
+            (SELECT MAX(s.date) FROM attendance a JOIN class_sessions s ON s.id = a.session_id WHERE a.member_id = m.id AND a.mark IN ('present','late','makeup')),
+            (SELECT SUM(p.amount) FROM payments p WHERE p.member_id = m.id), m.status
+         FROM members m
+         WHERE m.status IN ('active','paused','expired','left')
+           AND EXISTS (SELECT 1 FROM payments p WHERE p.member_id = m.id)
+           AND NOT EXISTS (SELECT 1 FROM contracts k WHERE k.member_id = m.id AND k.status = 'active' AND k.end_date >= ?1
+                             AND (k.kind = 'term' OR k.lessons_used < k.lessons_total))
+         ORDER BY 5 DESC",
+    )?;
+    let mut churn_ids = Vec::new();
+    let churn: Vec<Vec<String>> = stmt
+        .query_map(params![today], |r| {
+            churn_ids.push(r.get::<_, String>(0)?);
+            Ok(vec![
+                r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                r.get(2)?,
+                r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+                money(r.get::<_, Option<i64>>(6)?.unwrap_or(0)),
+                crate::export::member_status_label(&r.get::<_, String>(7)?, lang),
+            ])
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let churn_table = ReportTable {
+        key: "churned".into(),
+        title: lang.pick("流失会员（挽回名单）", "Lapsed members (win-back list)"),
+        columns: vec![
+            column("member_no", lang, "会员号", "Member no.", "text"),
+            column("name", lang, "会员", "Member", "text"),
+            column("phone", lang, "家长电话", "Guardian phone", "text"),
+            column("contract_ended", lang, "合同到期", "Contract ended", "date"),
+            column("last_lesson", lang, "最后上课", "Last lesson", "date"),
+            column(
+                "lifetime_value",
+                lang,
+                "累计缴费",
+                "Lifetime value",
+                "money",
+            ),
+            column("status", lang, "状态", "Status", "text"),
+        ],
+        rows: churn,
+        chart: None,
+        member_ids: churn_ids,
+    };
+    Ok(vec![rfm_table, abc_table, churn_table])
+}
