@@ -4,6 +4,7 @@
 use centredesk_core::analysis::{AnalysisFilter, ReportTable};
 use centredesk_core::auth::{FirstRun, NewStaff, Staff};
 use centredesk_core::contracts::{ContractView, EnrolInput, PauseInput, RefundInput, RefundQuote, RefundRule};
+use centredesk_core::duplicates::DuplicatePair;
 use centredesk_core::error::AuthFailure;
 use centredesk_core::home::HomeDashboard;
 use centredesk_core::leads::{ConvertInput, FollowUp, FollowUpInput, Lead, LeadDetail, LeadFilter, LeadInput, LeadRow};
@@ -523,6 +524,16 @@ fn import_commit(state: State<'_, AppState>, kind: ImportKind, bytes: Vec<u8>, m
 }
 
 #[tauri::command(async)]
+fn member_duplicates(state: State<'_, AppState>) -> CmdResult<Vec<DuplicatePair>> {
+    state.as_staff(|core, s| core.member_duplicates(s))
+}
+
+#[tauri::command(async)]
+fn member_merge(state: State<'_, AppState>, keep_id: String, duplicate_id: String) -> CmdResult<MemberDetail> {
+    state.as_staff(|core, s| core.member_merge(s, &keep_id, &duplicate_id))
+}
+
+#[tauri::command(async)]
 fn analysis(state: State<'_, AppState>, filter: AnalysisFilter) -> CmdResult<Vec<ReportTable>> {
     let lang = state.lang();
     state.as_staff(|core, s| core.analysis(s, &filter, lang))
@@ -585,7 +596,7 @@ pub fn run() {
             leave_request, trial_request, trial_decide, trials_pending, notices,
             print_roster, print_group_week, print_timetable_week, print_receipt, export_csv,
             backups, backup_now, backup_restore, database_export, revenue, revenue_csv, attendance_report, attendance_csv, staff_activity, import_preview, import_commit,
-            analysis, analysis_csv,
+            analysis, analysis_csv, member_duplicates, member_merge,
         ])
         .run(tauri::generate_context!())
         .expect("error while running CentreDesk");

@@ -446,7 +446,7 @@ fn customers(
     let mut stmt = c.prepare(
         "WITH pay AS (
             SELECT m.id, m.member_no, m.name, MAX(p.business_date) AS last, COUNT(*) FILTER (WHERE p.kind = 'payment') AS freq, SUM(p.amount) AS spent
-            FROM members m JOIN payments p ON p.member_id = m.id
+            FROM payments p JOIN members pm ON pm.id = p.member_id JOIN members m ON m.id = COALESCE(pm.merged_into, pm.id)
             WHERE p.business_date BETWEEN ?2 AND ?1 GROUP BY m.id HAVING SUM(p.amount) > 0)
          SELECT id, member_no, name, last, freq, spent,
             CAST(julianday(?1) - julianday(last) AS INTEGER),
@@ -491,7 +491,7 @@ fn customers(
     let mut stmt = c.prepare(
         "WITH life AS (SELECT m.id, m.member_no, m.name, m.status, SUM(p.amount) AS spent,
                            MIN(p.business_date) AS first, MAX(p.business_date) AS last
-                       FROM members m JOIN payments p ON p.member_id = m.id GROUP BY m.id HAVING SUM(p.amount) > 0)
+                       FROM payments p JOIN members pm ON pm.id = p.member_id JOIN members m ON m.id = COALESCE(pm.merged_into, pm.id) GROUP BY m.id HAVING SUM(p.amount) > 0)
          SELECT id, member_no, name, status, spent, first, last, ROW_NUMBER() OVER (ORDER BY spent DESC, name), COUNT(*) OVER () FROM life ORDER BY spent DESC, name",
     )?;
     let mut abc_ids = Vec::new();
@@ -546,10 +546,10 @@ fn customers(
             (SELECT g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id WHERE mg.member_id = m.id ORDER BY mg.is_primary DESC LIMIT 1),
             (SELECT MAX(k.end_date) FROM contracts k WHERE k.member_id = m.id),
             (SELECT MAX(s.date) FROM attendance a JOIN class_sessions s ON s.id = a.session_id WHERE a.member_id = m.id AND a.mark IN ('present','late','makeup')),
-            (SELECT SUM(p.amount) FROM payments p WHERE p.member_id = m.id), m.status
+            (SELECT SUM(p.amount) FROM payments p WHERE p.member_id = m.id OR p.member_id IN (SELECT x.id FROM members x WHERE x.merged_into = m.id)), m.status
          FROM members m
-         WHERE m.status IN ('active','paused','expired','left')
-           AND EXISTS (SELECT 1 FROM payments p WHERE p.member_id = m.id)
+         WHERE m.status IN ('active','paused','expired','left') AND m.merged_into IS NULL
+           AND EXISTS (SELECT 1 FROM payments p WHERE p.member_id = m.id OR p.member_id IN (SELECT x.id FROM members x WHERE x.merged_into = m.id))
            AND NOT EXISTS (SELECT 1 FROM contracts k WHERE k.member_id = m.id AND k.status = 'active' AND k.end_date >= ?1
                              AND (k.kind = 'term' OR k.lessons_used < k.lessons_total))
          ORDER BY 5 DESC",

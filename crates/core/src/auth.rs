@@ -65,6 +65,9 @@ pub enum Action {
     ManageBackups,
     /// The manager's analysis screens (revenue, renewals, attendance, sales …).
     ViewReports,
+    /// Merging two member records that are the same child (moves contracts, attendance,
+    /// guardians… from one to the other; not undoable by the desk).
+    MergeMembers,
 }
 
 impl Action {
@@ -92,6 +95,7 @@ impl Action {
             ImportData => ("导入数据", "import data"),
             ManageBackups => ("备份和恢复数据", "back up and restore data"),
             ViewReports => ("查看经营报表", "see the reports"),
+            MergeMembers => ("合并重复会员", "merge duplicate members"),
         };
         match lang {
             Lang::ZhCn => zh.into(),

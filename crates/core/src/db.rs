@@ -23,6 +23,7 @@ fn migrations() -> Vec<M<'static>> {
             crate::search::reindex_all(tx).map_err(|e| rusqlite_migration::HookError::Hook(e.to_string()))
         }),
         M::up(include_str!("../migrations/0004_timetable.sql")),
+        M::up(include_str!("../migrations/0005_member_merge.sql")),
     ]
 }
 

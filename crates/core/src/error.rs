@@ -267,6 +267,12 @@ pub enum Conflict {
     WouldOverwriteDatabase,
     /// Another program held the database longer than the busy timeout.
     Busy,
+    /// A member cannot be merged into itself.
+    MergeSameMember,
+    /// The record to keep has left or was itself merged into another.
+    MergeIntoInactive,
+    /// The duplicate was already merged into another record.
+    MemberAlreadyMerged,
 }
 
 impl Conflict {
@@ -297,6 +303,9 @@ impl Conflict {
             Conflict::NothingToPrint => "nothing_to_print",
             Conflict::WouldOverwriteDatabase => "would_overwrite_database",
             Conflict::Busy => "busy",
+            Conflict::MergeSameMember => "merge_same_member",
+            Conflict::MergeIntoInactive => "merge_into_inactive",
+            Conflict::MemberAlreadyMerged => "member_already_merged",
         }
     }
 
@@ -336,6 +345,12 @@ impl Conflict {
             Conflict::WouldOverwriteDatabase => lang.pick("不能导出到正在使用的数据库文件本身，请换一个位置", "Choose another place: that is the database file in use"),
             Conflict::NothingToPrint => lang.pick("这一周没有课，没有可打印的内容", "There are no classes that week: nothing to print"),
             Conflict::Busy => lang.pick("数据库正忙，请稍后再试", "The database is busy; please try again"),
+            Conflict::MergeSameMember => lang.pick("不能把会员与自己合并，请选择另一条记录", "A member cannot be merged with itself: choose the other record"),
+            Conflict::MergeIntoInactive => lang.pick(
+                "要保留的会员已流失或已被合并，请选择在读的那条记录作为保留记录",
+                "The record to keep has left or was merged: keep the current record instead",
+            ),
+            Conflict::MemberAlreadyMerged => lang.pick("该会员已合并到另一条记录", "This member has already been merged into another record"),
         }
     }
 }

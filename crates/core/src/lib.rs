@@ -10,6 +10,7 @@ pub mod backup;
 pub mod contracts;
 pub mod db;
 pub mod demo;
+pub mod duplicates;
 pub mod error;
 pub mod export;
 pub mod home;

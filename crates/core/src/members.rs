@@ -34,9 +34,11 @@ pub struct Member {
     pub approved_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// Set when this record was merged into another (it is then `left`).
+    pub merged_into: Option<String>,
 }
 
-const MEMBER_COLUMNS: &str = "id, member_no, name, gender, birthday, school, course_interest, notes, tags, rank, status, referred_by, lead_id, approved_at, created_at, updated_at";
+const MEMBER_COLUMNS: &str = "id, member_no, name, gender, birthday, school, course_interest, notes, tags, rank, status, referred_by, lead_id, approved_at, created_at, updated_at, merged_into";
 
 fn member_from_row(r: &Row) -> rusqlite::Result<Member> {
     let tags: String = r.get(8)?;
@@ -57,6 +59,7 @@ fn member_from_row(r: &Row) -> rusqlite::Result<Member> {
         approved_at: r.get(13)?,
         created_at: r.get(14)?,
         updated_at: r.get(15)?,
+        merged_into: r.get(16)?,
     })
 }
 

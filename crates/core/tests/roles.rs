@@ -124,6 +124,8 @@ fn every_command_checks_the_role() {
             };
             c.core.analysis(s, &f, centredesk_core::Lang::ZhCn).map(drop)
         })),
+        ("member_duplicates", vec![M], Box::new(|s| c.core.member_duplicates(s).map(drop))),
+        ("member_merge", vec![M], Box::new(|s| c.core.member_merge(s, mid, "no-such-member").map(drop))),
         ("backup_now", vec![M], Box::new(|s| c.core.backup_now(s).map(drop))),
         ("backups", vec![M], Box::new(|s| c.core.backups(s).map(drop))),
         ("print_receipt", vec![M, CL, CO, CS], Box::new(|s| c.core.print_receipt(s, &receipt.payment.id, centredesk_core::Lang::ZhCn).map(drop))),

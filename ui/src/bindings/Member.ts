@@ -4,4 +4,8 @@ export type Member = { id: string, member_no: string | null, name: string,
 /**
  * `M` or `F`.
  */
-gender: string, birthday: string | null, school: string, course_interest: string, notes: string, tags: Array<string>, rank: string, status: string, referred_by: string | null, lead_id: string | null, approved_at: string | null, created_at: string, updated_at: string, };
+gender: string, birthday: string | null, school: string, course_interest: string, notes: string, tags: Array<string>, rank: string, status: string, referred_by: string | null, lead_id: string | null, approved_at: string | null, created_at: string, updated_at: string, 
+/**
+ * Set when this record was merged into another (it is then `left`).
+ */
+merged_into: string | null, };

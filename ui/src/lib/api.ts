@@ -2,6 +2,7 @@
 // from Rust by ts-rs); only the shell-only AppInfo is declared here.
 import { invoke } from '@tauri-apps/api/core';
 import type { ClassGroup } from '../bindings/ClassGroup';
+import type { DuplicatePair } from '../bindings/DuplicatePair';
 import type { ClassGroupInput } from '../bindings/ClassGroupInput';
 import type { ClassSession } from '../bindings/ClassSession';
 import type { Closure } from '../bindings/Closure';
@@ -147,6 +148,8 @@ export const api = {
   memberGet: (memberId: string) => call<MemberDetail>('member_get', { memberId }),
   memberList: (filter: MemberFilter) => call<MemberPage>('member_list', { filter }),
   memberTimeline: (memberId: string) => call<TimelineEntry[]>('member_timeline', { memberId }),
+  memberDuplicates: () => call<DuplicatePair[]>('member_duplicates'),
+  memberMerge: (keepId: string, duplicateId: string) => call<MemberDetail>('member_merge', { keepId, duplicateId }),
 
   guardianLink: (memberId: string, input: GuardianLinkInput) => call<MemberDetail>('guardian_link', { memberId, input }),
   guardianUpdate: (guardianId: string, input: GuardianUpdate) => call<Guardian>('guardian_update', { guardianId, input }),
