@@ -1,0 +1,364 @@
+//! The protocol, version 1 (`/api/v1`):
+//!
+//! - `POST /api/v1/devices/register` `{username, password, centre, device_name}` →
+//!   `{device_id, centre, token}`. A head-office user's credentials, once; the device
+//!   then authenticates with `Authorization: Bearer <token>`.
+//! - `POST /api/v1/sync/push` `{ops: [Op…], centre?}` (JSON, optionally
+//!   `Content-Encoding: gzip`) → `{acked_through_seq, applied, duplicates}`. Seqs in a
+//!   batch are consecutive; the batch may start at or before `acked + 1` (a resend) but
+//!   not after (409 `{expected_seq}`). One transaction: nothing is applied on any error.
+//! - `GET /api/v1/sync/status` → `{acked_through_seq, centre, server_time}`.
+//! - Head office (HTTP Basic with a head-office user): `GET /api/v1/centres`,
+//!   `/api/v1/centres/{code}/members`, `/api/v1/centres/{code}/contracts`,
+//!   `/api/v1/reports/monthly[?centre=CODE]`; each takes `?format=csv`.
+//!
+//! The device, and so the centre, comes from the token, never from the body.
+
+use crate::auth::{hash_password, new_token, token_hash, verify_password};
+use crate::reports::{csv_bytes, monthly};
+use crate::store::{Device, Op, PushError, Store, StoreError};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::Arc;
+
+/// Compressed request bodies above this are refused before they are read (413).
+pub const MAX_BODY: usize = 4 << 20;
+/// A gzip body may not inflate beyond this (a small bomb must not fill memory).
+pub const MAX_INFLATED: u64 = 16 << 20;
+/// Ops per push; the client sends 100–500.
+pub const MAX_OPS: usize = 1000;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    extra: Option<(&'static str, Value)>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError { status, code, message: message.into(), extra: None }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({ "code": self.code, "message": self.message });
+        if let Some((k, v)) = self.extra {
+            body[k] = v;
+        }
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found")),
+            StoreError::Exists(what) => ApiError::new(StatusCode::CONFLICT, "exists", format!("{what} already exists")),
+            StoreError::Backend(m) => {
+                eprintln!("storage error: {m}");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", "storage error")
+            }
+        }
+    }
+}
+
+/// Runs a blocking store call off the async workers.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())))
+}
+
+pub fn router(store: Arc<dyn Store>) -> Router {
+    Router::new()
+        .route("/api/v1/devices/register", post(register))
+        .route("/api/v1/sync/push", post(push))
+        .route("/api/v1/sync/status", get(status))
+        .route("/api/v1/centres", get(centres))
+        .route("/api/v1/centres/{code}/members", get(members))
+        .route("/api/v1/centres/{code}/contracts", get(contracts))
+        .route("/api/v1/reports/monthly", get(report_monthly))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(AppState { store })
+}
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    store: Arc<dyn Store>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(store)).with_graceful_shutdown(shutdown).await
+}
+
+#[derive(Deserialize)]
+struct RegisterRequest {
+    username: String,
+    password: String,
+    centre: String,
+    #[serde(default)]
+    device_name: String,
+}
+
+async fn register(State(st): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let req: RegisterRequest =
+        serde_json::from_slice(&body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string()))?;
+    blocking(move || {
+        let user = st.store.user(&req.username)?;
+        // Verify against a real hash even for an unknown user, so timing does not tell.
+        let (user_id, hash) = user.unwrap_or((0, hash_password("unknown-user")));
+        if !verify_password(&req.password, &hash) || user_id == 0 {
+            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "bad_credentials", "wrong head-office username or password"));
+        }
+        let centre_id = st.store.centre_id(&req.centre)?.ok_or_else(|| StoreError::NotFound(format!("centre {}", req.centre)))?;
+        let token = new_token();
+        let device_id = st.store.add_device(centre_id, user_id, &req.device_name, &token_hash(&token))?;
+        Ok(Json(json!({ "device_id": device_id, "centre": req.centre, "token": token })).into_response())
+    })
+    .await
+}
+
+async fn device(st: &AppState, headers: &HeaderMap) -> Result<Device, ApiError> {
+    let unauthorized = || ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing or invalid device token");
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(unauthorized)?
+        .to_string();
+    let store = st.store.clone();
+    blocking(move || store.device_by_token(&token_hash(&token))?.ok_or_else(unauthorized)).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PushRequest {
+    /// Optional and only checked: the centre is the token's.
+    #[serde(default)]
+    centre: Option<String>,
+    ops: Vec<Op>,
+}
+
+fn inflate(headers: &HeaderMap, body: Bytes) -> Result<Vec<u8>, ApiError> {
+    match headers.get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase()) {
+        None => Ok(body.to_vec()),
+        Some(e) if e == "identity" => Ok(body.to_vec()),
+        Some(e) if e == "gzip" => {
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(&body[..])
+                .take(MAX_INFLATED + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed", format!("bad gzip body: {e}")))?;
+            if out.len() as u64 > MAX_INFLATED {
+                return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the inflated body is too large"));
+            }
+            Ok(out)
+        }
+        Some(e) => Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "encoding", format!("unsupported content-encoding {e}"))),
+    }
+}
+
+/// Everything that can be checked without the store, so a bad batch never opens a
+/// transaction.
+fn check_batch(device: &Device, req: &PushRequest) -> Result<(), ApiError> {
+    if req.centre.as_deref().is_some_and(|c| c != device.centre_code) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "other_centre", "this device belongs to another centre"));
+    }
+    if req.ops.len() > MAX_OPS {
+        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_many_ops", format!("at most {MAX_OPS} ops per push")));
+    }
+    for (i, op) in req.ops.iter().enumerate() {
+        if op.seq < 1 || (i > 0 && op.seq != req.ops[i - 1].seq + 1) {
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "malformed", "seqs in a batch must be consecutive and start at 1 or later"));
+        }
+        if op.op_id.is_empty() || op.entity.is_empty() || op.entity_id.is_empty() || op.op.is_empty() {
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "malformed", format!("op {} lacks an id, entity or op", op.seq)));
+        }
+        match op.version() {
+            None => return Err(ApiError::new(StatusCode::BAD_REQUEST, "malformed", format!("op {} has no payload version", op.seq))),
+            Some(v) if !crate::PAYLOAD_VERSIONS.contains(&v) => {
+                let mut e = ApiError::new(
+                    StatusCode::UPGRADE_REQUIRED,
+                    "payload_version",
+                    format!("payload version {v} is not supported (server folds {:?}); update CentreDesk", crate::PAYLOAD_VERSIONS),
+                );
+                e.extra = Some(("supported", json!([crate::PAYLOAD_VERSIONS.start(), crate::PAYLOAD_VERSIONS.end()])));
+                return Err(e);
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+async fn push(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let device = device(&st, &headers).await?;
+    let raw = inflate(&headers, body)?;
+    let req: PushRequest = serde_json::from_slice(&raw).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string()))?;
+    check_batch(&device, &req)?;
+    blocking(move || match st.store.push(&device, &req.ops) {
+        Ok(out) => Ok(Json(out).into_response()),
+        Err(PushError::Gap { expected }) => {
+            let mut e = ApiError::new(StatusCode::CONFLICT, "gap", format!("expected seq {expected}; resend from there"));
+            e.extra = Some(("expected_seq", json!(expected)));
+            Err(e)
+        }
+        Err(PushError::Diverged { seq }) => {
+            let mut e = ApiError::new(
+                StatusCode::CONFLICT,
+                "diverged",
+                format!("seq {seq} was already received with another op id: this centre's log was rewound (restored backup?)"),
+            );
+            e.extra = Some(("seq", json!(seq)));
+            Err(e)
+        }
+        Err(PushError::Forbidden { entity, entity_id }) => {
+            Err(ApiError::new(StatusCode::FORBIDDEN, "other_centre", format!("{entity} {entity_id} belongs to another centre")))
+        }
+        Err(PushError::Store(e)) => Err(e.into()),
+    })
+    .await
+}
+
+async fn status(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let d = device(&st, &headers).await?;
+    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    Ok(Json(json!({ "acked_through_seq": d.acked_through_seq, "centre": d.centre_code, "device_id": d.id, "server_time": now })).into_response())
+}
+
+/// Head office reads: HTTP Basic with a head-office user (checked with argon2 on every
+/// request; head office reads rarely).
+async fn head_office(st: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    use base64::Engine;
+    let unauthorized = || ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "head-office credentials required");
+    let creds = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(unauthorized)?;
+    let (user, password) = creds.split_once(':').ok_or_else(unauthorized)?;
+    let (user, password) = (user.to_string(), password.to_string());
+    let store = st.store.clone();
+    blocking(move || match store.user(&user)? {
+        Some((_, hash)) if verify_password(&password, &hash) => Ok(()),
+        _ => Err(unauthorized()),
+    })
+    .await
+    .map_err(|mut e| {
+        if e.status == StatusCode::UNAUTHORIZED {
+            e.extra = None;
+        }
+        e
+    })
+}
+
+fn wants_csv(q: &HashMap<String, String>) -> bool {
+    q.get("format").is_some_and(|f| f == "csv")
+}
+
+fn csv_response(name: &str, bytes: Vec<u8>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.csv\""))],
+        bytes,
+    )
+        .into_response()
+}
+
+fn cell(v: &Value, k: &str) -> String {
+    match v.get(k) {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn table(rows: &[(String, Value)], columns: &[&str]) -> Vec<Vec<String>> {
+    rows.iter().map(|(_, v)| columns.iter().map(|c| cell(v, c)).collect()).collect()
+}
+
+async fn centres(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
+    head_office(&st, &headers).await?;
+    let list = blocking(move || Ok(st.store.centres()?)).await?;
+    if wants_csv(&q) {
+        let rows = list.iter().map(|c| {
+            vec![c.code.clone(), c.name.clone(), c.devices.to_string(), c.last_push_at.clone().unwrap_or_default(), c.acked_through_seq.to_string()]
+        });
+        return Ok(csv_response("centres", csv_bytes(&["code", "name", "devices", "last_push_at", "acked_through_seq"], rows)));
+    }
+    Ok(Json(list).into_response())
+}
+
+async fn entity_rows(st: AppState, code: String, entity: &'static str) -> Result<Vec<(String, Value)>, ApiError> {
+    blocking(move || {
+        let id = st.store.centre_id(&code)?.ok_or_else(|| StoreError::NotFound(format!("centre {code}")))?;
+        Ok(st.store.rows(id, entity)?)
+    })
+    .await
+}
+
+const MEMBER_COLUMNS: &[&str] = &["id", "member_no", "name", "gender", "birthday", "school", "status", "approved_at", "created_at", "merged_into"];
+const CONTRACT_COLUMNS: &[&str] = &[
+    "id", "contract_no", "member_id", "package_name", "kind", "amount_due", "start_date", "end_date", "lessons_total", "lessons_used", "status",
+];
+
+async fn members(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    head_office(&st, &headers).await?;
+    let rows = entity_rows(st, code.clone(), "member").await?;
+    if wants_csv(&q) {
+        return Ok(csv_response(&format!("{code}-members"), csv_bytes(MEMBER_COLUMNS, table(&rows, MEMBER_COLUMNS))));
+    }
+    Ok(Json(rows.into_iter().map(|(_, v)| v).collect::<Vec<_>>()).into_response())
+}
+
+async fn contracts(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    head_office(&st, &headers).await?;
+    let rows = entity_rows(st, code.clone(), "contract").await?;
+    if wants_csv(&q) {
+        return Ok(csv_response(&format!("{code}-contracts"), csv_bytes(CONTRACT_COLUMNS, table(&rows, CONTRACT_COLUMNS))));
+    }
+    Ok(Json(rows.into_iter().map(|(_, v)| v).collect::<Vec<_>>()).into_response())
+}
+
+async fn report_monthly(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
+    head_office(&st, &headers).await?;
+    let csv = wants_csv(&q);
+    let centre = q.get("centre").cloned();
+    let figures = blocking(move || Ok(monthly(st.store.as_ref(), centre.as_deref())?)).await?;
+    if csv {
+        let rows = figures.iter().map(|f| {
+            vec![f.centre.clone(), f.month.clone(), f.revenue.clone(), f.payments.to_string(), f.active_members.to_string(), f.attendances.to_string()]
+        });
+        return Ok(csv_response("monthly", csv_bytes(&["centre", "month", "revenue", "payments", "active_members", "attendances"], rows)));
+    }
+    Ok(Json(figures).into_response())
+}

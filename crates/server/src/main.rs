@@ -1,0 +1,108 @@
+//! `centredesk-server`: head office's sync server and its admin commands.
+//!
+//! `centredesk-server --data DIR` serves on 127.0.0.1:8787 with an SQLite file in DIR.
+//! TLS is not terminated here: put it behind a reverse proxy (see README).
+
+use centredesk_server::auth::hash_password;
+use centredesk_server::{SqliteStore, Store};
+use clap::{Parser, Subcommand};
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "centredesk-server", version, about = "CentreDesk head-office sync server")]
+struct Cli {
+    /// Data directory (the SQLite store lives in DIR/centredesk-server.db).
+    #[arg(long, global = true, env = "CENTREDESK_SERVER_DATA", default_value = "centredesk-server-data")]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the sync protocol and head office's reads (the default).
+    Serve {
+        #[arg(long, env = "CENTREDESK_SERVER_LISTEN", default_value = "127.0.0.1:8787")]
+        listen: String,
+    },
+    /// Head-office users (they register centre devices and read the consolidated data).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Centres (each device registers for one).
+    #[command(subcommand)]
+    Centre(CentreCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is read from CENTREDESK_SERVER_PASSWORD or the first line of stdin.
+    Add { username: String },
+}
+
+#[derive(Subcommand)]
+enum CentreCommand {
+    /// Add a centre by its short code (what the desk types when registering).
+    Add {
+        code: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// List centres with their last push.
+    List,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let store = SqliteStore::open_dir(&cli.data)?;
+    match cli.command.unwrap_or(Command::Serve { listen: "127.0.0.1:8787".into() }) {
+        Command::Serve { listen } => {
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(&listen).await?;
+                eprintln!("centredesk-server: data {} · listening on http://{}", cli.data.display(), listener.local_addr()?);
+                let shutdown = async {
+                    let _ = tokio::signal::ctrl_c().await;
+                };
+                centredesk_server::serve(listener, Arc::new(store) as Arc<dyn Store>, shutdown).await
+            })?;
+        }
+        Command::User(UserCommand::Add { username }) => {
+            let password = match std::env::var("CENTREDESK_SERVER_PASSWORD") {
+                Ok(p) if !p.is_empty() => p,
+                _ => {
+                    let mut line = String::new();
+                    std::io::stdin().lock().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            if password.chars().count() < 8 {
+                return Err("the password needs at least 8 characters".into());
+            }
+            store.add_user(&username, &hash_password(&password))?;
+            println!("user {username} added");
+        }
+        Command::Centre(CentreCommand::Add { code, name }) => {
+            store.add_centre(&code, &name)?;
+            println!("centre {code} ({name}) added");
+        }
+        Command::Centre(CentreCommand::List) => {
+            for c in store.centres()? {
+                println!("{}\t{}\tdevices {}\tacked {}\tlast push {}", c.code, c.name, c.devices, c.acked_through_seq, c.last_push_at.unwrap_or_default());
+            }
+        }
+    }
+    Ok(())
+}
