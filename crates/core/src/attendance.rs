@@ -310,8 +310,12 @@ impl Core {
                         result.lessons_restored += 1;
                     }
                 }
+                let attended_before = before.as_ref().is_some_and(|b| consumes(&b.1));
                 if m.mark.is_empty() {
                     if let Some((id, ..)) = &before {
+                        if attended_before {
+                            crate::points::take_back(w, id, "")?;
+                        }
                         w.execute("DELETE FROM attendance WHERE id = ?1", [id])?;
                         w.log("attendance", id, "clear", Some(&m.member_id), &serde_json::json!({ "session_id": session_id, "member_id": m.member_id }))?;
                         result.saved += 1;
@@ -350,6 +354,11 @@ impl Core {
                 });
                 w.log("attendance", &id, "mark", Some(&m.member_id), &row)?;
                 result.saved += 1;
+                match (attended_before, consumes(&m.mark)) {
+                    (false, true) => crate::points::earn_for_attendance(w, &m.member_id, &id)?,
+                    (true, false) => crate::points::take_back(w, &id, "")?,
+                    _ => {}
+                }
                 let arrived_now = matches!(m.mark.as_str(), "present" | "late" | "makeup")
                     && !before.as_ref().is_some_and(|b| matches!(b.1.as_str(), "present" | "late" | "makeup"));
                 let recipients = notify::guardians_of(w, &m.member_id)?;

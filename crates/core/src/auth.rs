@@ -68,6 +68,12 @@ pub enum Action {
     /// Merging two member records that are the same child (moves contracts, attendance,
     /// guardians… from one to the other; not undoable by the desk).
     MergeMembers,
+    /// Selling goods to a member or a walk-in, and handing them over (desk and coaches).
+    SellGoods,
+    /// Items, prices and stock in / adjustments.
+    ManageGoods,
+    /// Manual points awards and deductions.
+    AwardPoints,
 }
 
 impl Action {
@@ -96,6 +102,9 @@ impl Action {
             ManageBackups => ("备份和恢复数据", "back up and restore data"),
             ViewReports => ("查看经营报表", "see the reports"),
             MergeMembers => ("合并重复会员", "merge duplicate members"),
+            SellGoods => ("销售物品", "sell goods"),
+            ManageGoods => ("管理物品和库存", "manage goods and stock"),
+            AwardPoints => ("手动调整积分", "award or deduct points"),
         };
         match lang {
             Lang::ZhCn => zh.into(),
@@ -113,13 +122,13 @@ pub fn allowed(role: Role, action: Action) -> bool {
         Role::Manager => true,
         Role::Clerk => matches!(
             action,
-            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | TakeRollCall | RecordLeave | RequestTrials
+            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | TakeRollCall | RecordLeave | RequestTrials | SellGoods
         ),
         Role::Consultant => matches!(
             action,
-            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | RecordLeave | RequestTrials
+            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | RecordLeave | RequestTrials | SellGoods
         ),
-        Role::Coach => matches!(action, ViewMembers | TakeRollCall | RecordLeave | DecideTrials),
+        Role::Coach => matches!(action, ViewMembers | TakeRollCall | RecordLeave | DecideTrials | SellGoods),
     }
 }
 

@@ -168,6 +168,7 @@ fn merge(w: &mut WriteTx, keep_id: &str, dup_id: &str) -> Result<MergeSummary> {
         both,
     )?;
     for id in &moved.attendance_dropped {
+        crate::points::take_back(w, id, "")?;
         w.execute(
             "UPDATE contracts SET lessons_used = lessons_used - 1, updated_at = ?2
              WHERE id = (SELECT contract_id FROM attendance WHERE id = ?1 AND consumed = 1)",

@@ -44,7 +44,7 @@ pub enum Field {
     Member, Guardian, Lead, Package, Contract, Payment, Staff,
     Room, ClassGroup, Capacity, Weekday, StartTime, EndTime, Coach, Date, FromDate, ToDate,
     Mark, Session, Season, Closure, Trial, Comment, Report, Backup, BackupKeep, Period,
-    ImportFile, Column,
+    ImportFile, Column, Goods, Sale, Category, PointsPrice, Points, Quantity, StockKind,
 }
 
 impl Field {
@@ -125,6 +125,13 @@ impl Field {
             BackupKeep => ("备份保留份数", "Backups kept"),
             ImportFile => ("导入文件", "Import file"),
             Column => ("列", "Column"),
+            Goods => ("物品", "Item"),
+            Sale => ("销售记录", "Sale"),
+            Category => ("类别", "Category"),
+            PointsPrice => ("积分价", "Price in points"),
+            Points => ("积分", "Points"),
+            Quantity => ("数量", "Quantity"),
+            StockKind => ("出入库类型", "Stock movement"),
         };
         lang.pick(zh, en)
     }
@@ -273,6 +280,15 @@ pub enum Conflict {
     MergeIntoInactive,
     /// The duplicate was already merged into another record.
     MemberAlreadyMerged,
+    /// A sale or a stock-out larger than what is on hand.
+    NotEnoughStock { name: String, on_hand: i64 },
+    /// Spending more points than the member has.
+    NotEnoughPoints { balance: i64 },
+    /// Paying in points for an item that has no points price.
+    NoPointsPrice,
+    SaleAlreadyDelivered,
+    /// Selling an item that is no longer offered.
+    GoodsArchived,
 }
 
 impl Conflict {
@@ -306,6 +322,11 @@ impl Conflict {
             Conflict::MergeSameMember => "merge_same_member",
             Conflict::MergeIntoInactive => "merge_into_inactive",
             Conflict::MemberAlreadyMerged => "member_already_merged",
+            Conflict::NotEnoughStock { .. } => "not_enough_stock",
+            Conflict::NotEnoughPoints { .. } => "not_enough_points",
+            Conflict::NoPointsPrice => "no_points_price",
+            Conflict::SaleAlreadyDelivered => "sale_already_delivered",
+            Conflict::GoodsArchived => "goods_archived",
         }
     }
 
@@ -351,6 +372,17 @@ impl Conflict {
                 "The record to keep has left or was merged: keep the current record instead",
             ),
             Conflict::MemberAlreadyMerged => lang.pick("该会员已合并到另一条记录", "This member has already been merged into another record"),
+            Conflict::NotEnoughStock { name, on_hand } => match lang {
+                Lang::ZhCn => format!("“{name}”库存不足：现有 {on_hand} 件"),
+                Lang::En => format!("Not enough “{name}” in stock: {on_hand} on hand"),
+            },
+            Conflict::NotEnoughPoints { balance } => match lang {
+                Lang::ZhCn => format!("积分不足：现有 {balance} 分"),
+                Lang::En => format!("Not enough points: the balance is {balance}"),
+            },
+            Conflict::NoPointsPrice => lang.pick("该物品没有积分价，不能用积分兑换", "This item has no points price: it cannot be paid in points"),
+            Conflict::SaleAlreadyDelivered => lang.pick("该物品已经发放过了", "This sale was already handed over"),
+            Conflict::GoodsArchived => lang.pick("该物品已停售", "This item is no longer sold"),
         }
     }
 }

@@ -179,7 +179,9 @@ impl Core {
             if amount > balance {
                 return Err(CoreError::invalid(Field::Amount, Rule::NotMoreThan { limit: balance }));
             }
-            Ok(insert_entry(w, &k.member_id, Some(&k.id), "payment", amount, method, None, &note)?.id)
+            let id = insert_entry(w, &k.member_id, Some(&k.id), "payment", amount, method, None, &note)?.id;
+            crate::points::earn_for_payment(w, &k.member_id, amount, &id)?;
+            Ok(id)
         })?;
         self.receipt(session, &id)
     }
@@ -198,6 +200,7 @@ impl Core {
             if original.reversed {
                 return Err(CoreError::Conflict(Conflict::PaymentAlreadyReversed));
             }
+            crate::points::take_back(w, &original.id, &reason)?;
             insert_entry(
                 w,
                 &original.member_id,

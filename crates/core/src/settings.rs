@@ -19,6 +19,20 @@ pub struct Settings {
     /// How many daily and manual backups to keep.
     #[serde(default = "default_keep")]
     pub backup_keep: i64,
+    /// Points earned per whole yuan paid (courses and goods); 0 turns it off.
+    #[serde(default = "default_points_per_yuan")]
+    pub points_per_yuan: i64,
+    /// Points earned per lesson attended; 0 turns it off.
+    #[serde(default = "default_points_per_attendance")]
+    pub points_per_attendance: i64,
+}
+
+fn default_points_per_yuan() -> i64 {
+    1
+}
+
+fn default_points_per_attendance() -> i64 {
+    5
 }
 
 fn default_keep() -> i64 {
@@ -49,6 +63,8 @@ pub(crate) fn load(c: &Connection) -> Result<Settings> {
         timezone: get(c, "timezone")?.unwrap_or_else(|| "Asia/Shanghai".into()),
         lead_sources,
         backup_keep: get(c, "backup_keep")?.and_then(|v| v.parse().ok()).unwrap_or(crate::backup::DEFAULT_KEEP),
+        points_per_yuan: get(c, "points_per_yuan")?.and_then(|v| v.parse().ok()).unwrap_or_else(default_points_per_yuan),
+        points_per_attendance: get(c, "points_per_attendance")?.and_then(|v| v.parse().ok()).unwrap_or_else(default_points_per_attendance),
     })
 }
 
@@ -80,6 +96,8 @@ impl Core {
         if !(1..=365).contains(&input.backup_keep) {
             return Err(CoreError::invalid(Field::BackupKeep, Rule::IntRange { min: 1, max: 365 }));
         }
+        validate::int_in(Field::Points, input.points_per_yuan, 0, 100)?;
+        validate::int_in(Field::Points, input.points_per_attendance, 0, 1000)?;
         let out = self.write(session, |w| {
             let old = load(w)?;
             if old.centre_name != centre {
@@ -96,6 +114,12 @@ impl Core {
             }
             if old.backup_keep != input.backup_keep {
                 put(w, "backup_keep", &input.backup_keep.to_string())?;
+            }
+            if old.points_per_yuan != input.points_per_yuan {
+                put(w, "points_per_yuan", &input.points_per_yuan.to_string())?;
+            }
+            if old.points_per_attendance != input.points_per_attendance {
+                put(w, "points_per_attendance", &input.points_per_attendance.to_string())?;
             }
             load(w)
         })?;

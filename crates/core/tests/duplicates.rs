@@ -139,7 +139,10 @@ fn merging_moves_contracts_attendance_and_payments_and_gives_back_a_double_lesso
     assert_eq!((dup.member.status.as_str(), dup.member.merged_into.as_deref()), ("left", Some(t.keep.as_str())));
     assert!(dup.contracts.is_empty());
     // The merge is in the change log, on both records' timelines, in one transaction.
-    assert_eq!(c.log_len(), log_before + 2);
+    // (and the points the dropped mark had earned are taken back by a third entry).
+    assert_eq!(c.log_len(), log_before + 3);
+    // Points: 600 + 600 yuan paid at 1 a yuan, and two Wednesdays attended at 5 each.
+    assert_eq!(c.core.points_account(&c.admin, &t.keep).unwrap().balance, 1210);
     let ops: Vec<String> = c.core.member_timeline(&c.admin, &t.keep, 1).unwrap().into_iter().map(|e| e.op).collect();
     assert_eq!(ops, ["merge"]);
     let moved = &c.core.member_timeline(&c.admin, &t.dup, 1).unwrap()[0];

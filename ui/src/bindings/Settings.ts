@@ -8,4 +8,12 @@ lead_sources: Array<string>,
 /**
  * How many daily and manual backups to keep.
  */
-backup_keep: number, };
+backup_keep: number, 
+/**
+ * Points earned per whole yuan paid (courses and goods); 0 turns it off.
+ */
+points_per_yuan: number, 
+/**
+ * Points earned per lesson attended; 0 turns it off.
+ */
+points_per_attendance: number, };

@@ -1,0 +1,383 @@
+//! Goods 物品 and stock: items with a money price and a points price, a stock ledger of
+//! every movement (purchase in, sale out, adjustment with reason, return), and sales at
+//! the desk or by a coach — paid in money or in a member's points — each marked delivered
+//! by whoever handed it over. `goods.stock` always equals the sum of the item's moves
+//! (both are written in one transaction) and can never go below zero: a sale needs the
+//! stock, and only a counted adjustment changes it otherwise.
+
+use crate::auth::{Action, Session};
+use crate::db::{Core, WriteTx};
+use crate::error::{Conflict, CoreError, Field, Result, Rule};
+use crate::money::Money;
+use crate::{members, payments, points, validate};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Serialize, TS, PartialEq)]
+#[ts(export)]
+pub struct Goods {
+    pub id: String,
+    pub name: String,
+    pub category: String,
+    pub price: Money,
+    /// Price in points, when the item can be had for points.
+    pub points_price: Option<i64>,
+    pub stock: i64,
+    pub archived: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct GoodsInput {
+    pub name: String,
+    pub category: String,
+    pub price: String,
+    pub points_price: Option<i64>,
+}
+
+/// Stock in or out other than a sale: `purchase` and `return` add `quantity`; `adjust`
+/// adds it with its sign (a count found 2 short is −2) and needs a reason.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct StockInput {
+    pub goods_id: String,
+    pub kind: String,
+    pub quantity: i64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS, PartialEq)]
+#[ts(export)]
+pub struct StockMove {
+    pub id: String,
+    pub goods_id: String,
+    pub goods_name: String,
+    pub kind: String,
+    pub quantity: i64,
+    pub reason: String,
+    pub sale_id: Option<String>,
+    pub staff_name: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct SaleInput {
+    pub goods_id: String,
+    pub quantity: i64,
+    pub member_id: Option<String>,
+    /// A payment method, or `points`.
+    pub method: String,
+    /// Handed over at once by the seller.
+    pub delivered: bool,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS, PartialEq)]
+#[ts(export)]
+pub struct GoodsSale {
+    pub id: String,
+    pub sale_no: String,
+    pub goods_id: String,
+    pub goods_name: String,
+    pub member_id: Option<String>,
+    pub member_name: Option<String>,
+    pub quantity: i64,
+    pub method: String,
+    pub amount: Money,
+    pub points: i64,
+    pub staff_name: String,
+    pub sold_at: String,
+    pub business_date: String,
+    pub delivered_by_name: Option<String>,
+    pub delivered_at: Option<String>,
+    pub note: String,
+}
+
+pub const STOCK_KINDS: [&str; 3] = ["purchase", "adjust", "return"];
+
+const GOODS_COLUMNS: &str = "id, name, category, price, points_price, stock, archived, created_at, updated_at";
+
+fn goods_from_row(r: &rusqlite::Row) -> rusqlite::Result<Goods> {
+    Ok(Goods {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        category: r.get(2)?,
+        price: r.get(3)?,
+        points_price: r.get(4)?,
+        stock: r.get(5)?,
+        archived: r.get(6)?,
+        created_at: r.get(7)?,
+        updated_at: r.get(8)?,
+    })
+}
+
+pub(crate) fn load(c: &Connection, id: &str) -> Result<Goods> {
+    c.query_row(&format!("SELECT {GOODS_COLUMNS} FROM goods WHERE id = ?1"), [id], goods_from_row)
+        .optional()?
+        .ok_or(CoreError::NotFound(Field::Goods))
+}
+
+const SALE_SELECT: &str = "SELECT g.id, g.sale_no, g.goods_id, g.goods_name, g.member_id, m.name, g.quantity, g.method, g.amount, g.points,
+        s.display_name, g.sold_at, g.business_date, d.display_name, g.delivered_at, g.note
+     FROM goods_sales g JOIN staff s ON s.id = g.staff_id LEFT JOIN staff d ON d.id = g.delivered_by LEFT JOIN members m ON m.id = g.member_id";
+
+fn sale_from_row(r: &rusqlite::Row) -> rusqlite::Result<GoodsSale> {
+    Ok(GoodsSale {
+        id: r.get(0)?,
+        sale_no: r.get(1)?,
+        goods_id: r.get(2)?,
+        goods_name: r.get(3)?,
+        member_id: r.get(4)?,
+        member_name: r.get(5)?,
+        quantity: r.get(6)?,
+        method: r.get(7)?,
+        amount: r.get(8)?,
+        points: r.get(9)?,
+        staff_name: r.get(10)?,
+        sold_at: r.get(11)?,
+        business_date: r.get(12)?,
+        delivered_by_name: r.get(13)?,
+        delivered_at: r.get(14)?,
+        note: r.get(15)?,
+    })
+}
+
+fn load_sale(c: &Connection, id: &str) -> Result<GoodsSale> {
+    c.query_row(&format!("{SALE_SELECT} WHERE g.id = ?1"), [id], sale_from_row)
+        .optional()?
+        .ok_or(CoreError::NotFound(Field::Sale))
+}
+
+fn check_input(input: &GoodsInput) -> Result<(String, String, Money, Option<i64>)> {
+    let name = validate::required_text(Field::Name, &input.name, 40)?;
+    let category = validate::optional_text(Field::Category, &input.category, 20)?;
+    let price = validate::non_negative_money(Field::Price, &input.price)?;
+    if let Some(p) = input.points_price {
+        validate::int_in(Field::PointsPrice, p, 1, 1_000_000)?;
+    }
+    Ok((name, category, price, input.points_price))
+}
+
+/// Records one movement and moves the stock with it; the CHECK on `goods.stock` is the
+/// last guard, the caller's check gives the clear message.
+fn move_stock(w: &mut WriteTx, goods_id: &str, kind: &str, quantity: i64, reason: &str, sale_id: Option<&str>) -> Result<Goods> {
+    let g = load(w, goods_id)?;
+    if g.stock + quantity < 0 {
+        return Err(CoreError::Conflict(Conflict::NotEnoughStock { name: g.name, on_hand: g.stock }));
+    }
+    let id = crate::new_id();
+    let staff = w.staff_id().unwrap_or_default().to_string();
+    let now = w.now_text();
+    w.execute(
+        "INSERT INTO stock_moves (id, goods_id, kind, quantity, reason, sale_id, staff_id, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![id, goods_id, kind, quantity, reason, sale_id, staff, now],
+    )?;
+    w.execute("UPDATE goods SET stock = stock + ?2, updated_at = ?3 WHERE id = ?1", params![goods_id, quantity, now])?;
+    let g = load(w, goods_id)?;
+    w.log("stock_move", &id, kind, None, &serde_json::json!({ "id": id, "goods_id": goods_id, "kind": kind, "quantity": quantity, "reason": reason, "sale_id": sale_id, "stock": g.stock }))?;
+    Ok(g)
+}
+
+impl Core {
+    pub fn goods_list(&self, session: &Session, include_archived: bool) -> Result<Vec<Goods>> {
+        session.require(Action::ViewMembers)?;
+        self.read(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {GOODS_COLUMNS} FROM goods WHERE ?1 OR archived = 0 ORDER BY archived, category, name"
+            ))?;
+            let rows = stmt.query_map([include_archived], goods_from_row)?.collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+    }
+
+    pub fn goods_create(&self, session: &Session, input: GoodsInput) -> Result<Goods> {
+        session.require(Action::ManageGoods)?;
+        let (name, category, price, points_price) = check_input(&input)?;
+        self.write(session, |w| {
+            let id = crate::new_id();
+            let now = w.now_text();
+            w.execute(
+                "INSERT INTO goods (id, name, category, price, points_price, stock, archived, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, ?6, ?6)",
+                params![id, name, category, price, points_price, now],
+            )?;
+            let g = load(w, &id)?;
+            w.log("goods", &id, "create", None, &g)?;
+            Ok(g)
+        })
+    }
+
+    pub fn goods_update(&self, session: &Session, goods_id: &str, input: GoodsInput, archived: bool) -> Result<Goods> {
+        session.require(Action::ManageGoods)?;
+        let (name, category, price, points_price) = check_input(&input)?;
+        self.write(session, |w| {
+            load(w, goods_id)?;
+            w.execute(
+                "UPDATE goods SET name = ?2, category = ?3, price = ?4, points_price = ?5, archived = ?6, updated_at = ?7 WHERE id = ?1",
+                params![goods_id, name, category, price, points_price, archived, w.now_text()],
+            )?;
+            let g = load(w, goods_id)?;
+            w.log("goods", goods_id, "update", None, &g)?;
+            Ok(g)
+        })
+    }
+
+    /// Stock in (purchase, return) or a counted adjustment (manager).
+    pub fn goods_stock(&self, session: &Session, input: StockInput) -> Result<Goods> {
+        session.require(Action::ManageGoods)?;
+        let kind = STOCK_KINDS
+            .iter()
+            .copied()
+            .find(|k| *k == input.kind)
+            .ok_or_else(|| CoreError::invalid(Field::StockKind, Rule::OneOf { allowed: STOCK_KINDS.iter().map(|s| s.to_string()).collect() }))?;
+        let reason = validate::optional_text(Field::Reason, &input.reason, 100)?;
+        match kind {
+            "adjust" => {
+                if input.quantity == 0 {
+                    return Err(CoreError::invalid(Field::Quantity, Rule::Required));
+                }
+                validate::int_in(Field::Quantity, input.quantity, -100_000, 100_000)?;
+                if reason.is_empty() {
+                    return Err(CoreError::invalid(Field::Reason, Rule::Required));
+                }
+            }
+            _ => {
+                validate::int_in(Field::Quantity, input.quantity, 1, 100_000)?;
+            }
+        }
+        self.write(session, |w| move_stock(w, &input.goods_id, kind, input.quantity, &reason, None))
+    }
+
+    pub fn goods_moves(&self, session: &Session, goods_id: &str) -> Result<Vec<StockMove>> {
+        session.require(Action::ViewMembers)?;
+        self.read(|c| {
+            load(c, goods_id)?;
+            let mut stmt = c.prepare(
+                "SELECT m.id, m.goods_id, g.name, m.kind, m.quantity, m.reason, m.sale_id, s.display_name, m.at
+                 FROM stock_moves m JOIN goods g ON g.id = m.goods_id JOIN staff s ON s.id = m.staff_id
+                 WHERE m.goods_id = ?1 ORDER BY m.at DESC, m.rowid DESC LIMIT 500",
+            )?;
+            let rows = stmt
+                .query_map([goods_id], |r| {
+                    Ok(StockMove {
+                        id: r.get(0)?,
+                        goods_id: r.get(1)?,
+                        goods_name: r.get(2)?,
+                        kind: r.get(3)?,
+                        quantity: r.get(4)?,
+                        reason: r.get(5)?,
+                        sale_id: r.get(6)?,
+                        staff_name: r.get(7)?,
+                        at: r.get(8)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+    }
+
+    /// A sale at the desk or by a coach: money (any payment method) or a member's points.
+    pub fn goods_sell(&self, session: &Session, input: SaleInput) -> Result<GoodsSale> {
+        session.require(Action::SellGoods)?;
+        validate::int_in(Field::Quantity, input.quantity, 1, 1000)?;
+        let by_points = input.method == "points";
+        let method = if by_points { "points" } else { payments::check_method(&input.method)? };
+        let note = validate::optional_text(Field::Notes, &input.note, 100)?;
+        let id = self.write(session, |w| {
+            let g = load(w, &input.goods_id)?;
+            if g.archived {
+                return Err(CoreError::Conflict(Conflict::GoodsArchived));
+            }
+            let member = match &input.member_id {
+                Some(id) => Some(members::load_member(w, id)?),
+                None => None,
+            };
+            if member.as_ref().is_some_and(|m| m.merged_into.is_some()) {
+                return Err(CoreError::Conflict(Conflict::MemberAlreadyMerged));
+            }
+            let (amount, points_cost) = if by_points {
+                let per = g.points_price.ok_or(CoreError::Conflict(Conflict::NoPointsPrice))?;
+                if member.is_none() {
+                    return Err(CoreError::invalid(Field::Member, Rule::Required));
+                }
+                (Money::ZERO, per * input.quantity)
+            } else {
+                (Money::from_fen(g.price.fen() * input.quantity), 0)
+            };
+            let id = crate::new_id();
+            let sale_no = format!("S{:06}", w.next_counter("goods_sale_no")?);
+            let staff = w.staff_id().unwrap_or_default().to_string();
+            let now = w.now_text();
+            let delivered = input.delivered.then(|| staff.clone());
+            w.execute(
+                "INSERT INTO goods_sales (id, sale_no, goods_id, goods_name, member_id, quantity, method, amount, points, staff_id, sold_at, business_date,
+                                          delivered_by, delivered_at, note)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                params![
+                    id,
+                    sale_no,
+                    g.id,
+                    g.name,
+                    input.member_id,
+                    input.quantity,
+                    method,
+                    amount,
+                    points_cost,
+                    staff,
+                    now,
+                    w.today().to_string(),
+                    delivered,
+                    input.delivered.then(|| now.clone()),
+                    note
+                ],
+            )?;
+            let sale = load_sale(w, &id)?;
+            w.log("goods_sale", &id, "sell", input.member_id.as_deref(), &sale)?;
+            move_stock(w, &g.id, "sale", -input.quantity, "", Some(&id))?;
+            if let Some(m) = &member {
+                if by_points {
+                    points::add(w, &m.id, -points_cost, "redeem", &g.name, Some(&id))?;
+                } else {
+                    points::earn_for_payment(w, &m.id, amount, &id)?;
+                }
+            }
+            Ok(id)
+        })?;
+        self.read(|c| load_sale(c, &id))
+    }
+
+    /// Marks a sale handed over, by the staff member who handed it over.
+    pub fn goods_deliver(&self, session: &Session, sale_id: &str) -> Result<GoodsSale> {
+        session.require(Action::SellGoods)?;
+        self.write(session, |w| {
+            let sale = load_sale(w, sale_id)?;
+            if sale.delivered_at.is_some() {
+                return Err(CoreError::Conflict(Conflict::SaleAlreadyDelivered));
+            }
+            let staff = w.staff_id().unwrap_or_default().to_string();
+            w.execute("UPDATE goods_sales SET delivered_by = ?2, delivered_at = ?3 WHERE id = ?1", params![sale_id, staff, w.now_text()])?;
+            let sale = load_sale(w, sale_id)?;
+            w.log("goods_sale", sale_id, "deliver", sale.member_id.as_deref(), &sale)?;
+            Ok(sale)
+        })
+    }
+
+    /// Sales of a period (business dates), newest first; `undelivered` keeps only those
+    /// not yet handed over, whenever sold.
+    pub fn goods_sales(&self, session: &Session, from_date: &str, to_date: &str, undelivered: bool) -> Result<Vec<GoodsSale>> {
+        session.require(Action::ViewMembers)?;
+        let from = validate::date(Field::FromDate, from_date)?.to_string();
+        let to = validate::date(Field::ToDate, to_date)?.to_string();
+        self.read(|c| {
+            let mut stmt = c.prepare(&format!(
+                "{SALE_SELECT} WHERE (?3 AND g.delivered_at IS NULL) OR (NOT ?3 AND g.business_date BETWEEN ?1 AND ?2) ORDER BY g.sold_at DESC LIMIT 1000"
+            ))?;
+            let rows = stmt.query_map(params![from, to, undelivered], sale_from_row)?.collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+    }
+}
