@@ -6,6 +6,7 @@ use centredesk_core::auth::{FirstRun, NewStaff, Staff};
 use centredesk_core::contracts::{ContractView, EnrolInput, PauseInput, RefundInput, RefundQuote, RefundRule};
 use centredesk_core::duplicates::DuplicatePair;
 use centredesk_core::error::AuthFailure;
+use centredesk_core::goods::{Goods, GoodsInput, GoodsSale, SaleInput, StockInput, StockMove};
 use centredesk_core::home::HomeDashboard;
 use centredesk_core::leads::{ConvertInput, FollowUp, FollowUpInput, Lead, LeadDetail, LeadFilter, LeadInput, LeadRow};
 use centredesk_core::members::{
@@ -22,6 +23,7 @@ use centredesk_core::timetable::{
     ClassGroup, ClassGroupInput, ClassSession, Closure, GenerateSummary, GroupMember, Room, RoomInput, Season, SessionChange,
     SessionFilter, Slot, SlotInput,
 };
+use centredesk_core::points::{PointsAccount, PointsAward};
 use centredesk_core::print::WeekLayout;
 use centredesk_core::audit::{ActivityFilter, StaffActivity};
 use centredesk_core::backup::BackupInfo;
@@ -524,6 +526,56 @@ fn import_commit(state: State<'_, AppState>, kind: ImportKind, bytes: Vec<u8>, m
 }
 
 #[tauri::command(async)]
+fn goods_list(state: State<'_, AppState>, include_archived: bool) -> CmdResult<Vec<Goods>> {
+    state.as_staff(|core, s| core.goods_list(s, include_archived))
+}
+
+#[tauri::command(async)]
+fn goods_create(state: State<'_, AppState>, input: GoodsInput) -> CmdResult<Goods> {
+    state.as_staff(|core, s| core.goods_create(s, input))
+}
+
+#[tauri::command(async)]
+fn goods_update(state: State<'_, AppState>, goods_id: String, input: GoodsInput, archived: bool) -> CmdResult<Goods> {
+    state.as_staff(|core, s| core.goods_update(s, &goods_id, input, archived))
+}
+
+#[tauri::command(async)]
+fn goods_stock(state: State<'_, AppState>, input: StockInput) -> CmdResult<Goods> {
+    state.as_staff(|core, s| core.goods_stock(s, input))
+}
+
+#[tauri::command(async)]
+fn goods_moves(state: State<'_, AppState>, goods_id: String) -> CmdResult<Vec<StockMove>> {
+    state.as_staff(|core, s| core.goods_moves(s, &goods_id))
+}
+
+#[tauri::command(async)]
+fn goods_sell(state: State<'_, AppState>, input: SaleInput) -> CmdResult<GoodsSale> {
+    state.as_staff(|core, s| core.goods_sell(s, input))
+}
+
+#[tauri::command(async)]
+fn goods_deliver(state: State<'_, AppState>, sale_id: String) -> CmdResult<GoodsSale> {
+    state.as_staff(|core, s| core.goods_deliver(s, &sale_id))
+}
+
+#[tauri::command(async)]
+fn goods_sales(state: State<'_, AppState>, from_date: String, to_date: String, undelivered: bool) -> CmdResult<Vec<GoodsSale>> {
+    state.as_staff(|core, s| core.goods_sales(s, &from_date, &to_date, undelivered))
+}
+
+#[tauri::command(async)]
+fn points_account(state: State<'_, AppState>, member_id: String) -> CmdResult<PointsAccount> {
+    state.as_staff(|core, s| core.points_account(s, &member_id))
+}
+
+#[tauri::command(async)]
+fn points_award(state: State<'_, AppState>, input: PointsAward) -> CmdResult<PointsAccount> {
+    state.as_staff(|core, s| core.points_award(s, input))
+}
+
+#[tauri::command(async)]
 fn member_duplicates(state: State<'_, AppState>) -> CmdResult<Vec<DuplicatePair>> {
     state.as_staff(|core, s| core.member_duplicates(s))
 }
@@ -597,6 +649,7 @@ pub fn run() {
             print_roster, print_group_week, print_timetable_week, print_receipt, export_csv,
             backups, backup_now, backup_restore, database_export, revenue, revenue_csv, attendance_report, attendance_csv, staff_activity, import_preview, import_commit,
             analysis, analysis_csv, member_duplicates, member_merge,
+            goods_list, goods_create, goods_update, goods_stock, goods_moves, goods_sell, goods_deliver, goods_sales, points_account, points_award,
         ])
         .run(tauri::generate_context!())
         .expect("error while running CentreDesk");

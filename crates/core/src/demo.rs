@@ -199,6 +199,16 @@ pub fn generate(path: &Path, opts: &DemoOptions) -> Result<DemoSummary> {
         )?;
         packages.push((p.id, weight, p.price.fen()));
     }
+    // The desk's shelf: water and belts can be had for points, the sparring gear cannot.
+    for (name, category, price, points, stock) in [
+        ("矿泉水", "饮料", "2", Some(30), 48),
+        ("道服", "服装", "180", Some(2000), 20),
+        ("腰带", "服装", "30", Some(300), 40),
+        ("护具套装", "装备", "260", None, 10),
+    ] {
+        let g = core.goods_create(&admin, crate::goods::GoodsInput { name: name.into(), category: category.into(), price: price.into(), points_price: points })?;
+        core.goods_stock(&admin, crate::goods::StockInput { goods_id: g.id, kind: "purchase".into(), quantity: stock, reason: String::new() })?;
+    }
     let mut demo = Demo {
         core: &core,
         clock: &clock,

@@ -3,6 +3,14 @@
 import { invoke } from '@tauri-apps/api/core';
 import type { ClassGroup } from '../bindings/ClassGroup';
 import type { DuplicatePair } from '../bindings/DuplicatePair';
+import type { Goods } from '../bindings/Goods';
+import type { GoodsInput } from '../bindings/GoodsInput';
+import type { GoodsSale } from '../bindings/GoodsSale';
+import type { SaleInput } from '../bindings/SaleInput';
+import type { StockInput } from '../bindings/StockInput';
+import type { StockMove } from '../bindings/StockMove';
+import type { PointsAccount } from '../bindings/PointsAccount';
+import type { PointsAward } from '../bindings/PointsAward';
 import type { ClassGroupInput } from '../bindings/ClassGroupInput';
 import type { ClassSession } from '../bindings/ClassSession';
 import type { Closure } from '../bindings/Closure';
@@ -149,6 +157,16 @@ export const api = {
   memberList: (filter: MemberFilter) => call<MemberPage>('member_list', { filter }),
   memberTimeline: (memberId: string) => call<TimelineEntry[]>('member_timeline', { memberId }),
   memberDuplicates: () => call<DuplicatePair[]>('member_duplicates'),
+  goodsList: (includeArchived: boolean) => call<Goods[]>('goods_list', { includeArchived }),
+  goodsCreate: (input: GoodsInput) => call<Goods>('goods_create', { input }),
+  goodsUpdate: (goodsId: string, input: GoodsInput, archived: boolean) => call<Goods>('goods_update', { goodsId, input, archived }),
+  goodsStock: (input: StockInput) => call<Goods>('goods_stock', { input }),
+  goodsMoves: (goodsId: string) => call<StockMove[]>('goods_moves', { goodsId }),
+  goodsSell: (input: SaleInput) => call<GoodsSale>('goods_sell', { input }),
+  goodsDeliver: (saleId: string) => call<GoodsSale>('goods_deliver', { saleId }),
+  goodsSales: (fromDate: string, toDate: string, undelivered: boolean) => call<GoodsSale[]>('goods_sales', { fromDate, toDate, undelivered }),
+  pointsAccount: (memberId: string) => call<PointsAccount>('points_account', { memberId }),
+  pointsAward: (input: PointsAward) => call<PointsAccount>('points_award', { input }),
   memberMerge: (keepId: string, duplicateId: string) => call<MemberDetail>('member_merge', { keepId, duplicateId }),
 
   guardianLink: (memberId: string, input: GuardianLinkInput) => call<MemberDetail>('guardian_link', { memberId, input }),

@@ -25,6 +25,7 @@ export type RouteName =
   | 'lead'
   | 'payments'
   | 'reports'
+  | 'goods'
   | 'packages'
   | 'settings'
   | 'guardian';
@@ -36,7 +37,7 @@ export const route = $state<Route>({ name: 'home', id: '', tab: '' });
 const history: Route[] = [];
 
 /** Top-level sections, in header order; Alt+1..7 follow this order (of those the role sees). */
-export const SECTIONS: RouteName[] = ['home', 'members', 'timetable', 'leads', 'payments', 'reports', 'packages', 'settings'];
+export const SECTIONS: RouteName[] = ['home', 'members', 'timetable', 'leads', 'payments', 'goods', 'reports', 'packages', 'settings'];
 
 /** The sections this staff member's role has (the core checks again on every call). */
 export function visibleSections(): RouteName[] {
