@@ -27,6 +27,7 @@ pub mod print;
 pub mod reports;
 pub mod search;
 pub mod settings;
+pub mod sync;
 pub mod timetable;
 pub mod validate;
 

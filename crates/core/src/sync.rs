@@ -1,0 +1,542 @@
+//! Head-office sync 总部同步 (off by default): the change log is the outbox, pushed in
+//! `seq` order to `centredesk-server` (crates/server, protocol in its `http.rs`).
+//!
+//! - Nothing about sync lives in the synced data. Next to `centre.db` sit
+//!   `centre.sync.json` (server URL, on/off, the acked seq, last push and last error:
+//!   what the sync panel shows) and `centre.sync-token` (the device token, created
+//!   readable by the user only; on Windows the file inherits the profile folder's
+//!   user-only ACL). Restoring a database backup therefore does not restore a token.
+//! - The pusher asks the server where it stands (`status`) before it sends, so a crash,
+//!   a reinstall or weeks offline resume exactly at `acked + 1`; it then sends batches of
+//!   at most [`BATCH_OPS`] ops and [`BATCH_BYTES`] of JSON, gzipped. A 409 gap makes it
+//!   resend from the seq the server expects. Ops are never skipped or reordered: a server
+//!   that has acknowledged more than this log holds (a rewound log) stops the pusher
+//!   with an error instead.
+//! - Network failures and 5xx are transient: the background loop ([`run_pusher`])
+//!   retries with exponential backoff and full jitter. Any other 4xx is permanent: it is
+//!   shown in plain words and retried only slowly (an administrator can fix the server
+//!   side) or when the desk presses "sync now".
+//! - Clock skew against the server is measured and shown as a warning; it never stops
+//!   a push (ops are ordered by `seq`, never by time).
+//! - Blocking HTTP (`ureq`): the core stays synchronous; the shell runs
+//!   [`run_pusher`] on a thread of its own, so the desk never waits for the network.
+
+use crate::auth::{Action, Session};
+use crate::db::Core;
+use crate::error::{CoreError, Lang};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+/// Ops per push (the server takes up to 1000).
+pub const BATCH_OPS: usize = 500;
+/// JSON bytes per push before gzip; one op bigger than this still goes, alone.
+pub const BATCH_BYTES: usize = 1 << 20;
+/// A clock further than this from the server's is worth a warning.
+pub const SKEW_WARNING_SECS: i64 = 300;
+
+/// What the sync panel edits. Stored in `<db>.sync.json`, not in the database.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SyncSettings {
+    pub enabled: bool,
+    /// `https://head-office.example.com` (no trailing slash).
+    pub server_url: String,
+    /// The centre code this desk registered as.
+    pub centre: String,
+    pub device_id: Option<i64>,
+}
+
+/// A failure in words the desk can read, kept for the panel after a restart.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SyncProblem {
+    pub code: String,
+    pub zh: String,
+    pub en: String,
+    /// Transient problems fix themselves (retried with backoff); permanent ones need a person.
+    pub transient: bool,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+struct SyncFile {
+    #[serde(default)]
+    settings: SyncSettings,
+    /// The server's last answer for this device.
+    #[serde(default)]
+    acked_through_seq: i64,
+    #[serde(default)]
+    last_success_at: Option<String>,
+    #[serde(default)]
+    last_attempt_at: Option<String>,
+    #[serde(default)]
+    last_error: Option<SyncProblem>,
+    #[serde(default)]
+    clock_skew_secs: Option<i64>,
+}
+
+/// The panel at a glance.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SyncState {
+    pub enabled: bool,
+    pub registered: bool,
+    pub server_url: String,
+    pub centre: String,
+    pub last_success_at: Option<String>,
+    pub last_attempt_at: Option<String>,
+    pub acked_through_seq: i64,
+    /// Ops written here and not yet acknowledged by the server.
+    pub ops_waiting: i64,
+    pub last_error: Option<SyncProblem>,
+    /// This desk's clock minus the server's, in seconds, from the last status call.
+    pub clock_skew_secs: Option<i64>,
+    /// Set when the skew is large: a warning only, sync goes on.
+    pub clock_warning: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PushReport {
+    pub sent: usize,
+    pub applied: usize,
+    pub duplicates: usize,
+    pub batches: usize,
+    pub acked_through_seq: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("not registered with a head-office server")]
+    NotRegistered,
+    #[error("network: {0}")]
+    Network(String),
+    #[error("server error {status}: {message}")]
+    Server { status: u16, message: String },
+    #[error("wrong head-office username or password")]
+    BadCredentials,
+    #[error("the device token was refused")]
+    Unauthorized,
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("the server needs a newer CentreDesk: {0}")]
+    TooOld(String),
+    #[error("the log diverged from what the server holds: {0}")]
+    Diverged(String),
+    #[error("refused ({status}): {message}")]
+    Rejected { status: u16, message: String },
+    #[error("local file: {0}")]
+    Io(String),
+    #[error(transparent)]
+    Core(#[from] CoreError),
+}
+
+impl SyncError {
+    /// Network trouble and server errors pass; everything else needs a person.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SyncError::Network(_) | SyncError::Server { .. })
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            SyncError::NotRegistered => "sync_not_registered",
+            SyncError::Network(_) => "sync_network",
+            SyncError::Server { .. } => "sync_server_error",
+            SyncError::BadCredentials => "sync_bad_credentials",
+            SyncError::Unauthorized => "sync_unauthorized",
+            SyncError::Forbidden(_) => "sync_forbidden",
+            SyncError::TooOld(_) => "sync_too_old",
+            SyncError::Diverged(_) => "sync_diverged",
+            SyncError::Rejected { .. } => "sync_rejected",
+            SyncError::Io(_) => "sync_io",
+            SyncError::Core(_) => "sync_local",
+        }
+    }
+
+    pub fn message(&self, lang: Lang) -> String {
+        let (zh, en) = match self {
+            SyncError::NotRegistered => ("这台电脑还没有登记到总部服务器。".into(), "This desk is not registered with the head-office server.".into()),
+            SyncError::Network(d) => (
+                format!("连不上总部服务器（{d}），会自动重试。"),
+                format!("Cannot reach the head-office server ({d}); retrying automatically."),
+            ),
+            SyncError::Server { status, .. } => {
+                (format!("总部服务器出错（{status}），会自动重试。"), format!("The head-office server had an error ({status}); retrying automatically."))
+            }
+            SyncError::BadCredentials => ("总部账号或密码不对。".into(), "Wrong head-office username or password.".into()),
+            SyncError::Unauthorized => (
+                "总部不再认可这台电脑的登记，请重新登记。".into(),
+                "Head office no longer accepts this desk's registration; please register again.".into(),
+            ),
+            SyncError::Forbidden(d) => (format!("总部拒收：数据属于另一个校区（{d}）。"), format!("Head office refused: the data belongs to another centre ({d}).")),
+            SyncError::TooOld(_) => ("总部服务器需要更新版本的 CentreDesk，请升级本软件。".into(), "The head-office server needs a newer CentreDesk; please update.".into()),
+            SyncError::Diverged(d) => (
+                format!("本机记录与总部已收到的不一致（可能恢复过备份）：{d}。请联系总部。"),
+                format!("This desk's records differ from what head office received (a restored backup?): {d}. Please contact head office."),
+            ),
+            SyncError::Rejected { status, message } => (format!("总部拒收了这批数据（{status}：{message}）。"), format!("Head office refused the batch ({status}: {message}).")),
+            SyncError::Io(d) => (format!("同步设置文件读写失败：{d}"), format!("Cannot read or write the sync settings file: {d}")),
+            SyncError::Core(e) => (e.message(Lang::ZhCn), e.message(Lang::En)),
+        };
+        match lang {
+            Lang::ZhCn => zh,
+            Lang::En => en,
+        }
+    }
+
+    fn problem(&self, at: String) -> SyncProblem {
+        SyncProblem { code: self.code().into(), zh: self.message(Lang::ZhCn), en: self.message(Lang::En), transient: self.is_transient(), at }
+    }
+}
+
+pub type SyncResult<T> = std::result::Result<T, SyncError>;
+
+fn io(e: std::io::Error) -> SyncError {
+    SyncError::Io(e.to_string())
+}
+
+fn file_path(db: &Path, ext: &str) -> PathBuf {
+    let mut name = db.file_stem().unwrap_or_default().to_os_string();
+    name.push(ext);
+    db.with_file_name(name)
+}
+
+/// `centre.db` → `centre.sync.json`.
+pub fn settings_path(db: &Path) -> PathBuf {
+    file_path(db, ".sync.json")
+}
+
+/// `centre.db` → `centre.sync-token` (user-only permissions).
+pub fn token_path(db: &Path) -> PathBuf {
+    file_path(db, ".sync-token")
+}
+
+fn load(db: &Path) -> SyncResult<SyncFile> {
+    match std::fs::read(settings_path(db)) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| SyncError::Io(e.to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SyncFile::default()),
+        Err(e) => Err(io(e)),
+    }
+}
+
+/// Write-then-rename, so a crash never leaves half a file.
+fn write_atomically(path: &Path, bytes: &[u8], private: bool) -> SyncResult<()> {
+    let tmp = path.with_extension("tmp");
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    let mut f = opts.open(&tmp).map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+fn save(db: &Path, file: &SyncFile) -> SyncResult<()> {
+    write_atomically(&settings_path(db), &serde_json::to_vec_pretty(file).expect("plain data"), false)
+}
+
+fn read_token(db: &Path) -> SyncResult<Option<String>> {
+    match std::fs::read_to_string(token_path(db)) {
+        Ok(t) if !t.trim().is_empty() => Ok(Some(t.trim().to_string())),
+        Ok(_) => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io(e)),
+    }
+}
+
+/// One pusher at a time per process (the background loop and "sync now" may race).
+static PUSH_LOCK: Mutex<()> = Mutex::new(());
+
+fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new().timeout_connect(Duration::from_secs(10)).timeout(Duration::from_secs(60)).build()
+}
+
+/// Turns an HTTP outcome into JSON or the right [`SyncError`].
+fn answer(result: std::result::Result<ureq::Response, ureq::Error>) -> SyncResult<Value> {
+    match result {
+        Ok(resp) => {
+            let text = resp.into_string().map_err(|e| SyncError::Network(e.to_string()))?;
+            serde_json::from_str(&text).map_err(|e| SyncError::Server { status: 200, message: format!("unreadable answer: {e}") })
+        }
+        Err(ureq::Error::Status(status, resp)) => {
+            let body: Value = resp.into_string().ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null);
+            let message = body.get("message").and_then(Value::as_str).unwrap_or_default().to_string();
+            let code = body.get("code").and_then(Value::as_str).unwrap_or_default();
+            Err(match status {
+                401 if code == "bad_credentials" => SyncError::BadCredentials,
+                401 => SyncError::Unauthorized,
+                403 => SyncError::Forbidden(message),
+                426 => SyncError::TooOld(message),
+                409 if code == "gap" => {
+                    return Ok(serde_json::json!({ "gap": true, "expected_seq": body.get("expected_seq").cloned().unwrap_or(Value::Null) }))
+                }
+                409 if code == "diverged" => SyncError::Diverged(message),
+                s if s >= 500 => SyncError::Server { status: s, message },
+                // 408 and 429 are the server asking for patience, not a verdict on the data.
+                408 | 429 => SyncError::Server { status, message },
+                s => SyncError::Rejected { status: s, message },
+            })
+        }
+        Err(ureq::Error::Transport(t)) => Err(SyncError::Network(t.to_string())),
+    }
+}
+
+fn parse_instant(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(s).ok().map(|d| d.with_timezone(&chrono::Utc))
+}
+
+impl Core {
+    pub fn sync_settings(&self) -> SyncResult<SyncSettings> {
+        Ok(load(self.path())?.settings)
+    }
+
+    /// Registers this desk with head office (the manager types head-office credentials
+    /// once; only the device token is kept) and turns sync on.
+    pub fn sync_register(
+        &self,
+        session: &Session,
+        server_url: &str,
+        centre: &str,
+        username: &str,
+        password: &str,
+        device_name: &str,
+    ) -> SyncResult<SyncSettings> {
+        session.require(Action::EditSettings)?;
+        let url = server_url.trim().trim_end_matches('/').to_string();
+        let body = serde_json::json!({ "username": username, "password": password, "centre": centre, "device_name": device_name });
+        let v = answer(agent().post(&format!("{url}/api/v1/devices/register")).send_json(body))?;
+        let token = v.get("token").and_then(Value::as_str).ok_or(SyncError::Server { status: 200, message: "no token in the answer".into() })?;
+        write_atomically(&token_path(self.path()), token.as_bytes(), true)?;
+        // A new device starts from seq 1 on the server: forget the old device's progress.
+        let file = SyncFile {
+            settings: SyncSettings { enabled: true, server_url: url, centre: centre.into(), device_id: v.get("device_id").and_then(Value::as_i64) },
+            ..SyncFile::default()
+        };
+        save(self.path(), &file)?;
+        Ok(file.settings)
+    }
+
+    pub fn sync_set_enabled(&self, session: &Session, enabled: bool) -> SyncResult<SyncSettings> {
+        session.require(Action::EditSettings)?;
+        let _guard = PUSH_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        let mut file = load(self.path())?;
+        file.settings.enabled = enabled;
+        save(self.path(), &file)?;
+        Ok(file.settings)
+    }
+
+    pub fn sync_state(&self) -> SyncResult<SyncState> {
+        let file = load(self.path())?;
+        let last_seq = self.last_seq()?;
+        let registered = read_token(self.path())?.is_some() && !file.settings.server_url.is_empty();
+        let clock_warning = file.clock_skew_secs.filter(|s| s.abs() > SKEW_WARNING_SECS).map(|s| {
+            let minutes = s.abs() / 60;
+            let (zh_dir, en_dir) = if s > 0 { ("快", "ahead of") } else { ("慢", "behind") };
+            format!("本机时钟比总部服务器{zh_dir}约 {minutes} 分钟，请校准电脑时间（同步照常进行）。 / This computer's clock is about {minutes} min {en_dir} the server's; please correct it (sync goes on).")
+        });
+        Ok(SyncState {
+            enabled: file.settings.enabled,
+            registered,
+            server_url: file.settings.server_url.clone(),
+            centre: file.settings.centre.clone(),
+            last_success_at: file.last_success_at.clone(),
+            last_attempt_at: file.last_attempt_at.clone(),
+            acked_through_seq: file.acked_through_seq,
+            ops_waiting: (last_seq - file.acked_through_seq).max(0),
+            last_error: file.last_error.clone(),
+            clock_skew_secs: file.clock_skew_secs,
+            clock_warning,
+        })
+    }
+
+    /// "Sync now": pushes everything waiting, right away (no backoff), and records the
+    /// outcome for the panel. Any logged-in staff member may press it.
+    pub fn sync_now(&self, _session: &Session) -> SyncResult<PushReport> {
+        self.sync_push_pending()
+    }
+
+    fn last_seq(&self) -> SyncResult<i64> {
+        Ok(self.read(|c| Ok(c.query_row("SELECT COALESCE(MAX(seq), 0) FROM change_log", [], |r| r.get(0))?))?)
+    }
+
+    /// Drains the change log to the server; what the background loop and "sync now" call.
+    pub fn sync_push_pending(&self) -> SyncResult<PushReport> {
+        let _guard = PUSH_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        let mut file = load(self.path())?;
+        file.last_attempt_at = Some(crate::db::instant_text(self.now()));
+        let outcome = self.push_inner(&mut file);
+        match &outcome {
+            Ok(_) => {
+                file.last_success_at = file.last_attempt_at.clone();
+                file.last_error = None;
+            }
+            Err(e) => file.last_error = Some(e.problem(crate::db::instant_text(self.now()))),
+        }
+        save(self.path(), &file)?;
+        outcome
+    }
+
+    fn push_inner(&self, file: &mut SyncFile) -> SyncResult<PushReport> {
+        let token = read_token(self.path())?.ok_or(SyncError::NotRegistered)?;
+        if file.settings.server_url.is_empty() {
+            return Err(SyncError::NotRegistered);
+        }
+        let base = file.settings.server_url.clone();
+        let agent = agent();
+        let bearer = format!("Bearer {token}");
+        // Ask first: after a crash, a reinstall or a lost answer the server knows best.
+        let status = answer(agent.get(&format!("{base}/api/v1/sync/status")).set("Authorization", &bearer).call())?;
+        let mut acked = status.get("acked_through_seq").and_then(Value::as_i64).unwrap_or(0);
+        if let Some(server) = status.get("server_time").and_then(Value::as_str).and_then(parse_instant) {
+            file.clock_skew_secs = Some((self.now() - server).num_seconds());
+        }
+        file.acked_through_seq = acked;
+        let last_seq = self.last_seq()?;
+        if acked > last_seq {
+            return Err(SyncError::Diverged(format!("server acknowledged seq {acked}, this log ends at {last_seq}")));
+        }
+        let mut report = PushReport { sent: 0, applied: 0, duplicates: 0, batches: 0, acked_through_seq: acked };
+        let mut gaps_in_a_row = 0;
+        loop {
+            let (ops, json) = self.batch_after(acked)?;
+            if ops == 0 {
+                break;
+            }
+            let mut gz = flate2::write::GzEncoder::new(Vec::with_capacity(json.len() / 4), flate2::Compression::fast());
+            gz.write_all(&json).map_err(io)?;
+            let body = gz.finish().map_err(io)?;
+            let v = answer(
+                agent
+                    .post(&format!("{base}/api/v1/sync/push"))
+                    .set("Authorization", &bearer)
+                    .set("Content-Type", "application/json")
+                    .set("Content-Encoding", "gzip")
+                    .send_bytes(&body),
+            )?;
+            if v.get("gap").is_some() {
+                // The server holds less than we thought (its store was restored?): resend from there.
+                gaps_in_a_row += 1;
+                let expected = v.get("expected_seq").and_then(Value::as_i64).unwrap_or(1);
+                if gaps_in_a_row > 3 {
+                    return Err(SyncError::Server { status: 409, message: format!("the server keeps expecting seq {expected}") });
+                }
+                acked = (expected - 1).max(0);
+                continue;
+            }
+            gaps_in_a_row = 0;
+            let now_acked = v.get("acked_through_seq").and_then(Value::as_i64).unwrap_or(acked);
+            if now_acked <= acked {
+                return Err(SyncError::Server { status: 200, message: format!("the server did not advance past seq {acked}") });
+            }
+            acked = now_acked;
+            file.acked_through_seq = acked;
+            report.sent += ops;
+            report.batches += 1;
+            report.applied += v.get("applied").and_then(Value::as_u64).unwrap_or(0) as usize;
+            report.duplicates += v.get("duplicates").and_then(Value::as_u64).unwrap_or(0) as usize;
+            report.acked_through_seq = acked;
+            // Progress survives a crash in the middle of a long drain.
+            save(self.path(), file)?;
+        }
+        Ok(report)
+    }
+
+    /// The next batch after `acked` as the push body `{"ops": […]}`, cut at
+    /// [`BATCH_OPS`] ops or [`BATCH_BYTES`] bytes.
+    fn batch_after(&self, acked: i64) -> SyncResult<(usize, Vec<u8>)> {
+        Ok(self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT seq, op_id, at, staff_id, entity, entity_id, op, subject_id, payload FROM change_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let mut rows = stmt.query(rusqlite::params![acked, BATCH_OPS as i64])?;
+            let mut body = b"{\"ops\":[".to_vec();
+            let mut n = 0;
+            while let Some(r) = rows.next()? {
+                let payload: String = r.get(8)?;
+                let op = serde_json::json!({
+                    "seq": r.get::<_, i64>(0)?, "op_id": r.get::<_, String>(1)?, "at": r.get::<_, String>(2)?,
+                    "staff_id": r.get::<_, Option<String>>(3)?, "entity": r.get::<_, String>(4)?, "entity_id": r.get::<_, String>(5)?,
+                    "op": r.get::<_, String>(6)?, "subject_id": r.get::<_, Option<String>>(7)?,
+                    "payload": serde_json::from_str::<Value>(&payload).unwrap_or(Value::Null),
+                });
+                let text = op.to_string();
+                if n > 0 && body.len() + text.len() > BATCH_BYTES {
+                    break;
+                }
+                if n > 0 {
+                    body.push(b',');
+                }
+                body.extend_from_slice(text.as_bytes());
+                n += 1;
+            }
+            body.extend_from_slice(b"]}");
+            Ok((n, body))
+        })?)
+    }
+}
+
+/// Starts, stops and wakes the background pusher.
+#[derive(Default)]
+pub struct PusherControl {
+    stop: AtomicBool,
+    wake: (Mutex<bool>, Condvar),
+}
+
+impl PusherControl {
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.wake();
+    }
+    /// Makes the loop try now (after a local write, or when the network comes back).
+    pub fn wake(&self) {
+        *self.wake.0.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.wake.1.notify_all();
+    }
+    fn sleep(&self, d: Duration) {
+        let guard = self.wake.0.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut woken, _) = self.wake.1.wait_timeout_while(guard, d, |w| !*w && !self.stop.load(Ordering::SeqCst)).unwrap_or_else(|p| p.into_inner());
+        *woken = false;
+    }
+}
+
+/// The delay before retry number `failures` (1, 2, …): exponential from 2 s, capped at
+/// 5 min, with full jitter so thirty centres coming back online do not knock together.
+pub fn backoff(failures: u32) -> Duration {
+    use rand::Rng;
+    let cap = 300_000u64;
+    let ceiling = (2_000u64 << failures.saturating_sub(1).min(16)).min(cap);
+    Duration::from_millis(rand::thread_rng().gen_range(ceiling / 2..=ceiling))
+}
+
+/// The background loop the shell runs on its own thread until `control.stop()`.
+/// While sync is off or unregistered it only sleeps.
+pub fn run_pusher(core: &Core, control: &PusherControl, idle: Duration) {
+    let mut failures = 0u32;
+    while !control.stop.load(Ordering::SeqCst) {
+        let on = core.sync_settings().map(|s| s.enabled).unwrap_or(false);
+        let wait = if !on {
+            idle
+        } else {
+            match core.sync_push_pending() {
+                Ok(_) => {
+                    failures = 0;
+                    idle
+                }
+                Err(e) if e.is_transient() => {
+                    failures += 1;
+                    backoff(failures)
+                }
+                // A person must act; try again now and then in case they did.
+                Err(_) => Duration::from_secs(600).max(idle),
+            }
+        };
+        control.sleep(wait);
+    }
+}

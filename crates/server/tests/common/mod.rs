@@ -1,0 +1,189 @@
+//! The real server in-process on 127.0.0.1:0 with a real SQLite store, and demo centres
+//! built through the core's service API.
+#![allow(dead_code)]
+
+use centredesk_core::{Core, Session};
+use centredesk_server::fold::Fold;
+use centredesk_server::{SqliteStore, Store};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub const HO_USER: &str = "zongbu";
+pub const HO_PASSWORD: &str = "head-office-pw";
+
+pub struct Server {
+    pub url: String,
+    pub store: Arc<SqliteStore>,
+    pub dir: tempfile::TempDir,
+    rt: Option<tokio::runtime::Runtime>,
+}
+
+impl Server {
+    pub fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open_dir(dir.path()).unwrap());
+        store.add_user(HO_USER, &centredesk_server::auth::hash_password(HO_PASSWORD)).unwrap();
+        let mut s = Server { url: String::new(), store, dir, rt: None };
+        s.listen("127.0.0.1:0");
+        s
+    }
+
+    fn listen(&mut self, addr: &str) {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let listener = rt.block_on(tokio::net::TcpListener::bind(addr)).unwrap();
+        self.url = format!("http://{}", listener.local_addr().unwrap());
+        let store: Arc<dyn Store> = self.store.clone();
+        rt.spawn(centredesk_server::serve(listener, store, std::future::pending()));
+        self.rt = Some(rt);
+    }
+
+    /// Stops serving and starts again on the same port with the store reopened from disk.
+    pub fn restart(&mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_timeout(std::time::Duration::from_secs(5));
+        }
+        self.store = Arc::new(SqliteStore::open_dir(self.dir.path()).unwrap());
+        let addr = self.url.trim_start_matches("http://").to_string();
+        self.listen(&addr);
+    }
+
+    pub fn add_centre(&self, code: &str) -> i64 {
+        self.store.add_centre(code, &format!("{code} 校区")).unwrap();
+        self.store.centre_id(code).unwrap().unwrap()
+    }
+
+    pub fn rows(&self, centre_id: i64) -> BTreeMap<(String, String), Value> {
+        self.store.all_rows(centre_id).unwrap().into_iter().collect()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+pub struct Centre {
+    pub core: Core,
+    pub admin: Session,
+    pub dir: tempfile::TempDir,
+}
+
+/// A demo centre (a year of history for `members` members) on a real file.
+pub fn demo_centre(members: usize, seed: u64) -> Centre {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("centre.db");
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+    centredesk_core::demo::generate(&path, &centredesk_core::demo::DemoOptions { members, seed, today }).unwrap();
+    let core = Core::open(&path).unwrap();
+    let admin = core.login("admin", centredesk_core::demo::DEMO_PASSWORD).unwrap();
+    Centre { core, admin, dir }
+}
+
+impl Centre {
+    pub fn raw(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.core.path()).unwrap()
+    }
+
+    /// The reference: the centre's whole change log folded by the same rules.
+    pub fn fold(&self) -> BTreeMap<(String, String), Value> {
+        let conn = self.raw();
+        let mut stmt = conn.prepare("SELECT entity, entity_id, op, payload FROM change_log ORDER BY seq").unwrap();
+        let mut fold = Fold::default();
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)))
+            .unwrap();
+        for row in rows {
+            let (entity, id, op, payload) = row.unwrap();
+            let payload: Value = serde_json::from_str(&payload).unwrap();
+            fold.apply(&entity, &id, &op, &payload["data"]);
+        }
+        fold.0
+    }
+
+    pub fn log_len(&self) -> i64 {
+        self.raw().query_row("SELECT COUNT(*) FROM change_log", [], |r| r.get(0)).unwrap()
+    }
+
+    /// Ops `from..=to` as the push body's `ops`.
+    pub fn ops(&self, from: i64, to: i64) -> Vec<Value> {
+        let conn = self.raw();
+        let mut stmt = conn
+            .prepare("SELECT seq, op_id, at, staff_id, entity, entity_id, op, subject_id, payload FROM change_log WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq")
+            .unwrap();
+        stmt.query_map([from, to], |r| {
+            Ok(serde_json::json!({
+                "seq": r.get::<_, i64>(0)?, "op_id": r.get::<_, String>(1)?, "at": r.get::<_, String>(2)?,
+                "staff_id": r.get::<_, Option<String>>(3)?, "entity": r.get::<_, String>(4)?, "entity_id": r.get::<_, String>(5)?,
+                "op": r.get::<_, String>(6)?, "subject_id": r.get::<_, Option<String>>(7)?,
+                "payload": serde_json::from_str::<Value>(&r.get::<_, String>(8)?).unwrap(),
+            }))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    }
+
+    pub fn register(&self, server: &Server, centre: &str) {
+        self.core.sync_register(&self.admin, &server.url, centre, HO_USER, HO_PASSWORD, "前台电脑").unwrap();
+    }
+
+    pub fn token(&self) -> String {
+        std::fs::read_to_string(centredesk_core::sync::token_path(self.core.path())).unwrap()
+    }
+}
+
+/// A raw HTTP call: (status, JSON body).
+pub fn post(url: &str, token: Option<&str>, headers: &[(&str, &str)], body: &[u8]) -> (u16, Value) {
+    let mut req = ureq::post(url);
+    if let Some(t) = token {
+        req = req.set("Authorization", &format!("Bearer {t}"));
+    }
+    for (k, v) in headers {
+        req = req.set(k, v);
+    }
+    reply(req.send_bytes(body))
+}
+
+pub fn get(url: &str, auth: Option<&str>) -> (u16, Value) {
+    let mut req = ureq::get(url);
+    if let Some(a) = auth {
+        req = req.set("Authorization", a);
+    }
+    reply(req.call())
+}
+
+pub fn get_text(url: &str, auth: &str) -> (u16, String) {
+    match ureq::get(url).set("Authorization", auth).call() {
+        Ok(r) => (r.status(), r.into_string().unwrap()),
+        Err(ureq::Error::Status(s, r)) => (s, r.into_string().unwrap_or_default()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn reply(r: Result<ureq::Response, ureq::Error>) -> (u16, Value) {
+    match r {
+        Ok(r) => (r.status(), serde_json::from_str(&r.into_string().unwrap()).unwrap_or(Value::Null)),
+        Err(ureq::Error::Status(s, r)) => (s, serde_json::from_str(&r.into_string().unwrap_or_default()).unwrap_or(Value::Null)),
+        Err(e) => panic!("transport: {e}"),
+    }
+}
+
+pub fn basic() -> String {
+    use base64::Engine;
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{HO_USER}:{HO_PASSWORD}")))
+}
+
+pub fn push_body(ops: &[Value]) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({ "ops": ops })).unwrap()
+}
+
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
+}

@@ -1,0 +1,166 @@
+//! The real pusher (centredesk-core's sync module) against the real server on port 0.
+
+mod common;
+
+use centredesk_core::members::{GuardianInput, MemberApplication};
+use centredesk_core::sync::SyncError;
+use centredesk_server::Store;
+use common::*;
+use serde_json::Value;
+
+fn apply(c: &Centre, name: &str, phone: &str) -> String {
+    let app = MemberApplication {
+        name: name.into(),
+        gender: "F".into(),
+        guardian: Some(GuardianInput { name: "家长".into(), relation: "妈妈".into(), phone: phone.into(), wechat: String::new() }),
+        referred_by: None,
+        notes: String::new(),
+    };
+    c.core.member_apply(&c.admin, app).unwrap().id
+}
+
+#[test]
+fn first_full_push_then_incremental_leaves_the_server_equal_to_the_fold_of_the_log() {
+    let server = Server::start();
+    let sh = server.add_centre("SH01");
+    let c = demo_centre(30, 7);
+    assert!(!c.core.sync_state().unwrap().enabled, "sync is off until registered");
+    c.register(&server, "SH01");
+    let total = c.log_len();
+    assert!(total > centredesk_core::sync::BATCH_OPS as i64, "the demo needs several batches");
+    assert_eq!(c.core.sync_state().unwrap().ops_waiting, total);
+
+    let report = c.core.sync_now(&c.admin).unwrap();
+    assert_eq!(report.sent as i64, total);
+    assert_eq!(report.acked_through_seq, total);
+    assert!(report.batches >= (total as usize).div_ceil(centredesk_core::sync::BATCH_OPS));
+    assert_eq!(server.rows(sh), c.fold(), "server rows = fold of the change log");
+
+    // The server's members and contracts are the centre's, row for row.
+    let conn = c.raw();
+    let centre_members: Vec<(String, String, String)> = conn
+        .prepare("SELECT id, name, status FROM members ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let server_members: Vec<(String, String, String)> = server
+        .store
+        .rows(sh, "member")
+        .unwrap()
+        .into_iter()
+        .map(|(id, v)| (id, v["name"].as_str().unwrap().to_string(), v["status"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(server_members, centre_members);
+    let contracts: i64 = conn.query_row("SELECT COUNT(*) FROM contracts", [], |r| r.get(0)).unwrap();
+    assert_eq!(server.store.rows(sh, "contract").unwrap().len() as i64, contracts);
+    let attendance: i64 = conn.query_row("SELECT COUNT(*) FROM attendance", [], |r| r.get(0)).unwrap();
+    assert_eq!(server.store.rows(sh, "attendance").unwrap().len() as i64, attendance);
+
+    // Head office's monthly revenue adds up to the centre's ledger.
+    let ledger: i64 = conn.query_row("SELECT COALESCE(SUM(amount), 0) FROM payments", [], |r| r.get(0)).unwrap();
+    let figures = centredesk_server::reports::monthly(server.store.as_ref(), Some("SH01")).unwrap();
+    let revenue: i64 = figures.iter().map(|f| centredesk_server::reports::fen(&f.revenue).unwrap()).sum();
+    assert_eq!(revenue, ledger);
+    assert!(figures.iter().any(|f| f.active_members > 0 && f.attendances > 0));
+
+    let state = c.core.sync_state().unwrap();
+    assert_eq!(state.ops_waiting, 0);
+    assert!(state.last_success_at.is_some() && state.last_error.is_none());
+    assert!(state.clock_warning.is_none(), "same machine, same clock");
+
+    // Incremental: new writes, including a merge (rows move on the server too).
+    let a = apply(&c, "林小雨", "13911112222");
+    let b = apply(&c, "林小雨", "13911112222");
+    c.core.member_merge(&c.admin, &a, &b).unwrap();
+    c.core.member_set_status(&c.admin, &a, "left").ok();
+    let before = total;
+    let waiting = c.core.sync_state().unwrap().ops_waiting;
+    assert_eq!(waiting, c.log_len() - before);
+    let report = c.core.sync_now(&c.admin).unwrap();
+    assert_eq!(report.sent as i64, waiting);
+    assert_eq!(report.duplicates, 0);
+    assert_eq!(server.rows(sh), c.fold());
+    assert_eq!(server.store.rows(sh, "member").unwrap().iter().find(|(id, _)| *id == b).unwrap().1["merged_into"], Value::String(a.clone()));
+
+    // Nothing waiting: nothing sent.
+    assert_eq!(c.core.sync_now(&c.admin).unwrap().sent, 0);
+}
+
+#[test]
+fn a_lost_answer_and_a_forgotten_state_file_resume_exactly_at_the_servers_seq() {
+    let mut server = Server::start();
+    let sh = server.add_centre("SH01");
+    let c = demo_centre(10, 3);
+    c.register(&server, "SH01");
+    // The server applied ops 1..=40 but the client never heard (a dropped response).
+    let (status, v) = post(&format!("{}/api/v1/sync/push", server.url), Some(&c.token()), &[], &push_body(&c.ops(1, 40)));
+    assert_eq!(status, 200, "{v}");
+    // The client crashes and loses its state file's progress (its settings survive).
+    let settings = centredesk_core::sync::settings_path(c.core.path());
+    let mut file: Value = serde_json::from_slice(&std::fs::read(&settings).unwrap()).unwrap();
+    file["acked_through_seq"] = 0.into();
+    std::fs::write(&settings, file.to_string()).unwrap();
+    // The server restarts too.
+    server.restart();
+    let report = c.core.sync_now(&c.admin).unwrap();
+    assert_eq!(report.sent as i64, c.log_len() - 40, "resumed at 41, nothing resent");
+    assert_eq!(report.duplicates, 0);
+    assert_eq!(server.rows(sh), c.fold());
+}
+
+#[test]
+fn a_server_that_is_down_is_a_transient_error_in_plain_words_and_nothing_is_lost() {
+    let server = Server::start();
+    let sh = server.add_centre("SH01");
+    let c = demo_centre(5, 1);
+    c.register(&server, "SH01");
+    let url = server.url.clone();
+    let store = server.store.clone();
+    drop(server);
+    let err = c.core.sync_now(&c.admin).unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+    let state = c.core.sync_state().unwrap();
+    let problem = state.last_error.unwrap();
+    assert!(problem.transient && problem.zh.contains("连不上总部服务器") && problem.en.contains("Cannot reach"), "{problem:?}");
+    assert_eq!(state.ops_waiting, c.log_len());
+    assert!(store.all_rows(sh).unwrap().is_empty());
+    let _ = url;
+}
+
+#[test]
+fn registration_needs_head_office_credentials_and_a_known_centre() {
+    let server = Server::start();
+    server.add_centre("SH01");
+    let c = demo_centre(3, 2);
+    let wrong = c.core.sync_register(&c.admin, &server.url, "SH01", HO_USER, "nope", "desk").unwrap_err();
+    assert!(matches!(wrong, SyncError::BadCredentials), "{wrong:?}");
+    let unknown = c.core.sync_register(&c.admin, &server.url, "BJ99", HO_USER, HO_PASSWORD, "desk").unwrap_err();
+    assert!(matches!(unknown, SyncError::Rejected { status: 404, .. }), "{unknown:?}");
+    assert!(!centredesk_core::sync::token_path(c.core.path()).exists(), "no token kept after a failed registration");
+    assert!(matches!(c.core.sync_now(&c.admin).unwrap_err(), SyncError::NotRegistered));
+    c.register(&server, "SH01");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(centredesk_core::sync::token_path(c.core.path())).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the token file is the user's alone");
+    }
+    let clerk = {
+        c.core
+            .staff_create(
+                &c.admin,
+                centredesk_core::auth::NewStaff {
+                    username: "desk2".into(),
+                    display_name: "前台二".into(),
+                    role: centredesk_core::Role::Clerk,
+                    password: "password-2".into(),
+                },
+            )
+            .unwrap();
+        c.core.login("desk2", "password-2").unwrap()
+    };
+    assert!(matches!(c.core.sync_register(&clerk, &server.url, "SH01", HO_USER, HO_PASSWORD, "x"), Err(SyncError::Core(_))), "managers only");
+    assert!(c.core.sync_now(&clerk).is_ok(), "anyone may press sync now");
+}
