@@ -10,6 +10,9 @@
 //! - `member/merge` and `member/merged_into` carry `{survivor, duplicate, moved}`: both
 //!   member rows are upserted, the moved rows get `member_id = survivor.id`, and the
 //!   duplicate's attendance marks dropped by the merge are removed;
+//! - a `payment` reversal also marks the entry it reverses `reversed = true`, and a
+//!   `stock_move` also sets its goods' `stock` (the centre updates both rows but logs
+//!   only the new entry);
 //! - `staff/change_password` (an empty payload) and `database/restore` (a fact about the
 //!   file, see ARCHITECTURE.md) change no row.
 //!
@@ -61,6 +64,20 @@ pub fn effects(entity: &str, entity_id: &str, op: &str, data: &Value) -> Vec<Eff
             }
             for id in ids(&moved, "attendance_dropped") {
                 out.push(Effect::Delete { entity: "attendance".into(), id });
+            }
+            out
+        }
+        ("payment", _) if data.get("reverses_id").and_then(Value::as_str).is_some() && op == "reversal" => {
+            let original = data["reverses_id"].as_str().unwrap_or_default();
+            vec![
+                upsert(entity, entity_id, data),
+                Effect::Patch { entity: "payment".into(), id: original.into(), field: "reversed".into(), value: Value::Bool(true) },
+            ]
+        }
+        ("stock_move", _) if data.is_object() => {
+            let mut out = vec![upsert(entity, entity_id, data)];
+            if let (Some(goods), Some(stock)) = (data.get("goods_id").and_then(Value::as_str), data.get("stock")) {
+                out.push(Effect::Patch { entity: "goods".into(), id: goods.into(), field: "stock".into(), value: stock.clone() });
             }
             out
         }

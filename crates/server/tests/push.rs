@@ -55,6 +55,36 @@ fn first_full_push_then_incremental_leaves_the_server_equal_to_the_fold_of_the_l
     assert_eq!(server_members, centre_members);
     let contracts: i64 = conn.query_row("SELECT COUNT(*) FROM contracts", [], |r| r.get(0)).unwrap();
     assert_eq!(server.store.rows(sh, "contract").unwrap().len() as i64, contracts);
+    let centre_contracts: Vec<(String, i64, String, String)> = conn
+        .prepare("SELECT id, lessons_used, status, end_date FROM contracts ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let server_contracts: Vec<(String, i64, String, String)> = server
+        .store
+        .rows(sh, "contract")
+        .unwrap()
+        .into_iter()
+        .map(|(id, v)| (id, v["lessons_used"].as_i64().unwrap(), v["status"].as_str().unwrap().into(), v["end_date"].as_str().unwrap().into()))
+        .collect();
+    assert_eq!(server_contracts, centre_contracts, "lessons used, status and paused end dates follow the centre");
+    let stock: Vec<(String, i64)> =
+        conn.prepare("SELECT id, stock FROM goods ORDER BY id").unwrap().query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+    let server_stock: Vec<(String, i64)> =
+        server.store.rows(sh, "goods").unwrap().into_iter().map(|(id, v)| (id, v["stock"].as_i64().unwrap())).collect();
+    assert_eq!(server_stock, stock);
+    let reversed: Vec<String> = conn
+        .prepare("SELECT reverses_id FROM payments WHERE reverses_id IS NOT NULL ORDER BY reverses_id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let server_reversed: Vec<String> =
+        server.store.rows(sh, "payment").unwrap().into_iter().filter(|(_, v)| v["reversed"] == Value::Bool(true)).map(|(id, _)| id).collect();
+    assert_eq!(server_reversed, reversed, "a reversal marks the entry it reverses");
     let attendance: i64 = conn.query_row("SELECT COUNT(*) FROM attendance", [], |r| r.get(0)).unwrap();
     assert_eq!(server.store.rows(sh, "attendance").unwrap().len() as i64, attendance);
 
@@ -75,6 +105,8 @@ fn first_full_push_then_incremental_leaves_the_server_equal_to_the_fold_of_the_l
     let b = apply(&c, "林小雨", "13911112222");
     c.core.member_merge(&c.admin, &a, &b).unwrap();
     c.core.member_set_status(&c.admin, &a, "left").ok();
+    let paid: String = conn.query_row("SELECT id FROM payments p WHERE kind = 'payment' AND NOT EXISTS (SELECT 1 FROM payments r WHERE r.reverses_id = p.id) LIMIT 1", [], |r| r.get(0)).unwrap();
+    c.core.payment_reverse(&c.admin, &paid, "录错了").unwrap();
     let before = total;
     let waiting = c.core.sync_state().unwrap().ops_waiting;
     assert_eq!(waiting, c.log_len() - before);
@@ -83,6 +115,7 @@ fn first_full_push_then_incremental_leaves_the_server_equal_to_the_fold_of_the_l
     assert_eq!(report.duplicates, 0);
     assert_eq!(server.rows(sh), c.fold());
     assert_eq!(server.store.rows(sh, "member").unwrap().iter().find(|(id, _)| *id == b).unwrap().1["merged_into"], Value::String(a.clone()));
+    assert_eq!(server.store.rows(sh, "payment").unwrap().iter().find(|(id, _)| *id == paid).unwrap().1["reversed"], Value::Bool(true));
 
     // Nothing waiting: nothing sent.
     assert_eq!(c.core.sync_now(&c.admin).unwrap().sent, 0);
