@@ -111,6 +111,31 @@ enum Command {
     /// Benchmarks (figures for the README's performance section).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Head-office sync: register this desk, push now, show where it stands.
+    #[command(subcommand)]
+    Sync(SyncCommand),
+}
+
+#[derive(Subcommand)]
+enum SyncCommand {
+    /// Register with the head-office server (a manager; the head-office password comes
+    /// from CENTREDESK_HO_PASSWORD) and turn sync on.
+    Register {
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        centre: String,
+        #[arg(long)]
+        ho_user: String,
+        #[arg(long, env = "CENTREDESK_HO_PASSWORD", hide_env_values = true)]
+        ho_password: String,
+        #[arg(long, default_value = "centredesk-cli")]
+        device_name: String,
+    },
+    /// Push every waiting change now.
+    Push,
+    /// Last push, changes waiting, last error, clock warning (JSON).
+    Status,
 }
 
 #[derive(Subcommand)]
@@ -353,6 +378,30 @@ fn run(cli: Cli) -> Result<(), CoreError> {
             }
         }
         Command::Bench(cmd) => bench::run(cmd)?,
+        Command::Sync(cmd) => {
+            let core = Core::open(&db)?;
+            let lang = Lang::parse(&cli.lang);
+            let out = match cmd {
+                SyncCommand::Register { server, centre, ho_user, ho_password, device_name } => {
+                    let s = session(&core, &cli.user, &cli.password)?;
+                    core.sync_register(&s, &server, &centre, &ho_user, &ho_password, &device_name).map(|x| serde_json::json!(x))
+                }
+                SyncCommand::Push => {
+                    let s = session(&core, &cli.user, &cli.password)?;
+                    core.sync_now(&s).map(|x| serde_json::json!(x))
+                }
+                SyncCommand::Status => core.sync_state().map(|x| serde_json::json!(x)),
+            };
+            match out {
+                Ok(v) => println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default()),
+                Err(centredesk_core::sync::SyncError::Core(e)) => return Err(e),
+                Err(e) => {
+                    eprintln!("{}", e.message(lang));
+                    eprintln!("({})", e.code());
+                    std::process::exit(3);
+                }
+            }
+        }
     }
     Ok(())
 }
