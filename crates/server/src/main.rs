@@ -4,7 +4,7 @@
 //! TLS is not terminated here: put it behind a reverse proxy (see README).
 
 use centredesk_server::auth::hash_password;
-use centredesk_server::{SqliteStore, Store};
+use centredesk_server::{PgStore, SqliteStore, Store};
 use clap::{Parser, Subcommand};
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -17,6 +17,9 @@ struct Cli {
     /// Data directory (the SQLite store lives in DIR/centredesk-server.db).
     #[arg(long, global = true, env = "CENTREDESK_SERVER_DATA", default_value = "centredesk-server-data")]
     data: PathBuf,
+    /// Use PostgreSQL instead of the SQLite file: `postgres://user:pass@host/db`.
+    #[arg(long, global = true, env = "CENTREDESK_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -66,17 +69,21 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
-    let store = SqliteStore::open_dir(&cli.data)?;
-    match cli.command.unwrap_or(Command::Serve { listen: "127.0.0.1:8787".into() }) {
+    let (store, where_): (Arc<dyn Store>, String) = match &cli.database_url {
+        Some(url) => (Arc::new(PgStore::connect(url)?), "PostgreSQL".into()),
+        None => (Arc::new(SqliteStore::open_dir(&cli.data)?), cli.data.display().to_string()),
+    };
+    let listen_default = std::env::var("CENTREDESK_SERVER_LISTEN").unwrap_or_else(|_| "127.0.0.1:8787".into());
+    match cli.command.unwrap_or(Command::Serve { listen: listen_default }) {
         Command::Serve { listen } => {
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(&listen).await?;
-                eprintln!("centredesk-server: data {} · listening on http://{}", cli.data.display(), listener.local_addr()?);
+                eprintln!("centredesk-server: data {where_} · listening on http://{}", listener.local_addr()?);
                 let shutdown = async {
                     let _ = tokio::signal::ctrl_c().await;
                 };
-                centredesk_server::serve(listener, Arc::new(store) as Arc<dyn Store>, shutdown).await
+                centredesk_server::serve(listener, store, shutdown).await
             })?;
         }
         Command::User(UserCommand::Add { username }) => {

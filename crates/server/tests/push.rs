@@ -4,7 +4,6 @@ mod common;
 
 use centredesk_core::members::{GuardianInput, MemberApplication};
 use centredesk_core::sync::SyncError;
-use centredesk_server::Store;
 use common::*;
 use serde_json::Value;
 

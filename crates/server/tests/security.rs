@@ -2,7 +2,6 @@
 
 mod common;
 
-use centredesk_server::Store;
 use common::*;
 use serde_json::{json, Value};
 

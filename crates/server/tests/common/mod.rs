@@ -14,17 +14,46 @@ pub const HO_PASSWORD: &str = "head-office-pw";
 
 pub struct Server {
     pub url: String,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store>,
     pub dir: tempfile::TempDir,
+    /// Set for PostgreSQL: the URL of this server's own fresh database.
+    pg_url: Option<String>,
     rt: Option<tokio::runtime::Runtime>,
+}
+
+/// Which store a suite runs on.
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server the suite may use (crates/server/scripts/test-postgres.sh
+/// starts a throwaway cluster and sets it): `postgres://user@host:port`.
+pub fn pg_base() -> Option<String> {
+    std::env::var("CENTREDESK_TEST_PG").ok().filter(|s| !s.is_empty())
 }
 
 impl Server {
     pub fn start() -> Server {
+        Server::start_on(Backend::Sqlite)
+    }
+
+    pub fn start_on(backend: Backend) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open_dir(dir.path()).unwrap());
+        let (store, pg_url): (Arc<dyn Store>, _) = match backend {
+            Backend::Sqlite => (Arc::new(SqliteStore::open_dir(dir.path()).unwrap()), None),
+            Backend::Postgres => {
+                let base = pg_base().expect("CENTREDESK_TEST_PG");
+                let name = format!("t_{}", centredesk_server::auth::new_token()[..16].to_string());
+                let mut admin = postgres::Client::connect(&format!("{base}/postgres"), postgres::NoTls).unwrap();
+                admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+                let url = format!("{base}/{name}");
+                (Arc::new(centredesk_server::PgStore::connect(&url).unwrap()), Some(url))
+            }
+        };
         store.add_user(HO_USER, &centredesk_server::auth::hash_password(HO_PASSWORD)).unwrap();
-        let mut s = Server { url: String::new(), store, dir, rt: None };
+        let mut s = Server { url: String::new(), store, dir, pg_url, rt: None };
         s.listen("127.0.0.1:0");
         s
     }
@@ -43,7 +72,10 @@ impl Server {
         if let Some(rt) = self.rt.take() {
             rt.shutdown_timeout(std::time::Duration::from_secs(5));
         }
-        self.store = Arc::new(SqliteStore::open_dir(self.dir.path()).unwrap());
+        self.store = match &self.pg_url {
+            Some(url) => Arc::new(centredesk_server::PgStore::connect(url).unwrap()),
+            None => Arc::new(SqliteStore::open_dir(self.dir.path()).unwrap()),
+        };
         let addr = self.url.trim_start_matches("http://").to_string();
         self.listen(&addr);
     }

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs the server's storage suite on a real PostgreSQL: installs Debian's postgresql if
+# missing, starts a throwaway cluster on a free local port in a temp dir, removes it after.
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+
+bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+if [ -z "$bindir" ]; then
+    sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+fi
+
+tmp=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# initdb refuses to run as root: the cluster belongs to the postgres user then.
+as=()
+if [ "$(id -u)" = 0 ]; then chown postgres "$tmp"; as=(runuser -u postgres --); fi
+cleanup() { "${as[@]}" "$bindir/pg_ctl" -D "$tmp/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+"${as[@]}" "$bindir/initdb" -D "$tmp/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+"${as[@]}" "$bindir/pg_ctl" -D "$tmp/data" -l "$tmp/log" -w -o "-p $port -k $tmp -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
+echo "throwaway PostgreSQL on 127.0.0.1:$port ($tmp)"
+CENTREDESK_TEST_PG="postgres://postgres@127.0.0.1:$port" cargo test -p centredesk-server --test storage "$@" -- --nocapture
