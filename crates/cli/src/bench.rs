@@ -51,6 +51,42 @@ pub enum BenchCommand {
         #[arg(long)]
         weasyprint: Option<PathBuf>,
     },
+    /// CSV export of the attendance list (`Core::export_csv`, written to a file) against
+    /// the sqlite3 shell exporting the same query, on a generated centre.
+    Export {
+        /// Attendance rows in the dataset (all of them are exported).
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+        /// Timed runs of each, alternating.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Dataset file; generated when missing (default target/bench/export-ROWS.db).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// The sqlite3 command-line shell.
+        #[arg(long, default_value = "sqlite3")]
+        sqlite3: String,
+        #[arg(long, default_value = "target/bench/export")]
+        out: PathBuf,
+    },
+    /// Every report screen's query (revenue, attendance, renewals, sales, customers, staff
+    /// activity, the home dashboard) timed through `Core` on a generated centre.
+    Reports {
+        #[arg(long, default_value_t = 100_000)]
+        members: usize,
+        /// Years of history.
+        #[arg(long, default_value_t = 5)]
+        years: u32,
+        /// Timed runs of each report (after one warm-up).
+        #[arg(long, default_value_t = 7)]
+        runs: usize,
+        /// Dataset file; generated when missing (default target/bench/reports-N.db).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Only the reports whose name or range contains this.
+        #[arg(long)]
+        only: Option<String>,
+    },
 }
 
 const BENCH_PASSWORD: &str = "bench-password";
@@ -63,6 +99,8 @@ pub fn run(cmd: BenchCommand) -> Result<(), CoreError> {
         }
         BenchCommand::Rollcall { students, sessions } => crate::bench_rollcall::run(students, sessions),
         BenchCommand::Roster { rosters, students, out, weasyprint } => crate::bench_roster::run(rosters, students, out, weasyprint),
+        BenchCommand::Export { rows, runs, data, sqlite3, out } => crate::bench_export::run(rows, runs, data, sqlite3, out),
+        BenchCommand::Reports { members, years, runs, data, only } => crate::bench_reports::run(members, years, runs, data, only),
     }
 }
 

@@ -1,6 +1,9 @@
 //! `centredesk`: the command line over the same core as the app (same database file).
 
 mod bench;
+mod bench_centre;
+mod bench_export;
+mod bench_reports;
 mod bench_rollcall;
 mod bench_roster;
 
