@@ -88,6 +88,25 @@ impl Server {
     pub fn rows(&self, centre_id: i64) -> BTreeMap<(String, String), Value> {
         self.store.all_rows(centre_id).unwrap().into_iter().collect()
     }
+
+    /// Every op the store holds for a device, `(seq, op_id)` in seq order, read from the
+    /// store's own database (the `Store` trait has no call for it: nothing but tests needs it).
+    pub fn device_ops(&self, device_id: i64) -> Vec<(i64, String)> {
+        match &self.pg_url {
+            Some(url) => {
+                let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+                let rows = client.query("SELECT seq, op_id FROM ops WHERE device_id = $1 ORDER BY seq", &[&device_id]).unwrap();
+                rows.iter().map(|r| (r.get(0), r.get(1))).collect()
+            }
+            None => {
+                let path = self.dir.path().join("centredesk-server.db");
+                let conn = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+                let mut stmt = conn.prepare("SELECT seq, op_id FROM ops WHERE device_id = ?1 ORDER BY seq").unwrap();
+                let rows = stmt.query_map([device_id], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+                rows
+            }
+        }
+    }
 }
 
 impl Drop for Server {
