@@ -155,8 +155,10 @@ impl Store for SqliteStore {
         let received = now();
         for op in ops {
             if op.seq <= acked {
-                let known: Option<String> =
-                    tx.query_row("SELECT op_id FROM ops WHERE device_id = ?1 AND seq = ?2", params![device.id, op.seq], |r| r.get(0)).optional()?;
+                let known: Option<String> = tx
+                    .prepare_cached("SELECT op_id FROM ops WHERE device_id = ?1 AND seq = ?2")?
+                    .query_row(params![device.id, op.seq], |r| r.get(0))
+                    .optional()?;
                 if known.as_deref() != Some(op.op_id.as_str()) {
                     return Err(PushError::Diverged { seq: op.seq });
                 }
@@ -170,40 +172,37 @@ impl Store for SqliteStore {
                 };
                 if is_global_id(id) {
                     let other: Option<i64> = tx
-                        .query_row(
-                            "SELECT centre_id FROM rows WHERE entity = ?1 AND entity_id = ?2 AND centre_id <> ?3 LIMIT 1",
-                            params![entity, id, device.centre_id],
-                            |r| r.get(0),
-                        )
+                        .prepare_cached("SELECT centre_id FROM rows WHERE entity = ?1 AND entity_id = ?2 AND centre_id <> ?3 LIMIT 1")?
+                        .query_row(params![entity, id, device.centre_id], |r| r.get(0))
                         .optional()?;
                     if other.is_some() {
                         return Err(PushError::Forbidden { entity: entity.clone(), entity_id: id.clone() });
                     }
                 }
             }
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO ops (device_id, seq, op_id, at, staff_id, entity, entity_id, op, subject_id, payload, received_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (device_id, seq) DO NOTHING",
-                params![device.id, op.seq, op.op_id, op.at, op.staff_id, op.entity, op.entity_id, op.op, op.subject_id, op.payload.to_string(), received],
-            )?;
+            )?
+            .execute(params![device.id, op.seq, op.op_id, op.at, op.staff_id, op.entity, op.entity_id, op.op, op.subject_id, op.payload.to_string(), received])?;
             for e in effects {
                 match e {
                     Effect::Upsert { entity, id, data } => {
-                        tx.execute(
+                        tx.prepare_cached(
                             "INSERT INTO rows (centre_id, entity, entity_id, data, seq) VALUES (?1, ?2, ?3, ?4, ?5)
                              ON CONFLICT (centre_id, entity, entity_id) DO UPDATE SET data = excluded.data, seq = excluded.seq",
-                            params![device.centre_id, entity, id, data.to_string(), op.seq],
-                        )?;
+                        )?
+                        .execute(params![device.centre_id, entity, id, data.to_string(), op.seq])?;
                     }
                     Effect::Delete { entity, id } => {
-                        tx.execute("DELETE FROM rows WHERE centre_id = ?1 AND entity = ?2 AND entity_id = ?3", params![device.centre_id, entity, id])?;
+                        tx.prepare_cached("DELETE FROM rows WHERE centre_id = ?1 AND entity = ?2 AND entity_id = ?3")?.execute(params![device.centre_id, entity, id])?;
                     }
                     Effect::Patch { entity, id, field, value } => {
                         let path = format!("$.{field}");
-                        tx.execute(
+                        tx.prepare_cached(
                             "UPDATE rows SET data = json_set(data, ?4, json(?5)), seq = ?6 WHERE centre_id = ?1 AND entity = ?2 AND entity_id = ?3",
-                            params![device.centre_id, entity, id, path, value.to_string(), op.seq],
-                        )?;
+                        )?
+                        .execute(params![device.centre_id, entity, id, path, value.to_string(), op.seq])?;
                     }
                 }
             }
