@@ -17,6 +17,9 @@ use centredesk_core::packages::{Package, PackageInput};
 use centredesk_core::payments::{Payment, PaymentInput, PaymentRow, Receipt};
 use centredesk_core::search::SearchHit;
 use centredesk_core::attendance::{LeaveInput, LeaveRequest, RollCallInput, RollCallResult, Roster, TrialInput, TrialRequest};
+use centredesk_core::notify::automatic::NotifySettings;
+use centredesk_core::notify::delivery::{DeliveryReport, NotifyChannels};
+use centredesk_core::notify::templates::NoticeTemplate;
 use centredesk_core::notify::Notice;
 use centredesk_core::settings::Settings;
 use centredesk_core::timetable::{
@@ -29,6 +32,7 @@ use centredesk_core::audit::{ActivityFilter, StaffActivity};
 use centredesk_core::backup::BackupInfo;
 use centredesk_core::import::{ColumnMapping, ImportKind, ImportPreview, ImportReport};
 use centredesk_core::export::ExportRequest;
+use centredesk_core::sync::{PushReport, PusherControl, SyncError, SyncSettings, SyncState};
 use centredesk_core::reports::{AttendanceFilter, AttendanceReport, RevenueFilter, RevenueReport};
 use printing::{ExportOutcome, PrintOutcome};
 
@@ -36,7 +40,7 @@ mod printing;
 use centredesk_core::{Core, CoreError, ErrorDto, Lang, Session};
 use serde::Serialize;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tauri::{AppHandle, Manager, State};
 
 pub struct AppState {
@@ -44,6 +48,8 @@ pub struct AppState {
     session: Mutex<Option<Session>>,
     lang: Mutex<Lang>,
     prefs_path: PathBuf,
+    /// Wakes or stops the background head-office pusher.
+    pusher: Arc<PusherControl>,
 }
 
 type CmdResult<T> = Result<T, ErrorDto>;
@@ -62,6 +68,11 @@ impl AppState {
         let session = self.session.lock().unwrap().clone();
         let session = session.ok_or_else(|| self.fail(CoreError::Auth(AuthFailure::NotLoggedIn)))?;
         f(&self.core, &session).map_err(|e| self.fail(e))
+    }
+
+    /// Runs a sync call as the logged-in staff member.
+    fn sync_as_staff<T>(&self, f: impl FnOnce(&Core, &Session) -> Result<T, SyncError>) -> CmdResult<T> {
+        self.as_staff(|core, session| Ok(f(core, session)))?.map_err(|e| e.to_dto(self.lang()))
     }
 
     fn start_session(&self, result: centredesk_core::Result<Session>) -> CmdResult<Session> {
@@ -100,6 +111,28 @@ fn set_language(state: State<'_, AppState>, lang: Lang) -> CmdResult<Lang> {
     let _ = std::fs::create_dir_all(state.prefs_path.parent().unwrap_or(&state.prefs_path));
     let _ = std::fs::write(&state.prefs_path, serde_json::json!({ "lang": lang }).to_string());
     Ok(lang)
+}
+
+#[tauri::command(async)]
+fn sync_state(state: State<'_, AppState>) -> CmdResult<SyncState> {
+    state.sync_as_staff(|core, _| core.sync_state())
+}
+
+#[tauri::command(async)]
+fn sync_now(state: State<'_, AppState>) -> CmdResult<PushReport> {
+    state.sync_as_staff(|core, s| core.sync_now(s))
+}
+
+#[tauri::command(async)]
+fn sync_register(state: State<'_, AppState>, server_url: String, centre: String, username: String, password: String, device_name: String) -> CmdResult<SyncSettings> {
+    state.sync_as_staff(|core, s| core.sync_register(s, &server_url, &centre, &username, &password, &device_name))
+}
+
+#[tauri::command(async)]
+fn sync_set_enabled(state: State<'_, AppState>, enabled: bool) -> CmdResult<SyncSettings> {
+    let settings = state.sync_as_staff(|core, s| core.sync_set_enabled(s, enabled))?;
+    state.pusher.wake();
+    Ok(settings)
 }
 
 #[tauri::command(async)]
@@ -437,6 +470,51 @@ fn notices(state: State<'_, AppState>, session_id: Option<String>, limit: i64) -
     state.as_staff(|core, s| core.notices(s, session_id, limit))
 }
 
+#[tauri::command(async)]
+fn outbox(state: State<'_, AppState>, status: Option<String>, limit: i64) -> CmdResult<Vec<Notice>> {
+    state.as_staff(|core, s| core.outbox(s, status, limit))
+}
+
+#[tauri::command(async)]
+fn notice_resend(state: State<'_, AppState>, id: String) -> CmdResult<Notice> {
+    state.as_staff(|core, s| core.notice_resend(s, &id))
+}
+
+#[tauri::command(async)]
+fn notices_deliver(state: State<'_, AppState>) -> CmdResult<DeliveryReport> {
+    state.as_staff(|core, s| core.deliver_notices_now(s))
+}
+
+#[tauri::command(async)]
+fn notify_channels(state: State<'_, AppState>) -> CmdResult<NotifyChannels> {
+    state.as_staff(|core, s| core.notify_channels(s))
+}
+
+#[tauri::command(async)]
+fn notify_channels_set(state: State<'_, AppState>, input: NotifyChannels) -> CmdResult<NotifyChannels> {
+    state.as_staff(|core, s| core.notify_channels_set(s, input))
+}
+
+#[tauri::command(async)]
+fn notify_settings(state: State<'_, AppState>) -> CmdResult<NotifySettings> {
+    state.as_staff(|core, s| core.notify_settings(s))
+}
+
+#[tauri::command(async)]
+fn notify_settings_set(state: State<'_, AppState>, input: NotifySettings) -> CmdResult<NotifySettings> {
+    state.as_staff(|core, s| core.notify_settings_set(s, input))
+}
+
+#[tauri::command(async)]
+fn notice_templates(state: State<'_, AppState>) -> CmdResult<Vec<NoticeTemplate>> {
+    state.as_staff(|core, s| core.notice_templates(s))
+}
+
+#[tauri::command(async)]
+fn notice_template_set(state: State<'_, AppState>, kind: String, lang: Lang, body: String) -> CmdResult<NoticeTemplate> {
+    state.as_staff(|core, s| core.notice_template_set(s, &kind, lang, &body))
+}
+
 // Printing: `action` is "open" (the system PDF viewer, from where the clerk prints) or
 // "save" (a save-as dialog).
 #[tauri::command(async)]
@@ -629,8 +707,15 @@ pub fn run() {
                 .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
                 .and_then(|v| v.get("lang").and_then(|l| l.as_str()).map(Lang::parse))
                 .unwrap_or_default();
-            app.manage(AppState { core, session: Mutex::new(None), lang: Mutex::new(lang), prefs_path });
+            let pusher = Arc::new(PusherControl::default());
+            app.manage(AppState { core, session: Mutex::new(None), lang: Mutex::new(lang), prefs_path, pusher: pusher.clone() });
             printing::schedule_backups(app.handle().clone());
+            // Head-office sync on a thread of its own: the desk never waits for the network.
+            let handle = app.handle().clone();
+            std::thread::spawn(move || centredesk_core::sync::run_pusher(&handle.state::<AppState>().core, &pusher, std::time::Duration::from_secs(30)));
+            // Notices to parents: automatic reminders and delivery, likewise off the desk's path.
+            let handle = app.handle().clone();
+            std::thread::spawn(move || centredesk_core::notify::delivery::run_notifier(&handle.state::<AppState>().core, std::time::Duration::from_secs(60)));
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -649,6 +734,8 @@ pub fn run() {
             print_roster, print_group_week, print_timetable_week, print_receipt, export_csv,
             backups, backup_now, backup_restore, database_export, revenue, revenue_csv, attendance_report, attendance_csv, staff_activity, import_preview, import_commit,
             analysis, analysis_csv, member_duplicates, member_merge,
+            sync_state, sync_now, sync_register, sync_set_enabled,
+            outbox, notice_resend, notices_deliver, notify_channels, notify_channels_set, notify_settings, notify_settings_set, notice_templates, notice_template_set,
             goods_list, goods_create, goods_update, goods_stock, goods_moves, goods_sell, goods_deliver, goods_sales, points_account, points_award,
         ])
         .run(tauri::generate_context!())

@@ -117,6 +117,46 @@ enum Command {
     /// Head-office sync: register this desk, push now, show where it stands.
     #[command(subcommand)]
     Sync(SyncCommand),
+    /// Notices to parents: channels, the automatic reminders, delivery, the outbox.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
+}
+
+#[derive(Subcommand)]
+enum NotifyCommand {
+    /// Set the delivery channels (a manager). Without options: show them (secrets blanked).
+    Channels {
+        #[arg(long)]
+        smtp_host: Option<String>,
+        #[arg(long, default_value_t = 465)]
+        smtp_port: u16,
+        /// tls, starttls or none.
+        #[arg(long, default_value = "tls")]
+        smtp_security: String,
+        #[arg(long, default_value = "")]
+        smtp_user: String,
+        #[arg(long, env = "CENTREDESK_SMTP_PASSWORD", hide_env_values = true, default_value = "")]
+        smtp_password: String,
+        #[arg(long, default_value = "")]
+        smtp_from: String,
+        #[arg(long)]
+        webhook_url: Option<String>,
+        #[arg(long, env = "CENTREDESK_WEBHOOK_SECRET", hide_env_values = true, default_value = "")]
+        webhook_secret: String,
+    },
+    /// Queue the renewal reminders and birthday greetings due today.
+    Scan,
+    /// One delivery round: send every due notice (what the app does each minute).
+    Deliver,
+    /// The outbox as JSON, newest first (optionally one status: queued, sent, failed).
+    List {
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// Send a notice again.
+    Resend { id: String },
 }
 
 #[derive(Subcommand)]
@@ -381,6 +421,35 @@ fn run(cli: Cli) -> Result<(), CoreError> {
             }
         }
         Command::Bench(cmd) => bench::run(cmd)?,
+        Command::Notify(cmd) => {
+            let core = Core::open(&db)?;
+            let v = match cmd {
+                NotifyCommand::Channels { smtp_host, smtp_port, smtp_security, smtp_user, smtp_password, smtp_from, webhook_url, webhook_secret } => {
+                    let s = session(&core, &cli.user, &cli.password)?;
+                    if smtp_host.is_none() && webhook_url.is_none() {
+                        serde_json::json!(core.notify_channels(&s)?)
+                    } else {
+                        use centredesk_core::notify::delivery::{EmailChannel, NotifyChannels, WebhookChannel};
+                        let input = NotifyChannels {
+                            email: EmailChannel { host: smtp_host.unwrap_or_default(), port: smtp_port, security: smtp_security, username: smtp_user, password: smtp_password, from: smtp_from },
+                            webhook: WebhookChannel { url: webhook_url.unwrap_or_default(), secret: webhook_secret },
+                        };
+                        serde_json::json!(core.notify_channels_set(&s, input)?)
+                    }
+                }
+                NotifyCommand::Scan => serde_json::json!({ "queued": core.notify_scan()? }),
+                NotifyCommand::Deliver => serde_json::json!(core.deliver_notices()?),
+                NotifyCommand::List { status, limit } => {
+                    let s = session(&core, &cli.user, &cli.password)?;
+                    serde_json::json!(core.outbox(&s, status, limit)?)
+                }
+                NotifyCommand::Resend { id } => {
+                    let s = session(&core, &cli.user, &cli.password)?;
+                    serde_json::json!(core.notice_resend(&s, &id)?)
+                }
+            };
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        }
         Command::Sync(cmd) => {
             let core = Core::open(&db)?;
             let lang = Lang::parse(&cli.lang);

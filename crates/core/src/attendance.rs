@@ -13,7 +13,7 @@
 use crate::auth::{Action, Role, Session};
 use crate::db::{Core, WriteTx};
 use crate::error::{Conflict, CoreError, Field, Result, Rule};
-use crate::notify::{self, NewNotice, Recipient};
+use crate::notify::{self, templates, NewNotice, Recipient};
 use crate::timetable::{load_session, ClassSession};
 use crate::validate;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -363,15 +363,28 @@ impl Core {
                     && !before.as_ref().is_some_and(|b| matches!(b.1.as_str(), "present" | "late" | "makeup"));
                 let recipients = notify::guardians_of(w, &m.member_id)?;
                 if arrived_now {
-                    let text = format!(
-                        "【{centre}】家长您好，{}已于 {clock} 到馆，参加「{}」（{}–{}，{}）。",
-                        member.name, s.group_name, s.start_time, s.end_time, s.room_name
-                    );
-                    result.notices_queued += notify::queue(w, &NewNotice { kind: "arrival", member_id: Some(&m.member_id), lead_id: None, session_id: Some(session_id), text }, &recipients)?;
+                    let text = templates::render(
+                        w,
+                        "arrival",
+                        &[
+                            ("centre", centre.clone()),
+                            ("member", member.name.clone()),
+                            ("time", clock.clone()),
+                            ("group", s.group_name.clone()),
+                            ("start", s.start_time.clone()),
+                            ("end", s.end_time.clone()),
+                            ("room", s.room_name.clone()),
+                        ],
+                    )?;
+                    result.notices_queued += notify::queue(w, &NewNotice { kind: "arrival", member_id: Some(&m.member_id), lead_id: None, session_id: Some(session_id), text, dedupe_key: None }, &recipients)?;
                 }
                 if !comment.is_empty() && before.as_ref().map(|b| b.4.as_str()) != Some(comment.as_str()) {
-                    let text = format!("【{centre}】{} {} 课堂点评（{}教练）：{comment}", member.name, s.date, s.coach_name);
-                    result.notices_queued += notify::queue(w, &NewNotice { kind: "comment", member_id: Some(&m.member_id), lead_id: None, session_id: Some(session_id), text }, &recipients)?;
+                    let text = templates::render(
+                        w,
+                        "comment",
+                        &[("centre", centre.clone()), ("member", member.name.clone()), ("date", s.date.clone()), ("coach", s.coach_name.clone()), ("comment", comment.clone())],
+                    )?;
+                    result.notices_queued += notify::queue(w, &NewNotice { kind: "comment", member_id: Some(&m.member_id), lead_id: None, session_id: Some(session_id), text, dedupe_key: None }, &recipients)?;
                 }
             }
             for t in &input.trials {
@@ -428,8 +441,8 @@ impl Core {
                     continue;
                 }
                 let recipients = notify::guardians_of(w, &member_id)?;
-                let text = format!("【{centre}】家长您好，{name}已于 {clock} 下课离馆（「{}」）。", s.group_name);
-                queued += notify::queue(w, &NewNotice { kind: "departure", member_id: Some(&member_id), lead_id: None, session_id: Some(session_id), text }, &recipients)?;
+                let text = templates::render(w, "departure", &[("centre", centre.clone()), ("member", name.clone()), ("time", clock.clone()), ("group", s.group_name.clone())])?;
+                queued += notify::queue(w, &NewNotice { kind: "departure", member_id: Some(&member_id), lead_id: None, session_id: Some(session_id), text, dedupe_key: None }, &recipients)?;
             }
             Ok(queued)
         })
@@ -473,11 +486,19 @@ impl Core {
                 )?;
                 w.log("leave_request", &req.id, "create", Some(&member.id), &req)?;
                 let recipients = notify::guardians_of(w, &member.id)?;
-                let text = format!(
-                    "【{centre}】家长您好，已为{}登记 {} {}–{}「{}」的请假，本次不扣课时。",
-                    member.name, s.date, s.start_time, s.end_time, s.group_name
-                );
-                notify::queue(w, &NewNotice { kind: "leave_confirmed", member_id: Some(&member.id), lead_id: None, session_id: Some(sid), text }, &recipients)?;
+                let text = templates::render(
+                    w,
+                    "leave_confirmed",
+                    &[
+                        ("centre", centre.clone()),
+                        ("member", member.name.clone()),
+                        ("date", s.date.clone()),
+                        ("start", s.start_time.clone()),
+                        ("end", s.end_time.clone()),
+                        ("group", s.group_name.clone()),
+                    ],
+                )?;
+                notify::queue(w, &NewNotice { kind: "leave_confirmed", member_id: Some(&member.id), lead_id: None, session_id: Some(sid), text, dedupe_key: None }, &recipients)?;
                 out.push(req);
             }
             Ok(out)
@@ -546,13 +567,21 @@ impl Core {
                 (None, Some(member)) => notify::guardians_of(w, member)?,
                 _ => vec![],
             };
-            let text = if approve {
-                format!("【{centre}】您好，{}的试课已安排：{} {}–{}「{}」，地点{}。欢迎准时到馆！", t.name, s.date, s.start_time, s.end_time, s.group_name, s.room_name)
-            } else {
-                format!("【{centre}】您好，很抱歉 {}「{}」的试课暂时无法安排，课程顾问会与您联系另约时间。", s.date, s.group_name)
-            };
             let kind = if approve { "trial_approved" } else { "trial_declined" };
-            notify::queue(w, &NewNotice { kind, member_id: t.member_id.as_deref(), lead_id: t.lead_id.as_deref(), session_id: Some(&s.id), text }, &recipients)?;
+            let text = templates::render(
+                w,
+                kind,
+                &[
+                    ("centre", centre),
+                    ("member", t.name.clone()),
+                    ("date", s.date.clone()),
+                    ("start", s.start_time.clone()),
+                    ("end", s.end_time.clone()),
+                    ("group", s.group_name.clone()),
+                    ("room", s.room_name.clone()),
+                ],
+            )?;
+            notify::queue(w, &NewNotice { kind, member_id: t.member_id.as_deref(), lead_id: t.lead_id.as_deref(), session_id: Some(&s.id), text, dedupe_key: None }, &recipients)?;
             Ok(t)
         })
     }

@@ -74,6 +74,8 @@ pub enum Action {
     ManageGoods,
     /// Manual points awards and deductions.
     AwardPoints,
+    /// Sending a notice again or marking one as passed on by hand (the desk's outbox).
+    SendNotices,
 }
 
 impl Action {
@@ -105,6 +107,7 @@ impl Action {
             SellGoods => ("销售物品", "sell goods"),
             ManageGoods => ("管理物品和库存", "manage goods and stock"),
             AwardPoints => ("手动调整积分", "award or deduct points"),
+            SendNotices => ("重发通知", "resend notices"),
         };
         match lang {
             Lang::ZhCn => zh.into(),
@@ -122,11 +125,11 @@ pub fn allowed(role: Role, action: Action) -> bool {
         Role::Manager => true,
         Role::Clerk => matches!(
             action,
-            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | TakeRollCall | RecordLeave | RequestTrials | SellGoods
+            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | TakeRollCall | RecordLeave | RequestTrials | SellGoods | SendNotices
         ),
         Role::Consultant => matches!(
             action,
-            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | RecordLeave | RequestTrials | SellGoods
+            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | RecordLeave | RequestTrials | SellGoods | SendNotices
         ),
         Role::Coach => matches!(action, ViewMembers | TakeRollCall | RecordLeave | DecideTrials | SellGoods),
     }

@@ -45,6 +45,7 @@ pub enum Field {
     Room, ClassGroup, Capacity, Weekday, StartTime, EndTime, Coach, Date, FromDate, ToDate,
     Mark, Session, Season, Closure, Trial, Comment, Report, Backup, BackupKeep, Period,
     ImportFile, Column, Goods, Sale, Category, PointsPrice, Points, Quantity, StockKind,
+    Template, Email, Url, Host, Port, Notice,
 }
 
 impl Field {
@@ -132,6 +133,12 @@ impl Field {
             Points => ("积分", "Points"),
             Quantity => ("数量", "Quantity"),
             StockKind => ("出入库类型", "Stock movement"),
+            Template => ("通知模板", "Message template"),
+            Email => ("电子邮箱", "E-mail"),
+            Url => ("网址", "URL"),
+            Host => ("服务器", "Server host"),
+            Port => ("端口", "Port"),
+            Notice => ("通知", "Notice"),
         };
         lang.pick(zh, en)
     }
@@ -143,6 +150,7 @@ pub enum Rule {
     Required,
     TooLong { max: usize },
     PhoneFormat,
+    EmailFormat,
     DateFormat,
     TimeFormat,
     NotInFuture,
@@ -169,6 +177,7 @@ impl Rule {
             Rule::Required => "required",
             Rule::TooLong { .. } => "too_long",
             Rule::PhoneFormat => "phone_format",
+            Rule::EmailFormat => "email_format",
             Rule::DateFormat => "date_format",
             Rule::TimeFormat => "time_format",
             Rule::NotInFuture => "not_in_future",
@@ -197,6 +206,7 @@ impl Rule {
                 Lang::ZhCn => format!("不能超过 {max} 个字"),
                 Lang::En => format!("must be at most {max} characters"),
             },
+            Rule::EmailFormat => lang.pick("不是有效的电子邮箱地址，例如 name@example.com", "is not an e-mail address, e.g. name@example.com"),
             Rule::PhoneFormat => lang.pick(
                 "请输入以 1 开头的 11 位手机号",
                 "must be an 11-digit mobile number starting with 1",

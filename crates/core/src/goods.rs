@@ -344,6 +344,20 @@ impl Core {
                 } else {
                     points::earn_for_payment(w, &m.id, amount, &id)?;
                 }
+                let centre = crate::settings::get(w, "centre_name")?.unwrap_or_default();
+                let lang = crate::notify::templates::notice_lang(w)?;
+                let paid = match (by_points, lang) {
+                    (true, crate::Lang::ZhCn) => format!("{points_cost} 积分"),
+                    (true, crate::Lang::En) => format!("{points_cost} points"),
+                    (false, _) => format!("¥{amount} {}", payments::method_label(method, lang)),
+                };
+                let text = crate::notify::templates::render(
+                    w,
+                    "goods_sale",
+                    &[("centre", centre), ("member", m.name.clone()), ("goods", g.name.clone()), ("quantity", input.quantity.to_string()), ("paid", paid)],
+                )?;
+                let recipients = crate::notify::guardians_of(w, &m.id)?;
+                crate::notify::queue(w, &crate::notify::NewNotice { kind: "goods_sale", member_id: Some(&m.id), lead_id: None, session_id: None, text, dedupe_key: None }, &recipients)?;
             }
             Ok(id)
         })?;

@@ -77,16 +77,18 @@ pub struct Guardian {
     pub name: String,
     pub phone: String,
     pub wechat: String,
+    /// For notices by e-mail; empty when not given.
+    pub email: String,
     pub created_at: String,
     pub updated_at: String,
 }
 
 fn guardian_from_row(r: &Row) -> rusqlite::Result<Guardian> {
-    Ok(Guardian { id: r.get(0)?, name: r.get(1)?, phone: r.get(2)?, wechat: r.get(3)?, created_at: r.get(4)?, updated_at: r.get(5)? })
+    Ok(Guardian { id: r.get(0)?, name: r.get(1)?, phone: r.get(2)?, wechat: r.get(3)?, created_at: r.get(4)?, updated_at: r.get(5)?, email: r.get(6)? })
 }
 
 fn load_guardian(c: &Connection, id: &str) -> Result<Guardian> {
-    c.query_row("SELECT id, name, phone, wechat, created_at, updated_at FROM guardians WHERE id = ?1", [id], guardian_from_row)
+    c.query_row("SELECT id, name, phone, wechat, created_at, updated_at, email FROM guardians WHERE id = ?1", [id], guardian_from_row)
         .optional()?
         .ok_or(CoreError::NotFound(Field::Guardian))
 }
@@ -175,6 +177,8 @@ pub struct GuardianUpdate {
     pub name: String,
     pub phone: String,
     pub wechat: String,
+    #[serde(default)]
+    pub email: String,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -509,11 +513,12 @@ impl Core {
         let name = validate::person_name(Field::GuardianName, &input.name)?;
         let phone = validate::mobile(Field::GuardianPhone, &input.phone)?;
         let wechat = validate::optional_text(Field::Wechat, &input.wechat, 40)?;
+        let email = validate::email(Field::Email, &input.email)?;
         self.write(session, |w| {
             load_guardian(w, guardian_id)?;
             w.execute(
-                "UPDATE guardians SET name = ?2, phone = ?3, wechat = ?4, updated_at = ?5 WHERE id = ?1",
-                params![guardian_id, name, phone, wechat, w.now_text()],
+                "UPDATE guardians SET name = ?2, phone = ?3, wechat = ?4, email = ?5, updated_at = ?6 WHERE id = ?1",
+                params![guardian_id, name, phone, wechat, email, w.now_text()],
             )?;
             let g = load_guardian(w, guardian_id)?;
             // Shown on each child's timeline.
@@ -680,7 +685,7 @@ pub(crate) fn member_ref(c: &Connection, id: &str) -> Result<MemberRef> {
 
 fn linked_guardians(c: &Connection, member_id: &str) -> Result<Vec<LinkedGuardian>> {
     let mut stmt = c.prepare(
-        "SELECT mg.id, mg.relation, mg.is_primary, g.id, g.name, g.phone, g.wechat, g.created_at, g.updated_at
+        "SELECT mg.id, mg.relation, mg.is_primary, g.id, g.name, g.phone, g.wechat, g.created_at, g.updated_at, g.email
          FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id
          WHERE mg.member_id = ?1 ORDER BY mg.is_primary DESC, mg.created_at",
     )?;
@@ -690,7 +695,7 @@ fn linked_guardians(c: &Connection, member_id: &str) -> Result<Vec<LinkedGuardia
                 r.get(0)?,
                 r.get(1)?,
                 r.get(2)?,
-                Guardian { id: r.get(3)?, name: r.get(4)?, phone: r.get(5)?, wechat: r.get(6)?, created_at: r.get(7)?, updated_at: r.get(8)? },
+                Guardian { id: r.get(3)?, name: r.get(4)?, phone: r.get(5)?, wechat: r.get(6)?, created_at: r.get(7)?, updated_at: r.get(8)?, email: r.get(9)? },
             ))
         })?
         .collect::<rusqlite::Result<_>>()?;

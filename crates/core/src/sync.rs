@@ -23,7 +23,7 @@
 
 use crate::auth::{Action, Session};
 use crate::db::Core;
-use crate::error::{CoreError, Lang};
+use crate::error::{CoreError, ErrorDto, Lang};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::io::Write;
@@ -31,6 +31,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
+use ts_rs::TS;
 
 /// Ops per push (the server takes up to 1000).
 pub const BATCH_OPS: usize = 500;
@@ -40,7 +41,8 @@ pub const BATCH_BYTES: usize = 1 << 20;
 pub const SKEW_WARNING_SECS: i64 = 300;
 
 /// What the sync panel edits. Stored in `<db>.sync.json`, not in the database.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, TS)]
+#[ts(export)]
 pub struct SyncSettings {
     pub enabled: bool,
     /// `https://head-office.example.com` (no trailing slash).
@@ -51,7 +53,8 @@ pub struct SyncSettings {
 }
 
 /// A failure in words the desk can read, kept for the panel after a restart.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(export)]
 pub struct SyncProblem {
     pub code: String,
     pub zh: String,
@@ -79,7 +82,8 @@ struct SyncFile {
 }
 
 /// The panel at a glance.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, TS)]
+#[ts(export)]
 pub struct SyncState {
     pub enabled: bool,
     pub registered: bool,
@@ -97,7 +101,8 @@ pub struct SyncState {
     pub clock_warning: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, TS)]
+#[ts(export)]
 pub struct PushReport {
     pub sent: usize,
     pub applied: usize,
@@ -185,6 +190,14 @@ impl SyncError {
         }
     }
 
+    /// What crosses to the UI, like [`CoreError::to_dto`].
+    pub fn to_dto(&self, lang: Lang) -> ErrorDto {
+        match self {
+            SyncError::Core(e) => e.to_dto(lang),
+            e => ErrorDto { code: e.code().into(), field: None, message: e.message(lang) },
+        }
+    }
+
     fn problem(&self, at: String) -> SyncProblem {
         SyncProblem { code: self.code().into(), zh: self.message(Lang::ZhCn), en: self.message(Lang::En), transient: self.is_transient(), at }
     }
@@ -196,7 +209,7 @@ fn io(e: std::io::Error) -> SyncError {
     SyncError::Io(e.to_string())
 }
 
-fn file_path(db: &Path, ext: &str) -> PathBuf {
+pub(crate) fn file_path(db: &Path, ext: &str) -> PathBuf {
     let mut name = db.file_stem().unwrap_or_default().to_os_string();
     name.push(ext);
     db.with_file_name(name)
@@ -221,7 +234,7 @@ fn load(db: &Path) -> SyncResult<SyncFile> {
 }
 
 /// Write-then-rename, so a crash never leaves half a file.
-fn write_atomically(path: &Path, bytes: &[u8], private: bool) -> SyncResult<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8], private: bool) -> SyncResult<()> {
     let tmp = path.with_extension("tmp");
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);

@@ -24,6 +24,22 @@ pub fn required_text(field: Field, value: &str, max: usize) -> Result<String> {
     optional_text(field, v, max)
 }
 
+/// An optional e-mail address: empty, or `local@domain.tld` without spaces.
+pub fn email(field: Field, value: &str) -> Result<String> {
+    let v = optional_text(field, value, 120)?;
+    if v.is_empty() {
+        return Ok(v);
+    }
+    let ok = match v.split_once('@') {
+        Some((local, domain)) => !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !v.contains(char::is_whitespace) && !domain.contains('@'),
+        None => false,
+    };
+    if !ok {
+        return Err(CoreError::invalid(field, Rule::EmailFormat));
+    }
+    Ok(v)
+}
+
 pub fn optional_text(field: Field, value: &str, max: usize) -> Result<String> {
     let v = value.trim();
     if v.chars().count() > max {

@@ -142,7 +142,8 @@ fn a_year_of_demo_history_keeps_every_table_consistent() {
         },
     )
     .unwrap();
-    let core = Core::open(&path).unwrap();
+    // The demo's own today, not the machine's: "due within 30 days" is counted from it.
+    let core = Core::open_with_clock(&path, centredesk_core::ManualClock::new(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 25, 2, 0, 0).unwrap())).unwrap();
     let admin = core
         .login("admin", centredesk_core::demo::DEMO_PASSWORD)
         .unwrap();

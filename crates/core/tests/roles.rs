@@ -67,7 +67,7 @@ fn every_command_checks_the_role() {
         ("member_update", desk.to_vec(), Box::new(|s| c.core.member_update(s, mid, MemberUpdate { name: "权限测试".into(), gender: "M".into(), birthday: Some("2017-03-07".into()), school: "实验小学".into(), course_interest: String::new(), notes: "n".into(), tags: vec![], rank: String::new(), referred_by: None }).map(drop))),
         ("member_set_status", desk.to_vec(), Box::new(|s| c.core.member_set_status(s, mid, "active").map(drop))),
         ("guardian_link", desk.to_vec(), Box::new(|s| c.core.guardian_link(s, mid, GuardianLinkInput { existing_guardian_id: Some(gid.clone()), new_guardian: None, relation: "妈妈".into(), is_primary: true }).map(drop))),
-        ("guardian_update", desk.to_vec(), Box::new(|s| c.core.guardian_update(s, gid, GuardianUpdate { name: "家长".into(), phone: "13600000000".into(), wechat: String::new() }).map(drop))),
+        ("guardian_update", desk.to_vec(), Box::new(|s| c.core.guardian_update(s, gid, GuardianUpdate { name: "家长".into(), phone: "13600000000".into(), wechat: String::new(), email: String::new() }).map(drop))),
         ("guardian_unlink", desk.to_vec(), Box::new(|s| c.core.guardian_unlink(s, mid, "no-such-guardian").map(drop))),
         ("lead_create", desk.to_vec(), Box::new(|s| c.core.lead_create(s, lead_input()).map(drop))),
         ("lead_update", desk.to_vec(), Box::new(|s| c.core.lead_update(s, lid, lead_input()).map(drop))),

@@ -1,5 +1,5 @@
 //! One storage suite, run on every backend: SQLite always, PostgreSQL when
-//! `CENTREDESK_TEST_PG` points at a server (crates/server/scripts/test-postgres.sh starts
+//! `CENTREDESK_TEST_PG` points at a server (scripts/with-postgres.sh starts
 //! a throwaway cluster and runs this file with it).
 
 mod common;
@@ -83,7 +83,7 @@ fn storage_suite_on_sqlite() {
 #[test]
 fn storage_suite_on_postgres() {
     if pg_base().is_none() {
-        eprintln!("CENTREDESK_TEST_PG is not set: skipped (run crates/server/scripts/test-postgres.sh)");
+        eprintln!("CENTREDESK_TEST_PG is not set: skipped (run scripts/with-postgres.sh)");
         return;
     }
     suite(Backend::Postgres);

@@ -4,4 +4,12 @@ export type Notice = { id: string,
 /**
  * `arrival`, `departure`, `comment`, `leave_confirmed`, `trial_approved`, `trial_declined`.
  */
-kind: string, member_id: string | null, lead_id: string | null, guardian_id: string | null, recipient_name: string, recipient_phone: string, session_id: string | null, text: string, status: string, created_at: string, };
+kind: string, member_id: string | null, lead_id: string | null, guardian_id: string | null, recipient_name: string, recipient_phone: string, session_id: string | null, text: string, 
+/**
+ * `queued` (waiting or retrying), `sent`, `failed` (gave up; the desk may resend).
+ */
+status: string, created_at: string, 
+/**
+ * `email` or `webhook` once a delivery was tried; empty before.
+ */
+channel: string, attempts: number, last_error: string, next_attempt_at: string | null, sent_at: string | null, };

@@ -19,6 +19,10 @@ import type { GroupMember } from '../bindings/GroupMember';
 import type { LeaveInput } from '../bindings/LeaveInput';
 import type { LeaveRequest } from '../bindings/LeaveRequest';
 import type { Notice } from '../bindings/Notice';
+import type { NotifyChannels } from '../bindings/NotifyChannels';
+import type { DeliveryReport } from '../bindings/DeliveryReport';
+import type { NotifySettings } from '../bindings/NotifySettings';
+import type { NoticeTemplate } from '../bindings/NoticeTemplate';
 import type { RollCallInput } from '../bindings/RollCallInput';
 import type { RollCallResult } from '../bindings/RollCallResult';
 import type { Room } from '../bindings/Room';
@@ -36,6 +40,9 @@ import type { ContractView } from '../bindings/ContractView';
 import type { ConvertInput } from '../bindings/ConvertInput';
 import type { EnrolInput } from '../bindings/EnrolInput';
 import type { BackupInfo } from '../bindings/BackupInfo';
+import type { PushReport } from '../bindings/PushReport';
+import type { SyncSettings } from '../bindings/SyncSettings';
+import type { SyncState } from '../bindings/SyncState';
 import type { ErrorDto } from '../bindings/ErrorDto';
 import type { ExportRequest } from '../bindings/ExportRequest';
 import type { FirstRun } from '../bindings/FirstRun';
@@ -233,6 +240,15 @@ export const api = {
   trialDecide: (trialId: string, approve: boolean, note: string) => call<TrialRequest>('trial_decide', { trialId, approve, note }),
   trialsPending: () => call<TrialRequest[]>('trials_pending'),
   notices: (sessionId: string | null, limit: number) => call<Notice[]>('notices', { sessionId, limit }),
+  outbox: (status: string | null, limit: number) => call<Notice[]>('outbox', { status, limit }),
+  noticeResend: (id: string) => call<Notice>('notice_resend', { id }),
+  noticesDeliver: () => call<DeliveryReport>('notices_deliver'),
+  notifyChannels: () => call<NotifyChannels>('notify_channels'),
+  notifyChannelsSet: (input: NotifyChannels) => call<NotifyChannels>('notify_channels_set', { input }),
+  notifySettings: () => call<NotifySettings>('notify_settings'),
+  notifySettingsSet: (input: NotifySettings) => call<NotifySettings>('notify_settings_set', { input }),
+  noticeTemplates: () => call<NoticeTemplate[]>('notice_templates'),
+  noticeTemplateSet: (kind: string, lang: Lang, body: string) => call<NoticeTemplate>('notice_template_set', { kind, lang, body }),
 
   printRoster: (sessionId: string, action: PrintAction) => call<PrintOutcome>('print_roster', { sessionId, action }),
   printGroupWeek: (groupId: string, weekStart: string, action: PrintAction) =>
@@ -241,6 +257,11 @@ export const api = {
     call<PrintOutcome>('print_timetable_week', { weekStart, layout, action }),
   printReceipt: (paymentId: string, action: PrintAction) => call<PrintOutcome>('print_receipt', { paymentId, action }),
   backups: () => call<BackupInfo[]>('backups'),
+  syncState: () => call<SyncState>('sync_state'),
+  syncNow: () => call<PushReport>('sync_now'),
+  syncRegister: (serverUrl: string, centre: string, username: string, password: string, deviceName: string) =>
+    call<SyncSettings>('sync_register', { serverUrl, centre, username, password, deviceName }),
+  syncSetEnabled: (enabled: boolean) => call<SyncSettings>('sync_set_enabled', { enabled }),
   backupNow: () => call<BackupInfo>('backup_now'),
   backupRestore: (fileName: string) => call<BackupInfo>('backup_restore', { fileName }),
   databaseExport: () => call<string | null>('database_export'),

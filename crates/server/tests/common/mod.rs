@@ -28,7 +28,7 @@ pub enum Backend {
     Postgres,
 }
 
-/// The PostgreSQL server the suite may use (crates/server/scripts/test-postgres.sh
+/// The PostgreSQL server the suite may use (scripts/with-postgres.sh
 /// starts a throwaway cluster and sets it): `postgres://user@host:port`.
 pub fn pg_base() -> Option<String> {
     std::env::var("CENTREDESK_TEST_PG").ok().filter(|s| !s.is_empty())

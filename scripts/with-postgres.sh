@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Runs the server's storage suite on a real PostgreSQL: installs Debian's postgresql if
-# missing, starts a throwaway cluster on a free local port in a temp dir, removes it after.
+# Runs a command with a real PostgreSQL at hand (CENTREDESK_TEST_PG=postgres://…): installs
+# Debian's postgresql if missing, starts a throwaway cluster on a free local port in a temp
+# dir, removes it after. Without a command: the server's storage suite.
+#   scripts/with-postgres.sh                      # storage suite on SQLite and PostgreSQL
+#   scripts/with-postgres.sh cargo test -p centredesk-server
 set -euo pipefail
-cd "$(dirname "$0")/../../.."
+cd "$(dirname "$0")/.."
+[ $# -gt 0 ] || set -- cargo test -p centredesk-server --test storage -- --nocapture
 
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
 if [ -z "$bindir" ]; then
@@ -22,4 +26,4 @@ trap cleanup EXIT
 "${as[@]}" "$bindir/initdb" -D "$tmp/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
 "${as[@]}" "$bindir/pg_ctl" -D "$tmp/data" -l "$tmp/log" -w -o "-p $port -k $tmp -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
 echo "throwaway PostgreSQL on 127.0.0.1:$port ($tmp)"
-CENTREDESK_TEST_PG="postgres://postgres@127.0.0.1:$port" cargo test -p centredesk-server --test storage "$@" -- --nocapture
+CENTREDESK_TEST_PG="postgres://postgres@127.0.0.1:$port" "$@"

@@ -1,0 +1,126 @@
+//! Notices nobody has to remember 自动提醒: a renewal reminder for each contract that
+//! ends within N days or has at most k lessons left (one per contract, unless it is
+//! renewed first), and a birthday greeting on the day. The scan is idempotent: each
+//! notice carries a key (`renewal_due:<contract>`, `birthday:<member>:<year>`) and is
+//! queued once per guardian however often the scan runs.
+
+use super::{guardians_of, queue, templates, NewNotice};
+use crate::auth::{Action, Session};
+use crate::db::Core;
+use crate::error::{Field, Lang, Result};
+use crate::settings::{get, put};
+use crate::validate;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq)]
+#[ts(export)]
+pub struct NotifySettings {
+    /// The language notices go out in.
+    pub lang: Lang,
+    /// Remind when a contract ends within this many days (0: never by date).
+    pub renewal_days: i64,
+    /// Remind when a lesson package has this many lessons left or fewer.
+    pub renewal_lessons: i64,
+    pub birthdays: bool,
+}
+
+fn load(c: &rusqlite::Connection) -> Result<NotifySettings> {
+    Ok(NotifySettings {
+        lang: templates::notice_lang(c)?,
+        renewal_days: get(c, "notice_renewal_days")?.and_then(|v| v.parse().ok()).unwrap_or(14),
+        renewal_lessons: get(c, "notice_renewal_lessons")?.and_then(|v| v.parse().ok()).unwrap_or(2),
+        birthdays: get(c, "notice_birthdays")?.map(|v| v == "1").unwrap_or(true),
+    })
+}
+
+impl Core {
+    pub fn notify_settings(&self, session: &Session) -> Result<NotifySettings> {
+        session.require(Action::ViewMembers)?;
+        self.read(load)
+    }
+
+    pub fn notify_settings_set(&self, session: &Session, input: NotifySettings) -> Result<NotifySettings> {
+        session.require(Action::EditSettings)?;
+        validate::int_in(Field::ValidityDays, input.renewal_days, 0, 90)?;
+        validate::int_in(Field::Lessons, input.renewal_lessons, 0, 50)?;
+        self.write(session, |w| {
+            let old = load(w)?;
+            if old.lang != input.lang {
+                put(w, "notice_lang", if input.lang == Lang::En { "en" } else { "zh-CN" })?;
+            }
+            if old.renewal_days != input.renewal_days {
+                put(w, "notice_renewal_days", &input.renewal_days.to_string())?;
+            }
+            if old.renewal_lessons != input.renewal_lessons {
+                put(w, "notice_renewal_lessons", &input.renewal_lessons.to_string())?;
+            }
+            if old.birthdays != input.birthdays {
+                put(w, "notice_birthdays", if input.birthdays { "1" } else { "0" })?;
+            }
+            load(w)
+        })
+    }
+
+    /// Queues the renewal reminders and birthday greetings due today; returns how many
+    /// notices it queued. Safe to run any number of times.
+    pub fn notify_scan(&self) -> Result<i64> {
+        let today = self.today();
+        let (settings, renewals, birthdays) = self.read(|c| {
+            let s = load(c)?;
+            let until = (today + chrono::Duration::days(s.renewal_days)).to_string();
+            // Active contracts of active members, not yet renewed, close to their end.
+            let mut stmt = c.prepare(
+                "SELECT k.id, k.member_id, m.name, k.package_name, k.end_date, COALESCE(k.lessons_total - k.lessons_used, -1)
+                 FROM contracts k JOIN members m ON m.id = k.member_id
+                 WHERE k.status = 'active' AND m.status = 'active' AND k.end_date >= ?1
+                   AND ((?3 > 0 AND k.end_date <= ?2) OR (k.lessons_total IS NOT NULL AND k.lessons_total - k.lessons_used <= ?4))
+                   AND NOT EXISTS (SELECT 1 FROM contracts r WHERE r.renewal_of = k.id AND r.status <> 'refunded')
+                   AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.dedupe_key = 'renewal_due:' || k.id)",
+            )?;
+            let renewals = stmt
+                .query_map(rusqlite::params![today.to_string(), until, s.renewal_days, s.renewal_lessons], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, i64>(5)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let md = today.format("-%m-%d").to_string();
+            let key = |id: &str| format!("birthday:{id}:{}", today.format("%Y"));
+            let mut stmt = c.prepare("SELECT id, name FROM members WHERE status = 'active' AND birthday LIKE '%' || ?1")?;
+            let birthdays = stmt
+                .query_map([md], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?
+                .into_iter()
+                .map(|(id, name)| (key(&id), id, name))
+                .collect::<Vec<_>>();
+            Ok((s, renewals, birthdays))
+        })?;
+        let birthdays = if settings.birthdays { birthdays } else { vec![] };
+        if renewals.is_empty() && birthdays.is_empty() {
+            return Ok(0);
+        }
+        self.write_as(None, |w| {
+            let centre = get(w, "centre_name")?.unwrap_or_default();
+            let mut queued = 0;
+            for (contract, member, name, package, end_date, left) in &renewals {
+                let lessons_left = if *left < 0 { "—".to_string() } else { left.to_string() };
+                let text = templates::render(
+                    w,
+                    "renewal_due",
+                    &[("centre", centre.clone()), ("member", name.clone()), ("package", package.clone()), ("end_date", end_date.clone()), ("lessons_left", lessons_left)],
+                )?;
+                let recipients = guardians_of(w, member)?;
+                queued += queue(
+                    w,
+                    &NewNotice { kind: "renewal_due", member_id: Some(member), lead_id: None, session_id: None, text, dedupe_key: Some(format!("renewal_due:{contract}")) },
+                    &recipients,
+                )?;
+            }
+            for (key, member, name) in &birthdays {
+                let text = templates::render(w, "birthday", &[("centre", centre.clone()), ("member", name.clone())])?;
+                let recipients = guardians_of(w, member)?;
+                queued += queue(w, &NewNotice { kind: "birthday", member_id: Some(member), lead_id: None, session_id: None, text, dedupe_key: Some(key.clone()) }, &recipients)?;
+            }
+            Ok(queued)
+        })
+    }
+}
