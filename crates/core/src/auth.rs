@@ -74,6 +74,11 @@ pub enum Action {
     ManageGoods,
     /// Manual points awards and deductions.
     AwardPoints,
+    /// Recording suggestions, votes, complaints (and the steps of one's own) and
+    /// satisfaction scores: any staff member.
+    RecordFeedback,
+    /// Handling steps on a complaint someone else handles, and reassigning it.
+    HandleAnyComplaint,
 }
 
 impl Action {
@@ -105,6 +110,8 @@ impl Action {
             SellGoods => ("销售物品", "sell goods"),
             ManageGoods => ("管理物品和库存", "manage goods and stock"),
             AwardPoints => ("手动调整积分", "award or deduct points"),
+            RecordFeedback => ("登记意见、投诉和满意度", "record suggestions, complaints and satisfaction"),
+            HandleAnyComplaint => ("处理他人负责的投诉", "handle complaints assigned to others"),
         };
         match lang {
             Lang::ZhCn => zh.into(),
@@ -122,13 +129,13 @@ pub fn allowed(role: Role, action: Action) -> bool {
         Role::Manager => true,
         Role::Clerk => matches!(
             action,
-            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | TakeRollCall | RecordLeave | RequestTrials | SellGoods
+            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | TakeRollCall | RecordLeave | RequestTrials | SellGoods | RecordFeedback
         ),
         Role::Consultant => matches!(
             action,
-            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | RecordLeave | RequestTrials | SellGoods
+            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | RecordLeave | RequestTrials | SellGoods | RecordFeedback
         ),
-        Role::Coach => matches!(action, ViewMembers | TakeRollCall | RecordLeave | DecideTrials | SellGoods),
+        Role::Coach => matches!(action, ViewMembers | TakeRollCall | RecordLeave | DecideTrials | SellGoods | RecordFeedback),
     }
 }
 

@@ -25,6 +25,7 @@ fn migrations() -> Vec<M<'static>> {
         M::up(include_str!("../migrations/0004_timetable.sql")),
         M::up(include_str!("../migrations/0005_member_merge.sql")),
         M::up(include_str!("../migrations/0008_goods_points.sql")),
+        M::up(include_str!("../migrations/0009_feedback.sql")),
     ]
 }
 
