@@ -6,6 +6,10 @@ use centredesk_core::auth::{FirstRun, NewStaff, Staff};
 use centredesk_core::contracts::{ContractView, EnrolInput, PauseInput, RefundInput, RefundQuote, RefundRule};
 use centredesk_core::duplicates::DuplicatePair;
 use centredesk_core::error::AuthFailure;
+use centredesk_core::feedback::{
+    Complaint, ComplaintFilter, ComplaintInput, ComplaintStats, ConfirmInput, SatisfactionRow, SatisfactionScore, ScoreInput, StepInput, Suggestion,
+    SuggestionInput, VoteInput,
+};
 use centredesk_core::goods::{Goods, GoodsInput, GoodsSale, SaleInput, StockInput, StockMove};
 use centredesk_core::home::HomeDashboard;
 use centredesk_core::leads::{ConvertInput, FollowUp, FollowUpInput, Lead, LeadDetail, LeadFilter, LeadInput, LeadRow};
@@ -679,6 +683,78 @@ fn revenue_csv(app: AppHandle, state: State<'_, AppState>, filter: RevenueFilter
     state.export(&app, &action, |core, s, lang| core.revenue_csv(s, &filter, lang, true))
 }
 
+#[tauri::command(async)]
+fn suggestion_create(state: State<'_, AppState>, input: SuggestionInput) -> CmdResult<Suggestion> {
+    state.as_staff(|core, s| core.suggestion_create(s, input))
+}
+
+#[tauri::command(async)]
+fn suggestion_set_public(state: State<'_, AppState>, suggestion_id: String, public: bool) -> CmdResult<Suggestion> {
+    state.as_staff(|core, s| core.suggestion_set_public(s, &suggestion_id, public))
+}
+
+#[tauri::command(async)]
+fn suggestion_vote(state: State<'_, AppState>, input: VoteInput) -> CmdResult<Suggestion> {
+    state.as_staff(|core, s| core.suggestion_vote(s, input))
+}
+
+#[tauri::command(async)]
+fn suggestion_list(state: State<'_, AppState>, include_hidden: bool) -> CmdResult<Vec<Suggestion>> {
+    state.as_staff(|core, s| core.suggestion_list(s, include_hidden))
+}
+
+#[tauri::command(async)]
+fn complaint_create(state: State<'_, AppState>, input: ComplaintInput) -> CmdResult<Complaint> {
+    state.as_staff(|core, s| core.complaint_create(s, input))
+}
+
+#[tauri::command(async)]
+fn complaint_get(state: State<'_, AppState>, complaint_id: String) -> CmdResult<Complaint> {
+    state.as_staff(|core, s| core.complaint_get(s, &complaint_id))
+}
+
+#[tauri::command(async)]
+fn complaint_list(state: State<'_, AppState>, filter: ComplaintFilter) -> CmdResult<Vec<Complaint>> {
+    state.as_staff(|core, s| core.complaint_list(s, filter))
+}
+
+#[tauri::command(async)]
+fn complaint_step(state: State<'_, AppState>, input: StepInput) -> CmdResult<Complaint> {
+    state.as_staff(|core, s| core.complaint_step(s, input))
+}
+
+#[tauri::command(async)]
+fn complaint_confirm(state: State<'_, AppState>, input: ConfirmInput) -> CmdResult<Complaint> {
+    state.as_staff(|core, s| core.complaint_confirm(s, input))
+}
+
+#[tauri::command(async)]
+fn complaint_assign(state: State<'_, AppState>, complaint_id: String, handler_id: String) -> CmdResult<Complaint> {
+    state.as_staff(|core, s| core.complaint_assign(s, &complaint_id, &handler_id))
+}
+
+#[tauri::command(async)]
+fn complaint_stats(state: State<'_, AppState>, from_date: String, to_date: String) -> CmdResult<ComplaintStats> {
+    let lang = state.lang();
+    state.as_staff(|core, s| core.complaint_stats(s, &from_date, &to_date, lang))
+}
+
+#[tauri::command(async)]
+fn satisfaction_record(state: State<'_, AppState>, input: ScoreInput) -> CmdResult<SatisfactionScore> {
+    state.as_staff(|core, s| core.satisfaction_record(s, input))
+}
+
+#[tauri::command(async)]
+fn satisfaction_list(state: State<'_, AppState>, from_date: String, to_date: String) -> CmdResult<Vec<SatisfactionScore>> {
+    state.as_staff(|core, s| core.satisfaction_list(s, &from_date, &to_date))
+}
+
+#[tauri::command(async)]
+fn satisfaction_results(state: State<'_, AppState>, from_date: String, to_date: String, by: String) -> CmdResult<Vec<SatisfactionRow>> {
+    let lang = state.lang();
+    state.as_staff(|core, s| core.satisfaction_results(s, &from_date, &to_date, &by, lang))
+}
+
 /// The database file: `--db PATH`, else `CENTREDESK_DB`, else the OS data directory.
 fn db_path_from_args() -> PathBuf {
     let args: Vec<String> = std::env::args().collect();
@@ -737,6 +813,9 @@ pub fn run() {
             sync_state, sync_now, sync_register, sync_set_enabled,
             outbox, notice_resend, notices_deliver, notify_channels, notify_channels_set, notify_settings, notify_settings_set, notice_templates, notice_template_set,
             goods_list, goods_create, goods_update, goods_stock, goods_moves, goods_sell, goods_deliver, goods_sales, points_account, points_award,
+            suggestion_create, suggestion_set_public, suggestion_vote, suggestion_list,
+            complaint_create, complaint_get, complaint_list, complaint_step, complaint_confirm, complaint_assign, complaint_stats,
+            satisfaction_record, satisfaction_list, satisfaction_results,
         ])
         .run(tauri::generate_context!())
         .expect("error while running CentreDesk");

@@ -76,6 +76,11 @@ pub enum Action {
     AwardPoints,
     /// Sending a notice again or marking one as passed on by hand (the desk's outbox).
     SendNotices,
+    /// Recording suggestions, votes, complaints (and the steps of one's own) and
+    /// satisfaction scores: any staff member.
+    RecordFeedback,
+    /// Handling steps on a complaint someone else handles, and reassigning it.
+    HandleAnyComplaint,
 }
 
 impl Action {
@@ -108,6 +113,8 @@ impl Action {
             ManageGoods => ("管理物品和库存", "manage goods and stock"),
             AwardPoints => ("手动调整积分", "award or deduct points"),
             SendNotices => ("重发通知", "resend notices"),
+            RecordFeedback => ("登记意见、投诉和满意度", "record suggestions, complaints and satisfaction"),
+            HandleAnyComplaint => ("处理他人负责的投诉", "handle complaints assigned to others"),
         };
         match lang {
             Lang::ZhCn => zh.into(),
@@ -125,13 +132,13 @@ pub fn allowed(role: Role, action: Action) -> bool {
         Role::Manager => true,
         Role::Clerk => matches!(
             action,
-            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | TakeRollCall | RecordLeave | RequestTrials | SellGoods | SendNotices
+            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | TakeRollCall | RecordLeave | RequestTrials | SellGoods | SendNotices | RecordFeedback
         ),
         Role::Consultant => matches!(
             action,
-            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | RecordLeave | RequestTrials | SellGoods | SendNotices
+            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | RecordLeave | RequestTrials | SellGoods | SendNotices | RecordFeedback
         ),
-        Role::Coach => matches!(action, ViewMembers | TakeRollCall | RecordLeave | DecideTrials | SellGoods),
+        Role::Coach => matches!(action, ViewMembers | TakeRollCall | RecordLeave | DecideTrials | SellGoods | RecordFeedback),
     }
 }
 

@@ -46,6 +46,7 @@ pub enum Field {
     Mark, Session, Season, Closure, Trial, Comment, Report, Backup, BackupKeep, Period,
     ImportFile, Column, Goods, Sale, Category, PointsPrice, Points, Quantity, StockKind,
     Template, Email, Url, Host, Port, Notice,
+    Suggestion, Complaint, Content, Author, Severity, Handler, Deadline, Step, Vote, Score, ScoreKind, Occasion, Resolution,
 }
 
 impl Field {
@@ -139,6 +140,19 @@ impl Field {
             Host => ("服务器", "Server host"),
             Port => ("端口", "Port"),
             Notice => ("通知", "Notice"),
+            Suggestion => ("意见", "Suggestion"),
+            Complaint => ("投诉", "Complaint"),
+            Content => ("内容", "Text"),
+            Author => ("提出人", "From"),
+            Severity => ("严重程度", "Severity"),
+            Handler => ("处理人", "Handler"),
+            Deadline => ("处理期限", "Deadline"),
+            Step => ("处理步骤", "Handling step"),
+            Vote => ("投票", "Vote"),
+            Score => ("评分", "Score"),
+            ScoreKind => ("调查类型", "Survey type"),
+            Occasion => ("调查时机", "Occasion"),
+            Resolution => ("处理结果", "Resolution"),
         };
         lang.pick(zh, en)
     }
@@ -299,6 +313,12 @@ pub enum Conflict {
     SaleAlreadyDelivered,
     /// Selling an item that is no longer offered.
     GoodsArchived,
+    /// A step or confirmation on a complaint already closed by the customer's answer.
+    ComplaintClosed,
+    /// All five handling steps are recorded: what remains is the customer's confirmation.
+    ComplaintStepsDone,
+    /// A handling step out of order (or a confirmation before the last step): `expected` is next.
+    ComplaintStepOutOfOrder { expected: String },
 }
 
 impl Conflict {
@@ -337,6 +357,9 @@ impl Conflict {
             Conflict::NoPointsPrice => "no_points_price",
             Conflict::SaleAlreadyDelivered => "sale_already_delivered",
             Conflict::GoodsArchived => "goods_archived",
+            Conflict::ComplaintClosed => "complaint_closed",
+            Conflict::ComplaintStepsDone => "complaint_steps_done",
+            Conflict::ComplaintStepOutOfOrder { .. } => "complaint_step_out_of_order",
         }
     }
 
@@ -393,6 +416,12 @@ impl Conflict {
             Conflict::NoPointsPrice => lang.pick("该物品没有积分价，不能用积分兑换", "This item has no points price: it cannot be paid in points"),
             Conflict::SaleAlreadyDelivered => lang.pick("该物品已经发放过了", "This sale was already handed over"),
             Conflict::GoodsArchived => lang.pick("该物品已停售", "This item is no longer sold"),
+            Conflict::ComplaintClosed => lang.pick("该投诉已结案", "This complaint is already closed"),
+            Conflict::ComplaintStepsDone => lang.pick("处理步骤已全部完成，请登记客户确认", "All handling steps are done: record the customer's confirmation"),
+            Conflict::ComplaintStepOutOfOrder { expected } => match lang {
+                Lang::ZhCn => format!("处理步骤须按顺序进行，下一步应为“{}”", crate::feedback::step_label(expected, lang)),
+                Lang::En => format!("Handling steps go in order: the next step is “{}”", crate::feedback::step_label(expected, lang)),
+            },
         }
     }
 }

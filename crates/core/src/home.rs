@@ -1,5 +1,5 @@
 //! The clerk's home screen: who is about to expire or run out of lessons, whose
-//! follow-up is due, and the latest payments.
+//! follow-up is due, the latest payments, and overdue complaints.
 
 use crate::auth::{Action, Role, Session};
 use crate::db::Core;
@@ -43,6 +43,8 @@ pub struct HomeDashboard {
     pub renewals_due: Vec<RenewalDue>,
     pub follow_ups_due: Vec<LeadRow>,
     pub recent_payments: Vec<PaymentRow>,
+    /// Open complaints past their deadline: all of them for a manager, one's own otherwise.
+    pub overdue_complaints: Vec<crate::feedback::Complaint>,
 }
 
 impl Core {
@@ -90,6 +92,7 @@ impl Core {
                 })?
                 .collect::<rusqlite::Result<_>>()?;
             let recent_payments = if session.role == Role::Coach { vec![] } else { payments::recent(c, 10)? };
+            let overdue_complaints = crate::feedback::overdue(c, session, &today.to_string())?;
             Ok(HomeDashboard {
                 today: today.to_string(),
                 centre_name: crate::settings::get(c, "centre_name")?.unwrap_or_default(),
@@ -100,6 +103,7 @@ impl Core {
                 renewals_due,
                 follow_ups_due,
                 recent_payments,
+                overdue_complaints,
             })
         })
     }

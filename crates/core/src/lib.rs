@@ -13,6 +13,7 @@ pub mod demo;
 pub mod duplicates;
 pub mod error;
 pub mod export;
+pub mod feedback;
 pub mod goods;
 pub mod home;
 pub mod import;

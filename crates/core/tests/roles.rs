@@ -11,6 +11,7 @@ use centredesk_core::packages::PackageInput;
 use centredesk_core::payments::PaymentInput;
 use centredesk_core::attendance::{LeaveInput, RollCallInput, TrialInput};
 use centredesk_core::timetable::{ClassGroupInput, Closure, RoomInput, Season, SessionChange, SessionFilter, SlotInput};
+use centredesk_core::feedback::{ComplaintFilter, ComplaintInput, ConfirmInput, ScoreInput, StepInput, SuggestionInput, VoteInput};
 use centredesk_core::{Role, Session};
 use common::*;
 
@@ -48,6 +49,15 @@ fn every_command_checks_the_role() {
     let sid = &c.core.session_list(&c.admin, SessionFilter { from_date: "2026-11-25".into(), to_date: "2026-11-25".into(), ..Default::default() }).unwrap()[0].id;
     let gm = c.core.group_add_member(&c.admin, &group, mid, None).unwrap().id;
     let trial = c.core.trial_request(&c.admin, TrialInput { session_id: sid.clone(), lead_id: Some(lid.clone()), member_id: None, note: String::new() }).unwrap().id;
+    // Feedback: a suggestion, and a complaint handled by someone outside the table (a second manager).
+    let sugg = c.core.suggestion_create(&c.admin, SuggestionInput { body: "意见".into(), member_id: Some(mid.clone()), guardian_id: None, author_name: String::new(), public: false }).unwrap().id;
+    let complaint_input = || ComplaintInput {
+        member_id: Some(mid.clone()), guardian_id: None, category: "facility".into(), about_staff_id: None, group_id: None,
+        body: "空调坏了".into(), severity: "minor".into(), handler_id: None, deadline: None,
+    };
+    let other = c.core.staff_create(&c.admin, NewStaff { username: "handler".into(), display_name: "处理人".into(), role: Role::Manager, password: "123456".into() }).unwrap().id;
+    let others_complaint = c.core.complaint_create(&c.admin, ComplaintInput { handler_id: Some(other), ..complaint_input() }).unwrap().id;
+    c.core.complaint_step(&c.admin, StepInput { complaint_id: others_complaint.clone(), kind: "accept".into(), notes: "受理".into() }).unwrap();
     let all = [M, CL, CO, CS];
     let desk = [M, CL, CS];
     let table: Vec<(&str, Vec<Role>, Call)> = vec![
@@ -150,6 +160,21 @@ fn every_command_checks_the_role() {
         ("leave_request", all.to_vec(), Box::new(|s| c.core.leave_request(s, LeaveInput { member_id: mid.clone(), session_ids: vec![sid.clone()], via: "desk".into(), note: String::new() }).map(drop))),
         ("trial_request", desk.to_vec(), Box::new(|s| c.core.trial_request(s, TrialInput { session_id: sid.clone(), lead_id: Some(lid.clone()), member_id: None, note: String::new() }).map(drop))),
         ("trial_decide", vec![M, CO], Box::new(|s| c.core.trial_decide(s, &trial, true, "").map(drop))),
+        ("suggestion_create", all.to_vec(), Box::new(|s| c.core.suggestion_create(s, SuggestionInput { body: "建议".into(), member_id: Some(mid.clone()), guardian_id: None, author_name: String::new(), public: true }).map(drop))),
+        ("suggestion_vote", all.to_vec(), Box::new(|s| c.core.suggestion_vote(s, VoteInput { suggestion_id: sugg.clone(), member_id: mid.clone(), vote: if s.role == M { 1 } else { -1 } }).map(drop))),
+        ("suggestion_set_public", all.to_vec(), Box::new(|s| c.core.suggestion_set_public(s, &sugg, true).map(drop))),
+        ("suggestion_list", all.to_vec(), Box::new(|s| c.core.suggestion_list(s, true).map(drop))),
+        ("complaint_create", all.to_vec(), Box::new(|s| c.core.complaint_create(s, complaint_input()).map(drop))),
+        ("complaint_list", all.to_vec(), Box::new(|s| c.core.complaint_list(s, ComplaintFilter::default()).map(drop))),
+        ("complaint_get", all.to_vec(), Box::new(|s| c.core.complaint_get(s, &others_complaint).map(drop))),
+        // Steps on a complaint handled by someone else: the manager only.
+        ("complaint_step (not the handler)", vec![M], Box::new(|s| c.core.complaint_step(s, StepInput { complaint_id: others_complaint.clone(), kind: "calm".into(), notes: "n".into() }).map(drop))),
+        ("complaint_confirm (not the handler)", vec![M], Box::new(|s| c.core.complaint_confirm(s, ConfirmInput { complaint_id: others_complaint.clone(), resolution: "r".into(), confirmed: true, note: String::new() }).map(drop))),
+        ("complaint_assign", vec![M], Box::new(|s| c.core.complaint_assign(s, "no-such-complaint", &c.admin.staff_id).map(drop))),
+        ("complaint_stats", vec![M], Box::new(|s| c.core.complaint_stats(s, "2026-11-01", "2026-11-30", centredesk_core::Lang::ZhCn).map(drop))),
+        ("satisfaction_record", all.to_vec(), Box::new(|s| c.core.satisfaction_record(s, ScoreInput { member_id: mid.clone(), kind: "nps".into(), score: 9, occasion: String::new(), group_id: None, coach_id: None, comment: String::new(), date: None }).map(drop))),
+        ("satisfaction_list", all.to_vec(), Box::new(|s| c.core.satisfaction_list(s, "2026-11-01", "2026-11-30").map(drop))),
+        ("satisfaction_results", vec![M], Box::new(|s| c.core.satisfaction_results(s, "2026-11-01", "2026-11-30", "group", centredesk_core::Lang::ZhCn).map(drop))),
     ];
     let sessions = [(M, &c.admin), (CL, &c.clerk), (CO, &c.coach), (CS, &c.consultant)];
     let mut wrong = vec![];

@@ -6,7 +6,8 @@
 //! without a schema per entity (a new entity in the app needs no server release).
 //! The few ops whose payload is not "the row as it now stands" are listed here:
 //!
-//! - `attendance/clear` and `member_guardian/unlink` remove the row (the centre deletes it);
+//! - `attendance/clear`, `member_guardian/unlink` and `suggestion_vote/withdraw` remove the
+//!   row (the centre deletes it);
 //! - `member/merge` and `member/merged_into` carry `{survivor, duplicate, moved}`: both
 //!   member rows are upserted, the moved rows get `member_id = survivor.id`, and the
 //!   duplicate's attendance marks dropped by the merge are removed;
@@ -44,7 +45,7 @@ const MERGE_MOVES: &[(&str, &str, &str)] = &[
 pub fn effects(entity: &str, entity_id: &str, op: &str, data: &Value) -> Vec<Effect> {
     let upsert = |entity: &str, id: &str, data: &Value| Effect::Upsert { entity: entity.into(), id: id.into(), data: data.clone() };
     match (entity, op) {
-        ("attendance", "clear") | ("member_guardian", "unlink") => vec![Effect::Delete { entity: entity.into(), id: entity_id.into() }],
+        ("attendance", "clear") | ("member_guardian", "unlink") | ("suggestion_vote", "withdraw") => vec![Effect::Delete { entity: entity.into(), id: entity_id.into() }],
         ("staff", "change_password") | ("database", _) => vec![],
         ("member", "merge" | "merged_into") => {
             let mut out = vec![];

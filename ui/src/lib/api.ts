@@ -3,6 +3,18 @@
 import { invoke } from '@tauri-apps/api/core';
 import type { ClassGroup } from '../bindings/ClassGroup';
 import type { DuplicatePair } from '../bindings/DuplicatePair';
+import type { Complaint } from '../bindings/Complaint';
+import type { ComplaintFilter } from '../bindings/ComplaintFilter';
+import type { ComplaintInput } from '../bindings/ComplaintInput';
+import type { ComplaintStats } from '../bindings/ComplaintStats';
+import type { ConfirmInput } from '../bindings/ConfirmInput';
+import type { SatisfactionRow } from '../bindings/SatisfactionRow';
+import type { SatisfactionScore } from '../bindings/SatisfactionScore';
+import type { ScoreInput } from '../bindings/ScoreInput';
+import type { StepInput } from '../bindings/StepInput';
+import type { Suggestion } from '../bindings/Suggestion';
+import type { SuggestionInput } from '../bindings/SuggestionInput';
+import type { VoteInput } from '../bindings/VoteInput';
 import type { Goods } from '../bindings/Goods';
 import type { GoodsInput } from '../bindings/GoodsInput';
 import type { GoodsSale } from '../bindings/GoodsSale';
@@ -172,6 +184,20 @@ export const api = {
   goodsSell: (input: SaleInput) => call<GoodsSale>('goods_sell', { input }),
   goodsDeliver: (saleId: string) => call<GoodsSale>('goods_deliver', { saleId }),
   goodsSales: (fromDate: string, toDate: string, undelivered: boolean) => call<GoodsSale[]>('goods_sales', { fromDate, toDate, undelivered }),
+  suggestionCreate: (input: SuggestionInput) => call<Suggestion>('suggestion_create', { input }),
+  suggestionSetPublic: (suggestionId: string, isPublic: boolean) => call<Suggestion>('suggestion_set_public', { suggestionId, public: isPublic }),
+  suggestionVote: (input: VoteInput) => call<Suggestion>('suggestion_vote', { input }),
+  suggestionList: (includeHidden: boolean) => call<Suggestion[]>('suggestion_list', { includeHidden }),
+  complaintCreate: (input: ComplaintInput) => call<Complaint>('complaint_create', { input }),
+  complaintGet: (complaintId: string) => call<Complaint>('complaint_get', { complaintId }),
+  complaintList: (filter: ComplaintFilter) => call<Complaint[]>('complaint_list', { filter }),
+  complaintStep: (input: StepInput) => call<Complaint>('complaint_step', { input }),
+  complaintConfirm: (input: ConfirmInput) => call<Complaint>('complaint_confirm', { input }),
+  complaintAssign: (complaintId: string, handlerId: string) => call<Complaint>('complaint_assign', { complaintId, handlerId }),
+  complaintStats: (fromDate: string, toDate: string) => call<ComplaintStats>('complaint_stats', { fromDate, toDate }),
+  satisfactionRecord: (input: ScoreInput) => call<SatisfactionScore>('satisfaction_record', { input }),
+  satisfactionList: (fromDate: string, toDate: string) => call<SatisfactionScore[]>('satisfaction_list', { fromDate, toDate }),
+  satisfactionResults: (fromDate: string, toDate: string, by: string) => call<SatisfactionRow[]>('satisfaction_results', { fromDate, toDate, by }),
   pointsAccount: (memberId: string) => call<PointsAccount>('points_account', { memberId }),
   pointsAward: (input: PointsAward) => call<PointsAccount>('points_award', { input }),
   memberMerge: (keepId: string, duplicateId: string) => call<MemberDetail>('member_merge', { keepId, duplicateId }),

@@ -26,6 +26,7 @@ export type RouteName =
   | 'payments'
   | 'reports'
   | 'goods'
+  | 'feedback'
   | 'packages'
   | 'settings'
   | 'guardian';
@@ -36,8 +37,8 @@ export const route = $state<Route>({ name: 'home', id: '', tab: '' });
 
 const history: Route[] = [];
 
-/** Top-level sections, in header order; Alt+1..7 follow this order (of those the role sees). */
-export const SECTIONS: RouteName[] = ['home', 'members', 'timetable', 'leads', 'payments', 'goods', 'reports', 'packages', 'settings'];
+/** Top-level sections, in header order; Alt+1..9 and Alt+0 (the tenth) follow this order (of those the role sees). */
+export const SECTIONS: RouteName[] = ['home', 'members', 'timetable', 'leads', 'payments', 'goods', 'feedback', 'reports', 'packages', 'settings'];
 
 /** The sections this staff member's role has (the core checks again on every call). */
 export function visibleSections(): RouteName[] {
