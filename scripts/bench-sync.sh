@@ -1,29 +1,9 @@
 #!/usr/bin/env bash
 # Head-office sync benchmark (crates/server/benches/push.rs) on the SQLite store and on a
-# real PostgreSQL: installs Debian's postgresql if missing, starts a throwaway cluster on a
-# free local port in a temp dir with PostgreSQL's default durability (fsync and
-# synchronous_commit on, unlike the test clusters), runs the benchmark, removes the cluster.
+# real PostgreSQL: a throwaway cluster (scripts/with-postgres.sh) with PostgreSQL's default
+# durability (fsync and synchronous_commit on, unlike the test clusters).
 #   scripts/bench-sync.sh                  # median of 3 runs, 100,000 ops
 #   scripts/bench-sync.sh --runs 5
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
-if [ -z "$bindir" ]; then
-    sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-    $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-    bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-fi
-
-tmp=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-# initdb refuses to run as root: the cluster belongs to the postgres user then.
-as=()
-if [ "$(id -u)" = 0 ]; then chown postgres "$tmp"; as=(runuser -u postgres --); fi
-cleanup() { "${as[@]}" "$bindir/pg_ctl" -D "$tmp/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$tmp"; }
-trap cleanup EXIT
-
-"${as[@]}" "$bindir/initdb" -D "$tmp/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
-"${as[@]}" "$bindir/pg_ctl" -D "$tmp/data" -l "$tmp/log" -w -o "-p $port -k $tmp -c listen_addresses=127.0.0.1" start >/dev/null
-echo "throwaway PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') on 127.0.0.1:$port ($tmp)"
-CENTREDESK_TEST_PG="postgres://postgres@127.0.0.1:$port" cargo bench -p centredesk-server --bench push -- "$@"
+PG_DURABLE=1 exec scripts/with-postgres.sh cargo bench -p centredesk-server --bench push -- "$@"

@@ -4,6 +4,8 @@
 # dir, removes it after. Without a command: the server's storage suite.
 #   scripts/with-postgres.sh                      # storage suite on SQLite and PostgreSQL
 #   scripts/with-postgres.sh cargo test -p centredesk-server
+# The tests' cluster runs with fsync off; PG_DURABLE=1 keeps PostgreSQL's default
+# durability (fsync and synchronous_commit on), for benchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -gt 0 ] || set -- cargo test -p centredesk-server --test storage -- --nocapture
@@ -24,6 +26,8 @@ cleanup() { "${as[@]}" "$bindir/pg_ctl" -D "$tmp/data" -m immediate stop >/dev/n
 trap cleanup EXIT
 
 "${as[@]}" "$bindir/initdb" -D "$tmp/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
-"${as[@]}" "$bindir/pg_ctl" -D "$tmp/data" -l "$tmp/log" -w -o "-p $port -k $tmp -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
-echo "throwaway PostgreSQL on 127.0.0.1:$port ($tmp)"
+durability="-c fsync=off"
+[ "${PG_DURABLE:-}" = 1 ] && durability=""
+"${as[@]}" "$bindir/pg_ctl" -D "$tmp/data" -l "$tmp/log" -w -o "-p $port -k $tmp -c listen_addresses=127.0.0.1 $durability" start >/dev/null
+echo "throwaway PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') on 127.0.0.1:$port ($tmp)"
 CENTREDESK_TEST_PG="postgres://postgres@127.0.0.1:$port" "$@"
