@@ -107,6 +107,28 @@ pub async fn serve(
     axum::serve(listener, router(store)).with_graceful_shutdown(shutdown).await
 }
 
+/// Serves over HTTPS with a certificate chain and private key (PEM files), for a head
+/// office without a reverse proxy in front.
+pub async fn serve_tls(
+    listener: std::net::TcpListener,
+    store: Arc<dyn Store>,
+    cert_pem: std::path::PathBuf,
+    key_pem: std::path::PathBuf,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    // Several servers in one process (the tests) install it once; the error is "already".
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert_pem, key_pem).await?;
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    listener.set_nonblocking(true)?;
+    axum_server::from_tcp_rustls(listener, config).handle(handle).serve(router(store).into_make_service()).await
+}
+
 #[derive(Deserialize)]
 struct RegisterRequest {
     username: String,

@@ -1,7 +1,8 @@
 //! `centredesk-server`: head office's sync server and its admin commands.
 //!
 //! `centredesk-server --data DIR` serves on 127.0.0.1:8787 with an SQLite file in DIR.
-//! TLS is not terminated here: put it behind a reverse proxy (see README).
+//! TLS: `serve --tls-cert cert.pem --tls-key key.pem`, or plain HTTP behind a reverse
+//! proxy that terminates it (see README).
 
 use centredesk_server::auth::hash_password;
 use centredesk_server::{PgStore, SqliteStore, Store};
@@ -30,6 +31,12 @@ enum Command {
     Serve {
         #[arg(long, env = "CENTREDESK_SERVER_LISTEN", default_value = "127.0.0.1:8787")]
         listen: String,
+        /// HTTPS: the certificate chain (PEM). Without it, plain HTTP for a reverse proxy.
+        #[arg(long, env = "CENTREDESK_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// HTTPS: the certificate's private key (PEM).
+        #[arg(long, env = "CENTREDESK_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Head-office users (they register centre devices and read the consolidated data).
     #[command(subcommand)]
@@ -74,16 +81,26 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         None => (Arc::new(SqliteStore::open_dir(&cli.data)?), cli.data.display().to_string()),
     };
     let listen_default = std::env::var("CENTREDESK_SERVER_LISTEN").unwrap_or_else(|_| "127.0.0.1:8787".into());
-    match cli.command.unwrap_or(Command::Serve { listen: listen_default }) {
-        Command::Serve { listen } => {
+    let tls_from_env = (std::env::var_os("CENTREDESK_TLS_CERT").map(PathBuf::from), std::env::var_os("CENTREDESK_TLS_KEY").map(PathBuf::from));
+    match cli.command.unwrap_or(Command::Serve { listen: listen_default, tls_cert: tls_from_env.0, tls_key: tls_from_env.1 }) {
+        Command::Serve { listen, tls_cert, tls_key } => {
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind(&listen).await?;
-                eprintln!("centredesk-server: data {where_} · listening on http://{}", listener.local_addr()?);
                 let shutdown = async {
                     let _ = tokio::signal::ctrl_c().await;
                 };
-                centredesk_server::serve(listener, store, shutdown).await
+                match (tls_cert, tls_key) {
+                    (Some(cert), Some(key)) => {
+                        let listener = std::net::TcpListener::bind(&listen)?;
+                        eprintln!("centredesk-server: data {where_} · listening on https://{}", listener.local_addr()?);
+                        centredesk_server::http::serve_tls(listener, store, cert, key, shutdown).await
+                    }
+                    _ => {
+                        let listener = tokio::net::TcpListener::bind(&listen).await?;
+                        eprintln!("centredesk-server: data {where_} · listening on http://{}", listener.local_addr()?);
+                        centredesk_server::serve(listener, store, shutdown).await
+                    }
+                }
             })?;
         }
         Command::User(UserCommand::Add { username }) => {
