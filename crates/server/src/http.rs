@@ -94,6 +94,7 @@ pub fn router(store: Arc<dyn Store>) -> Router {
         .route("/api/v1/centres/{code}/members", get(members))
         .route("/api/v1/centres/{code}/contracts", get(contracts))
         .route("/api/v1/reports/monthly", get(report_monthly))
+        .route("/", get(overview_page))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(AppState { store })
 }
@@ -383,4 +384,52 @@ async fn report_monthly(State(st): State<AppState>, headers: HeaderMap, Query(q)
         return Ok(csv_response("monthly", csv_bytes(&["centre", "month", "revenue", "payments", "active_members", "attendances"], rows)));
     }
     Ok(Json(figures).into_response())
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Head office's page in a browser: every centre with its last push, and the
+/// consolidated figures per centre per month (the same numbers as the JSON and CSV reads).
+async fn overview_page(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    if head_office(&st, &headers).await.is_err() {
+        // The browser asks for the head-office username and password.
+        return Ok((StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Basic realm=\"CentreDesk head office\", charset=\"UTF-8\"")], "head-office credentials required")
+            .into_response());
+    }
+    let (centres, months) = blocking(move || Ok((st.store.centres()?, crate::reports::monthly(st.store.as_ref(), None)?))).await?;
+    let mut html = String::from(
+        "<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><title>CentreDesk 总部 · Head office</title>\
+         <style>body{font:14px 'Microsoft YaHei','Noto Sans CJK SC',sans-serif;margin:16px;color:#1f2933}\
+         table{border-collapse:collapse;margin-bottom:20px}th,td{border-bottom:1px solid #d9dee5;padding:3px 10px;text-align:left}\
+         td.n{text-align:right;font-variant-numeric:tabular-nums}h2{font-size:16px}</style>\
+         <h1>CentreDesk 总部汇总 · Head office</h1><h2>校区 · Centres</h2><table><tr><th>代码 Code</th><th>名称 Name</th>\
+         <th>设备 Devices</th><th>最近推送 Last push (UTC)</th><th>已收到 Ops received</th></tr>",
+    );
+    for c in &centres {
+        html += &format!(
+            "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
+            escape(&c.code),
+            escape(&c.name),
+            c.devices,
+            escape(c.last_push_at.as_deref().unwrap_or("—")),
+            c.acked_through_seq
+        );
+    }
+    html += "</table><h2>每月汇总 · By month</h2><table><tr><th>校区 Centre</th><th>月份 Month</th><th>营收 Revenue (¥)</th>\
+             <th>缴费笔数 Payments</th><th>在读会员 Active members</th><th>出勤人次 Attendances</th></tr>";
+    for m in &months {
+        html += &format!(
+            "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            escape(&m.centre),
+            escape(&m.month),
+            escape(&m.revenue),
+            m.payments,
+            m.active_members,
+            m.attendances
+        );
+    }
+    html += "</table><p>JSON / CSV: <code>/api/v1/centres</code>, <code>/api/v1/reports/monthly?format=csv</code></p></html>";
+    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
 }
