@@ -28,6 +28,7 @@ fn migrations() -> Vec<M<'static>> {
         M::up(include_str!("../migrations/0006_report_indexes.sql")),
         M::up(include_str!("../migrations/0010_notify_delivery.sql")),
         M::up(include_str!("../migrations/0009_feedback.sql")),
+        M::up(include_str!("../migrations/0011_recent_payments_index.sql")),
     ]
 }
 
