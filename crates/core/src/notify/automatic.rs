@@ -85,9 +85,13 @@ impl Core {
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let md = today.format("-%m-%d").to_string();
             let key = |id: &str| format!("birthday:{id}:{}", today.format("%Y"));
-            let mut stmt = c.prepare("SELECT id, name FROM members WHERE status = 'active' AND birthday LIKE '%' || ?1")?;
+            // Greeted already this year: skipped here, so a scan every minute writes nothing.
+            let mut stmt = c.prepare(
+                "SELECT id, name FROM members m WHERE status = 'active' AND birthday LIKE '%' || ?1
+                   AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.dedupe_key = 'birthday:' || m.id || ':' || ?2)",
+            )?;
             let birthdays = stmt
-                .query_map([md], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                .query_map(rusqlite::params![md, today.format("%Y").to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
                 .collect::<rusqlite::Result<Vec<_>>>()?
                 .into_iter()
                 .map(|(id, name)| (key(&id), id, name))

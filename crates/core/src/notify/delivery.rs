@@ -147,7 +147,7 @@ fn send_email(ch: &EmailChannel, centre: &str, to_name: &str, to_addr: &str, tex
     }
 }
 
-fn send_webhook(ch: &WebhookChannel, due: &Due) -> std::result::Result<(), Failure> {
+fn send_webhook(agent: &ureq::Agent, ch: &WebhookChannel, due: &Due) -> std::result::Result<(), Failure> {
     let n = &due.notice;
     let body = serde_json::json!({
         "id": n.id,
@@ -161,7 +161,6 @@ fn send_webhook(ch: &WebhookChannel, due: &Due) -> std::result::Result<(), Failu
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(ch.secret.as_bytes()).map_err(|e| Failure::Permanent(e.to_string()))?;
     mac.update(body.as_bytes());
     let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
-    let agent = ureq::AgentBuilder::new().timeout_connect(Duration::from_secs(10)).timeout(Duration::from_secs(30)).build();
     match agent
         .post(&ch.url)
         .set("Content-Type", "application/json; charset=utf-8")
@@ -256,10 +255,12 @@ impl Core {
             return Ok(report);
         }
         report.failed += self.fail_stale_notices()?;
+        // One client for the round: its TLS set-up (the root store) is not redone per notice.
+        let agent = ureq::AgentBuilder::new().timeout_connect(Duration::from_secs(10)).timeout(Duration::from_secs(30)).build();
         // Batch after batch until nothing due is left (a backlog after a day offline goes
         // out in one round), bounded so one round never runs for ever.
         for _ in 0..100 {
-            let (handled, selected) = self.deliver_batch(&ch, &mut report)?;
+            let (handled, selected) = self.deliver_batch(&agent, &ch, &mut report)?;
             if handled == 0 || selected < BATCH {
                 break;
             }
@@ -290,7 +291,7 @@ impl Core {
     }
 
     /// Sends one batch of due notices; returns (handled, selected).
-    fn deliver_batch(&self, ch: &NotifyChannels, report: &mut DeliveryReport) -> Result<(i64, i64)> {
+    fn deliver_batch(&self, agent: &ureq::Agent, ch: &NotifyChannels, report: &mut DeliveryReport) -> Result<(i64, i64)> {
         let (email_on, webhook_on) = (!ch.email.host.is_empty(), !ch.webhook.url.is_empty());
         let now = instant_text(self.now());
         let (due, centre) = self.read(|c| {
@@ -310,7 +311,7 @@ impl Core {
         for d in due {
             // The gateway reaches every phone; e-mail only those who gave an address.
             let (channel, outcome) = if webhook_on && !d.notice.recipient_phone.is_empty() {
-                ("webhook", send_webhook(&ch.webhook, &d))
+                ("webhook", send_webhook(agent, &ch.webhook, &d))
             } else if email_on && !d.email.is_empty() {
                 ("email", send_email(&ch.email, &centre, &d.notice.recipient_name, &d.email, &d.notice.text))
             } else {

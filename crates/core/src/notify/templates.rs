@@ -118,9 +118,10 @@ pub fn fill(body: &str, values: &[(&str, String)]) -> String {
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
-        match after.find('}').map(|close| (&after[..close], close)) {
-            Some((name, close)) if values.iter().any(|(k, _)| *k == name) => {
-                out.push_str(&values.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str()).unwrap_or_default());
+        let known = after.find('}').and_then(|close| values.iter().find(|(k, _)| *k == &after[..close]).map(|(_, v)| (v, close)));
+        match known {
+            Some((value, close)) => {
+                out.push_str(value);
                 rest = &after[close + 1..];
             }
             _ => {
