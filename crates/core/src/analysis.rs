@@ -19,11 +19,15 @@ use crate::error::{CoreError, Field, Lang, Result, Rule};
 use crate::export::{csv_bytes, Cell, CsvFile};
 use crate::money::Money;
 use crate::validate;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 pub const KINDS: [&str; 3] = ["renewals", "sales", "customers"];
+
+/// Rows of a member list sent to the screen: a page the manager can read and click
+/// through; the CSV export has every row.
+pub const SCREEN_ROWS: usize = 1000;
 
 #[derive(Debug, Clone, Deserialize, TS)]
 #[ts(export)]
@@ -68,6 +72,9 @@ pub struct ReportTable {
     /// Cells as strings in the column's kind (money `1234.50`, permille `875`, dates
     /// `YYYY-MM-DD`); empty for none.
     pub rows: Vec<Vec<String>>,
+    /// How many rows the table has in full; the screen gets at most `SCREEN_ROWS` of the
+    /// longest member lists (the CSV gets them all).
+    pub total_rows: i64,
     /// The column to draw as bars against the first column, if any.
     pub chart: Option<String>,
     /// A member id per row, when rows are members (for opening the member page).
@@ -99,12 +106,11 @@ fn money(fen: i64) -> String {
 }
 
 impl Core {
-    pub fn analysis(
-        &self,
-        session: &Session,
-        filter: &AnalysisFilter,
-        lang: Lang,
-    ) -> Result<Vec<ReportTable>> {
+    pub fn analysis(&self, session: &Session, filter: &AnalysisFilter, lang: Lang) -> Result<Vec<ReportTable>> {
+        self.analysis_tables(session, filter, lang, SCREEN_ROWS)
+    }
+
+    fn analysis_tables(&self, session: &Session, filter: &AnalysisFilter, lang: Lang, limit: usize) -> Result<Vec<ReportTable>> {
         session.require(Action::ViewReports)?;
         let from = validate::date(Field::FromDate, &filter.from_date)?;
         let to = validate::date(Field::ToDate, &filter.to_date)?;
@@ -139,7 +145,7 @@ impl Core {
             "customers" => {
                 let a = range(filter.a_percent, 20, 100)?;
                 let b = range(filter.b_percent, 30, 100 - a)?;
-                self.read(|c| customers(c, lang, &today, a, b))
+                self.read(|c| customers(c, lang, &today, a, b, limit))
             }
             _ => Err(CoreError::invalid(
                 Field::Report,
@@ -159,7 +165,7 @@ impl Core {
         lang: Lang,
         bom: bool,
     ) -> Result<CsvFile> {
-        let tables = self.analysis(session, filter, lang)?;
+        let tables = self.analysis_tables(session, filter, lang, usize::MAX)?;
         let t = tables
             .into_iter()
             .find(|t| t.key == table)
@@ -241,25 +247,31 @@ fn renewals(
             column("lessons_left", lang, "剩余课时", "Lessons left", "int"),
             column("consultant", lang, "课程顾问", "Consultant", "text"),
         ],
+        total_rows: due.len() as i64,
         rows: due,
         chart: None,
         member_ids: ids,
     };
     // A contract "ends" in the month of its end date, or of its last lesson when a lesson
-    // package was used up earlier.
+    // package was used up earlier (that date kept by `contract_consumed`, migration 0012).
+    // Two index ranges, one per case, so only the period's contracts are read.
+    let first_day = format!("{}-01", &from[..7.min(from.len())]);
+    let last_month = if to[..7.min(to.len())] <= today[..7.min(today.len())] { &to[..7.min(to.len())] } else { &today[..7.min(today.len())] };
+    let last_day = format!("{last_month}-31");
     let mut stmt = c.prepare(
         "WITH ended AS (
-            SELECT k.id,
-                   substr(COALESCE(CASE WHEN k.kind = 'lessons' AND k.lessons_used >= k.lessons_total THEN
-                       (SELECT MAX(s.date) FROM attendance a JOIN class_sessions s ON s.id = a.session_id WHERE a.contract_id = k.id AND a.consumed = 1) END,
-                       k.end_date), 1, 7) AS month,
-                   EXISTS (SELECT 1 FROM contracts r WHERE r.renewal_of = k.id) AS renewed
-            FROM contracts k WHERE k.status <> 'refunded')
-         SELECT month, COUNT(*), SUM(renewed) FROM ended WHERE month BETWEEN substr(?1, 1, 7) AND substr(?2, 1, 7) AND month <= substr(?3, 1, 7)
+            SELECT k.id, substr(k.end_date, 1, 7) AS month FROM contracts k LEFT JOIN contract_consumed u ON u.contract_id = k.id
+            WHERE k.status IN ('active', 'ended') AND k.end_date BETWEEN ?1 AND ?2
+              AND NOT COALESCE(k.kind = 'lessons' AND k.lessons_used >= k.lessons_total AND u.last_date < k.end_date, 0)
+            UNION ALL
+            SELECT k.id, substr(u.last_date, 1, 7) FROM contract_consumed u JOIN contracts k ON k.id = u.contract_id
+            WHERE u.last_date BETWEEN ?1 AND ?2 AND k.status <> 'refunded'
+              AND k.kind = 'lessons' AND k.lessons_used >= k.lessons_total AND u.last_date < k.end_date)
+         SELECT month, COUNT(*), SUM(EXISTS (SELECT 1 FROM contracts r WHERE r.renewal_of = ended.id)) FROM ended
          GROUP BY month ORDER BY month",
     )?;
     let rate: Vec<Vec<String>> = stmt
-        .query_map(params![from, to, today], |r| {
+        .query_map(params![first_day, last_day], |r| {
             let (ended, renewed): (i64, i64) = (r.get(1)?, r.get(2)?);
             Ok(vec![
                 r.get(0)?,
@@ -280,6 +292,7 @@ fn renewals(
             column("not_renewed", lang, "未续费", "Not renewed", "int"),
             column("rate", lang, "续费率", "Rate", "permille"),
         ],
+        total_rows: rate.len() as i64,
         rows: rate,
         chart: Some("rate".into()),
         member_ids: vec![],
@@ -338,6 +351,7 @@ fn sales(
             column("lost", lang, "丢单", "Lost", "int"),
             column("conversion", lang, "转化率", "Conversion", "permille"),
         ],
+        total_rows: funnel.len() as i64,
         rows: funnel,
         chart: Some("conversion".into()),
         member_ids: vec![],
@@ -358,6 +372,7 @@ fn sales(
             column("reason", lang, "原因", "Reason", "text"),
             column("leads", lang, "潜客", "Leads", "int"),
         ],
+        total_rows: lost.len() as i64,
         rows: lost,
         chart: Some("leads".into()),
         member_ids: vec![],
@@ -410,6 +425,7 @@ fn sales(
             column("revenue", lang, "业绩", "Revenue", "money"),
             column("overdue", lang, "逾期未跟进", "Overdue follow-ups", "int"),
         ],
+        total_rows: people.len() as i64,
         rows: people,
         chart: Some("revenue".into()),
         member_ids: vec![],
@@ -431,45 +447,65 @@ fn segment(r: i64, f: i64, m: i64, lang: Lang) -> String {
     lang.pick(zh, en)
 }
 
+/// The NTILE(5) of each row (by index) in the order `cmp` gives: the first `n % 5` tiles
+/// hold one row more, as SQLite's window function deals them.
+fn quintiles(n: usize, cmp: impl Fn(usize, usize) -> std::cmp::Ordering) -> Vec<i64> {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&i, &j| cmp(i, j));
+    let (base, extra) = (n / 5, n % 5);
+    let mut tile = vec![0; n];
+    let mut pos = 0;
+    for t in 0..5 {
+        let size = base + usize::from(t < extra);
+        for &i in &order[pos..pos + size] {
+            tile[i] = t as i64 + 1;
+        }
+        pos += size;
+    }
+    tile
+}
+
 fn customers(
     c: &Connection,
     lang: Lang,
     today: &str,
     a_percent: i64,
     b_percent: i64,
+    limit: usize,
 ) -> Result<Vec<ReportTable>> {
     let year_ago = (chrono::NaiveDate::parse_from_str(today, "%Y-%m-%d").unwrap_or_default()
         - chrono::Duration::days(365))
     .to_string();
-    // Quintiles by NTILE over members who paid in the last year; 5 is best (recent,
-    // frequent, much).
+    // Quintiles over members who paid in the last year, as SQL's NTILE(5) would give
+    // them (ties in member order); 5 is best (recent, frequent, much). Per member first,
+    // straight off the ledger's covering index, then folded into the survivor of a merge.
     let mut stmt = c.prepare(
-        "WITH pay AS (
-            SELECT m.id, m.member_no, m.name, MAX(p.business_date) AS last, COUNT(*) FILTER (WHERE p.kind = 'payment') AS freq, SUM(p.amount) AS spent
-            FROM payments p JOIN members pm ON pm.id = p.member_id JOIN members m ON m.id = COALESCE(pm.merged_into, pm.id)
-            WHERE p.business_date BETWEEN ?2 AND ?1 GROUP BY m.id HAVING SUM(p.amount) > 0)
-         SELECT id, member_no, name, last, freq, spent,
-            CAST(julianday(?1) - julianday(last) AS INTEGER),
-            NTILE(5) OVER (ORDER BY last), NTILE(5) OVER (ORDER BY freq), NTILE(5) OVER (ORDER BY spent)
-         FROM pay ORDER BY spent DESC",
+        "WITH per AS (SELECT p.member_id AS mid, MAX(p.business_date) AS last, SUM(p.kind = 'payment') AS freq, SUM(p.amount) AS spent
+                      FROM payments p WHERE p.business_date BETWEEN ?2 AND ?1 GROUP BY p.member_id),
+              pay AS (SELECT COALESCE(pm.merged_into, pm.id) AS id, MAX(last) AS last, SUM(freq) AS freq, SUM(spent) AS spent
+                      FROM per JOIN members pm ON pm.id = per.mid GROUP BY 1 HAVING SUM(spent) > 0)
+         SELECT m.id, m.member_no, m.name, pay.last, pay.freq, pay.spent, CAST(julianday(?1) - julianday(pay.last) AS INTEGER)
+         FROM pay JOIN members m ON m.id = pay.id ORDER BY pay.spent DESC, m.id",
     )?;
-    let mut rfm_ids = Vec::new();
-    let rfm: Vec<Vec<String>> = stmt
-        .query_map(params![today, year_ago], |r| {
-            rfm_ids.push(r.get::<_, String>(0)?);
-            let (rs, fs, ms): (i64, i64, i64) = (r.get(7)?, r.get(8)?, r.get(9)?);
-            Ok(vec![
-                r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                r.get(2)?,
-                r.get(3)?,
-                r.get::<_, i64>(6)?.to_string(),
-                r.get::<_, i64>(4)?.to_string(),
-                money(r.get(5)?),
-                format!("{rs}{fs}{ms}"),
-                segment(rs, fs, ms, lang),
-            ])
-        })?
+    type Rfm = (String, Option<String>, String, String, i64, i64, i64);
+    let payers: Vec<Rfm> = stmt
+        .query_map(params![today, year_ago], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))?
         .collect::<rusqlite::Result<_>>()?;
+    let n = payers.len();
+    let recency = quintiles(n, |i, j| payers[i].3.cmp(&payers[j].3).then_with(|| payers[i].0.cmp(&payers[j].0)));
+    let frequency = quintiles(n, |i, j| payers[i].4.cmp(&payers[j].4).then_with(|| payers[i].0.cmp(&payers[j].0)));
+    let monetary = quintiles(n, |i, j| payers[i].5.cmp(&payers[j].5).then_with(|| payers[i].0.cmp(&payers[j].0)));
+    let mut rfm_ids = Vec::new();
+    let rfm: Vec<Vec<String>> = payers
+        .into_iter()
+        .enumerate()
+        .take(limit)
+        .map(|(i, (id, member_no, name, last, freq, spent, days))| {
+            rfm_ids.push(id);
+            let (rs, fs, ms) = (recency[i], frequency[i], monetary[i]);
+            vec![member_no.unwrap_or_default(), name, last, days.to_string(), freq.to_string(), money(spent), format!("{rs}{fs}{ms}"), segment(rs, fs, ms, lang)]
+        })
+        .collect();
     let rfm_table = ReportTable {
         key: "rfm".into(),
         title: lang.pick("RFM 客户分层（近一年）", "RFM (last 12 months)"),
@@ -484,21 +520,29 @@ fn customers(
             column("segment", lang, "分层", "Segment", "text"),
         ],
         rows: rfm,
+        total_rows: n as i64,
         chart: None,
         member_ids: rfm_ids,
     };
-    // ABC over lifetime revenue: rank members by what they have paid in total.
+    // ABC over lifetime revenue: rank members by what they have paid in total
+    // (`member_spend`, migration 0012, folded into the survivor of a merge).
     let mut stmt = c.prepare(
-        "WITH life AS (SELECT m.id, m.member_no, m.name, m.status, SUM(p.amount) AS spent,
-                           MIN(p.business_date) AS first, MAX(p.business_date) AS last
-                       FROM payments p JOIN members pm ON pm.id = p.member_id JOIN members m ON m.id = COALESCE(pm.merged_into, pm.id) GROUP BY m.id HAVING SUM(p.amount) > 0)
-         SELECT id, member_no, name, status, spent, first, last, ROW_NUMBER() OVER (ORDER BY spent DESC, name), COUNT(*) OVER () FROM life ORDER BY spent DESC, name",
+        "SELECT m.id, m.member_no, m.name, m.status, SUM(x.spent), MIN(x.first_date), MAX(x.last_date)
+         FROM member_spend x JOIN members pm ON pm.id = x.member_id JOIN members m ON m.id = COALESCE(pm.merged_into, pm.id)
+         GROUP BY m.id HAVING SUM(x.spent) > 0 ORDER BY 5 DESC, m.name",
     )?;
+    type Life = (String, Option<String>, String, String, i64, String, String);
+    let life: Vec<Life> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let total = life.len() as i64;
     let mut abc_ids = Vec::new();
-    let abc: Vec<Vec<String>> = stmt
-        .query_map([], |r| {
-            abc_ids.push(r.get::<_, String>(0)?);
-            let (rank, total): (i64, i64) = (r.get(7)?, r.get(8)?);
+    let abc: Vec<Vec<String>> = life
+        .into_iter()
+        .zip(1i64..)
+        .take(limit)
+        .map(|((id, member_no, name, status, spent, first, last), rank)| {
+            abc_ids.push(id);
             // The top share rounded up, so a small centre still has an A.
             let class = if rank * 100 <= a_percent * total + 99 {
                 "A"
@@ -507,17 +551,9 @@ fn customers(
             } else {
                 "C"
             };
-            Ok(vec![
-                class.to_string(),
-                r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                r.get(2)?,
-                money(r.get(4)?),
-                r.get(5)?,
-                r.get(6)?,
-                crate::export::member_status_label(&r.get::<_, String>(3)?, lang),
-            ])
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+            vec![class.to_string(), member_no.unwrap_or_default(), name, money(spent), first, last, crate::export::member_status_label(&status, lang)]
+        })
+        .collect();
     let abc_table = ReportTable {
         key: "abc".into(),
         title: lang.pick("ABC 分类与终身价值", "ABC classes and lifetime value"),
@@ -537,38 +573,50 @@ fn customers(
             column("status", lang, "状态", "Status", "text"),
         ],
         rows: abc,
+        total_rows: total,
         chart: None,
         member_ids: abc_ids,
     };
-    // Win back: members who left or lapsed (no valid contract today) after paying.
+    // Win back: members who left or lapsed (no valid contract today) after paying; their
+    // last lesson and lifetime value come from the report caches (migration 0012).
     let mut stmt = c.prepare(
-        "SELECT m.id, m.member_no, m.name,
-            (SELECT g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id WHERE mg.member_id = m.id ORDER BY mg.is_primary DESC LIMIT 1),
-            (SELECT MAX(k.end_date) FROM contracts k WHERE k.member_id = m.id),
-            (SELECT MAX(s.date) FROM attendance a JOIN class_sessions s ON s.id = a.session_id WHERE a.member_id = m.id AND a.mark IN ('present','late','makeup')),
-            (SELECT SUM(p.amount) FROM payments p WHERE p.member_id = m.id OR p.member_id IN (SELECT x.id FROM members x WHERE x.merged_into = m.id)), m.status
-         FROM members m
-         WHERE m.status IN ('active','paused','expired','left') AND m.merged_into IS NULL
-           AND EXISTS (SELECT 1 FROM payments p WHERE p.member_id = m.id OR p.member_id IN (SELECT x.id FROM members x WHERE x.merged_into = m.id))
-           AND NOT EXISTS (SELECT 1 FROM contracts k WHERE k.member_id = m.id AND k.status = 'active' AND k.end_date >= ?1
-                             AND (k.kind = 'term' OR k.lessons_used < k.lessons_total))
-         ORDER BY 5 DESC",
+        "WITH lapsed AS (
+            SELECT m.id, m.member_no, m.name, m.status, la.last_date AS last_lesson,
+                (SELECT SUM(x.spent) FROM member_spend x WHERE x.member_id = m.id OR x.member_id IN (SELECT d.id FROM members d WHERE d.merged_into = m.id)) AS spent
+            FROM members m LEFT JOIN member_attended la ON la.member_id = m.id
+            WHERE m.status IN ('active','paused','expired','left') AND m.merged_into IS NULL
+              AND NOT EXISTS (SELECT 1 FROM contracts k WHERE k.member_id = m.id AND k.status = 'active' AND k.end_date >= ?1
+                                AND (k.kind = 'term' OR k.lessons_used < k.lessons_total)))
+         SELECT id, member_no, name, status, last_lesson, spent, COUNT(*) OVER () FROM lapsed WHERE spent IS NOT NULL ORDER BY spent DESC, id LIMIT ?2",
     )?;
     let mut churn_ids = Vec::new();
-    let churn: Vec<Vec<String>> = stmt
-        .query_map(params![today], |r| {
-            churn_ids.push(r.get::<_, String>(0)?);
-            Ok(vec![
-                r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                r.get(2)?,
-                r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-                r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-                r.get::<_, Option<String>>(5)?.unwrap_or_default(),
-                money(r.get::<_, Option<i64>>(6)?.unwrap_or(0)),
-                crate::export::member_status_label(&r.get::<_, String>(7)?, lang),
-            ])
+    let mut churn_total = 0;
+    let lapsed: Vec<(String, Option<String>, String, String, Option<String>, i64)> = stmt
+        .query_map(params![today, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            churn_total = r.get(6)?;
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
         })?
         .collect::<rusqlite::Result<_>>()?;
+    // Phones and last contracts only for the rows shown.
+    let mut phone = c.prepare(
+        "SELECT g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id WHERE mg.member_id = ?1 ORDER BY mg.is_primary DESC LIMIT 1",
+    )?;
+    let mut ended = c.prepare("SELECT MAX(k.end_date) FROM contracts k WHERE k.member_id = ?1")?;
+    let mut churn = Vec::with_capacity(lapsed.len());
+    for (id, member_no, name, status, last_lesson, spent) in lapsed {
+        let phone: Option<String> = phone.query_row([&id], |r| r.get(0)).optional()?;
+        let ended: Option<String> = ended.query_row([&id], |r| r.get(0))?;
+        churn.push(vec![
+            member_no.unwrap_or_default(),
+            name,
+            phone.unwrap_or_default(),
+            ended.unwrap_or_default(),
+            last_lesson.unwrap_or_default(),
+            money(spent),
+            crate::export::member_status_label(&status, lang),
+        ]);
+        churn_ids.push(id);
+    }
     let churn_table = ReportTable {
         key: "churned".into(),
         title: lang.pick("流失会员（挽回名单）", "Lapsed members (win-back list)"),
@@ -588,6 +636,7 @@ fn customers(
             column("status", lang, "状态", "Status", "text"),
         ],
         rows: churn,
+        total_rows: churn_total,
         chart: None,
         member_ids: churn_ids,
     };

@@ -120,26 +120,49 @@ impl Core {
         let instant = |d: chrono::NaiveDate| {
             use chrono::TimeZone;
             let local = d.and_hms_opt(0, 0, 0).unwrap_or_default();
-            let at = tz.from_local_datetime(&local).earliest().map(|t| t.with_timezone(&chrono::Utc)).unwrap_or_else(|| local.and_utc());
-            at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            tz.from_local_datetime(&local).earliest().map(|t| t.with_timezone(&chrono::Utc)).unwrap_or_else(|| local.and_utc())
         };
-        let (start, end) = (instant(from), instant(to + chrono::Duration::days(1)));
+        let text = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let (start_at, end_at) = (instant(from), instant(to + chrono::Duration::days(1)));
+        // Whole UTC hours inside the period are counted from `activity_hours` (migration
+        // 0012); the odd minutes at either end (a centre whose offset is not whole hours)
+        // from the log itself.
+        let hour = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H").to_string();
+        let floor = |t: chrono::DateTime<chrono::Utc>| {
+            use chrono::{DurationRound, TimeDelta};
+            t.duration_trunc(TimeDelta::hours(1)).unwrap_or(t)
+        };
+        let first_full = if floor(start_at) == start_at { start_at } else { floor(start_at) + chrono::Duration::hours(1) };
+        let last_full = floor(end_at).max(first_full);
+        let (start, end) = (text(start_at), text(end_at));
+        let (full_from, full_to) = (text(first_full), text(last_full));
+        let (hour_from, hour_to) = (hour(first_full), hour(last_full));
         let staff = filter.staff_id.clone().filter(|s| !s.is_empty());
         let entity_id = filter.entity_id.clone().filter(|s| !s.is_empty());
         self.read(|c| {
             let scope = "l.at >= ?1 AND l.at < ?2 AND (?3 IS NULL OR l.staff_id = ?3) AND (?4 IS NULL OR l.entity_id = ?4 OR l.subject_id = ?4)";
+            let counted = if entity_id.is_some() {
+                format!("SELECT COALESCE(l.staff_id, '') AS staff_id, l.entity, l.op, COUNT(*) AS n FROM change_log l WHERE {scope} GROUP BY 1, 2, 3")
+            } else {
+                "SELECT staff_id, entity, op, n FROM activity_hours WHERE hour >= ?5 AND hour < ?6 AND (?3 IS NULL OR staff_id = ?3)
+                 UNION ALL SELECT COALESCE(l.staff_id, ''), l.entity, l.op, 1 FROM change_log l WHERE l.at >= ?1 AND l.at < ?7 AND (?3 IS NULL OR l.staff_id = ?3)
+                 UNION ALL SELECT COALESCE(l.staff_id, ''), l.entity, l.op, 1 FROM change_log l WHERE l.at >= ?8 AND l.at < ?2 AND (?3 IS NULL OR l.staff_id = ?3)"
+                    .to_string()
+            };
+            let args: [&dyn rusqlite::ToSql; 8] = [&start, &end, &staff, &entity_id, &hour_from, &hour_to, &full_from, &full_to];
             let mut stmt = c.prepare(&format!(
-                "SELECT l.staff_id, s.display_name, l.entity, l.op, COUNT(*) FROM change_log l LEFT JOIN staff s ON s.id = l.staff_id
-                 WHERE {scope} GROUP BY 1, 3, 4 ORDER BY 2, 5 DESC"
+                "SELECT NULLIF(g.staff_id, ''), s.display_name, g.entity, g.op, g.n
+                 FROM (SELECT staff_id, entity, op, SUM(n) AS n FROM ({counted}) GROUP BY 1, 2, 3) g LEFT JOIN staff s ON s.id = g.staff_id
+                 ORDER BY 2, 5 DESC"
             ))?;
             let counts: Vec<ActivityCount> = stmt
-                .query_map(rusqlite::params![start, end, staff, entity_id], |r| {
+                .query_map(rusqlite::params_from_iter(if entity_id.is_some() { &args[..4] } else { &args[..] }), |r| {
                     Ok(ActivityCount { staff_id: r.get(0)?, staff_name: r.get(1)?, entity: r.get(2)?, op: r.get(3)?, count: r.get(4)? })
                 })?
                 .collect::<rusqlite::Result<_>>()?;
             let mut stmt = c.prepare(&format!(
                 "SELECT l.seq, l.at, s.display_name, l.entity, l.entity_id, l.op, l.subject_id, l.payload
-                 FROM change_log l LEFT JOIN staff s ON s.id = l.staff_id WHERE {scope} ORDER BY l.seq DESC LIMIT ?5"
+                 FROM change_log l LEFT JOIN staff s ON s.id = l.staff_id WHERE {scope} ORDER BY l.at DESC, l.seq DESC LIMIT ?5"
             ))?;
             let entries: Vec<ActivityEntry> = stmt
                 .query_map(rusqlite::params![start, end, staff, entity_id, ACTIVITY_LIMIT], |r| {

@@ -60,22 +60,66 @@ pub struct RevenueReport {
     pub total: RevenueRow,
 }
 
-/// The grouping expression over `p.business_date` for a period.
-fn period_sql(period: &str) -> Result<&'static str> {
+/// The period a business date falls in: the day itself, its ISO week (`2026-W48`, Monday
+/// first, named by the year its Thursday falls in) or its month.
+fn period_key(period: &str, date: &str) -> Result<String> {
     Ok(match period {
-        "day" => "p.business_date",
-        // strftime('%W') is not ISO; the Thursday of the entry's week names its ISO year
-        // and week: year of that Thursday, and (day-of-year of that Thursday + 6) / 7.
+        "day" => date.to_string(),
         "week" => {
-            "strftime('%Y', p.business_date, '-3 days', 'weekday 4') || '-W' ||
-             printf('%02d', (CAST(strftime('%j', p.business_date, '-3 days', 'weekday 4') AS INTEGER) + 6) / 7)"
+            let d = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|e| CoreError::Internal(format!("ledger date {date}: {e}")))?;
+            let w = chrono::Datelike::iso_week(&d);
+            format!("{}-W{:02}", w.year(), w.week())
         }
-        "month" => "substr(p.business_date, 1, 7)",
+        "month" => date.get(..7).unwrap_or(date).to_string(),
         _ => return Err(CoreError::invalid(Field::Period, Rule::OneOf { allowed: PERIODS.iter().map(|s| s.to_string()).collect() })),
     })
 }
 
+/// Sums of one breakdown line, in fen, while folding.
+#[derive(Default, Clone, Copy)]
+struct Sums {
+    received: i64,
+    refunded: i64,
+    reversed: i64,
+    entries: i64,
+}
+
+impl Sums {
+    fn add(&mut self, o: &Sums) {
+        self.received += o.received;
+        self.refunded += o.refunded;
+        self.reversed += o.reversed;
+        self.entries += o.entries;
+    }
+    fn row(&self, key: String, label: String) -> RevenueRow {
+        RevenueRow {
+            key,
+            label,
+            received: Money::from_fen(self.received),
+            refunded: Money::from_fen(self.refunded),
+            reversed: Money::from_fen(self.reversed),
+            net: Money::from_fen(self.received + self.refunded + self.reversed),
+            entries: self.entries,
+        }
+    }
+}
+
+/// Lines keyed by the breakdown's key, with its label; periods in order, the other
+/// breakdowns by net, largest first.
+fn lines(map: std::collections::HashMap<String, (String, Sums)>, by_key: bool) -> Vec<RevenueRow> {
+    let mut rows: Vec<RevenueRow> = map.into_iter().map(|(k, (label, s))| s.row(k, label)).collect();
+    if by_key {
+        rows.sort_by(|a, b| a.key.cmp(&b.key));
+    } else {
+        rows.sort_by(|a, b| b.net.cmp(&a.net).then_with(|| a.key.cmp(&b.key)));
+    }
+    rows
+}
+
 impl Core {
+    /// Read from `payment_days` (migration 0012: the ledger summed per day, method,
+    /// package and consultant by a trigger), folded here into the four breakdowns; the
+    /// sums are integers in fen all the way, so the totals still equal the ledger.
     pub fn revenue(&self, session: &Session, filter: &RevenueFilter, lang: Lang) -> Result<RevenueReport> {
         session.require(Action::ViewReports)?;
         let from = validate::date(Field::FromDate, &filter.from_date)?;
@@ -83,74 +127,46 @@ impl Core {
         if to < from {
             return Err(CoreError::invalid(Field::ToDate, Rule::NotBefore { other: Field::FromDate }));
         }
-        let period = period_sql(&filter.period)?;
+        period_key(&filter.period, "2000-01-01")?;
         let consultant = filter.consultant_id.clone().filter(|s| !s.is_empty());
         let (from, to) = (from.to_string(), to.to_string());
-        self.read(|c| {
-            let group = |key: &str, label: &str| -> Result<Vec<RevenueRow>> {
-                let sql = format!(
-                    "SELECT {key}, {label},
-                        SUM(CASE WHEN p.kind = 'payment' THEN p.amount ELSE 0 END),
-                        SUM(CASE WHEN p.kind = 'refund' THEN p.amount ELSE 0 END),
-                        SUM(CASE WHEN p.kind = 'reversal' THEN p.amount ELSE 0 END),
-                        SUM(p.amount), COUNT(*)
-                     FROM payments p
-                     LEFT JOIN contracts k ON k.id = p.contract_id
-                     LEFT JOIN staff s ON s.id = k.consultant_id
-                     WHERE p.business_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR k.consultant_id = ?3)
-                     GROUP BY 1 ORDER BY {order}",
-                    order = if key == period { "1" } else { "6 DESC, 1" }
-                );
-                let mut stmt = c.prepare(&sql)?;
-                let rows = stmt
-                    .query_map(params![from, to, consultant], |r| {
-                        Ok(RevenueRow {
-                            key: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
-                            label: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                            received: Money::from_fen(r.get(2)?),
-                            refunded: Money::from_fen(r.get(3)?),
-                            reversed: Money::from_fen(r.get(4)?),
-                            net: Money::from_fen(r.get(5)?),
-                            entries: r.get(6)?,
-                        })
-                    })?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                Ok(rows)
-            };
-            let mut by_method = group("p.method", "p.method")?;
-            for row in &mut by_method {
-                row.label = crate::payments::method_label(&row.key, lang);
+        let cells = self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT d.business_date, d.method, d.package_name, d.consultant_id, COALESCE(s.display_name, ''),
+                        d.received, d.refunded, d.reversed, d.entries
+                 FROM payment_days d LEFT JOIN staff s ON s.id = d.consultant_id
+                 WHERE d.business_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR d.consultant_id = ?3)",
+            )?;
+            let rows = stmt
+                .query_map(params![from, to, consultant], |r| {
+                    let sums = Sums { received: r.get(5)?, refunded: r.get(6)?, reversed: r.get(7)?, entries: r.get(8)? };
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?, sums))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })?;
+        type Lines = std::collections::HashMap<String, (String, Sums)>;
+        let (mut period, mut method, mut package, mut by_consultant): (Lines, Lines, Lines, Lines) = Default::default();
+        let mut last_day = (String::new(), String::new());
+        let mut total = Sums::default();
+        for (day, m, pkg, cons, cons_name, sums) in cells {
+            if day != last_day.0 {
+                last_day = (period_key(&filter.period, &day)?, day);
             }
-            let by_package = group("COALESCE(k.package_name, '')", "COALESCE(k.package_name, '')")?
-                .into_iter()
-                .map(|mut r| {
-                    if r.key.is_empty() {
-                        r.label = lang.pick("（未关联合同）", "(no contract)");
-                    }
-                    r
-                })
-                .collect();
-            let by_consultant = group("COALESCE(k.consultant_id, '')", "COALESCE(s.display_name, '')")?
-                .into_iter()
-                .map(|mut r| {
-                    if r.key.is_empty() {
-                        r.label = lang.pick("（无顾问）", "(no consultant)");
-                    }
-                    r
-                })
-                .collect();
-            let by_period: Vec<RevenueRow> = group(period, period)?;
-            let sum = |f: fn(&RevenueRow) -> Money| by_period.iter().map(f).sum::<Money>();
-            let total = RevenueRow {
-                key: "total".into(),
-                label: lang.pick("合计", "Total"),
-                received: sum(|r| r.received),
-                refunded: sum(|r| r.refunded),
-                reversed: sum(|r| r.reversed),
-                net: sum(|r| r.net),
-                entries: by_period.iter().map(|r| r.entries).sum(),
-            };
-            Ok(RevenueReport { by_period, by_method, by_package, by_consultant, total })
+            period.entry(last_day.0.clone()).or_insert_with(|| (last_day.0.clone(), Sums::default())).1.add(&sums);
+            method.entry(m.clone()).or_insert_with(|| (crate::payments::method_label(&m, lang), Sums::default())).1.add(&sums);
+            let pkg_label = if pkg.is_empty() { lang.pick("（未关联合同）", "(no contract)") } else { pkg.clone() };
+            package.entry(pkg).or_insert_with(|| (pkg_label, Sums::default())).1.add(&sums);
+            let cons_label = if cons.is_empty() { lang.pick("（无顾问）", "(no consultant)") } else { cons_name };
+            by_consultant.entry(cons).or_insert_with(|| (cons_label, Sums::default())).1.add(&sums);
+            total.add(&sums);
+        }
+        Ok(RevenueReport {
+            by_period: lines(period, true),
+            by_method: lines(method, false),
+            by_package: lines(package, false),
+            by_consultant: lines(by_consultant, false),
+            total: total.row("total".into(), lang.pick("合计", "Total")),
         })
     }
 
@@ -266,14 +282,26 @@ impl Core {
         let since = (today - chrono::Duration::days(inactive_days)).to_string();
         let (from, to, today) = (from.to_string(), to.to_string(), today.to_string());
         self.read(|c| {
-            let sql = format!(
-                "SELECT {key}, {label}, COUNT(DISTINCT a.session_id),
-                    SUM(a.mark = 'present'), SUM(a.mark = 'late'), SUM(a.mark = 'absent'), SUM(a.mark = 'leave'), SUM(a.mark = 'makeup')
-                 FROM attendance a JOIN class_sessions s ON s.id = a.session_id JOIN class_groups g ON g.id = s.group_id
-                 JOIN staff c ON c.id = s.coach_id JOIN members m ON m.id = a.member_id
-                 WHERE s.date BETWEEN ?1 AND ?2 AND a.mark <> 'trial'
-                 GROUP BY 1 ORDER BY 2"
-            );
+            // By class group or coach, the per-session counts of `session_marks` (migration
+            // 0012) suffice; by member, the marks themselves, reached from the period's
+            // sessions (CROSS JOIN keeps SQLite from scanning every mark instead).
+            let sql = if filter.by == "member" {
+                format!(
+                    "SELECT {key}, {label}, COUNT(*),
+                        SUM(a.mark = 'present'), SUM(a.mark = 'late'), SUM(a.mark = 'absent'), SUM(a.mark = 'leave'), SUM(a.mark = 'makeup')
+                     FROM class_sessions s CROSS JOIN attendance a ON a.session_id = s.id JOIN members m ON m.id = a.member_id
+                     WHERE s.date BETWEEN ?1 AND ?2 AND a.mark <> 'trial'
+                     GROUP BY 1 ORDER BY 2"
+                )
+            } else {
+                format!(
+                    "SELECT {key}, MAX({label}), COUNT(*), SUM(k.present), SUM(k.late), SUM(k.absent), SUM(k.leave), SUM(k.makeup)
+                     FROM class_sessions s CROSS JOIN session_marks k ON k.session_id = s.id
+                     JOIN class_groups g ON g.id = s.group_id JOIN staff c ON c.id = s.coach_id
+                     WHERE s.date BETWEEN ?1 AND ?2 AND k.present + k.late + k.absent + k.leave + k.makeup > 0
+                     GROUP BY 1 ORDER BY 2"
+                )
+            };
             let mut stmt = c.prepare(&sql)?;
             let rows: Vec<AttendanceRow> = stmt
                 .query_map(params![from, to], |r| {
@@ -292,7 +320,8 @@ impl Core {
                 })?
                 .collect::<rusqlite::Result<_>>()?;
             let sessions: i64 = c.query_row(
-                "SELECT COUNT(DISTINCT a.session_id) FROM attendance a JOIN class_sessions s ON s.id = a.session_id WHERE s.date BETWEEN ?1 AND ?2",
+                "SELECT COUNT(*) FROM class_sessions s CROSS JOIN session_marks k ON k.session_id = s.id
+                 WHERE s.date BETWEEN ?1 AND ?2 AND k.present + k.late + k.absent + k.leave + k.makeup + k.trial > 0",
                 params![from, to],
                 |r| r.get(0),
             )?;
@@ -309,19 +338,17 @@ impl Core {
                 makeup,
                 rate_permille: rate(present + late + makeup, absent),
             };
+            // The last lesson each member attended is kept by `member_attended` (0012).
             let mut stmt = c.prepare(
                 "SELECT m.id, m.member_no, m.name,
                     (SELECT g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id WHERE mg.member_id = m.id ORDER BY mg.is_primary DESC LIMIT 1),
-                    (SELECT MAX(s.date) FROM attendance a JOIN class_sessions s ON s.id = a.session_id
-                      WHERE a.member_id = m.id AND a.mark IN ('present','late','makeup') AND s.date <= ?1),
+                    la.last_date,
                     (SELECT MIN(k.start_date) FROM contracts k WHERE k.member_id = m.id AND k.status = 'active' AND k.start_date <= ?1 AND k.end_date >= ?1
                        AND (k.kind = 'term' OR k.lessons_used < k.lessons_total))
-                 FROM members m
-                 WHERE m.status = 'active'
+                 FROM members m LEFT JOIN member_attended la ON la.member_id = m.id
+                 WHERE m.status = 'active' AND (la.last_date IS NULL OR la.last_date <= ?2)
                    AND EXISTS (SELECT 1 FROM contracts k WHERE k.member_id = m.id AND k.status = 'active' AND k.start_date <= ?1 AND k.end_date >= ?1
-                                 AND (k.kind = 'term' OR k.lessons_used < k.lessons_total))
-                   AND NOT EXISTS (SELECT 1 FROM attendance a JOIN class_sessions s ON s.id = a.session_id
-                                    WHERE a.member_id = m.id AND a.mark IN ('present','late','makeup') AND s.date > ?2 AND s.date <= ?1)",
+                                 AND (k.kind = 'term' OR k.lessons_used < k.lessons_total))",
             )?;
             let today_date = chrono::NaiveDate::parse_from_str(&today, "%Y-%m-%d").unwrap_or_default();
             let mut stopped: Vec<StoppedComing> = stmt

@@ -8,6 +8,11 @@ export type ReportTable = { key: string, title: string, columns: Array<ReportCol
  */
 rows: Array<Array<string>>, 
 /**
+ * How many rows the table has in full; the screen gets at most `SCREEN_ROWS` of the
+ * longest member lists (the CSV gets them all).
+ */
+total_rows: number, 
+/**
  * The column to draw as bars against the first column, if any.
  */
 chart: string | null, 

@@ -1,0 +1,133 @@
+//! The report caches of migration 0012 (per-session marks, each member's last lesson,
+//! each contract's last consumed lesson, the ledger per day, each member's spend, the
+//! change log per hour) equal a recomputation from the rows they summarise: after a year
+//! of demo history, and again after marks are changed, undone and moved, sessions moved
+//! to another day, members merged and a payment reversed.
+
+use centredesk_core::Core;
+use rusqlite::Connection;
+
+/// Each cache, as its rows in a fixed order, next to the same rows recomputed.
+fn caches(c: &Connection) -> Vec<(&'static str, Vec<String>, Vec<String>)> {
+    let rows = |sql: &str| -> Vec<String> {
+        let mut stmt = c.prepare(sql).unwrap();
+        let n = stmt.column_count();
+        stmt.query_map([], |r| Ok((0..n).map(|i| format!("{:?}", r.get_ref(i).unwrap())).collect::<Vec<_>>().join("|")))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    vec![
+        (
+            "session_marks",
+            // A session whose marks were all removed keeps a row of zeros; it counts nothing.
+            rows("SELECT * FROM session_marks WHERE present + late + absent + leave + makeup + trial > 0 ORDER BY 1"),
+            rows(
+                "SELECT session_id, SUM(mark = 'present'), SUM(mark = 'late'), SUM(mark = 'absent'), SUM(mark = 'leave'), SUM(mark = 'makeup'), SUM(mark = 'trial')
+                 FROM attendance GROUP BY 1 ORDER BY 1",
+            ),
+        ),
+        (
+            "member_attended",
+            rows("SELECT * FROM member_attended ORDER BY 1"),
+            rows(
+                "SELECT a.member_id, MAX(s.date) FROM attendance a JOIN class_sessions s ON s.id = a.session_id
+                 WHERE a.mark IN ('present','late','makeup') GROUP BY 1 ORDER BY 1",
+            ),
+        ),
+        (
+            "contract_consumed",
+            rows("SELECT * FROM contract_consumed ORDER BY 1"),
+            rows(
+                "SELECT a.contract_id, MAX(s.date) FROM attendance a JOIN class_sessions s ON s.id = a.session_id
+                 WHERE a.contract_id IS NOT NULL AND a.consumed = 1 GROUP BY 1 ORDER BY 1",
+            ),
+        ),
+        (
+            "payment_days",
+            rows("SELECT * FROM payment_days ORDER BY 1, 2, 3, 4"),
+            rows(
+                "SELECT p.business_date, COALESCE(k.consultant_id, ''), p.method, COALESCE(k.package_name, ''),
+                    SUM(CASE WHEN p.kind = 'payment' THEN p.amount ELSE 0 END), SUM(CASE WHEN p.kind = 'refund' THEN p.amount ELSE 0 END),
+                    SUM(CASE WHEN p.kind = 'reversal' THEN p.amount ELSE 0 END), COUNT(*)
+                 FROM payments p LEFT JOIN contracts k ON k.id = p.contract_id GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+            ),
+        ),
+        (
+            "member_spend",
+            rows("SELECT * FROM member_spend ORDER BY 1"),
+            rows("SELECT member_id, SUM(amount), SUM(kind = 'payment'), MIN(business_date), MAX(business_date) FROM payments GROUP BY 1 ORDER BY 1"),
+        ),
+        (
+            "activity_hours",
+            rows("SELECT * FROM activity_hours ORDER BY 1, 2, 3, 4"),
+            rows("SELECT substr(at, 1, 13), COALESCE(staff_id, ''), entity, op, COUNT(*) FROM change_log GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"),
+        ),
+    ]
+}
+
+fn assert_caches_match(c: &Connection, when: &str) {
+    for (name, cached, recomputed) in caches(c) {
+        assert!(!recomputed.is_empty(), "{when}: {name} has nothing to check");
+        assert_eq!(cached.len(), recomputed.len(), "{when}: {name} row count");
+        for (a, b) in cached.iter().zip(&recomputed) {
+            assert_eq!(a, b, "{when}: {name}");
+        }
+    }
+}
+
+#[test]
+fn the_report_caches_follow_every_change_to_their_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.db");
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+    centredesk_core::demo::generate(&path, &centredesk_core::demo::DemoOptions { members: 80, seed: 11, today }).unwrap();
+    let core = Core::open_with_clock(&path, centredesk_core::ManualClock::new(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 25, 2, 0, 0).unwrap())).unwrap();
+    let admin = core.login("admin", centredesk_core::demo::DEMO_PASSWORD).unwrap();
+    let raw = Connection::open(&path).unwrap();
+    raw.pragma_update(None, "foreign_keys", true).unwrap();
+    assert_caches_match(&raw, "after the demo");
+
+    // Two members who both came to lessons and paid: merge the second into the first
+    // (attendance moves to the survivor by UPDATE; payments stay where they are).
+    let pair: Vec<String> = raw
+        .prepare(
+            "SELECT m.id FROM members m WHERE m.status = 'active' AND EXISTS (SELECT 1 FROM member_attended a WHERE a.member_id = m.id)
+               AND EXISTS (SELECT 1 FROM payments p WHERE p.member_id = m.id) ORDER BY m.member_no LIMIT 2",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(pair.len(), 2);
+    core.member_merge(&admin, &pair[0], &pair[1]).unwrap();
+    assert_caches_match(&raw, "after a merge");
+
+    // Marks changed in place, removed (the latest mark of some member, so his last lesson
+    // goes back) and a session with marks moved to another day.
+    raw.execute_batch(
+        "UPDATE attendance SET mark = CASE mark WHEN 'present' THEN 'absent' WHEN 'absent' THEN 'makeup' ELSE 'present' END
+           WHERE rowid IN (SELECT rowid FROM attendance ORDER BY rowid DESC LIMIT 40);
+         UPDATE attendance SET consumed = 1 - consumed WHERE contract_id IS NOT NULL AND rowid IN (SELECT rowid FROM attendance ORDER BY rowid LIMIT 25);
+         DELETE FROM attendance WHERE rowid IN (
+           SELECT a.rowid FROM attendance a JOIN class_sessions s ON s.id = a.session_id JOIN member_attended la ON la.member_id = a.member_id AND la.last_date = s.date
+           WHERE a.mark IN ('present','late','makeup') LIMIT 30);
+         UPDATE class_sessions SET date = date(date, '+3 days') WHERE id IN (SELECT session_id FROM attendance GROUP BY session_id ORDER BY session_id DESC LIMIT 5);
+         UPDATE class_sessions SET date = date(date, '-200 days') WHERE id IN (SELECT session_id FROM attendance GROUP BY session_id ORDER BY session_id LIMIT 5);",
+    )
+    .unwrap();
+    assert_caches_match(&raw, "after marks changed, removed and moved");
+
+    // Money through the app: a payment reversed (the demo already holds refunds).
+    let payment: String = raw
+        .query_row(
+            "SELECT p.id FROM payments p WHERE p.kind = 'payment' AND p.contract_id IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM payments r WHERE r.reverses_id = p.id) ORDER BY p.taken_at DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    core.payment_reverse(&admin, &payment, "收错金额").unwrap();
+    assert_caches_match(&raw, "after a reversal");
+}
