@@ -202,3 +202,34 @@ CREATE TRIGGER activity_hours_insert AFTER INSERT ON change_log BEGIN
     VALUES (substr(NEW.at, 1, 13), COALESCE(NEW.staff_id, ''), NEW.entity, NEW.op, 1)
     ON CONFLICT (hour, staff_id, entity, op) DO UPDATE SET n = n + 1;
 END;
+
+-- The furthest stage each lead ever reached (new 0 … enrolled 5; lost and others -1), so
+-- the sales funnel counts a lost lead for the stages it passed without reading its
+-- history from the change log. Every status change is an update of `leads`.
+CREATE TABLE lead_reach (
+    lead_id TEXT PRIMARY KEY,
+    stage   INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+INSERT INTO lead_reach (lead_id, stage)
+SELECT l.id, MAX(
+    CASE l.status WHEN 'new' THEN 0 WHEN 'contacted' THEN 1 WHEN 'visit_booked' THEN 2 WHEN 'visited' THEN 3 WHEN 'trial' THEN 4 WHEN 'enrolled' THEN 5 ELSE -1 END,
+    COALESCE((SELECT MAX(CASE json_extract(cl.payload, '$.data.status') WHEN 'new' THEN 0 WHEN 'contacted' THEN 1 WHEN 'visit_booked' THEN 2 WHEN 'visited' THEN 3
+                                WHEN 'trial' THEN 4 WHEN 'enrolled' THEN 5 ELSE -1 END)
+              FROM change_log cl WHERE cl.entity_id = l.id AND cl.entity = 'lead'), -1))
+FROM leads l;
+
+CREATE TRIGGER lead_reach_insert AFTER INSERT ON leads BEGIN
+    INSERT INTO lead_reach (lead_id, stage)
+    VALUES (NEW.id, CASE NEW.status WHEN 'new' THEN 0 WHEN 'contacted' THEN 1 WHEN 'visit_booked' THEN 2 WHEN 'visited' THEN 3 WHEN 'trial' THEN 4 WHEN 'enrolled' THEN 5 ELSE -1 END)
+    ON CONFLICT (lead_id) DO UPDATE SET stage = MAX(stage, excluded.stage);
+END;
+
+CREATE TRIGGER lead_reach_update AFTER UPDATE OF status ON leads BEGIN
+    INSERT INTO lead_reach (lead_id, stage)
+    VALUES (NEW.id, CASE NEW.status WHEN 'new' THEN 0 WHEN 'contacted' THEN 1 WHEN 'visit_booked' THEN 2 WHEN 'visited' THEN 3 WHEN 'trial' THEN 4 WHEN 'enrolled' THEN 5 ELSE -1 END)
+    ON CONFLICT (lead_id) DO UPDATE SET stage = MAX(stage, excluded.stage);
+END;
+
+-- Whether a lead came to a trial lesson (the funnel's trial stage).
+CREATE INDEX trial_requests_lead ON trial_requests(lead_id, attended);

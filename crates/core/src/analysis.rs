@@ -310,16 +310,15 @@ fn sales(
     today: &str,
 ) -> Result<Vec<ReportTable>> {
     let rank = |s: &str| STAGE_RANK.replace("{s}", s);
-    // The furthest stage each lead of the period reached, over its whole history.
+    // The furthest stage each lead of the period reached, over its whole history (kept by
+    // `lead_reach`, migration 0012, from every status the lead has had).
     let reached = format!(
-        "WITH period AS (SELECT * FROM leads l WHERE substr(l.created_at, 1, 10) BETWEEN ?1 AND ?2),
-         reach AS (
+        "WITH reach AS MATERIALIZED (
             SELECT p.id, p.source, p.status, p.lost_reason, p.consultant_id, p.converted_member_id, p.created_at,
-                   MAX({cur}, COALESCE((SELECT MAX({hist}) FROM change_log cl WHERE cl.entity = 'lead' AND cl.entity_id = p.id), -1),
+                   MAX({cur}, COALESCE(r.stage, -1),
                        CASE WHEN EXISTS (SELECT 1 FROM trial_requests t WHERE t.lead_id = p.id AND t.attended = 1) THEN 4 ELSE -1 END) AS stage
-            FROM period p)",
+            FROM leads p LEFT JOIN lead_reach r ON r.lead_id = p.id WHERE substr(p.created_at, 1, 10) BETWEEN ?1 AND ?2)",
         cur = rank("p.status"),
-        hist = rank("json_extract(cl.payload, '$.data.status')"),
     );
     let mut stmt = c.prepare(&format!(
         "{reached} SELECT source, COUNT(*), SUM(stage >= 3), SUM(stage >= 4), SUM(stage >= 5), SUM(status = 'lost') FROM reach GROUP BY source ORDER BY 2 DESC"
@@ -383,13 +382,14 @@ fn sales(
         "{reached}
          SELECT s.display_name,
             (SELECT COUNT(*) FROM reach WHERE reach.consultant_id = s.id),
-            (SELECT COUNT(*) FROM lead_follow_ups f WHERE f.staff_id = s.id AND substr(f.at, 1, 10) BETWEEN ?1 AND ?2),
+            COALESCE(fu.n, 0),
             (SELECT COUNT(*) FROM reach WHERE reach.consultant_id = s.id AND reach.stage >= 5),
             (SELECT CAST(AVG(julianday((SELECT MIN(k.created_at) FROM contracts k WHERE k.member_id = reach.converted_member_id)) - julianday(reach.created_at)) AS INTEGER)
                FROM reach WHERE reach.consultant_id = s.id AND reach.converted_member_id IS NOT NULL),
-            (SELECT COALESCE(SUM(p.amount), 0) FROM payments p JOIN contracts k ON k.id = p.contract_id WHERE k.consultant_id = s.id AND p.business_date BETWEEN ?1 AND ?2),
+            (SELECT COALESCE(SUM(d.received + d.refunded + d.reversed), 0) FROM payment_days d WHERE d.consultant_id = s.id AND d.business_date BETWEEN ?1 AND ?2),
             (SELECT COUNT(*) FROM leads l WHERE l.consultant_id = s.id AND l.status NOT IN ('enrolled','lost') AND l.next_follow_up < ?3)
-         FROM staff s WHERE s.role IN ('consultant','manager') AND s.active = 1 ORDER BY 6 DESC, 1"
+         FROM staff s LEFT JOIN (SELECT f.staff_id, COUNT(*) AS n FROM lead_follow_ups f WHERE substr(f.at, 1, 10) BETWEEN ?1 AND ?2 GROUP BY 1) fu ON fu.staff_id = s.id
+         WHERE s.role IN ('consultant','manager') AND s.active = 1 ORDER BY 6 DESC, 1"
     ))?;
     let people: Vec<Vec<String>> = stmt
         .query_map(params![from, to, today], |r| {

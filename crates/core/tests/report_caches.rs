@@ -1,6 +1,6 @@
 //! The report caches of migration 0012 (per-session marks, each member's last lesson,
 //! each contract's last consumed lesson, the ledger per day, each member's spend, the
-//! change log per hour) equal a recomputation from the rows they summarise: after a year
+//! change log per hour, each lead's furthest stage) equal a recomputation from the rows they summarise: after a year
 //! of demo history, and again after marks are changed, undone and moved, sessions moved
 //! to another day, members merged and a payment reversed.
 
@@ -63,8 +63,19 @@ fn caches(c: &Connection) -> Vec<(&'static str, Vec<String>, Vec<String>)> {
             rows("SELECT * FROM activity_hours ORDER BY 1, 2, 3, 4"),
             rows("SELECT substr(at, 1, 13), COALESCE(staff_id, ''), entity, op, COUNT(*) FROM change_log GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"),
         ),
+        (
+            "lead_reach",
+            rows("SELECT * FROM lead_reach ORDER BY 1"),
+            rows(&format!(
+                "SELECT l.id, MAX({cur}, COALESCE((SELECT MAX({hist}) FROM change_log cl WHERE cl.entity = 'lead' AND cl.entity_id = l.id), -1)) FROM leads l ORDER BY 1",
+                cur = RANK.replace("{s}", "l.status"),
+                hist = RANK.replace("{s}", "json_extract(cl.payload, '$.data.status')"),
+            )),
+        ),
     ]
 }
+
+const RANK: &str = "CASE {s} WHEN 'new' THEN 0 WHEN 'contacted' THEN 1 WHEN 'visit_booked' THEN 2 WHEN 'visited' THEN 3 WHEN 'trial' THEN 4 WHEN 'enrolled' THEN 5 ELSE -1 END";
 
 fn assert_caches_match(c: &Connection, when: &str) {
     for (name, cached, recomputed) in caches(c) {
@@ -114,10 +125,12 @@ fn the_report_caches_follow_every_change_to_their_rows() {
            SELECT a.rowid FROM attendance a JOIN class_sessions s ON s.id = a.session_id JOIN member_attended la ON la.member_id = a.member_id AND la.last_date = s.date
            WHERE a.mark IN ('present','late','makeup') LIMIT 30);
          UPDATE class_sessions SET date = date(date, '+3 days') WHERE id IN (SELECT session_id FROM attendance GROUP BY session_id ORDER BY session_id DESC LIMIT 5);
-         UPDATE class_sessions SET date = date(date, '-200 days') WHERE id IN (SELECT session_id FROM attendance GROUP BY session_id ORDER BY session_id LIMIT 5);",
+         UPDATE class_sessions SET date = date(date, '-200 days') WHERE id IN (SELECT session_id FROM attendance GROUP BY session_id ORDER BY session_id LIMIT 5);
+         UPDATE leads SET status = 'visited' WHERE rowid IN (SELECT rowid FROM leads WHERE status IN ('new', 'contacted') LIMIT 3);
+         UPDATE leads SET status = 'lost', lost_reason = '价格' WHERE rowid IN (SELECT rowid FROM leads WHERE status IN ('visited', 'trial') LIMIT 3);",
     )
     .unwrap();
-    assert_caches_match(&raw, "after marks changed, removed and moved");
+    assert_caches_match(&raw, "after marks changed, removed and moved, and leads moved on or lost");
 
     // Money through the app: a payment reversed (the demo already holds refunds).
     let payment: String = raw
