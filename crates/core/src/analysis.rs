@@ -23,12 +23,12 @@ use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-pub const KINDS: [&str; 3] = ["renewals", "sales", "customers"];
+pub const KINDS: [&str; 4] = ["renewals", "sales", "customers", "referrals"];
 
 #[derive(Debug, Clone, Deserialize, TS)]
 #[ts(export)]
 pub struct AnalysisFilter {
-    /// `renewals`, `sales` or `customers`.
+    /// `renewals`, `sales`, `customers` or `referrals` (see `referrals.rs`).
     pub report: String,
     pub from_date: String,
     pub to_date: String,
@@ -140,6 +140,11 @@ impl Core {
                 let a = range(filter.a_percent, 20, 100)?;
                 let b = range(filter.b_percent, 30, 100 - a)?;
                 self.read(|c| customers(c, lang, &today, a, b))
+            }
+            "referrals" => {
+                let tz = self.timezone();
+                let (from, to) = (validate::date(Field::FromDate, &from)?, validate::date(Field::ToDate, &to)?);
+                self.read(|c| crate::referrals::report(c, lang, tz, from, to))
             }
             _ => Err(CoreError::invalid(
                 Field::Report,
