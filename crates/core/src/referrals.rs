@@ -34,7 +34,9 @@
 //! analysis table (`analysis("referrals")`: referrers ranked by members referred, enrolled
 //! ones and points earned in a date range, and the referred members of the range).
 //!
-//! Known limit: merging two records that each carried a standing reward leaves both.
+//! Merging duplicates 合并: the survivor takes the duplicate's contracts; if both records
+//! had a standing reward (the same child registered and paid twice), only the earliest
+//! stays and the others are taken back, in the merge's transaction.
 
 use crate::analysis::{ReportColumn, ReportTable};
 use crate::auth::{Action, Session};
@@ -175,6 +177,25 @@ pub(crate) fn settle(w: &mut WriteTx, contract_id: &str, reason: &str) -> Result
     for (i, referrer) in referrers.iter().enumerate() {
         let label = format!("L{} · {} {}", i + 1, m.name, m.member_no.as_deref().unwrap_or(""));
         points::add(w, referrer, table[i], "referral", label.trim_end(), Some(contract_id))?;
+    }
+    Ok(())
+}
+
+/// After a merge the survivor may hold a standing reward from each record; it is one
+/// child, so the earliest stays and the others are taken back.
+pub(crate) fn after_merge(w: &mut WriteTx, member_id: &str) -> Result<()> {
+    let rewarded: Vec<String> = w
+        .prepare(
+            "SELECT p.ref_id FROM points_ledger p JOIN contracts k ON k.id = p.ref_id
+             WHERE k.member_id = ?1 AND p.kind IN ('referral', 'reversal')
+             GROUP BY p.ref_id HAVING SUM(p.delta) <> 0 ORDER BY MIN(p.rowid)",
+        )?
+        .query_map([member_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for contract_id in rewarded.iter().skip(1) {
+        for (referrer, net) in standing(w, contract_id)? {
+            points::add(w, &referrer, -net, "reversal", "合并重复会员", Some(contract_id))?;
+        }
     }
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! Referral rewards 转介绍 on a real database: a referred member's first contract paid in
 //! full rewards each referrer up the chain per the table, once; a changed table applies
 //! to later rewards; a refund (or a reversal that un-pays the contract) takes back exactly
-//! that contract's rewards; cycles stop; a merged referrer is rewarded on the survivor;
+//! that contract's rewards; cycles stop; a merged referrer is rewarded on the survivor,
+//! and a merged duplicate's second reward is taken back;
 //! the balance is always the ledger's sum; every write is in the change log; only the
 //! manager changes the table, with errors in both languages.
 
@@ -81,8 +82,8 @@ fn set_table(c: &Centre, table: Vec<i64>) {
 
 fn assert_balances_are_ledger_sums(c: &Centre, members: &[&Member]) {
     for m in members {
-        let sum: i64 = c.raw().query_row("SELECT COALESCE(SUM(delta), 0) FROM points_ledger WHERE member_id = ?1", [&m.id], |r| r.get(0)).unwrap();
-        assert_eq!(c.core.points_account(&c.clerk, &m.id).unwrap().balance, sum, "{}'s balance is the ledger's sum", m.name);
+        let sum: i64 = c.raw().query_row("SELECT COALESCE(SUM(delta), 0) FROM points_ledger WHERE member_id = ?1 OR member_id IN (SELECT id FROM members WHERE merged_into = ?1)", [&m.id], |r| r.get(0)).unwrap();
+        assert_eq!(c.core.points_account(&c.clerk, &m.id).unwrap().balance, sum, "{}'s balance is the ledger's sum (with records merged into it)", m.name);
     }
 }
 
@@ -257,7 +258,23 @@ fn a_cycle_in_referred_by_stops_and_a_merged_referrer_is_rewarded_on_the_survivo
     let mut down: Vec<(&str, i64, i64)> = tree.downline.iter().map(|n| (n.name.as_str(), n.depth, n.points)).collect();
     down.sort();
     assert_eq!(down, vec![("冯十", 1, 200), ("郑九", 1, 200)]);
-    assert_balances_are_ledger_sums(&c, &[&x, &y, &r1, &r2, &f, &g]);
+
+    // The same child registered and paid twice under one referrer: two rewards until the
+    // records are merged, then one.
+    let p = member(&c, "陈十一", None);
+    let q1 = member(&c, "褚十二", Some(&p));
+    let q2 = member(&c, "褚十二", Some(&p));
+    let kq1 = enrol(&c, &q1, &pkg);
+    pay(&c, &kq1, "2400");
+    let kq2 = enrol(&c, &q2, &pkg);
+    pay(&c, &kq2, "2400");
+    assert_eq!(referral_points(&c, &p), 400);
+    c.core.member_merge(&c.admin, &q1.id, &q2.id).unwrap();
+    assert_eq!(referral_points(&c, &p), 200);
+    assert_eq!(entries_for(&c, &kq1).into_iter().filter(|e| e.0 == p.id).map(|e| e.1).sum::<i64>(), 200, "the earlier reward stands");
+    assert_eq!(entries_for(&c, &kq2).into_iter().filter(|e| e.0 == p.id).map(|e| e.1).sum::<i64>(), 0);
+    assert_eq!(c.core.referral_tree(&c.clerk, &p.id).unwrap().points_total, 200);
+    assert_balances_are_ledger_sums(&c, &[&x, &y, &r1, &r2, &f, &g, &p, &q1, &q2]);
     assert_every_points_entry_logged(&c);
 }
 
