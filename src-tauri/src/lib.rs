@@ -19,6 +19,7 @@ use centredesk_core::members::{
 };
 use centredesk_core::packages::{Package, PackageInput};
 use centredesk_core::payments::{Payment, PaymentInput, PaymentRow, Receipt};
+use centredesk_core::referrals::ReferralTree;
 use centredesk_core::search::SearchHit;
 use centredesk_core::attendance::{LeaveInput, LeaveRequest, RollCallInput, RollCallResult, Roster, TrialInput, TrialRequest};
 use centredesk_core::notify::automatic::NotifySettings;
@@ -653,6 +654,11 @@ fn points_account(state: State<'_, AppState>, member_id: String) -> CmdResult<Po
 }
 
 #[tauri::command(async)]
+fn referral_tree(state: State<'_, AppState>, member_id: String) -> CmdResult<ReferralTree> {
+    state.as_staff(|core, s| core.referral_tree(s, &member_id))
+}
+
+#[tauri::command(async)]
 fn points_award(state: State<'_, AppState>, input: PointsAward) -> CmdResult<PointsAccount> {
     state.as_staff(|core, s| core.points_award(s, input))
 }
@@ -812,7 +818,7 @@ pub fn run() {
             analysis, analysis_csv, member_duplicates, member_merge,
             sync_state, sync_now, sync_register, sync_set_enabled,
             outbox, notice_resend, notices_deliver, notify_channels, notify_channels_set, notify_settings, notify_settings_set, notice_templates, notice_template_set,
-            goods_list, goods_create, goods_update, goods_stock, goods_moves, goods_sell, goods_deliver, goods_sales, points_account, points_award,
+            goods_list, goods_create, goods_update, goods_stock, goods_moves, goods_sell, goods_deliver, goods_sales, points_account, points_award, referral_tree,
             suggestion_create, suggestion_set_public, suggestion_vote, suggestion_list,
             complaint_create, complaint_get, complaint_list, complaint_step, complaint_confirm, complaint_assign, complaint_stats,
             satisfaction_record, satisfaction_list, satisfaction_results,

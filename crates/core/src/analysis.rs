@@ -23,7 +23,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-pub const KINDS: [&str; 3] = ["renewals", "sales", "customers"];
+pub const KINDS: [&str; 4] = ["renewals", "sales", "customers", "referrals"];
 
 /// Rows of a member list sent to the screen: a page the manager can read and click
 /// through; the CSV export has every row.
@@ -32,7 +32,7 @@ pub const SCREEN_ROWS: usize = 1000;
 #[derive(Debug, Clone, Deserialize, TS)]
 #[ts(export)]
 pub struct AnalysisFilter {
-    /// `renewals`, `sales` or `customers`.
+    /// `renewals`, `sales`, `customers` or `referrals` (see `referrals.rs`).
     pub report: String,
     pub from_date: String,
     pub to_date: String,
@@ -146,6 +146,11 @@ impl Core {
                 let a = range(filter.a_percent, 20, 100)?;
                 let b = range(filter.b_percent, 30, 100 - a)?;
                 self.read(|c| customers(c, lang, &today, a, b, limit))
+            }
+            "referrals" => {
+                let tz = self.timezone();
+                let (from, to) = (validate::date(Field::FromDate, &from)?, validate::date(Field::ToDate, &to)?);
+                self.read(|c| crate::referrals::report(c, lang, tz, from, to))
             }
             _ => Err(CoreError::invalid(
                 Field::Report,

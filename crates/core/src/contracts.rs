@@ -471,6 +471,8 @@ impl Core {
             };
             w.execute("UPDATE contracts SET status = 'refunded', updated_at = ?2 WHERE id = ?1", params![contract_id, w.now_text()])?;
             log_contract(w, contract_id, "refund")?;
+            // The referral rewards this contract earned are taken back with it.
+            crate::referrals::settle(w, contract_id, &reason)?;
             // None: nothing to pay back (all used), the contract is closed all the same.
             Ok(payment)
         })

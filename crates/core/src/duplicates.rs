@@ -266,6 +266,8 @@ fn merge(w: &mut WriteTx, keep_id: &str, dup_id: &str) -> Result<MergeSummary> {
     };
     w.log("member", dup_id, "merged_into", Some(dup_id), &record)?;
     w.log("member", keep_id, "merge", Some(keep_id), &record)?;
+    // One child, one referral reward: a second one the duplicate brought is taken back.
+    crate::referrals::after_merge(w, keep_id)?;
     Ok(moved)
 }
 

@@ -47,6 +47,7 @@ pub enum Field {
     ImportFile, Column, Goods, Sale, Category, PointsPrice, Points, Quantity, StockKind,
     Template, Email, Url, Host, Port, Notice,
     Suggestion, Complaint, Content, Author, Severity, Handler, Deadline, Step, Vote, Score, ScoreKind, Occasion, Resolution,
+    ReferralRewards,
 }
 
 impl Field {
@@ -153,6 +154,7 @@ impl Field {
             ScoreKind => ("调查类型", "Survey type"),
             Occasion => ("调查时机", "Occasion"),
             Resolution => ("处理结果", "Resolution"),
+            ReferralRewards => ("转介绍奖励积分", "Referral reward points"),
         };
         lang.pick(zh, en)
     }
@@ -178,6 +180,8 @@ pub enum Rule {
     NotMoreThan { limit: Money },
     IntRange { min: i64, max: i64 },
     OneOf { allowed: Vec<String> },
+    /// A list longer than allowed (e.g. more referral levels than the table holds).
+    TooMany { max: usize },
     PasswordTooShort { min: usize },
     PhoneOrWechat,
     UsernameFormat,
@@ -205,6 +209,7 @@ impl Rule {
             Rule::NotMoreThan { .. } => "not_more_than",
             Rule::IntRange { .. } => "int_range",
             Rule::OneOf { .. } => "one_of",
+            Rule::TooMany { .. } => "too_many",
             Rule::PasswordTooShort { .. } => "password_too_short",
             Rule::PhoneOrWechat => "phone_or_wechat",
             Rule::UsernameFormat => "username_format",
@@ -249,6 +254,10 @@ impl Rule {
             Rule::OneOf { allowed } => match lang {
                 Lang::ZhCn => format!("只能是：{}", allowed.join("、")),
                 Lang::En => format!("must be one of: {}", allowed.join(", ")),
+            },
+            Rule::TooMany { max } => match lang {
+                Lang::ZhCn => format!("最多 {max} 项"),
+                Lang::En => format!("must have at most {max} entries"),
             },
             Rule::PasswordTooShort { min } => match lang {
                 Lang::ZhCn => format!("至少 {min} 位"),

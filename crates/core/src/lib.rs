@@ -25,6 +25,7 @@ pub mod packages;
 pub mod payments;
 pub mod points;
 pub mod print;
+pub mod referrals;
 pub mod reports;
 pub mod search;
 pub mod settings;

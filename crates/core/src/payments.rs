@@ -181,6 +181,8 @@ impl Core {
             }
             let id = insert_entry(w, &k.member_id, Some(&k.id), "payment", amount, method, None, &note)?.id;
             crate::points::earn_for_payment(w, &k.member_id, amount, &id)?;
+            // The payment that completes a member's first contract rewards their referrers.
+            crate::referrals::settle(w, &k.id, "")?;
             Ok(id)
         })?;
         self.receipt(session, &id)
@@ -201,7 +203,7 @@ impl Core {
                 return Err(CoreError::Conflict(Conflict::PaymentAlreadyReversed));
             }
             crate::points::take_back(w, &original.id, &reason)?;
-            insert_entry(
+            let reversal = insert_entry(
                 w,
                 &original.member_id,
                 original.contract_id.as_deref(),
@@ -210,7 +212,12 @@ impl Core {
                 &original.method,
                 Some(&original.id),
                 &reason,
-            )
+            )?;
+            // A contract no longer paid in full gives back the referral rewards it earned.
+            if let Some(contract_id) = original.contract_id.as_deref() {
+                crate::referrals::settle(w, contract_id, &reason)?;
+            }
+            Ok(reversal)
         })
     }
 

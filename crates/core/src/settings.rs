@@ -1,4 +1,5 @@
-//! Centre-wide settings (name, member-number prefix, time zone, lead sources).
+//! Centre-wide settings (name, member-number prefix, time zone, lead sources, the points
+//! rules and the referral reward table).
 
 use crate::auth::{Action, Session};
 use crate::db::{Core, WriteTx};
@@ -25,6 +26,18 @@ pub struct Settings {
     /// Points earned per lesson attended; 0 turns it off.
     #[serde(default = "default_points_per_attendance")]
     pub points_per_attendance: i64,
+    /// Referral rewards 转介绍奖励: points for each referrer up the chain when a referred
+    /// member's first contract is paid in full — `[level 1, level 2, …]`; empty turns it off.
+    /// See `referrals.rs`.
+    #[serde(default = "default_referral_rewards")]
+    pub referral_rewards: Vec<i64>,
+}
+
+/// At most this many levels up the chain are rewarded.
+pub const MAX_REFERRAL_LEVELS: usize = 5;
+
+fn default_referral_rewards() -> Vec<i64> {
+    vec![200, 50]
 }
 
 fn default_points_per_yuan() -> i64 {
@@ -65,6 +78,7 @@ pub(crate) fn load(c: &Connection) -> Result<Settings> {
         backup_keep: get(c, "backup_keep")?.and_then(|v| v.parse().ok()).unwrap_or(crate::backup::DEFAULT_KEEP),
         points_per_yuan: get(c, "points_per_yuan")?.and_then(|v| v.parse().ok()).unwrap_or_else(default_points_per_yuan),
         points_per_attendance: get(c, "points_per_attendance")?.and_then(|v| v.parse().ok()).unwrap_or_else(default_points_per_attendance),
+        referral_rewards: get(c, "referral_rewards")?.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_else(default_referral_rewards),
     })
 }
 
@@ -98,6 +112,12 @@ impl Core {
         }
         validate::int_in(Field::Points, input.points_per_yuan, 0, 100)?;
         validate::int_in(Field::Points, input.points_per_attendance, 0, 1000)?;
+        if input.referral_rewards.len() > MAX_REFERRAL_LEVELS {
+            return Err(CoreError::invalid(Field::ReferralRewards, Rule::TooMany { max: MAX_REFERRAL_LEVELS }));
+        }
+        for points in &input.referral_rewards {
+            validate::int_in(Field::ReferralRewards, *points, 0, 100_000)?;
+        }
         let out = self.write(session, |w| {
             let old = load(w)?;
             if old.centre_name != centre {
@@ -120,6 +140,9 @@ impl Core {
             }
             if old.points_per_attendance != input.points_per_attendance {
                 put(w, "points_per_attendance", &input.points_per_attendance.to_string())?;
+            }
+            if old.referral_rewards != input.referral_rewards {
+                put(w, "referral_rewards", &serde_json::to_string(&input.referral_rewards).unwrap_or_default())?;
             }
             load(w)
         })?;

@@ -139,6 +139,7 @@ fn every_command_checks_the_role() {
         ("goods_stock", vec![M], Box::new(|s| c.core.goods_stock(s, centredesk_core::goods::StockInput { goods_id: "no-such-goods".into(), kind: "purchase".into(), quantity: 1, reason: String::new() }).map(drop))),
         ("goods_sell", all.to_vec(), Box::new(|s| c.core.goods_sell(s, centredesk_core::goods::SaleInput { goods_id: "no-such-goods".into(), quantity: 1, member_id: None, method: "cash".into(), delivered: true, note: String::new() }).map(drop))),
         ("points_account", all.to_vec(), Box::new(|s| c.core.points_account(s, mid).map(drop))),
+        ("referral_tree", all.to_vec(), Box::new(|s| c.core.referral_tree(s, mid).map(drop))),
         ("points_award", vec![M], Box::new(|s| c.core.points_award(s, centredesk_core::points::PointsAward { member_id: mid.clone(), points: 1, reason: "测试".into() }).map(drop))),
         ("member_duplicates", vec![M], Box::new(|s| c.core.member_duplicates(s).map(drop))),
         ("member_merge", vec![M], Box::new(|s| c.core.member_merge(s, mid, "no-such-member").map(drop))),

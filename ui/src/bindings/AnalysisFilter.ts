@@ -2,7 +2,7 @@
 
 export type AnalysisFilter = { 
 /**
- * `renewals`, `sales` or `customers`.
+ * `renewals`, `sales`, `customers` or `referrals` (see `referrals.rs`).
  */
 report: string, from_date: string, to_date: string, 
 /**

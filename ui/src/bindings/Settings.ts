@@ -16,4 +16,10 @@ points_per_yuan: number,
 /**
  * Points earned per lesson attended; 0 turns it off.
  */
-points_per_attendance: number, };
+points_per_attendance: number, 
+/**
+ * Referral rewards 转介绍奖励: points for each referrer up the chain when a referred
+ * member's first contract is paid in full — `[level 1, level 2, …]`; empty turns it off.
+ * See `referrals.rs`.
+ */
+referral_rewards: Array<number>, };

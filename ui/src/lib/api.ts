@@ -104,6 +104,7 @@ import type { RefundRule } from '../bindings/RefundRule';
 import type { SearchHit } from '../bindings/SearchHit';
 import type { Session } from '../bindings/Session';
 import type { Settings } from '../bindings/Settings';
+import type { ReferralTree } from '../bindings/ReferralTree';
 import type { Staff } from '../bindings/Staff';
 import type { TimelineEntry } from '../bindings/TimelineEntry';
 
@@ -199,6 +200,7 @@ export const api = {
   satisfactionList: (fromDate: string, toDate: string) => call<SatisfactionScore[]>('satisfaction_list', { fromDate, toDate }),
   satisfactionResults: (fromDate: string, toDate: string, by: string) => call<SatisfactionRow[]>('satisfaction_results', { fromDate, toDate, by }),
   pointsAccount: (memberId: string) => call<PointsAccount>('points_account', { memberId }),
+  referralTree: (memberId: string) => call<ReferralTree>('referral_tree', { memberId }),
   pointsAward: (input: PointsAward) => call<PointsAccount>('points_award', { input }),
   memberMerge: (keepId: string, duplicateId: string) => call<MemberDetail>('member_merge', { keepId, duplicateId }),
 
