@@ -360,6 +360,44 @@ fn require_handler(session: &Session, k: &Complaint) -> Result<()> {
     if k.handler_id == session.staff_id { Ok(()) } else { session.require(Action::HandleAnyComplaint) }
 }
 
+/// 致谢回访: when the handler records the thank-and-follow-up step, the family hears
+/// from the centre (the member's guardians, or the guardian who complained) in the
+/// notice language; a complaint from no one on record (walk-in, anonymous) sends nothing.
+fn queue_follow_up(w: &mut WriteTx, k: &Complaint) -> Result<()> {
+    let recipients = match (&k.member_id, &k.guardian_id) {
+        (Some(member), _) => crate::notify::guardians_of(w, member)?,
+        (None, Some(guardian)) => w
+            .query_row("SELECT id, name, phone FROM guardians WHERE id = ?1", [guardian], |r| {
+                Ok(crate::notify::Recipient { guardian_id: Some(r.get(0)?), name: r.get(1)?, phone: r.get(2)? })
+            })
+            .optional()?
+            .into_iter()
+            .collect(),
+        (None, None) => vec![],
+    };
+    if recipients.is_empty() {
+        return Ok(());
+    }
+    let lang = crate::notify::templates::notice_lang(w)?;
+    let centre = crate::settings::get(w, "centre_name")?.unwrap_or_default();
+    let topic = match (&k.about_staff_name, &k.group_name) {
+        (Some(name), _) => format!("{}（{name}）", category_label(&k.category, lang)),
+        (None, Some(group)) => format!("{}（{group}）", category_label(&k.category, lang)),
+        _ => category_label(&k.category, lang),
+    };
+    let text = crate::notify::templates::render(
+        w,
+        "complaint_follow_up",
+        &[("centre", centre), ("member", k.from_name.clone()), ("complaint_no", k.complaint_no.clone()), ("topic", topic), ("handler", k.handler_name.clone())],
+    )?;
+    crate::notify::queue(
+        w,
+        &crate::notify::NewNotice { kind: "complaint_follow_up", member_id: k.member_id.as_deref(), lead_id: None, session_id: None, text, dedupe_key: Some(format!("complaint:{}", k.id)) },
+        &recipients,
+    )?;
+    Ok(())
+}
+
 fn log_complaint(w: &mut WriteTx, id: &str, op: &str) -> Result<Complaint> {
     let today = w.today().to_string();
     let k = full_complaint(w, id, &today)?;
@@ -668,7 +706,11 @@ impl Core {
                 params![crate::new_id(), k.id, step, expected, notes, session.staff_id, now],
             )?;
             w.execute("UPDATE complaints SET steps_done = ?2, updated_at = ?3 WHERE id = ?1", params![k.id, step, now])?;
-            log_complaint(w, &k.id, &format!("step_{expected}"))
+            let done = log_complaint(w, &k.id, &format!("step_{expected}"))?;
+            if expected == "thank" {
+                queue_follow_up(w, &done)?;
+            }
+            Ok(done)
         })
     }
 

@@ -61,13 +61,21 @@ fn complaint_steps_go_in_order_and_the_confirmation_closes_it() {
     let confirm = |yes: bool| ConfirmInput { complaint_id: k.id.clone(), resolution: "调换教练并补课两节".into(), confirmed: yes, note: "家长满意".into() };
     assert_eq!(c.core.complaint_confirm(&c.clerk, confirm(true)).unwrap_err().code(), "conflict.complaint_step_out_of_order");
 
+    let follow_ups = || c.count("SELECT COUNT(*) FROM notices WHERE kind = 'complaint_follow_up'");
     for (i, kind) in STEPS.iter().enumerate() {
         // The handler records most steps; the manager may record one for them.
         let who = if i == 2 { &c.admin } else { &c.clerk };
+        assert_eq!(follow_ups(), 0, "no follow-up notice before 致谢回访");
         let k2 = c.core.complaint_step(who, step(&k.id, kind)).unwrap();
         assert_eq!(k2.steps_done, i as i64 + 1);
         c.clock.advance(Duration::hours(1));
     }
+    // 致谢回访 tells the family, once, in the notice language, naming what and who.
+    assert_eq!(follow_ups(), 1);
+    let (text, phone): (String, String) =
+        c.raw().query_row("SELECT text, recipient_phone FROM notices WHERE kind = 'complaint_follow_up'", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    assert_eq!(phone, "13800001111");
+    assert!(text.contains("「教练（陈刚）」") && text.contains("T00001") && text.contains(&k.handler_name), "{text}");
     assert_eq!(c.core.complaint_step(&c.clerk, step(&k.id, "thank")).unwrap_err().code(), "conflict.complaint_steps_done");
     let got = c.core.complaint_get(&c.clerk, &k.id).unwrap();
     assert_eq!(got.steps.iter().map(|s| s.kind.as_str()).collect::<Vec<_>>(), STEPS.to_vec());

@@ -51,6 +51,12 @@ pub const BUILT_IN: &[(&str, &[&str], &str, &str)] = &[
         "[{centre}] Hello, sorry: the trial class \"{group}\" on {date} cannot take {member}; our consultant will call to find another time.",
     ),
     (
+        "complaint_follow_up",
+        &["centre", "member", "complaint_no", "topic", "handler"],
+        "【{centre}】家长您好，感谢您关于「{topic}」的意见（编号 {complaint_no}）。我们已按与您商定的方案处理完毕，{handler}会与您联系回访；如仍有不满意，请随时告诉我们。",
+        "[{centre}] Hello, thank you for your feedback about {topic} (no. {complaint_no}). We have done what we agreed with you; {handler} will call to hear how it went. Please tell us any time if something is still not right.",
+    ),
+    (
         "renewal_due",
         &["centre", "member", "package", "end_date", "lessons_left"],
         "【{centre}】家长您好，{member}的「{package}」有效期至 {end_date}，剩余 {lessons_left} 课时，欢迎到前台办理续费。",
