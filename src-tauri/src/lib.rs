@@ -685,6 +685,11 @@ fn analysis_csv(app: AppHandle, state: State<'_, AppState>, filter: AnalysisFilt
 }
 
 #[tauri::command(async)]
+fn feedback_stats_csv(app: AppHandle, state: State<'_, AppState>, table: String, from_date: String, to_date: String, by: String, action: String) -> CmdResult<ExportOutcome> {
+    state.export(&app, &action, |core, s, lang| core.feedback_stats_csv(s, &table, &from_date, &to_date, &by, lang, true))
+}
+
+#[tauri::command(async)]
 fn revenue_csv(app: AppHandle, state: State<'_, AppState>, filter: RevenueFilter, action: String) -> CmdResult<ExportOutcome> {
     state.export(&app, &action, |core, s, lang| core.revenue_csv(s, &filter, lang, true))
 }
@@ -815,7 +820,7 @@ pub fn run() {
             leave_request, trial_request, trial_decide, trials_pending, notices,
             print_roster, print_group_week, print_timetable_week, print_receipt, export_csv,
             backups, backup_now, backup_restore, database_export, revenue, revenue_csv, attendance_report, attendance_csv, staff_activity, import_preview, import_commit,
-            analysis, analysis_csv, member_duplicates, member_merge,
+            analysis, analysis_csv, feedback_stats_csv, member_duplicates, member_merge,
             sync_state, sync_now, sync_register, sync_set_enabled,
             outbox, notice_resend, notices_deliver, notify_channels, notify_channels_set, notify_settings, notify_settings_set, notice_templates, notice_template_set,
             goods_list, goods_create, goods_update, goods_stock, goods_moves, goods_sell, goods_deliver, goods_sales, points_account, points_award, referral_tree,

@@ -2,8 +2,11 @@
 through its five handling steps to the customer's confirmation and sees it leave the
 overdue list; then NPS answers recorded at the desk give the NPS per class group."""
 
+import csv
 import datetime
+import io
 import sqlite3
+from pathlib import Path
 
 from selenium.webdriver.common.keys import Keys
 from selenium.common.exceptions import StaleElementReferenceException
@@ -101,6 +104,10 @@ def test_a_serious_complaint_walked_to_confirmation_and_nps(app):
     assert kinds == STEPS
     (logged,), = app.sql("SELECT COUNT(*) FROM change_log WHERE entity = 'complaint' AND entity_id = ?", cid)
     assert logged == 7  # filed, five steps, closed
+    # 致谢回访 told the family (one notice per guardian of the member).
+    (follow_ups,), = app.sql("SELECT COUNT(*) FROM notices WHERE kind = 'complaint_follow_up' AND member_id = ?", member_id)
+    (guardians,), = app.sql("SELECT COUNT(*) FROM member_guardians WHERE member_id = ?", member_id)
+    assert follow_ups == guardians >= 1
 
     # NPS: 10, 9 and 3 for one class group → 2 promoters, 1 detractor of 3 → 33.3.
     (group_id, group_name), = app.sql("SELECT id, name FROM class_groups WHERE archived = 0 ORDER BY name LIMIT 1")
@@ -122,3 +129,11 @@ def test_a_serious_complaint_walked_to_confirmation_and_nps(app):
     assert nps.text.strip() == "33.3", row.text
     assert group_name in row.text
     app.shot("nps")
+
+    # The results for Excel: the same line in the CSV, with the BOM and a Chinese header.
+    app.click("fb-export")
+    raw = Path(app.el("export-path", timeout=20).get_attribute("data-path")).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw[3:].decode("utf-8"))))
+    assert rows[0][:2] == ["月份", "班级/教练"]
+    assert any(r[1] == group_name and r[-1] == "33.3" for r in rows[1:]), rows

@@ -909,6 +909,50 @@ impl Core {
     }
 }
 
+impl Core {
+    /// The manager's feedback statistics as CSV, the same rows as the screen: `complaints`
+    /// (by category, then by coach, one section column) or `satisfaction` (CSAT and NPS per
+    /// month by class group or coach, as `by` picks).
+    pub fn feedback_stats_csv(&self, session: &Session, table: &str, from_date: &str, to_date: &str, by: &str, lang: crate::Lang, bom: bool) -> Result<crate::export::CsvFile> {
+        use crate::export::Cell;
+        let num = |n: i64| Cell::Number(n.to_string());
+        let (what, header, rows): (String, Vec<String>, Vec<Vec<Cell>>) = match table {
+            "complaints" => {
+                let stats = self.complaint_stats(session, from_date, to_date, lang)?;
+                let header = [("分组", "Section"), ("项目", "Item"), ("投诉数", "Complaints"), ("处理中", "Open"), ("已结案", "Closed"), ("已逾期", "Overdue"), ("平均结案天数", "Average days to close")]
+                    .map(|(zh, en)| lang.pick(zh, en))
+                    .to_vec();
+                let sections = [(lang.pick("按分类", "By category"), &stats.by_category), (lang.pick("按教练", "By coach"), &stats.by_coach)];
+                let rows = sections
+                    .iter()
+                    .flat_map(|(section, rows)| {
+                        rows.iter().map(move |r| {
+                            vec![Cell::Text(section.clone()), Cell::Text(r.label.clone()), num(r.total), num(r.open), num(r.closed), num(r.overdue), Cell::Number(r.avg_days_to_close.clone())]
+                        })
+                    })
+                    .collect();
+                (lang.pick("投诉统计", "complaints"), header, rows)
+            }
+            "satisfaction" => {
+                let results = self.satisfaction_results(session, from_date, to_date, by, lang)?;
+                let header = [("月份", "Month"), ("班级/教练", "Class or coach"), ("CSAT 份数", "CSAT answers"), ("CSAT 平均", "CSAT average"), ("NPS 份数", "NPS answers"), ("推荐者", "Promoters"), ("中立者", "Passives"), ("贬损者", "Detractors"), ("NPS", "NPS")]
+                    .map(|(zh, en)| lang.pick(zh, en))
+                    .to_vec();
+                let rows = results
+                    .iter()
+                    .map(|r| {
+                        vec![Cell::Text(r.month.clone()), Cell::Text(r.label.clone()), num(r.csat_count), Cell::Number(r.csat_avg.clone()), num(r.nps_count), num(r.promoters), num(r.passives), num(r.detractors), Cell::Number(r.nps.clone())]
+                    })
+                    .collect();
+                (lang.pick("满意度", "satisfaction"), header, rows)
+            }
+            _ => return Err(CoreError::invalid(Field::Report, Rule::OneOf { allowed: vec!["complaints".into(), "satisfaction".into()] })),
+        };
+        let bytes = crate::export::csv_bytes(&header, &rows, bom)?;
+        Ok(crate::export::CsvFile { file_name: format!("{what}-{from_date}_{to_date}.csv"), bytes, rows: rows.len() as i64 })
+    }
+}
+
 pub fn category_label(category: &str, lang: crate::Lang) -> String {
     match category {
         "class" => lang.pick("课程", "Class"),

@@ -162,6 +162,19 @@ fn statistics_by_coach_use_the_person_named_or_the_groups_coach() {
     assert!(c.core.complaint_stats(&c.admin, "2026-11-26", "2026-11-30", Lang::En).unwrap().by_category.is_empty(), "outside the range");
     let e = c.core.complaint_stats(&c.admin, "2026-11-30", "2026-11-01", Lang::En).unwrap_err();
     assert_eq!(e.field(), Some(Field::ToDate));
+
+    // The same rows as CSV for Excel: BOM, the header in the chosen language, one line per
+    // category and per coach, the numbers as numbers.
+    let csv = c.core.feedback_stats_csv(&c.admin, "complaints", "2026-11-25", "2026-11-25", "", Lang::ZhCn, true).unwrap();
+    assert!(csv.bytes.starts_with(&[0xEF, 0xBB, 0xBF]));
+    let text = String::from_utf8(csv.bytes[3..].to_vec()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "分组,项目,投诉数,处理中,已结案,已逾期,平均结案天数");
+    assert_eq!(csv.rows as usize, stats.by_category.len() + stats.by_coach.len());
+    assert_eq!(lines.len(), 1 + csv.rows as usize);
+    assert!(lines.contains(&"按教练,陈刚,2,2,0,0,"), "{text}");
+    assert_eq!(c.core.feedback_stats_csv(&c.clerk, "complaints", "2026-11-25", "2026-11-25", "", Lang::ZhCn, true).unwrap_err().code(), "forbidden");
+    assert_eq!(c.core.feedback_stats_csv(&c.admin, "votes", "2026-11-25", "2026-11-25", "", Lang::ZhCn, true).unwrap_err().field(), Some(Field::Report));
 }
 
 #[test]
@@ -282,6 +295,11 @@ fn satisfaction_results_by_group_and_coach_per_month() {
     assert_eq!((by_coach.len(), by_coach[0].label.as_str(), by_coach[0].nps_tenths), (1, "陈刚", Some(0)));
     let all = c.core.satisfaction_results(&c.admin, "2026-12-01", "2026-12-31", "all", Lang::En).unwrap();
     assert_eq!((all[0].label.as_str(), all[0].nps_tenths), ("All", Some(333)));
+    let csv = c.core.feedback_stats_csv(&c.admin, "satisfaction", "2026-12-01", "2026-12-31", "all", Lang::En, false).unwrap();
+    let text = String::from_utf8(csv.bytes).unwrap();
+    assert_eq!(text.lines().next(), Some("Month,Class or coach,CSAT answers,CSAT average,NPS answers,Promoters,Passives,Detractors,NPS"), "no BOM asked, none given");
+    assert_eq!(csv.rows as usize, all.len());
+    assert_eq!(text.lines().nth(1), Some("2026-12,All,0,,3,2,0,1,33.3"));
 
     // Scores out of range name the field; the results are the manager's.
     let e = c.core.satisfaction_record(&c.clerk, score(&members[0].id, "nps", 11, None)).unwrap_err();

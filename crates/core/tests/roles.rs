@@ -173,6 +173,7 @@ fn every_command_checks_the_role() {
         ("complaint_confirm (not the handler)", vec![M], Box::new(|s| c.core.complaint_confirm(s, ConfirmInput { complaint_id: others_complaint.clone(), resolution: "r".into(), confirmed: true, note: String::new() }).map(drop))),
         ("complaint_assign", vec![M], Box::new(|s| c.core.complaint_assign(s, "no-such-complaint", &c.admin.staff_id).map(drop))),
         ("complaint_stats", vec![M], Box::new(|s| c.core.complaint_stats(s, "2026-11-01", "2026-11-30", centredesk_core::Lang::ZhCn).map(drop))),
+        ("feedback_stats_csv", vec![M], Box::new(|s| c.core.feedback_stats_csv(s, "complaints", "2026-11-01", "2026-11-30", "", centredesk_core::Lang::ZhCn, true).map(drop))),
         ("satisfaction_record", all.to_vec(), Box::new(|s| c.core.satisfaction_record(s, ScoreInput { member_id: mid.clone(), kind: "nps".into(), score: 9, occasion: String::new(), group_id: None, coach_id: None, comment: String::new(), date: None }).map(drop))),
         ("satisfaction_list", all.to_vec(), Box::new(|s| c.core.satisfaction_list(s, "2026-11-01", "2026-11-30").map(drop))),
         ("satisfaction_results", vec![M], Box::new(|s| c.core.satisfaction_results(s, "2026-11-01", "2026-11-30", "group", centredesk_core::Lang::ZhCn).map(drop))),

@@ -199,6 +199,8 @@ export const api = {
   satisfactionRecord: (input: ScoreInput) => call<SatisfactionScore>('satisfaction_record', { input }),
   satisfactionList: (fromDate: string, toDate: string) => call<SatisfactionScore[]>('satisfaction_list', { fromDate, toDate }),
   satisfactionResults: (fromDate: string, toDate: string, by: string) => call<SatisfactionRow[]>('satisfaction_results', { fromDate, toDate, by }),
+  feedbackStatsCsv: (table: 'complaints' | 'satisfaction', fromDate: string, toDate: string, by: string, action: PrintAction) =>
+    call<ExportOutcome>('feedback_stats_csv', { table, fromDate, toDate, by, action }),
   pointsAccount: (memberId: string) => call<PointsAccount>('points_account', { memberId }),
   referralTree: (memberId: string) => call<ReferralTree>('referral_tree', { memberId }),
   pointsAward: (input: PointsAward) => call<PointsAccount>('points_award', { input }),
