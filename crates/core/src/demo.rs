@@ -361,6 +361,81 @@ impl Demo<'_> {
         if let Some(p) = recent.iter().find(|p| p.payment.kind == "payment" && !p.payment.reversed) {
             self.core.payment_reverse(&self.admin, &p.payment.id, "金额录错，已重新收款")?;
         }
+        self.feedback()
+    }
+
+    /// What families said over the last months: suggestions with votes, complaints closed,
+    /// under way and one overdue (it shows on the manager's home screen), and CSAT/NPS
+    /// answers after the term so the satisfaction results have something to show.
+    fn feedback(&mut self) -> Result<()> {
+        use crate::feedback::{ComplaintInput, ConfirmInput, ScoreInput, StepInput, SuggestionInput, VoteInput, STEPS};
+        if self.members.len() < 12 {
+            return Ok(());
+        }
+        let today = self.today;
+        let member = |d: &mut Self, i: usize| d.members[(i * 7 + 3) % d.members.len()].0.clone();
+        self.clock.set(at(today - Duration::days(40), 60));
+        for (i, (body, public)) in [("希望周末增加一节晚班课", true), ("前台能否提供饮用热水", true), ("建议家长等候区加几把椅子", false)].into_iter().enumerate() {
+            let by = member(self, i);
+            let sg = self.core.suggestion_create(&self.clerk, SuggestionInput { body: body.into(), member_id: Some(by), guardian_id: None, author_name: String::new(), public })?;
+            for v in 0..(6 - i * 2) {
+                let voter = member(self, 20 + v + i * 10);
+                let vote = if v % 4 == 3 { -1 } else { 1 };
+                self.core.suggestion_vote(&self.clerk, VoteInput { suggestion_id: sg.id.clone(), member_id: voter, vote })?;
+            }
+        }
+        let coach = self.coaches[0].staff_id.clone();
+        // (days ago, member index, category, about the coach, body, severity, steps done, closed)
+        let cases = [
+            (30, 1, "coach", true, "教练上课时接电话，孩子们等了十分钟", "serious", 5, true),
+            (20, 2, "facility", false, "更衣室的柜子锁坏了", "minor", 5, true),
+            (9, 3, "class", false, "同一个班的孩子年龄差太大，进度跟不上", "serious", 1, false),
+            (3, 4, "staff", false, "续费时前台没有说明赠课的有效期", "minor", 2, false),
+        ];
+        for (ago, i, category, about_coach, body, severity, steps, closed) in cases {
+            self.clock.set(at(today - Duration::days(ago), 120));
+            let input = ComplaintInput {
+                member_id: Some(member(self, 40 + i)),
+                guardian_id: None,
+                category: category.into(),
+                about_staff_id: about_coach.then(|| coach.clone()),
+                group_id: None,
+                body: body.into(),
+                severity: severity.into(),
+                handler_id: None,
+                deadline: None,
+            };
+            let handler = if about_coach { self.admin.clone() } else { self.clerk.clone() };
+            let k = self.core.complaint_create(&handler, input)?;
+            for (n, kind) in STEPS.iter().take(steps).enumerate() {
+                self.clock.set(at(today - Duration::days(ago) + Duration::days(n as i64 / 2), 180 + n as i64 * 30));
+                self.core.complaint_step(&handler, StepInput { complaint_id: k.id.clone(), kind: kind.to_string(), notes: format!("已与家长沟通（{}）", crate::feedback::step_label(kind, crate::Lang::ZhCn)) })?;
+            }
+            if closed {
+                self.core.complaint_confirm(&handler, ConfirmInput { complaint_id: k.id, resolution: "已整改并向家长致歉，赠送一节课".into(), confirmed: true, note: "家长表示满意".into() })?;
+            }
+        }
+        // After the term: CSAT 1–5 and NPS 0–10 from a few dozen families per class group.
+        self.clock.set(at(today, 600));
+        let groups: Vec<String> = self.groups.iter().map(|g| g.0.clone()).collect();
+        for n in 0..36 {
+            // In the months before this one, so this month's results are the desk's own.
+            let day = today - Duration::days(i64::from(chrono::Datelike::day(&today)) + (n as i64 % 4) * 30);
+            let group = groups[n % groups.len()].clone();
+            let roll = self.people.rng().gen_range(0..10);
+            let (kind, score) = if n % 2 == 0 { ("nps", [10, 10, 9, 9, 9, 8, 7, 6, 10, 4][roll]) } else { ("csat", [5, 5, 4, 4, 5, 3, 4, 5, 2, 4][roll]) };
+            let input = ScoreInput {
+                member_id: member(self, 60 + n),
+                kind: kind.into(),
+                score,
+                occasion: "term".into(),
+                group_id: Some(group),
+                coach_id: None,
+                comment: String::new(),
+                date: Some(day.to_string()),
+            };
+            self.core.satisfaction_record(&self.clerk, input)?;
+        }
         Ok(())
     }
 
