@@ -383,17 +383,20 @@ fn sales(
     };
     // Per consultant: leads of the period, follow-ups done in the period, conversions of
     // those leads, days from lead to first contract, and revenue on the contracts they sold.
+    // Each figure grouped once (the period's leads, the follow-ups, the ledger by day, the
+    // open leads), then joined to the staff list.
     let mut stmt = c.prepare(&format!(
-        "{reached}
-         SELECT s.display_name,
-            (SELECT COUNT(*) FROM reach WHERE reach.consultant_id = s.id),
-            COALESCE(fu.n, 0),
-            (SELECT COUNT(*) FROM reach WHERE reach.consultant_id = s.id AND reach.stage >= 5),
-            (SELECT CAST(AVG(julianday((SELECT MIN(k.created_at) FROM contracts k WHERE k.member_id = reach.converted_member_id)) - julianday(reach.created_at)) AS INTEGER)
-               FROM reach WHERE reach.consultant_id = s.id AND reach.converted_member_id IS NOT NULL),
-            (SELECT COALESCE(SUM(d.received + d.refunded + d.reversed), 0) FROM payment_days d WHERE d.consultant_id = s.id AND d.business_date BETWEEN ?1 AND ?2),
-            (SELECT COUNT(*) FROM leads l WHERE l.consultant_id = s.id AND l.status NOT IN ('enrolled','lost') AND l.next_follow_up < ?3)
-         FROM staff s LEFT JOIN (SELECT f.staff_id, COUNT(*) AS n FROM lead_follow_ups f WHERE substr(f.at, 1, 10) BETWEEN ?1 AND ?2 GROUP BY 1) fu ON fu.staff_id = s.id
+        "{reached},
+         per AS (SELECT consultant_id, COUNT(*) AS leads, SUM(stage >= 5) AS conversions,
+                    CAST(AVG(CASE WHEN converted_member_id IS NOT NULL THEN
+                        julianday((SELECT MIN(k.created_at) FROM contracts k WHERE k.member_id = reach.converted_member_id)) - julianday(reach.created_at) END) AS INTEGER) AS days
+                 FROM reach GROUP BY consultant_id),
+         fu AS (SELECT f.staff_id, COUNT(*) AS n FROM lead_follow_ups f WHERE substr(f.at, 1, 10) BETWEEN ?1 AND ?2 GROUP BY 1),
+         rev AS (SELECT d.consultant_id, SUM(d.received + d.refunded + d.reversed) AS net FROM payment_days d WHERE d.business_date BETWEEN ?1 AND ?2 GROUP BY 1),
+         late AS (SELECT l.consultant_id, COUNT(*) AS n FROM leads l WHERE l.status NOT IN ('enrolled','lost') AND l.next_follow_up < ?3 GROUP BY 1)
+         SELECT s.display_name, COALESCE(per.leads, 0), COALESCE(fu.n, 0), COALESCE(per.conversions, 0), per.days, COALESCE(rev.net, 0), COALESCE(late.n, 0)
+         FROM staff s LEFT JOIN per ON per.consultant_id = s.id LEFT JOIN fu ON fu.staff_id = s.id
+              LEFT JOIN rev ON rev.consultant_id = s.id LEFT JOIN late ON late.consultant_id = s.id
          WHERE s.role IN ('consultant','manager') AND s.active = 1 ORDER BY 6 DESC, 1"
     ))?;
     let people: Vec<Vec<String>> = stmt

@@ -189,6 +189,7 @@ fn a_year_of_demo_history_keeps_every_table_consistent() {
     }
     let leads: i64 = f.rows.iter().map(|r| n(&r[col(f, "leads")])).sum();
     assert_eq!(leads, one("SELECT COUNT(*) FROM leads WHERE substr(created_at, 1, 10) BETWEEN '2025-11-26' AND '2026-11-25'"));
+    consultants_match_an_oracle(&raw, &s[2], ("2025-11-26", "2026-11-25"), "2026-11-25");
 
     // Customers: scores 1–5, A about the top fifth, lifetime values adding up to the ledger.
     let v = core
@@ -236,4 +237,84 @@ fn a_year_of_demo_history_keeps_every_table_consistent() {
             .unwrap();
         assert_eq!(running, 0);
     }
+}
+
+/// The consultants table against figures counted here from the raw rows: each lead of
+/// the period, whether it was ever enrolled (its history in the change log), the days to
+/// its member's first contract; follow-ups, the ledger and open leads overdue.
+fn consultants_match_an_oracle(raw: &rusqlite::Connection, t: &centredesk_core::analysis::ReportTable, (from, to): (&str, &str), today: &str) {
+    use std::collections::HashMap;
+    let all = |sql: &str| -> Vec<Vec<rusqlite::types::Value>> {
+        let mut stmt = raw.prepare(sql).unwrap();
+        let n = stmt.column_count();
+        stmt.query_map([], |r| (0..n).map(|i| r.get(i)).collect()).unwrap().collect::<rusqlite::Result<_>>().unwrap()
+    };
+    let text = |v: &rusqlite::types::Value| match v {
+        rusqlite::types::Value::Text(s) => Some(s.clone()),
+        _ => None,
+    };
+    let int = |v: &rusqlite::types::Value| match v {
+        rusqlite::types::Value::Integer(i) => *i,
+        _ => 0,
+    };
+    let ms = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap().timestamp_millis();
+    let in_period = |t: &str| (from..=to).contains(&&t[..10]);
+    let mut enrolled_ever: std::collections::HashSet<String> = all("SELECT entity_id, payload FROM change_log WHERE entity = 'lead'")
+        .iter()
+        .filter(|r| text(&r[1]).unwrap().contains("\"status\":\"enrolled\""))
+        .map(|r| text(&r[0]).unwrap())
+        .collect();
+    let first_contract: HashMap<String, i64> = all("SELECT member_id, created_at FROM contracts").iter().fold(HashMap::new(), |mut m, r| {
+        let at = ms(&text(&r[1]).unwrap());
+        let e = m.entry(text(&r[0]).unwrap()).or_insert(at);
+        *e = (*e).min(at);
+        m
+    });
+    #[derive(Default, Debug, PartialEq)]
+    struct Figures { leads: i64, follow_ups: i64, conversions: i64, days: Vec<i64>, revenue: i64, overdue: i64 }
+    let mut by: HashMap<String, Figures> = HashMap::new();
+    for r in all("SELECT id, consultant_id, status, converted_member_id, created_at, next_follow_up FROM leads") {
+        let (id, consultant, status, created) = (text(&r[0]).unwrap(), text(&r[1]).unwrap_or_default(), text(&r[2]).unwrap(), text(&r[4]).unwrap());
+        if status == "enrolled" {
+            enrolled_ever.insert(id.clone());
+        }
+        let f = by.entry(consultant).or_default();
+        if !["enrolled", "lost"].contains(&status.as_str()) && text(&r[5]).is_some_and(|d| d.as_str() < today) {
+            f.overdue += 1;
+        }
+        if in_period(&created) {
+            f.leads += 1;
+            f.conversions += i64::from(enrolled_ever.contains(&id));
+            if let Some(first) = text(&r[3]).and_then(|m| first_contract.get(&m).copied()) {
+                f.days.push(first - ms(&created));
+            }
+        }
+    }
+    for r in all("SELECT staff_id, at FROM lead_follow_ups") {
+        if in_period(&text(&r[1]).unwrap()) {
+            by.entry(text(&r[0]).unwrap()).or_default().follow_ups += 1;
+        }
+    }
+    for r in all("SELECT k.consultant_id, p.amount, p.business_date FROM payments p JOIN contracts k ON k.id = p.contract_id WHERE k.consultant_id IS NOT NULL") {
+        if in_period(&text(&r[2]).unwrap()) {
+            by.entry(text(&r[0]).unwrap()).or_default().revenue += int(&r[1]);
+        }
+    }
+    let staff = all("SELECT id, display_name FROM staff WHERE role IN ('consultant','manager') AND active = 1");
+    assert_eq!(t.rows.len(), staff.len());
+    let mut checked = 0;
+    for s in staff {
+        let (id, name) = (text(&s[0]).unwrap(), text(&s[1]).unwrap());
+        let f = by.remove(&id).unwrap_or_default();
+        let row = t.rows.iter().find(|r| r[col(t, "consultant")] == name).unwrap();
+        let days = (!f.days.is_empty()).then(|| f.days.iter().sum::<i64>() / f.days.len() as i64 / 86_400_000);
+        assert_eq!(n(&row[col(t, "leads")]), f.leads, "{name}: leads");
+        assert_eq!(n(&row[col(t, "follow_ups")]), f.follow_ups, "{name}: follow-ups");
+        assert_eq!(n(&row[col(t, "conversions")]), f.conversions, "{name}: conversions");
+        assert_eq!(row[col(t, "days_to_convert")], days.map(|d| d.to_string()).unwrap_or_default(), "{name}: days to convert");
+        assert_eq!(centredesk_core::Money::parse(&row[col(t, "revenue")]).unwrap().fen(), f.revenue, "{name}: revenue");
+        assert_eq!(n(&row[col(t, "overdue")]), f.overdue, "{name}: overdue follow-ups");
+        checked += f.leads;
+    }
+    assert!(checked > 0, "the demo's consultants have leads in the period");
 }
