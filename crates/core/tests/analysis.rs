@@ -192,6 +192,15 @@ fn a_year_of_demo_history_keeps_every_table_consistent() {
     consultants_match_an_oracle(&raw, &s[2], ("2025-11-26", "2026-11-25"), "2026-11-25");
 
     // Customers: scores 1–5, A about the top fifth, lifetime values adding up to the ledger.
+    // Two paying records of one child merged first, so the survivor's sums are checked too.
+    let paying: Vec<String> = raw
+        .prepare("SELECT member_id FROM payments GROUP BY member_id HAVING SUM(amount) > 0 ORDER BY member_id LIMIT 2")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    core.member_merge(&admin, &paying[0], &paying[1]).unwrap();
     let v = core
         .analysis(
             &admin,
@@ -200,6 +209,7 @@ fn a_year_of_demo_history_keeps_every_table_consistent() {
         )
         .unwrap();
     let (rfm, abc, churn) = (&v[0], &v[1], &v[2]);
+    customers_match_an_oracle(&raw, rfm, abc, churn, "2026-11-25");
     assert!(rfm
         .rows
         .iter()
@@ -317,4 +327,67 @@ fn consultants_match_an_oracle(raw: &rusqlite::Connection, t: &centredesk_core::
         checked += f.leads;
     }
     assert!(checked > 0, "the demo's consultants have leads in the period");
+}
+
+/// The customer tables against the set-based SQL they were first written as (joins and
+/// NTILE windows over the raw ledger, merged records folded by `merged_into`).
+fn customers_match_an_oracle(
+    raw: &rusqlite::Connection,
+    rfm: &centredesk_core::analysis::ReportTable,
+    abc: &centredesk_core::analysis::ReportTable,
+    churn: &centredesk_core::analysis::ReportTable,
+    today: &str,
+) {
+    let lines = |sql: &str| -> Vec<Vec<String>> {
+        let mut stmt = raw.prepare(sql).unwrap();
+        let n = stmt.column_count();
+        stmt.query_map([today], |r| {
+            Ok((0..n)
+                .map(|i| match r.get_ref(i).unwrap() {
+                    rusqlite::types::ValueRef::Integer(x) => x.to_string(),
+                    rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                    _ => String::new(),
+                })
+                .collect())
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+    };
+    let money = |fen: &str| centredesk_core::Money::from_fen(fen.parse().unwrap()).to_string();
+    // RFM: who, last payment, days, payments and money per survivor over the last 365 days.
+    let want = lines(
+        "WITH pay AS (
+            SELECT COALESCE(pm.merged_into, pm.id) AS id, MAX(p.business_date) AS last, SUM(p.kind = 'payment') AS freq, SUM(p.amount) AS spent
+            FROM payments p JOIN members pm ON pm.id = p.member_id
+            WHERE p.business_date BETWEEN date(?1, '-365 days') AND ?1 GROUP BY 1 HAVING SUM(p.amount) > 0)
+         SELECT COALESCE(m.member_no, ''), m.name, last, CAST(julianday(?1) - julianday(last) AS INTEGER), freq, spent,
+                NTILE(5) OVER (ORDER BY last, m.id), NTILE(5) OVER (ORDER BY freq, m.id), NTILE(5) OVER (ORDER BY spent, m.id)
+         FROM pay JOIN members m ON m.id = pay.id ORDER BY spent DESC, m.id",
+    );
+    assert_eq!(rfm.total_rows as usize, want.len());
+    let got: Vec<Vec<String>> = rfm.rows.iter().map(|r| r[..7].to_vec()).collect();
+    let want: Vec<Vec<String>> = want.iter().map(|w| vec![w[0].clone(), w[1].clone(), w[2].clone(), w[3].clone(), w[4].clone(), money(&w[5]), format!("{}{}{}", w[6], w[7], w[8])]).collect();
+    assert_eq!(got, want, "RFM rows");
+    // ABC: lifetime value, first and last payment per survivor, largest first.
+    let want = lines(
+        "SELECT COALESCE(m.member_no, ''), m.name, SUM(p.amount), MIN(p.business_date), MAX(p.business_date), COUNT(*) OVER ()
+         FROM payments p JOIN members pm ON pm.id = p.member_id JOIN members m ON m.id = COALESCE(pm.merged_into, pm.id)
+         WHERE ?1 = ?1 GROUP BY m.id HAVING SUM(p.amount) > 0 ORDER BY 3 DESC, m.name, m.id",
+    );
+    assert_eq!(abc.total_rows as usize, want.len());
+    let got: Vec<Vec<String>> = abc.rows.iter().map(|r| r[1..6].to_vec()).collect();
+    let want: Vec<Vec<String>> = want.iter().map(|w| vec![w[0].clone(), w[1].clone(), money(&w[2]), w[3].clone(), w[4].clone()]).collect();
+    assert_eq!(got, want, "ABC rows");
+    // Win back: paying members with no contract running today, largest value first.
+    let want = lines(
+        "SELECT m.id FROM members m
+         WHERE m.status IN ('active','paused','expired','left') AND m.merged_into IS NULL
+           AND EXISTS (SELECT 1 FROM payments p WHERE p.member_id = m.id OR p.member_id IN (SELECT x.id FROM members x WHERE x.merged_into = m.id))
+           AND NOT EXISTS (SELECT 1 FROM contracts k WHERE k.member_id = m.id AND k.status = 'active' AND k.end_date >= ?1
+                             AND (k.kind = 'term' OR k.lessons_used < k.lessons_total))
+         ORDER BY (SELECT SUM(p.amount) FROM payments p WHERE p.member_id = m.id OR p.member_id IN (SELECT x.id FROM members x WHERE x.merged_into = m.id)) DESC, m.id",
+    );
+    assert_eq!(churn.member_ids, want.into_iter().map(|w| w[0].clone()).collect::<Vec<_>>(), "win-back list");
+    assert!(!churn.member_ids.is_empty());
 }
