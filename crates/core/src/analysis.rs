@@ -474,23 +474,6 @@ fn quintiles(n: usize, cmp: impl Fn(usize, usize) -> std::cmp::Ordering) -> Vec<
     tile
 }
 
-/// One member record, as the customer tables need it.
-struct MemberLine {
-    member_no: Option<String>,
-    name: String,
-    status: String,
-    merged_into: Option<String>,
-}
-
-/// Every member record by id, in one sequential read.
-fn member_index(c: &Connection) -> Result<HashMap<String, MemberLine>> {
-    let mut stmt = c.prepare("SELECT id, member_no, name, status, merged_into FROM members")?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, MemberLine { member_no: r.get(1)?, name: r.get(2)?, status: r.get(3)?, merged_into: r.get(4)? })))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
-}
-
 fn customers(
     c: &Connection,
     lang: Lang,
@@ -502,53 +485,51 @@ fn customers(
     let year_ago = (chrono::NaiveDate::parse_from_str(today, "%Y-%m-%d").unwrap_or_default()
         - chrono::Duration::days(365))
     .to_string();
-    // Everything below is folded here from sequential reads (the member list, the
-    // ledger's year off its covering index, the report caches of migration 0012) instead
-    // of joins that probed the members table four times per row: 1–2 s at 100,000 members.
-    let people = member_index(c)?;
-    let survivor = |id: &str| -> String { people.get(id).and_then(|m| m.merged_into.clone()).unwrap_or_else(|| id.to_string()) };
+    // Each table is ranked from one read of a narrow source (the year's ledger off its
+    // covering index, `member_spend`), sorted by SQLite; names, phones and dates are looked
+    // up only for the rows shown. The old joins probed the members table per row and took
+    // 1–2 s at 100,000 members. A merged record's money counts for its survivor.
+    let merged: HashMap<String, String> = c
+        .prepare("SELECT id, merged_into FROM members WHERE merged_into IS NOT NULL")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut member = c.prepare("SELECT member_no, name, status FROM members WHERE id = ?1")?;
+    let mut member = |id: &str| -> Result<(Option<String>, String, String)> { Ok(member.query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?) };
     let today_date = chrono::NaiveDate::parse_from_str(today, "%Y-%m-%d").unwrap_or_default();
     // Quintiles over members who paid in the last year, as SQL's NTILE(5) would give
-    // them (ties in member order); 5 is best (recent, frequent, much). A merged record's
-    // payments count for the survivor.
-    let mut year: HashMap<String, (String, i64, i64)> = HashMap::new();
-    let mut stmt = c.prepare("SELECT member_id, business_date, kind, amount FROM payments WHERE business_date BETWEEN ?2 AND ?1")?;
-    let mut rows = stmt.query(params![today, year_ago])?;
-    while let Some(r) = rows.next()? {
-        let e = year.entry(survivor(r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?)).or_insert((String::new(), 0, 0));
-        let day = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
-        if day > e.0.as_str() {
-            e.0 = day.to_string();
+    // them (ties in member order); 5 is best (recent, frequent, much).
+    let mut payers: Vec<(String, String, i64, i64)> = c
+        .prepare(
+            "SELECT member_id, MAX(business_date), SUM(kind = 'payment'), SUM(amount) FROM payments
+             WHERE business_date BETWEEN ?2 AND ?1 GROUP BY member_id",
+        )?
+        .query_map(params![today, year_ago], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    if !merged.is_empty() {
+        let mut folded: HashMap<String, (String, i64, i64)> = HashMap::new();
+        for (id, last, freq, spent) in payers {
+            let e = folded.entry(merged.get(&id).cloned().unwrap_or(id)).or_insert((String::new(), 0, 0));
+            e.0 = e.0.clone().max(last);
+            e.1 += freq;
+            e.2 += spent;
         }
-        e.1 += i64::from(r.get_ref(2)?.as_str().map_err(rusqlite::Error::from)? == "payment");
-        e.2 += r.get::<_, i64>(3)?;
+        payers = folded.into_iter().map(|(id, (last, freq, spent))| (id, last, freq, spent)).collect();
     }
-    type Rfm = (String, Option<String>, String, String, i64, i64, i64);
-    let mut payers: Vec<Rfm> = year
-        .into_iter()
-        .filter(|(_, (_, _, spent))| *spent > 0)
-        .map(|(id, (last, freq, spent))| {
-            let m = people.get(&id);
-            let days = chrono::NaiveDate::parse_from_str(&last, "%Y-%m-%d").map(|d| (today_date - d).num_days()).unwrap_or_default();
-            (id.clone(), m.and_then(|m| m.member_no.clone()), m.map(|m| m.name.clone()).unwrap_or_default(), last, freq, spent, days)
-        })
-        .collect();
-    payers.sort_by(|a, b| b.5.cmp(&a.5).then_with(|| a.0.cmp(&b.0)));
+    payers.retain(|p| p.3 > 0);
+    payers.sort_by(|a, b| b.3.cmp(&a.3).then_with(|| a.0.cmp(&b.0)));
     let n = payers.len();
-    let recency = quintiles(n, |i, j| payers[i].3.cmp(&payers[j].3).then_with(|| payers[i].0.cmp(&payers[j].0)));
-    let frequency = quintiles(n, |i, j| payers[i].4.cmp(&payers[j].4).then_with(|| payers[i].0.cmp(&payers[j].0)));
-    let monetary = quintiles(n, |i, j| payers[i].5.cmp(&payers[j].5).then_with(|| payers[i].0.cmp(&payers[j].0)));
+    let recency = quintiles(n, |i, j| payers[i].1.cmp(&payers[j].1).then_with(|| payers[i].0.cmp(&payers[j].0)));
+    let frequency = quintiles(n, |i, j| payers[i].2.cmp(&payers[j].2).then_with(|| payers[i].0.cmp(&payers[j].0)));
+    let monetary = quintiles(n, |i, j| payers[i].3.cmp(&payers[j].3).then_with(|| payers[i].0.cmp(&payers[j].0)));
     let mut rfm_ids = Vec::new();
-    let rfm: Vec<Vec<String>> = payers
-        .into_iter()
-        .enumerate()
-        .take(limit)
-        .map(|(i, (id, member_no, name, last, freq, spent, days))| {
-            rfm_ids.push(id);
-            let (rs, fs, ms) = (recency[i], frequency[i], monetary[i]);
-            vec![member_no.unwrap_or_default(), name, last, days.to_string(), freq.to_string(), money(spent), format!("{rs}{fs}{ms}"), segment(rs, fs, ms, lang)]
-        })
-        .collect();
+    let mut rfm: Vec<Vec<String>> = Vec::new();
+    for (i, (id, last, freq, spent)) in payers.into_iter().enumerate().take(limit) {
+        let (member_no, name, _) = member(&id)?;
+        let days = chrono::NaiveDate::parse_from_str(&last, "%Y-%m-%d").map(|d| (today_date - d).num_days()).unwrap_or_default();
+        let (rs, fs, ms) = (recency[i], frequency[i], monetary[i]);
+        rfm.push(vec![member_no.unwrap_or_default(), name, last, days.to_string(), freq.to_string(), money(spent), format!("{rs}{fs}{ms}"), segment(rs, fs, ms, lang)]);
+        rfm_ids.push(id);
+    }
     let rfm_table = ReportTable {
         key: "rfm".into(),
         title: lang.pick("RFM 客户分层（近一年）", "RFM (last 12 months)"),
@@ -567,51 +548,39 @@ fn customers(
         chart: None,
         member_ids: rfm_ids,
     };
-    // ABC over lifetime revenue: rank members by what they have paid in total
-    // (`member_spend`, folded into the survivor of a merge).
-    let mut spend: HashMap<String, (i64, String, String)> = HashMap::new();
-    let mut stmt = c.prepare("SELECT member_id, spent, first_date, last_date FROM member_spend")?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        let e = spend.entry(survivor(r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?)).or_insert((0, String::new(), String::new()));
-        let (first, last): (String, String) = (r.get(2)?, r.get(3)?);
-        e.0 += r.get::<_, i64>(1)?;
-        if e.1.is_empty() || first < e.1 {
-            e.1 = first;
+    // ABC over lifetime revenue: rank members by what they have paid in total.
+    let mut spend: Vec<(String, i64)> = c
+        .prepare("SELECT member_id, spent FROM member_spend ORDER BY spent DESC, member_id")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    if !merged.is_empty() {
+        let mut folded: HashMap<String, i64> = HashMap::new();
+        for (id, spent) in spend {
+            *folded.entry(merged.get(&id).cloned().unwrap_or(id)).or_default() += spent;
         }
-        if last > e.2 {
-            e.2 = last;
-        }
+        spend = folded.into_iter().collect();
+        spend.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     }
-    type Life = (String, Option<String>, String, String, i64, String, String);
-    let mut life: Vec<Life> = spend
-        .iter()
-        .filter(|(_, (spent, _, _))| *spent > 0)
-        .filter_map(|(id, (spent, first, last))| {
-            let m = people.get(id)?;
-            Some((id.clone(), m.member_no.clone(), m.name.clone(), m.status.clone(), *spent, first.clone(), last.clone()))
-        })
-        .collect();
-    life.sort_by(|a, b| b.4.cmp(&a.4).then_with(|| a.2.cmp(&b.2)).then_with(|| a.0.cmp(&b.0)));
-    let total = life.len() as i64;
+    let total = spend.iter().take_while(|x| x.1 > 0).count() as i64;
+    let mut dates = c.prepare(
+        "SELECT MIN(first_date), MAX(last_date) FROM member_spend WHERE member_id = ?1 OR member_id IN (SELECT id FROM members WHERE merged_into = ?1)",
+    )?;
     let mut abc_ids = Vec::new();
-    let abc: Vec<Vec<String>> = life
-        .into_iter()
-        .zip(1i64..)
-        .take(limit)
-        .map(|((id, member_no, name, status, spent, first, last), rank)| {
-            abc_ids.push(id);
-            // The top share rounded up, so a small centre still has an A.
-            let class = if rank * 100 <= a_percent * total + 99 {
-                "A"
-            } else if rank * 100 <= (a_percent + b_percent) * total + 99 {
-                "B"
-            } else {
-                "C"
-            };
-            vec![class.to_string(), member_no.unwrap_or_default(), name, money(spent), first, last, crate::export::member_status_label(&status, lang)]
-        })
-        .collect();
+    let mut abc: Vec<Vec<String>> = Vec::new();
+    for ((id, spent), rank) in spend.iter().take_while(|x| x.1 > 0).zip(1i64..).take(limit) {
+        let (member_no, name, status) = member(id)?;
+        let (first, last): (String, String) = dates.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        // The top share rounded up, so a small centre still has an A.
+        let class = if rank * 100 <= a_percent * total + 99 {
+            "A"
+        } else if rank * 100 <= (a_percent + b_percent) * total + 99 {
+            "B"
+        } else {
+            "C"
+        };
+        abc.push(vec![class.to_string(), member_no.unwrap_or_default(), name, money(*spent), first, last, crate::export::member_status_label(&status, lang)]);
+        abc_ids.push(id.clone());
+    }
     let abc_table = ReportTable {
         key: "abc".into(),
         title: lang.pick("ABC 分类与终身价值", "ABC classes and lifetime value"),
@@ -635,53 +604,35 @@ fn customers(
         chart: None,
         member_ids: abc_ids,
     };
-    // Win back: members who left or lapsed (no valid contract today) after paying; their
-    // last lesson comes from `member_attended`, their lifetime value from the spend above.
-    let mut covered: HashSet<String> = HashSet::new();
-    let mut stmt = c.prepare(
-        "SELECT member_id FROM contracts WHERE status = 'active' AND end_date >= ?1 AND (kind = 'term' OR lessons_used < lessons_total)",
-    )?;
-    let mut rows = stmt.query([today])?;
-    while let Some(r) = rows.next()? {
-        covered.insert(r.get(0)?);
-    }
-    let mut last_lesson: HashMap<String, String> = HashMap::new();
-    let mut stmt = c.prepare("SELECT member_id, last_date FROM member_attended")?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        last_lesson.insert(r.get(0)?, r.get(1)?);
-    }
-    let mut lapsed: Vec<(String, Option<String>, String, String, Option<String>, i64)> = people
-        .iter()
-        .filter(|(id, m)| m.merged_into.is_none() && ["active", "paused", "expired", "left"].contains(&m.status.as_str()) && !covered.contains(*id))
-        .filter_map(|(id, m)| {
-            let spent = spend.get(id)?.0;
-            Some((id.clone(), m.member_no.clone(), m.name.clone(), m.status.clone(), last_lesson.get(id).cloned(), spent))
-        })
-        .collect();
-    lapsed.sort_by(|a, b| b.5.cmp(&a.5).then_with(|| a.0.cmp(&b.0)));
+    // Win back: members who left or lapsed (no valid contract today) after paying, by
+    // lifetime value (the order `spend` is already in).
+    let ids = |sql: &str| -> Result<HashSet<String>> { Ok(c.prepare(sql)?.query_map([today], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?) };
+    let covered = ids("SELECT member_id FROM contracts WHERE status = 'active' AND end_date >= ?1 AND (kind = 'term' OR lessons_used < lessons_total)")?;
+    let eligible = ids("SELECT id FROM members WHERE merged_into IS NULL AND status IN ('active','paused','expired','left') AND ?1 = ?1")?;
+    let lapsed: Vec<&(String, i64)> = spend.iter().filter(|(id, _)| eligible.contains(id) && !covered.contains(id)).collect();
     let churn_total = lapsed.len() as i64;
-    lapsed.truncate(limit);
-    let mut churn_ids = Vec::new();
-    // Phones and last contracts only for the rows shown.
     let mut phone = c.prepare(
         "SELECT g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id WHERE mg.member_id = ?1 ORDER BY mg.is_primary DESC LIMIT 1",
     )?;
     let mut ended = c.prepare("SELECT MAX(k.end_date) FROM contracts k WHERE k.member_id = ?1")?;
-    let mut churn = Vec::with_capacity(lapsed.len());
-    for (id, member_no, name, status, last_lesson, spent) in lapsed {
-        let phone: Option<String> = phone.query_row([&id], |r| r.get(0)).optional()?;
-        let ended: Option<String> = ended.query_row([&id], |r| r.get(0))?;
+    let mut attended = c.prepare("SELECT last_date FROM member_attended WHERE member_id = ?1")?;
+    let mut churn_ids = Vec::new();
+    let mut churn = Vec::new();
+    for (id, spent) in lapsed.into_iter().take(limit) {
+        let (member_no, name, status) = member(id)?;
+        let phone: Option<String> = phone.query_row([id], |r| r.get(0)).optional()?;
+        let ended: Option<String> = ended.query_row([id], |r| r.get(0))?;
+        let last_lesson: Option<String> = attended.query_row([id], |r| r.get(0)).optional()?;
         churn.push(vec![
             member_no.unwrap_or_default(),
             name,
             phone.unwrap_or_default(),
             ended.unwrap_or_default(),
             last_lesson.unwrap_or_default(),
-            money(spent),
+            money(*spent),
             crate::export::member_status_label(&status, lang),
         ]);
-        churn_ids.push(id);
+        churn_ids.push(id.clone());
     }
     let churn_table = ReportTable {
         key: "churned".into(),

@@ -373,7 +373,7 @@ fn customers_match_an_oracle(
     let want = lines(
         "SELECT COALESCE(m.member_no, ''), m.name, SUM(p.amount), MIN(p.business_date), MAX(p.business_date), COUNT(*) OVER ()
          FROM payments p JOIN members pm ON pm.id = p.member_id JOIN members m ON m.id = COALESCE(pm.merged_into, pm.id)
-         WHERE ?1 = ?1 GROUP BY m.id HAVING SUM(p.amount) > 0 ORDER BY 3 DESC, m.name, m.id",
+         WHERE ?1 = ?1 GROUP BY m.id HAVING SUM(p.amount) > 0 ORDER BY 3 DESC, m.id",
     );
     assert_eq!(abc.total_rows as usize, want.len());
     let got: Vec<Vec<String>> = abc.rows.iter().map(|r| r[1..6].to_vec()).collect();
