@@ -237,8 +237,10 @@ CREATE INDEX trial_requests_lead ON trial_requests(lead_id, attended);
 -- Attendance by member reads each mark of the period's sessions from the index alone.
 CREATE INDEX attendance_session_member ON attendance(session_id, member_id, mark);
 
--- Contracts by status and end date, carrying what the renewal and win-back reports test
--- (kind, lessons, start, whose) so they read the period's contracts from the index
--- alone; it replaces the narrower contracts_end.
-CREATE INDEX contracts_status_end ON contracts(status, end_date, kind, lessons_total, lessons_used, start_date, id, member_id);
+-- Contracts by status and end date, carrying what the renewal reports test (kind,
+-- lessons, start) so they read the period's contracts from the index alone; it replaces
+-- the narrower contracts_end. Never add member_id: the index would then cover the
+-- one-member lookups (roll call, stopped coming) and, without statistics, SQLite picks it
+-- over contracts_member_status and reads every running contract per member.
+CREATE INDEX contracts_status_end ON contracts(status, end_date, kind, lessons_total, lessons_used, start_date, id);
 DROP INDEX contracts_end;
