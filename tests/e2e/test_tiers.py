@@ -126,3 +126,14 @@ def test_tiers_configured_in_settings_re_evaluated_and_shown_at_the_desk(app):
     assert any("会员等级升为「金卡」" in t for t in texts), texts
     assert any("会员等级「金卡」的权益已更新" in t for t in texts), texts
     app.shot("timeline")
+
+    # In English the tier, its discount and its history read in English.
+    app.click("lang-switch")
+    wait(app).until(lambda d: d.find_element("css selector", "html").get_attribute("lang") == "en")
+    assert app.wait_text("member-tier", lambda t: "Gold" in t) == "Gold · 6% off"
+    wait(app).until(lambda d: any("Tier raised to Gold" in e.text for e in app.all("timeline-entry")))
+    app.click("nav-settings")
+    app.el("tiers-panel")
+    app.driver.execute_script("arguments[0].scrollIntoView()", app.el("tiers-panel"))
+    assert "Threshold (¥)" in app.text_of("tiers-panel")
+    app.shot("settings-en")
