@@ -22,6 +22,3 @@ CREATE TABLE member_tiers (
     updated_at        TEXT NOT NULL
 ) STRICT;
 CREATE INDEX member_tiers_level ON member_tiers(level);
-
--- The points-basis evaluation sums a period of the points ledger per member.
-CREATE INDEX points_ledger_date ON points_ledger(business_date, member_id);

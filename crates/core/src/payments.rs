@@ -184,7 +184,7 @@ impl Core {
             // The payment that completes a member's first contract rewards their referrers.
             crate::referrals::settle(w, &k.id, "")?;
             // A payment that crosses a tier threshold shows at once (see tiers.rs).
-            crate::tiers::evaluate(w, Some(&k.member_id))?;
+            crate::tiers::evaluate(w, &k.member_id)?;
             Ok(id)
         })?;
         self.receipt(session, &id)

@@ -39,7 +39,9 @@
 //!   at once), and on a schedule: the shell's background thread calls
 //!   [`Core::tiers_evaluate_scheduled`] every hour ([`run_tier_evaluator`]), which is what
 //!   moves the period window day by day and lowers a tier after refunds, reversals or
-//!   simply time passing. Evaluations are idempotent.
+//!   simply time passing. Evaluations are idempotent. A whole-centre run takes
+//!   [`CHUNK`] members to a transaction (each member's totals read inside it), so the
+//!   desk never waits long behind it.
 //! - **What is written.** Each member's current tier is a row of `member_tiers` (level,
 //!   names and discount copied from the table, the total when it changed, the previous
 //!   tier, the date). Only a change writes: a different level, name or discount (so
@@ -303,30 +305,22 @@ pub fn period(today: NaiveDate, months: u32) -> (NaiveDate, NaiveDate) {
     (back.succ_opt().unwrap_or(back), today)
 }
 
-/// Totals per member record (not yet folded into survivors) in the period.
-fn raw_totals(c: &Connection, basis: &str, from: NaiveDate, to: NaiveDate, only: Option<&[String]>) -> Result<Vec<(String, i64)>> {
-    let base = if basis == "spend" {
-        "SELECT member_id, SUM(amount) FROM payments WHERE business_date >= ?1 AND business_date <= ?2"
+/// The period's total of each of `ids` (member records, not yet folded into survivors):
+/// one indexed look-up per record (`payments_member`, `points_ledger_member`).
+fn raw_totals(c: &Connection, basis: &str, from: NaiveDate, to: NaiveDate, ids: &[String]) -> Result<Vec<(String, i64)>> {
+    let sql = if basis == "spend" {
+        "SELECT SUM(amount) FROM payments WHERE member_id = ?3 AND business_date >= ?1 AND business_date <= ?2"
     } else {
-        "SELECT member_id, SUM(delta) FROM points_ledger WHERE business_date >= ?1 AND business_date <= ?2 AND kind <> 'redeem'"
+        "SELECT SUM(delta) FROM points_ledger WHERE member_id = ?3 AND business_date >= ?1 AND business_date <= ?2 AND kind <> 'redeem'"
     };
     let (from, to) = (from.to_string(), to.to_string());
-    match only {
-        None => {
-            let mut stmt = c.prepare_cached(&format!("{base} GROUP BY member_id"))?;
-            let rows = stmt.query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
-            Ok(rows)
-        }
-        Some(ids) => {
-            let mut stmt = c.prepare_cached(&format!("{base} AND member_id = ?3"))?;
-            let mut out = vec![];
-            for id in ids {
-                let v: Option<i64> = stmt.query_row(params![from, to, id], |r| r.get(1))?;
-                out.push((id.clone(), v.unwrap_or(0)));
-            }
-            Ok(out)
-        }
+    let mut stmt = c.prepare_cached(sql)?;
+    let mut out = vec![];
+    for id in ids {
+        let v: Option<i64> = stmt.query_row(params![from, to, id], |r| r.get(0))?;
+        out.push((id.clone(), v.unwrap_or(0)));
     }
+    Ok(out)
 }
 
 /// The records whose entries count for `survivor`: itself and every record merged into
@@ -409,39 +403,46 @@ fn target(table: &Table, level: usize) -> (i64, String, String, i64) {
     }
 }
 
-/// Evaluates every member (`only` = None) or one member (and writes only changes).
-pub(crate) fn evaluate(w: &mut WriteTx, only: Option<&str>) -> Result<TierRun> {
+/// Members evaluated in one transaction by a whole-centre run: the desk never waits
+/// behind more than this many (a first run at 100,000 members writes a row for each).
+pub const CHUNK: usize = 500;
+
+/// Who a whole-centre run evaluates: approved, unmerged members, and anyone holding a
+/// stored tier (so a member who drops out of every tier is written as "no tier").
+fn candidates(c: &Connection) -> Result<Vec<String>> {
+    let mut stmt = c.prepare(
+        "SELECT id FROM members WHERE merged_into IS NULL AND member_no IS NOT NULL
+         UNION SELECT t.member_id FROM member_tiers t JOIN members m ON m.id = t.member_id WHERE m.merged_into IS NULL
+         ORDER BY 1",
+    )?;
+    let rows = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// One member, in the transaction that may have moved them (a payment taken).
+pub(crate) fn evaluate(w: &mut WriteTx, member_id: &str) -> Result<TierRun> {
+    evaluate_members(w, &[member_id.to_string()])
+}
+
+/// Evaluates `ids` (each read as the record that stands for it) and writes only changes.
+/// Totals are read inside this transaction, so a payment landing meanwhile is counted.
+pub(crate) fn evaluate_members(w: &mut WriteTx, ids: &[String]) -> Result<TierRun> {
     let table = load_table(w)?;
     let (from, to) = period(w.today(), table.period_months);
-    // Who is evaluated: approved, unmerged members, and anyone holding a stored tier.
-    let members: Vec<String> = match only {
-        Some(id) => match crate::referrals::survivor(w, id)? {
-            Some(s) => vec![s],
-            None => vec![],
-        },
-        None => {
-            let mut stmt = w.prepare(
-                "SELECT id FROM members WHERE merged_into IS NULL AND member_no IS NOT NULL
-                 UNION SELECT t.member_id FROM member_tiers t JOIN members m ON m.id = t.member_id WHERE m.merged_into IS NULL
-                 ORDER BY 1",
-            )?;
-            let rows = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-            rows
+    let mut members: Vec<String> = vec![];
+    for id in ids {
+        if let Some(s) = crate::referrals::survivor(w, id)? {
+            if !members.contains(&s) {
+                members.push(s);
+            }
         }
-    };
-    // Totals, each record's folded into the record that stands for it.
+    }
+    // Totals, each merged record's folded into the record that stands for it.
     let mut totals: HashMap<String, i64> = HashMap::new();
-    let raw = match only {
-        Some(_) => match members.first() {
-            Some(s) => raw_totals(w, &table.basis, from, to, Some(&merged_family(w, s)?))?,
-            None => vec![],
-        },
-        None => raw_totals(w, &table.basis, from, to, None)?,
-    };
-    for (id, v) in raw {
-        if let Some(s) = crate::referrals::survivor(w, &id)? {
-            *totals.entry(s).or_default() += v;
-        }
+    for id in &members {
+        let family = merged_family(w, id)?;
+        let sum: i64 = raw_totals(w, &table.basis, from, to, &family)?.iter().map(|(_, v)| v).sum();
+        totals.insert(id.clone(), sum);
     }
     let mut run = TierRun { period_from: from.to_string(), period_to: to.to_string(), per_level: vec![0; table.tiers.len() + 1], ..Default::default() };
     for id in members {
@@ -543,12 +544,41 @@ impl Core {
     /// "Re-evaluate now" (manager): every member, writing only changes.
     pub fn tiers_evaluate(&self, session: &Session) -> Result<TierRun> {
         session.require(Action::EditSettings)?;
-        self.write(session, |w| evaluate(w, None))
+        self.evaluate_all(Some(session.staff_id.clone()))
     }
 
     /// The scheduled evaluation (no staff member: the change log shows the system).
     pub fn tiers_evaluate_scheduled(&self) -> Result<TierRun> {
-        self.write_as(None, |w| evaluate(w, None))
+        self.evaluate_all(None)
+    }
+
+    /// Every member, [`CHUNK`] to a transaction.
+    fn evaluate_all(&self, staff_id: Option<String>) -> Result<TierRun> {
+        let ids = self.read(candidates)?;
+        let mut run: Option<TierRun> = None;
+        for chunk in ids.chunks(CHUNK) {
+            let part = self.write_as(staff_id.clone(), |w| evaluate_members(w, chunk))?;
+            run = Some(match run {
+                None => part,
+                Some(mut r) => {
+                    r.evaluated += part.evaluated;
+                    r.changed += part.changed;
+                    r.raised += part.raised;
+                    r.lowered += part.lowered;
+                    for (i, n) in part.per_level.iter().enumerate() {
+                        match r.per_level.get_mut(i) {
+                            Some(x) => *x += n,
+                            None => r.per_level.push(*n),
+                        }
+                    }
+                    r
+                }
+            });
+        }
+        match run {
+            Some(r) => Ok(r),
+            None => self.write_as(staff_id, |w| evaluate_members(w, &[])),
+        }
     }
 
     /// A member's tier and their standing in today's period.
@@ -560,7 +590,7 @@ impl Core {
             let id = crate::referrals::survivor(c, member_id)?.unwrap_or_else(|| member_id.to_string());
             let table = load_table(c)?;
             let (from, to) = period(today, table.period_months);
-            let value: i64 = raw_totals(c, &table.basis, from, to, Some(&merged_family(c, &id)?))?.iter().map(|(_, v)| v).sum();
+            let value: i64 = raw_totals(c, &table.basis, from, to, &merged_family(c, &id)?)?.iter().map(|(_, v)| v).sum();
             let row = stored(c, &id)?;
             let tier = row.as_ref().and_then(stored_badge);
             let now_level = level_for(&table, value);
