@@ -31,8 +31,9 @@
 //!   ¥0.51), amount due = list price − discount. The clerk sees it in the enrol dialog and
 //!   may keep, change or clear it; the contract keeps whatever was sold (`discount`).
 //! - **Members merged** into another (`merged_into`) count for the record kept: their
-//!   payments and points add to the survivor's total, and they are not evaluated
-//!   themselves (their last tier row stays as history). Applicants (no member number)
+//!   payments and points add to the survivor's total (the merge re-evaluates the
+//!   survivor in its own transaction), and they are not evaluated themselves (their
+//!   last tier row stays as history). Applicants (no member number)
 //!   have no tier.
 //! - **When.** On demand (the manager's "re-evaluate now", [`Core::tiers_evaluate`]), for
 //!   one member in the transaction of every payment taken (so crossing a threshold shows

@@ -191,9 +191,12 @@ fn a_merged_duplicates_payments_count_for_the_record_kept() {
     pay(&c, &contract(&c, &dup), "3000");
     assert_eq!((tier(&c, &keep), tier(&c, &dup)), ("铜卡".to_string(), "铜卡".to_string()));
     c.core.member_merge(&c.admin, &keep.id, &dup.id).unwrap();
+    assert_eq!(tier(&c, &keep), "银卡", "¥3,000 + ¥3,000 of the merged record, in the merge's transaction");
+    let op: String = c.raw().query_row("SELECT op FROM change_log WHERE entity = 'member_tier' ORDER BY seq DESC LIMIT 1", [], |r| r.get(0)).unwrap();
+    assert_eq!(op, "raise");
     let run = c.core.tiers_evaluate(&c.admin).unwrap();
-    assert_eq!((run.evaluated, run.changed, run.raised), (1, 1, 1), "the duplicate is not evaluated itself");
-    assert_eq!(tier(&c, &keep), "银卡", "¥3,000 + ¥3,000 of the merged record");
+    assert_eq!((run.evaluated, run.changed), (1, 0), "the duplicate is not evaluated itself, the survivor is up to date");
+    assert_eq!(c.count(&format!("SELECT level FROM member_tiers WHERE member_id = '{}'", dup.id)), 1, "the duplicate's last tier stays as history");
     let v = c.core.member_tier(&c.clerk, &dup.id).unwrap();
     assert_eq!((v.member_id.as_str(), v.value), (keep.id.as_str(), 600_000), "the duplicate's page shows the record kept");
     // A payment on the moved contract (now the survivor's) evaluates the survivor.
