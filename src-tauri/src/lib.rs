@@ -20,6 +20,7 @@ use centredesk_core::members::{
 use centredesk_core::packages::{Package, PackageInput};
 use centredesk_core::payments::{Payment, PaymentInput, PaymentRow, Receipt};
 use centredesk_core::referrals::ReferralTree;
+use centredesk_core::tiers::{MemberTier, TierConfig, TierDiscount, TierRun};
 use centredesk_core::search::SearchHit;
 use centredesk_core::attendance::{LeaveInput, LeaveRequest, RollCallInput, RollCallResult, Roster, TrialInput, TrialRequest};
 use centredesk_core::notify::automatic::NotifySettings;
@@ -659,6 +660,31 @@ fn referral_tree(state: State<'_, AppState>, member_id: String) -> CmdResult<Ref
 }
 
 #[tauri::command(async)]
+fn tier_config(state: State<'_, AppState>) -> CmdResult<TierConfig> {
+    state.as_staff(|core, s| core.tier_config(s))
+}
+
+#[tauri::command(async)]
+fn tier_config_update(state: State<'_, AppState>, input: TierConfig) -> CmdResult<TierConfig> {
+    state.as_staff(|core, s| core.tier_config_update(s, input))
+}
+
+#[tauri::command(async)]
+fn tiers_evaluate(state: State<'_, AppState>) -> CmdResult<TierRun> {
+    state.as_staff(|core, s| core.tiers_evaluate(s))
+}
+
+#[tauri::command(async)]
+fn member_tier(state: State<'_, AppState>, member_id: String) -> CmdResult<MemberTier> {
+    state.as_staff(|core, s| core.member_tier(s, &member_id))
+}
+
+#[tauri::command(async)]
+fn tier_discount(state: State<'_, AppState>, member_id: String, package_id: String) -> CmdResult<TierDiscount> {
+    state.as_staff(|core, s| core.tier_discount(s, &member_id, &package_id))
+}
+
+#[tauri::command(async)]
 fn points_award(state: State<'_, AppState>, input: PointsAward) -> CmdResult<PointsAccount> {
     state.as_staff(|core, s| core.points_award(s, input))
 }
@@ -803,6 +829,9 @@ pub fn run() {
             // Notices to parents: automatic reminders and delivery, likewise off the desk's path.
             let handle = app.handle().clone();
             std::thread::spawn(move || centredesk_core::notify::delivery::run_notifier(&handle.state::<AppState>().core, std::time::Duration::from_secs(60)));
+            // Member tiers: the scheduled evaluation every hour (writes only changes).
+            let handle = app.handle().clone();
+            std::thread::spawn(move || centredesk_core::tiers::run_tier_evaluator(&handle.state::<AppState>().core, std::time::Duration::from_secs(3600)));
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -824,6 +853,7 @@ pub fn run() {
             sync_state, sync_now, sync_register, sync_set_enabled,
             outbox, notice_resend, notices_deliver, notify_channels, notify_channels_set, notify_settings, notify_settings_set, notice_templates, notice_template_set,
             goods_list, goods_create, goods_update, goods_stock, goods_moves, goods_sell, goods_deliver, goods_sales, points_account, points_award, referral_tree,
+            tier_config, tier_config_update, tiers_evaluate, member_tier, tier_discount,
             suggestion_create, suggestion_set_public, suggestion_vote, suggestion_list,
             complaint_create, complaint_get, complaint_list, complaint_step, complaint_confirm, complaint_assign, complaint_stats,
             satisfaction_record, satisfaction_list, satisfaction_results,

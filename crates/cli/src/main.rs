@@ -120,6 +120,19 @@ enum Command {
     /// Notices to parents: channels, the automatic reminders, delivery, the outbox.
     #[command(subcommand)]
     Notify(NotifyCommand),
+    /// Member tiers: the evaluation the app runs every hour, the table, one member's tier.
+    #[command(subcommand)]
+    Tiers(TiersCommand),
+}
+
+#[derive(Subcommand)]
+enum TiersCommand {
+    /// Re-evaluate every member now (what the app's hourly run does); writes only changes.
+    Evaluate,
+    /// The tier table as JSON.
+    Config,
+    /// One member's tier and their total in the current period, as JSON.
+    Show { member_id: String },
 }
 
 #[derive(Subcommand)]
@@ -447,6 +460,15 @@ fn run(cli: Cli) -> Result<(), CoreError> {
                     let s = session(&core, &cli.user, &cli.password)?;
                     serde_json::json!(core.notice_resend(&s, &id)?)
                 }
+            };
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        }
+        Command::Tiers(cmd) => {
+            let core = Core::open(&db)?;
+            let v = match cmd {
+                TiersCommand::Evaluate => serde_json::json!(core.tiers_evaluate_scheduled()?),
+                TiersCommand::Config => serde_json::json!(core.tier_config(&session(&core, &cli.user, &cli.password)?)?),
+                TiersCommand::Show { member_id } => serde_json::json!(core.member_tier(&session(&core, &cli.user, &cli.password)?, &member_id)?),
             };
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         }

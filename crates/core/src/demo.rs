@@ -209,6 +209,8 @@ pub fn generate(path: &Path, opts: &DemoOptions) -> Result<DemoSummary> {
         let g = core.goods_create(&admin, crate::goods::GoodsInput { name: name.into(), category: category.into(), price: price.into(), points_price: points })?;
         core.goods_stock(&admin, crate::goods::StockInput { goods_id: g.id, kind: "purchase".into(), quantity: stock, reason: String::new() })?;
     }
+    // Member tiers from the first day, so the year's payments move members up as they pay.
+    core.tier_config_update(&admin, demo_tiers())?;
     let mut demo = Demo {
         core: &core,
         clock: &clock,
@@ -247,7 +249,41 @@ pub fn generate(path: &Path, opts: &DemoOptions) -> Result<DemoSummary> {
     }
     demo.summary.sessions = core.session_list(&demo.admin, SessionFilter { from_date: start.to_string(), to_date: (opts.today + Duration::days(28)).to_string(), ..Default::default() })?.len();
     demo.run()?;
+    // Today's evaluation, as the desk's scheduled run would do it: the period has moved
+    // on since each member's last payment.
+    clock.set(at(opts.today, 0));
+    core.tiers_evaluate(&demo.admin)?;
     Ok(demo.summary)
+}
+
+/// Bronze / silver / gold / platinum by money paid over the last 12 months, the two
+/// upper tiers with a birthday wish.
+pub fn demo_tiers() -> crate::tiers::TierConfig {
+    let tier = |zh: &str, en: &str, threshold: &str, discount: &str, wish_zh: &str, wish_en: &str| crate::tiers::TierDef {
+        name_zh: zh.into(),
+        name_en: en.into(),
+        threshold: threshold.into(),
+        discount_percent: discount.into(),
+        birthday_zh: wish_zh.into(),
+        birthday_en: wish_en.into(),
+    };
+    crate::tiers::TierConfig {
+        basis: "spend".into(),
+        period_months: 12,
+        tiers: vec![
+            tier("铜卡", "Bronze", "1000", "0", "", ""),
+            tier("银卡", "Silver", "4000", "2", "", ""),
+            tier("金卡", "Gold", "8000", "5", "金卡会员本月到店可领取生日礼物一份。", "As a Gold member, collect a birthday gift at the desk this month."),
+            tier(
+                "铂金卡",
+                "Platinum",
+                "12000",
+                "8",
+                "铂金卡会员本月可预约一节免费私教课，并到店领取生日礼物一份。",
+                "As a Platinum member, book a free private lesson this month and collect a birthday gift at the desk.",
+            ),
+        ],
+    }
 }
 
 /// Two rooms, eight class groups over four levels, a base timetable, the year's public holidays,

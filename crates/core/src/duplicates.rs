@@ -268,6 +268,8 @@ fn merge(w: &mut WriteTx, keep_id: &str, dup_id: &str) -> Result<MergeSummary> {
     w.log("member", keep_id, "merge", Some(keep_id), &record)?;
     // One child, one referral reward: a second one the duplicate brought is taken back.
     crate::referrals::after_merge(w, keep_id)?;
+    // The duplicate's payments now count for the record kept: its tier at once.
+    crate::tiers::evaluate(w, keep_id)?;
     Ok(moved)
 }
 

@@ -48,6 +48,7 @@ pub enum Field {
     Template, Email, Url, Host, Port, Notice,
     Suggestion, Complaint, Content, Author, Severity, Handler, Deadline, Step, Vote, Score, ScoreKind, Occasion, Resolution,
     ReferralRewards,
+    Tiers, TierBasis, TierPeriod, TierName, TierThreshold, TierDiscount, TierWish,
 }
 
 impl Field {
@@ -155,6 +156,13 @@ impl Field {
             Occasion => ("调查时机", "Occasion"),
             Resolution => ("处理结果", "Resolution"),
             ReferralRewards => ("转介绍奖励积分", "Referral reward points"),
+            Tiers => ("会员等级", "Member tiers"),
+            TierBasis => ("等级依据", "Tier basis"),
+            TierPeriod => ("统计周期（月）", "Period (months)"),
+            TierName => ("等级名称", "Tier name"),
+            TierThreshold => ("等级门槛", "Tier threshold"),
+            TierDiscount => ("等级折扣（%）", "Tier discount (%)"),
+            TierWish => ("生日祝福附言", "Birthday wish"),
         };
         lang.pick(zh, en)
     }
@@ -182,6 +190,10 @@ pub enum Rule {
     OneOf { allowed: Vec<String> },
     /// A list longer than allowed (e.g. more referral levels than the table holds).
     TooMany { max: usize },
+    /// The same value twice in a list (e.g. two tiers with one name).
+    Duplicate { value: String },
+    /// A tier's threshold not above the tier below it.
+    AboveTier { tier: String, below: String },
     PasswordTooShort { min: usize },
     PhoneOrWechat,
     UsernameFormat,
@@ -210,6 +222,8 @@ impl Rule {
             Rule::IntRange { .. } => "int_range",
             Rule::OneOf { .. } => "one_of",
             Rule::TooMany { .. } => "too_many",
+            Rule::Duplicate { .. } => "duplicate",
+            Rule::AboveTier { .. } => "above_tier",
             Rule::PasswordTooShort { .. } => "password_too_short",
             Rule::PhoneOrWechat => "phone_or_wechat",
             Rule::UsernameFormat => "username_format",
@@ -258,6 +272,14 @@ impl Rule {
             Rule::TooMany { max } => match lang {
                 Lang::ZhCn => format!("最多 {max} 项"),
                 Lang::En => format!("must have at most {max} entries"),
+            },
+            Rule::Duplicate { value } => match lang {
+                Lang::ZhCn => format!("「{value}」重复了"),
+                Lang::En => format!("has \"{value}\" twice"),
+            },
+            Rule::AboveTier { tier, below } => match lang {
+                Lang::ZhCn => format!("「{tier}」的门槛应高于下一级「{below}」"),
+                Lang::En => format!("of \"{tier}\" must be higher than that of \"{below}\" below it"),
             },
             Rule::PasswordTooShort { min } => match lang {
                 Lang::ZhCn => format!("至少 {min} 位"),

@@ -30,6 +30,7 @@ pub mod reports;
 pub mod search;
 pub mod settings;
 pub mod sync;
+pub mod tiers;
 pub mod timetable;
 pub mod validate;
 

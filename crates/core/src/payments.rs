@@ -183,6 +183,8 @@ impl Core {
             crate::points::earn_for_payment(w, &k.member_id, amount, &id)?;
             // The payment that completes a member's first contract rewards their referrers.
             crate::referrals::settle(w, &k.id, "")?;
+            // A payment that crosses a tier threshold shows at once (see tiers.rs).
+            crate::tiers::evaluate(w, &k.member_id)?;
             Ok(id)
         })?;
         self.receipt(session, &id)

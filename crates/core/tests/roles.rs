@@ -140,6 +140,14 @@ fn every_command_checks_the_role() {
         ("goods_sell", all.to_vec(), Box::new(|s| c.core.goods_sell(s, centredesk_core::goods::SaleInput { goods_id: "no-such-goods".into(), quantity: 1, member_id: None, method: "cash".into(), delivered: true, note: String::new() }).map(drop))),
         ("points_account", all.to_vec(), Box::new(|s| c.core.points_account(s, mid).map(drop))),
         ("referral_tree", all.to_vec(), Box::new(|s| c.core.referral_tree(s, mid).map(drop))),
+        ("tier_config", all.to_vec(), Box::new(|s| c.core.tier_config(s).map(drop))),
+        ("member_tier", all.to_vec(), Box::new(|s| c.core.member_tier(s, mid).map(drop))),
+        ("tier_discount", all.to_vec(), Box::new(|s| c.core.tier_discount(s, mid, pid).map(drop))),
+        ("tier_config_update", vec![M], Box::new(|s| {
+            let tiers = vec![centredesk_core::tiers::TierDef { name_zh: "金卡".into(), name_en: String::new(), threshold: "100".into(), discount_percent: "5".into(), birthday_zh: String::new(), birthday_en: String::new() }];
+            c.core.tier_config_update(s, centredesk_core::tiers::TierConfig { basis: "spend".into(), period_months: 12, tiers }).map(drop)
+        })),
+        ("tiers_evaluate", vec![M], Box::new(|s| c.core.tiers_evaluate(s).map(drop))),
         ("points_award", vec![M], Box::new(|s| c.core.points_award(s, centredesk_core::points::PointsAward { member_id: mid.clone(), points: 1, reason: "测试".into() }).map(drop))),
         ("member_duplicates", vec![M], Box::new(|s| c.core.member_duplicates(s).map(drop))),
         ("member_merge", vec![M], Box::new(|s| c.core.member_merge(s, mid, "no-such-member").map(drop))),

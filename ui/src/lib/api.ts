@@ -23,6 +23,10 @@ import type { StockInput } from '../bindings/StockInput';
 import type { StockMove } from '../bindings/StockMove';
 import type { PointsAccount } from '../bindings/PointsAccount';
 import type { PointsAward } from '../bindings/PointsAward';
+import type { TierConfig } from '../bindings/TierConfig';
+import type { TierRun } from '../bindings/TierRun';
+import type { MemberTier } from '../bindings/MemberTier';
+import type { TierDiscount } from '../bindings/TierDiscount';
 import type { ClassGroupInput } from '../bindings/ClassGroupInput';
 import type { ClassSession } from '../bindings/ClassSession';
 import type { Closure } from '../bindings/Closure';
@@ -203,6 +207,11 @@ export const api = {
     call<ExportOutcome>('feedback_stats_csv', { table, fromDate, toDate, by, action }),
   pointsAccount: (memberId: string) => call<PointsAccount>('points_account', { memberId }),
   referralTree: (memberId: string) => call<ReferralTree>('referral_tree', { memberId }),
+  tierConfig: () => call<TierConfig>('tier_config'),
+  tierConfigUpdate: (input: TierConfig) => call<TierConfig>('tier_config_update', { input }),
+  tiersEvaluate: () => call<TierRun>('tiers_evaluate'),
+  memberTier: (memberId: string) => call<MemberTier>('member_tier', { memberId }),
+  tierDiscount: (memberId: string, packageId: string) => call<TierDiscount>('tier_discount', { memberId, packageId }),
   pointsAward: (input: PointsAward) => call<PointsAccount>('points_award', { input }),
   memberMerge: (keepId: string, duplicateId: string) => call<MemberDetail>('member_merge', { keepId, duplicateId }),
 

@@ -120,7 +120,9 @@ impl Core {
                 )?;
             }
             for (key, member, name) in &birthdays {
-                let text = templates::render(w, "birthday", &[("centre", centre.clone()), ("member", name.clone())])?;
+                // The greeting by tier: `{tier}` and `{tier_wish}` (see tiers.rs).
+                let (tier, tier_wish) = crate::tiers::birthday_values(w, member, templates::notice_lang(w)?)?;
+                let text = templates::render(w, "birthday", &[("centre", centre.clone()), ("member", name.clone()), ("tier", tier), ("tier_wish", tier_wish)])?;
                 let recipients = guardians_of(w, member)?;
                 queued += queue(w, &NewNotice { kind: "birthday", member_id: Some(member), lead_id: None, session_id: None, text, dedupe_key: Some(key.clone()) }, &recipients)?;
             }

@@ -70,9 +70,9 @@ pub const BUILT_IN: &[(&str, &[&str], &str, &str)] = &[
     ),
     (
         "birthday",
-        &["centre", "member"],
-        "【{centre}】{member}，生日快乐！{centre}全体老师祝你新的一岁健康成长、天天进步！",
-        "[{centre}] Happy birthday, {member}! Everyone at {centre} wishes you a healthy, happy year.",
+        &["centre", "member", "tier", "tier_wish"],
+        "【{centre}】{member}，生日快乐！{centre}全体老师祝你新的一岁健康成长、天天进步！{tier_wish}",
+        "[{centre}] Happy birthday, {member}! Everyone at {centre} wishes you a healthy, happy year.{tier_wish}",
     ),
 ];
 
