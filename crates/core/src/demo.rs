@@ -421,7 +421,7 @@ impl Demo<'_> {
             return Ok(());
         };
         let mut buyer = None;
-        for (id, _, _) in self.members.iter().take(40) {
+        for (id, _, _) in self.members.iter().rev().take(40) {
             if self.core.points_account(&self.admin, id)?.balance >= 300 && self.core.member_get(&self.admin, id)?.member.merged_into.is_none() {
                 buyer = Some(id.clone());
                 break;
