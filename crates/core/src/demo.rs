@@ -417,7 +417,8 @@ impl Demo<'_> {
     fn shop_and_cash(&mut self) -> Result<()> {
         use crate::goods::{ReturnInput, SaleInput};
         let goods = self.core.goods_list(&self.admin, false)?;
-        let (Some(water), Some(belt)) = (goods.iter().find(|g| g.name == "矿泉水").cloned(), goods.iter().find(|g| g.name == "腰带").cloned()) else {
+        let find = |name: &str| goods.iter().find(|g| g.name == name).cloned();
+        let (Some(water), Some(belt), Some(suit)) = (find("矿泉水"), find("腰带"), find("道服")) else {
             return Ok(());
         };
         let mut buyer = None;
@@ -433,16 +434,21 @@ impl Demo<'_> {
         for back in (0..=6).rev() {
             let day = self.today - Duration::days(back);
             self.clock.set(at(day, 600 + (6 - back) * 3));
-            let first = sell(&self.clerk, &water.id, 1 + back % 3, None, "cash", true)?;
+            let first = sell(&self.clerk, &water.id, 2 + back % 3, None, "cash", true)?;
             self.clock.advance(Duration::minutes(5));
             sell(&self.clerk, &belt.id, 1, buyer.as_ref(), "wechat", true)?;
             if back % 2 == 0 {
                 self.clock.advance(Duration::minutes(5));
                 sell(&self.consultants[0], &water.id, 2, None, "cash", true)?;
             }
-            if let (Some(m), 3) = (&buyer, back) {
+            if back == 3 {
+                // A uniform paid in cash: the evening the clerk comes up ¥10 short.
                 self.clock.advance(Duration::minutes(5));
-                sell(&self.clerk, &water.id, 1, Some(m), "points", true)?;
+                sell(&self.clerk, &suit.id, 1, None, "cash", true)?;
+                if let Some(m) = &buyer {
+                    self.clock.advance(Duration::minutes(5));
+                    sell(&self.clerk, &water.id, 1, Some(m), "points", true)?;
+                }
             }
             if back == 4 {
                 // A walk-in brings back one bottle of three: paid back in cash by the clerk.
