@@ -10,7 +10,8 @@ use centredesk_core::feedback::{
     Complaint, ComplaintFilter, ComplaintInput, ComplaintStats, ConfirmInput, SatisfactionRow, SatisfactionScore, ScoreInput, StepInput, Suggestion,
     SuggestionInput, VoteInput,
 };
-use centredesk_core::goods::{Goods, GoodsInput, GoodsSale, SaleInput, StockInput, StockMove};
+use centredesk_core::cash::{CashFilter, CashHandin, CashReport, HandinInput};
+use centredesk_core::goods::{Goods, GoodsInput, GoodsReturn, GoodsSale, ReturnInput, SaleInput, StockInput, StockMove};
 use centredesk_core::home::HomeDashboard;
 use centredesk_core::leads::{ConvertInput, FollowUp, FollowUpInput, Lead, LeadDetail, LeadFilter, LeadInput, LeadRow};
 use centredesk_core::members::{
@@ -650,6 +651,36 @@ fn goods_sales(state: State<'_, AppState>, from_date: String, to_date: String, u
 }
 
 #[tauri::command(async)]
+fn goods_return(state: State<'_, AppState>, input: ReturnInput) -> CmdResult<GoodsReturn> {
+    state.as_staff(|core, s| core.goods_return(s, input))
+}
+
+#[tauri::command(async)]
+fn goods_returns(state: State<'_, AppState>, from_date: String, to_date: String) -> CmdResult<Vec<GoodsReturn>> {
+    state.as_staff(|core, s| core.goods_returns(s, &from_date, &to_date))
+}
+
+#[tauri::command(async)]
+fn cash_handin_record(state: State<'_, AppState>, input: HandinInput) -> CmdResult<CashHandin> {
+    state.as_staff(|core, s| core.cash_handin_record(s, input))
+}
+
+#[tauri::command(async)]
+fn cash_handin_void(state: State<'_, AppState>, handin_id: String, reason: String) -> CmdResult<CashHandin> {
+    state.as_staff(|core, s| core.cash_handin_void(s, &handin_id, &reason))
+}
+
+#[tauri::command(async)]
+fn cash_report(state: State<'_, AppState>, filter: CashFilter) -> CmdResult<CashReport> {
+    state.as_staff(|core, s| core.cash_report(s, &filter))
+}
+
+#[tauri::command(async)]
+fn cash_report_csv(app: AppHandle, state: State<'_, AppState>, filter: CashFilter, action: String) -> CmdResult<ExportOutcome> {
+    state.export(&app, &action, |core, s, lang| core.cash_report_csv(s, &filter, lang, true))
+}
+
+#[tauri::command(async)]
 fn points_account(state: State<'_, AppState>, member_id: String) -> CmdResult<PointsAccount> {
     state.as_staff(|core, s| core.points_account(s, &member_id))
 }
@@ -852,7 +883,8 @@ pub fn run() {
             analysis, analysis_csv, feedback_stats_csv, member_duplicates, member_merge,
             sync_state, sync_now, sync_register, sync_set_enabled,
             outbox, notice_resend, notices_deliver, notify_channels, notify_channels_set, notify_settings, notify_settings_set, notice_templates, notice_template_set,
-            goods_list, goods_create, goods_update, goods_stock, goods_moves, goods_sell, goods_deliver, goods_sales, points_account, points_award, referral_tree,
+            goods_list, goods_create, goods_update, goods_stock, goods_moves, goods_sell, goods_deliver, goods_sales, goods_return, goods_returns,
+            cash_handin_record, cash_handin_void, cash_report, cash_report_csv, points_account, points_award, referral_tree,
             tier_config, tier_config_update, tiers_evaluate, member_tier, tier_discount,
             suggestion_create, suggestion_set_public, suggestion_vote, suggestion_list,
             complaint_create, complaint_get, complaint_list, complaint_step, complaint_confirm, complaint_assign, complaint_stats,

@@ -24,7 +24,7 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-pub const KINDS: [&str; 4] = ["renewals", "sales", "customers", "referrals"];
+pub const KINDS: [&str; 5] = ["renewals", "sales", "customers", "referrals", "goods"];
 
 /// Rows of a member list sent to the screen: a page the manager can read and click
 /// through; the CSV export has every row.
@@ -33,7 +33,7 @@ pub const SCREEN_ROWS: usize = 1000;
 #[derive(Debug, Clone, Deserialize, TS)]
 #[ts(export)]
 pub struct AnalysisFilter {
-    /// `renewals`, `sales`, `customers` or `referrals` (see `referrals.rs`).
+    /// `renewals`, `sales`, `customers`, `referrals` (see `referrals.rs`) or `goods` (in/out, see `goods.rs`).
     pub report: String,
     pub from_date: String,
     pub to_date: String,
@@ -152,6 +152,11 @@ impl Core {
                 let tz = self.timezone();
                 let (from, to) = (validate::date(Field::FromDate, &from)?, validate::date(Field::ToDate, &to)?);
                 self.read(|c| crate::referrals::report(c, lang, tz, from, to))
+            }
+            "goods" => {
+                let tz = self.timezone();
+                let (from, to) = (validate::date(Field::FromDate, &from)?, validate::date(Field::ToDate, &to)?);
+                self.read(|c| crate::goods::stats(c, lang, tz, from, to))
             }
             _ => Err(CoreError::invalid(
                 Field::Report,

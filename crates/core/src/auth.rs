@@ -81,6 +81,11 @@ pub enum Action {
     RecordFeedback,
     /// Handling steps on a complaint someone else handles, and reassigning it.
     HandleAnyComplaint,
+    /// Taking goods back against a sale (or cancelling one not handed over) and paying
+    /// back: the desk (manager, clerk, consultant), not coaches, who hold no cash drawer.
+    ReturnGoods,
+    /// Recording and voiding cash hand-ins 交款 (the manager receives the cash).
+    ReconcileCash,
 }
 
 impl Action {
@@ -115,6 +120,8 @@ impl Action {
             SendNotices => ("重发通知", "resend notices"),
             RecordFeedback => ("登记意见、投诉和满意度", "record suggestions, complaints and satisfaction"),
             HandleAnyComplaint => ("处理他人负责的投诉", "handle complaints assigned to others"),
+            ReturnGoods => ("办理退货", "take goods back"),
+            ReconcileCash => ("登记交款", "record cash hand-ins"),
         };
         match lang {
             Lang::ZhCn => zh.into(),
@@ -132,11 +139,11 @@ pub fn allowed(role: Role, action: Action) -> bool {
         Role::Manager => true,
         Role::Clerk => matches!(
             action,
-            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | TakeRollCall | RecordLeave | RequestTrials | SellGoods | SendNotices | RecordFeedback
+            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | TakeRollCall | RecordLeave | RequestTrials | SellGoods | ReturnGoods | SendNotices | RecordFeedback
         ),
         Role::Consultant => matches!(
             action,
-            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | RecordLeave | RequestTrials | SellGoods | SendNotices | RecordFeedback
+            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | RecordLeave | RequestTrials | SellGoods | ReturnGoods | SendNotices | RecordFeedback
         ),
         Role::Coach => matches!(action, ViewMembers | TakeRollCall | RecordLeave | DecideTrials | SellGoods | RecordFeedback),
     }

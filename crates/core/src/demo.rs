@@ -249,6 +249,7 @@ pub fn generate(path: &Path, opts: &DemoOptions) -> Result<DemoSummary> {
     }
     demo.summary.sessions = core.session_list(&demo.admin, SessionFilter { from_date: start.to_string(), to_date: (opts.today + Duration::days(28)).to_string(), ..Default::default() })?.len();
     demo.run()?;
+    demo.shop_and_cash()?;
     // Today's evaluation, as the desk's scheduled run would do it: the period has moved
     // on since each member's last payment.
     clock.set(at(opts.today, 0));
@@ -516,6 +517,79 @@ impl Demo<'_> {
         }
         self.core.roll_call(&coach, session_id, RollCallInput { marks, trials: vec![] })?;
         self.summary.roll_calls += 1;
+        Ok(())
+    }
+
+    /// The last week at the shelf and the cash box: goods sold at the desk (cash, WeChat,
+    /// points), a partial return, a cancelled sale not yet handed over, and each evening
+    /// the manager counting the cash each staff member hands in — the system's figure,
+    /// except one day the clerk is ¥10 short, and one hand-in recorded twice and voided.
+    /// Today's cash is not handed in yet.
+    fn shop_and_cash(&mut self) -> Result<()> {
+        use crate::goods::{ReturnInput, SaleInput};
+        let goods = self.core.goods_list(&self.admin, false)?;
+        let find = |name: &str| goods.iter().find(|g| g.name == name).cloned();
+        let (Some(water), Some(belt), Some(suit)) = (find("矿泉水"), find("腰带"), find("道服")) else {
+            return Ok(());
+        };
+        let mut buyer = None;
+        for (id, _, _) in self.members.iter().rev().take(40) {
+            if self.core.points_account(&self.admin, id)?.balance >= 300 && self.core.member_get(&self.admin, id)?.member.merged_into.is_none() {
+                buyer = Some(id.clone());
+                break;
+            }
+        }
+        let sell = |who: &Session, g: &str, quantity: i64, member: Option<&String>, method: &str, delivered: bool| {
+            self.core.goods_sell(who, SaleInput { goods_id: g.into(), quantity, member_id: member.cloned(), method: method.into(), delivered, note: String::new() })
+        };
+        for back in (0..=6).rev() {
+            let day = self.today - Duration::days(back);
+            self.clock.set(at(day, 600 + (6 - back) * 3));
+            let first = sell(&self.clerk, &water.id, 2 + back % 3, None, "cash", true)?;
+            self.clock.advance(Duration::minutes(5));
+            sell(&self.clerk, &belt.id, 1, buyer.as_ref(), "wechat", true)?;
+            if back % 2 == 0 {
+                self.clock.advance(Duration::minutes(5));
+                sell(&self.consultants[0], &water.id, 2, None, "cash", true)?;
+            }
+            if back == 3 {
+                // A uniform paid in cash: the evening the clerk comes up ¥10 short.
+                self.clock.advance(Duration::minutes(5));
+                sell(&self.clerk, &suit.id, 1, None, "cash", true)?;
+                if let Some(m) = &buyer {
+                    self.clock.advance(Duration::minutes(5));
+                    sell(&self.clerk, &water.id, 1, Some(m), "points", true)?;
+                }
+            }
+            if back == 4 {
+                // A walk-in brings back one bottle of three: paid back in cash by the clerk.
+                self.clock.advance(Duration::minutes(20));
+                self.core.goods_return(&self.clerk, ReturnInput { sale_id: first.id.clone(), quantity: 1, reason: "多买了一瓶".into() })?;
+            }
+            if back == 2 {
+                // A belt sold for later collection, then called off before it was handed over.
+                self.clock.advance(Duration::minutes(5));
+                let pending = sell(&self.clerk, &belt.id, 1, buyer.as_ref(), "cash", false)?;
+                self.clock.advance(Duration::minutes(30));
+                self.core.goods_return(&self.clerk, ReturnInput { sale_id: pending.id, quantity: 1, reason: "家长改选尺码".into() })?;
+            }
+            if back == 0 {
+                break; // today's cash is handed in tonight
+            }
+            self.clock.set(at(day, 700));
+            let report = self.core.cash_report(&self.admin, &crate::cash::CashFilter { from_date: day.to_string(), to_date: day.to_string(), by: "day".into(), staff_id: None })?;
+            for row in report.rows {
+                let short = if back == 3 && row.staff_id == self.clerk.staff_id { 1000 } else { 0 };
+                let fen = (row.net.fen() - short).max(0);
+                let amount = crate::money::Money::from_fen(fen).to_string();
+                let input = crate::cash::HandinInput { staff_id: row.staff_id.clone(), business_date: day.to_string(), amount, received_by: None, note: String::new() };
+                self.core.cash_handin_record(&self.admin, input.clone())?;
+                if back == 5 && row.staff_id == self.clerk.staff_id {
+                    let twice = self.core.cash_handin_record(&self.admin, input)?;
+                    self.core.cash_handin_void(&self.admin, &twice.id, "重复登记")?;
+                }
+            }
+        }
         Ok(())
     }
 

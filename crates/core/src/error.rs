@@ -47,7 +47,7 @@ pub enum Field {
     ImportFile, Column, Goods, Sale, Category, PointsPrice, Points, Quantity, StockKind,
     Template, Email, Url, Host, Port, Notice,
     Suggestion, Complaint, Content, Author, Severity, Handler, Deadline, Step, Vote, Score, ScoreKind, Occasion, Resolution,
-    ReferralRewards,
+    ReferralRewards, ReceivedBy, HandIn,
     Tiers, TierBasis, TierPeriod, TierName, TierThreshold, TierDiscount, TierWish,
 }
 
@@ -163,6 +163,8 @@ impl Field {
             TierThreshold => ("等级门槛", "Tier threshold"),
             TierDiscount => ("等级折扣（%）", "Tier discount (%)"),
             TierWish => ("生日祝福附言", "Birthday wish"),
+            ReceivedBy => ("收款人", "Received by"),
+            HandIn => ("交款记录", "Cash hand-in"),
         };
         lang.pick(zh, en)
     }
@@ -186,6 +188,8 @@ pub enum Rule {
     MustBePositive,
     NotNegative,
     NotMoreThan { limit: Money },
+    /// A count above what is left (e.g. returning more than was sold and not yet returned).
+    AtMost { max: i64 },
     IntRange { min: i64, max: i64 },
     OneOf { allowed: Vec<String> },
     /// A list longer than allowed (e.g. more referral levels than the table holds).
@@ -219,6 +223,7 @@ impl Rule {
             Rule::MustBePositive => "must_be_positive",
             Rule::NotNegative => "not_negative",
             Rule::NotMoreThan { .. } => "not_more_than",
+            Rule::AtMost { .. } => "at_most",
             Rule::IntRange { .. } => "int_range",
             Rule::OneOf { .. } => "one_of",
             Rule::TooMany { .. } => "too_many",
@@ -260,6 +265,10 @@ impl Rule {
             Rule::NotMoreThan { limit } => match lang {
                 Lang::ZhCn => format!("不能超过 {}", limit.display_yuan()),
                 Lang::En => format!("cannot exceed {}", limit.display_yuan()),
+            },
+            Rule::AtMost { max } => match lang {
+                Lang::ZhCn => format!("不能超过 {max}"),
+                Lang::En => format!("cannot be more than {max}"),
             },
             Rule::IntRange { min, max } => match lang {
                 Lang::ZhCn => format!("应在 {min} 到 {max} 之间"),
@@ -350,6 +359,10 @@ pub enum Conflict {
     ComplaintStepsDone,
     /// A handling step out of order (or a confirmation before the last step): `expected` is next.
     ComplaintStepOutOfOrder { expected: String },
+    /// Everything sold on this sale has already been returned (or cancelled).
+    SaleFullyReturned,
+    /// A cash hand-in already voided.
+    HandinVoided,
 }
 
 impl Conflict {
@@ -391,6 +404,8 @@ impl Conflict {
             Conflict::ComplaintClosed => "complaint_closed",
             Conflict::ComplaintStepsDone => "complaint_steps_done",
             Conflict::ComplaintStepOutOfOrder { .. } => "complaint_step_out_of_order",
+            Conflict::SaleFullyReturned => "sale_fully_returned",
+            Conflict::HandinVoided => "handin_voided",
         }
     }
 
@@ -447,6 +462,8 @@ impl Conflict {
             Conflict::NoPointsPrice => lang.pick("该物品没有积分价，不能用积分兑换", "This item has no points price: it cannot be paid in points"),
             Conflict::SaleAlreadyDelivered => lang.pick("该物品已经发放过了", "This sale was already handed over"),
             Conflict::GoodsArchived => lang.pick("该物品已停售", "This item is no longer sold"),
+            Conflict::SaleFullyReturned => lang.pick("这笔销售已全部退货", "Everything on this sale has already been returned"),
+            Conflict::HandinVoided => lang.pick("这条交款记录已作废", "This hand-in has already been voided"),
             Conflict::ComplaintClosed => lang.pick("该投诉已结案", "This complaint is already closed"),
             Conflict::ComplaintStepsDone => lang.pick("处理步骤已全部完成，请登记客户确认", "All handling steps are done: record the customer's confirmation"),
             Conflict::ComplaintStepOutOfOrder { expected } => match lang {

@@ -4,6 +4,15 @@
 //! by whoever handed it over. `goods.stock` always equals the sum of the item's moves
 //! (both are written in one transaction) and can never go below zero: a sale needs the
 //! stock, and only a counted adjustment changes it otherwise.
+//!
+//! Returns 退货: all or part of a sale comes back (never more than sold less what already
+//! came back, `goods_sales.returned`), with a reason, in one transaction: a `return`
+//! stock move puts it back on the shelf, a `goods_returns` row (append-only) records the
+//! money paid back by the sale's own method — a share of the sale's amount, cumulative, so
+//! returning everything pays back exactly the amount — or, for a points sale, a points
+//! entry gives the points back; points a money sale earned are taken back in proportion.
+//! A sale not yet handed over is cancelled the same way (kind `cancel`). Cash paid back
+//! counts as cash out for whoever paid it in the reconciliation (`cash.rs`).
 
 use crate::auth::{Action, Session};
 use crate::db::{Core, WriteTx};
@@ -96,6 +105,41 @@ pub struct GoodsSale {
     pub delivered_by_name: Option<String>,
     pub delivered_at: Option<String>,
     pub note: String,
+    /// How many of `quantity` came back (returned or cancelled).
+    pub returned: i64,
+}
+
+/// Taking back `quantity` of a sale, with the reason.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct ReturnInput {
+    pub sale_id: String,
+    pub quantity: i64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS, PartialEq)]
+#[ts(export)]
+pub struct GoodsReturn {
+    pub id: String,
+    pub return_no: String,
+    pub sale_id: String,
+    pub sale_no: String,
+    pub goods_id: String,
+    pub goods_name: String,
+    pub member_id: Option<String>,
+    pub member_name: Option<String>,
+    /// `return`, or `cancel` for a sale not yet handed over.
+    pub kind: String,
+    pub quantity: i64,
+    /// The sale's method: how the money (or the points) went back.
+    pub method: String,
+    pub amount: Money,
+    pub points: i64,
+    pub reason: String,
+    pub staff_name: String,
+    pub at: String,
+    pub business_date: String,
 }
 
 pub const STOCK_KINDS: [&str; 3] = ["purchase", "adjust", "return"];
@@ -123,7 +167,7 @@ pub(crate) fn load(c: &Connection, id: &str) -> Result<Goods> {
 }
 
 const SALE_SELECT: &str = "SELECT g.id, g.sale_no, g.goods_id, g.goods_name, g.member_id, m.name, g.quantity, g.method, g.amount, g.points,
-        s.display_name, g.sold_at, g.business_date, d.display_name, g.delivered_at, g.note
+        s.display_name, g.sold_at, g.business_date, d.display_name, g.delivered_at, g.note, g.returned
      FROM goods_sales g JOIN staff s ON s.id = g.staff_id LEFT JOIN staff d ON d.id = g.delivered_by LEFT JOIN members m ON m.id = g.member_id";
 
 fn sale_from_row(r: &rusqlite::Row) -> rusqlite::Result<GoodsSale> {
@@ -144,7 +188,40 @@ fn sale_from_row(r: &rusqlite::Row) -> rusqlite::Result<GoodsSale> {
         delivered_by_name: r.get(13)?,
         delivered_at: r.get(14)?,
         note: r.get(15)?,
+        returned: r.get(16)?,
     })
+}
+
+const RETURN_SELECT: &str = "SELECT r.id, r.return_no, r.sale_id, g.sale_no, r.goods_id, g.goods_name, g.member_id, m.name, r.kind, r.quantity, r.method, r.amount, r.points,
+        r.reason, s.display_name, r.at, r.business_date
+     FROM goods_returns r JOIN goods_sales g ON g.id = r.sale_id JOIN staff s ON s.id = r.staff_id LEFT JOIN members m ON m.id = g.member_id";
+
+fn return_from_row(r: &rusqlite::Row) -> rusqlite::Result<GoodsReturn> {
+    Ok(GoodsReturn {
+        id: r.get(0)?,
+        return_no: r.get(1)?,
+        sale_id: r.get(2)?,
+        sale_no: r.get(3)?,
+        goods_id: r.get(4)?,
+        goods_name: r.get(5)?,
+        member_id: r.get(6)?,
+        member_name: r.get(7)?,
+        kind: r.get(8)?,
+        quantity: r.get(9)?,
+        method: r.get(10)?,
+        amount: r.get(11)?,
+        points: r.get(12)?,
+        reason: r.get(13)?,
+        staff_name: r.get(14)?,
+        at: r.get(15)?,
+        business_date: r.get(16)?,
+    })
+}
+
+/// The part of `whole` that belongs to items `from..to` of `count`, so that the parts of
+/// successive returns add up to exactly `whole` when everything comes back.
+fn share(whole: i64, from: i64, to: i64, count: i64) -> i64 {
+    whole * to / count - whole * from / count
 }
 
 fn load_sale(c: &Connection, id: &str) -> Result<GoodsSale> {
@@ -372,6 +449,9 @@ impl Core {
             if sale.delivered_at.is_some() {
                 return Err(CoreError::Conflict(Conflict::SaleAlreadyDelivered));
             }
+            if sale.returned >= sale.quantity {
+                return Err(CoreError::Conflict(Conflict::SaleFullyReturned));
+            }
             let staff = w.staff_id().unwrap_or_default().to_string();
             w.execute("UPDATE goods_sales SET delivered_by = ?2, delivered_at = ?3 WHERE id = ?1", params![sale_id, staff, w.now_text()])?;
             let sale = load_sale(w, sale_id)?;
@@ -388,10 +468,148 @@ impl Core {
         let to = validate::date(Field::ToDate, to_date)?.to_string();
         self.read(|c| {
             let mut stmt = c.prepare(&format!(
-                "{SALE_SELECT} WHERE (?3 AND g.delivered_at IS NULL) OR (NOT ?3 AND g.business_date BETWEEN ?1 AND ?2) ORDER BY g.sold_at DESC LIMIT 1000"
+                "{SALE_SELECT} WHERE (?3 AND g.delivered_at IS NULL AND g.returned < g.quantity) OR (NOT ?3 AND g.business_date BETWEEN ?1 AND ?2) ORDER BY g.sold_at DESC LIMIT 1000"
             ))?;
             let rows = stmt.query_map(params![from, to, undelivered], sale_from_row)?.collect::<rusqlite::Result<_>>()?;
             Ok(rows)
         })
     }
+
+    /// Takes back all or part of a sale, or cancels one not handed over yet: stock back in,
+    /// money or points back as the sale was paid, in one transaction.
+    pub fn goods_return(&self, session: &Session, input: ReturnInput) -> Result<GoodsReturn> {
+        session.require(Action::ReturnGoods)?;
+        validate::int_in(Field::Quantity, input.quantity, 1, 1000)?;
+        let reason = validate::required_text(Field::Reason, &input.reason, 100)?;
+        let id = self.write(session, |w| {
+            let sale = load_sale(w, &input.sale_id)?;
+            let left = sale.quantity - sale.returned;
+            if left <= 0 {
+                return Err(CoreError::Conflict(Conflict::SaleFullyReturned));
+            }
+            if input.quantity > left {
+                return Err(CoreError::invalid(Field::Quantity, Rule::AtMost { max: left }));
+            }
+            let (before, after) = (sale.returned, sale.returned + input.quantity);
+            let amount = Money::from_fen(share(sale.amount.fen(), before, after, sale.quantity));
+            let points_back = share(sale.points, before, after, sale.quantity);
+            let kind = if sale.delivered_at.is_some() { "return" } else { "cancel" };
+            let id = crate::new_id();
+            let return_no = format!("T{:06}", w.next_counter("goods_return_no")?);
+            let staff = w.staff_id().unwrap_or_default().to_string();
+            w.execute(
+                "INSERT INTO goods_returns (id, return_no, sale_id, goods_id, kind, quantity, method, amount, points, reason, staff_id, at, business_date)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                params![id, return_no, sale.id, sale.goods_id, kind, input.quantity, sale.method, amount, points_back, reason, staff, w.now_text(), w.today().to_string()],
+            )?;
+            let back: GoodsReturn = w.query_row(&format!("{RETURN_SELECT} WHERE r.id = ?1"), [&id], return_from_row)?;
+            w.log("goods_return", &id, kind, sale.member_id.as_deref(), &back)?;
+            w.execute("UPDATE goods_sales SET returned = ?2 WHERE id = ?1", params![sale.id, after])?;
+            let updated = load_sale(w, &sale.id)?;
+            w.log("goods_sale", &sale.id, "return", sale.member_id.as_deref(), &updated)?;
+            move_stock(w, &sale.goods_id, "return", input.quantity, &reason, Some(&sale.id))?;
+            if let Some(member_id) = &sale.member_id {
+                if sale.method == "points" {
+                    points::add(w, member_id, points_back, "reversal", &reason, Some(&sale.id))?;
+                } else {
+                    // Points the sale earned, kept only for what the member keeps.
+                    let (earned, standing): (i64, i64) = w.query_row(
+                        "SELECT COALESCE(SUM(CASE WHEN kind = 'payment' THEN delta END), 0), COALESCE(SUM(delta), 0)
+                         FROM points_ledger WHERE ref_id = ?1 AND kind IN ('payment', 'reversal')",
+                        [&sale.id],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )?;
+                    let keep = earned * (sale.quantity - after) / sale.quantity;
+                    if standing > keep {
+                        points::add(w, member_id, keep - standing, "reversal", &reason, Some(&sale.id))?;
+                    }
+                }
+            }
+            Ok(id)
+        })?;
+        self.read(|c| Ok(c.query_row(&format!("{RETURN_SELECT} WHERE r.id = ?1"), [&id], return_from_row)?))
+    }
+
+    /// Returns and cancellations of a period (business dates), newest first.
+    pub fn goods_returns(&self, session: &Session, from_date: &str, to_date: &str) -> Result<Vec<GoodsReturn>> {
+        session.require(Action::ViewMembers)?;
+        let from = validate::date(Field::FromDate, from_date)?.to_string();
+        let to = validate::date(Field::ToDate, to_date)?.to_string();
+        self.read(|c| {
+            let mut stmt = c.prepare(&format!("{RETURN_SELECT} WHERE r.business_date BETWEEN ?1 AND ?2 ORDER BY r.at DESC, r.return_no DESC LIMIT 1000"))?;
+            let rows = stmt.query_map(params![from, to], return_from_row)?.collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+    }
+}
+
+/// Goods in/out 物品进出 over a period, per item: stock at the start, purchases in, returns
+/// in (against sales or by hand), sales out, counted adjustments (signed), stock at the end
+/// (start + the period's moves, so it equals the ledger), with the money and points of the
+/// period's sales and what returns paid back. Served as the analysis `goods`.
+pub(crate) fn stats(c: &Connection, lang: crate::Lang, tz: chrono_tz::Tz, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Result<Vec<crate::analysis::ReportTable>> {
+    use crate::analysis::{ReportColumn, ReportTable};
+    use chrono::TimeZone;
+    let instant = |d: chrono::NaiveDate| -> String {
+        let local = d.and_hms_opt(0, 0, 0).unwrap_or_default();
+        let utc = tz.from_local_datetime(&local).earliest().map(|t| t.with_timezone(&chrono::Utc)).unwrap_or_else(|| local.and_utc());
+        crate::db::instant_text(utc)
+    };
+    let (start, end) = (instant(from), instant(to.succ_opt().unwrap_or(to)));
+    let (from, to) = (from.to_string(), to.to_string());
+    let mut stmt = c.prepare(
+        "SELECT g.name, g.category,
+                COALESCE((SELECT SUM(m.quantity) FROM stock_moves m WHERE m.goods_id = g.id AND m.at < ?1), 0),
+                COALESCE(SUM(CASE WHEN m.kind = 'purchase' THEN m.quantity END), 0),
+                COALESCE(SUM(CASE WHEN m.kind = 'return' THEN m.quantity END), 0),
+                COALESCE(-SUM(CASE WHEN m.kind = 'sale' THEN m.quantity END), 0),
+                COALESCE(SUM(CASE WHEN m.kind = 'adjust' THEN m.quantity END), 0),
+                COALESCE(SUM(m.quantity), 0),
+                COALESCE((SELECT SUM(s.amount) FROM goods_sales s WHERE s.goods_id = g.id AND s.business_date BETWEEN ?3 AND ?4), 0),
+                COALESCE((SELECT SUM(s.points) FROM goods_sales s WHERE s.goods_id = g.id AND s.business_date BETWEEN ?3 AND ?4), 0),
+                COALESCE((SELECT SUM(r.amount) FROM goods_returns r WHERE r.goods_id = g.id AND r.business_date BETWEEN ?3 AND ?4), 0)
+         FROM goods g LEFT JOIN stock_moves m ON m.goods_id = g.id AND m.at >= ?1 AND m.at < ?2
+         GROUP BY g.id ORDER BY g.archived, g.category, g.name",
+    )?;
+    let rows: Vec<Vec<String>> = stmt
+        .query_map(params![start, end, from, to], |r| {
+            let opening: i64 = r.get(2)?;
+            let moved: i64 = r.get(7)?;
+            Ok(vec![
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                opening.to_string(),
+                r.get::<_, i64>(3)?.to_string(),
+                r.get::<_, i64>(4)?.to_string(),
+                r.get::<_, i64>(5)?.to_string(),
+                r.get::<_, i64>(6)?.to_string(),
+                (opening + moved).to_string(),
+                Money::from_fen(r.get(8)?).to_string(),
+                r.get::<_, i64>(9)?.to_string(),
+                Money::from_fen(r.get(10)?).to_string(),
+            ])
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let col = |key: &str, zh: &str, en: &str, kind: &str| ReportColumn { key: key.into(), label: lang.pick(zh, en), kind: kind.into() };
+    Ok(vec![ReportTable {
+        key: "goods_in_out".into(),
+        title: lang.pick("物品进出", "Goods in and out"),
+        columns: vec![
+            col("goods", "物品", "Item", "text"),
+            col("category", "类别", "Category", "text"),
+            col("opening", "期初库存", "Opening stock", "int"),
+            col("purchased", "进货", "Purchased", "int"),
+            col("returned", "退货入库", "Returned", "int"),
+            col("sold", "销售出库", "Sold", "int"),
+            col("adjusted", "盘点调整", "Adjusted", "int"),
+            col("closing", "期末库存", "Closing stock", "int"),
+            col("sales_amount", "销售额", "Sales", "money"),
+            col("sales_points", "积分兑换", "Points", "int"),
+            col("refunded", "退货退款", "Refunded", "money"),
+        ],
+        total_rows: rows.len() as i64,
+        rows,
+        chart: Some("sold".into()),
+        member_ids: vec![],
+    }])
 }

@@ -6,6 +6,7 @@ pub mod analysis;
 pub mod attendance;
 pub mod audit;
 pub mod auth;
+pub mod cash;
 pub mod backup;
 pub mod contracts;
 pub mod db;

@@ -34,6 +34,8 @@ enum Step {
     Sell(i64),
     Adjust(i64),
     Return(i64),
+    /// Take back `n` of the `i`-th sale made so far (modulo), maybe more than is left.
+    ReturnSale(usize, i64),
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -42,6 +44,7 @@ fn step() -> impl Strategy<Value = Step> {
         3 => (1i64..8).prop_map(Step::Sell),
         1 => (-10i64..10).prop_map(Step::Adjust),
         1 => (1i64..3).prop_map(Step::Return),
+        2 => (0usize..8, 1i64..5).prop_map(|(i, n)| Step::ReturnSale(i, n)),
     ]
 }
 
@@ -53,13 +56,38 @@ fn stock_always_equals_its_ledger_and_never_goes_below_zero() {
         .run(&proptest::collection::vec(step(), 1..25), |steps| {
             let g = water(&c);
             let mut expected = 0i64;
+            // Each sale made so far: (id, sold, returned).
+            let mut sales: Vec<(String, i64, i64)> = vec![];
             for s in steps {
                 let before = c.log_len();
                 let (result, delta) = match s {
                     Step::Purchase(n) => (c.core.goods_stock(&c.admin, stock_in(&g, "purchase", n, "")).map(drop), n),
                     Step::Return(n) => (c.core.goods_stock(&c.admin, stock_in(&g, "return", n, "退回")).map(drop), n),
                     Step::Adjust(n) => (c.core.goods_stock(&c.admin, stock_in(&g, "adjust", n, "盘点")).map(drop), n),
-                    Step::Sell(n) => (c.core.goods_sell(&c.clerk, sale(&g, n, None, "cash")).map(drop), -n),
+                    Step::Sell(n) => {
+                        let sold = c.core.goods_sell(&c.clerk, sale(&g, n, None, "cash"));
+                        if let Ok(s) = &sold {
+                            sales.push((s.id.clone(), n, 0));
+                        }
+                        (sold.map(drop), -n)
+                    }
+                    Step::ReturnSale(_, _) if sales.is_empty() => continue,
+                    Step::ReturnSale(i, n) => {
+                        let k = i % sales.len();
+                        let (id, sold, returned) = sales[k].clone();
+                        let back = c.core.goods_return(&c.clerk, centredesk_core::goods::ReturnInput { sale_id: id, quantity: n, reason: "退货".into() });
+                        match &back {
+                            Ok(_) => sales[k].2 += n,
+                            Err(e) => {
+                                prop_assert!(n > sold - returned, "a return within what is left was refused: {}", e.code());
+                                prop_assert!(e.code() == "validation.at_most" || e.code() == "conflict.sale_fully_returned", "{}", e.code());
+                                prop_assert_eq!(c.log_len(), before, "nothing half-saved");
+                                continue;
+                            }
+                        }
+                        prop_assert!(n <= sold - returned, "returned more than was left");
+                        (back.map(drop), n)
+                    }
                 };
                 match result {
                     Ok(()) => {
@@ -82,6 +110,17 @@ fn stock_always_equals_its_ledger_and_never_goes_below_zero() {
                 prop_assert_eq!(stock, expected);
                 prop_assert_eq!(ledger, expected);
                 prop_assert!(stock >= 0);
+                // Never more back than sold, and the money paid back never more than taken.
+                let (over, refunds_over): (i64, i64) = c
+                    .raw()
+                    .query_row(
+                        "SELECT (SELECT COUNT(*) FROM goods_sales WHERE goods_id = ?1 AND returned > quantity),
+                                (SELECT COUNT(*) FROM goods_sales s WHERE goods_id = ?1 AND (SELECT COALESCE(SUM(amount), 0) FROM goods_returns r WHERE r.sale_id = s.id) <> s.amount * s.returned / s.quantity)",
+                        [&g],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .unwrap();
+                prop_assert_eq!((over, refunds_over), (0, 0));
             }
             Ok(())
         })

@@ -138,6 +138,18 @@ fn every_command_checks_the_role() {
         ("goods_create", vec![M], Box::new(|s| c.core.goods_create(s, centredesk_core::goods::GoodsInput { name: "水".into(), category: String::new(), price: "2".into(), points_price: None }).map(drop))),
         ("goods_stock", vec![M], Box::new(|s| c.core.goods_stock(s, centredesk_core::goods::StockInput { goods_id: "no-such-goods".into(), kind: "purchase".into(), quantity: 1, reason: String::new() }).map(drop))),
         ("goods_sell", all.to_vec(), Box::new(|s| c.core.goods_sell(s, centredesk_core::goods::SaleInput { goods_id: "no-such-goods".into(), quantity: 1, member_id: None, method: "cash".into(), delivered: true, note: String::new() }).map(drop))),
+        ("goods_return", desk.to_vec(), Box::new(|s| c.core.goods_return(s, centredesk_core::goods::ReturnInput { sale_id: "no-such-sale".into(), quantity: 1, reason: "退货".into() }).map(drop))),
+        ("goods_returns", all.to_vec(), Box::new(|s| c.core.goods_returns(s, "2026-11-25", "2026-11-25").map(drop))),
+        ("cash_handin_record", vec![M], Box::new(|s| c.core.cash_handin_record(s, centredesk_core::cash::HandinInput { staff_id: c.clerk.staff_id.clone(), business_date: "2026-11-25".into(), amount: "10".into(), received_by: None, note: String::new() }).map(drop))),
+        ("cash_handin_void", vec![M], Box::new(|s| c.core.cash_handin_void(s, "no-such-handin", "录错").map(drop))),
+        ("cash_report", vec![M], Box::new(|s| {
+            let f = centredesk_core::cash::CashFilter { from_date: "2026-11-01".into(), to_date: "2026-11-30".into(), by: "day".into(), staff_id: None };
+            c.core.cash_report(s, &f).map(drop)
+        })),
+        ("cash_report_csv", vec![M], Box::new(|s| {
+            let f = centredesk_core::cash::CashFilter { from_date: "2026-11-01".into(), to_date: "2026-11-30".into(), by: "staff".into(), staff_id: None };
+            c.core.cash_report_csv(s, &f, centredesk_core::Lang::ZhCn, true).map(drop)
+        })),
         ("points_account", all.to_vec(), Box::new(|s| c.core.points_account(s, mid).map(drop))),
         ("referral_tree", all.to_vec(), Box::new(|s| c.core.referral_tree(s, mid).map(drop))),
         ("tier_config", all.to_vec(), Box::new(|s| c.core.tier_config(s).map(drop))),

@@ -86,6 +86,32 @@ fn first_full_push_then_incremental_leaves_the_server_equal_to_the_fold_of_the_l
     assert_eq!(server_reversed, reversed, "a reversal marks the entry it reverses");
     let attendance: i64 = conn.query_row("SELECT COUNT(*) FROM attendance", [], |r| r.get(0)).unwrap();
     assert_eq!(server.store.rows(sh, "attendance").unwrap().len() as i64, attendance);
+    // Goods returns (stock back through the same `stock_move` special case), each sale's
+    // returned count, and the cash hand-ins with the voided one follow the centre.
+    let returned: Vec<(String, i64)> =
+        conn.prepare("SELECT id, returned FROM goods_sales ORDER BY id").unwrap().query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+    assert!(returned.iter().any(|(_, n)| *n > 0), "the demo takes goods back");
+    let server_returned: Vec<(String, i64)> =
+        server.store.rows(sh, "goods_sale").unwrap().into_iter().map(|(id, v)| (id, v["returned"].as_i64().unwrap())).collect();
+    assert_eq!(server_returned, returned);
+    let returns: i64 = conn.query_row("SELECT COUNT(*) FROM goods_returns", [], |r| r.get(0)).unwrap();
+    assert_eq!(server.store.rows(sh, "goods_return").unwrap().len() as i64, returns);
+    let handins: Vec<(String, i64, bool)> = conn
+        .prepare("SELECT id, amount, voided_at IS NOT NULL FROM cash_handins ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(handins.iter().any(|h| h.2), "the demo voids a hand-in");
+    let server_handins: Vec<(String, i64, bool)> = server
+        .store
+        .rows(sh, "cash_handin")
+        .unwrap()
+        .into_iter()
+        .map(|(id, v)| (id, centredesk_server::reports::fen(v["amount"].as_str().unwrap()).unwrap(), !v["voided_at"].is_null()))
+        .collect();
+    assert_eq!(server_handins, handins);
 
     // Head office's monthly revenue adds up to the centre's ledger.
     let ledger: i64 = conn.query_row("SELECT COALESCE(SUM(amount), 0) FROM payments", [], |r| r.get(0)).unwrap();

@@ -2,7 +2,7 @@
 
 export type AnalysisFilter = { 
 /**
- * `renewals`, `sales`, `customers` or `referrals` (see `referrals.rs`).
+ * `renewals`, `sales`, `customers`, `referrals` (see `referrals.rs`) or `goods` (in/out, see `goods.rs`).
  */
 report: string, from_date: string, to_date: string, 
 /**

@@ -18,6 +18,12 @@ import type { VoteInput } from '../bindings/VoteInput';
 import type { Goods } from '../bindings/Goods';
 import type { GoodsInput } from '../bindings/GoodsInput';
 import type { GoodsSale } from '../bindings/GoodsSale';
+import type { GoodsReturn } from '../bindings/GoodsReturn';
+import type { ReturnInput } from '../bindings/ReturnInput';
+import type { CashFilter } from '../bindings/CashFilter';
+import type { CashHandin } from '../bindings/CashHandin';
+import type { CashReport } from '../bindings/CashReport';
+import type { HandinInput } from '../bindings/HandinInput';
 import type { SaleInput } from '../bindings/SaleInput';
 import type { StockInput } from '../bindings/StockInput';
 import type { StockMove } from '../bindings/StockMove';
@@ -189,6 +195,12 @@ export const api = {
   goodsSell: (input: SaleInput) => call<GoodsSale>('goods_sell', { input }),
   goodsDeliver: (saleId: string) => call<GoodsSale>('goods_deliver', { saleId }),
   goodsSales: (fromDate: string, toDate: string, undelivered: boolean) => call<GoodsSale[]>('goods_sales', { fromDate, toDate, undelivered }),
+  goodsReturn: (input: ReturnInput) => call<GoodsReturn>('goods_return', { input }),
+  goodsReturns: (fromDate: string, toDate: string) => call<GoodsReturn[]>('goods_returns', { fromDate, toDate }),
+  cashHandinRecord: (input: HandinInput) => call<CashHandin>('cash_handin_record', { input }),
+  cashHandinVoid: (handinId: string, reason: string) => call<CashHandin>('cash_handin_void', { handinId, reason }),
+  cashReport: (filter: CashFilter) => call<CashReport>('cash_report', { filter }),
+  cashReportCsv: (filter: CashFilter, action: 'open' | 'save') => call<ExportOutcome>('cash_report_csv', { filter, action }),
   suggestionCreate: (input: SuggestionInput) => call<Suggestion>('suggestion_create', { input }),
   suggestionSetPublic: (suggestionId: string, isPublic: boolean) => call<Suggestion>('suggestion_set_public', { suggestionId, public: isPublic }),
   suggestionVote: (input: VoteInput) => call<Suggestion>('suggestion_vote', { input }),
