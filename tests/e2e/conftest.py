@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import urllib3
 from selenium.webdriver.common.keys import Keys
 from selenium import webdriver
 from selenium.webdriver.common.by import By
@@ -166,7 +167,17 @@ def app(request, demo_db, home_dir):
             options = ArgOptions()
             options.set_capability("browserName", "wry")
             options.set_capability("tauri:options", {"application": str(APP), "args": ["--db", str(demo_db)]})
-            driver = webdriver.Remote(f"http://127.0.0.1:{port}", options=options)
+            # tauri-driver accepts the connection before its WebKitWebDriver listens on the
+            # native port; a session asked for in that moment is dropped unanswered
+            # ("Remote end closed connection"). Only the session start is retried.
+            for attempt in range(4):
+                try:
+                    driver = webdriver.Remote(f"http://127.0.0.1:{port}", options=options)
+                    break
+                except (urllib3.exceptions.ProtocolError, ConnectionError):
+                    if attempt == 3:
+                        raise
+                    time.sleep(1 + attempt)
             driver.set_window_size(1366, 768)
             return driver
 
