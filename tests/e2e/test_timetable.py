@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 MEMBERS = ["张小明", "李小红", "王小刚"]
@@ -25,7 +26,9 @@ def demo_db(tmp_path):
 
 
 def wait(app, predicate, timeout=10):
-    return WebDriverWait(app.driver, timeout).until(lambda d: predicate())
+    # Lists re-render while they load (the outbox refreshes itself); a row that went stale
+    # between finding and reading it is simply looked for again.
+    return WebDriverWait(app.driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: predicate())
 
 
 def first_run(app):
