@@ -31,6 +31,7 @@ pub mod search;
 pub mod settings;
 pub mod sync;
 pub mod timetable;
+pub mod token_store;
 pub mod validate;
 
 pub use auth::{Role, Session};
