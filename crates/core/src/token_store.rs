@@ -179,7 +179,7 @@ pub fn keyring_set(key: &str, token: &str) -> Result<(), KeyringError> {
     }
 }
 
-/// The token under `key`, from the keyring itself (`cached = false`) or remembered.
+/// The token under `key`: remembered from an earlier read when `use_cache`, else from the keyring itself.
 pub fn keyring_get(key: &str, use_cache: bool) -> Result<Option<String>, KeyringError> {
     let service = keyring_service().ok_or(KeyringError::Off)?;
     if use_cache {
