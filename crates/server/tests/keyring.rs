@@ -9,6 +9,8 @@
 //!   file, is read back from the keyring, pushes; an older version's token file is still
 //!   read and moves into the keyring at the next registration; re-registering drops the
 //!   previous entry; two databases never share one.
+//! - The same Secret Service with its keyring locked, or with no keyring yet (both need a
+//!   prompt, and there is no display): registration falls back to the file, in time.
 #![cfg(target_os = "linux")]
 
 mod common;
@@ -89,37 +91,84 @@ fn scenario_no_secret_service() {
     push_all(&c);
 }
 
-#[test]
-fn a_real_secret_service_keeps_the_token_and_older_token_files_still_work() {
+/// `dbus-run-session` with gnome-keyring's Secret Service started by `start` (a shell
+/// line), its keyrings in a temporary home, no display (no prompt can be answered), then
+/// this binary's `scenario`.
+fn in_private_session(start: &str, scenario: &str) -> (Command, tempfile::TempDir) {
     for tool in ["dbus-run-session", "gnome-keyring-daemon"] {
         let found = Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().map(|o| o.status.success()).unwrap_or(false);
         assert!(found, "{tool} is missing: scripts/setup.sh installs the Debian packages dbus and gnome-keyring");
     }
-    let home = tempfile::tempdir().unwrap();
-    let runtime = home.path().join("run");
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().to_path_buf();
+    let runtime = home.join("run");
     std::fs::create_dir(&runtime).unwrap();
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
     }
     let exe = std::env::current_exe().unwrap();
-    let inner = child("scenario_secret_service");
-    let args: Vec<String> = inner.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
-    // A private session bus with gnome-keyring's Secret Service, its login keyring created
-    // and unlocked with a throwaway password inside the temporary XDG_DATA_HOME.
+    let args: Vec<String> = child(scenario).get_args().map(|a| a.to_string_lossy().into_owned()).collect();
     let mut cmd = Command::new("dbus-run-session");
-    cmd.args(["--", "sh", "-c", "printf test-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec \"$@\"", "sh"])
+    cmd.args(["--", "sh", "-c", &format!("{start} && exec \"$@\""), "sh"])
         .arg(exe)
         .args(args)
-        .env(CHILD, "scenario_secret_service")
+        .env(CHILD, scenario)
         .env_remove("CENTREDESK_TOKEN_STORE")
         .env_remove("DBUS_SESSION_BUS_ADDRESS")
-        .env("HOME", home.path())
-        .env("XDG_DATA_HOME", home.path().join("data"))
-        .env("XDG_CONFIG_HOME", home.path().join("config"))
-        .env("XDG_CACHE_HOME", home.path().join("cache"))
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env("HOME", &home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
         .env("XDG_RUNTIME_DIR", &runtime);
+    (cmd, dir)
+}
+
+#[test]
+fn a_real_secret_service_keeps_the_token_and_older_token_files_still_work() {
+    // The login keyring created and unlocked with a throwaway password in the temporary home.
+    let (cmd, _home) = in_private_session("printf test-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null", "scenario_secret_service");
     run(cmd, "the scenario with gnome-keyring");
+}
+
+#[test]
+fn a_locked_keyring_falls_back_to_the_file() {
+    // The login keyring exists but is locked again: storing needs an unlock prompt nobody can answer.
+    let (cmd, _home) = in_private_session(
+        "printf test-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null \
+         && dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets \
+            org.freedesktop.Secret.Service.Lock array:objpath:/org/freedesktop/secrets/collection/login >/dev/null",
+        "scenario_refused",
+    );
+    run(cmd, "the scenario with a locked gnome-keyring");
+}
+
+#[test]
+fn a_secret_service_without_a_keyring_falls_back_to_the_file() {
+    // The daemon runs with no keyring at all: creating one needs a prompt nobody can answer.
+    let (cmd, _home) = in_private_session("gnome-keyring-daemon --start --components=secrets >/dev/null", "scenario_refused");
+    run(cmd, "the scenario with gnome-keyring and no keyring");
+}
+
+#[test]
+#[ignore = "run by the two tests above in a child process"]
+fn scenario_refused() {
+    if !is_child("scenario_refused") {
+        return;
+    }
+    let server = Server::start();
+    server.add_centre("SH01");
+    let c = demo_centre(2, 21);
+    token_store::set_keyring_service(Some(TEST_SERVICE));
+    let started = std::time::Instant::now();
+    c.register(&server, "SH01");
+    assert!(started.elapsed() < 3 * token_store::KEYRING_TIMEOUT, "registration waited {:?}", started.elapsed());
+    assert_eq!(token_key(c.core.path()), None, "the locked keyring did not take the token");
+    assert!(sync::token_path(c.core.path()).exists());
+    assert_eq!(sync::device_token(c.core.path()).unwrap().unwrap().1, TokenStore::File);
+    push_all(&c);
 }
 
 #[test]
