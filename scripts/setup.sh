@@ -13,6 +13,8 @@ APT_PACKAGES=(
   # Chinese glyphs in the window; poppler for checking PDFs; sqlite3 for bench peers
   fonts-noto-cjk poppler-utils sqlite3
   python3-venv
+  # the device-token keyring test: a private D-Bus session with a real Secret Service
+  dbus gnome-keyring
 )
 
 missing=()

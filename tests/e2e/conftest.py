@@ -148,6 +148,8 @@ def app(request, demo_db, home_dir):
         XDG_CONFIG_HOME=str(home_dir / "config"),
         XDG_DATA_HOME=str(home_dir / "data"),
         XDG_CACHE_HOME=str(home_dir / "cache"),
+        # The device token in its user-only file, never in the keyring of whoever runs the tests.
+        CENTREDESK_TOKEN_STORE="file",
     )
     proc = subprocess.Popen(
         [driver_bin, "--port", str(port), "--native-port", str(free_port())],

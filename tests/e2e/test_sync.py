@@ -87,6 +87,7 @@ def test_register_sync_now_survive_the_server_going_down_and_catch_up(app, head_
     # The credentials are not kept; only the device token, beside the database.
     token = Path(app.db).with_name("e2e.sync-token")
     assert token.exists() and HO_PASSWORD not in token.read_text()
+    assert app.el("sync-token-store").get_attribute("data-store") == "file"
     assert HO_PASSWORD not in Path(app.db).with_name("e2e.sync.json").read_text()
 
     app.click("sync-now")

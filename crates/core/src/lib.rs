@@ -33,6 +33,7 @@ pub mod settings;
 pub mod sync;
 pub mod tiers;
 pub mod timetable;
+pub mod token_store;
 pub mod validate;
 
 pub use auth::{Role, Session};

@@ -3,9 +3,12 @@
 //!
 //! - Nothing about sync lives in the synced data. Next to `centre.db` sit
 //!   `centre.sync.json` (server URL, on/off, the acked seq, last push and last error:
-//!   what the sync panel shows) and `centre.sync-token` (the device token, created
-//!   readable by the user only; on Windows the file inherits the profile folder's
-//!   user-only ACL). Restoring a database backup therefore does not restore a token.
+//!   what the sync panel shows). The device token goes to the OS keyring (Windows
+//!   Credential Manager, macOS Keychain, Linux Secret Service) under a `token_key` kept
+//!   in `centre.sync.json`, or, when no keyring answers, to `centre.sync-token`, created
+//!   readable by the user only (on Windows the file inherits the profile folder's
+//!   user-only ACL) — see [`crate::token_store`]. Restoring a database backup therefore
+//!   does not restore a token.
 //! - The pusher asks the server where it stands (`status`) before it sends, so a crash,
 //!   a reinstall or weeks offline resume exactly at `acked + 1`; it then sends batches of
 //!   at most [`BATCH_OPS`] ops and [`BATCH_BYTES`] of JSON, gzipped. A 409 gap makes it
@@ -24,6 +27,7 @@
 use crate::auth::{Action, Session};
 use crate::db::Core;
 use crate::error::{CoreError, ErrorDto, Lang};
+use crate::token_store::{self, KeyringError, TokenStore};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::io::Write;
@@ -79,6 +83,10 @@ struct SyncFile {
     last_error: Option<SyncProblem>,
     #[serde(default)]
     clock_skew_secs: Option<i64>,
+    /// The keyring entry's user name when registration put the token in the OS keyring;
+    /// `None` when it is in the file (or from a version before the keyring).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    token_key: Option<String>,
 }
 
 /// The panel at a glance.
@@ -99,6 +107,8 @@ pub struct SyncState {
     pub clock_skew_secs: Option<i64>,
     /// Set when the skew is large: a warning only, sync goes on.
     pub clock_warning: Option<String>,
+    /// Where the device token is kept (`None` when not registered).
+    pub token_store: Option<TokenStore>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, TS)]
@@ -133,6 +143,8 @@ pub enum SyncError {
     Rejected { status: u16, message: String },
     #[error("local file: {0}")]
     Io(String),
+    #[error("the device token is in the system keyring, which does not answer: {0}")]
+    Keyring(String),
     #[error(transparent)]
     Core(#[from] CoreError),
 }
@@ -140,7 +152,8 @@ pub enum SyncError {
 impl SyncError {
     /// Network trouble and server errors pass; everything else needs a person.
     pub fn is_transient(&self) -> bool {
-        matches!(self, SyncError::Network(_) | SyncError::Server { .. })
+        // A keyring that does not answer now may after the manager unlocks it or logs in.
+        matches!(self, SyncError::Network(_) | SyncError::Server { .. } | SyncError::Keyring(_))
     }
 
     pub fn code(&self) -> &'static str {
@@ -155,6 +168,7 @@ impl SyncError {
             SyncError::Diverged(_) => "sync_diverged",
             SyncError::Rejected { .. } => "sync_rejected",
             SyncError::Io(_) => "sync_io",
+            SyncError::Keyring(_) => "sync_keyring",
             SyncError::Core(_) => "sync_local",
         }
     }
@@ -182,6 +196,10 @@ impl SyncError {
             ),
             SyncError::Rejected { status, message } => (format!("总部拒收了这批数据（{status}：{message}）。"), format!("Head office refused the batch ({status}: {message}).")),
             SyncError::Io(d) => (format!("同步设置文件读写失败：{d}"), format!("Cannot read or write the sync settings file: {d}")),
+            SyncError::Keyring(d) => (
+                format!("读不到系统钥匙串里的登记凭据（{d}），会自动重试；请确认已登录并解锁钥匙串。"),
+                format!("Cannot read the registration from the system keyring ({d}); retrying. Make sure the keyring is unlocked."),
+            ),
             SyncError::Core(e) => (e.message(Lang::ZhCn), e.message(Lang::En)),
         };
         match lang {
@@ -220,7 +238,8 @@ pub fn settings_path(db: &Path) -> PathBuf {
     file_path(db, ".sync.json")
 }
 
-/// `centre.db` → `centre.sync-token` (user-only permissions).
+/// `centre.db` → `centre.sync-token` (user-only permissions): the device token when no
+/// OS keyring took it, or one written by a version before the keyring.
 pub fn token_path(db: &Path) -> PathBuf {
     file_path(db, ".sync-token")
 }
@@ -255,12 +274,50 @@ fn save(db: &Path, file: &SyncFile) -> SyncResult<()> {
     write_atomically(&settings_path(db), &serde_json::to_vec_pretty(file).expect("plain data"), false)
 }
 
-fn read_token(db: &Path) -> SyncResult<Option<String>> {
+fn read_token_file(db: &Path) -> SyncResult<Option<String>> {
     match std::fs::read_to_string(token_path(db)) {
         Ok(t) if !t.trim().is_empty() => Ok(Some(t.trim().to_string())),
         Ok(_) => Ok(None),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io(e)),
+    }
+}
+
+/// This database's device token and where it was found: the OS keyring first (when
+/// registration put it there), then the user-only file (a fallback, or an older version's).
+pub fn device_token(db: &Path) -> SyncResult<Option<(String, TokenStore)>> {
+    find_token(db, load(db)?.token_key.as_deref())
+}
+
+fn find_token(db: &Path, token_key: Option<&str>) -> SyncResult<Option<(String, TokenStore)>> {
+    let mut unreachable = None;
+    if let Some(key) = token_key {
+        match token_store::keyring_get(key, true) {
+            Ok(Some(t)) => return Ok(Some((t, TokenStore::Keyring))),
+            Ok(None) => {}
+            Err(e) => unreachable = Some(e),
+        }
+    }
+    match read_token_file(db)? {
+        Some(t) => Ok(Some((t, TokenStore::File))),
+        None => match unreachable {
+            // Registered into a keyring that is switched off now: as good as no token.
+            Some(KeyringError::Off) | None => Ok(None),
+            Some(e) => Err(SyncError::Keyring(e.to_string())),
+        },
+    }
+}
+
+/// Keeps a freshly issued token: in the OS keyring when it takes it (and reads it back),
+/// else in the user-only file. Returns the keyring key, `None` for the file.
+fn keep_token(db: &Path, token: &str) -> SyncResult<Option<String>> {
+    let key = uuid::Uuid::now_v7().to_string();
+    match token_store::keyring_set(&key, token) {
+        Ok(()) => Ok(Some(key)),
+        Err(_) => {
+            write_atomically(&token_path(db), token.as_bytes(), true)?;
+            Ok(None)
+        }
     }
 }
 
@@ -326,13 +383,32 @@ impl Core {
         let body = serde_json::json!({ "username": username, "password": password, "centre": centre, "device_name": device_name });
         let v = answer(agent().post(&format!("{url}/api/v1/devices/register")).send_json(body))?;
         let token = v.get("token").and_then(Value::as_str).ok_or(SyncError::Server { status: 200, message: "no token in the answer".into() })?;
-        write_atomically(&token_path(self.path()), token.as_bytes(), true)?;
+        // The pusher loads and saves `<db>.sync.json` too: not while it is being replaced.
+        let _guard = PUSH_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        let old_key = load(self.path()).ok().and_then(|f| f.token_key);
+        let token_key = keep_token(self.path(), token)?;
         // A new device starts from seq 1 on the server: forget the old device's progress.
         let file = SyncFile {
             settings: SyncSettings { enabled: true, server_url: url, centre: centre.into(), device_id: v.get("device_id").and_then(Value::as_i64) },
+            token_key: token_key.clone(),
             ..SyncFile::default()
         };
         save(self.path(), &file)?;
+        // Only now that the new token is found is the previous one dropped: the file (an
+        // older version's token, or the last fallback) once the keyring holds the new one,
+        // and the previous registration's keyring entry. Failures here leave a stale,
+        // unread copy behind, never the desk without its token.
+        if token_key.is_some() {
+            match std::fs::remove_file(token_path(self.path())) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    let _ = write_atomically(&token_path(self.path()), b"", true);
+                }
+                _ => {}
+            }
+        }
+        if let Some(old) = old_key.filter(|k| Some(k) != token_key.as_ref()) {
+            let _ = token_store::keyring_delete(&old);
+        }
         Ok(file.settings)
     }
 
@@ -348,7 +424,12 @@ impl Core {
     pub fn sync_state(&self) -> SyncResult<SyncState> {
         let file = load(self.path())?;
         let last_seq = self.last_seq()?;
-        let registered = read_token(self.path())?.is_some() && !file.settings.server_url.is_empty();
+        // A keyring that does not answer still holds a registration; the pusher's error says why it waits.
+        let token_store = match find_token(self.path(), file.token_key.as_deref()) {
+            Ok(found) => found.map(|(_, s)| s),
+            Err(_) => Some(TokenStore::Keyring),
+        };
+        let registered = token_store.is_some() && !file.settings.server_url.is_empty();
         let clock_warning = file.clock_skew_secs.filter(|s| s.abs() > SKEW_WARNING_SECS).map(|s| {
             let minutes = s.abs() / 60;
             let (zh_dir, en_dir) = if s > 0 { ("快", "ahead of") } else { ("慢", "behind") };
@@ -366,6 +447,7 @@ impl Core {
             last_error: file.last_error.clone(),
             clock_skew_secs: file.clock_skew_secs,
             clock_warning,
+            token_store: if registered { token_store } else { None },
         })
     }
 
@@ -397,7 +479,7 @@ impl Core {
     }
 
     fn push_inner(&self, file: &mut SyncFile) -> SyncResult<PushReport> {
-        let token = read_token(self.path())?.ok_or(SyncError::NotRegistered)?;
+        let (token, _) = find_token(self.path(), file.token_key.as_deref())?.ok_or(SyncError::NotRegistered)?;
         if file.settings.server_url.is_empty() {
             return Err(SyncError::NotRegistered);
         }

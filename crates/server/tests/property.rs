@@ -528,7 +528,7 @@ struct World<'a> {
 
 impl World<'_> {
     fn token(&self) -> String {
-        std::fs::read_to_string(centredesk_core::sync::token_path(&self.desk.path)).unwrap()
+        centredesk_core::sync::device_token(&self.desk.path).unwrap().expect("registered").0
     }
 
     /// `(acked_through_seq, device id)` of the current token's device, from the store.

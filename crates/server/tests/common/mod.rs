@@ -40,6 +40,9 @@ impl Server {
     }
 
     pub fn start_on(backend: Backend) -> Server {
+        // These suites test the protocol with the token in its user-only file and never
+        // touch the user's real keyring; `keyring.rs` tests the keyring in a D-Bus session of its own.
+        centredesk_core::token_store::set_keyring_service(None);
         let dir = tempfile::tempdir().unwrap();
         let (store, pg_url): (Arc<dyn Store>, _) = match backend {
             Backend::Sqlite => (Arc::new(SqliteStore::open_dir(dir.path()).unwrap()), None),
@@ -125,6 +128,7 @@ pub struct Centre {
 
 /// A demo centre (a year of history for `members` members) on a real file.
 pub fn demo_centre(members: usize, seed: u64) -> Centre {
+    centredesk_core::token_store::set_keyring_service(None);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("centre.db");
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
@@ -183,7 +187,7 @@ impl Centre {
     }
 
     pub fn token(&self) -> String {
-        std::fs::read_to_string(centredesk_core::sync::token_path(self.core.path())).unwrap()
+        centredesk_core::sync::device_token(self.core.path()).unwrap().expect("registered").0
     }
 }
 
