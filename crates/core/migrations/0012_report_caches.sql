@@ -244,3 +244,8 @@ CREATE INDEX attendance_session_member ON attendance(session_id, member_id, mark
 -- over contracts_member_status and reads every running contract per member.
 CREATE INDEX contracts_status_end ON contracts(status, end_date, kind, lessons_total, lessons_used, start_date, id);
 DROP INDEX contracts_end;
+
+-- A member's contracts carry what "has a valid contract today" tests (start, kind,
+-- lessons), so roll call and the stopped-coming list answer it from the index alone.
+DROP INDEX contracts_member_status;
+CREATE INDEX contracts_member_status ON contracts(member_id, status, end_date, start_date, kind, lessons_total, lessons_used);

@@ -281,7 +281,6 @@ fn rows_by_session(c: &rusqlite::Connection, from: &str, to: &str, key: &str, la
 /// `attendance_session_member`) counted here rather than by SQLite's GROUP BY, which
 /// sorted 170,000 marks for four weeks of a large centre; names come in one read.
 fn rows_by_member(c: &rusqlite::Connection, from: &str, to: &str) -> Result<Vec<AttendanceRow>> {
-    const MARKS: [&str; 5] = ["present", "late", "absent", "leave", "makeup"];
     let mut counts: std::collections::HashMap<String, [i64; 6]> = std::collections::HashMap::new();
     let mut stmt = c.prepare(
         "SELECT a.member_id, a.mark FROM class_sessions s CROSS JOIN attendance a ON a.session_id = s.id
@@ -290,7 +289,14 @@ fn rows_by_member(c: &rusqlite::Connection, from: &str, to: &str) -> Result<Vec<
     let mut marks = stmt.query(params![from, to])?;
     while let Some(r) = marks.next()? {
         let (member, mark) = (r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?, r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?);
-        let Some(at) = MARKS.iter().position(|m| *m == mark) else { continue };
+        let at = match mark {
+            "present" => 0,
+            "late" => 1,
+            "absent" => 2,
+            "leave" => 3,
+            "makeup" => 4,
+            _ => continue,
+        };
         let entry = match counts.get_mut(member) {
             Some(e) => e,
             None => counts.entry(member.to_string()).or_default(),
