@@ -121,7 +121,12 @@ fn gaps_bad_versions_and_malformed_or_oversized_bodies_are_4xx_and_apply_nothing
     let (s, v) = post(&url, Some(&token), &[], &push_body(&future));
     assert_eq!((s, v["code"].clone()), (426, Value::from("payload_version")));
     // Oversized: a 5 MB body, a gzip bomb inflating past the limit, too many ops.
-    check(413, vec![b' '; 5 << 20], &[], "oversized body");
+    // The server may refuse a 5 MB upload from its Content-Length and close before the
+    // client has written it all; the client then sees the connection cut, not the 413.
+    if let Some((s, v)) = post_or_cut(&url, &token, &vec![b' '; 5 << 20]) {
+        assert_eq!(s, 413, "oversized body: {v}");
+    }
+    assert!(t.server.rows(t.b_id).is_empty(), "oversized body: nothing applied");
     check(413, gzip(&vec![b' '; 17 << 20]), &[("Content-Encoding", "gzip")], "gzip bomb");
     let many: Vec<Value> = (1..=1001).map(|i| { let mut o = ops[0].clone(); o["seq"] = i.into(); o }).collect();
     check(413, push_body(&many), &[], "too many ops");

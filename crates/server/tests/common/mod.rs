@@ -203,6 +203,15 @@ pub fn post(url: &str, token: Option<&str>, headers: &[(&str, &str)], body: &[u8
     reply(req.send_bytes(body))
 }
 
+/// Like `post`, but a connection the server cut while the body was still going out
+/// (it may answer an oversized upload from its Content-Length and close) is `None`.
+pub fn post_or_cut(url: &str, token: &str, body: &[u8]) -> Option<(u16, Value)> {
+    match ureq::post(url).set("Authorization", &format!("Bearer {token}")).send_bytes(body) {
+        Err(ureq::Error::Transport(t)) if t.kind() == ureq::ErrorKind::Io => None,
+        r => Some(reply(r)),
+    }
+}
+
 pub fn get(url: &str, auth: Option<&str>) -> (u16, Value) {
     let mut req = ureq::get(url);
     if let Some(a) = auth {
