@@ -117,13 +117,8 @@ impl Core {
         }
         // The centre's days as UTC instants: [from 00:00, to+1 00:00).
         let tz = self.timezone();
-        let instant = |d: chrono::NaiveDate| {
-            use chrono::TimeZone;
-            let local = d.and_hms_opt(0, 0, 0).unwrap_or_default();
-            tz.from_local_datetime(&local).earliest().map(|t| t.with_timezone(&chrono::Utc)).unwrap_or_else(|| local.and_utc())
-        };
-        let text = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let (start_at, end_at) = (instant(from), instant(to + chrono::Duration::days(1)));
+        let text = crate::db::instant_text;
+        let (start_at, end_at) = (crate::db::day_start(tz, from), crate::db::day_start(tz, to + chrono::Duration::days(1)));
         // Whole UTC hours inside the period are counted from `activity_hours` (migration
         // 0012); the odd minutes at either end (a centre whose offset is not whole hours)
         // from the log itself.

@@ -76,6 +76,14 @@ pub fn instant_text(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
+/// The first instant of a business date in the centre's time zone, in UTC: a range of
+/// business dates [from, to] is the instants [day_start(from), day_start(to + 1)).
+pub fn day_start(tz: chrono_tz::Tz, day: NaiveDate) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    let local = day.and_hms_opt(0, 0, 0).unwrap_or_default();
+    tz.from_local_datetime(&local).earliest().map(|t| t.with_timezone(&Utc)).unwrap_or_else(|| local.and_utc())
+}
+
 /// The core: one writer connection, a few readers, the clock and the centre's time zone.
 pub struct Core {
     path: PathBuf,

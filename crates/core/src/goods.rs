@@ -549,12 +549,7 @@ impl Core {
 /// period's sales and what returns paid back. Served as the analysis `goods`.
 pub(crate) fn stats(c: &Connection, lang: crate::Lang, tz: chrono_tz::Tz, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Result<Vec<crate::analysis::ReportTable>> {
     use crate::analysis::{ReportColumn, ReportTable};
-    use chrono::TimeZone;
-    let instant = |d: chrono::NaiveDate| -> String {
-        let local = d.and_hms_opt(0, 0, 0).unwrap_or_default();
-        let utc = tz.from_local_datetime(&local).earliest().map(|t| t.with_timezone(&chrono::Utc)).unwrap_or_else(|| local.and_utc());
-        crate::db::instant_text(utc)
-    };
+    let instant = |d: chrono::NaiveDate| crate::db::instant_text(crate::db::day_start(tz, d));
     let (start, end) = (instant(from), instant(to.succ_opt().unwrap_or(to)));
     let (from, to) = (from.to_string(), to.to_string());
     let mut stmt = c.prepare(

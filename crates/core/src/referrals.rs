@@ -44,7 +44,7 @@ use crate::db::{Core, WriteTx};
 use crate::error::{Lang, Result};
 use crate::members::{load_member, member_ref, MemberRef};
 use crate::{contracts, payments, points, settings};
-use chrono::{NaiveDate, TimeZone};
+use chrono::NaiveDate;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
@@ -280,11 +280,7 @@ fn column(key: &str, lang: Lang, zh: &str, en: &str, kind: &str) -> ReportColumn
 /// range (all levels, net of reversals, by business date); then the referred members of
 /// the range with their referrer and what they earned the chain.
 pub(crate) fn report(c: &Connection, lang: Lang, tz: chrono_tz::Tz, from: NaiveDate, to: NaiveDate) -> Result<Vec<ReportTable>> {
-    let instant = |d: NaiveDate| -> String {
-        let local = d.and_hms_opt(0, 0, 0).unwrap_or_default();
-        let utc = tz.from_local_datetime(&local).earliest().map(|t| t.with_timezone(&chrono::Utc)).unwrap_or_else(|| local.and_utc());
-        crate::db::instant_text(utc)
-    };
+    let instant = |d: NaiveDate| crate::db::instant_text(crate::db::day_start(tz, d));
     let (start, end) = (instant(from), instant(to.succ_opt().unwrap_or(to)));
     // Referred members of the range, each with the record that stands for its referrer.
     let mut stmt = c.prepare(&format!(
