@@ -62,17 +62,34 @@ pub struct RevenueReport {
 
 /// The period a business date falls in: the day itself, its ISO week (`2026-W48`, Monday
 /// first, named by the year its Thursday falls in) or its month.
-fn period_key(period: &str, date: &str) -> Result<String> {
-    Ok(match period {
-        "day" => date.to_string(),
-        "week" => {
-            let d = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|e| CoreError::Internal(format!("ledger date {date}: {e}")))?;
-            let w = chrono::Datelike::iso_week(&d);
-            format!("{}-W{:02}", w.year(), w.week())
-        }
-        "month" => date.get(..7).unwrap_or(date).to_string(),
-        _ => return Err(CoreError::invalid(Field::Period, Rule::OneOf { allowed: PERIODS.iter().map(|s| s.to_string()).collect() })),
-    })
+#[derive(Clone, Copy)]
+enum Period {
+    Day,
+    Week,
+    Month,
+}
+
+impl Period {
+    fn parse(period: &str) -> Result<Period> {
+        Ok(match period {
+            "day" => Period::Day,
+            "week" => Period::Week,
+            "month" => Period::Month,
+            _ => return Err(CoreError::invalid(Field::Period, Rule::OneOf { allowed: PERIODS.iter().map(|s| s.to_string()).collect() })),
+        })
+    }
+
+    fn key(self, date: &str) -> Result<String> {
+        Ok(match self {
+            Period::Day => date.to_string(),
+            Period::Week => {
+                let d = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|e| CoreError::Internal(format!("ledger date {date}: {e}")))?;
+                let w = chrono::Datelike::iso_week(&d);
+                format!("{}-W{:02}", w.year(), w.week())
+            }
+            Period::Month => date.get(..7).unwrap_or(date).to_string(),
+        })
+    }
 }
 
 /// Sums of one breakdown line, in fen, while folding.
@@ -127,7 +144,7 @@ impl Core {
         if to < from {
             return Err(CoreError::invalid(Field::ToDate, Rule::NotBefore { other: Field::FromDate }));
         }
-        period_key(&filter.period, "2000-01-01")?;
+        let period_of = Period::parse(&filter.period)?;
         let consultant = filter.consultant_id.clone().filter(|s| !s.is_empty());
         let (from, to) = (from.to_string(), to.to_string());
         let cells = self.read(|c| {
@@ -151,7 +168,7 @@ impl Core {
         let mut total = Sums::default();
         for (day, m, pkg, cons, cons_name, sums) in cells {
             if day != last_day.0 {
-                last_day = (period_key(&filter.period, &day)?, day);
+                last_day = (period_of.key(&day)?, day);
             }
             period.entry(last_day.0.clone()).or_insert_with(|| (last_day.0.clone(), Sums::default())).1.add(&sums);
             method.entry(m.clone()).or_insert_with(|| (crate::payments::method_label(&m, lang), Sums::default())).1.add(&sums);
