@@ -514,7 +514,9 @@ fn customers(
         let mut folded: HashMap<String, (String, i64, i64)> = HashMap::new();
         for (id, last, freq, spent) in payers {
             let e = folded.entry(merged.get(&id).cloned().unwrap_or(id)).or_insert((String::new(), 0, 0));
-            e.0 = e.0.clone().max(last);
+            if last > e.0 {
+                e.0 = last;
+            }
             e.1 += freq;
             e.2 += spent;
         }
