@@ -10,7 +10,6 @@ use centredesk_core::feedback::{nps_tenths, ComplaintFilter, ComplaintInput, Con
 use centredesk_core::timetable::ClassGroupInput;
 use centredesk_core::Lang;
 use chrono::{Duration, TimeZone, Utc};
-use common::*;
 
 fn complaint(member: &str, severity: &str, category: &str, about: Option<&str>, handler: Option<&str>) -> ComplaintInput {
     ComplaintInput {

@@ -10,7 +10,7 @@ mod common;
 
 use centredesk_core::analysis::AnalysisFilter;
 use centredesk_core::contracts::{EnrolInput, RefundInput, RefundRule};
-use centredesk_core::members::{GuardianInput, Member, MemberApplication, MemberApproval, MemberUpdate};
+use centredesk_core::members::{Member, MemberUpdate};
 use centredesk_core::payments::PaymentInput;
 use centredesk_core::Lang;
 use common::*;
@@ -19,22 +19,7 @@ static PHONE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0
 
 fn member(c: &Centre, name: &str, referred_by: Option<&Member>) -> Member {
     let n = PHONE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let m = c
-        .core
-        .member_apply(
-            &c.clerk,
-            MemberApplication {
-                name: name.into(),
-                gender: "F".into(),
-                guardian: Some(GuardianInput { name: format!("{name}妈妈"), relation: "妈妈".into(), phone: format!("1390000{n:04}"), wechat: String::new() }),
-                referred_by: referred_by.map(|r| r.id.clone()),
-                notes: String::new(),
-            },
-        )
-        .unwrap();
-    c.core
-        .member_approve(&c.clerk, &m.id, MemberApproval { birthday: "2017-03-07".into(), school: "实验小学".into(), course_interest: String::new() })
-        .unwrap()
+    c.member_referred(name, &format!("1390000{n:04}"), referred_by.map(|r| r.id.as_str()))
 }
 
 fn enrol(c: &Centre, m: &Member, package_id: &str) -> String {

@@ -70,6 +70,11 @@ impl Centre {
     }
 
     pub fn member(&self, name: &str, phone: &str) -> Member {
+        self.member_referred(name, phone, None)
+    }
+
+    /// An approved member whose guardian has `phone`, referred by `referred_by` if given.
+    pub fn member_referred(&self, name: &str, phone: &str, referred_by: Option<&str>) -> Member {
         let m = self
             .core
             .member_apply(
@@ -78,7 +83,7 @@ impl Centre {
                     name: name.into(),
                     gender: "M".into(),
                     guardian: Some(GuardianInput { name: "家长".into(), relation: "妈妈".into(), phone: phone.into(), wechat: String::new() }),
-                    referred_by: None,
+                    referred_by: referred_by.map(String::from),
                     notes: String::new(),
                 },
             )
