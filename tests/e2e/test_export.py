@@ -8,6 +8,7 @@ import io
 from decimal import Decimal
 from pathlib import Path
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 
@@ -116,8 +117,19 @@ def test_staff_activity_shows_who_did_what_today(app):
     app.click("report-tab-activity")
     (clerk_id,), = app.sql("SELECT id FROM staff WHERE username = 'qiantai'")
     Select(app.el("act-staff")).select_by_value(clerk_id)
-    WebDriverWait(app.driver, 10).until(lambda d: any("今天登记" in (r.get_attribute("textContent") or "") for r in app.all("act-entry")))
-    assert all(r.get_attribute("data-staff-id") == clerk_id for r in app.all("act-count"))
+    # The report re-renders when the filter's results land; rows read in that moment go
+    # stale and are simply read again.
+    WebDriverWait(app.driver, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: any("今天登记" in (r.get_attribute("textContent") or "") for r in app.all("act-entry"))
+    )
+    for attempt in range(3):
+        try:
+            staff_ids = [r.get_attribute("data-staff-id") for r in app.all("act-count")]
+            break
+        except StaleElementReferenceException:
+            if attempt == 2:
+                raise
+    assert staff_ids and all(s == clerk_id for s in staff_ids), staff_ids
     app.shot("activity")
 
 
