@@ -19,6 +19,7 @@ use crate::error::{CoreError, Field, Lang, Result, Rule};
 use crate::export::{csv_bytes, Cell, CsvFile};
 use crate::money::Money;
 use crate::validate;
+use chrono::Datelike;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
@@ -140,13 +141,13 @@ impl Core {
             "renewals" => {
                 let days = range(filter.days_ahead, 30, 366)?;
                 let lessons = range(filter.lessons_left, 3, 100)?;
-                self.read(|c| renewals(c, lang, &today, &from, &to, days, lessons))
+                self.read(|c| renewals(c, lang, &today, &from, &to, (days, lessons), limit))
             }
             "sales" => self.read(|c| sales(c, lang, &from, &to, &today)),
             "customers" => {
                 let a = range(filter.a_percent, 20, 100)?;
                 let b = range(filter.b_percent, 30, 100 - a)?;
-                self.read(|c| customers(c, lang, &today, a, b, limit))
+                customers(self, lang, &today, a, b, limit)
             }
             "referrals" => {
                 let tz = self.timezone();
@@ -215,37 +216,44 @@ fn renewals(
     today: &str,
     from: &str,
     to: &str,
-    days: i64,
-    lessons: i64,
+    (days, lessons): (i64, i64),
+    limit: usize,
 ) -> Result<Vec<ReportTable>> {
     let horizon = (chrono::NaiveDate::parse_from_str(today, "%Y-%m-%d").unwrap_or_default()
         + chrono::Duration::days(days))
     .to_string();
+    // The due contracts in order; the guardian's phone is looked up only for the rows
+    // shown (a large centre has thousands due within a month).
     let mut stmt = c.prepare(
-        "SELECT m.id, m.member_no, m.name,
-            (SELECT g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id WHERE mg.member_id = m.id ORDER BY mg.is_primary DESC LIMIT 1),
-            k.package_name, k.end_date, CASE WHEN k.kind = 'lessons' THEN k.lessons_total - k.lessons_used END, s.display_name
+        "SELECT m.id, m.member_no, m.name, k.package_name, k.end_date, CASE WHEN k.kind = 'lessons' THEN k.lessons_total - k.lessons_used END, s.display_name
          FROM contracts k JOIN members m ON m.id = k.member_id LEFT JOIN staff s ON s.id = k.consultant_id
          WHERE k.status = 'active' AND m.status IN ('active', 'paused') AND k.start_date <= ?1 AND k.end_date >= ?1
            AND (k.end_date <= ?2 OR (k.kind = 'lessons' AND k.lessons_total - k.lessons_used <= ?3))
            AND NOT EXISTS (SELECT 1 FROM contracts r WHERE r.renewal_of = k.id)
          ORDER BY k.end_date, m.member_no",
     )?;
-    let mut ids = Vec::new();
-    let due: Vec<Vec<String>> = stmt
-        .query_map(params![today, horizon, lessons], |r| {
-            ids.push(r.get::<_, String>(0)?);
-            Ok(vec![
-                r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                r.get(2)?,
-                r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-                r.get(4)?,
-                r.get(5)?,
-                opt(r.get(6)?),
-                r.get::<_, Option<String>>(7)?.unwrap_or_default(),
-            ])
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    let mut phone = c.prepare(
+        "SELECT g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id WHERE mg.member_id = ?1 ORDER BY mg.is_primary DESC LIMIT 1",
+    )?;
+    let (mut ids, mut due, mut total) = (Vec::new(), Vec::new(), 0);
+    let mut rows = stmt.query(params![today, horizon, lessons])?;
+    while let Some(r) = rows.next()? {
+        total += 1;
+        if due.len() == limit {
+            continue;
+        }
+        let id: String = r.get(0)?;
+        due.push(vec![
+            r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+            r.get(2)?,
+            phone.query_row([&id], |r| r.get::<_, String>(0)).optional()?.unwrap_or_default(),
+            r.get(3)?,
+            r.get(4)?,
+            opt(r.get(5)?),
+            r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+        ]);
+        ids.push(id);
+    }
     let due_table = ReportTable {
         key: "due".into(),
         title: lang.pick("待续费", "Renewals due"),
@@ -258,28 +266,18 @@ fn renewals(
             column("lessons_left", lang, "剩余课时", "Lessons left", "int"),
             column("consultant", lang, "课程顾问", "Consultant", "text"),
         ],
-        total_rows: due.len() as i64,
+        total_rows: total,
         rows: due,
         chart: None,
         member_ids: ids,
     };
-    // A contract "ends" in the month of its end date, or of its last lesson when a lesson
-    // package was used up earlier (that date kept by `contract_consumed`, migration 0012).
-    // Two index ranges, one per case, so only the period's contracts are read.
+    // Per month from the first of `from`'s month: the contracts that ended (their end
+    // date, or their last lesson when a lesson package was used up earlier; kept by
+    // `contract_ends`, migration 0015) up to today, and how many of them were renewed.
     let first_day = format!("{}-01", &from[..7.min(from.len())]);
-    let last_month = if to[..7.min(to.len())] <= today[..7.min(today.len())] { &to[..7.min(to.len())] } else { &today[..7.min(today.len())] };
-    let last_day = format!("{last_month}-31");
+    let last_day = format!("{}-31", &to[..7.min(to.len())]).min(today.to_string());
     let mut stmt = c.prepare(
-        "WITH ended AS (
-            SELECT k.id, substr(k.end_date, 1, 7) AS month FROM contracts k LEFT JOIN contract_consumed u ON u.contract_id = k.id
-            WHERE k.status IN ('active', 'ended') AND k.end_date BETWEEN ?1 AND ?2
-              AND NOT COALESCE(k.kind = 'lessons' AND k.lessons_used >= k.lessons_total AND u.last_date < k.end_date, 0)
-            UNION ALL
-            SELECT k.id, substr(u.last_date, 1, 7) FROM contract_consumed u JOIN contracts k ON k.id = u.contract_id
-            WHERE u.last_date BETWEEN ?1 AND ?2 AND k.status <> 'refunded'
-              AND k.kind = 'lessons' AND k.lessons_used >= k.lessons_total AND u.last_date < k.end_date)
-         SELECT month, COUNT(*), SUM(EXISTS (SELECT 1 FROM contracts r WHERE r.renewal_of = ended.id)) FROM ended
-         GROUP BY month ORDER BY month",
+        "SELECT substr(ended_on, 1, 7), COUNT(*), SUM(renewed) FROM contract_ends WHERE ended_on BETWEEN ?1 AND ?2 GROUP BY 1 ORDER BY 1",
     )?;
     let rate: Vec<Vec<String>> = stmt
         .query_map(params![first_day, last_day], |r| {
@@ -313,6 +311,27 @@ fn renewals(
 
 const STAGE_RANK: &str = "CASE {s} WHEN 'new' THEN 0 WHEN 'contacted' THEN 1 WHEN 'visit_booked' THEN 2 WHEN 'visited' THEN 3 WHEN 'trial' THEN 4 WHEN 'enrolled' THEN 5 ELSE -1 END";
 
+/// Counts per key, listed most first (ties by key).
+fn most_first<T>(map: HashMap<String, T>, count: impl Fn(&T) -> i64) -> Vec<(String, T)> {
+    let mut v: Vec<(String, T)> = map.into_iter().collect();
+    v.sort_by(|a, b| count(&b.1).cmp(&count(&a.1)).then_with(|| a.0.cmp(&b.0)));
+    v
+}
+
+/// The first instant of the day after a business date, for a half-open range over
+/// instants stored as text (`created_at < next_day(to)` is "on or before `to`").
+fn next_day(date: &str) -> String {
+    chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").map(|d| d + chrono::Duration::days(1)).unwrap_or_default().to_string()
+}
+
+#[derive(Default)]
+struct ConsultantLeads {
+    leads: i64,
+    conversions: i64,
+    /// Milliseconds from each converted lead to its member's first contract.
+    to_convert_ms: Vec<i64>,
+}
+
 fn sales(
     c: &Connection,
     lang: Lang,
@@ -320,35 +339,51 @@ fn sales(
     to: &str,
     today: &str,
 ) -> Result<Vec<ReportTable>> {
-    let rank = |s: &str| STAGE_RANK.replace("{s}", s);
-    // The furthest stage each lead of the period reached, over its whole history (kept by
-    // `lead_reach`, migration 0012, from every status the lead has had).
-    let reached = format!(
-        "WITH reach AS MATERIALIZED (
-            SELECT p.id, p.source, p.status, p.lost_reason, p.consultant_id, p.converted_member_id, p.created_at,
-                   MAX({cur}, COALESCE(r.stage, -1),
-                       CASE WHEN EXISTS (SELECT 1 FROM trial_requests t WHERE t.lead_id = p.id AND t.attended = 1) THEN 4 ELSE -1 END) AS stage
-            FROM leads p LEFT JOIN lead_reach r ON r.lead_id = p.id WHERE substr(p.created_at, 1, 10) BETWEEN ?1 AND ?2)",
-        cur = rank("p.status"),
-    );
+    // The period's leads, read once (range over `leads_created`, migration 0015), each
+    // with the furthest stage it reached over its whole history (kept by `lead_reach`,
+    // migration 0012, from every status the lead has had) and its member's first
+    // contract; the funnel, the lost reasons and the consultants are counted from them.
     let mut stmt = c.prepare(&format!(
-        "{reached} SELECT source, COUNT(*), SUM(stage >= 3), SUM(stage >= 4), SUM(stage >= 5), SUM(status = 'lost') FROM reach GROUP BY source ORDER BY 2 DESC"
+        "SELECT p.source, p.status = 'lost', p.lost_reason, p.consultant_id, p.created_at,
+            MAX({cur}, COALESCE(r.stage, -1),
+                CASE WHEN EXISTS (SELECT 1 FROM trial_requests t WHERE t.lead_id = p.id AND t.attended = 1) THEN 4 ELSE -1 END),
+            (SELECT MIN(k.created_at) FROM contracts k WHERE k.member_id = p.converted_member_id)
+         FROM leads p LEFT JOIN lead_reach r ON r.lead_id = p.id WHERE p.created_at >= ?1 AND p.created_at < ?2",
+        cur = STAGE_RANK.replace("{s}", "p.status"),
     ))?;
-    let funnel: Vec<Vec<String>> = stmt
-        .query_map(params![from, to], |r| {
-            let (leads, visited, trial, enrolled, lost): (i64, i64, i64, i64, i64) =
-                (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?);
-            Ok(vec![
-                r.get(0)?,
-                leads.to_string(),
-                visited.to_string(),
-                trial.to_string(),
-                enrolled.to_string(),
-                lost.to_string(),
-                permille(enrolled, leads),
-            ])
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    let ms = |t: &str| chrono::DateTime::parse_from_rfc3339(t).map(|t| t.timestamp_millis()).ok();
+    let mut funnel: HashMap<String, [i64; 5]> = HashMap::new();
+    let mut lost: HashMap<String, i64> = HashMap::new();
+    let mut by_consultant: HashMap<String, ConsultantLeads> = HashMap::new();
+    let mut leads = stmt.query(params![from, next_day(to)])?;
+    while let Some(r) = leads.next()? {
+        let (source, is_lost, stage): (String, bool, i64) = (r.get(0)?, r.get(1)?, r.get(5)?);
+        let f = funnel.entry(source).or_default();
+        for (i, reached) in [true, stage >= 3, stage >= 4, stage >= 5, is_lost].into_iter().enumerate() {
+            f[i] += i64::from(reached);
+        }
+        if is_lost {
+            *lost.entry(r.get(2)?).or_default() += 1;
+        }
+        if let Some(consultant) = r.get::<_, Option<String>>(3)? {
+            let p = by_consultant.entry(consultant).or_default();
+            p.leads += 1;
+            p.conversions += i64::from(stage >= 5);
+            let created: String = r.get(4)?;
+            if let (Some(first), Some(created)) = (r.get::<_, Option<String>>(6)?.as_deref().and_then(ms), ms(&created)) {
+                p.to_convert_ms.push(first - created);
+            }
+        }
+    }
+    let funnel: Vec<Vec<String>> = most_first(funnel, |f| f[0])
+        .into_iter()
+        .map(|(source, [leads, visited, trial, enrolled, lost])| {
+            let mut row = vec![source];
+            row.extend([leads, visited, trial, enrolled, lost].map(|n| n.to_string()));
+            row.push(permille(enrolled, leads));
+            row
+        })
+        .collect();
     let funnel_table = ReportTable {
         key: "funnel".into(),
         title: lang.pick("招生漏斗（按来源）", "Funnel by source"),
@@ -366,15 +401,11 @@ fn sales(
         chart: Some("conversion".into()),
         member_ids: vec![],
     };
-    let mut stmt = c.prepare(&format!(
-        "{reached} SELECT CASE WHEN lost_reason = '' THEN ?3 ELSE lost_reason END, COUNT(*), MAX(stage) FROM reach WHERE status = 'lost' GROUP BY 1 ORDER BY 2 DESC"
-    ))?;
     let unspecified = lang.pick("（未填写）", "(not given)");
-    let lost: Vec<Vec<String>> = stmt
-        .query_map(params![from, to, unspecified], |r| {
-            Ok(vec![r.get(0)?, r.get::<_, i64>(1)?.to_string()])
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    let lost: Vec<Vec<String>> = most_first(lost, |n| *n)
+        .into_iter()
+        .map(|(reason, n)| vec![if reason.is_empty() { unspecified.clone() } else { reason }, n.to_string()])
+        .collect();
     let lost_table = ReportTable {
         key: "lost".into(),
         title: lang.pick("丢单原因", "Lost reasons"),
@@ -387,39 +418,46 @@ fn sales(
         chart: Some("leads".into()),
         member_ids: vec![],
     };
-    // Per consultant: leads of the period, follow-ups done in the period, conversions of
-    // those leads, days from lead to first contract, and revenue on the contracts they sold.
-    // Each figure grouped once (the period's leads, the follow-ups, the ledger by day, the
-    // open leads), then joined to the staff list.
-    let mut stmt = c.prepare(&format!(
-        "{reached},
-         per AS (SELECT consultant_id, COUNT(*) AS leads, SUM(stage >= 5) AS conversions,
-                    CAST(AVG(CASE WHEN converted_member_id IS NOT NULL THEN
-                        julianday((SELECT MIN(k.created_at) FROM contracts k WHERE k.member_id = reach.converted_member_id)) - julianday(reach.created_at) END) AS INTEGER) AS days
-                 FROM reach GROUP BY consultant_id),
-         fu AS (SELECT f.staff_id, COUNT(*) AS n FROM lead_follow_ups f WHERE substr(f.at, 1, 10) BETWEEN ?1 AND ?2 GROUP BY 1),
-         rev AS (SELECT d.consultant_id, SUM(d.received + d.refunded + d.reversed) AS net FROM payment_days d WHERE d.business_date BETWEEN ?1 AND ?2 GROUP BY 1),
-         late AS (SELECT l.consultant_id, COUNT(*) AS n FROM leads l WHERE l.status NOT IN ('enrolled','lost') AND l.next_follow_up < ?3 GROUP BY 1)
-         SELECT s.display_name, COALESCE(per.leads, 0), COALESCE(fu.n, 0), COALESCE(per.conversions, 0), per.days, COALESCE(rev.net, 0), COALESCE(late.n, 0)
-         FROM staff s LEFT JOIN per ON per.consultant_id = s.id LEFT JOIN fu ON fu.staff_id = s.id
-              LEFT JOIN rev ON rev.consultant_id = s.id LEFT JOIN late ON late.consultant_id = s.id
-         WHERE s.role IN ('consultant','manager') AND s.active = 1 ORDER BY 6 DESC, 1"
-    ))?;
-    let people: Vec<Vec<String>> = stmt
-        .query_map(params![from, to, today], |r| {
-            let (leads, conversions): (i64, i64) = (r.get(1)?, r.get(3)?);
-            Ok(vec![
-                r.get(0)?,
-                leads.to_string(),
-                r.get::<_, i64>(2)?.to_string(),
-                conversions.to_string(),
-                permille(conversions, leads),
-                opt(r.get(4)?),
-                money(r.get(5)?),
-                r.get::<_, i64>(6)?.to_string(),
-            ])
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    // Per consultant: leads of the period (above), follow-ups done in the period,
+    // revenue on the contracts they sold (the ledger by day) and open leads overdue, each
+    // grouped once and read off an index.
+    let grouped = |sql: &str, args: &[&str]| -> Result<HashMap<String, i64>> {
+        Ok(c.prepare(sql)?.query_map(rusqlite::params_from_iter(args), |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?)
+    };
+    let follow_ups = grouped("SELECT staff_id, COUNT(*) FROM lead_follow_ups WHERE at >= ?1 AND at < ?2 GROUP BY 1", &[from, &next_day(to)])?;
+    let revenue = grouped(
+        "SELECT consultant_id, SUM(received + refunded + reversed) FROM payment_days WHERE business_date BETWEEN ?1 AND ?2 GROUP BY 1",
+        &[from, to],
+    )?;
+    let overdue = grouped(
+        "SELECT consultant_id, COUNT(*) FROM leads WHERE status IN ('new','contacted','visit_booked','visited','trial') AND next_follow_up < ?1
+         AND consultant_id IS NOT NULL GROUP BY 1",
+        &[today],
+    )?;
+    let mut people: Vec<(String, i64, Vec<String>)> = c
+        .prepare("SELECT id, display_name FROM staff WHERE role IN ('consultant','manager') AND active = 1")?
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?
+        .into_iter()
+        .map(|(id, name)| {
+            let p = by_consultant.remove(&id).unwrap_or_default();
+            let revenue = revenue.get(&id).copied().unwrap_or(0);
+            let days = (!p.to_convert_ms.is_empty()).then(|| p.to_convert_ms.iter().sum::<i64>() / p.to_convert_ms.len() as i64 / 86_400_000);
+            let row = vec![
+                name.clone(),
+                p.leads.to_string(),
+                follow_ups.get(&id).copied().unwrap_or(0).to_string(),
+                p.conversions.to_string(),
+                permille(p.conversions, p.leads),
+                opt(days),
+                money(revenue),
+                overdue.get(&id).copied().unwrap_or(0).to_string(),
+            ];
+            (name, revenue, row)
+        })
+        .collect();
+    people.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let people: Vec<Vec<String>> = people.into_iter().map(|(_, _, row)| row).collect();
     let people_table = ReportTable {
         key: "consultants".into(),
         title: lang.pick("顾问业绩", "Consultants"),
@@ -461,17 +499,18 @@ fn segment(r: i64, f: i64, m: i64, lang: Lang) -> String {
     lang.pick(zh, en)
 }
 
-/// The NTILE(5) of each row (by index) in the order `cmp` gives: the first `n % 5` tiles
-/// hold one row more, as SQLite's window function deals them.
-fn quintiles(n: usize, cmp: impl Fn(usize, usize) -> std::cmp::Ordering) -> Vec<i64> {
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&i, &j| cmp(i, j));
+/// The NTILE(5) of each row (by index) ordered by its key, ties in row order, as SQLite's
+/// window function deals them: the first `n % 5` tiles hold one row more.
+fn quintiles(keys: &[i64]) -> Vec<i64> {
+    let n = keys.len();
+    let mut order: Vec<(i64, usize)> = keys.iter().copied().zip(0..).collect();
+    order.sort_unstable();
     let (base, extra) = (n / 5, n % 5);
     let mut tile = vec![0; n];
     let mut pos = 0;
     for t in 0..5 {
         let size = base + usize::from(t < extra);
-        for &i in &order[pos..pos + size] {
+        for &(_, i) in &order[pos..pos + size] {
             tile[i] = t as i64 + 1;
         }
         pos += size;
@@ -479,65 +518,80 @@ fn quintiles(n: usize, cmp: impl Fn(usize, usize) -> std::cmp::Ordering) -> Vec<
     tile
 }
 
-fn customers(
-    c: &Connection,
-    lang: Lang,
-    today: &str,
-    a_percent: i64,
-    b_percent: i64,
-    limit: usize,
-) -> Result<Vec<ReportTable>> {
+/// Customer value in two halves on two reader connections (the RFM table; ABC and
+/// win-back), which a desk PC's second core runs side by side: together they read a year
+/// of the ledger, every member's lifetime spend and every running contract.
+fn customers(core: &Core, lang: Lang, today: &str, a_percent: i64, b_percent: i64, limit: usize) -> Result<Vec<ReportTable>> {
+    std::thread::scope(|scope| {
+        let rfm = scope.spawn(|| core.read(|c| rfm(c, lang, today, limit)));
+        let [abc, churn] = core.read(|c| value_and_win_back(c, lang, today, a_percent, b_percent, limit))?;
+        let rfm = rfm.join().map_err(|_| CoreError::Internal("the RFM table's thread panicked".into()))??;
+        Ok(vec![rfm, abc, churn])
+    })
+}
+
+/// A merged record's money counts for its survivor.
+fn merged_records(c: &Connection) -> Result<HashMap<String, String>> {
+    Ok(c.prepare("SELECT id, merged_into FROM members WHERE merged_into IS NOT NULL")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+fn rfm(c: &Connection, lang: Lang, today: &str, limit: usize) -> Result<ReportTable> {
     let year_ago = (chrono::NaiveDate::parse_from_str(today, "%Y-%m-%d").unwrap_or_default()
         - chrono::Duration::days(365))
     .to_string();
     // Each table is ranked from one read of a narrow source (the year's ledger off its
-    // covering index, `member_spend`), sorted by SQLite; names, phones and dates are looked
+    // covering index, `member_spend`) and sorted here; names, phones and dates are looked
     // up only for the rows shown. The old joins probed the members table per row and took
-    // 1–2 s at 100,000 members. A merged record's money counts for its survivor.
-    let merged: HashMap<String, String> = c
-        .prepare("SELECT id, merged_into FROM members WHERE merged_into IS NOT NULL")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut member = c.prepare("SELECT member_no, name, status FROM members WHERE id = ?1")?;
-    let mut member = |id: &str| -> Result<(Option<String>, String, String)> { Ok(member.query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?) };
+    // 1–2 s at 100,000 members.
+    let merged = merged_records(c)?;
+    let mut member = c.prepare("SELECT member_no, name FROM members WHERE id = ?1")?;
     let today_date = chrono::NaiveDate::parse_from_str(today, "%Y-%m-%d").unwrap_or_default();
     // Quintiles over members who paid in the last year, as SQL's NTILE(5) would give
-    // them (ties in member order); 5 is best (recent, frequent, much).
-    let mut payers: Vec<(String, String, i64, i64)> = c
-        .prepare(
-            "SELECT member_id, MAX(business_date), SUM(kind = 'payment'), SUM(amount) FROM payments
-             WHERE business_date BETWEEN ?2 AND ?1 GROUP BY member_id",
-        )?
-        .query_map(params![today, year_ago], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    if !merged.is_empty() {
-        let mut folded: HashMap<String, (String, i64, i64)> = HashMap::new();
-        for (id, last, freq, spent) in payers {
-            let e = folded.entry(merged.get(&id).cloned().unwrap_or(id)).or_insert((String::new(), 0, 0));
-            if last > e.0 {
-                e.0 = last;
-            }
-            e.1 += freq;
-            e.2 += spent;
+    // them (ties in member order); 5 is best (recent, frequent, much). The year's ledger
+    // is read off its covering index and summed here: SQLite's GROUP BY sorted it first.
+    let mut by_member: HashMap<String, (String, i64, i64)> = HashMap::new();
+    let mut stmt = c.prepare("SELECT member_id, business_date, kind = 'payment', amount FROM payments WHERE business_date BETWEEN ?2 AND ?1")?;
+    let mut entries = stmt.query(params![today, year_ago])?;
+    while let Some(r) = entries.next()? {
+        let id = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+        let id = merged.get(id).map(String::as_str).unwrap_or(id);
+        let e = match by_member.get_mut(id) {
+            Some(e) => e,
+            None => by_member.entry(id.to_string()).or_default(),
+        };
+        let date = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
+        if date > e.0.as_str() {
+            e.0.clear();
+            e.0.push_str(date);
         }
-        payers = folded.into_iter().map(|(id, (last, freq, spent))| (id, last, freq, spent)).collect();
+        e.1 += r.get::<_, i64>(2)?;
+        e.2 += r.get::<_, i64>(3)?;
     }
+    let mut payers: Vec<(String, String, i64, i64)> = by_member.into_iter().map(|(id, (last, freq, spent))| (id, last, freq, spent)).collect();
     payers.retain(|p| p.3 > 0);
-    payers.sort_by(|a, b| b.3.cmp(&a.3).then_with(|| a.0.cmp(&b.0)));
+    // In member order, so that ties fall in row order and the keys compare as integers.
+    payers.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let n = payers.len();
-    let recency = quintiles(n, |i, j| payers[i].1.cmp(&payers[j].1).then_with(|| payers[i].0.cmp(&payers[j].0)));
-    let frequency = quintiles(n, |i, j| payers[i].2.cmp(&payers[j].2).then_with(|| payers[i].0.cmp(&payers[j].0)));
-    let monetary = quintiles(n, |i, j| payers[i].3.cmp(&payers[j].3).then_with(|| payers[i].0.cmp(&payers[j].0)));
+    let day = |date: &str| chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").map(|d| d.num_days_from_ce() as i64).unwrap_or_default();
+    let recency = quintiles(&payers.iter().map(|p| day(&p.1)).collect::<Vec<_>>());
+    let frequency = quintiles(&payers.iter().map(|p| p.2).collect::<Vec<_>>());
+    let monetary = quintiles(&payers.iter().map(|p| p.3).collect::<Vec<_>>());
+    // Shown by money paid, most first.
+    let mut shown: Vec<usize> = (0..n).collect();
+    shown.sort_unstable_by_key(|&i| (std::cmp::Reverse(payers[i].3), i));
     let mut rfm_ids = Vec::new();
     let mut rfm: Vec<Vec<String>> = Vec::new();
-    for (i, (id, last, freq, spent)) in payers.into_iter().enumerate().take(limit) {
-        let (member_no, name, _) = member(&id)?;
+    for &i in shown.iter().take(limit) {
+        let (id, last, freq, spent) = std::mem::take(&mut payers[i]);
+        let (member_no, name): (Option<String>, String) = member.query_row([&id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         let days = chrono::NaiveDate::parse_from_str(&last, "%Y-%m-%d").map(|d| (today_date - d).num_days()).unwrap_or_default();
         let (rs, fs, ms) = (recency[i], frequency[i], monetary[i]);
         rfm.push(vec![member_no.unwrap_or_default(), name, last, days.to_string(), freq.to_string(), money(spent), format!("{rs}{fs}{ms}"), segment(rs, fs, ms, lang)]);
         rfm_ids.push(id);
     }
-    let rfm_table = ReportTable {
+    Ok(ReportTable {
         key: "rfm".into(),
         title: lang.pick("RFM 客户分层（近一年）", "RFM (last 12 months)"),
         columns: vec![
@@ -554,29 +608,43 @@ fn customers(
         total_rows: n as i64,
         chart: None,
         member_ids: rfm_ids,
-    };
-    // ABC over lifetime revenue: rank members by what they have paid in total.
-    let mut spend: Vec<(String, i64)> = c
-        .prepare("SELECT member_id, spent FROM member_spend ORDER BY spent DESC, member_id")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    if !merged.is_empty() {
-        let mut folded: HashMap<String, i64> = HashMap::new();
-        for (id, spent) in spend {
-            *folded.entry(merged.get(&id).cloned().unwrap_or(id)).or_default() += spent;
+    })
+}
+
+fn value_and_win_back(c: &Connection, lang: Lang, today: &str, a_percent: i64, b_percent: i64, limit: usize) -> Result<[ReportTable; 2]> {
+    let merged = merged_records(c)?;
+    // ABC over lifetime revenue: members by what they have paid in total, most first
+    // (read in that order off `member_spend_spent`, migration 0015).
+    let mut folded: HashMap<String, i64> = HashMap::new();
+    let mut spend: Vec<(String, i64)> = Vec::new();
+    let mut stmt = c.prepare("SELECT member_id, spent FROM member_spend ORDER BY spent DESC, member_id")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let (id, spent): (String, i64) = (r.get(0)?, r.get(1)?);
+        match merged.get(&id) {
+            Some(survivor) => *folded.entry(survivor.clone()).or_default() += spent,
+            None => spend.push((id, spent)),
         }
-        spend = folded.into_iter().collect();
-        spend.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    }
+    if !folded.is_empty() {
+        for (id, spent) in spend.iter_mut() {
+            *spent += folded.remove(id.as_str()).unwrap_or(0);
+        }
+        spend.extend(folded);
+        spend.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     }
     let total = spend.iter().take_while(|x| x.1 > 0).count() as i64;
-    let mut dates = c.prepare(
-        "SELECT MIN(first_date), MAX(last_date) FROM member_spend WHERE member_id = ?1 OR member_id IN (SELECT id FROM members WHERE merged_into = ?1)",
+    let mut details = c.prepare(
+        "SELECT m.member_no, m.name, m.status, d.first, d.last FROM members m,
+            (SELECT MIN(first_date) AS first, MAX(last_date) AS last FROM member_spend
+             WHERE member_id = ?1 OR member_id IN (SELECT id FROM members WHERE merged_into = ?1)) d
+         WHERE m.id = ?1",
     )?;
     let mut abc_ids = Vec::new();
     let mut abc: Vec<Vec<String>> = Vec::new();
     for ((id, spent), rank) in spend.iter().take_while(|x| x.1 > 0).zip(1i64..).take(limit) {
-        let (member_no, name, status) = member(id)?;
-        let (first, last): (String, String) = dates.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (member_no, name, status, first, last): (Option<String>, String, String, String, String) =
+            details.query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
         // The top share rounded up, so a small centre still has an A.
         let class = if rank * 100 <= a_percent * total + 99 {
             "A"
@@ -614,22 +682,31 @@ fn customers(
     // Win back: members who left or lapsed (no valid contract today) after paying, by
     // lifetime value (the order `spend` is already in).
     let ids = |sql: &str| -> Result<HashSet<String>> { Ok(c.prepare(sql)?.query_map([today], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?) };
-    let covered = ids("SELECT member_id FROM contracts WHERE status = 'active' AND end_date >= ?1 AND (kind = 'term' OR lessons_used < lessons_total)")?;
-    let eligible = ids("SELECT id FROM members WHERE merged_into IS NULL AND status IN ('active','paused','expired','left') AND ?1 = ?1")?;
-    let lapsed: Vec<&(String, i64)> = spend.iter().filter(|(id, _)| eligible.contains(id) && !covered.contains(id)).collect();
+    // Off a member's-contracts index, which holds every column asked for: by status and
+    // end date SQLite would read each of the 40,000 running contracts from the table.
+    let covered = ids("SELECT member_id FROM contracts INDEXED BY contracts_member_status WHERE status = 'active' AND end_date >= ?1 AND (kind = 'term' OR lessons_used < lessons_total)")?;
+    // The few who cannot be won back (applicants, merged records) rather than the many who can.
+    let excluded: HashSet<String> = c
+        .prepare("SELECT id FROM members WHERE merged_into IS NOT NULL UNION ALL SELECT id FROM members WHERE status = 'applicant'")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let lapsed: Vec<&(String, i64)> = spend.iter().filter(|(id, _)| !excluded.contains(id) && !covered.contains(id)).collect();
     let churn_total = lapsed.len() as i64;
-    let mut phone = c.prepare(
-        "SELECT g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id WHERE mg.member_id = ?1 ORDER BY mg.is_primary DESC LIMIT 1",
+    // One statement per row shown: the member, the primary guardian's phone, the last
+    // contract's end and the last lesson.
+    let mut details = c.prepare(
+        "SELECT m.member_no, m.name, m.status,
+            (SELECT g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id WHERE mg.member_id = m.id ORDER BY mg.is_primary DESC LIMIT 1),
+            (SELECT MAX(k.end_date) FROM contracts k WHERE k.member_id = m.id),
+            (SELECT a.last_date FROM member_attended a WHERE a.member_id = m.id)
+         FROM members m WHERE m.id = ?1",
     )?;
-    let mut ended = c.prepare("SELECT MAX(k.end_date) FROM contracts k WHERE k.member_id = ?1")?;
-    let mut attended = c.prepare("SELECT last_date FROM member_attended WHERE member_id = ?1")?;
     let mut churn_ids = Vec::new();
     let mut churn = Vec::new();
     for (id, spent) in lapsed.into_iter().take(limit) {
-        let (member_no, name, status) = member(id)?;
-        let phone: Option<String> = phone.query_row([id], |r| r.get(0)).optional()?;
-        let ended: Option<String> = ended.query_row([id], |r| r.get(0))?;
-        let last_lesson: Option<String> = attended.query_row([id], |r| r.get(0)).optional()?;
+        type Details = (Option<String>, String, String, Option<String>, Option<String>, Option<String>);
+        let (member_no, name, status, phone, ended, last_lesson): Details =
+            details.query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?;
         churn.push(vec![
             member_no.unwrap_or_default(),
             name,
@@ -664,5 +741,5 @@ fn customers(
         chart: None,
         member_ids: churn_ids,
     };
-    Ok(vec![rfm_table, abc_table, churn_table])
+    Ok([abc_table, churn_table])
 }

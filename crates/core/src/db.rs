@@ -32,6 +32,7 @@ fn migrations() -> Vec<M<'static>> {
         M::up(include_str!("../migrations/0012_report_caches.sql")),
         M::up(include_str!("../migrations/0013_tiers.sql")),
         M::up(include_str!("../migrations/0014_cash_handins.sql")),
+        M::up(include_str!("../migrations/0015_contract_ends.sql")),
     ]
 }
 

@@ -16,7 +16,7 @@ use crate::error::{CoreError, Field, Lang, Result, Rule};
 use crate::export::{csv_bytes, Cell};
 use crate::money::Money;
 use crate::validate;
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -296,7 +296,8 @@ fn rows_by_session(c: &rusqlite::Connection, from: &str, to: &str, key: &str, la
 
 /// By member: every mark of the period's sessions (read off the covering index
 /// `attendance_session_member`) counted here rather than by SQLite's GROUP BY, which
-/// sorted 170,000 marks for four weeks of a large centre; names come in one read.
+/// sorted 170,000 marks for four weeks of a large centre; names come in one read of the
+/// narrow `members_status_label` index (migration 0015).
 fn rows_by_member(c: &rusqlite::Connection, from: &str, to: &str) -> Result<Vec<AttendanceRow>> {
     let mut counts: std::collections::HashMap<String, [i64; 6]> = std::collections::HashMap::new();
     let mut stmt = c.prepare(
@@ -321,7 +322,7 @@ fn rows_by_member(c: &rusqlite::Connection, from: &str, to: &str) -> Result<Vec<
         entry[0] += 1;
         entry[at + 1] += 1;
     }
-    let mut names = c.prepare("SELECT id, name || COALESCE(' ' || member_no, '') FROM members")?;
+    let mut names = c.prepare("SELECT id, name || COALESCE(' ' || member_no, '') FROM members INDEXED BY members_status_label")?;
     let mut named = names.query([])?;
     let mut rows = Vec::with_capacity(counts.len());
     while let Some(r) = named.next()? {
@@ -379,38 +380,47 @@ impl Core {
                 makeup,
                 rate_permille: rate(present + late + makeup, absent),
             };
-            // The last lesson each member attended is kept by `member_attended` (0012).
-            let mut stmt = c.prepare(
-                "SELECT m.id, m.member_no, m.name,
-                    (SELECT g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id WHERE mg.member_id = m.id ORDER BY mg.is_primary DESC LIMIT 1),
-                    la.last_date,
-                    (SELECT MIN(k.start_date) FROM contracts k WHERE k.member_id = m.id AND k.status = 'active' AND k.start_date <= ?1 AND k.end_date >= ?1
-                       AND (k.kind = 'term' OR k.lessons_used < k.lessons_total))
-                 FROM members m LEFT JOIN member_attended la ON la.member_id = m.id
-                 WHERE m.status = 'active' AND (la.last_date IS NULL OR la.last_date <= ?2)
-                   AND EXISTS (SELECT 1 FROM contracts k WHERE k.member_id = m.id AND k.status = 'active' AND k.start_date <= ?1 AND k.end_date >= ?1
-                                 AND (k.kind = 'term' OR k.lessons_used < k.lessons_total))",
-            )?;
-            let today_date = chrono::NaiveDate::parse_from_str(&today, "%Y-%m-%d").unwrap_or_default();
-            let mut stopped: Vec<StoppedComing> = stmt
-                .query_map(params![today, since], |r| {
-                    let last: Option<String> = r.get(4)?;
-                    let covered_from: Option<String> = r.get(5)?;
-                    Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, last, covered_from))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?
-                .into_iter()
-                .filter_map(|(member_id, member_no, name, guardian_phone, last, covered_from)| {
-                    // Counted from the last lesson, or from when the contract began.
-                    let reference = last.clone().or(covered_from)?;
-                    let days_since = (today_date - chrono::NaiveDate::parse_from_str(&reference, "%Y-%m-%d").ok()?).num_days();
-                    (days_since >= inactive_days).then_some(StoppedComing { member_id, member_no, name, guardian_phone, last_attended: last, days_since })
-                })
-                .collect();
-            stopped.sort_by(|a, b| b.days_since.cmp(&a.days_since).then(a.name.cmp(&b.name)));
-            Ok(AttendanceReport { rows, total, stopped_coming: stopped, inactive_days })
+            let stopped_coming = stopped_coming(c, &today, &since, inactive_days)?;
+            Ok(AttendanceReport { rows, total, stopped_coming, inactive_days })
         })
     }
+}
+
+/// Active members with a contract running today (begun, not used up) and no lesson in
+/// the last `inactive_days` (counted from the contract's start when they never came),
+/// longest absent first. The last lesson each member attended is kept by
+/// `member_attended` (0012).
+fn stopped_coming(c: &rusqlite::Connection, today: &str, since: &str, inactive_days: i64) -> Result<Vec<StoppedComing>> {
+    // Each active member's last lesson first, then the running contract only for those
+    // not seen lately (as an EXISTS, SQLite probed the contracts of every active member).
+    let mut stmt = c.prepare(
+        "SELECT m.id, m.member_no, m.name, la.last_date,
+            (SELECT MIN(k.start_date) FROM contracts k WHERE k.member_id = m.id AND k.status = 'active' AND k.start_date <= ?1 AND k.end_date >= ?1
+               AND (k.kind = 'term' OR k.lessons_used < k.lessons_total))
+         FROM members m LEFT JOIN member_attended la ON la.member_id = m.id
+         WHERE m.status = 'active' AND (la.last_date IS NULL OR la.last_date <= ?2)",
+    )?;
+    let mut phone = c.prepare(
+        "SELECT g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id WHERE mg.member_id = ?1 ORDER BY mg.is_primary DESC LIMIT 1",
+    )?;
+    let today_date = chrono::NaiveDate::parse_from_str(today, "%Y-%m-%d").unwrap_or_default();
+    let mut stopped = Vec::new();
+    let mut rows = stmt.query(params![today, since])?;
+    while let Some(r) = rows.next()? {
+        let Some(covered_from) = r.get::<_, Option<String>>(4)? else { continue };
+        let last: Option<String> = r.get(3)?;
+        // Counted from the last lesson, or from when the contract began.
+        let reference = last.as_deref().unwrap_or(&covered_from);
+        let Ok(reference) = chrono::NaiveDate::parse_from_str(reference, "%Y-%m-%d") else { continue };
+        let days_since = (today_date - reference).num_days();
+        if days_since >= inactive_days {
+            let member_id: String = r.get(0)?;
+            let guardian_phone = phone.query_row([&member_id], |r| r.get(0)).optional()?;
+            stopped.push(StoppedComing { member_id, member_no: r.get(1)?, name: r.get(2)?, guardian_phone, last_attended: last, days_since });
+        }
+    }
+    stopped.sort_by(|a, b| b.days_since.cmp(&a.days_since).then(a.name.cmp(&b.name)));
+    Ok(stopped)
 }
 
 impl Core {

@@ -170,6 +170,15 @@ fn a_year_of_demo_history_keeps_every_table_consistent() {
         .rows
         .iter()
         .all(|x| n(&x[col(rate, "renewed")]) <= n(&x[col(rate, "ended")])));
+    renewal_rate_matches_an_oracle(&raw, rate, ("2026-01", "2026-11-25"));
+    let due_oracle = one(
+        "SELECT COUNT(*) FROM contracts k JOIN members m ON m.id = k.member_id
+         WHERE k.status = 'active' AND m.status IN ('active', 'paused') AND k.start_date <= '2026-11-25' AND k.end_date >= '2026-11-25'
+           AND (k.end_date <= '2026-12-25' OR (k.kind = 'lessons' AND k.lessons_total - k.lessons_used <= 3))
+           AND k.id NOT IN (SELECT renewal_of FROM contracts WHERE renewal_of IS NOT NULL)",
+    );
+    assert_eq!((due.total_rows, due.rows.len() as i64), (due_oracle, due_oracle));
+    assert!(due.rows.windows(2).all(|w| w[0][col(due, "end_date")] <= w[1][col(due, "end_date")]), "soonest first");
 
     // Sales: the funnel narrows, and its leads are the period's leads.
     let s = core
@@ -247,6 +256,44 @@ fn a_year_of_demo_history_keeps_every_table_consistent() {
             .unwrap();
         assert_eq!(running, 0);
     }
+}
+
+/// The renewal rate against months counted here from the raw rows: each contract not
+/// refunded ends on its end date, or on its last consumed lesson when a lesson package was
+/// used up before that; months from `first_month` with contracts ended by `until`.
+fn renewal_rate_matches_an_oracle(raw: &rusqlite::Connection, t: &centredesk_core::analysis::ReportTable, (first_month, until): (&str, &str)) {
+    use std::collections::{BTreeMap, HashMap, HashSet};
+    let mut last_lesson: HashMap<String, String> = HashMap::new();
+    let mut stmt = raw.prepare("SELECT a.contract_id, s.date FROM attendance a JOIN class_sessions s ON s.id = a.session_id WHERE a.consumed = 1").unwrap();
+    for (contract, date) in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).unwrap().map(Result::unwrap) {
+        let e = last_lesson.entry(contract).or_default();
+        if date > *e {
+            *e = date;
+        }
+    }
+    let renewed: HashSet<String> = raw.prepare("SELECT renewal_of FROM contracts WHERE renewal_of IS NOT NULL").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    let mut months: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    let mut stmt = raw.prepare("SELECT id, kind, lessons_used, lessons_total, end_date, status FROM contracts").unwrap();
+    type Row = (String, String, i64, Option<i64>, String, String);
+    for (id, kind, used, total, end, status) in stmt.query_map([], |r| -> rusqlite::Result<Row> { Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)) }).unwrap().map(Result::unwrap) {
+        if status == "refunded" {
+            continue;
+        }
+        let used_up = kind == "lessons" && total.is_some_and(|t| used >= t);
+        let ended = match last_lesson.get(&id) {
+            Some(last) if used_up && *last < end => last.clone(),
+            _ => end,
+        };
+        if ended[..7] >= *first_month && ended.as_str() <= until {
+            let m = months.entry(ended[..7].to_string()).or_default();
+            m.0 += 1;
+            m.1 += i64::from(renewed.contains(&id));
+        }
+    }
+    let got: Vec<(String, i64, i64)> = t.rows.iter().map(|r| (r[col(t, "month")].clone(), n(&r[col(t, "ended")]), n(&r[col(t, "renewed")]))).collect();
+    let want: Vec<(String, i64, i64)> = months.into_iter().map(|(m, (e, r))| (m, e, r)).collect();
+    assert!(want.iter().any(|m| m.2 > 0), "the demo renews some contracts");
+    assert_eq!(got, want);
 }
 
 /// The consultants table against figures counted here from the raw rows: each lead of

@@ -1,8 +1,10 @@
-//! The report caches of migration 0012 (per-session marks, each member's last lesson,
-//! each contract's last consumed lesson, the ledger per day, each member's spend, the
-//! change log per hour, each lead's furthest stage) equal a recomputation from the rows they summarise: after a year
-//! of demo history, and again after marks are changed, undone and moved, sessions moved
-//! to another day, members merged and a payment reversed.
+//! The report caches of migrations 0012 and 0015 (per-session marks, each member's last
+//! lesson, each contract's last consumed lesson, the ledger per day, each member's spend,
+//! the change log per hour, each lead's furthest stage, when each contract ended and
+//! whether it was renewed) equal a recomputation from the rows they summarise: after a
+//! year of demo history, and again after contracts are used up, refunded, extended and
+//! renewed, marks are changed, undone and moved, sessions moved to another day, members
+//! merged and a payment reversed.
 
 use centredesk_core::Core;
 use rusqlite::Connection;
@@ -72,6 +74,18 @@ fn caches(c: &Connection) -> Vec<(&'static str, Vec<String>, Vec<String>)> {
                 hist = RANK.replace("{s}", "json_extract(cl.payload, '$.data.status')"),
             )),
         ),
+        (
+            "contract_ends",
+            rows("SELECT * FROM contract_ends ORDER BY 1"),
+            rows(
+                "SELECT k.id, CASE WHEN k.kind = 'lessons' AND k.lessons_used >= k.lessons_total AND u.last < k.end_date THEN u.last ELSE k.end_date END,
+                    (SELECT COUNT(*) > 0 FROM contracts r WHERE r.renewal_of = k.id)
+                 FROM contracts k LEFT JOIN (
+                    SELECT a.contract_id, MAX(s.date) AS last FROM attendance a JOIN class_sessions s ON s.id = a.session_id
+                    WHERE a.consumed = 1 GROUP BY 1) u ON u.contract_id = k.id
+                 WHERE k.status <> 'refunded' ORDER BY 1",
+            ),
+        ),
     ]
 }
 
@@ -114,6 +128,24 @@ fn the_report_caches_follow_every_change_to_their_rows() {
     assert_eq!(pair.len(), 2);
     core.member_merge(&admin, &pair[0], &pair[1]).unwrap();
     assert_caches_match(&raw, "after a merge");
+
+    // Contracts: lesson packages used up (some before their end date, so they end on
+    // their last lesson), one refunded, end dates moved, a renewal made and one re-pointed
+    // to another contract (the first loses its "renewed").
+    raw.execute_batch(
+        "UPDATE contracts SET lessons_used = lessons_total WHERE rowid IN (
+           SELECT k.rowid FROM contracts k WHERE k.kind = 'lessons' AND k.status = 'active' AND k.lessons_used < k.lessons_total
+             AND EXISTS (SELECT 1 FROM contract_consumed u WHERE u.contract_id = k.id) ORDER BY k.id LIMIT 6);
+         UPDATE contracts SET status = 'refunded' WHERE rowid IN (SELECT rowid FROM contracts WHERE status = 'active' ORDER BY id DESC LIMIT 2);
+         UPDATE contracts SET end_date = date(end_date, '+30 days') WHERE rowid IN (SELECT rowid FROM contracts WHERE status = 'active' ORDER BY id LIMIT 3);
+         UPDATE contracts SET renewal_of = (SELECT id FROM contracts WHERE renewal_of IS NULL ORDER BY id LIMIT 1 OFFSET 7)
+           WHERE id = (SELECT id FROM contracts WHERE renewal_of IS NULL ORDER BY id DESC LIMIT 1);
+         UPDATE contracts SET renewal_of = (SELECT id FROM contracts ORDER BY id LIMIT 1 OFFSET 9)
+           WHERE id = (SELECT id FROM contracts WHERE renewal_of IS NOT NULL ORDER BY id LIMIT 1);",
+    )
+    .unwrap();
+    assert!(raw.query_row("SELECT COUNT(*) FROM contract_ends e JOIN contracts k ON k.id = e.contract_id WHERE e.ended_on < k.end_date", [], |r| r.get::<_, i64>(0)).unwrap() > 0, "a package used up before its end date");
+    assert_caches_match(&raw, "after contracts used up, refunded, extended and renewed");
 
     // Marks changed in place, removed (the latest mark of some member, so his last lesson
     // goes back) and a session with marks moved to another day.
