@@ -98,6 +98,18 @@ def test_attendance_report_by_class_matches_the_roll_calls(app):
     app.click("att-export")
     rows = read_csv(app.el("export-path", timeout=20).get_attribute("data-path"))
     assert rows[0][0] == "班级" and rows[-1][0] == "合计" and int(rows[-1][2]) == present
+    # By member: one row per child who had a lesson, the lowest rate first.
+    (members,), = app.sql(
+        "SELECT COUNT(DISTINCT a.member_id) FROM attendance a JOIN class_sessions s ON s.id = a.session_id "
+        "WHERE s.date BETWEEN '2026-10-01' AND '2026-10-31' AND a.mark <> 'trial'"
+    )
+    Select(app.el("att-by")).select_by_value("member")
+    def member_rates():
+        return [int(r.get_attribute("data-rate") or 10**6) for r in app.all("att-row") if r.get_attribute("data-key") != "total"]
+    WebDriverWait(app.driver, 10, ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: len(member_rates()) == members)
+    rates = member_rates()
+    assert rates == sorted(rates) and rates[0] < 1000, rates[:5]
+    app.shot("attendance-by-member")
 
 
 def test_staff_activity_shows_who_did_what_today(app):

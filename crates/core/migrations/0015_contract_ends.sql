@@ -87,7 +87,6 @@ CREATE INDEX lead_follow_ups_at ON lead_follow_ups(at, staff_id);
 -- Customer value: members by lifetime spend, most first, without sorting 100,000 rows.
 CREATE INDEX member_spend_spent ON member_spend(spent DESC, member_id);
 
--- Attendance: who stopped coming walks the active members, and the report by member
--- labels tens of thousands of rows with name and number; both read this narrow index
+-- Attendance: who stopped coming walks the active members off this narrow index
 -- instead of the members table.
 CREATE INDEX members_status_label ON members(status, id, name, member_no);

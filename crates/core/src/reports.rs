@@ -265,7 +265,11 @@ pub struct StoppedComing {
 #[derive(Debug, Clone, Serialize, TS, PartialEq)]
 #[ts(export)]
 pub struct AttendanceReport {
+    /// By class or coach every row, by name; by member the lowest rates first (most
+    /// absences first among equals), at most `SCREEN_ROWS` of them on the screen.
     pub rows: Vec<AttendanceRow>,
+    /// How many rows the report has in full (the CSV has them all).
+    pub total_rows: i64,
     pub total: AttendanceRow,
     pub stopped_coming: Vec<StoppedComing>,
     pub inactive_days: i64,
@@ -296,9 +300,10 @@ fn rows_by_session(c: &rusqlite::Connection, from: &str, to: &str, key: &str, la
 
 /// By member: every mark of the period's sessions (read off the covering index
 /// `attendance_session_member`) counted here rather than by SQLite's GROUP BY, which
-/// sorted 170,000 marks for four weeks of a large centre; names come in one read of the
-/// narrow `members_status_label` index (migration 0015).
-fn rows_by_member(c: &rusqlite::Connection, from: &str, to: &str) -> Result<Vec<AttendanceRow>> {
+/// sorted 170,000 marks for four weeks of a large centre. Rows come lowest rate first
+/// (most absences first among equals, then by name): the `limit` with the most lessons
+/// missed, named by one lookup each, with the sums and the count of all members.
+fn rows_by_member(c: &rusqlite::Connection, from: &str, to: &str, limit: usize) -> Result<(Vec<AttendanceRow>, i64, [i64; 6])> {
     let mut counts: std::collections::HashMap<String, [i64; 6]> = std::collections::HashMap::new();
     let mut stmt = c.prepare(
         "SELECT a.member_id, a.mark FROM class_sessions s CROSS JOIN attendance a ON a.session_id = s.id
@@ -306,32 +311,41 @@ fn rows_by_member(c: &rusqlite::Connection, from: &str, to: &str) -> Result<Vec<
     )?;
     let mut marks = stmt.query(params![from, to])?;
     while let Some(r) = marks.next()? {
-        let (member, mark) = (r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?, r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?);
-        let at = match mark {
-            "present" => 0,
-            "late" => 1,
-            "absent" => 2,
-            "leave" => 3,
-            "makeup" => 4,
+        let at = match r.get_ref(1)?.as_bytes().map_err(rusqlite::Error::from)? {
+            b"present" => 0,
+            b"late" => 1,
+            b"absent" => 2,
+            b"leave" => 3,
+            b"makeup" => 4,
             _ => continue,
         };
-        let entry = match counts.get_mut(member) {
+        let id = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+        let entry = match counts.get_mut(id) {
             Some(e) => e,
-            None => counts.entry(member.to_string()).or_default(),
+            None => counts.entry(id.to_string()).or_default(),
         };
         entry[0] += 1;
         entry[at + 1] += 1;
     }
-    let mut names = c.prepare("SELECT id, name || COALESCE(' ' || member_no, '') FROM members INDEXED BY members_status_label")?;
-    let mut named = names.query([])?;
-    let mut rows = Vec::with_capacity(counts.len());
-    while let Some(r) = named.next()? {
-        if let Some(n) = counts.remove(r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?) {
-            rows.push(attendance_row(r.get(0)?, r.get(1)?, n));
+    let mut sums = [0; 6];
+    for n in counts.values() {
+        for (s, x) in sums.iter_mut().zip(n) {
+            *s += x;
         }
     }
-    rows.sort_by(|a, b| a.label.cmp(&b.label));
-    Ok(rows)
+    let total_rows = counts.len() as i64;
+    let order = |n: &[i64; 6]| (rate(n[1] + n[2] + n[5], n[3]).unwrap_or(i64::MAX), std::cmp::Reverse(n[3]));
+    let mut members: Vec<(String, [i64; 6])> = counts.into_iter().collect();
+    members.sort_unstable_by(|a, b| order(&a.1).cmp(&order(&b.1)).then_with(|| a.0.cmp(&b.0)));
+    members.truncate(limit);
+    let mut label = c.prepare("SELECT name || COALESCE(' ' || member_no, '') FROM members WHERE id = ?1")?;
+    let mut rows = Vec::with_capacity(members.len());
+    for (id, n) in members {
+        let name: String = label.query_row([&id], |r| r.get(0)).optional()?.unwrap_or_default();
+        rows.push(attendance_row(id, name, n));
+    }
+    rows.sort_by(|a, b| (a.rate_permille.unwrap_or(i64::MAX), std::cmp::Reverse(a.absent), &a.label).cmp(&(b.rate_permille.unwrap_or(i64::MAX), std::cmp::Reverse(b.absent), &b.label)));
+    Ok((rows, total_rows, sums))
 }
 
 fn attendance_row(key: String, label: String, [sessions, present, late, absent, leave, makeup]: [i64; 6]) -> AttendanceRow {
@@ -339,7 +353,12 @@ fn attendance_row(key: String, label: String, [sessions, present, late, absent, 
 }
 
 impl Core {
+    /// The report as the screen gets it: by member, the `SCREEN_ROWS` lowest rates.
     pub fn attendance_report(&self, session: &Session, filter: &AttendanceFilter, lang: Lang) -> Result<AttendanceReport> {
+        self.attendance(session, filter, lang, crate::analysis::SCREEN_ROWS)
+    }
+
+    fn attendance(&self, session: &Session, filter: &AttendanceFilter, lang: Lang, limit: usize) -> Result<AttendanceReport> {
         session.require(Action::ViewReports)?;
         let from = validate::date(Field::FromDate, &filter.from_date)?;
         let to = validate::date(Field::ToDate, &filter.to_date)?;
@@ -360,15 +379,25 @@ impl Core {
         let since = (today - chrono::Duration::days(inactive_days)).to_string();
         let (from, to, today) = (from.to_string(), to.to_string(), today.to_string());
         self.read(|c| {
-            let rows = if filter.by == "member" { rows_by_member(c, &from, &to)? } else { rows_by_session(c, &from, &to, key, label)? };
+            let (rows, total_rows, [_, present, late, absent, leave, makeup]) = if filter.by == "member" {
+                rows_by_member(c, &from, &to, limit)?
+            } else {
+                let rows = rows_by_session(c, &from, &to, key, label)?;
+                let mut sums = [0; 6];
+                for r in &rows {
+                    for (s, x) in sums.iter_mut().zip([r.sessions, r.present, r.late, r.absent, r.leave, r.makeup]) {
+                        *s += x;
+                    }
+                }
+                let n = rows.len() as i64;
+                (rows, n, sums)
+            };
             let sessions: i64 = c.query_row(
                 "SELECT COUNT(*) FROM class_sessions s CROSS JOIN session_marks k ON k.session_id = s.id
                  WHERE s.date BETWEEN ?1 AND ?2 AND k.present + k.late + k.absent + k.leave + k.makeup + k.trial > 0",
                 params![from, to],
                 |r| r.get(0),
             )?;
-            let sum = |f: fn(&AttendanceRow) -> i64| rows.iter().map(f).sum::<i64>();
-            let (present, late, absent, leave, makeup) = (sum(|r| r.present), sum(|r| r.late), sum(|r| r.absent), sum(|r| r.leave), sum(|r| r.makeup));
             let total = AttendanceRow {
                 key: "total".into(),
                 label: lang.pick("合计", "Total"),
@@ -381,7 +410,7 @@ impl Core {
                 rate_permille: rate(present + late + makeup, absent),
             };
             let stopped_coming = stopped_coming(c, &today, &since, inactive_days)?;
-            Ok(AttendanceReport { rows, total, stopped_coming, inactive_days })
+            Ok(AttendanceReport { rows, total_rows, total, stopped_coming, inactive_days })
         })
     }
 }
@@ -391,8 +420,9 @@ impl Core {
 /// longest absent first. The last lesson each member attended is kept by
 /// `member_attended` (0012).
 fn stopped_coming(c: &rusqlite::Connection, today: &str, since: &str, inactive_days: i64) -> Result<Vec<StoppedComing>> {
-    // Each active member's last lesson first, then the running contract only for those
-    // not seen lately (as an EXISTS, SQLite probed the contracts of every active member).
+    // Each active member (off the covering `members_status_label`, migration 0015) and
+    // his last lesson first, then the running contract only for those not seen lately
+    // (as an EXISTS, SQLite probed the contracts of every active member).
     let mut stmt = c.prepare(
         "SELECT m.id, m.member_no, m.name, la.last_date,
             (SELECT MIN(k.start_date) FROM contracts k WHERE k.member_id = m.id AND k.status = 'active' AND k.start_date <= ?1 AND k.end_date >= ?1
@@ -426,7 +456,7 @@ fn stopped_coming(c: &rusqlite::Connection, today: &str, since: &str, inactive_d
 impl Core {
     /// The attendance report's rows as CSV (the same rows as the screen), with the total.
     pub fn attendance_csv(&self, session: &Session, filter: &AttendanceFilter, lang: Lang, bom: bool) -> Result<crate::export::CsvFile> {
-        let report = self.attendance_report(session, filter, lang)?;
+        let report = self.attendance(session, filter, lang, usize::MAX)?;
         let header = [
             match filter.by.as_str() {
                 "coach" => lang.pick("教练", "Coach"),
@@ -456,5 +486,36 @@ impl Core {
         let bytes = csv_bytes(&header, &rows, bom)?;
         let name = format!("{}-{}_{}.csv", lang.pick("出勤", "attendance"), filter.from_date, filter.to_date);
         Ok(crate::export::CsvFile { file_name: name, bytes, rows: rows.len() as i64 })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page of members is the lowest rates of the whole list, with the sums and the
+    /// count of every member, whatever the page size.
+    #[test]
+    fn a_page_of_members_holds_the_lowest_rates_and_the_sums_of_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("demo.db");
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+        crate::demo::generate(&path, &crate::demo::DemoOptions { members: 60, seed: 5, today }).unwrap();
+        let core = Core::open(&path).unwrap();
+        let (from, to) = ("2026-08-01", "2026-11-25");
+        let (all, all_total, all_sums) = core.read(|c| rows_by_member(c, from, to, usize::MAX)).unwrap();
+        let (page, page_total, page_sums) = core.read(|c| rows_by_member(c, from, to, 5)).unwrap();
+        assert!(all.len() > 20, "the demo's members came to lessons");
+        assert_eq!((all_total, page_total, page.len()), (all.len() as i64, all.len() as i64, 5));
+        assert_eq!(all_sums, page_sums);
+        let marks: i64 = all.iter().map(|r| r.sessions).sum();
+        assert_eq!(all_sums[0], marks);
+        let key = |r: &AttendanceRow| (r.rate_permille.unwrap_or(i64::MAX), std::cmp::Reverse(r.absent));
+        assert!(all.windows(2).all(|w| key(&w[0]) <= key(&w[1])), "lowest rate first");
+        let worst_shown = page.iter().map(key).max().unwrap();
+        for r in all.iter().filter(|r| !page.iter().any(|p| p.key == r.key)) {
+            assert!(key(r) >= worst_shown, "{} left out of the page", r.label);
+        }
+        assert!(page.iter().all(|r| !r.label.is_empty()), "every row shown is named");
     }
 }

@@ -166,6 +166,9 @@ mod attendance {
         assert_eq!((row("乙").absent, row("乙").leave), (1, 1));
         assert_eq!(row("乙").rate_permille, Some(((n - 2) * 2000 + (n - 1)) / ((n - 1) * 2)));
         assert_eq!(r.total.sessions, n);
+        // Lowest rate first; equal rates by name.
+        let order: Vec<String> = r.rows.iter().map(|x| x.label.chars().take(1).collect()).collect();
+        assert_eq!((order.join(""), r.total_rows), ("乙丙甲".to_string(), 3));
         let stopped: Vec<&str> = r.stopped_coming.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(stopped, ["丙同学"]);
         assert_eq!(r.stopped_coming[0].last_attended.as_deref(), Some("2026-10-28"));

@@ -2,4 +2,13 @@
 import type { AttendanceRow } from "./AttendanceRow";
 import type { StoppedComing } from "./StoppedComing";
 
-export type AttendanceReport = { rows: Array<AttendanceRow>, total: AttendanceRow, stopped_coming: Array<StoppedComing>, inactive_days: number, };
+export type AttendanceReport = { 
+/**
+ * By class or coach every row, by name; by member the lowest rates first (most
+ * absences first among equals), at most `SCREEN_ROWS` of them on the screen.
+ */
+rows: Array<AttendanceRow>, 
+/**
+ * How many rows the report has in full (the CSV has them all).
+ */
+total_rows: number, total: AttendanceRow, stopped_coming: Array<StoppedComing>, inactive_days: number, };
