@@ -456,7 +456,7 @@ impl Core {
             let paid = payments::paid_on_contract(w, contract_id)?;
             let q = quote(&k, &pauses_of(w, contract_id)?, paid, input.rule, w.today())?;
             let payment = if q.refund.is_positive() {
-                Some(payments::insert_entry(
+                let refund = payments::insert_entry(
                     w,
                     &k.member_id,
                     Some(contract_id),
@@ -465,7 +465,9 @@ impl Core {
                     method,
                     None,
                     &format!("{reason}｜{}", q.explanation_zh),
-                )?)
+                )?;
+                crate::points::take_back_refunded_share(w, &k.member_id, contract_id, q.refund, paid, &refund.id, &reason)?;
+                Some(refund)
             } else {
                 None
             };

@@ -118,6 +118,27 @@ pub(crate) fn earn_for_attendance(w: &mut WriteTx, member_id: &str, attendance_i
     Ok(())
 }
 
+/// A contract refunded: the points its payments earned (less what was already taken
+/// back) are taken back in the share the refund is of what was paid, rounded down, as
+/// one entry against the refund. The balance may go below zero when the points were
+/// already spent: they were spent on money that has now come back.
+pub(crate) fn take_back_refunded_share(w: &mut WriteTx, member_id: &str, contract_id: &str, refund: Money, paid: Money, refund_id: &str, reason: &str) -> Result<()> {
+    if !refund.is_positive() || !paid.is_positive() {
+        return Ok(());
+    }
+    let earned: i64 = w.query_row(
+        "SELECT COALESCE(SUM(delta), 0) FROM points_ledger WHERE kind IN ('payment', 'reversal')
+           AND ref_id IN (SELECT id FROM payments WHERE contract_id = ?1 AND kind = 'payment')",
+        [contract_id],
+        |r| r.get(0),
+    )?;
+    let share = (i128::from(earned) * i128::from(refund.fen().min(paid.fen())) / i128::from(paid.fen())) as i64;
+    if share > 0 {
+        add(w, member_id, -share, "reversal", reason, Some(refund_id))?;
+    }
+    Ok(())
+}
+
 /// Takes back what `ref_id` earned and has not yet been taken back (a reversed payment,
 /// an undone mark). Idempotent: a second call finds nothing left to take.
 pub(crate) fn take_back(w: &mut WriteTx, ref_id: &str, reason: &str) -> Result<()> {

@@ -154,6 +154,12 @@ fn refund_by_lessons_left_is_exact_and_closes_the_contract() {
         .unwrap();
     assert_eq!(p.amount, -Money::from_yuan(4100));
     assert!(p.reason.contains("按剩余课时退费"));
+    // The points the 4800 earned go back in the refund's share, 4100/4800, rounded down.
+    let rate = c.core.settings().unwrap().points_per_yuan;
+    assert!(rate > 0);
+    let account = c.core.points_account(&c.admin, &m.id).unwrap();
+    assert_eq!(account.balance, 4800 * rate - 4100 * rate);
+    assert_eq!(account.entries[0].delta, -4100 * rate);
     let view = c.core.contract_get(&c.clerk, &k.contract.id).unwrap();
     assert_eq!(view.contract.status, "refunded");
     assert_eq!(view.balance_due, Money::ZERO);
