@@ -20,8 +20,9 @@ SELECT k.id,
 FROM contracts k LEFT JOIN contract_consumed u ON u.contract_id = k.id
 WHERE k.status <> 'refunded';
 
--- Every trigger recomputes the whole row of the contracts it touches with the statement
--- above, so the row cannot drift from its definition.
+-- The triggers on contracts recompute the whole row of each contract they touch with
+-- the statement above, so the row cannot drift from its definition; those on
+-- contract_consumed only move the end of a used-up package to its new last lesson.
 CREATE TRIGGER contract_ends_insert AFTER INSERT ON contracts BEGIN
     DELETE FROM contract_ends WHERE contract_id IN (NEW.id, NEW.renewal_of);
     INSERT INTO contract_ends (contract_id, ended_on, renewed)
