@@ -475,6 +475,8 @@ impl Core {
             log_contract(w, contract_id, "refund")?;
             // The referral rewards this contract earned are taken back with it.
             crate::referrals::settle(w, contract_id, &reason)?;
+            // Money refunded lowers a tier at once, as money paid raises it.
+            crate::tiers::evaluate(w, &k.member_id)?;
             // None: nothing to pay back (all used), the contract is closed all the same.
             Ok(payment)
         })

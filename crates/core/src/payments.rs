@@ -219,6 +219,8 @@ impl Core {
             if let Some(contract_id) = original.contract_id.as_deref() {
                 crate::referrals::settle(w, contract_id, &reason)?;
             }
+            // Money taken back lowers a tier at once, as money paid raises it.
+            crate::tiers::evaluate(w, &original.member_id)?;
             Ok(reversal)
         })
     }

@@ -36,11 +36,11 @@
 //!   last tier row stays as history). Applicants (no member number)
 //!   have no tier.
 //! - **When.** On demand (the manager's "re-evaluate now", [`Core::tiers_evaluate`]), for
-//!   one member in the transaction of every payment taken (so crossing a threshold shows
-//!   at once), and on a schedule: the shell's background thread calls
-//!   [`Core::tiers_evaluate_scheduled`] every hour ([`run_tier_evaluator`]), which is what
-//!   moves the period window day by day and lowers a tier after refunds, reversals or
-//!   simply time passing. Evaluations are idempotent. A whole-centre run takes
+//!   one member in the transaction of every payment taken, contract refunded and payment
+//!   reversed (so crossing a threshold either way shows at once), and on a schedule: the
+//!   shell's background thread calls [`Core::tiers_evaluate_scheduled`] every hour
+//!   ([`run_tier_evaluator`]), which is what moves the period window day by day and lowers
+//!   a tier as time passes. Evaluations are idempotent. A whole-centre run takes
 //!   [`CHUNK`] members to a transaction (each member's totals read inside it), so the
 //!   desk never waits long behind it.
 //! - **What is written.** Each member's current tier is a row of `member_tiers` (level,

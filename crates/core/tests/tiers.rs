@@ -1,5 +1,5 @@
 //! Member tiers 会员等级 on real database files: thresholds reached exactly, the period
-//! window's edges, refunds and reversals lowering a tier at the next evaluation, merged
+//! window's edges, refunds and reversals lowering a tier at once, merged
 //! records counting for the survivor, only changes written (each in the change log, whole),
 //! the desk's discount arithmetic on a contract, the birthday greeting by tier, the
 //! manager's table checked field by field in both languages, and who may do what.
@@ -143,7 +143,7 @@ fn a_payment_one_day_outside_the_period_does_not_count() {
 }
 
 #[test]
-fn refunds_and_reversals_lower_the_tier_at_the_next_evaluation() {
+fn refunds_and_reversals_lower_the_tier_at_once() {
     let c = centre();
     configure(&c, spend_table());
     let m = member(&c, "退费");
@@ -152,11 +152,10 @@ fn refunds_and_reversals_lower_the_tier_at_the_next_evaluation() {
     pay(&c, &k, "10000");
     assert_eq!(tier(&c, &m), "金卡");
     c.core.contract_refund(&c.admin, &k, RefundInput { rule: RefundRule::Lessons, method: "cash".into(), reason: "搬家".into() }).unwrap();
-    assert_eq!(tier(&c, &m), "金卡", "kept until the next evaluation");
-    assert!(c.core.member_tier(&c.clerk, &m.id).unwrap().pending_change);
+    assert_eq!(tier(&c, &m), "", "¥10,000 paid and ¥10,000 refunded: nothing, at once");
+    assert!(!c.core.member_tier(&c.clerk, &m.id).unwrap().pending_change);
     let run = c.core.tiers_evaluate(&c.admin).unwrap();
-    assert_eq!((run.changed, run.lowered), (1, 1));
-    assert_eq!(tier(&c, &m), "", "¥10,000 paid and ¥10,000 refunded: nothing");
+    assert_eq!(run.changed, 0, "nothing left for the hourly run");
 
     // A reversal: ¥6,000 paid (silver), ¥2,000 of it reversed → ¥4,000, bronze.
     let k2 = contract(&c, &m);
@@ -164,7 +163,6 @@ fn refunds_and_reversals_lower_the_tier_at_the_next_evaluation() {
     let p = pay(&c, &k2, "2000");
     assert_eq!(tier(&c, &m), "银卡");
     c.core.payment_reverse(&c.admin, &p, "收错了").unwrap();
-    c.core.tiers_evaluate(&c.admin).unwrap();
     assert_eq!(tier(&c, &m), "铜卡");
 }
 
