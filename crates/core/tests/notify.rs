@@ -140,6 +140,15 @@ fn the_scan_queues_each_renewal_reminder_and_birthday_greeting_once() {
     c.raw().execute("UPDATE members SET birthday = '2016-11-25' WHERE id = ?1", [&m.id]).unwrap();
     assert_eq!(c.core.notify_scan().unwrap(), 1);
     assert_eq!(c.core.notify_scan().unwrap(), 0);
+    // Born on 29 February: greeted on the 28th in a year without a 29th, on the 29th in a
+    // leap year (and not the day before).
+    c.raw().execute("UPDATE members SET birthday = '2016-02-29' WHERE id = ?1", [&m.id]).unwrap();
+    let greeted_on = |y: i32, mo: u32, d: u32| {
+        c.clock.set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, y, mo, d, 2, 0, 0).unwrap());
+        c.core.notify_scan().unwrap()
+    };
+    assert_eq!((greeted_on(2027, 2, 27), greeted_on(2027, 2, 28), greeted_on(2027, 3, 1)), (0, 1, 0));
+    assert_eq!((greeted_on(2028, 2, 28), greeted_on(2028, 2, 29)), (0, 1));
     let mut s = c.core.notify_settings(&c.admin).unwrap();
     assert_eq!((s.renewal_days, s.renewal_lessons, s.birthdays), (14, 2, true));
     s.renewal_days = 200;

@@ -10,6 +10,7 @@ use crate::db::Core;
 use crate::error::{Field, Lang, Result};
 use crate::settings::{get, put};
 use crate::validate;
+use chrono::Datelike;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -84,14 +85,16 @@ impl Core {
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let md = today.format("-%m-%d").to_string();
+            // A child born on 29 February is greeted on the 28th when the year has no 29th.
+            let leap_day_on_28th = today.month() == 2 && today.day() == 28 && today.with_day(29).is_none();
             let key = |id: &str| format!("birthday:{id}:{}", today.format("%Y"));
             // Greeted already this year: skipped here, so a scan every minute writes nothing.
             let mut stmt = c.prepare(
-                "SELECT id, name FROM members m WHERE status = 'active' AND birthday LIKE '%' || ?1
+                "SELECT id, name FROM members m WHERE status = 'active' AND (birthday LIKE '%' || ?1 OR (?3 AND birthday LIKE '%-02-29'))
                    AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.dedupe_key = 'birthday:' || m.id || ':' || ?2)",
             )?;
             let birthdays = stmt
-                .query_map(rusqlite::params![md, today.format("%Y").to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                .query_map(rusqlite::params![md, today.format("%Y").to_string(), leap_day_on_28th], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
                 .collect::<rusqlite::Result<Vec<_>>>()?
                 .into_iter()
                 .map(|(id, name)| (key(&id), id, name))
