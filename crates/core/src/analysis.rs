@@ -20,7 +20,7 @@ use crate::export::{csv_bytes, Cell, CsvFile};
 use crate::money::Money;
 use crate::validate;
 use chrono::Datelike;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -83,7 +83,7 @@ pub struct ReportTable {
     pub member_ids: Vec<String>,
 }
 
-fn column(key: &str, lang: Lang, zh: &str, en: &str, kind: &str) -> ReportColumn {
+pub(crate) fn column(key: &str, lang: Lang, zh: &str, en: &str, kind: &str) -> ReportColumn {
     ReportColumn {
         key: key.into(),
         label: lang.pick(zh, en),
@@ -114,16 +114,7 @@ impl Core {
 
     fn analysis_tables(&self, session: &Session, filter: &AnalysisFilter, lang: Lang, limit: usize) -> Result<Vec<ReportTable>> {
         session.require(Action::ViewReports)?;
-        let from = validate::date(Field::FromDate, &filter.from_date)?;
-        let to = validate::date(Field::ToDate, &filter.to_date)?;
-        if to < from {
-            return Err(CoreError::invalid(
-                Field::ToDate,
-                Rule::NotBefore {
-                    other: Field::FromDate,
-                },
-            ));
-        }
+        let (from_date, to_date) = validate::date_range(&filter.from_date, &filter.to_date)?;
         let range = |v: Option<i64>, default: i64, max: i64| -> Result<i64> {
             let v = v.unwrap_or(default);
             if (0..=max).contains(&v) {
@@ -136,7 +127,7 @@ impl Core {
             }
         };
         let today = self.today().to_string();
-        let (from, to) = (from.to_string(), to.to_string());
+        let (from, to) = (from_date.to_string(), to_date.to_string());
         match filter.report.as_str() {
             "renewals" => {
                 let days = range(filter.days_ahead, 30, 366)?;
@@ -151,13 +142,11 @@ impl Core {
             }
             "referrals" => {
                 let tz = self.timezone();
-                let (from, to) = (validate::date(Field::FromDate, &from)?, validate::date(Field::ToDate, &to)?);
-                self.read(|c| crate::referrals::report(c, lang, tz, from, to))
+                self.read(|c| crate::referrals::report(c, lang, tz, from_date, to_date))
             }
             "goods" => {
                 let tz = self.timezone();
-                let (from, to) = (validate::date(Field::FromDate, &from)?, validate::date(Field::ToDate, &to)?);
-                self.read(|c| crate::goods::stats(c, lang, tz, from, to))
+                self.read(|c| crate::goods::stats(c, lang, tz, from_date, to_date))
             }
             _ => Err(CoreError::invalid(
                 Field::Report,
@@ -232,9 +221,6 @@ fn renewals(
            AND NOT EXISTS (SELECT 1 FROM contracts r WHERE r.renewal_of = k.id)
          ORDER BY k.end_date, m.member_no",
     )?;
-    let mut phone = c.prepare(
-        "SELECT g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id WHERE mg.member_id = ?1 ORDER BY mg.is_primary DESC LIMIT 1",
-    )?;
     let (mut ids, mut due, mut total) = (Vec::new(), Vec::new(), 0);
     let mut rows = stmt.query(params![today, horizon, lessons])?;
     while let Some(r) = rows.next()? {
@@ -246,7 +232,7 @@ fn renewals(
         due.push(vec![
             r.get::<_, Option<String>>(1)?.unwrap_or_default(),
             r.get(2)?,
-            phone.query_row([&id], |r| r.get::<_, String>(0)).optional()?.unwrap_or_default(),
+            crate::members::primary_phone(c, &id)?.unwrap_or_default(),
             r.get(3)?,
             r.get(4)?,
             opt(r.get(5)?),
@@ -680,10 +666,12 @@ fn value_and_win_back(c: &Connection, lang: Lang, today: &str, a_percent: i64, b
     };
     // Win back: members who left or lapsed (no valid contract today) after paying, by
     // lifetime value (the order `spend` is already in).
-    let ids = |sql: &str| -> Result<HashSet<String>> { Ok(c.prepare(sql)?.query_map([today], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?) };
     // Off a member's-contracts index, which holds every column asked for: by status and
     // end date SQLite would read each of the 40,000 running contracts from the table.
-    let covered = ids("SELECT member_id FROM contracts INDEXED BY contracts_member_status WHERE status = 'active' AND end_date >= ?1 AND (kind = 'term' OR lessons_used < lessons_total)")?;
+    let covered: HashSet<String> = c
+        .prepare("SELECT member_id FROM contracts INDEXED BY contracts_member_status WHERE status = 'active' AND end_date >= ?1 AND (kind = 'term' OR lessons_used < lessons_total)")?
+        .query_map([today], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
     // The few who cannot be won back (applicants, merged records) rather than the many who can.
     let excluded: HashSet<String> = c
         .prepare("SELECT id FROM members WHERE merged_into IS NOT NULL UNION ALL SELECT id FROM members WHERE status = 'applicant'")?

@@ -110,11 +110,7 @@ pub const ACTIVITY_LIMIT: i64 = 500;
 impl Core {
     pub fn staff_activity(&self, session: &Session, filter: &ActivityFilter) -> Result<StaffActivity> {
         session.require(Action::ViewStaffReports)?;
-        let from = crate::validate::date(crate::error::Field::FromDate, &filter.from_date)?;
-        let to = crate::validate::date(crate::error::Field::ToDate, &filter.to_date)?;
-        if to < from {
-            return Err(crate::CoreError::invalid(crate::error::Field::ToDate, crate::error::Rule::NotBefore { other: crate::error::Field::FromDate }));
-        }
+        let (from, to) = crate::validate::date_range(&filter.from_date, &filter.to_date)?;
         // The centre's days as UTC instants: [from 00:00, to+1 00:00).
         let tz = self.timezone();
         let text = crate::db::instant_text;

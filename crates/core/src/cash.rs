@@ -234,11 +234,7 @@ impl Core {
     /// The reconciliation per staff member, per day or for the period (manager).
     pub fn cash_report(&self, session: &Session, filter: &CashFilter) -> Result<CashReport> {
         session.require(Action::ViewReports)?;
-        let from = validate::date(Field::FromDate, &filter.from_date)?;
-        let to = validate::date(Field::ToDate, &filter.to_date)?;
-        if to < from {
-            return Err(CoreError::invalid(Field::ToDate, Rule::NotBefore { other: Field::FromDate }));
-        }
+        let (from, to) = validate::date_range(&filter.from_date, &filter.to_date)?;
         let by_day = match filter.by.as_str() {
             "day" => true,
             "staff" => false,

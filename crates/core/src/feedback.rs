@@ -518,11 +518,7 @@ fn score_from_row(r: &rusqlite::Row) -> rusqlite::Result<SatisfactionScore> {
 }
 
 fn date_range(from_date: &str, to_date: &str) -> Result<(String, String)> {
-    let from = validate::date(Field::FromDate, from_date)?;
-    let to = validate::date(Field::ToDate, to_date)?;
-    if to < from {
-        return Err(CoreError::invalid(Field::ToDate, Rule::NotBefore { other: Field::FromDate }));
-    }
+    let (from, to) = validate::date_range(from_date, to_date)?;
     Ok((from.to_string(), to.to_string()))
 }
 

@@ -481,7 +481,7 @@ impl Core {
         session.require(Action::ReturnGoods)?;
         validate::int_in(Field::Quantity, input.quantity, 1, 1000)?;
         let reason = validate::required_text(Field::Reason, &input.reason, 100)?;
-        let id = self.write(session, |w| {
+        self.write(session, |w| {
             let sale = load_sale(w, &input.sale_id)?;
             let left = sale.quantity - sale.returned;
             if left <= 0 {
@@ -525,9 +525,8 @@ impl Core {
                     }
                 }
             }
-            Ok(id)
-        })?;
-        self.read(|c| Ok(c.query_row(&format!("{RETURN_SELECT} WHERE r.id = ?1"), [&id], return_from_row)?))
+            Ok(back)
+        })
     }
 
     /// Returns and cancellations of a period (business dates), newest first.
@@ -548,7 +547,7 @@ impl Core {
 /// (start + the period's moves, so it equals the ledger), with the money and points of the
 /// period's sales and what returns paid back. Served as the analysis `goods`.
 pub(crate) fn stats(c: &Connection, lang: crate::Lang, tz: chrono_tz::Tz, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Result<Vec<crate::analysis::ReportTable>> {
-    use crate::analysis::{ReportColumn, ReportTable};
+    use crate::analysis::{column, ReportTable};
     let instant = |d: chrono::NaiveDate| crate::db::instant_text(crate::db::day_start(tz, d));
     let (start, end) = (instant(from), instant(to.succ_opt().unwrap_or(to)));
     let (from, to) = (from.to_string(), to.to_string());
@@ -585,7 +584,7 @@ pub(crate) fn stats(c: &Connection, lang: crate::Lang, tz: chrono_tz::Tz, from: 
             ])
         })?
         .collect::<rusqlite::Result<_>>()?;
-    let col = |key: &str, zh: &str, en: &str, kind: &str| ReportColumn { key: key.into(), label: lang.pick(zh, en), kind: kind.into() };
+    let col = |key: &str, zh: &str, en: &str, kind: &str| column(key, lang, zh, en, kind);
     Ok(vec![ReportTable {
         key: "goods_in_out".into(),
         title: lang.pick("物品进出", "Goods in and out"),

@@ -675,6 +675,15 @@ pub(crate) fn timeline(c: &Connection, subjects: &[Option<&str>], limit: i64) ->
     Ok(rows)
 }
 
+/// The phone of a member's primary guardian (or of another guardian when none is marked).
+pub(crate) fn primary_phone(c: &Connection, member_id: &str) -> Result<Option<String>> {
+    Ok(c.prepare_cached(
+        "SELECT g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id WHERE mg.member_id = ?1 ORDER BY mg.is_primary DESC LIMIT 1",
+    )?
+    .query_row([member_id], |r| r.get(0))
+    .optional()?)
+}
+
 pub(crate) fn member_ref(c: &Connection, id: &str) -> Result<MemberRef> {
     c.query_row("SELECT id, name, member_no FROM members WHERE id = ?1", [id], |r| {
         Ok(MemberRef { id: r.get(0)?, name: r.get(1)?, member_no: r.get(2)? })

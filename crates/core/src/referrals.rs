@@ -38,7 +38,7 @@
 //! had a standing reward (the same child registered and paid twice), only the earliest
 //! stays and the others are taken back, in the merge's transaction.
 
-use crate::analysis::{ReportColumn, ReportTable};
+use crate::analysis::{column, ReportTable};
 use crate::auth::{Action, Session};
 use crate::db::{Core, WriteTx};
 use crate::error::{Lang, Result};
@@ -268,10 +268,6 @@ pub(crate) fn tree(c: &Connection, member_id: &str) -> Result<ReferralTree> {
         )?
         .query_row([&root], |r| r.get(0))?;
     Ok(ReferralTree { member: member_ref(c, &root)?, upline, downline, points_total, truncated })
-}
-
-fn column(key: &str, lang: Lang, zh: &str, en: &str, kind: &str) -> ReportColumn {
-    ReportColumn { key: key.into(), label: lang.pick(zh, en), kind: kind.into() }
 }
 
 /// The referral report (an analysis, manager): referrers ranked by the members they

@@ -139,11 +139,7 @@ impl Core {
     /// sums are integers in fen all the way, so the totals still equal the ledger.
     pub fn revenue(&self, session: &Session, filter: &RevenueFilter, lang: Lang) -> Result<RevenueReport> {
         session.require(Action::ViewReports)?;
-        let from = validate::date(Field::FromDate, &filter.from_date)?;
-        let to = validate::date(Field::ToDate, &filter.to_date)?;
-        if to < from {
-            return Err(CoreError::invalid(Field::ToDate, Rule::NotBefore { other: Field::FromDate }));
-        }
+        let (from, to) = validate::date_range(&filter.from_date, &filter.to_date)?;
         let period_of = Period::parse(&filter.period)?;
         let consultant = filter.consultant_id.clone().filter(|s| !s.is_empty());
         let (from, to) = (from.to_string(), to.to_string());
@@ -282,8 +278,9 @@ fn rate(attended: i64, absent: i64) -> Option<i64> {
 }
 
 /// By class group or coach: the per-session counts of `session_marks` (migration 0012),
-/// reached from the period's sessions (CROSS JOIN keeps SQLite from scanning every mark).
-fn rows_by_session(c: &rusqlite::Connection, from: &str, to: &str, key: &str, label: &str) -> Result<Vec<AttendanceRow>> {
+/// reached from the period's sessions (CROSS JOIN keeps SQLite from scanning every mark);
+/// every row, with the count and the sums, as `rows_by_member` gives them.
+fn rows_by_session(c: &rusqlite::Connection, from: &str, to: &str, key: &str, label: &str) -> Result<(Vec<AttendanceRow>, i64, [i64; 6])> {
     let mut stmt = c.prepare(&format!(
         "SELECT {key}, MAX({label}), COUNT(*), SUM(k.present), SUM(k.late), SUM(k.absent), SUM(k.leave), SUM(k.makeup)
          FROM class_sessions s CROSS JOIN session_marks k ON k.session_id = s.id
@@ -291,11 +288,20 @@ fn rows_by_session(c: &rusqlite::Connection, from: &str, to: &str, key: &str, la
          WHERE s.date BETWEEN ?1 AND ?2 AND k.present + k.late + k.absent + k.leave + k.makeup > 0
          GROUP BY 1 ORDER BY 2"
     ))?;
-    let rows = stmt
+    let mut sums = [0; 6];
+    let rows: Vec<AttendanceRow> = stmt
         .query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?, [r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?])))?
-        .map(|x| x.map(|(key, label, counts)| attendance_row(key, label, counts)))
+        .map(|x| {
+            x.map(|(key, label, counts): (String, String, [i64; 6])| {
+                for (s, n) in sums.iter_mut().zip(counts) {
+                    *s += n;
+                }
+                attendance_row(key, label, counts)
+            })
+        })
         .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+    let n = rows.len() as i64;
+    Ok((rows, n, sums))
 }
 
 /// By member: every mark of the period's sessions (read off the covering index
@@ -360,15 +366,12 @@ impl Core {
 
     fn attendance(&self, session: &Session, filter: &AttendanceFilter, lang: Lang, limit: usize) -> Result<AttendanceReport> {
         session.require(Action::ViewReports)?;
-        let from = validate::date(Field::FromDate, &filter.from_date)?;
-        let to = validate::date(Field::ToDate, &filter.to_date)?;
-        if to < from {
-            return Err(CoreError::invalid(Field::ToDate, Rule::NotBefore { other: Field::FromDate }));
-        }
-        let (key, label) = match filter.by.as_str() {
-            "group" => ("s.group_id", "g.name"),
-            "coach" => ("s.coach_id", "c.display_name"),
-            "member" => ("a.member_id", "m.name || COALESCE(' ' || m.member_no, '')"),
+        let (from, to) = validate::date_range(&filter.from_date, &filter.to_date)?;
+        // By class or coach: the key and label of `rows_by_session`; by member: None.
+        let by_session = match filter.by.as_str() {
+            "group" => Some(("s.group_id", "g.name")),
+            "coach" => Some(("s.coach_id", "c.display_name")),
+            "member" => None,
             _ => return Err(CoreError::invalid(Field::Period, Rule::OneOf { allowed: ATTENDANCE_BY.iter().map(|s| s.to_string()).collect() })),
         };
         let inactive_days = filter.inactive_days.unwrap_or(21);
@@ -379,18 +382,9 @@ impl Core {
         let since = (today - chrono::Duration::days(inactive_days)).to_string();
         let (from, to, today) = (from.to_string(), to.to_string(), today.to_string());
         self.read(|c| {
-            let (rows, total_rows, [_, present, late, absent, leave, makeup]) = if filter.by == "member" {
-                rows_by_member(c, &from, &to, limit)?
-            } else {
-                let rows = rows_by_session(c, &from, &to, key, label)?;
-                let mut sums = [0; 6];
-                for r in &rows {
-                    for (s, x) in sums.iter_mut().zip([r.sessions, r.present, r.late, r.absent, r.leave, r.makeup]) {
-                        *s += x;
-                    }
-                }
-                let n = rows.len() as i64;
-                (rows, n, sums)
+            let (rows, total_rows, [_, present, late, absent, leave, makeup]) = match by_session {
+                None => rows_by_member(c, &from, &to, limit)?,
+                Some((key, label)) => rows_by_session(c, &from, &to, key, label)?,
             };
             let sessions: i64 = c.query_row(
                 "SELECT COUNT(*) FROM class_sessions s CROSS JOIN session_marks k ON k.session_id = s.id
@@ -398,17 +392,7 @@ impl Core {
                 params![from, to],
                 |r| r.get(0),
             )?;
-            let total = AttendanceRow {
-                key: "total".into(),
-                label: lang.pick("合计", "Total"),
-                sessions,
-                present,
-                late,
-                absent,
-                leave,
-                makeup,
-                rate_permille: rate(present + late + makeup, absent),
-            };
+            let total = attendance_row("total".into(), lang.pick("合计", "Total"), [sessions, present, late, absent, leave, makeup]);
             let stopped_coming = stopped_coming(c, &today, &since, inactive_days)?;
             Ok(AttendanceReport { rows, total_rows, total, stopped_coming, inactive_days })
         })
@@ -430,9 +414,6 @@ fn stopped_coming(c: &rusqlite::Connection, today: &str, since: &str, inactive_d
          FROM members m LEFT JOIN member_attended la ON la.member_id = m.id
          WHERE m.status = 'active' AND (la.last_date IS NULL OR la.last_date <= ?2)",
     )?;
-    let mut phone = c.prepare(
-        "SELECT g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id WHERE mg.member_id = ?1 ORDER BY mg.is_primary DESC LIMIT 1",
-    )?;
     let today_date = chrono::NaiveDate::parse_from_str(today, "%Y-%m-%d").unwrap_or_default();
     let mut stopped = Vec::new();
     let mut rows = stmt.query(params![today, since])?;
@@ -445,7 +426,7 @@ fn stopped_coming(c: &rusqlite::Connection, today: &str, since: &str, inactive_d
         let days_since = (today_date - reference).num_days();
         if days_since >= inactive_days {
             let member_id: String = r.get(0)?;
-            let guardian_phone = phone.query_row([&member_id], |r| r.get(0)).optional()?;
+            let guardian_phone = crate::members::primary_phone(c, &member_id)?;
             stopped.push(StoppedComing { member_id, member_no: r.get(1)?, name: r.get(2)?, guardian_phone, last_attended: last, days_since });
         }
     }

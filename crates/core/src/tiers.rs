@@ -306,9 +306,9 @@ pub fn period(today: NaiveDate, months: u32) -> (NaiveDate, NaiveDate) {
     (back.succ_opt().unwrap_or(back), today)
 }
 
-/// The period's total of each of `ids` (member records, not yet folded into survivors):
-/// one indexed look-up per record (`payments_member`, `points_ledger_member`).
-fn raw_totals(c: &Connection, basis: &str, from: NaiveDate, to: NaiveDate, ids: &[String]) -> Result<Vec<(String, i64)>> {
+/// The period's total over `ids` (a survivor and the records merged into it): one indexed
+/// look-up per record (`payments_member`, `points_ledger_member`).
+fn family_total(c: &Connection, basis: &str, from: NaiveDate, to: NaiveDate, ids: &[String]) -> Result<i64> {
     let sql = if basis == "spend" {
         "SELECT SUM(amount) FROM payments WHERE member_id = ?3 AND business_date >= ?1 AND business_date <= ?2"
     } else {
@@ -316,12 +316,12 @@ fn raw_totals(c: &Connection, basis: &str, from: NaiveDate, to: NaiveDate, ids: 
     };
     let (from, to) = (from.to_string(), to.to_string());
     let mut stmt = c.prepare_cached(sql)?;
-    let mut out = vec![];
+    let mut total = 0;
     for id in ids {
         let v: Option<i64> = stmt.query_row(params![from, to, id], |r| r.get(0))?;
-        out.push((id.clone(), v.unwrap_or(0)));
+        total += v.unwrap_or(0);
     }
-    Ok(out)
+    Ok(total)
 }
 
 /// The records whose entries count for `survivor`: itself and every record merged into
@@ -442,8 +442,7 @@ pub(crate) fn evaluate_members(w: &mut WriteTx, ids: &[String]) -> Result<TierRu
     let mut totals: HashMap<String, i64> = HashMap::new();
     for id in &members {
         let family = merged_family(w, id)?;
-        let sum: i64 = raw_totals(w, &table.basis, from, to, &family)?.iter().map(|(_, v)| v).sum();
-        totals.insert(id.clone(), sum);
+        totals.insert(id.clone(), family_total(w, &table.basis, from, to, &family)?);
     }
     let mut run = TierRun { period_from: from.to_string(), period_to: to.to_string(), per_level: vec![0; table.tiers.len() + 1], ..Default::default() };
     for id in members {
@@ -591,7 +590,7 @@ impl Core {
             let id = crate::referrals::survivor(c, member_id)?.unwrap_or_else(|| member_id.to_string());
             let table = load_table(c)?;
             let (from, to) = period(today, table.period_months);
-            let value: i64 = raw_totals(c, &table.basis, from, to, &merged_family(c, &id)?)?.iter().map(|(_, v)| v).sum();
+            let value = family_total(c, &table.basis, from, to, &merged_family(c, &id)?)?;
             let row = stored(c, &id)?;
             let tier = row.as_ref().and_then(stored_badge);
             let now_level = level_for(&table, value);

@@ -524,7 +524,7 @@ impl Core {
     pub fn season_create(&self, session: &Session, input: Season) -> Result<Season> {
         session.require(Action::ManageTimetable)?;
         let name = validate::required_text(Field::Season, &input.name, 20)?;
-        let (from, to) = date_range(&input.from_date, &input.to_date)?;
+        let (from, to) = validate::date_range(&input.from_date, &input.to_date)?;
         self.write(session, |w| {
             let overlaps: bool = w.query_row(
                 "SELECT EXISTS(SELECT 1 FROM seasons WHERE from_date <= ?2 AND to_date >= ?1)",
@@ -547,7 +547,7 @@ impl Core {
     pub fn closure_create(&self, session: &Session, input: Closure) -> Result<Closure> {
         session.require(Action::ManageTimetable)?;
         let name = validate::required_text(Field::Closure, &input.name, 20)?;
-        let (from, to) = date_range(&input.from_date, &input.to_date)?;
+        let (from, to) = validate::date_range(&input.from_date, &input.to_date)?;
         self.write(session, |w| {
             let cl = Closure { id: crate::new_id(), name: name.clone(), from_date: from.to_string(), to_date: to.to_string() };
             w.execute(
@@ -586,7 +586,7 @@ impl Core {
     /// Idempotent: existing sessions are matched by slot and original date.
     pub fn sessions_generate(&self, session: &Session, from: &str, to: &str) -> Result<GenerateSummary> {
         session.require(Action::ManageTimetable)?;
-        let (from, to) = date_range(from, to)?;
+        let (from, to) = validate::date_range(from, to)?;
         if (to - from).num_days() >= MAX_GENERATE_DAYS {
             return Err(CoreError::invalid(Field::ToDate, Rule::IntRange { min: 1, max: MAX_GENERATE_DAYS }));
         }
@@ -606,7 +606,7 @@ impl Core {
 
     pub fn session_list(&self, session: &Session, filter: SessionFilter) -> Result<Vec<ClassSession>> {
         session.require(Action::ViewMembers)?;
-        let (from, to) = date_range(&filter.from_date, &filter.to_date)?;
+        let (from, to) = validate::date_range(&filter.from_date, &filter.to_date)?;
         // A coach sees his own classes.
         let coach = if session.role == Role::Coach { Some(session.staff_id.clone()) } else { filter.coach_id.filter(|s| !s.is_empty()) };
         self.read(|c| {
@@ -669,15 +669,6 @@ impl Core {
             log_session(w, session_id, if change.cancel { "cancel" } else { "change" })
         })
     }
-}
-
-fn date_range(from: &str, to: &str) -> Result<(NaiveDate, NaiveDate)> {
-    let from = validate::date(Field::FromDate, from)?;
-    let to = validate::date(Field::ToDate, to)?;
-    if to < from {
-        return Err(CoreError::invalid(Field::ToDate, Rule::NotBefore { other: Field::FromDate }));
-    }
-    Ok((from, to))
 }
 
 fn group_member(c: &Connection, id: &str) -> Result<GroupMember> {

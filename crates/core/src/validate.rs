@@ -127,6 +127,16 @@ pub fn date(field: Field, value: &str) -> Result<NaiveDate> {
     parse_date(value).ok_or(CoreError::invalid(field, Rule::DateFormat))
 }
 
+/// A report's or a list's period: both dates required, the second not before the first.
+pub fn date_range(from: &str, to: &str) -> Result<(NaiveDate, NaiveDate)> {
+    let from = date(Field::FromDate, from)?;
+    let to = date(Field::ToDate, to)?;
+    if to < from {
+        return Err(CoreError::invalid(Field::ToDate, Rule::NotBefore { other: Field::FromDate }));
+    }
+    Ok((from, to))
+}
+
 pub fn optional_date(field: Field, value: &Option<String>) -> Result<Option<NaiveDate>> {
     match value.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
