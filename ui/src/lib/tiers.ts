@@ -9,6 +9,11 @@ export function tierName(b: TierBadge): string {
   return i18n.lang === 'en' ? b.name_en || b.name_zh : b.name_zh;
 }
 
+// The badge's text: the name, with the discount when the tier gives one.
+export function tierLabel(b: TierBadge): string {
+  return b.discount_permille > 0 ? t('tiers.badge', { name: tierName(b), p: b.discount_percent }) : tierName(b);
+}
+
 function amount(m: MemberTier, v: number): string {
   return m.basis === 'spend' ? money(fenToString(BigInt(v))) : t('tiers.points_n', { n: v });
 }
