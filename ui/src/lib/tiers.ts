@@ -5,7 +5,9 @@ import type { MemberTier } from '../bindings/MemberTier';
 import { i18n, t } from '../i18n/index.svelte';
 import { money, date, fenToString } from './format';
 
-export function tierName(b: TierBadge): string {
+// A tier's name in the UI language (English falls back to the Chinese name): of a badge
+// or of a row of the manager's table.
+export function tierName(b: { name_zh: string; name_en: string }): string {
   return i18n.lang === 'en' ? b.name_en || b.name_zh : b.name_zh;
 }
 
