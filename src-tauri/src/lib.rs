@@ -97,6 +97,12 @@ struct AppInfo {
     db_path: String,
     version: &'static str,
     session: Option<Session>,
+    /// The core's "now" (UTC): the UI reads dates from the core's clock, never the
+    /// machine's, so "today" in a form is the desk's today.
+    now: String,
+    /// Set when the app was started with `--clock`: the header shows it.
+    clock_start: Option<String>,
+    timezone: String,
 }
 
 #[tauri::command(async)]
@@ -108,6 +114,9 @@ fn app_info(state: State<'_, AppState>) -> CmdResult<AppInfo> {
         db_path: state.core.path().display().to_string(),
         version: env!("CARGO_PKG_VERSION"),
         session: state.session.lock().unwrap().clone(),
+        now: centredesk_core::db::instant_text(state.core.now()),
+        clock_start: state.core.clock_start().map(centredesk_core::db::instant_text),
+        timezone: state.core.timezone().name().to_string(),
     })
 }
 
@@ -823,14 +832,24 @@ fn satisfaction_results(state: State<'_, AppState>, from_date: String, to_date: 
     state.as_staff(|core, s| core.satisfaction_results(s, &from_date, &to_date, &by, lang))
 }
 
+/// The value after `--name` on the command line.
+fn arg_value(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+}
+
 /// The database file: `--db PATH`, else `CENTREDESK_DB`, else the OS data directory.
 fn db_path_from_args() -> PathBuf {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == "--db")
-        .and_then(|i| args.get(i + 1))
-        .map(PathBuf::from)
-        .unwrap_or_else(centredesk_core::default_db_path)
+    arg_value("--db").map(PathBuf::from).unwrap_or_else(centredesk_core::default_db_path)
+}
+
+/// `--clock INSTANT` (tests and demos of a given day; see `OffsetClock`), else the
+/// system clock. Only an explicit command-line option sets it.
+fn clock_from_args() -> Result<Arc<dyn centredesk_core::Clock>, String> {
+    match arg_value("--clock") {
+        Some(text) => Ok(centredesk_core::OffsetClock::starting_at(centredesk_core::OffsetClock::parse_instant(&text)?)),
+        None => Ok(Arc::new(centredesk_core::SystemClock)),
+    }
 }
 
 pub fn run() {
@@ -840,11 +859,18 @@ pub fn run() {
         std::env::set_var("WEBKIT_DISABLE_DMABUF_RENDERER", "1");
     }
     let db_path = db_path_from_args();
+    let clock = match clock_from_args() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
     tauri::Builder::default()
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_dialog::init())
         .setup(move |app| {
-            let core = Core::open(&db_path).map_err(|e| format!("cannot open {}: {}", db_path.display(), e.message(Lang::En)))?;
+            let core = Core::open_with_clock(&db_path, clock.clone()).map_err(|e| format!("cannot open {}: {}", db_path.display(), e.message(Lang::En)))?;
             let prefs_path = app.path().app_config_dir()?.join("prefs.json");
             let lang = std::fs::read_to_string(&prefs_path)
                 .ok()

@@ -32,6 +32,10 @@ struct Cli {
     /// That staff member's password.
     #[arg(long, global = true, env = "CENTREDESK_PASSWORD", hide_env_values = true)]
     password: Option<String>,
+    /// Run as if the time were this instant (RFC 3339, e.g. 2026-12-02T19:30:00Z), the
+    /// clock then running on at the real rate: for tests and demos of a given day.
+    #[arg(long, global = true)]
+    clock: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -53,7 +57,8 @@ enum Command {
         members: usize,
         #[arg(long, default_value_t = 7)]
         seed: u64,
-        /// The day the demo history ends (default: today).
+        /// The history runs through the whole of this day (default: it ends now, or at
+        /// --clock; nothing is ever written after that instant).
         #[arg(long)]
         today: Option<String>,
     },
@@ -278,9 +283,16 @@ fn session(core: &Core, cli_user: &Option<String>, cli_password: &Option<String>
 
 fn run(cli: Cli) -> Result<(), CoreError> {
     let db = cli.db.clone().unwrap_or_else(centredesk_core::default_db_path);
+    let clock: std::sync::Arc<dyn centredesk_core::Clock> = match &cli.clock {
+        Some(text) => centredesk_core::OffsetClock::starting_at(
+            centredesk_core::OffsetClock::parse_instant(text).map_err(CoreError::Internal)?,
+        ),
+        None => std::sync::Arc::new(centredesk_core::SystemClock),
+    };
+    let open = |db: &PathBuf| Core::open_with_clock(db, clock.clone());
     match cli.command {
         Command::Init { centre, username, display_name } => {
-            let core = Core::open(&db)?;
+            let core = open(&db)?;
             let s = core.first_run(centredesk_core::auth::FirstRun {
                 centre_name: centre,
                 username,
@@ -290,13 +302,13 @@ fn run(cli: Cli) -> Result<(), CoreError> {
             println!("{} ({}) → {}", s.display_name, s.username, db.display());
         }
         Command::Demo { members, seed, today } => {
-            let today = match today {
-                Some(t) => centredesk_core::validate::date(centredesk_core::error::Field::StartDate, &t)?,
-                None => chrono_today(),
+            use centredesk_core::demo::DemoOptions;
+            let options = match today {
+                Some(t) => DemoOptions::through_day(members, seed, centredesk_core::validate::date(centredesk_core::error::Field::StartDate, &t)?),
+                None => DemoOptions::ending(members, seed, clock.now()),
             };
             let started = std::time::Instant::now();
-            let summary =
-                centredesk_core::demo::generate(&db, &centredesk_core::demo::DemoOptions { members, seed, today })?;
+            let summary = centredesk_core::demo::generate(&db, &options)?;
             println!(
                 "demo centre → {} ({} members, {} leads, {} contracts, {} payments, {} sessions, {} roll calls) in {:.1}s; log in as admin / {}",
                 db.display(),
@@ -311,7 +323,7 @@ fn run(cli: Cli) -> Result<(), CoreError> {
             );
         }
         Command::Member(cmd) => {
-            let core = Core::open(&db)?;
+            let core = open(&db)?;
             let s = session(&core, &cli.user, &cli.password)?;
             match cmd {
                 MemberCommand::Add { name, gender, guardian_name, relation, phone, birthday } => {
@@ -355,14 +367,14 @@ fn run(cli: Cli) -> Result<(), CoreError> {
             }
         }
         Command::Log { limit } => {
-            let core = Core::open(&db)?;
+            let core = open(&db)?;
             let s = session(&core, &cli.user, &cli.password)?;
             for e in core.change_log_tail(&s, limit)? {
                 println!("{}\t{}\t{}\t{}\t{}\t{}", e.seq, e.at, e.staff_name.unwrap_or_default(), e.entity, e.op, e.entity_id);
             }
         }
         Command::Sessions { from, to } => {
-            let core = Core::open(&db)?;
+            let core = open(&db)?;
             let s = session(&core, &cli.user, &cli.password)?;
             let filter = centredesk_core::timetable::SessionFilter { from_date: from, to_date: to, ..Default::default() };
             for x in core.session_list(&s, filter)? {
@@ -370,7 +382,7 @@ fn run(cli: Cli) -> Result<(), CoreError> {
             }
         }
         Command::Export { list, from, to, out, no_bom, machine_headers } => {
-            let core = Core::open(&db)?;
+            let core = open(&db)?;
             let s = session(&core, &cli.user, &cli.password)?;
             let req = ExportRequest { list, from_date: from, to_date: to, bom: !no_bom, machine_headers };
             let csv = core.export_csv(&s, &req, Lang::parse(&cli.lang))?;
@@ -386,7 +398,7 @@ fn run(cli: Cli) -> Result<(), CoreError> {
             let mapping = map.iter().map(|m| parse_map(m)).collect::<Result<Vec<_>, _>>()?;
             let mapping = if mapping.is_empty() { None } else { Some(mapping.as_slice()) };
             let bytes = std::fs::read(&file).map_err(|e| CoreError::Internal(format!("{}: {e}", file.display())))?;
-            let core = Core::open(&db)?;
+            let core = open(&db)?;
             let s = session(&core, &cli.user, &cli.password)?;
             if commit {
                 let report = core.import_commit(&s, kind, &bytes, mapping)?;
@@ -413,7 +425,7 @@ fn run(cli: Cli) -> Result<(), CoreError> {
             }
         }
         Command::Print(cmd) => {
-            let core = Core::open(&db)?;
+            let core = open(&db)?;
             let s = session(&core, &cli.user, &cli.password)?;
             let lang = Lang::parse(&cli.lang);
             let (pdf, out) = match cmd {
@@ -435,7 +447,7 @@ fn run(cli: Cli) -> Result<(), CoreError> {
         }
         Command::Bench(cmd) => bench::run(cmd)?,
         Command::Notify(cmd) => {
-            let core = Core::open(&db)?;
+            let core = open(&db)?;
             let v = match cmd {
                 NotifyCommand::Channels { smtp_host, smtp_port, smtp_security, smtp_user, smtp_password, smtp_from, webhook_url, webhook_secret } => {
                     let s = session(&core, &cli.user, &cli.password)?;
@@ -464,7 +476,7 @@ fn run(cli: Cli) -> Result<(), CoreError> {
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         }
         Command::Tiers(cmd) => {
-            let core = Core::open(&db)?;
+            let core = open(&db)?;
             let v = match cmd {
                 TiersCommand::Evaluate => serde_json::json!(core.tiers_evaluate_scheduled()?),
                 TiersCommand::Config => serde_json::json!(core.tier_config(&session(&core, &cli.user, &cli.password)?)?),
@@ -473,7 +485,7 @@ fn run(cli: Cli) -> Result<(), CoreError> {
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         }
         Command::Sync(cmd) => {
-            let core = Core::open(&db)?;
+            let core = open(&db)?;
             let lang = Lang::parse(&cli.lang);
             let out = match cmd {
                 SyncCommand::Register { server, centre, ho_user, ho_password, device_name } => {
@@ -550,9 +562,4 @@ fn print_import(p: &ImportPreview, kind: ImportKind, lang: Lang) {
             Lang::En => format!("{} rows: {} accepted, {} merged, {} rejected", p.rows.len(), p.accepted, p.merged, p.rejected),
         }
     );
-}
-
-/// Today in the centre's default zone (Asia/Shanghai) for the demo's end date.
-fn chrono_today() -> chrono::NaiveDate {
-    chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive()
 }

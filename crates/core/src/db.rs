@@ -41,6 +41,11 @@ pub const PAYLOAD_VERSION: u32 = 1;
 
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
+    /// Where a clock set with `--clock` started (None for the system clock): the window
+    /// shows it so a desk never runs on a simulated clock unnoticed.
+    fn fixed_start(&self) -> Option<DateTime<Utc>> {
+        None
+    }
 }
 
 pub struct SystemClock;
@@ -70,6 +75,41 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
         *self.0.lock().unwrap()
+    }
+}
+
+/// A clock that starts at a chosen instant and then runs at the real rate. The app and
+/// the CLI use it only when started with `--clock INSTANT` (an explicit command-line
+/// option, never an environment variable, so an installed app cannot pick it up by
+/// accident; the window then shows a "模拟时钟" badge). The end-to-end suite runs the real
+/// binary this way so that it passes at any hour, on any date, in any machine time zone.
+pub struct OffsetClock {
+    start: DateTime<Utc>,
+    since: std::time::Instant,
+}
+
+impl OffsetClock {
+    pub fn starting_at(start: DateTime<Utc>) -> Arc<OffsetClock> {
+        Arc::new(OffsetClock { start, since: std::time::Instant::now() })
+    }
+
+    /// Parses the `--clock` option: an RFC 3339 instant (`2026-12-02T19:30:00Z`,
+    /// `2026-12-03T03:30:00+08:00`).
+    pub fn parse_instant(text: &str) -> std::result::Result<DateTime<Utc>, String> {
+        DateTime::parse_from_rfc3339(text.trim())
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| format!("--clock wants an RFC 3339 instant such as 2026-12-02T19:30:00Z ({text:?}: {e})"))
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> DateTime<Utc> {
+        let elapsed = chrono::Duration::from_std(self.since.elapsed()).unwrap_or_default();
+        self.start + elapsed
+    }
+
+    fn fixed_start(&self) -> Option<DateTime<Utc>> {
+        Some(self.start)
     }
 }
 
@@ -153,6 +193,11 @@ impl Core {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// The instant a `--clock` clock started at, if the core runs on one.
+    pub fn clock_start(&self) -> Option<DateTime<Utc>> {
+        self.clock.fixed_start()
     }
 
     pub fn timezone(&self) -> chrono_tz::Tz {
@@ -321,7 +366,7 @@ mod tests {
     #[test]
     fn a_write_that_logs_nothing_is_refused_and_rolled_back() {
         let dir = tempfile::tempdir().unwrap();
-        let core = Core::open(&dir.path().join("t.db")).unwrap();
+        let core = Core::open_with_clock(&dir.path().join("t.db"), ManualClock::new(DateTime::<Utc>::UNIX_EPOCH)).unwrap();
         let sneaky = core.write_as(None, |w| {
             w.execute("INSERT INTO settings (key, value) VALUES ('x', 'y')", [])?;
             Ok(())

@@ -7,7 +7,7 @@ use crate::attendance::{LeaveInput, MarkInput, RollCallInput};
 use crate::auth::{FirstRun, NewStaff, Role, Session};
 use crate::timetable::{ClassGroupInput, Closure, RoomInput, SessionFilter, SlotInput};
 use crate::contracts::{EnrolInput, RefundInput, RefundRule};
-use crate::db::{Core, ManualClock};
+use crate::db::{Clock, Core, ManualClock};
 use crate::error::{CoreError, Result};
 use crate::leads::{ConvertInput, FollowUpInput, LeadInput};
 use crate::members::{GuardianInput, GuardianLinkInput, MemberApplication, MemberApproval};
@@ -36,7 +36,27 @@ fn data_lines(text: &str) -> impl Iterator<Item = &str> {
 pub struct DemoOptions {
     pub members: usize,
     pub seed: u64,
-    pub today: NaiveDate,
+    /// The instant the history ends: nothing is written after it, so a desk opened at
+    /// that instant never shows a record from its future. Its business date (in the
+    /// demo centre's zone, Asia/Shanghai) is the demo's "today".
+    pub until: chrono::DateTime<Utc>,
+}
+
+impl DemoOptions {
+    /// A history that ends at `until`.
+    pub fn ending(members: usize, seed: u64, until: chrono::DateTime<Utc>) -> DemoOptions {
+        DemoOptions { members, seed, until }
+    }
+
+    /// A history through the whole of `today` (its last instant in the centre's zone).
+    pub fn through_day(members: usize, seed: u64, today: NaiveDate) -> DemoOptions {
+        let end = crate::db::day_start(chrono_tz::Asia::Shanghai, today + Duration::days(1)) - Duration::seconds(1);
+        DemoOptions { members, seed, until: end }
+    }
+
+    pub fn today(&self) -> NaiveDate {
+        self.until.with_timezone(&chrono_tz::Asia::Shanghai).date_naive()
+    }
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -148,6 +168,8 @@ struct Demo<'a> {
     next_seq: u64,
     summary: DemoSummary,
     today: NaiveDate,
+    /// The end of the history: events of today later than this are not written.
+    until: chrono::DateTime<Utc>,
     /// Each member's newest contract, and the contracts already renewed: a lesson
     /// package used up triggers the renewal talk before its end date does.
     latest_contract: HashMap<String, String>,
@@ -158,7 +180,8 @@ struct Demo<'a> {
 
 /// Creates the demo centre in a new database at `path`.
 pub fn generate(path: &Path, opts: &DemoOptions) -> Result<DemoSummary> {
-    let start = opts.today - Duration::days(365);
+    let today = opts.today();
+    let start = today - Duration::days(365);
     let clock = ManualClock::new(at(start, 0));
     let core = Core::open_with_clock(path, clock.clone())?;
     if !core.needs_first_run()? {
@@ -182,7 +205,7 @@ pub fn generate(path: &Path, opts: &DemoOptions) -> Result<DemoSummary> {
     let clerk = core.login("qiantai", DEMO_PASSWORD)?;
     let consultants = vec![core.login("guwen1", DEMO_PASSWORD)?, core.login("guwen2", DEMO_PASSWORD)?];
     let coaches = vec![core.login("jiaolian1", DEMO_PASSWORD)?, core.login("jiaolian2", DEMO_PASSWORD)?];
-    let groups = timetable(&core, &admin, &coaches, start, opts.today)?;
+    let groups = timetable(&core, &admin, &coaches, start, today)?;
     let mut packages = vec![];
     for (name, kind, lessons, validity, months, price, weight) in [
         ("48课时包", "lessons", Some(48), Some(365), None, "4800", 40),
@@ -226,7 +249,8 @@ pub fn generate(path: &Path, opts: &DemoOptions) -> Result<DemoSummary> {
         queue: BTreeMap::new(),
         next_seq: 0,
         summary: DemoSummary::default(),
-        today: opts.today,
+        today,
+        until: opts.until,
         latest_contract: HashMap::new(),
         renewed: HashSet::new(),
         renewal_asked: HashSet::new(),
@@ -242,17 +266,17 @@ pub fn generate(path: &Path, opts: &DemoOptions) -> Result<DemoSummary> {
         demo.schedule(day, Event::NewLead(j));
     }
     // Roll call for every class held before today (today's are left for the desk).
-    let held = core.session_list(&demo.admin, SessionFilter { from_date: start.to_string(), to_date: (opts.today - Duration::days(1)).to_string(), ..Default::default() })?;
+    let held = core.session_list(&demo.admin, SessionFilter { from_date: start.to_string(), to_date: (today - Duration::days(1)).to_string(), ..Default::default() })?;
     for s in held.into_iter().filter(|s| s.status == "scheduled") {
         let day = NaiveDate::parse_from_str(&s.date, "%Y-%m-%d").unwrap_or(start);
         demo.schedule(day, Event::RollCall { session_id: s.id, coach_id: s.coach_id });
     }
-    demo.summary.sessions = core.session_list(&demo.admin, SessionFilter { from_date: start.to_string(), to_date: (opts.today + Duration::days(28)).to_string(), ..Default::default() })?.len();
+    demo.summary.sessions = core.session_list(&demo.admin, SessionFilter { from_date: start.to_string(), to_date: (today + Duration::days(28)).to_string(), ..Default::default() })?.len();
     demo.run()?;
     demo.shop_and_cash()?;
     // Today's evaluation, as the desk's scheduled run would do it: the period has moved
     // on since each member's last payment.
-    clock.set(at(opts.today, 0));
+    clock.set(opts.until);
     core.tiers_evaluate(&demo.admin)?;
     Ok(demo.summary)
 }
@@ -343,6 +367,21 @@ impl Demo<'_> {
         }
     }
 
+    /// Moves the clock to `t` for the next event, unless `t` is after the end of the
+    /// history (then the event does not happen: the demo never writes the future).
+    fn clock_to(&self, t: chrono::DateTime<Utc>) -> bool {
+        if t > self.until {
+            return false;
+        }
+        self.clock.set(t);
+        true
+    }
+
+    /// Moves the clock on by `by` within the history, or says the history has ended.
+    fn clock_on(&self, by: Duration) -> bool {
+        self.clock_to(self.clock.now() + by)
+    }
+
     fn chance(&mut self, percent: u32) -> bool {
         self.people.rng().gen_range(0..100) < percent
     }
@@ -357,7 +396,9 @@ impl Demo<'_> {
             }
             // Events of a day spread over opening hours 09:00–20:00.
             minute = (minute + self.people.rng().gen_range(1..20)).min(660);
-            self.clock.set(at(day, minute));
+            if !self.clock_to(at(day, minute)) {
+                continue;
+            }
             match event {
                 Event::NewMember(i) => self.new_member(i, day)?,
                 Event::Balance { contract_id, amount } => {
@@ -452,8 +493,9 @@ impl Demo<'_> {
                 self.core.complaint_confirm(&handler, ConfirmInput { complaint_id: k.id, resolution: "已整改并向家长致歉，赠送一节课".into(), confirmed: true, note: "家长表示满意".into() })?;
             }
         }
-        // After the term: CSAT 1–5 and NPS 0–10 from a few dozen families per class group.
-        self.clock.set(at(today, 600));
+        // After the term: CSAT 1–5 and NPS 0–10 from a few dozen families per class group
+        // (entered by the clerk yesterday evening).
+        self.clock.set(at(today - Duration::days(1), 600));
         let groups: Vec<String> = self.groups.iter().map(|g| g.0.clone()).collect();
         for n in 0..36 {
             // In the months before this one, so this month's results are the desk's own.
@@ -544,12 +586,16 @@ impl Demo<'_> {
         };
         for back in (0..=6).rev() {
             let day = self.today - Duration::days(back);
-            self.clock.set(at(day, 600 + (6 - back) * 3));
+            // Today's evening sales happen only if the history reaches them.
+            if !self.clock_to(at(day, 600 + (6 - back) * 3)) {
+                break;
+            }
             let first = sell(&self.clerk, &water.id, 2 + back % 3, None, "cash", true)?;
-            self.clock.advance(Duration::minutes(5));
+            if !self.clock_on(Duration::minutes(5)) {
+                break;
+            }
             sell(&self.clerk, &belt.id, 1, buyer.as_ref(), "wechat", true)?;
-            if back % 2 == 0 {
-                self.clock.advance(Duration::minutes(5));
+            if back % 2 == 0 && self.clock_on(Duration::minutes(5)) {
                 sell(&self.consultants[0], &water.id, 2, None, "cash", true)?;
             }
             if back == 3 {

@@ -37,7 +37,7 @@ pub mod token_store;
 pub mod validate;
 
 pub use auth::{Role, Session};
-pub use db::{Clock, Core, ManualClock, SystemClock};
+pub use db::{Clock, Core, ManualClock, OffsetClock, SystemClock};
 pub use error::{CoreError, ErrorDto, Lang, Result};
 pub use money::Money;
 

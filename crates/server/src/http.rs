@@ -263,7 +263,7 @@ async fn push(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Re
 
 async fn status(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let d = device(&st, &headers).await?;
-    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let now = crate::clock::now_text();
     Ok(Json(json!({ "acked_through_seq": d.acked_through_seq, "centre": d.centre_code, "device_id": d.id, "server_time": now })).into_response())
 }
 
@@ -376,7 +376,7 @@ async fn report_monthly(State(st): State<AppState>, headers: HeaderMap, Query(q)
     head_office(&st, &headers).await?;
     let csv = wants_csv(&q);
     let centre = q.get("centre").cloned();
-    let figures = blocking(move || Ok(monthly(st.store.as_ref(), centre.as_deref())?)).await?;
+    let figures = blocking(move || Ok(monthly(st.store.as_ref(), centre.as_deref(), &crate::reports::this_month())?)).await?;
     if csv {
         let rows = figures.iter().map(|f| {
             vec![f.centre.clone(), f.month.clone(), f.revenue.clone(), f.payments.to_string(), f.active_members.to_string(), f.attendances.to_string()]
@@ -398,7 +398,7 @@ async fn overview_page(State(st): State<AppState>, headers: HeaderMap) -> Result
         return Ok((StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Basic realm=\"CentreDesk head office\", charset=\"UTF-8\"")], "head-office credentials required")
             .into_response());
     }
-    let (centres, months) = blocking(move || Ok((st.store.centres()?, crate::reports::monthly(st.store.as_ref(), None)?))).await?;
+    let (centres, months) = blocking(move || Ok((st.store.centres()?, crate::reports::monthly(st.store.as_ref(), None, &crate::reports::this_month())?))).await?;
     let mut html = String::from(
         "<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><title>CentreDesk 总部 · Head office</title>\
          <style>body{font:14px 'Microsoft YaHei','Noto Sans CJK SC',sans-serif;margin:16px;color:#1f2933}\

@@ -21,6 +21,10 @@ struct Cli {
     /// Use PostgreSQL instead of the SQLite file: `postgres://user:pass@host/db`.
     #[arg(long, global = true, env = "CENTREDESK_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
+    /// Run as if the time were this instant (RFC 3339), the clock then running on at the
+    /// real rate: for tests of a given day. Only this option sets it.
+    #[arg(long, global = true)]
+    clock: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -76,6 +80,10 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    if let Some(text) = &cli.clock {
+        let at = chrono::DateTime::parse_from_rfc3339(text.trim()).map_err(|e| format!("--clock wants an RFC 3339 instant ({text:?}: {e})"))?;
+        centredesk_server::clock::start_at(at.with_timezone(&chrono::Utc));
+    }
     let (store, where_): (Arc<dyn Store>, String) = match &cli.database_url {
         Some(url) => (Arc::new(PgStore::connect(url)?), "PostgreSQL".into()),
         None => (Arc::new(SqliteStore::open_dir(&cli.data)?), cli.data.display().to_string()),

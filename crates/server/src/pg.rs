@@ -90,7 +90,7 @@ impl From<postgres::Error> for PushError {
 }
 
 fn now() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    crate::clock::now_text()
 }
 
 impl PgStore {

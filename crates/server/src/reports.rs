@@ -57,7 +57,15 @@ fn months_between(start: &str, end: &str) -> Vec<String> {
     out
 }
 
-pub fn monthly(store: &dyn Store, centre: Option<&str>) -> Result<Vec<MonthFigures>, StoreError> {
+/// The month (`YYYY-MM`, UTC) of the server's clock: the last month the figures show
+/// unless a later one already has payments or attendance.
+pub fn this_month() -> String {
+    crate::clock::now().format("%Y-%m").to_string()
+}
+
+/// Figures per centre per month up to `this_month` (a parameter so that tests and
+/// reports of a given day never read the machine's clock).
+pub fn monthly(store: &dyn Store, centre: Option<&str>, this_month: &str) -> Result<Vec<MonthFigures>, StoreError> {
     let mut out = vec![];
     for c in store.centres()? {
         if centre.is_some_and(|want| want != c.code) {
@@ -95,9 +103,8 @@ pub fn monthly(store: &dyn Store, centre: Option<&str>) -> Result<Vec<MonthFigur
             }
         }
         // Contracts run into the future; head office wants months that happened.
-        let this_month = chrono::Utc::now().format("%Y-%m").to_string();
         for (month, a) in by_month {
-            if month > this_month && a.payments == 0 && a.attendances == 0 {
+            if month.as_str() > this_month && a.payments == 0 && a.attendances == 0 {
                 continue;
             }
             out.push(MonthFigures {

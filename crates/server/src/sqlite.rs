@@ -66,7 +66,7 @@ pub struct SqliteStore {
 }
 
 fn now() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    crate::clock::now_text()
 }
 
 impl SqliteStore {

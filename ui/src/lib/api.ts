@@ -126,6 +126,11 @@ export type AppInfo = {
   db_path: string;
   version: string;
   session: Session | null;
+  /** The core's instant (UTC) when asked: the UI's "now". */
+  now: string;
+  /** Set when the app was started with --clock (tests, demos of a given day). */
+  clock_start: string | null;
+  timezone: string;
 };
 
 /** What a print command reports (made by the shell, not a core type). */

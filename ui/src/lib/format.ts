@@ -86,17 +86,30 @@ function zoned(d: Date): { y: string; m: string; d: string; hh: string; mm: stri
   return { y: p.year, m: p.month, d: p.day, hh: p.hour, mm: p.minute };
 }
 
+// "Now" is the core's clock, not the PC's: the shell reports the core's instant at
+// start (a desk started with --clock runs on a chosen day), and the UI keeps the offset.
+let clockOffsetMs = 0;
+export function setCoreNow(instant: string) {
+  const at = Date.parse(instant);
+  if (!isNaN(at)) clockOffsetMs = at - Date.now();
+}
+
+/** The core's current instant. */
+export function now(): Date {
+  return new Date(Date.now() + clockOffsetMs);
+}
+
 /** Today in the centre's time zone as YYYY-MM-DD. */
 export function todayIso(): string {
-  const z = zoned(new Date());
+  const z = zoned(now());
   return `${z.y}-${z.m}-${z.d}`;
 }
 
-/** YYYY-MM-DD shifted by n days. */
+/** YYYY-MM-DD shifted by n days (calendar arithmetic in UTC: no PC time zone or DST in it). */
 export function addDays(iso: string, n: number): string {
   const [y, m, d] = iso.split('-').map(Number);
-  const dt = new Date(y, m - 1, d + n);
-  return `${dt.getFullYear()}-${pad(dt.getMonth() + 1)}-${pad(dt.getDate())}`;
+  const dt = new Date(Date.UTC(y, m - 1, d + n));
+  return `${dt.getUTCFullYear()}-${pad(dt.getUTCMonth() + 1)}-${pad(dt.getUTCDate())}`;
 }
 
 /** A date (YYYY-MM-DD) or instant (ISO) shown as YYYY-MM-DD; empty → "—". */

@@ -7,7 +7,7 @@ import { t } from '../i18n/index.svelte';
 /** ISO weekday of a YYYY-MM-DD date: 1 = Monday … 7 = Sunday. */
 export function isoWeekday(iso: string): number {
   const [y, m, d] = iso.split('-').map(Number);
-  const wd = new Date(y, m - 1, d).getDay();
+  const wd = new Date(Date.UTC(y, m - 1, d)).getUTCDay();
   return wd === 0 ? 7 : wd;
 }
 
