@@ -1,7 +1,16 @@
 """End-to-end harness: the real CentreDesk binary driven through tauri-driver and
 WebKitWebDriver (run the suite under xvfb-run). Each test gets its own database and
-its own config/data dirs so no preference leaks between runs."""
+its own config/data dirs so no preference leaks between runs.
 
+Time: the suite never reads the machine's clock or date. Every test runs "at" one fixed
+instant, E2E_NOW (RFC 3339, default below): the demo's history is generated to end at
+it (`centredesk --clock E2E_NOW demo`) and the app is started with `--clock`, so its
+clock starts there and runs on at the real rate (a restart within a test continues the
+same timeline). Dates a test expects are computed from that instant in the centre's
+time zone (`centre_today()`), never with the machine's `date`/`now`.
+`scripts/e2e-clock-matrix.sh` runs the whole suite at several instants and zones."""
+
+import datetime
 import os
 import shutil
 import socket
@@ -9,6 +18,7 @@ import sqlite3
 import subprocess
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import urllib3
@@ -23,6 +33,38 @@ ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "target" / "debug" / "centredesk-app"
 CLI = ROOT / "target" / "debug" / "centredesk"
 ARTIFACTS = ROOT / "artifacts" / "e2e"
+
+# The instant every test runs at (UTC 19:30 is already the next day in the centre's zone:
+# a test that mixes up the two dates fails by default, not only in the evening).
+E2E_NOW = os.environ.get("E2E_NOW", "2026-12-02T19:30:00Z")
+NOW = datetime.datetime.fromisoformat(E2E_NOW.replace("Z", "+00:00")).astimezone(datetime.timezone.utc)
+# The demo centre's zone (Settings → time zone; the demo keeps the default).
+CENTRE_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def centre_now() -> datetime.datetime:
+    """The fixed instant in the centre's time zone."""
+    return NOW.astimezone(CENTRE_TZ)
+
+
+def centre_today() -> datetime.date:
+    """The desk's business date at the fixed instant."""
+    return centre_now().date()
+
+
+def centre_date(instant: str) -> datetime.date:
+    """The business date of a stored UTC instant (`2026-12-02T19:30:00.000Z`)."""
+    return datetime.datetime.fromisoformat(instant.replace("Z", "+00:00")).astimezone(CENTRE_TZ).date()
+
+
+def clock_arg(elapsed: float = 0.0) -> str:
+    """The --clock value for a process started `elapsed` seconds into a test."""
+    return (NOW + datetime.timedelta(seconds=elapsed)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def cli(*args: str, **kw):
+    """Runs the real `centredesk` CLI at the fixed instant."""
+    return subprocess.run([str(CLI), "--clock", clock_arg(), *args], check=True, **kw)
 
 
 def free_port() -> int:
@@ -42,7 +84,7 @@ def home_dir(tmp_path):
 def demo_db(tmp_path):
     """A small demo centre (packages, staff qiantai/demo1234, some members)."""
     db = tmp_path / "e2e.db"
-    subprocess.run([str(CLI), "--db", str(db), "demo", "--members", "30", "--seed", "5"], check=True)
+    cli("--db", str(db), "demo", "--members", "30", "--seed", "5")
     return db
 
 
@@ -158,17 +200,21 @@ def app(request, demo_db, home_dir):
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.time() + 15
-        while time.time() < deadline:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
             with socket.socket() as s:
                 if s.connect_ex(("127.0.0.1", port)) == 0:
                     break
             time.sleep(0.1)
 
+        started = time.monotonic()
+
         def launch():
             options = ArgOptions()
             options.set_capability("browserName", "wry")
-            options.set_capability("tauri:options", {"application": str(APP), "args": ["--db", str(demo_db)]})
+            # The app's clock continues the test's timeline from the fixed instant.
+            args = ["--db", str(demo_db), "--clock", clock_arg(time.monotonic() - started)]
+            options.set_capability("tauri:options", {"application": str(APP), "args": args})
             # tauri-driver accepts the connection before its WebKitWebDriver listens on the
             # native port; a session asked for in that moment is dropped unanswered
             # ("Remote end closed connection"). Only the session start is retried.

@@ -1,7 +1,12 @@
 """The desk takes a bottle of water back against today's sale (stock goes back up, the
 cash paid back is recorded), then the manager counts the clerk's cash, records the
-hand-in a yuan short and sees the difference in the cash reconciliation."""
+hand-in a yuan short and sees the difference in the cash reconciliation. And a day on
+which the clerk paid out more cash than came in: the system's figure is negative and the
+difference follows the same rule (handed in − due)."""
 
+from decimal import Decimal
+
+from conftest import centre_today
 from selenium.webdriver.common.keys import Keys
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.ui import WebDriverWait
@@ -19,20 +24,28 @@ def row_by(app, testid, **attrs):
     return None
 
 
+def difference(handed: str, due: str) -> str:
+    """The reconciliation's rule (cash.rs): handed in − what the system says is due."""
+    return str((Decimal(handed or "0") - Decimal(due)).quantize(Decimal("0.01")))
+
+
+def water(app):
+    (goods_id, price, stock), = app.sql("SELECT id, price, stock FROM goods WHERE name = '矿泉水'")
+    return goods_id, price, stock
+
+
 def test_return_goods_then_reconcile_the_clerks_cash(app):
     (clerk_id,), = app.sql("SELECT id FROM staff WHERE username = 'qiantai'")
-    (today,), = app.sql("SELECT MAX(business_date) FROM goods_sales")
-    # Today's cash sale of water by the clerk (the demo's), handed over, nothing back yet.
-    (sale_id, goods_id, quantity), = app.sql(
-        """SELECT g.id, g.goods_id, g.quantity FROM goods_sales g WHERE g.staff_id = ? AND g.business_date = ?
-           AND g.method = 'cash' AND g.delivered_at IS NOT NULL AND g.returned = 0 ORDER BY g.sold_at LIMIT 1""",
-        clerk_id,
-        today,
-    )
-    (stock,), = app.sql("SELECT stock FROM goods WHERE id = ?", goods_id)
-    (price,), = app.sql("SELECT price FROM goods WHERE id = ?", goods_id)
+    today = centre_today().isoformat()
+    goods_id, price, _ = water(app)
 
     app.login("qiantai")
+    # The clerk sells three bottles of water for cash and hands them over (whatever the
+    # hour: the demo's own sales of today depend on when its history ends).
+    sale = app.call("goods_sell", {"input": {"goods_id": goods_id, "quantity": 3, "member_id": None, "method": "cash", "delivered": True, "note": ""}})
+    sale_id, quantity = sale["id"], sale["quantity"]
+    assert sale["business_date"] == today, (sale["business_date"], today)
+    (stock,), = app.sql("SELECT stock FROM goods WHERE id = ?", goods_id)
     app.click("nav-goods")
     app.click("goods-tab-today")
     row = wait(app, 20).until(lambda d: row_by(app, "sale-row", id=sale_id))
@@ -65,7 +78,8 @@ def test_return_goods_then_reconcile_the_clerks_cash(app):
     app.click("report-tab-cash")
     line = wait(app, 20).until(lambda d: row_by(app, "cash-row", staff=clerk_id, date=today))
     net = line.get_attribute("data-net")
-    assert line.get_attribute("data-difference") == ("-" + net if net != "0.00" else "0.00"), "nothing handed in yet"
+    assert Decimal(net) > 0, "today's sale less the bottle paid back"
+    assert line.get_attribute("data-difference") == difference("0", net), "nothing handed in yet"
     # The demo's clerk was ¥10 short three days ago: shown short.
     short_days = [r.get_attribute("data-date") for r in app.all("cash-row") if r.get_attribute("data-staff") == clerk_id and r.get_attribute("data-difference") == "-10.00"]
     assert len(short_days) == 1, short_days
@@ -73,21 +87,49 @@ def test_return_goods_then_reconcile_the_clerks_cash(app):
     line.send_keys(Keys.ENTER)
     app.el("handin-dialog")
     due = app.text_of("handin-due")
-    net_fen = round(float(net) * 100)  # test arithmetic only
-    handed = f"{(net_fen - 100) // 100}.{(net_fen - 100) % 100:02d}"
+    handed = str(Decimal(net) - Decimal("1.00"))
     app.type("handin-amount", handed)
     app.type("handin-note", "少一元")
     app.shot("handin")
     app.el("handin-amount").send_keys(Keys.ENTER)
     app.gone("handin-dialog")
     line = wait(app).until(lambda d: (r := row_by(app, "cash-row", staff=clerk_id, date=today)) is not None and r.get_attribute("data-handed") == handed and r)
-    assert line.get_attribute("data-difference") == "-1.00"
+    assert line.get_attribute("data-difference") == difference(handed, net) == "-1.00"
     assert "短款" in line.text and "-¥1.00" in line.text, line.text
     assert due.replace(",", "").endswith(net), (due, net)
     (stored,), = app.sql("SELECT amount FROM cash_handins WHERE staff_id = ? AND business_date = ? AND voided_at IS NULL", clerk_id, today)
-    assert stored == net_fen - 100
+    assert Decimal(stored) / 100 == Decimal(handed)
     app.shot("reconciliation")
     # The goods in/out report shows the return.
     app.click("report-tab-goods")
     app.el("an-table-goods_in_out", timeout=20)
     app.shot("goods-in-out")
+
+
+def test_a_day_with_more_cash_paid_out_than_taken_in(app):
+    """A second clerk, on her first day, takes back a uniform sold earlier in the week and
+    pays it back in cash: she took no cash today, so the system's figure for her is
+    negative (−¥180.00), and with nothing handed in the difference is its opposite, by the
+    same rule as every other line."""
+    today = centre_today().isoformat()
+    (sale_id, amount), = app.sql(
+        """SELECT s.id, s.amount FROM goods_sales s JOIN goods g ON g.id = s.goods_id WHERE g.name = '道服'
+           AND s.method = 'cash' AND s.business_date < ? AND s.returned = 0 ORDER BY s.business_date DESC LIMIT 1""",
+        today,
+    )
+    app.login("admin")
+    new = app.call("staff_create", {"input": {"username": "qiantai2", "display_name": "周婷", "role": "clerk", "password": "demo1234"}})
+    app.restart()
+    app.login("qiantai2")
+    back = app.call("goods_return", {"input": {"sale_id": sale_id, "quantity": 1, "reason": "尺码不合适"}})
+    assert back["method"] == "cash" and back["business_date"] == today, back
+
+    app.restart()
+    app.login("admin")
+    app.click("nav-reports")
+    app.click("report-tab-cash")
+    line = wait(app, 20).until(lambda d: row_by(app, "cash-row", staff=new["id"], date=today))
+    net = line.get_attribute("data-net")
+    assert Decimal(net) == -Decimal(amount) / 100 < 0, (net, amount)
+    assert line.get_attribute("data-difference") == difference("0", net) == str((Decimal(amount) / 100).quantize(Decimal("0.01"))), "handed in − due"
+    app.shot("cash-out-more-than-in")

@@ -4,10 +4,12 @@ Documents/CentreDesk with a BOM and a Chinese header, every payment in it adds u
 ledger; a clerk has no export button and the core refuses the command anyway."""
 
 import csv
+import datetime
 import io
 from decimal import Decimal
 from pathlib import Path
 
+from conftest import centre_date, centre_today
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -58,15 +60,18 @@ def test_revenue_report_matches_the_ledger_with_chart_and_csv(app):
     app.login("admin")
     app.click("nav-reports")
     app.el("rev-total", timeout=20)
-    for field, value in [("rev-from", "2025-11-26"), ("rev-to", "2026-11-25")]:
+    # A year of the demo's history that ended a week ago.
+    to = centre_today() - datetime.timedelta(days=7)
+    since = to - datetime.timedelta(days=364)
+    for field, value in [("rev-from", since.isoformat()), ("rev-to", to.isoformat())]:
         app.type(field, value)
     Select(app.el("rev-period")).select_by_value("month")
     app.click("rev-run")
-    (ledger,), = app.sql("SELECT SUM(amount) FROM payments WHERE business_date BETWEEN '2025-11-26' AND '2026-11-25'")
+    (ledger,), = app.sql("SELECT SUM(amount) FROM payments WHERE business_date BETWEEN ? AND ?", since.isoformat(), to.isoformat())
     # The whole year, by month: the total equals the ledger to the fen.
     WebDriverWait(app.driver, 10).until(lambda d: Decimal(app.el("rev-total").get_attribute("data-net")) == Decimal(ledger) / 100)
     months = [r.get_attribute("data-key") for r in app.el("rev-by_period").find_elements("css selector", '[data-testid="rev-row"]')]
-    assert months[-1] == "2026-11" and len(months) >= 12, months
+    assert months[-1] == to.isoformat()[:7] and len(months) >= 12, months
     assert int(app.el("bar-chart").get_attribute("data-bars")) >= 12
     app.shot("revenue")
     app.click("rev-export")
@@ -80,19 +85,22 @@ def test_attendance_report_by_class_matches_the_roll_calls(app):
     app.login("admin")
     app.click("nav-reports")
     app.click("report-tab-attendance")
-    app.type("att-from", "2026-10-01")
-    app.type("att-to", "2026-10-31")
+    # The last whole month before the desk's today.
+    last = centre_today().replace(day=1) - datetime.timedelta(days=1)
+    month = (last.replace(day=1).isoformat(), last.isoformat())
+    app.type("att-from", month[0])
+    app.type("att-to", month[1])
     app.click("att-run")
     (present, absent), = app.sql(
         "SELECT SUM(a.mark = 'present'), SUM(a.mark = 'absent') FROM attendance a JOIN class_sessions s ON s.id = a.session_id "
-        "WHERE s.date BETWEEN '2026-10-01' AND '2026-10-31'"
+        "WHERE s.date BETWEEN ? AND ?", *month
     )
     def total_row():
         rows = [r for r in app.all("att-row") if r.get_attribute("data-key") == "total"]
         return rows[0].find_elements("css selector", "td") if rows else []
     WebDriverWait(app.driver, 10).until(lambda d: total_row() and int(total_row()[2].text) == present)
     assert int(total_row()[4].text) == absent
-    (groups,), = app.sql("SELECT COUNT(DISTINCT s.group_id) FROM attendance a JOIN class_sessions s ON s.id = a.session_id WHERE s.date BETWEEN '2026-10-01' AND '2026-10-31'")
+    (groups,), = app.sql("SELECT COUNT(DISTINCT s.group_id) FROM attendance a JOIN class_sessions s ON s.id = a.session_id WHERE s.date BETWEEN ? AND ?", *month)
     assert len(app.all("att-row")) == groups + 1
     app.shot("attendance")
     app.click("att-export")
@@ -101,7 +109,7 @@ def test_attendance_report_by_class_matches_the_roll_calls(app):
     # By member: one row per child who had a lesson, the lowest rate first.
     (members,), = app.sql(
         "SELECT COUNT(DISTINCT a.member_id) FROM attendance a JOIN class_sessions s ON s.id = a.session_id "
-        "WHERE s.date BETWEEN '2026-10-01' AND '2026-10-31' AND a.mark <> 'trial'"
+        "WHERE s.date BETWEEN ? AND ? AND a.mark <> 'trial'", *month
     )
     Select(app.el("att-by")).select_by_value("member")
     def member_rates():
@@ -154,8 +162,11 @@ def test_renewals_sales_and_customer_value_tables(app):
     app.shot("renewals")
     app.click("report-tab-sales")
     funnel = app.el("an-table-funnel", timeout=20)
-    # The funnel counts the leads created in the default period: the last 365 days.
-    (leads,), = app.sql("SELECT COUNT(*) FROM leads WHERE substr(created_at, 1, 10) >= date('now', 'localtime', '-364 days')")
+    # The funnel counts the leads created in the default period: the last 365 business
+    # days, in the centre's time zone, ending at the desk's today.
+    today = centre_today()
+    first = today - datetime.timedelta(days=364)
+    leads = sum(1 for (at,) in app.sql("SELECT created_at FROM leads") if first <= centre_date(at) <= today)
     counted = sum(int(r.find_elements("css selector", "td")[1].text) for r in funnel.find_elements("css selector", '[data-testid="an-row"]'))
     assert counted == leads, (counted, leads)
     app.shot("sales")

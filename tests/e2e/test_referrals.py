@@ -42,9 +42,10 @@ def referral_points(app, member_id):
 
 def test_referral_tree_on_the_member_page_and_the_referral_report(app):
     app.login("admin")
-    # A current demo member with a name nobody else has, who has referred nobody yet.
+    # A current demo member with a name nobody else has, whom nobody referred and who has
+    # referred nobody yet (so the grandchild's chain above is exactly child → root).
     (root_id, root_name), = app.sql(
-        """SELECT m.id, m.name FROM members m WHERE m.status = 'active' AND m.merged_into IS NULL
+        """SELECT m.id, m.name FROM members m WHERE m.status = 'active' AND m.merged_into IS NULL AND m.referred_by IS NULL
            AND (SELECT COUNT(*) FROM members x WHERE x.name = m.name) = 1
            AND NOT EXISTS (SELECT 1 FROM members r WHERE r.referred_by = m.id) ORDER BY m.member_no LIMIT 1"""
     )
@@ -86,8 +87,9 @@ def test_referral_tree_on_the_member_page_and_the_referral_report(app):
     wait(app).until(lambda d: d.switch_to.active_element.get_attribute("data-id") == grandchild)
     app.driver.switch_to.active_element.send_keys(Keys.ENTER)
     app.wait_text("member-title", lambda t: "秦晓风" in t)
-    ups = wait(app).until(lambda d: app.all("referral-up") or None)
-    assert [u.get_attribute("data-id") for u in ups] == [child, root_id]
+    # The grandchild's own tree (not a row of the page it came from) once it has loaded.
+    wait(app).until(lambda d: [u.get_attribute("data-id") for u in app.all("referral-up")] == [child, root_id])
+    ups = app.all("referral-up")
     assert [u.get_attribute("data-points") for u in ups] == ["200", "50"]
     app.shot("upline")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ROOT, free_port
+from conftest import ROOT, clock_arg, free_port
 
 SERVER = ROOT / "target" / "debug" / "centredesk-server"
 HO_USER, HO_PASSWORD = "zongbu", "head-office-pw"
@@ -27,14 +27,17 @@ class HeadOffice:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = None
+        self.born = time.monotonic()
         env = dict(os.environ, CENTREDESK_SERVER_PASSWORD=HO_PASSWORD)
         subprocess.run([str(SERVER), "--data", str(data), "user", "add", HO_USER], check=True, env=env)
         subprocess.run([str(SERVER), "--data", str(data), "centre", "add", "SH01", "--name", "上海一校"], check=True)
 
     def start(self):
-        self.proc = subprocess.Popen([str(SERVER), "--data", str(self.data), "serve", "--listen", f"127.0.0.1:{self.port}"])
-        deadline = time.time() + 15
-        while time.time() < deadline:
+        # On the suite's instant, like the desk (else the desk warns of clock skew).
+        args = [str(SERVER), "--clock", clock_arg(time.monotonic() - self.born), "--data", str(self.data)]
+        self.proc = subprocess.Popen(args + ["serve", "--listen", f"127.0.0.1:{self.port}"])
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
             try:
                 urllib.request.urlopen(self.url + "/api/v1/centres", timeout=1)
             except urllib.error.HTTPError:

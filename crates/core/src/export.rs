@@ -412,7 +412,7 @@ mod tests {
     #[test]
     fn every_list_has_its_query_columns_in_step() {
         let dir = tempfile::tempdir().unwrap();
-        let core = Core::open(&dir.path().join("x.db")).unwrap();
+        let core = Core::open_with_clock(&dir.path().join("x.db"), crate::ManualClock::new(chrono::DateTime::<chrono::Utc>::UNIX_EPOCH)).unwrap();
         core.read(|c| {
             for list in LISTS {
                 let (columns, sql, _, _) = spec(list).unwrap();

@@ -481,8 +481,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("demo.db");
         let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
-        crate::demo::generate(&path, &crate::demo::DemoOptions { members: 60, seed: 5, today }).unwrap();
-        let core = Core::open(&path).unwrap();
+        crate::demo::generate(&path, &crate::demo::DemoOptions::through_day(60, 5, today)).unwrap();
+        let core = Core::open_with_clock(&path, crate::ManualClock::new(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 25, 2, 0, 0).unwrap())).unwrap();
         let (from, to) = ("2026-08-01", "2026-11-25");
         let (all, all_total, all_sums) = core.read(|c| rows_by_member(c, from, to, usize::MAX)).unwrap();
         let (page, page_total, page_sums) = core.read(|c| rows_by_member(c, from, to, 5)).unwrap();

@@ -1,7 +1,7 @@
 //! Renewals, sales and customer-value tables on real databases: exact counts on a small
 //! centre, and invariants over a year of demo history.
 
-mod common;
+use crate::common;
 
 use centredesk_core::analysis::AnalysisFilter;
 use centredesk_core::leads::LeadInput;
@@ -135,11 +135,7 @@ fn a_year_of_demo_history_keeps_every_table_consistent() {
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
     centredesk_core::demo::generate(
         &path,
-        &centredesk_core::demo::DemoOptions {
-            members: 120,
-            seed: 3,
-            today,
-        },
+        &centredesk_core::demo::DemoOptions::through_day(120, 3, today),
     )
     .unwrap();
     // The demo's own today, not the machine's: "due within 30 days" is counted from it.

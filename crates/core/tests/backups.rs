@@ -2,10 +2,10 @@
 //! day; restore keeps the current data aside and brings an older schema up to date;
 //! the manager only.
 
-mod common;
+use crate::common;
 
 use centredesk_core::backup::check;
-use centredesk_core::Core;
+use centredesk_core::{Core, ManualClock};
 use std::path::Path;
 use std::time::Duration;
 
@@ -84,7 +84,7 @@ fn a_backup_from_an_older_version_is_restored_to_the_current_schema() {
     let version: i64 = c.raw().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     let fresh: i64 = {
         let dir = tempfile::tempdir().unwrap();
-        Core::open(&dir.path().join("new.db")).unwrap();
+        Core::open_with_clock(&dir.path().join("new.db"), ManualClock::new(common::test_now())).unwrap();
         rusqlite::Connection::open(dir.path().join("new.db")).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap()
     };
     assert_eq!(version, fresh);

@@ -4,7 +4,7 @@
 //! an oracle folded here from the raw rows for several staff and days with refunds,
 //! reversals, returns and a voided hand-in; CSV; permissions; every write logged.
 
-mod common;
+use crate::common;
 
 use centredesk_core::cash::{CashFilter, CashReport, HandinInput};
 use centredesk_core::contracts::{EnrolInput, RefundInput, RefundRule};
@@ -12,7 +12,7 @@ use centredesk_core::error::Field;
 use centredesk_core::goods::{GoodsInput, ReturnInput, SaleInput, StockInput};
 use centredesk_core::payments::PaymentInput;
 use centredesk_core::{Lang, Session};
-use common::*;
+use crate::common::*;
 use std::collections::BTreeMap;
 
 fn item(c: &Centre, name: &str, price: &str, points: Option<i64>, stock: i64) -> String {

@@ -2,7 +2,7 @@
 //! roll calls gives back, what the reports then say, and that a refused merge changes
 //! nothing.
 
-mod common;
+use crate::common;
 
 use centredesk_core::analysis::AnalysisFilter;
 use centredesk_core::attendance::{MarkInput, RollCallInput};
@@ -11,7 +11,7 @@ use centredesk_core::members::{MemberApplication, MemberFilter};
 use centredesk_core::payments::PaymentInput;
 use centredesk_core::timetable::{ClassGroupInput, RoomInput, SessionFilter, SlotInput};
 use centredesk_core::Lang;
-use common::*;
+use crate::common::*;
 
 struct Twins {
     c: Centre,

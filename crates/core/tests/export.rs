@@ -1,14 +1,14 @@
 //! CSV exports as Excel reads them: BOM, header language, money and dates, formula
 //! injection neutralised, the ledger's total intact, and only for the manager.
 
-mod common;
+use crate::common;
 
 use centredesk_core::contracts::EnrolInput;
 use centredesk_core::export::{ExportRequest, LISTS};
 use centredesk_core::leads::LeadInput;
 use centredesk_core::payments::PaymentInput;
 use centredesk_core::Lang;
-use common::*;
+use crate::common::*;
 
 fn req(list: &str) -> ExportRequest {
     ExportRequest { list: list.into(), from_date: String::new(), to_date: String::new(), bom: true, machine_headers: false }

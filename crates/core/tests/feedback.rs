@@ -3,7 +3,7 @@
 //! (the manager's home screen lists them), statistics by category and coach, votes one per
 //! member, NPS and CSAT arithmetic exact, and every write in the change log.
 
-mod common;
+use crate::common;
 
 use centredesk_core::error::Field;
 use centredesk_core::feedback::{nps_tenths, ComplaintFilter, ComplaintInput, ConfirmInput, ScoreInput, StepInput, SuggestionInput, VoteInput, STEPS};

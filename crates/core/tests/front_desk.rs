@@ -1,6 +1,6 @@
 //! The clerk's day, end to end through the service API on a real database file.
 
-mod common;
+use crate::common;
 
 use centredesk_core::contracts::{EnrolInput, PauseInput, RefundInput, RefundRule};
 use centredesk_core::leads::{ConvertInput, FollowUpInput, LeadFilter, LeadInput};
@@ -8,7 +8,7 @@ use centredesk_core::members::{GuardianInput, GuardianLinkInput, MemberApplicati
 use centredesk_core::payments::PaymentInput;
 use centredesk_core::Money;
 use chrono::Duration;
-use common::*;
+use crate::common::*;
 
 fn enrol(c: &Centre, member_id: &str, package_id: &str, discount: &str) -> centredesk_core::contracts::ContractView {
     c.core

@@ -3,13 +3,13 @@
 //! member's points, earnings follow payments and roll calls and are taken back with them,
 //! and every write is in the change log.
 
-mod common;
+use crate::common;
 
 use centredesk_core::contracts::EnrolInput;
 use centredesk_core::goods::{GoodsInput, SaleInput, StockInput};
 use centredesk_core::payments::PaymentInput;
 use centredesk_core::points::PointsAward;
-use common::*;
+use crate::common::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 

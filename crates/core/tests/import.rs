@@ -2,12 +2,12 @@
 //! encodings, the column guess and its override, every row rule, duplicates within the
 //! file and against the database, all or nothing, the change log, and who may import.
 
-mod common;
+use crate::common;
 
 use centredesk_core::import::{ColumnMapping, ImportField, ImportKind, ImportPreview, ImportRow, RowStatus};
 use centredesk_core::leads::LeadInput;
 use centredesk_core::Lang;
-use common::*;
+use crate::common::*;
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 

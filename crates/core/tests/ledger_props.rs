@@ -2,7 +2,7 @@
 //! desk makes, the ledger and the balance agree to the fen, the balance never goes
 //! below zero, and the change log holds one entry per ledger row.
 
-mod common;
+use crate::common;
 
 use centredesk_core::contracts::EnrolInput;
 use centredesk_core::payments::PaymentInput;

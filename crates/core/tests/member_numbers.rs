@@ -1,10 +1,10 @@
 //! Member numbers stay unique and gap-free when several writers approve at once:
 //! separate `Core`s (as the app and the CLI would be) on one database file.
 
-mod common;
+use crate::common;
 
 use centredesk_core::members::{MemberApplication, MemberApproval};
-use centredesk_core::Core;
+use centredesk_core::{Core, ManualClock};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -26,7 +26,7 @@ fn concurrent_approvals_get_unique_sequential_numbers() {
         .map(|t| {
             let (path, clerk, ids) = (path.clone(), clerk.clone(), ids.clone());
             std::thread::spawn(move || {
-                let core = Core::open(&path).unwrap();
+                let core = Core::open_with_clock(&path, ManualClock::new(common::test_now())).unwrap();
                 let mut numbers = vec![];
                 for id in ids.iter().skip(t).step_by(4) {
                     let m = core

@@ -1,7 +1,11 @@
 //! A database made by any earlier version opens in this one; a newer one is refused
 //! rather than damaged.
 
-use centredesk_core::Core;
+use centredesk_core::{Core, ManualClock};
+
+fn open(path: &std::path::Path) -> centredesk_core::Result<Core> {
+    Core::open_with_clock(path, ManualClock::new(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 25, 2, 0, 0).unwrap()))
+}
 
 #[test]
 fn the_schema_1_fixture_opens_and_keeps_its_data() {
@@ -11,7 +15,7 @@ fn the_schema_1_fixture_opens_and_keeps_its_data() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
     std::fs::copy(&src, &path).unwrap();
-    let core = Core::open(&path).unwrap();
+    let core = open(&path).unwrap();
     let admin = core.login("admin", centredesk_core::demo::DEMO_PASSWORD).unwrap();
     let page = core.member_list(&admin, Default::default()).unwrap();
     assert!(page.total >= 20, "members survived: {}", page.total);
@@ -34,13 +38,13 @@ fn the_schema_1_fixture_opens_and_keeps_its_data() {
 fn reopening_is_idempotent_and_a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.db");
-    drop(Core::open(&path).unwrap());
-    drop(Core::open(&path).unwrap());
+    drop(open(&path).unwrap());
+    drop(open(&path).unwrap());
     let raw = rusqlite::Connection::open(&path).unwrap();
     let mode: String = raw.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
     raw.pragma_update(None, "user_version", 999).unwrap();
     drop(raw);
-    let err = Core::open(&path).err().expect("a newer schema must be refused");
+    let err = open(&path).err().expect("a newer schema must be refused");
     assert!(err.message(centredesk_core::Lang::En).contains("newer CentreDesk"), "{}", err.message(centredesk_core::Lang::En));
 }

@@ -4,7 +4,6 @@
 //! transient failures retried on the backoff schedule, permanent ones failed at once,
 //! and a resend from the desk.
 
-mod common;
 
 use centredesk_core::contracts::EnrolInput;
 use centredesk_core::goods::{GoodsInput, SaleInput, StockInput};
@@ -13,7 +12,7 @@ use centredesk_core::notify::automatic::NotifySettings;
 use centredesk_core::notify::delivery::{channels_path, EmailChannel, NotifyChannels, WebhookChannel, RETRY_AFTER_MINUTES};
 use centredesk_core::notify::Notice;
 use centredesk_core::{CoreError, Lang};
-use common::*;
+use crate::common::*;
 use hmac::Mac;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;

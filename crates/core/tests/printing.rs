@@ -2,7 +2,7 @@
 //! (names with rare characters, leave and make-up marks, guardian phones), a group's
 //! week, the notice-board timetable and a receipt; and who may print what.
 
-mod common;
+use crate::common;
 
 use centredesk_core::attendance::{LeaveInput, MarkInput, RollCallInput};
 use centredesk_core::contracts::EnrolInput;
@@ -10,7 +10,7 @@ use centredesk_core::payments::PaymentInput;
 use centredesk_core::print::{PrintedPdf, WeekLayout};
 use centredesk_core::timetable::{ClassGroupInput, RoomInput, SessionFilter, SlotInput};
 use centredesk_core::Lang;
-use common::*;
+use crate::common::*;
 use std::process::Command;
 
 struct Class {

@@ -6,14 +6,14 @@
 //! the balance is always the ledger's sum; every write is in the change log; only the
 //! manager changes the table, with errors in both languages.
 
-mod common;
+use crate::common;
 
 use centredesk_core::analysis::AnalysisFilter;
 use centredesk_core::contracts::{EnrolInput, RefundInput, RefundRule};
 use centredesk_core::members::{Member, MemberUpdate};
 use centredesk_core::payments::PaymentInput;
 use centredesk_core::Lang;
-use common::*;
+use crate::common::*;
 
 static PHONE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 

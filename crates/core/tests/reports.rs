@@ -1,14 +1,14 @@
 //! The revenue report on a real ledger: by day, ISO week and month, by method, package
 //! and consultant; every total equal to the ledger to the fen; the CSV is the same rows.
 
-mod common;
+use crate::common;
 
 use centredesk_core::contracts::{EnrolInput, RefundInput, RefundRule};
 use centredesk_core::payments::PaymentInput;
 use centredesk_core::reports::RevenueFilter;
 use centredesk_core::{Lang, Money};
 use chrono::{TimeZone, Utc};
-use common::*;
+use crate::common::*;
 
 fn on(c: &Centre, y: i32, m: u32, d: u32) {
     // 10:00 in Beijing.

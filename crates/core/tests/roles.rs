@@ -1,7 +1,7 @@
 //! Role × command: every service call checks the role in the core. The table below is
 //! the specification; a denied pair must be refused with `forbidden` and change nothing.
 
-mod common;
+use crate::common;
 
 use centredesk_core::auth::NewStaff;
 use centredesk_core::contracts::{EnrolInput, PauseInput, RefundInput, RefundRule};
@@ -13,7 +13,7 @@ use centredesk_core::attendance::{LeaveInput, RollCallInput, TrialInput};
 use centredesk_core::timetable::{ClassGroupInput, Closure, RoomInput, Season, SessionChange, SessionFilter, SlotInput};
 use centredesk_core::feedback::{ComplaintFilter, ComplaintInput, ConfirmInput, ScoreInput, StepInput, SuggestionInput, VoteInput};
 use centredesk_core::{Role, Session};
-use common::*;
+use crate::common::*;
 
 type Call<'a> = Box<dyn Fn(&Session) -> centredesk_core::Result<()> + 'a>;
 

@@ -1,11 +1,11 @@
 //! The desk's search box on a real index: names, any part of a name, pinyin, initials,
 //! every reading of a surname, phone numbers and their tails, member numbers.
 
-mod common;
+use crate::common;
 
 use centredesk_core::leads::LeadInput;
 use centredesk_core::members::{GuardianInput, MemberApplication};
-use common::*;
+use crate::common::*;
 
 fn names(c: &Centre, q: &str) -> Vec<String> {
     c.core.search(&c.clerk, q, 20).unwrap().into_iter().map(|h| format!("{}:{}", h.entity, h.name)).collect()

@@ -4,7 +4,6 @@
 //! the desk's discount arithmetic on a contract, the birthday greeting by tier, the
 //! manager's table checked field by field in both languages, and who may do what.
 
-mod common;
 
 use centredesk_core::contracts::{EnrolInput, RefundInput, RefundRule};
 use centredesk_core::members::Member;
@@ -13,7 +12,7 @@ use centredesk_core::tiers::{TierConfig, TierDef};
 use centredesk_core::error::Field;
 use centredesk_core::{CoreError, Lang, Money};
 use chrono::{NaiveDate, TimeZone, Utc};
-use common::*;
+use crate::common::*;
 
 static PHONE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 

@@ -2,14 +2,14 @@
 //! Chinese public holidays, regeneration, one-off changes, clashes, lesson consumption
 //! and undo, the contract-choice rule, leave, trials, notices, and the change log.
 
-mod common;
+use crate::common;
 
 use centredesk_core::attendance::{LeaveInput, MarkInput, RollCallInput, TrialInput, TrialMark};
 use centredesk_core::contracts::{EnrolInput, PauseInput};
 use centredesk_core::leads::LeadInput;
 use centredesk_core::timetable::{ClassGroupInput, Closure, RoomInput, Season, SessionChange, SessionFilter, SlotInput};
 use chrono::{Datelike, NaiveDate};
-use common::*;
+use crate::common::*;
 
 struct Setup {
     c: Centre,

@@ -1,7 +1,7 @@
 //! The one write path: every mutation is in the change log, in the same transaction;
 //! a failed call leaves nothing behind, and `seq` stays gap-free.
 
-mod common;
+use crate::common;
 
 use centredesk_core::contracts::EnrolInput;
 use centredesk_core::members::{GuardianInput, MemberApplication};
@@ -86,7 +86,7 @@ fn every_table_row_written_is_covered_by_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("demo.db");
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
-    centredesk_core::demo::generate(&path, &centredesk_core::demo::DemoOptions { members: 60, seed: 3, today }).unwrap();
+    centredesk_core::demo::generate(&path, &centredesk_core::demo::DemoOptions::through_day(60, 3, today)).unwrap();
     let raw = rusqlite::Connection::open(&path).unwrap();
     for table in ["members", "guardians", "member_guardians", "leads", "lead_follow_ups", "packages", "contracts", "payments", "staff"] {
         let orphans: i64 = raw

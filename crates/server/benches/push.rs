@@ -95,7 +95,7 @@ fn dataset(a: &Args) -> PathBuf {
     eprintln!("generating a demo centre of {} members (cached in {}) …", a.members, path.display());
     let started = Instant::now();
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
-    centredesk_core::demo::generate(&tmp, &centredesk_core::demo::DemoOptions { members: a.members, seed: 2026, today }).unwrap();
+    centredesk_core::demo::generate(&tmp, &centredesk_core::demo::DemoOptions::through_day(a.members, 2026, today)).unwrap();
     let n = log_len(&tmp);
     eprintln!("  {n} change-log ops in {:.1} s", started.elapsed().as_secs_f64());
     assert!(n >= a.ops, "{} members give {n} ops, fewer than --ops {}: raise --members", a.members, a.ops);

@@ -13,11 +13,10 @@
 //!   prompt, and there is no display): registration falls back to the file, in time.
 #![cfg(target_os = "linux")]
 
-mod common;
 
 use centredesk_core::sync::{self, SyncError};
 use centredesk_core::token_store::{self, TokenStore};
-use common::*;
+use crate::common::*;
 use std::path::Path;
 use std::process::Command;
 
@@ -28,7 +27,9 @@ const TEST_SERVICE: &str = "CentreDesk sync (test)";
 fn child(scenario: &str) -> Command {
     let exe = std::env::current_exe().unwrap();
     let mut cmd = Command::new(exe);
-    cmd.args([scenario, "--exact", "--ignored", "--nocapture", "--test-threads=1"]).env(CHILD, scenario).env_remove("CENTREDESK_TOKEN_STORE");
+    // The test's full name in the one integration binary (tests/main.rs): `keyring::…`.
+    let name = format!("{}::{scenario}", module_path!().split_once("::").map_or(module_path!(), |(_, m)| m));
+    cmd.args([name.as_str(), "--exact", "--ignored", "--nocapture", "--test-threads=1"]).env(CHILD, scenario).env_remove("CENTREDESK_TOKEN_STORE");
     cmd
 }
 

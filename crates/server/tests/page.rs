@@ -1,9 +1,8 @@
 //! Head office's page: asks the browser for credentials, then lists every centre with
 //! its last push and the monthly figures (the same numbers as the JSON read).
 
-mod common;
 
-use common::*;
+use crate::common::*;
 
 #[test]
 fn the_overview_page_needs_credentials_and_shows_each_centres_figures() {
@@ -21,7 +20,7 @@ fn the_overview_page_needs_credentials_and_shows_each_centres_figures() {
     let (status, html) = get_text(&format!("{}/", server.url), &basic());
     assert_eq!(status, 200);
     assert!(html.contains("<td>SH01</td>"), "{html}");
-    let figures = centredesk_server::reports::monthly(server.store.as_ref(), Some("SH01")).unwrap();
+    let figures = centredesk_server::reports::monthly(server.store.as_ref(), Some("SH01"), "2026-11").unwrap();
     assert!(!figures.is_empty());
     for f in &figures {
         assert!(html.contains(&format!("<td>{}</td><td class=\"n\">{}</td>", f.month, f.revenue)), "{} {} missing", f.month, f.revenue);

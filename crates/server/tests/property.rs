@@ -13,7 +13,7 @@
 //! Runs on SQLite; on PostgreSQL too when `CENTREDESK_TEST_PG` is set (the throwaway
 //! cluster script that runs `storage.rs` sets it). `PROPTEST_CASES` overrides the case count.
 
-mod common;
+use crate::common;
 
 use centredesk_core::contracts::EnrolInput;
 use centredesk_core::goods::StockInput;
@@ -22,7 +22,7 @@ use centredesk_core::payments::PaymentInput;
 use centredesk_core::sync::{settings_path, SyncError};
 use centredesk_core::{Core, Session};
 use centredesk_server::fold::Fold;
-use common::*;
+use crate::common::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::Value;
@@ -330,7 +330,7 @@ fn template() -> &'static Path {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("centre.db");
             let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
-            centredesk_core::demo::generate(&path, &centredesk_core::demo::DemoOptions { members: 4, seed: 17, today }).unwrap();
+            centredesk_core::demo::generate(&path, &centredesk_core::demo::DemoOptions::through_day(4, 17, today)).unwrap();
             (dir, path)
         })
         .1
@@ -354,7 +354,7 @@ impl Desk {
                 std::fs::copy(&from, format!("{}{suffix}", path.display())).unwrap();
             }
         }
-        let core = Core::open(&path).unwrap();
+        let core = Core::open_with_clock(&path, common::desk_clock()).unwrap();
         let admin = core.login("admin", centredesk_core::demo::DEMO_PASSWORD).unwrap();
         Desk { core: Some(core), admin, path, _dir: dir, applied: 0 }
     }
@@ -458,7 +458,7 @@ impl Desk {
 
     fn crash_and_reopen(&mut self) {
         drop(self.core.take());
-        self.core = Some(Core::open(&self.path).unwrap());
+        self.core = Some(Core::open_with_clock(&self.path, common::desk_clock()).unwrap());
     }
 }
 

@@ -1,10 +1,9 @@
 //! The real pusher (centredesk-core's sync module) against the real server on port 0.
 
-mod common;
 
 use centredesk_core::members::{GuardianInput, MemberApplication};
 use centredesk_core::sync::SyncError;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 fn apply(c: &Centre, name: &str, phone: &str) -> String {
@@ -115,7 +114,7 @@ fn first_full_push_then_incremental_leaves_the_server_equal_to_the_fold_of_the_l
 
     // Head office's monthly revenue adds up to the centre's ledger.
     let ledger: i64 = conn.query_row("SELECT COALESCE(SUM(amount), 0) FROM payments", [], |r| r.get(0)).unwrap();
-    let figures = centredesk_server::reports::monthly(server.store.as_ref(), Some("SH01")).unwrap();
+    let figures = centredesk_server::reports::monthly(server.store.as_ref(), Some("SH01"), "2026-11").unwrap();
     let revenue: i64 = figures.iter().map(|f| centredesk_server::reports::fen(&f.revenue).unwrap()).sum();
     assert_eq!(revenue, ledger);
     assert!(figures.iter().any(|f| f.active_members > 0 && f.attendances > 0));

@@ -1,8 +1,7 @@
 //! What a careless or hostile client can do to the server: nothing.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 struct Two {

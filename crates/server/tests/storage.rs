@@ -2,9 +2,8 @@
 //! `CENTREDESK_TEST_PG` points at a server (scripts/with-postgres.sh starts
 //! a throwaway cluster and runs this file with it).
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 fn suite(backend: Backend) {
@@ -57,7 +56,7 @@ fn suite(backend: Backend) {
     // Consolidated figures agree with the ledgers.
     for (code, c) in [("A", &a), ("B", &b)] {
         let ledger: i64 = c.raw().query_row("SELECT COALESCE(SUM(amount), 0) FROM payments", [], |r| r.get(0)).unwrap();
-        let figures = centredesk_server::reports::monthly(server.store.as_ref(), Some(code)).unwrap();
+        let figures = centredesk_server::reports::monthly(server.store.as_ref(), Some(code), "2026-11").unwrap();
         assert_eq!(figures.iter().map(|f| centredesk_server::reports::fen(&f.revenue).unwrap()).sum::<i64>(), ledger, "{backend:?} {code}");
     }
     let centres = server.store.centres().unwrap();

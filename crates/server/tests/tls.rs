@@ -1,9 +1,8 @@
 //! HTTPS in the server itself: `centredesk-server serve --tls-cert --tls-key` (the real
 //! binary) answers over TLS with the configured certificate, and not in plain text.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use std::process::{Command, Stdio};

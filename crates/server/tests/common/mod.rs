@@ -2,7 +2,7 @@
 //! built through the core's service API.
 #![allow(dead_code)]
 
-use centredesk_core::{Core, Session};
+use centredesk_core::{Clock, Core, Session};
 use centredesk_server::fold::Fold;
 use centredesk_server::{SqliteStore, Store};
 use serde_json::Value;
@@ -43,6 +43,8 @@ impl Server {
         // These suites test the protocol with the token in its user-only file and never
         // touch the user's real keyring; `keyring.rs` tests the keyring in a D-Bus session of its own.
         centredesk_core::token_store::set_keyring_service(None);
+        // The server runs on the desks' day, never the machine's (one start per process).
+        centredesk_server::clock::start_at(desk_clock().now());
         let dir = tempfile::tempdir().unwrap();
         let (store, pg_url): (Arc<dyn Store>, _) = match backend {
             Backend::Sqlite => (Arc::new(SqliteStore::open_dir(dir.path()).unwrap()), None),
@@ -120,6 +122,11 @@ impl Drop for Server {
     }
 }
 
+/// The desks' clock: the evening after their demo history (2026-11-20) ends, standing still.
+pub fn desk_clock() -> std::sync::Arc<centredesk_core::ManualClock> {
+    centredesk_core::ManualClock::new(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 20, 16, 30, 0).unwrap())
+}
+
 pub struct Centre {
     pub core: Core,
     pub admin: Session,
@@ -132,8 +139,9 @@ pub fn demo_centre(members: usize, seed: u64) -> Centre {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("centre.db");
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
-    centredesk_core::demo::generate(&path, &centredesk_core::demo::DemoOptions { members, seed, today }).unwrap();
-    let core = Core::open(&path).unwrap();
+    let options = centredesk_core::demo::DemoOptions::through_day(members, seed, today);
+    centredesk_core::demo::generate(&path, &options).unwrap();
+    let core = Core::open_with_clock(&path, desk_clock()).unwrap();
     let admin = core.login("admin", centredesk_core::demo::DEMO_PASSWORD).unwrap();
     Centre { core, admin, dir }
 }

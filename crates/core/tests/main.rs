@@ -1,0 +1,27 @@
+//! The core's integration tests, linked into one test binary (one link of SQLite and
+//! the rest instead of one per file): each module is a suite on real SQLite files.
+
+mod common;
+
+mod analysis;
+mod backups;
+mod cashdesk;
+mod duplicates;
+mod export;
+mod feedback;
+mod front_desk;
+mod goods;
+mod import;
+mod ledger_props;
+mod member_numbers;
+mod migrations;
+mod notify;
+mod printing;
+mod referrals;
+mod report_caches;
+mod reports;
+mod roles;
+mod search;
+mod tiers;
+mod timetable;
+mod write_path;

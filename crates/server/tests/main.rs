@@ -1,0 +1,12 @@
+//! The server's integration tests, linked into one test binary: the real server on
+//! 127.0.0.1:0, the real pusher, both stores, the keyring in a D-Bus session of its own.
+
+mod common;
+
+mod keyring;
+mod page;
+mod property;
+mod push;
+mod security;
+mod storage;
+mod tls;
