@@ -2,17 +2,32 @@
 //! system's program for it or saved where the clerk chooses; the whole database is
 //! exported; and the daily backup is scheduled here.
 
+use crate::commands::Ctx;
 use crate::{AppState, CmdResult};
 use centredesk_core::export::CsvFile;
 use centredesk_core::print::PrintedPdf;
 use centredesk_core::{Core, CoreError, Lang, Session};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use tauri::{AppHandle, Manager};
+use ts_rs::TS;
 use tauri_plugin_dialog::DialogExt;
 use tauri_plugin_opener::OpenerExt;
 
-#[derive(Serialize)]
+/// What to do with a file made for the clerk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub(crate) enum Delivery {
+    /// Write it to the usual place and open it with the system's program.
+    Open,
+    /// Ask where to save it (no program is started).
+    Save,
+}
+
+/// What a print command reports.
+#[derive(Serialize, TS)]
+#[ts(export)]
 pub(crate) struct PrintOutcome {
     /// Where the PDF was written; None when the clerk cancelled "save as".
     path: Option<String>,
@@ -23,7 +38,9 @@ pub(crate) struct PrintOutcome {
     pages: usize,
 }
 
-#[derive(Serialize)]
+/// What an export command reports.
+#[derive(Serialize, TS)]
+#[ts(export)]
 pub(crate) struct ExportOutcome {
     path: Option<String>,
     opened: bool,
@@ -41,17 +58,17 @@ enum Place {
 impl AppState {
     /// Writes `bytes` (asking where for "save"), then opens it unless saved. Returns the
     /// path (None when the clerk cancelled) and whether a program was started.
-    fn deliver(&self, app: &AppHandle, action: &str, file_name: &str, filter: (&str, &str), bytes: &[u8], place: Place) -> CmdResult<(Option<String>, bool)> {
+    fn deliver(&self, app: &AppHandle, action: Delivery, file_name: &str, filter: (&str, &str), bytes: &[u8], place: Place) -> CmdResult<(Option<String>, bool)> {
         let fail = |e: String| self.fail(CoreError::Internal(e));
         let path: Option<PathBuf> = match action {
-            "save" => app
+            Delivery::Save => app
                 .dialog()
                 .file()
                 .add_filter(filter.0, &[filter.1])
                 .set_file_name(file_name)
                 .blocking_save_file()
                 .and_then(|p| p.into_path().ok()),
-            _ => {
+            Delivery::Open => {
                 let dir = match place {
                     Place::Cache => app.path().app_cache_dir().map(|d| d.join("prints")),
                     Place::Documents => app.path().document_dir().or_else(|_| app.path().home_dir()).map(|d| d.join("CentreDesk")),
@@ -64,12 +81,12 @@ impl AppState {
         let Some(path) = path else { return Ok((None, false)) };
         std::fs::write(&path, bytes).map_err(|e| fail(format!("{}: {e}", path.display())))?;
         // No program for the file (a bare test machine) is not an error: the file is there.
-        let opened = action != "save" && app.opener().open_path(path.to_string_lossy(), None::<&str>).is_ok();
+        let opened = action == Delivery::Open && app.opener().open_path(path.to_string_lossy(), None::<&str>).is_ok();
         Ok((Some(path.display().to_string()), opened))
     }
 
     /// Makes a PDF with `make` as the logged-in staff member and delivers it.
-    pub(crate) fn print(&self, app: &AppHandle, action: &str, make: impl FnOnce(&Core, &Session, Lang) -> centredesk_core::Result<PrintedPdf>) -> CmdResult<PrintOutcome> {
+    pub(crate) fn print(&self, app: &AppHandle, action: Delivery, make: impl FnOnce(&Core, &Session, Lang) -> centredesk_core::Result<PrintedPdf>) -> CmdResult<PrintOutcome> {
         let lang = self.lang();
         let pdf = self.as_staff(|core, s| make(core, s, lang))?;
         let (path, opened) = self.deliver(app, action, &pdf.file_name, ("PDF", "pdf"), &pdf.bytes, Place::Cache)?;
@@ -81,7 +98,8 @@ impl AppState {
     pub(crate) fn export_database(&self, app: &AppHandle) -> CmdResult<Option<String>> {
         // Check the permission before asking where to save.
         self.as_staff(|core, s| core.backups(s))?;
-        let stamp = chrono::Local::now().format("%Y%m%d-%H%M");
+        // The desk's own clock and zone, like every date the desk writes.
+        let stamp = self.core.now().with_timezone(&self.core.timezone()).format("%Y%m%d-%H%M");
         let Some(path) = app
             .dialog()
             .file()
@@ -98,7 +116,7 @@ impl AppState {
 
     /// Makes a CSV (a list or a report) and delivers it (open: Documents/CentreDesk, then
     /// Excel or WPS).
-    pub(crate) fn export(&self, app: &AppHandle, action: &str, make: impl FnOnce(&Core, &Session, Lang) -> centredesk_core::Result<CsvFile>) -> CmdResult<ExportOutcome> {
+    pub(crate) fn export(&self, app: &AppHandle, action: Delivery, make: impl FnOnce(&Core, &Session, Lang) -> centredesk_core::Result<CsvFile>) -> CmdResult<ExportOutcome> {
         let lang = self.lang();
         let csv = self.as_staff(|core, s| make(core, s, lang))?;
         let (path, opened) = self.deliver(app, action, &csv.file_name, ("CSV", "csv"), &csv.bytes, Place::Documents)?;
@@ -117,4 +135,16 @@ pub(crate) fn schedule_backups(app: AppHandle) {
         }
         std::thread::sleep(HOUR);
     });
+}
+
+impl Ctx<'_> {
+    /// A PDF made by `make`, delivered as asked.
+    pub(crate) fn print(&self, action: Delivery, make: impl FnOnce(&Core, &Session, Lang) -> centredesk_core::Result<PrintedPdf>) -> CmdResult<PrintOutcome> {
+        self.state.print(self.app, action, make)
+    }
+
+    /// A CSV made by `make`, delivered as asked.
+    pub(crate) fn export(&self, action: Delivery, make: impl FnOnce(&Core, &Session, Lang) -> centredesk_core::Result<CsvFile>) -> CmdResult<ExportOutcome> {
+        self.state.export(self.app, action, make)
+    }
 }

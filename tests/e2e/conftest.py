@@ -155,11 +155,12 @@ class App:
         self.el("nav-members", timeout=15)
 
     def invoke(self, command: str, args: dict):
-        """Calls a Tauri command from the page as the UI would: {ok: …} or {err: …}."""
+        """Calls a desk command from the page as the UI does (the shell's one Tauri
+        command `call`, with the command's name and arguments): {ok: …} or {err: …}."""
         return self.driver.execute_async_script(
             """
-            const [cmd, args, done] = arguments;
-            window.__TAURI_INTERNALS__.invoke(cmd, args).then((ok) => done({ ok }), (err) => done({ err }));
+            const [command, args, done] = arguments;
+            window.__TAURI_INTERNALS__.invoke('call', { command, args }).then((ok) => done({ ok }), (err) => done({ err }));
             """,
             command,
             args,

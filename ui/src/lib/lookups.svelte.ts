@@ -1,7 +1,7 @@
 // Small lists many forms need (lead sources, staff), fetched once per login.
 import type { Settings } from '../bindings/Settings';
 import type { Staff } from '../bindings/Staff';
-import { api } from './api';
+import { call } from './api';
 import { setCentreZone } from './format';
 import { app } from './state.svelte';
 
@@ -9,7 +9,7 @@ let staffCache: Promise<Staff[]> | null = null;
 
 export async function settings(refresh = false): Promise<Settings> {
   if (!app.settings || refresh) {
-    app.settings = await api.settingsGet();
+    app.settings = await call('settings_get');
     setCentreZone(app.settings.timezone);
   }
   return app.settings;
@@ -17,7 +17,7 @@ export async function settings(refresh = false): Promise<Settings> {
 
 export function staff(refresh = false): Promise<Staff[]> {
   if (!staffCache || refresh) {
-    staffCache = api.staffList().catch((e) => {
+    staffCache = call('staff_list').catch((e) => {
       staffCache = null;
       throw e;
     });

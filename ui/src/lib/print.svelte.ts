@@ -1,5 +1,5 @@
 // One print button's outcome: the PDF's path, glyphs the font lacks, or the error.
-import type { PrintOutcome } from './api';
+import type { PrintOutcome } from '../bindings/PrintOutcome';
 import { toError } from './api';
 
 export class Printer {

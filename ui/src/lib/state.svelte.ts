@@ -1,7 +1,7 @@
 // App-wide state: who is logged in, the centre, and the current screen.
 import type { Session } from '../bindings/Session';
 import type { Settings } from '../bindings/Settings';
-import type { AppInfo } from './api';
+import type { AppInfo } from '../bindings/AppInfo';
 
 export const app = $state<{
   info: AppInfo | null;

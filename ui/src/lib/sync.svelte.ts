@@ -1,7 +1,7 @@
 // Head-office sync at a glance: the latest SyncState, refreshed while someone is logged
 // in (the header badge and the settings panel read the same value).
 import type { SyncState } from '../bindings/SyncState';
-import { api } from './api';
+import { call } from './api';
 
 export const sync = $state<{ state: SyncState | null }>({ state: null });
 
@@ -10,7 +10,7 @@ let timer: ReturnType<typeof setInterval> | null = null;
 
 export async function refreshSync() {
   try {
-    sync.state = await api.syncState();
+    sync.state = await call('sync_state');
   } catch {
     sync.state = null; // logged out, or the settings file unreadable: the panel says so
   }
