@@ -37,7 +37,9 @@ use centredesk_core::payments::{Payment, PaymentInput, PaymentRow, Receipt};
 use centredesk_core::referrals::ReferralTree;
 use centredesk_core::tiers::{MemberTier, TierConfig, TierDiscount, TierRun};
 use centredesk_core::search::SearchHit;
-use centredesk_core::attendance::{LeaveInput, LeaveRequest, RollCallInput, RollCallResult, Roster, TrialInput, TrialRequest};
+use centredesk_core::arrears::Arrears;
+use centredesk_core::check::CheckReport;
+use centredesk_core::attendance::{LeaveChoice, LeaveInput, LeaveRequest, RollCallInput, RollCallResult, Roster, TrialInput, TrialRequest};
 use centredesk_core::notify::automatic::NotifySettings;
 use centredesk_core::notify::delivery::{DeliveryReport, NotifyChannels};
 use centredesk_core::notify::templates::NoticeTemplate;
@@ -95,6 +97,7 @@ fn bad_args(ctx: &Ctx, command: &str, detail: &str) -> ErrorDto {
     ErrorDto {
         code: "invalid_args".into(),
         field: None,
+        problems: vec![],
         message: lang.pick(&format!("命令 {command} 的参数不对：{detail}"), &format!("Wrong arguments for {command}: {detail}")),
     }
 }
@@ -162,7 +165,9 @@ commands! {
     logout() -> () => shell |ctx| Ok(ctx.state.logout());
     change_password(old_password: String, new_password: String) -> () => staff |core, s, _| core.change_password(s, &old_password, &new_password);
     search(query: String, limit: Option<usize>) -> Vec<SearchHit> => staff |core, s, _| core.search(s, &query, limit.unwrap_or(20));
-    home() -> HomeDashboard => staff |core, s, _| core.home(s);
+    home() -> HomeDashboard => staff |core, s, lang| core.home(s, lang);
+    arrears() -> Arrears => staff |core, s, lang| core.arrears(s, lang);
+    check() -> CheckReport => staff |core, s, lang| core.check(s, lang);
     member_apply(input: MemberApplication) -> Member => staff |core, s, _| core.member_apply(s, input);
     member_approve(member_id: String, input: MemberApproval) -> Member => staff |core, s, _| core.member_approve(s, &member_id, input);
     member_update(member_id: String, input: MemberUpdate) -> Member => staff |core, s, _| core.member_update(s, &member_id, input);
@@ -190,9 +195,9 @@ commands! {
     contract_pause(contract_id: String, input: PauseInput) -> ContractView => staff |core, s, _| core.contract_pause(s, &contract_id, input);
     refund_quote(contract_id: String, rule: RefundRule) -> RefundQuote => staff |core, s, _| core.refund_quote(s, &contract_id, rule);
     contract_refund(contract_id: String, input: RefundInput) -> Option<Payment> => staff |core, s, _| core.contract_refund(s, &contract_id, input);
-    payment_take(input: PaymentInput) -> Receipt => staff |core, s, _| core.payment_take(s, input);
+    payment_take(input: PaymentInput) -> Receipt => staff |core, s, lang| core.payment_take(s, input, lang);
     payment_reverse(payment_id: String, reason: String) -> Payment => staff |core, s, _| core.payment_reverse(s, &payment_id, &reason);
-    receipt(payment_id: String) -> Receipt => staff |core, s, _| core.receipt(s, &payment_id);
+    receipt(payment_id: String) -> Receipt => staff |core, s, lang| core.receipt(s, &payment_id, lang);
     payments_recent(limit: i64) -> Vec<PaymentRow> => staff |core, s, _| core.payments_recent(s, limit);
     staff_list() -> Vec<Staff> => staff |core, s, _| core.staff_list(s);
     staff_create(input: NewStaff) -> Staff => staff |core, s, _| core.staff_create(s, input);
@@ -203,7 +208,7 @@ commands! {
     room_create(input: RoomInput) -> Room => staff |core, s, _| core.room_create(s, input);
     group_list() -> Vec<ClassGroup> => staff |core, s, _| core.group_list(s);
     group_create(input: ClassGroupInput) -> ClassGroup => staff |core, s, _| core.group_create(s, input);
-    group_add_member(group_id: String, member_id: String, start_date: Option<String>) -> GroupMember => staff |core, s, _| core.group_add_member(s, &group_id, &member_id, start_date);
+    group_add_member(group_id: String, member_id: String, start_date: Option<String>, confirm_full: bool) -> GroupMember => staff |core, s, _| core.group_add_member(s, &group_id, &member_id, start_date, confirm_full);
     group_remove_member(group_member_id: String, end_date: Option<String>) -> GroupMember => staff |core, s, _| core.group_remove_member(s, &group_member_id, end_date);
     group_members(group_id: String, on: Option<String>) -> Vec<GroupMember> => staff |core, s, _| core.group_members(s, &group_id, on);
     slot_list(season_id: Option<String>) -> Vec<Slot> => staff |core, s, _| core.slot_list(s, season_id);
@@ -220,6 +225,7 @@ commands! {
     roll_call(session_id: String, input: RollCallInput) -> RollCallResult => staff |core, s, _| core.roll_call(s, &session_id, input);
     session_dismiss(session_id: String) -> i64 => staff |core, s, _| core.session_dismiss(s, &session_id);
     leave_request(input: LeaveInput) -> Vec<LeaveRequest> => staff |core, s, _| core.leave_request(s, input);
+    leave_choices(member_id: String, days: i64) -> Vec<LeaveChoice> => staff |core, s, _| core.leave_choices(s, &member_id, days);
     trial_request(input: TrialInput) -> TrialRequest => staff |core, s, _| core.trial_request(s, input);
     trial_decide(trial_id: String, approve: bool, note: String) -> TrialRequest => staff |core, s, _| core.trial_decide(s, &trial_id, approve, &note);
     trials_pending() -> Vec<TrialRequest> => staff |core, s, _| core.trials_pending(s);
@@ -238,6 +244,7 @@ commands! {
     print_timetable_week(week_start: String, layout: Option<WeekLayout>, action: Delivery) -> PrintOutcome => shell |ctx| ctx.print(action, |core, s, lang| core.print_timetable_week(s, &week_start, layout.unwrap_or(WeekLayout::ByRoom), lang));
     print_receipt(payment_id: String, action: Delivery) -> PrintOutcome => shell |ctx| ctx.print(action, |core, s, lang| core.print_receipt(s, &payment_id, lang));
     backups() -> Vec<BackupInfo> => staff |core, s, _| core.backups(s);
+    backup_folder() -> String => staff |core, s, _| core.backup_folder(s);
     backup_now() -> BackupInfo => staff |core, s, _| core.backup_now(s);
     backup_restore(file_name: String) -> BackupInfo => shell |ctx| ctx.state.restore_backup(&file_name);
     database_export() -> Option<String> => shell |ctx| ctx.state.export_database(ctx.app);
@@ -245,7 +252,7 @@ commands! {
     revenue(filter: RevenueFilter) -> RevenueReport => staff |core, s, lang| core.revenue(s, &filter, lang);
     attendance_report(filter: AttendanceFilter) -> AttendanceReport => staff |core, s, lang| core.attendance_report(s, &filter, lang);
     attendance_csv(filter: AttendanceFilter, action: Delivery) -> ExportOutcome => shell |ctx| ctx.export(action, |core, s, lang| core.attendance_csv(s, &filter, lang, true));
-    staff_activity(filter: ActivityFilter) -> StaffActivity => staff |core, s, _| core.staff_activity(s, &filter);
+    staff_activity(filter: ActivityFilter) -> StaffActivity => staff |core, s, lang| core.staff_activity(s, &filter, lang);
     import_preview(kind: ImportKind, bytes: Vec<u8>, mapping: Option<Vec<ColumnMapping>>) -> ImportPreview => staff |core, s, _| core.import_preview(s, kind, &bytes, mapping.as_deref());
     import_commit(kind: ImportKind, bytes: Vec<u8>, mapping: Option<Vec<ColumnMapping>>) -> ImportReport => staff |core, s, _| core.import_commit(s, kind, &bytes, mapping.as_deref());
     goods_list(include_archived: bool) -> Vec<Goods> => staff |core, s, _| core.goods_list(s, include_archived);
@@ -275,7 +282,7 @@ commands! {
     analysis(filter: AnalysisFilter) -> Vec<ReportTable> => staff |core, s, lang| core.analysis(s, &filter, lang);
     analysis_csv(filter: AnalysisFilter, table: String, action: Delivery) -> ExportOutcome => shell |ctx| ctx.export(action, |core, s, lang| core.analysis_csv(s, &filter, &table, lang, true));
     feedback_stats_csv(table: String, from_date: String, to_date: String, by: String, action: Delivery) -> ExportOutcome => shell |ctx| ctx.export(action, |core, s, lang| core.feedback_stats_csv(s, &table, &from_date, &to_date, &by, lang, true));
-    revenue_csv(filter: RevenueFilter, action: Delivery) -> ExportOutcome => shell |ctx| ctx.export(action, |core, s, lang| core.revenue_csv(s, &filter, lang, true));
+    revenue_csv(filter: RevenueFilter, table: String, action: Delivery) -> ExportOutcome => shell |ctx| ctx.export(action, |core, s, lang| core.revenue_csv(s, &filter, &table, lang, true));
     suggestion_create(input: SuggestionInput) -> Suggestion => staff |core, s, _| core.suggestion_create(s, input);
     suggestion_set_public(suggestion_id: String, public: bool) -> Suggestion => staff |core, s, _| core.suggestion_set_public(s, &suggestion_id, public);
     suggestion_vote(input: VoteInput) -> Suggestion => staff |core, s, _| core.suggestion_vote(s, input);

@@ -174,9 +174,9 @@ pub fn run() {
             // Notices to parents: automatic reminders and delivery, likewise off the desk's path.
             let handle = app.handle().clone();
             std::thread::spawn(move || centredesk_core::notify::delivery::run_notifier(&handle.state::<AppState>().core, std::time::Duration::from_secs(60)));
-            // Member tiers: the scheduled evaluation every hour (writes only changes).
+            // Every hour (and now): member statuses for contracts that ended, member tiers.
             let handle = app.handle().clone();
-            std::thread::spawn(move || centredesk_core::tiers::run_tier_evaluator(&handle.state::<AppState>().core, std::time::Duration::from_secs(3600)));
+            std::thread::spawn(move || centredesk_core::upkeep::run_hourly(&handle.state::<AppState>().core, std::time::Duration::from_secs(3600)));
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![call])

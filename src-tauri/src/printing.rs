@@ -71,7 +71,9 @@ impl AppState {
             Delivery::Open => {
                 let dir = match place {
                     Place::Cache => app.path().app_cache_dir().map(|d| d.join("prints")),
-                    Place::Documents => app.path().document_dir().or_else(|_| app.path().home_dir()).map(|d| d.join("CentreDesk")),
+                    // Documents/CentreDesk, as the README says — also on a system that has
+                    // no Documents folder configured (then ~/Documents is made).
+                    Place::Documents => app.path().document_dir().or_else(|_| app.path().home_dir().map(|h| h.join("Documents"))).map(|d| d.join("CentreDesk")),
                 }
                 .map_err(|e| fail(e.to_string()))?;
                 std::fs::create_dir_all(&dir).map_err(|e| fail(e.to_string()))?;

@@ -161,11 +161,11 @@ struct Sample {
 fn samples(core: &Core, admin: &Session, n: usize) -> Result<Vec<Sample>, CoreError> {
     let mut rng = rand::thread_rng();
     // A few random pages of the member list are the pool the queries come from.
-    let total = core.member_list(admin, centredesk_core::members::MemberFilter { status: None, offset: 0, limit: 1 })?.total.max(1);
+    let total = core.member_list(admin, centredesk_core::members::MemberFilter { status: None, offset: 0, limit: 1, owing: None })?.total.max(1);
     let mut pool = vec![];
     for _ in 0..8 {
         let offset = rng.gen_range(0..total);
-        pool.extend(core.member_list(admin, centredesk_core::members::MemberFilter { status: None, offset, limit: 500 })?.rows);
+        pool.extend(core.member_list(admin, centredesk_core::members::MemberFilter { status: None, offset, limit: 500, owing: None })?.rows);
     }
     let mut han = vec![];
     let mut pinyin = vec![];

@@ -54,7 +54,7 @@ pub fn run(members: usize, years: u32, runs: usize, data: Option<PathBuf>, only:
         let f = ActivityFilter { from_date: from, to_date: to.clone(), staff_id: staff, entity_id: None };
         let core = &core;
         let s = &s;
-        move || -> Result<usize, CoreError> { Ok(core.staff_activity(s, &f)?.total as usize) }
+        move || -> Result<usize, CoreError> { Ok(core.staff_activity(s, &f, centredesk_core::Lang::ZhCn)?.total as usize) }
     };
     type Case<'a> = (&'static str, String, Box<dyn Fn() -> Result<usize, CoreError> + 'a>);
     let cases: Vec<Case> = vec![
@@ -72,7 +72,7 @@ pub fn run(members: usize, years: u32, runs: usize, data: Option<PathBuf>, only:
         ("staff activity", "everyone, last 7 days".into(), Box::new(activity(ago(7), None))),
         ("staff activity", "everyone, last 30 days".into(), Box::new(activity(ago(30), None))),
         ("staff activity", "one consultant, last 30 days".into(), Box::new(activity(ago(30), Some(consultant.clone())))),
-        ("home", "dashboard (manager)".into(), Box::new(|| Ok(core.home(&s)?.renewals_due.len()))),
+        ("home", "dashboard (manager)".into(), Box::new(|| Ok(core.home(&s, centredesk_core::Lang::ZhCn)?.renewals_due.len()))),
     ];
     println!("report benchmark: {} — {} members, {} → {}, {runs} runs each after one warm-up, as the manager", path.display(), summary.members, summary.from, summary.today);
     println!(

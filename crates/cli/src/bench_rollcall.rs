@@ -40,7 +40,7 @@ pub fn run(students: usize, sessions: usize) -> Result<(), CoreError> {
             })?;
             core.member_approve(&admin, &m.id, MemberApproval { birthday: "2016-01-01".into(), school: String::new(), course_interest: String::new() })?;
             core.contract_enrol(&admin, EnrolInput { member_id: m.id.clone(), package_id: pkg.clone(), discount: String::new(), start_date: Some("2020-01-01".into()), consultant_id: None, renewal_of: None, notes: String::new() })?;
-            core.group_add_member(&admin, &group, &m.id, Some("2020-01-01".into()))?;
+            core.group_add_member(&admin, &group, &m.id, Some("2020-01-01".into()), true)?;
             members.push(m.id);
         }
         groups.push((group, members));
@@ -55,8 +55,7 @@ pub fn run(students: usize, sessions: usize) -> Result<(), CoreError> {
             .map(|(i, id)| MarkInput {
                 member_id: id.clone(),
                 mark: match i % 20 { 0 => "late", 1 => "absent", _ => "present" }.into(),
-                comment: if i % 8 == 0 { "动作标准，继续保持".into() } else { String::new() },
-            })
+                comment: if i % 8 == 0 { "动作标准，继续保持".into() } else { String::new() }, ..Default::default() })
             .collect()
     };
     let mut at_once = vec![];
@@ -68,11 +67,11 @@ pub fn run(students: usize, sessions: usize) -> Result<(), CoreError> {
             let marks = marks_for(members);
             let t = Instant::now();
             if k == 0 {
-                notices += core.roll_call(&admin, &s.id, RollCallInput { marks, trials: vec![] })?.notices_queued;
+                notices += core.roll_call(&admin, &s.id, RollCallInput { marks, trials: vec![], ..Default::default() })?.notices_queued;
                 at_once.push(t.elapsed());
             } else {
                 for m in marks {
-                    core.roll_call(&admin, &s.id, RollCallInput { marks: vec![m], trials: vec![] })?;
+                    core.roll_call(&admin, &s.id, RollCallInput { marks: vec![m], trials: vec![], ..Default::default() })?;
                 }
                 one_by_one.push(t.elapsed());
             }

@@ -62,6 +62,16 @@ enum Command {
         #[arg(long)]
         today: Option<String>,
     },
+    /// Check the database's invariants (member status vs contracts, leave vs marks,
+    /// lessons, stock, the change log, arrears, the report caches); exit 1 on findings.
+    /// Needs no login: support runs it on a file a centre sent.
+    Check {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The desk's hourly upkeep once: member statuses for contracts that ended, tiers.
+    Upkeep,
     /// Members: add, find, show.
     #[command(subcommand)]
     Member(MemberCommand),
@@ -322,6 +332,25 @@ fn run(cli: Cli) -> Result<(), CoreError> {
                 centredesk_core::demo::DEMO_PASSWORD
             );
         }
+        Command::Check { json } => {
+            let lang = Lang::parse(&cli.lang);
+            let report = open(&db)?.check_unattended(lang)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+            } else {
+                for r in &report.rules {
+                    println!("{}\t{}\t{}", if r.findings == 0 { "ok" } else { "FOUND" }, r.findings, r.description);
+                }
+                for f in &report.findings {
+                    println!("  [{}] {}: {}", f.rule, f.subject, f.detail);
+                }
+                println!("{}", lang.pick(&format!("共 {} 处问题", report.findings.len()), &format!("{} findings", report.findings.len())));
+            }
+            if !report.healthy() {
+                std::process::exit(1);
+            }
+        }
+        Command::Upkeep => centredesk_core::upkeep::round(&open(&db)?),
         Command::Member(cmd) => {
             let core = open(&db)?;
             let s = session(&core, &cli.user, &cli.password)?;

@@ -25,7 +25,7 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-pub const KINDS: [&str; 5] = ["renewals", "sales", "customers", "referrals", "goods"];
+pub const KINDS: [&str; 6] = ["renewals", "sales", "customers", "referrals", "goods", "arrears"];
 
 /// Rows of a member list sent to the screen: a page the manager can read and click
 /// through; the CSV export has every row.
@@ -148,6 +148,7 @@ impl Core {
                 let tz = self.timezone();
                 self.read(|c| crate::goods::stats(c, lang, tz, from_date, to_date))
             }
+            "arrears" => self.read(|c| arrears(c, lang, limit)),
             _ => Err(CoreError::invalid(
                 Field::Report,
                 Rule::OneOf {
@@ -208,38 +209,23 @@ fn renewals(
     (days, lessons): (i64, i64),
     limit: usize,
 ) -> Result<Vec<ReportTable>> {
-    let horizon = (chrono::NaiveDate::parse_from_str(today, "%Y-%m-%d").unwrap_or_default()
-        + chrono::Duration::days(days))
-    .to_string();
-    // The due contracts in order; the guardian's phone is looked up only for the rows
-    // shown (a large centre has thousands due within a month).
-    let mut stmt = c.prepare(
-        "SELECT m.id, m.member_no, m.name, k.package_name, k.end_date, CASE WHEN k.kind = 'lessons' THEN k.lessons_total - k.lessons_used END, s.display_name
-         FROM contracts k JOIN members m ON m.id = k.member_id LEFT JOIN staff s ON s.id = k.consultant_id
-         WHERE k.status = 'active' AND m.status IN ('active', 'paused') AND k.start_date <= ?1 AND k.end_date >= ?1
-           AND (k.end_date <= ?2 OR (k.kind = 'lessons' AND k.lessons_total - k.lessons_used <= ?3))
-           AND NOT EXISTS (SELECT 1 FROM contracts r WHERE r.renewal_of = k.id)
-         ORDER BY k.end_date, m.member_no",
-    )?;
-    let (mut ids, mut due, mut total) = (Vec::new(), Vec::new(), 0);
-    let mut rows = stmt.query(params![today, horizon, lessons])?;
-    while let Some(r) = rows.next()? {
-        total += 1;
-        if due.len() == limit {
-            continue;
-        }
-        let id: String = r.get(0)?;
-        due.push(vec![
-            r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-            r.get(2)?,
-            crate::members::primary_phone(c, &id)?.unwrap_or_default(),
-            r.get(3)?,
-            r.get(4)?,
-            opt(r.get(5)?),
-            r.get::<_, Option<String>>(6)?.unwrap_or_default(),
-        ]);
-        ids.push(id);
-    }
+    // The same rule as the home panel and the reminders (renewals.rs).
+    let (due_rows, total) = crate::renewals::due(c, today, crate::renewals::Window { days, lessons }, limit)?;
+    let ids: Vec<String> = due_rows.iter().map(|d| d.member_id.clone()).collect();
+    let due: Vec<Vec<String>> = due_rows
+        .into_iter()
+        .map(|d| {
+            vec![
+                d.member_no.unwrap_or_default(),
+                d.member_name,
+                d.guardian_phone.unwrap_or_default(),
+                d.package_name,
+                d.end_date,
+                opt(d.lessons_remaining),
+                d.consultant_name.unwrap_or_default(),
+            ]
+        })
+        .collect();
     let due_table = ReportTable {
         key: "due".into(),
         title: lang.pick("待续费", "Renewals due"),
@@ -295,7 +281,63 @@ fn renewals(
     Ok(vec![due_table, rate_table])
 }
 
-const STAGE_RANK: &str = "CASE {s} WHEN 'new' THEN 0 WHEN 'contacted' THEN 1 WHEN 'visit_booked' THEN 2 WHEN 'visited' THEN 3 WHEN 'trial' THEN 4 WHEN 'enrolled' THEN 5 ELSE -1 END";
+/// Who owes money (arrears.rs): each contract owing, and the total against the ledger.
+fn arrears(c: &Connection, lang: Lang, limit: usize) -> Result<Vec<ReportTable>> {
+    let a = crate::arrears::owing(c, lang, limit)?;
+    let ids = a.rows.iter().map(|r| r.member_id.clone()).collect();
+    let rows = a
+        .rows
+        .into_iter()
+        .map(|r| {
+            vec![
+                r.member_no.unwrap_or_default(),
+                r.member_name,
+                r.guardian_phone.unwrap_or_default(),
+                r.contract_no,
+                r.package_name,
+                r.amount_due.to_string(),
+                r.paid.to_string(),
+                r.owed.to_string(),
+                r.since,
+            ]
+        })
+        .collect();
+    let list = ReportTable {
+        key: "owing".into(),
+        title: lang.pick("欠费名单", "Who owes money"),
+        columns: vec![
+            column("member_no", lang, "会员号", "Member no.", "text"),
+            column("name", lang, "会员", "Member", "text"),
+            column("phone", lang, "家长电话", "Guardian phone", "text"),
+            column("contract_no", lang, "合同号", "Contract", "text"),
+            column("package", lang, "套餐", "Package", "text"),
+            column("due", lang, "应付", "Due", "money"),
+            column("paid", lang, "已付", "Paid", "money"),
+            column("owed", lang, "欠费", "Owed", "money"),
+            column("since", lang, "欠费起始", "Since", "date"),
+        ],
+        total_rows: a.count,
+        rows,
+        chart: None,
+        member_ids: ids,
+    };
+    let total = ReportTable {
+        key: "owing_total".into(),
+        title: lang.pick("欠费合计", "Total owed"),
+        columns: vec![
+            column("rule", lang, "口径", "Rule", "text"),
+            column("contracts", lang, "合同数", "Contracts", "int"),
+            column("owed", lang, "欠费合计", "Total owed", "money"),
+        ],
+        total_rows: 1,
+        rows: vec![vec![a.rule, a.count.to_string(), a.total_owed.to_string()]],
+        chart: None,
+        member_ids: vec![],
+    };
+    Ok(vec![list, total])
+}
+
+pub(crate) const STAGE_RANK: &str = "CASE {s} WHEN 'new' THEN 0 WHEN 'contacted' THEN 1 WHEN 'visit_booked' THEN 2 WHEN 'visited' THEN 3 WHEN 'trial' THEN 4 WHEN 'enrolled' THEN 5 ELSE -1 END";
 
 /// Counts per key, listed most first (ties by key).
 fn most_first<T>(map: HashMap<String, T>, count: impl Fn(&T) -> i64) -> Vec<(String, T)> {

@@ -7,8 +7,22 @@
 //!
 //! Lesson rule: present, late and make-up 补课 take one lesson; absent, leave and trial
 //! take none. The lesson comes from the member's contract that is valid on the
-//! session's date (active, started, not ended, not paused; a lesson package with
-//! lessons left) and **expires first**; a term card covers the day without a deduction.
+//! session's date (`contracts::valid_on_sql`: active, started, not ended, not paused; a
+//! lesson package with lessons left) and **expires first**; a term card covers the day
+//! without a deduction. A package used up by a roll call ends the member's enrolment
+//! in that transaction when nothing else keeps them (`members::follow_contracts`).
+//!
+//! Leave and attendance exclude each other: leave is refused for a session whose roll
+//! call already has the child (the mark and the lesson used are said), and marking a
+//! child who is on leave anything but 请假 needs the desk's confirmation, which
+//! withdraws the leave (kept, with who and when) and tells the family what happened.
+//!
+//! Times in notices are real: roll call opens 30 minutes before the class (earlier only
+//! with the desk's confirmation — the coach's phone never confirms); the arrival notice
+//! says the time only when the child was marked during the class window (30 minutes
+//! before its start to 30 minutes after its end), otherwise it says the class was
+//! attended; departure notices go out from the class's start to an hour after its end,
+//! with the time they are sent.
 
 use crate::auth::{Action, Role, Session};
 use crate::db::{Core, WriteTx};
@@ -20,10 +34,77 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-pub const MARKS: [&str; 6] = ["present", "late", "absent", "leave", "trial", "makeup"];
+/// A roll-call mark 考勤.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum Mark {
+    Present,
+    Late,
+    Absent,
+    Leave,
+    Trial,
+    Makeup,
+}
+
+impl Mark {
+    pub const ALL: [Mark; 6] = [Mark::Present, Mark::Late, Mark::Absent, Mark::Leave, Mark::Trial, Mark::Makeup];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mark::Present => "present",
+            Mark::Late => "late",
+            Mark::Absent => "absent",
+            Mark::Leave => "leave",
+            Mark::Trial => "trial",
+            Mark::Makeup => "makeup",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Mark> {
+        Mark::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
+    pub fn label(self, lang: crate::Lang) -> String {
+        let (zh, en) = match self {
+            Mark::Present => ("出勤", "present"),
+            Mark::Late => ("迟到", "late"),
+            Mark::Absent => ("缺勤", "absent"),
+            Mark::Leave => ("请假", "on leave"),
+            Mark::Trial => ("试课", "trial"),
+            Mark::Makeup => ("补课", "make-up"),
+        };
+        lang.pick(zh, en)
+    }
+
+    /// Present, late and make-up take a lesson (and mean the child came).
+    pub fn consumes(self) -> bool {
+        matches!(self, Mark::Present | Mark::Late | Mark::Makeup)
+    }
+}
+
+/// Roll call opens this long before a class starts (earlier only when the desk confirms).
+pub const EARLY_MINUTES: i64 = 30;
+/// A mark made this long after the class ended still says the arrival time.
+pub const LIVE_AFTER_MINUTES: i64 = 30;
+/// Departure notices can be sent until this long after the class ends.
+pub const DISMISS_AFTER_MINUTES: i64 = 60;
 
 fn consumes(mark: &str) -> bool {
-    matches!(mark, "present" | "late" | "makeup")
+    Mark::parse(mark).is_some_and(Mark::consumes)
+}
+
+/// The class's start and end instants (its date and times in the centre's zone).
+pub(crate) fn session_window(s: &ClassSession, tz: chrono_tz::Tz) -> (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) {
+    use chrono::TimeZone;
+    let at = |time: &str| {
+        let local = chrono::NaiveDate::parse_from_str(&s.date, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| chrono::NaiveTime::parse_from_str(time, "%H:%M").ok().map(|t| d.and_time(t)))
+            .unwrap_or_default();
+        tz.from_local_datetime(&local).earliest().map(|t| t.with_timezone(&chrono::Utc)).unwrap_or_else(|| local.and_utc())
+    };
+    (at(&s.start_time), at(&s.end_time))
 }
 
 #[derive(Debug, Clone, Serialize, TS, PartialEq)]
@@ -57,14 +138,19 @@ pub struct Roster {
     pub entries: Vec<RosterEntry>,
 }
 
-#[derive(Debug, Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Deserialize, TS, Default)]
 #[ts(export)]
 pub struct MarkInput {
     pub member_id: String,
-    /// One of MARKS, or "" to clear the mark (the lesson is given back).
+    /// A `Mark` (`present`, `late` …), or "" to clear the mark (the lesson is given back).
     pub mark: String,
     #[serde(default)]
     pub comment: String,
+    /// The desk confirmed that this child, on leave, came after all (or is marked
+    /// otherwise): the leave is withdrawn.
+    #[serde(default)]
+    #[ts(optional)]
+    pub withdraw_leave: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize, TS)]
@@ -80,6 +166,10 @@ pub struct RollCallInput {
     pub marks: Vec<MarkInput>,
     #[serde(default)]
     pub trials: Vec<TrialMark>,
+    /// The desk confirmed a roll call more than 30 minutes before the class starts.
+    #[serde(default)]
+    #[ts(optional)]
+    pub confirm_early: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, TS, PartialEq, Default)]
@@ -98,7 +188,7 @@ pub struct RollCallResult {
 pub struct LeaveInput {
     pub member_id: String,
     pub session_ids: Vec<String>,
-    /// `desk`, `phone`, `wechat` or `coach`.
+    /// `desk`, `phone`, `wechat`, `coach` (or `portal`, a parent's own request).
     pub via: String,
     #[serde(default)]
     pub note: String,
@@ -111,9 +201,22 @@ pub struct LeaveRequest {
     pub member_id: String,
     pub session_id: String,
     pub asked_at: String,
-    pub asked_by: String,
+    /// The staff member who recorded it (none for a parent's own request).
+    pub asked_by: Option<String>,
     pub via: String,
     pub note: String,
+}
+
+/// A session of the member's classes as the leave dialog offers it: already marked,
+/// already on leave, or open for leave.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct LeaveChoice {
+    pub session: ClassSession,
+    /// The roll call's mark for the child, if taken (leave is then refused).
+    pub mark: Option<Mark>,
+    pub lesson_used: bool,
+    pub on_leave: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, TS)]
@@ -152,14 +255,13 @@ struct Valid {
 
 /// Contracts covering `member` on `date`, the one that expires first first.
 fn valid_contracts(c: &Connection, member_id: &str, date: &str) -> Result<Vec<Valid>> {
-    let mut stmt = c.prepare_cached(
+    let mut stmt = c.prepare_cached(&format!(
         "SELECT k.id, CASE WHEN k.kind = 'lessons' THEN k.lessons_total - k.lessons_used END
          FROM contracts k
-         WHERE k.member_id = ?1 AND k.status = 'active' AND k.start_date <= ?2 AND k.end_date >= ?2
-           AND (k.kind = 'term' OR k.lessons_used < k.lessons_total)
-           AND NOT EXISTS (SELECT 1 FROM contract_pauses p WHERE p.contract_id = k.id AND p.from_date <= ?2 AND p.to_date >= ?2)
+         WHERE k.member_id = ?1 AND {}
          ORDER BY k.end_date, k.start_date, k.contract_no",
-    )?;
+        crate::contracts::valid_on_sql("k", "?2")
+    ))?;
     let rows = stmt
         .query_map(params![member_id, date], |r| Ok(Valid { contract_id: r.get(0)?, lessons_left: r.get(1)? }))?
         .collect::<rusqlite::Result<_>>()?;
@@ -182,25 +284,42 @@ fn log_contract(w: &mut WriteTx, contract_id: &str, op: &str) -> Result<()> {
     w.log("contract", contract_id, op, Some(&k.member_id.clone()), &k)
 }
 
+/// "Expected at the group's classes on `?3`" for the member `mm` of group `?2`: in the
+/// group that day, and current (在读), or lapsed (已过期) within `LAPSED_ON_ROLL_DAYS` of
+/// their last contract's end — still on the roll call, flagged "no lessons left — renew".
+/// `group` and `date` are the SQL for the group id and the date (parameters or columns);
+/// `gm` is the group_members alias. A class's size against its capacity counts the same.
+pub(crate) fn on_roll_sql(mm: &str, group: &str, date: &str) -> String {
+    format!(
+        "(gm.group_id = {group} AND gm.member_id = {mm}.id AND gm.start_date <= {date} AND (gm.end_date IS NULL OR gm.end_date >= {date})
+          AND {mm}.merged_into IS NULL
+          AND ({mm}.status = 'active' OR ({mm}.status = 'expired' AND EXISTS (
+              SELECT 1 FROM contracts lk JOIN contract_ends ce ON ce.contract_id = lk.id
+               WHERE lk.member_id = {mm}.id AND ce.ended_on >= date({date}, '-{days} days')))))",
+        days = crate::members::LAPSED_ON_ROLL_DAYS
+    )
+}
+
 fn roster_on(c: &Connection, s: ClassSession) -> Result<Roster> {
     let capacity: i64 = c.query_row("SELECT capacity FROM class_groups WHERE id = ?1", [&s.group_id], |r| r.get(0))?;
     // The group on that date, plus anyone already marked or on leave, plus member trials.
-    let mut stmt = c.prepare_cached(
-        "SELECT m.id, m.name, m.member_no,
-            (SELECT g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id WHERE mg.member_id = m.id ORDER BY mg.is_primary DESC LIMIT 1),
-            EXISTS(SELECT 1 FROM group_members gm WHERE gm.group_id = ?2 AND gm.member_id = m.id AND gm.start_date <= ?3 AND (gm.end_date IS NULL OR gm.end_date >= ?3)) AND m.status = 'active',
-            EXISTS(SELECT 1 FROM leave_requests l WHERE l.session_id = ?1 AND l.member_id = m.id),
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT m.id, m.name, m.member_no, ({phone}),
+            EXISTS(SELECT 1 FROM group_members gm WHERE {roll_m}),
+            EXISTS(SELECT 1 FROM leave_requests l WHERE l.session_id = ?1 AND l.member_id = m.id AND l.withdrawn_at IS NULL),
             (SELECT t.id FROM trial_requests t WHERE t.session_id = ?1 AND t.member_id = m.id AND t.status = 'approved'),
             a.mark, COALESCE(a.comment, '')
          FROM members m LEFT JOIN attendance a ON a.session_id = ?1 AND a.member_id = m.id
          WHERE m.id IN (
-             SELECT gm.member_id FROM group_members gm JOIN members mm ON mm.id = gm.member_id
-              WHERE gm.group_id = ?2 AND gm.start_date <= ?3 AND (gm.end_date IS NULL OR gm.end_date >= ?3) AND mm.status = 'active'
+             SELECT gm.member_id FROM group_members gm JOIN members mm ON mm.id = gm.member_id WHERE {roll_mm}
              UNION SELECT member_id FROM attendance WHERE session_id = ?1
              UNION SELECT member_id FROM leave_requests WHERE session_id = ?1
              UNION SELECT member_id FROM trial_requests WHERE session_id = ?1 AND status = 'approved' AND member_id IS NOT NULL)
          ORDER BY m.member_no IS NULL, m.member_no, m.name",
-    )?;
+        phone = crate::members::PRIMARY_PHONE_SQL,
+        roll_m = on_roll_sql("m", "?2", "?3"),
+        roll_mm = on_roll_sql("mm", "?2", "?3"),
+    ))?;
     let rows: Vec<(String, String, Option<String>, Option<String>, bool, bool, Option<String>, Option<String>, String)> = stmt
         .query_map(params![s.id, s.group_id, s.date], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?))
@@ -274,8 +393,8 @@ impl Core {
     pub fn roll_call(&self, session: &Session, session_id: &str, input: RollCallInput) -> Result<RollCallResult> {
         session.require(Action::TakeRollCall)?;
         for m in &input.marks {
-            if !m.mark.is_empty() && !MARKS.contains(&m.mark.as_str()) {
-                return Err(CoreError::invalid(Field::Mark, Rule::OneOf { allowed: MARKS.iter().map(|s| s.to_string()).collect() }));
+            if !m.mark.is_empty() && Mark::parse(&m.mark).is_none() {
+                return Err(CoreError::invalid(Field::Mark, Rule::OneOf { allowed: Mark::ALL.iter().map(|m| m.as_str().to_string()).collect() }));
             }
             validate::optional_text(Field::Comment, &m.comment, 300)?;
         }
@@ -286,11 +405,36 @@ impl Core {
             if s.status == "cancelled" {
                 return Err(CoreError::Conflict(Conflict::SessionCancelled));
             }
+            let (starts, ends) = session_window(&s, tz);
+            let now = w.now();
+            let marks_something = input.marks.iter().any(|m| !m.mark.is_empty()) || !input.trials.is_empty();
+            if marks_something && now < starts - chrono::Duration::minutes(EARLY_MINUTES) && input.confirm_early != Some(true) {
+                return Err(CoreError::Conflict(Conflict::NotStartedYet { date: s.date.clone(), start: s.start_time.clone() }));
+            }
+            // Marked during the class window: the arrival notice may say when.
+            let live = now >= starts - chrono::Duration::minutes(EARLY_MINUTES) && now <= ends + chrono::Duration::minutes(LIVE_AFTER_MINUTES);
+            // A child on leave marked anything else: the desk must have confirmed it.
+            let mut unconfirmed = vec![];
+            for m in &input.marks {
+                if m.mark.is_empty() || m.mark == "leave" || m.withdraw_leave == Some(true) {
+                    continue;
+                }
+                if active_leave(w, &m.member_id, session_id)?.is_some() {
+                    unconfirmed.push(crate::members::load_member(w, &m.member_id)?.name);
+                }
+            }
+            if !unconfirmed.is_empty() {
+                return Err(CoreError::Conflict(Conflict::OnLeave { names: unconfirmed }));
+            }
             let centre = centre_name(w)?;
-            let clock = hhmm(w.now(), tz);
+            let clock = hhmm(now, tz);
+            let lang = templates::notice_lang(w)?;
             let mut result = RollCallResult::default();
+            let mut lessons_moved = vec![];
             for m in &input.marks {
                 let member = crate::members::load_member(w, &m.member_id)?;
+                // The leave the desk confirmed is withdrawn (kept, with who and when).
+                let withdrawn = if m.mark.is_empty() || m.mark == "leave" { None } else { withdraw_leave(w, &m.member_id, session_id)? };
                 let before: Option<(String, String, Option<String>, bool, String)> = w
                     .query_row(
                         "SELECT id, mark, contract_id, consumed, comment FROM attendance WHERE session_id = ?1 AND member_id = ?2",
@@ -308,6 +452,7 @@ impl Core {
                         w.execute("UPDATE contracts SET lessons_used = lessons_used - 1, updated_at = ?2 WHERE id = ?1", params![contract, w.now_text()])?;
                         log_contract(w, contract, "restore_lesson")?;
                         result.lessons_restored += 1;
+                        lessons_moved.push(m.member_id.clone());
                     }
                 }
                 let attended_before = before.as_ref().is_some_and(|b| consumes(&b.1));
@@ -329,6 +474,7 @@ impl Core {
                             w.execute("UPDATE contracts SET lessons_used = lessons_used + 1, updated_at = ?2 WHERE id = ?1", params![v.contract_id, w.now_text()])?;
                             log_contract(w, &v.contract_id, "consume_lesson")?;
                             result.lessons_consumed += 1;
+                            lessons_moved.push(m.member_id.clone());
                             (Some(v.contract_id), true, false)
                         }
                         Some(v) => (Some(v.contract_id), false, false),
@@ -359,24 +505,51 @@ impl Core {
                     (true, false) => crate::points::take_back(w, &id, "")?,
                     _ => {}
                 }
-                let arrived_now = matches!(m.mark.as_str(), "present" | "late" | "makeup")
-                    && !before.as_ref().is_some_and(|b| matches!(b.1.as_str(), "present" | "late" | "makeup"));
+                let arrived_now = consumes(&m.mark) && !before.as_ref().is_some_and(|b| consumes(&b.1));
                 let recipients = notify::guardians_of(w, &m.member_id)?;
-                if arrived_now {
+                if let Some(leave_id) = &withdrawn {
+                    // The family was told "no lesson is used": say what really happened.
+                    let outcome = match (consumes(&m.mark), lang) {
+                        (true, crate::Lang::ZhCn) => "已按出勤记录，本次扣 1 课时".to_string(),
+                        (true, crate::Lang::En) => "marked as attended; one lesson is used".to_string(),
+                        (false, _) => Mark::parse(&m.mark).map(|x| x.label(lang)).unwrap_or_default(),
+                    };
                     let text = templates::render(
                         w,
-                        "arrival",
+                        "leave_withdrawn",
                         &[
                             ("centre", centre.clone()),
                             ("member", member.name.clone()),
-                            ("time", clock.clone()),
-                            ("group", s.group_name.clone()),
+                            ("date", s.date.clone()),
                             ("start", s.start_time.clone()),
                             ("end", s.end_time.clone()),
-                            ("room", s.room_name.clone()),
+                            ("group", s.group_name.clone()),
+                            ("outcome", outcome),
                         ],
                     )?;
-                    result.notices_queued += notify::queue(w, &NewNotice { kind: "arrival", member_id: Some(&m.member_id), lead_id: None, session_id: Some(session_id), text, dedupe_key: None }, &recipients)?;
+                    let key = format!("leave_withdrawn:{leave_id}");
+                    result.notices_queued += notify::queue(
+                        w,
+                        &NewNotice { kind: "leave_withdrawn", member_id: Some(&m.member_id), lead_id: None, session_id: Some(session_id), text, dedupe_key: Some(key) },
+                        &recipients,
+                    )?;
+                } else if arrived_now {
+                    // The time only when it is the time the child was there.
+                    let (kind, values) = if live {
+                        ("arrival", vec![("time", clock.clone()), ("room", s.room_name.clone())])
+                    } else {
+                        ("attended", vec![("date", s.date.clone())])
+                    };
+                    let mut values = values;
+                    values.extend([
+                        ("centre", centre.clone()),
+                        ("member", member.name.clone()),
+                        ("group", s.group_name.clone()),
+                        ("start", s.start_time.clone()),
+                        ("end", s.end_time.clone()),
+                    ]);
+                    let text = templates::render(w, kind, &values)?;
+                    result.notices_queued += notify::queue(w, &NewNotice { kind, member_id: Some(&m.member_id), lead_id: None, session_id: Some(session_id), text, dedupe_key: None }, &recipients)?;
                 }
                 if !comment.is_empty() && before.as_ref().map(|b| b.4.as_str()) != Some(comment.as_str()) {
                     let text = templates::render(
@@ -413,6 +586,13 @@ impl Core {
                 }
                 result.saved += 1;
             }
+            // A package used up (or given a lesson back) may end (or restore) the
+            // member's enrolment: the status rule, in this transaction.
+            lessons_moved.sort();
+            lessons_moved.dedup();
+            for member_id in &lessons_moved {
+                crate::members::follow_contracts(w, member_id)?;
+            }
             Ok(result)
         })
     }
@@ -424,6 +604,11 @@ impl Core {
         self.write(session, |w| {
             let s = load_session(w, session_id)?;
             own_session(session, &s)?;
+            // "Left at 18:05" must be true: from the class's start to an hour after it.
+            let (starts, ends) = session_window(&s, tz);
+            if w.now() < starts || w.now() > ends + chrono::Duration::minutes(DISMISS_AFTER_MINUTES) {
+                return Err(CoreError::Conflict(Conflict::DismissOutsideClass { date: s.date.clone(), start: s.start_time.clone(), end: s.end_time.clone() }));
+            }
             let centre = centre_name(w)?;
             let clock = hhmm(w.now(), tz);
             let came: Vec<(String, String)> = w
@@ -452,8 +637,8 @@ impl Core {
     /// confirmation is queued for the parents.
     pub fn leave_request(&self, session: &Session, input: LeaveInput) -> Result<Vec<LeaveRequest>> {
         session.require(Action::RecordLeave)?;
-        if !["desk", "phone", "wechat", "coach"].contains(&input.via.as_str()) {
-            return Err(CoreError::invalid(Field::Channel, Rule::OneOf { allowed: vec!["desk".into(), "phone".into(), "wechat".into(), "coach".into()] }));
+        if !LEAVE_VIA.contains(&input.via.as_str()) {
+            return Err(CoreError::invalid(Field::Channel, Rule::OneOf { allowed: LEAVE_VIA.iter().map(|s| s.to_string()).collect() }));
         }
         if input.session_ids.is_empty() {
             return Err(CoreError::invalid(Field::Session, Rule::Required));
@@ -465,23 +650,37 @@ impl Core {
             let mut out = vec![];
             for sid in &input.session_ids {
                 let s = load_session(w, sid)?;
-                let existing: Option<String> = w
-                    .query_row("SELECT id FROM leave_requests WHERE member_id = ?1 AND session_id = ?2", params![member.id, sid], |r| r.get(0))
+                if s.status == "cancelled" {
+                    return Err(CoreError::Conflict(Conflict::SessionCancelled));
+                }
+                // Leave and attendance exclude each other: a child already marked (other
+                // than 请假) cannot be on leave for that class.
+                let marked: Option<(String, bool)> = w
+                    .query_row("SELECT mark, consumed FROM attendance WHERE member_id = ?1 AND session_id = ?2", params![member.id, sid], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()?;
-                if existing.is_some() {
+                if let Some((mark, lesson_used)) = marked.filter(|(mark, _)| mark != "leave") {
+                    return Err(CoreError::Conflict(Conflict::AlreadyMarked { mark, lesson_used }));
+                }
+                let existing: Option<(String, Option<String>)> = w
+                    .query_row("SELECT id, withdrawn_at FROM leave_requests WHERE member_id = ?1 AND session_id = ?2", params![member.id, sid], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                if matches!(existing, Some((_, None))) {
                     continue;
                 }
                 let req = LeaveRequest {
-                    id: crate::new_id(),
+                    id: existing.map(|e| e.0).unwrap_or_else(crate::new_id),
                     member_id: member.id.clone(),
                     session_id: sid.clone(),
                     asked_at: w.now_text(),
-                    asked_by: session.staff_id.clone(),
+                    asked_by: Some(session.staff_id.clone()),
                     via: input.via.clone(),
                     note: note.clone(),
                 };
+                // A leave withdrawn earlier and asked again is the same row, current again.
                 w.execute(
-                    "INSERT INTO leave_requests (id, member_id, session_id, asked_at, asked_by, via, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO leave_requests (id, member_id, session_id, asked_at, asked_by, via, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT(member_id, session_id) DO UPDATE SET asked_at = excluded.asked_at, asked_by = excluded.asked_by,
+                        via = excluded.via, note = excluded.note, withdrawn_at = NULL, withdrawn_by = NULL",
                     params![req.id, req.member_id, req.session_id, req.asked_at, req.asked_by, req.via, req.note],
                 )?;
                 w.log("leave_request", &req.id, "create", Some(&member.id), &req)?;
@@ -586,6 +785,36 @@ impl Core {
         })
     }
 
+    /// The member's classes from today on for `days` days (cancelled ones left out), each
+    /// as the leave dialog offers it: marked already (leave refused), on leave, or open.
+    pub fn leave_choices(&self, session: &Session, member_id: &str, days: i64) -> Result<Vec<LeaveChoice>> {
+        session.require(Action::RecordLeave)?;
+        let today = self.today();
+        let to = today + chrono::Duration::days(days.clamp(1, 90) - 1);
+        let filter = crate::timetable::SessionFilter {
+            from_date: today.to_string(),
+            to_date: to.to_string(),
+            member_id: Some(member_id.to_string()),
+            ..Default::default()
+        };
+        let sessions = self.session_list(session, filter)?;
+        self.read(|c| {
+            let mut marks = c.prepare_cached("SELECT mark, consumed FROM attendance WHERE member_id = ?1 AND session_id = ?2")?;
+            let mut out = vec![];
+            for s in sessions.into_iter().filter(|s| s.status != "cancelled") {
+                let marked: Option<(String, bool)> = marks.query_row(params![member_id, s.id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+                let on_leave = active_leave(c, member_id, &s.id)?.is_some();
+                out.push(LeaveChoice {
+                    mark: marked.as_ref().and_then(|m| Mark::parse(&m.0)),
+                    lesson_used: marked.is_some_and(|m| m.1),
+                    on_leave,
+                    session: s,
+                });
+            }
+            Ok(out)
+        })
+    }
+
     /// Trial requests waiting for a decision (a coach sees those for his sessions).
     pub fn trials_pending(&self, session: &Session) -> Result<Vec<TrialRequest>> {
         session.require(Action::ViewMembers)?;
@@ -602,6 +831,35 @@ impl Core {
     }
 }
 
+/// Where leave can come from: the desk, by phone, on WeChat, the coach, or a parent's
+/// own request in the portal.
+pub const LEAVE_VIA: [&str; 5] = ["desk", "phone", "wechat", "coach", "portal"];
+
+/// The member's current (not withdrawn) leave for a session.
+fn active_leave(c: &Connection, member_id: &str, session_id: &str) -> Result<Option<String>> {
+    Ok(c.prepare_cached("SELECT id FROM leave_requests WHERE member_id = ?1 AND session_id = ?2 AND withdrawn_at IS NULL")?
+        .query_row(params![member_id, session_id], |r| r.get(0))
+        .optional()?)
+}
+
+/// Withdraws the member's leave for a session (the desk confirmed they came, or are
+/// marked otherwise); returns its id when there was one.
+fn withdraw_leave(w: &mut WriteTx, member_id: &str, session_id: &str) -> Result<Option<String>> {
+    let Some(id) = active_leave(w, member_id, session_id)? else { return Ok(None) };
+    w.execute(
+        "UPDATE leave_requests SET withdrawn_at = ?2, withdrawn_by = ?3 WHERE id = ?1",
+        params![id, w.now_text(), w.staff_id().map(str::to_string)],
+    )?;
+    let row: serde_json::Value = w.query_row(
+        "SELECT json_object('id', id, 'member_id', member_id, 'session_id', session_id, 'asked_at', asked_at, 'asked_by', asked_by,
+            'via', via, 'note', note, 'withdrawn_at', withdrawn_at, 'withdrawn_by', withdrawn_by) FROM leave_requests WHERE id = ?1",
+        [&id],
+        |r| r.get::<_, String>(0).map(|t| serde_json::from_str(&t).unwrap_or_default()),
+    )?;
+    w.log("leave_request", &id, "withdraw", Some(member_id), &row)?;
+    Ok(Some(id))
+}
+
 fn trial(c: &Connection, id: &str) -> Result<TrialRequest> {
     let session_id: String = c
         .query_row("SELECT session_id FROM trial_requests WHERE id = ?1", [id], |r| r.get(0))
@@ -609,13 +867,13 @@ fn trial(c: &Connection, id: &str) -> Result<TrialRequest> {
         .ok_or(CoreError::NotFound(Field::Trial))?;
     let session = load_session(c, &session_id)?;
     c.query_row(
-        "SELECT t.id, t.session_id, t.lead_id, t.member_id, COALESCE(l.name, m.name), t.status, t.attended, t.note,
-            (SELECT COUNT(*) FROM group_members gm JOIN members mm ON mm.id = gm.member_id
-               WHERE gm.group_id = s.group_id AND gm.start_date <= s.date AND (gm.end_date IS NULL OR gm.end_date >= s.date) AND mm.status = 'active')
+        &format!("SELECT t.id, t.session_id, t.lead_id, t.member_id, COALESCE(l.name, m.name), t.status, t.attended, t.note,
+            (SELECT COUNT(*) FROM group_members gm JOIN members mm ON mm.id = gm.member_id WHERE {roll})
             + (SELECT COUNT(*) FROM trial_requests t2 WHERE t2.session_id = s.id AND t2.status = 'approved'),
             g.capacity
          FROM trial_requests t JOIN class_sessions s ON s.id = t.session_id JOIN class_groups g ON g.id = s.group_id
          LEFT JOIN leads l ON l.id = t.lead_id LEFT JOIN members m ON m.id = t.member_id WHERE t.id = ?1",
+            roll = on_roll_sql("mm", "s.group_id", "s.date")),
         [id],
         |r| {
             Ok(TrialRequest {

@@ -40,20 +40,37 @@ fn io(e: std::io::Error) -> CoreError {
 /// snapshot even while others write), then checks the copy.
 fn copy_checked(src: &Connection, dest: &Path) -> Result<()> {
     let partial = dest.with_extension("partial");
-    let _ = std::fs::remove_file(&partial);
-    {
-        let mut out = Connection::open(&partial)?;
-        let backup = Backup::new(src, &mut out)?;
-        match backup.step(-1)? {
-            StepResult::Done => {}
-            _ => return Err(CoreError::Internal("the backup did not finish (database busy)".into())),
+    remove_with_sidecars(&partial);
+    let made = (|| -> Result<()> {
+        {
+            let mut out = Connection::open(&partial)?;
+            {
+                let backup = Backup::new(src, &mut out)?;
+                match backup.step(-1)? {
+                    StepResult::Done => {}
+                    _ => return Err(CoreError::Internal("the backup did not finish (database busy)".into())),
+                }
+            }
+            // The copy is one self-contained file: out of WAL mode, so neither this
+            // connection nor the check leaves `-wal` / `-shm` files beside it.
+            out.pragma_update(None, "journal_mode", "DELETE")?;
         }
-    }
-    if let Err(e) = check(&partial) {
-        let _ = std::fs::remove_file(&partial);
+        check(&partial)
+    })();
+    if let Err(e) = made {
+        remove_with_sidecars(&partial);
         return Err(e);
     }
-    std::fs::rename(&partial, dest).map_err(io)
+    std::fs::rename(&partial, dest).map_err(io)?;
+    remove_with_sidecars(&partial);
+    Ok(())
+}
+
+/// Removes a database file and any journal SQLite left beside it.
+fn remove_with_sidecars(path: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
 }
 
 /// `PRAGMA integrity_check` on a database file.
@@ -152,6 +169,12 @@ impl Core {
     pub fn backups(&self, session: &Session) -> Result<Vec<BackupInfo>> {
         session.require(Action::ManageBackups)?;
         self.list_backups()
+    }
+
+    /// Where the backups are kept (the panel shows it, so the manager can find them).
+    pub fn backup_folder(&self, session: &Session) -> Result<String> {
+        session.require(Action::ManageBackups)?;
+        Ok(self.backup_dir().display().to_string())
     }
 
     /// "立即备份".

@@ -49,11 +49,101 @@ pub struct Pause {
     pub reason: String,
 }
 
+/// Where a contract stands on a date: one rule, used by every screen, report, notice,
+/// and the parents' portal. Never stored (a stored status goes stale the day after).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum ContractState {
+    /// Starts later (a renewal bought ahead).
+    NotStarted,
+    /// Running: lessons can be taken (or the term covers the day).
+    Valid,
+    /// A lesson package with no lessons left, before its end date.
+    UsedUp,
+    /// Past its end date.
+    Expired,
+    /// Paused 停课 today.
+    Paused,
+    Refunded,
+}
+
+impl ContractState {
+    pub const ALL: [ContractState; 6] =
+        [ContractState::NotStarted, ContractState::Valid, ContractState::UsedUp, ContractState::Expired, ContractState::Paused, ContractState::Refunded];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContractState::NotStarted => "not_started",
+            ContractState::Valid => "valid",
+            ContractState::UsedUp => "used_up",
+            ContractState::Expired => "expired",
+            ContractState::Paused => "paused",
+            ContractState::Refunded => "refunded",
+        }
+    }
+
+    pub fn label(self, lang: crate::Lang) -> String {
+        let (zh, en) = match self {
+            ContractState::NotStarted => ("未开始", "not started"),
+            ContractState::Valid => ("有效", "valid"),
+            ContractState::UsedUp => ("已用完", "used up"),
+            ContractState::Expired => ("已到期", "expired"),
+            ContractState::Paused => ("已暂停", "paused"),
+            ContractState::Refunded => ("已退费", "refunded"),
+        };
+        lang.pick(zh, en)
+    }
+
+    /// Whether the member is still enrolled by this contract (it runs now or later).
+    pub fn keeps_member(self) -> bool {
+        matches!(self, ContractState::NotStarted | ContractState::Valid | ContractState::Paused)
+    }
+}
+
+/// The state of `k` on `on`: refunded, else used up (no lessons left), else expired
+/// (after its end date), else not started (before its start), else paused (a pause
+/// covers the day), else valid.
+pub fn state_on(k: &Contract, pauses: &[Pause], on: NaiveDate) -> ContractState {
+    let day = on.to_string();
+    if k.status == "refunded" {
+        ContractState::Refunded
+    } else if k.lessons_total.is_some_and(|total| k.lessons_used >= total) {
+        ContractState::UsedUp
+    } else if day > k.end_date {
+        ContractState::Expired
+    } else if day < k.start_date {
+        ContractState::NotStarted
+    } else if pauses.iter().any(|p| p.from_date <= day && day <= p.to_date) {
+        ContractState::Paused
+    } else {
+        ContractState::Valid
+    }
+}
+
+/// The same rule in SQL, for queries over many contracts: `{k}` is the contracts alias
+/// and `?{d}` the date parameter. "Valid on a date" is the one roll call consumes from.
+pub fn valid_on_sql(k: &str, d: &str) -> String {
+    format!(
+        "({k}.status = 'active' AND {k}.start_date <= {d} AND {k}.end_date >= {d}
+          AND ({k}.kind = 'term' OR {k}.lessons_used < {k}.lessons_total)
+          AND NOT EXISTS (SELECT 1 FROM contract_pauses p WHERE p.contract_id = {k}.id AND p.from_date <= {d} AND p.to_date >= {d}))"
+    )
+}
+
+/// "Keeps the member enrolled on a date" in SQL: not refunded, lessons left, not ended
+/// (valid, paused or not started yet).
+pub fn keeps_member_sql(k: &str, d: &str) -> String {
+    format!("({k}.status = 'active' AND {k}.end_date >= {d} AND ({k}.kind = 'term' OR {k}.lessons_used < {k}.lessons_total))")
+}
+
 /// A contract with what the desk needs to see next to it.
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
 pub struct ContractView {
     pub contract: Contract,
+    /// Where it stands today (the one rule: `state_on`).
+    pub state: ContractState,
     pub consultant_name: Option<String>,
     pub paid: Money,
     pub balance_due: Money,
@@ -177,6 +267,7 @@ pub(crate) fn view(c: &Connection, contract: Contract, today: NaiveDate) -> Resu
     };
     let balance_due = if contract.status == "refunded" { Money::ZERO } else { contract.amount_due - paid };
     Ok(ContractView {
+        state: state_on(&contract, &pauses, today),
         lessons_remaining: contract.lessons_total.map(|t| t - contract.lessons_used),
         consultant_name,
         paid,
@@ -192,7 +283,11 @@ pub(crate) fn contracts_of(c: &Connection, member_id: &str, today: NaiveDate) ->
         "SELECT {COLUMNS} FROM contracts WHERE member_id = ?1 ORDER BY status = 'active' DESC, start_date DESC"
     ))?;
     let contracts: Vec<Contract> = stmt.query_map([member_id], from_row)?.collect::<rusqlite::Result<_>>()?;
-    contracts.into_iter().map(|k| view(c, k, today)).collect()
+    let mut views = contracts.into_iter().map(|k| view(c, k, today)).collect::<Result<Vec<_>>>()?;
+    // Running ones first (valid, paused, starting later), then the ended, newest first.
+    let rank = |s: ContractState| ContractState::ALL.iter().position(|x| *x == s).map(|i| [1, 0, 3, 4, 2, 5][i]).unwrap_or(9);
+    views.sort_by(|a, b| rank(a.state).cmp(&rank(b.state)).then_with(|| b.contract.start_date.cmp(&a.contract.start_date)));
+    Ok(views)
 }
 
 fn date_of(text: &str) -> NaiveDate {
@@ -300,9 +395,11 @@ impl Core {
     /// taken separately, so part-payment leaves a balance due.
     pub fn contract_enrol(&self, session: &Session, input: EnrolInput) -> Result<ContractView> {
         session.require(Action::EditContracts)?;
-        let discount = validate::non_negative_money(Field::Discount, &input.discount)?;
-        let notes = validate::optional_text(Field::Notes, &input.notes, 200)?;
-        let explicit_start = validate::optional_date(Field::StartDate, &input.start_date)?;
+        let mut v = validate::Checks::new();
+        let discount = v.take(validate::non_negative_money(Field::Discount, &input.discount));
+        let notes = v.take(validate::optional_text(Field::Notes, &input.notes, 200));
+        let explicit_start = v.take(validate::optional_date(Field::StartDate, &input.start_date));
+        v.finish()?;
         let today = self.today();
         let id = self.write(session, |w| {
             let member = load_member(w, &input.member_id)?;
@@ -366,12 +463,14 @@ impl Core {
                 ],
             )?;
             log_contract(w, &id, if renewal_of.is_some() { "renew" } else { "enrol" })?;
-            // Buying again wins back an expired or lost member.
-            if matches!(member.status.as_str(), "expired" | "left") {
+            // Buying again wins back a lost member (流失 was the desk's decision, and the
+            // family has come back); then the contracts say 在读 or 已过期.
+            if member.status == "left" && member.merged_into.is_none() {
                 w.execute("UPDATE members SET status = 'active', updated_at = ?2 WHERE id = ?1", params![member.id, now])?;
                 let m = load_member(w, &member.id)?;
                 w.log("member", &member.id, "set_status", Some(&member.id), &m)?;
             }
+            crate::members::follow_contracts(w, &member.id)?;
             Ok(id)
         })?;
         self.contract_get(session, &id)
@@ -477,6 +576,8 @@ impl Core {
             crate::referrals::settle(w, contract_id, &reason)?;
             // Money refunded lowers a tier at once, as money paid raises it.
             crate::tiers::evaluate(w, &k.member_id)?;
+            // A refunded last contract ends the member's enrolment (the status rule).
+            crate::members::follow_contracts(w, &k.member_id)?;
             // None: nothing to pay back (all used), the contract is closed all the same.
             Ok(payment)
         })

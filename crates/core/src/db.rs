@@ -33,6 +33,7 @@ fn migrations() -> Vec<M<'static>> {
         M::up(include_str!("../migrations/0013_tiers.sql")),
         M::up(include_str!("../migrations/0014_cash_handins.sql")),
         M::up(include_str!("../migrations/0015_contract_ends.sql")),
+        M::up(include_str!("../migrations/0016_leave_withdrawn.sql")),
     ]
 }
 
@@ -327,6 +328,11 @@ impl WriteTx<'_> {
     /// Appends one entry to the change log. `data` is the row as it now stands (or the
     /// facts of the operation); it is stored as `{"v": PAYLOAD_VERSION, "data": …}`.
     pub fn log(&mut self, entity: &str, entity_id: &str, op: &str, subject: Option<&str>, data: &impl Serialize) -> Result<()> {
+        // Every kind of change is declared once, with its labels (audit::CHANGES): what
+        // staff activity, the timeline and head office read. An undeclared one is a bug.
+        if !crate::audit::declared(entity, op) {
+            return Err(CoreError::Internal(format!("change {entity}/{op} is not declared in audit::CHANGES")));
+        }
         let payload = serde_json::json!({ "v": PAYLOAD_VERSION, "data": data });
         self.execute(
             "INSERT INTO change_log (seq, op_id, at, staff_id, entity, entity_id, op, subject_id, payload)

@@ -24,7 +24,8 @@ pub const DEMO_CENTRE: &str = "飞跃跆拳道馆（示范）";
 
 const SURNAMES: &str = include_str!("../../../fixtures/demo/surnames.tsv");
 const GIVEN_CHILDREN: &str = include_str!("../../../fixtures/demo/given-children.txt");
-const GIVEN_ADULTS: &str = include_str!("../../../fixtures/demo/given-adults.txt");
+const GIVEN_MOTHERS: &str = include_str!("../../../fixtures/demo/given-mothers.txt");
+const GIVEN_FATHERS: &str = include_str!("../../../fixtures/demo/given-fathers.txt");
 const SCHOOLS: &str = include_str!("../../../fixtures/demo/schools.txt");
 const HOLIDAYS: &str = include_str!("../../../fixtures/calendar/cn-holidays-2026.tsv");
 
@@ -69,13 +70,21 @@ pub struct DemoSummary {
     pub roll_calls: usize,
 }
 
+#[derive(Clone, Copy)]
+enum Pool {
+    Child,
+    Mother,
+    Father,
+}
+
 /// Picks names and phone numbers the way a real centre's records look.
 pub struct People {
     rng: StdRng,
     surnames: Vec<(String, u32)>,
     surname_total: u32,
     children: Vec<char>,
-    adults: Vec<char>,
+    mothers: Vec<char>,
+    fathers: Vec<char>,
     phones: HashSet<String>,
 }
 
@@ -92,7 +101,8 @@ impl People {
             surname_total: surnames.iter().map(|s| s.1).sum(),
             surnames,
             children: data_lines(GIVEN_CHILDREN).flat_map(str::chars).collect(),
-            adults: data_lines(GIVEN_ADULTS).flat_map(str::chars).collect(),
+            mothers: data_lines(GIVEN_MOTHERS).flat_map(str::chars).collect(),
+            fathers: data_lines(GIVEN_FATHERS).flat_map(str::chars).collect(),
             phones: HashSet::new(),
         }
     }
@@ -112,18 +122,35 @@ impl People {
         "王".into()
     }
 
-    fn given(&mut self, adult: bool) -> String {
-        let pool = if adult { &self.adults } else { &self.children };
+    fn given(&mut self, pool: Pool) -> String {
+        let pool = match pool {
+            Pool::Child => &self.children,
+            Pool::Mother => &self.mothers,
+            Pool::Father => &self.fathers,
+        };
         let len = if self.rng.gen_range(0..100) < 75 { 2 } else { 1 };
         (0..len).map(|_| pool[self.rng.gen_range(0..pool.len())]).collect()
     }
 
     pub fn child_name(&mut self, surname: &str) -> String {
-        format!("{surname}{}", self.given(false))
+        format!("{surname}{}", self.given(Pool::Child))
     }
 
+    /// A parent's name that fits the relation: a mother's (妈妈) or a father's (爸爸)
+    /// given name, from the characters each is commonly given.
+    pub fn parent_name(&mut self, surname: &str, mother: bool) -> String {
+        format!("{surname}{}", self.given(if mother { Pool::Mother } else { Pool::Father }))
+    }
+
+    /// 爸爸 for a name given from the fathers' characters, else 妈妈.
+    pub fn relation_of(&self, name: &str) -> &'static str {
+        if name.chars().skip(1).any(|c| self.fathers.contains(&c)) { "爸爸" } else { "妈妈" }
+    }
+
+    /// An adult contact of unknown relation (a lead's).
     pub fn adult_name(&mut self, surname: &str) -> String {
-        format!("{surname}{}", self.given(true))
+        let mother = self.rng.gen_range(0..100) < 60;
+        self.parent_name(surname, mother)
     }
 
     /// A unique, valid-format mainland mobile number.
@@ -149,6 +176,8 @@ enum Event {
     NewLead(usize),
     LeadStep { lead_id: String, step: u32 },
     RollCall { session_id: String, coach_id: String },
+    /// A child who stopped coming leaves their class (the desk takes them off the roll).
+    LeaveClass { member_id: String },
 }
 
 struct Demo<'a> {
@@ -163,7 +192,7 @@ struct Demo<'a> {
     groups: Vec<(String, i64)>,
     packages: Vec<(String, u32, i64)>,
     schools: Vec<String>,
-    members: Vec<(String, String, String)>, // id, guardian id, surname
+    members: Vec<(String, String, String, &'static str)>, // id, guardian id, surname, the guardian's relation
     queue: BTreeMap<(NaiveDate, u64), Event>,
     next_seq: u64,
     summary: DemoSummary,
@@ -175,7 +204,6 @@ struct Demo<'a> {
     latest_contract: HashMap<String, String>,
     renewed: HashSet<String>,
     renewal_asked: HashSet<String>,
-    group_sizes: HashMap<String, usize>,
 }
 
 /// Creates the demo centre in a new database at `path`.
@@ -254,7 +282,6 @@ pub fn generate(path: &Path, opts: &DemoOptions) -> Result<DemoSummary> {
         latest_contract: HashMap::new(),
         renewed: HashSet::new(),
         renewal_asked: HashSet::new(),
-        group_sizes: HashMap::new(),
     };
     for i in 0..opts.members {
         let day = start + Duration::days((i as i64 * 365) / opts.members.max(1) as i64);
@@ -393,6 +420,11 @@ impl Demo<'_> {
             if current_day != Some(day) {
                 current_day = Some(day);
                 minute = 0;
+                // The desk's daily run at opening: contracts that ended overnight make
+                // their members 已过期 (the status rule), as the app does every hour.
+                if self.clock_to(at(day, -60)) {
+                    self.core.member_status_sweep()?;
+                }
             }
             // Events of a day spread over opening hours 09:00–20:00.
             minute = (minute + self.people.rng().gen_range(1..20)).min(660);
@@ -407,7 +439,7 @@ impl Demo<'_> {
                     }
                     let method = self.method();
                     let input = PaymentInput { contract_id, amount, method, note: String::new() };
-                    self.core.payment_take(&self.clerk, input)?;
+                    self.core.payment_take(&self.clerk, input, crate::Lang::ZhCn)?;
                     self.summary.payments += 1;
                 }
                 Event::Refund { contract_id } => {
@@ -424,14 +456,27 @@ impl Demo<'_> {
                         self.renewed.insert(contract_id.clone());
                         self.enrol(&member_id, Some(contract_id), day)?;
                     } else if self.chance(85) {
-                        // Most who do not renew stop coming; the rest keep coming for a
-                        // while and show on the roll call as "no lessons left — renew".
-                        self.core.member_set_status(&self.clerk, &member_id, "expired")?;
+                        // Most who do not renew stop coming: once the contract ends the
+                        // member is 已过期 by itself (the status rule), and some weeks
+                        // later the desk takes them off their class. The rest keep coming
+                        // for a while and show on the roll call as "no lessons left — renew".
+                        let when = day + Duration::days(self.people.rng().gen_range(21..42));
+                        self.schedule(when, Event::LeaveClass { member_id });
                     }
                 }
                 Event::NewLead(j) => self.new_lead(j, day)?,
                 Event::LeadStep { lead_id, step } => self.lead_step(&lead_id, step, day)?,
                 Event::RollCall { session_id, coach_id } => self.roll_call(&session_id, &coach_id, day)?,
+                Event::LeaveClass { member_id } => {
+                    let lapsed = self.core.member_get(&self.clerk, &member_id)?.member.status == "expired";
+                    for g in self.groups.clone() {
+                        if let Some(gm) = self.core.group_members(&self.clerk, &g.0, Some(day.to_string()))?.into_iter().find(|gm| gm.member_id == member_id) {
+                            if lapsed {
+                                self.core.group_remove_member(&self.clerk, &gm.id, Some(day.to_string()))?;
+                            }
+                        }
+                    }
+                }
             }
         }
         // A few corrections, as in any real ledger.
@@ -523,6 +568,12 @@ impl Demo<'_> {
     fn roll_call(&mut self, session_id: &str, coach_id: &str, day: NaiveDate) -> Result<()> {
         let coach = self.coaches.iter().find(|c| c.staff_id == coach_id).cloned().unwrap_or_else(|| self.admin.clone());
         let roster = self.core.roster(&coach, session_id)?;
+        // The coach takes roll call at the start of the class (notices say real times),
+        // then the day's clock goes on where it was.
+        let resume = self.clock.now();
+        let (starts, _) = crate::attendance::session_window(&roster.session, chrono_tz::Asia::Shanghai);
+        self.clock.set(starts + Duration::minutes(self.people.rng().gen_range(0..10)));
+        let _ = day;
         let mut marks = vec![];
         for e in roster.entries {
             let Some(member_id) = e.member_id else { continue };
@@ -536,13 +587,13 @@ impl Demo<'_> {
             }
             let roll = self.people.rng().gen_range(0..100);
             if e.on_leave {
-                marks.push(MarkInput { member_id, mark: "leave".into(), comment: String::new() });
+                marks.push(MarkInput { member_id, mark: "leave".into(), ..Default::default() });
                 continue;
             }
             if roll < 3 {
                 // Asked for leave by phone; recorded by the desk.
                 self.core.leave_request(&self.clerk, LeaveInput { member_id: member_id.clone(), session_ids: vec![session_id.into()], via: "phone".into(), note: String::new() })?;
-                marks.push(MarkInput { member_id, mark: "leave".into(), comment: String::new() });
+                marks.push(MarkInput { member_id, mark: "leave".into(), ..Default::default() });
                 continue;
             }
             let mark = match roll {
@@ -555,10 +606,11 @@ impl Demo<'_> {
             } else {
                 String::new()
             };
-            marks.push(MarkInput { member_id, mark: mark.into(), comment });
+            marks.push(MarkInput { member_id, mark: mark.into(), comment, ..Default::default() });
         }
-        self.core.roll_call(&coach, session_id, RollCallInput { marks, trials: vec![] })?;
+        self.core.roll_call(&coach, session_id, RollCallInput { marks, ..Default::default() })?;
         self.summary.roll_calls += 1;
+        self.clock.set(resume);
         Ok(())
     }
 
@@ -575,7 +627,7 @@ impl Demo<'_> {
             return Ok(());
         };
         let mut buyer = None;
-        for (id, _, _) in self.members.iter().rev().take(40) {
+        for (id, ..) in self.members.iter().rev().take(40) {
             if self.core.points_account(&self.admin, id)?.balance >= 300 && self.core.member_get(&self.admin, id)?.member.merged_into.is_none() {
                 buyer = Some(id.clone());
                 break;
@@ -658,11 +710,11 @@ impl Demo<'_> {
 
     fn new_member(&mut self, _i: usize, day: NaiveDate) -> Result<()> {
         let sibling = !self.members.is_empty() && self.chance(8);
-        let (surname, guardian_id) = if sibling {
+        let (surname, guardian_id, relation) = if sibling {
             let k = self.people.rng().gen_range(0..self.members.len());
-            (self.members[k].2.clone(), Some(self.members[k].1.clone()))
+            (self.members[k].2.clone(), Some(self.members[k].1.clone()), self.members[k].3)
         } else {
-            (self.people.surname(), None)
+            (self.people.surname(), None, "")
         };
         let name = self.people.child_name(&surname);
         let gender = if self.chance(55) { "M" } else { "F" };
@@ -672,12 +724,13 @@ impl Demo<'_> {
         } else {
             None
         };
+        let mother = guardian_id.is_none() && self.chance(70);
+        let relation = if guardian_id.is_some() { relation } else if mother { "妈妈" } else { "爸爸" };
         let guardian = if guardian_id.is_none() {
-            let mother = self.chance(70);
             let gsurname = if mother { self.people.surname() } else { surname.clone() };
             Some(GuardianInput {
-                name: self.people.adult_name(&gsurname),
-                relation: if mother { "妈妈".into() } else { "爸爸".into() },
+                name: self.people.parent_name(&gsurname, mother),
+                relation: relation.into(),
                 phone: self.people.phone(),
                 wechat: String::new(),
             })
@@ -689,13 +742,13 @@ impl Demo<'_> {
             self.core.guardian_link(
                 &self.clerk,
                 &m.id,
-                GuardianLinkInput { existing_guardian_id: Some(gid.clone()), new_guardian: None, relation: "妈妈".into(), is_primary: true },
+                GuardianLinkInput { existing_guardian_id: Some(gid.clone()), new_guardian: None, relation: relation.into(), is_primary: true },
             )?;
         }
         let detail = self.core.member_get(&self.clerk, &m.id)?;
         let gid = detail.guardians.first().map(|g| g.guardian.id.clone()).unwrap_or_default();
         self.summary.members += 1;
-        self.members.push((m.id.clone(), gid, surname));
+        self.members.push((m.id.clone(), gid, surname, relation));
         // Most applications are approved on the spot; a few wait at the desk.
         if day > self.today - Duration::days(3) && self.chance(50) {
             return Ok(());
@@ -712,17 +765,26 @@ impl Demo<'_> {
             MemberApproval { birthday: (day - Duration::days(age_days)).to_string(), school, course_interest: "跆拳道".into() },
         )?;
         let age = age_days / 365;
-        // The level by age, then whichever of its classes has fewer children.
+        // The level by age, then whichever of its classes has room (the fuller one last);
+        // the centre fills a class to 90 % of its capacity (a few places for trials and
+        // families coming back), so a child whose level is full joins the nearest level
+        // with a place, or waits without a class.
         let level = self.groups.iter().rev().find(|g| age >= g.1).map_or(self.groups[0].1, |g| g.1);
-        let group = self
+        let sizes: HashMap<String, (i64, i64)> =
+            self.core.group_list(&self.clerk)?.into_iter().map(|g| (g.id, (g.size, g.capacity))).collect();
+        let mut choices: Vec<(i64, i64, String)> = self
             .groups
             .iter()
-            .filter(|g| g.1 == level)
-            .min_by_key(|g| self.group_sizes.get(&g.0).copied().unwrap_or(0))
-            .map(|g| g.0.clone())
-            .unwrap_or_else(|| self.groups[0].0.clone());
-        *self.group_sizes.entry(group.clone()).or_insert(0) += 1;
-        self.core.group_add_member(&self.clerk, &group, member_id, Some(day.to_string()))?;
+            .map(|g| {
+                let (size, capacity) = sizes.get(&g.0).copied().unwrap_or((0, 0));
+                ((g.1 - level).abs(), size * 100 / capacity.max(1), g.0.clone())
+            })
+            .filter(|c| sizes.get(&c.2).is_some_and(|(size, capacity)| size * 10 < capacity * 9))
+            .collect();
+        choices.sort();
+        if let Some((_, _, group)) = choices.into_iter().next() {
+            self.core.group_add_member(&self.clerk, &group, member_id, Some(day.to_string()), false)?;
+        }
         self.enrol(member_id, None, day)?;
         if self.chance(4) {
             self.core.member_set_status(&self.clerk, member_id, "paused")?;
@@ -764,7 +826,7 @@ impl Demo<'_> {
         let first = if partial { crate::Money::from_fen((due.fen() / 200) * 100) } else { due };
         if first.is_positive() {
             let method = self.method();
-            self.core.payment_take(&self.clerk, PaymentInput { contract_id: k.contract.id.clone(), amount: first.to_string(), method, note: String::new() })?;
+            self.core.payment_take(&self.clerk, PaymentInput { contract_id: k.contract.id.clone(), amount: first.to_string(), method, note: String::new() }, crate::Lang::ZhCn)?;
             self.summary.payments += 1;
         }
         if partial && self.chance(75) {
@@ -828,10 +890,12 @@ impl Demo<'_> {
             return Ok(());
         }
         if step >= 4 && roll < 60 {
-            let m = self.core.lead_convert(&consultant, lead_id, ConvertInput { gender: String::new(), relation: "妈妈".into() })?;
+            let contact = self.core.lead_get(&consultant, lead_id)?.lead.contact_name;
+            let relation = self.people.relation_of(&contact);
+            let m = self.core.lead_convert(&consultant, lead_id, ConvertInput { gender: String::new(), relation: relation.into() })?;
             let detail = self.core.member_get(&consultant, &m.id)?;
             let gid = detail.guardians.first().map(|g| g.guardian.id.clone()).unwrap_or_default();
-            self.members.push((m.id.clone(), gid, m.name.chars().next().map(String::from).unwrap_or_default()));
+            self.members.push((m.id.clone(), gid, m.name.chars().next().map(String::from).unwrap_or_default(), relation));
             self.summary.members += 1;
             return self.approve_and_enrol(&m.id, day);
         }

@@ -242,13 +242,10 @@ fn merge(w: &mut WriteTx, keep_id: &str, dup_id: &str) -> Result<MergeSummary> {
     )?;
     // Records merged into the duplicate earlier now point straight at the survivor.
     w.execute("UPDATE members SET merged_into = ?1 WHERE merged_into = ?2", both)?;
-    // A lapsed survivor that gained a running contract is a current member again.
-    w.execute(
-        "UPDATE members SET status = 'active' WHERE id = ?1 AND status = 'expired'
-           AND EXISTS (SELECT 1 FROM contracts WHERE member_id = ?1 AND status = 'active' AND end_date >= ?2)",
-        params![keep_id, w.today().to_string()],
-    )?;
     w.execute("UPDATE members SET status = 'left', merged_into = ?1, updated_at = ?3 WHERE id = ?2", params![keep_id, dup_id, now])?;
+    // The survivor's status follows the contracts it now holds (a lapsed one that gained
+    // a running contract is current again).
+    crate::members::follow_contracts(w, keep_id)?;
 
     search::index_member(w, keep_id)?;
     search::index_member(w, dup_id)?;

@@ -176,8 +176,12 @@ pub enum Rule {
     Required,
     TooLong { max: usize },
     PhoneFormat,
+    /// A phone number Excel turned into scientific notation (1.38001E+10): its digits are lost.
+    PhoneScientific { shown: String },
     EmailFormat,
     DateFormat,
+    /// A date written correctly that the calendar does not have (2026-02-30).
+    NoSuchDay { year: i32, month: u32, day: u32 },
     TimeFormat,
     NotInFuture,
     NotInPast,
@@ -213,6 +217,8 @@ impl Rule {
             Rule::PhoneFormat => "phone_format",
             Rule::EmailFormat => "email_format",
             Rule::DateFormat => "date_format",
+            Rule::NoSuchDay { .. } => "no_such_day",
+            Rule::PhoneScientific { .. } => "phone_scientific",
             Rule::TimeFormat => "time_format",
             Rule::NotInFuture => "not_in_future",
             Rule::NotInPast => "not_in_past",
@@ -250,6 +256,23 @@ impl Rule {
                 "must be an 11-digit mobile number starting with 1",
             ),
             Rule::DateFormat => lang.pick("日期格式应为 年-月-日，例如 2015-03-07", "must be a date like 2015-03-07"),
+            Rule::NoSuchDay { year, month, day } => match lang {
+                Lang::ZhCn => format!("{year} 年 {month} 月没有 {day} 日"),
+                Lang::En => format!(
+                    "is not a day of the calendar: {} {year} has no {day}{}",
+                    ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
+                        .get(month.saturating_sub(1) as usize)
+                        .copied()
+                        .unwrap_or("that month"),
+                    ordinal_suffix(*day)
+                ),
+            },
+            Rule::PhoneScientific { shown } => match lang {
+                Lang::ZhCn => format!("{shown}：Excel 把号码变成了科学计数法，位数已丢失；请把该列设为文本后重新导出"),
+                Lang::En => format!(
+                    "{shown}: Excel turned the number into scientific notation and its digits are lost; set the column to Text and export again"
+                ),
+            },
             Rule::TimeFormat => lang.pick("时间格式应为 时:分，例如 18:30", "must be a time like 18:30"),
             Rule::NotInFuture => lang.pick("不能晚于今天", "cannot be in the future"),
             Rule::NotInPast => lang.pick("不能早于今天", "cannot be in the past"),
@@ -302,6 +325,15 @@ impl Rule {
             Rule::NameCharacters => lang.pick("含有不允许的字符", "contains characters that are not allowed"),
             Rule::Unknown => lang.pick("不存在或已删除", "does not exist"),
         }
+    }
+}
+
+fn ordinal_suffix(day: u32) -> &'static str {
+    match (day % 10, day % 100) {
+        (1, n) if n != 11 => "st",
+        (2, n) if n != 12 => "nd",
+        (3, n) if n != 13 => "rd",
+        _ => "th",
     }
 }
 
@@ -363,6 +395,20 @@ pub enum Conflict {
     SaleFullyReturned,
     /// A cash hand-in already voided.
     HandinVoided,
+    /// Leave asked for a session whose roll call already has the child: the mark, and
+    /// whether a lesson was used.
+    AlreadyMarked { mark: String, lesson_used: bool },
+    /// A child marked present (late, absent…) who is on leave for the session: the desk
+    /// must confirm, which withdraws the leave.
+    OnLeave { names: Vec<String> },
+    /// Roll call for a class that has not started (more than 30 minutes before it).
+    NotStartedYet { date: String, start: String },
+    /// Departure notices outside the class (before it starts, or long after it ended).
+    DismissOutsideClass { date: String, start: String, end: String },
+    /// Adding a child to a class group that is full on that date.
+    GroupFull { capacity: i64, members: i64 },
+    /// Setting a status the contracts decide (在读 / 已过期) by hand.
+    StatusFollowsContracts,
 }
 
 impl Conflict {
@@ -406,6 +452,12 @@ impl Conflict {
             Conflict::ComplaintStepOutOfOrder { .. } => "complaint_step_out_of_order",
             Conflict::SaleFullyReturned => "sale_fully_returned",
             Conflict::HandinVoided => "handin_voided",
+            Conflict::AlreadyMarked { .. } => "already_marked",
+            Conflict::OnLeave { .. } => "on_leave",
+            Conflict::NotStartedYet { .. } => "not_started_yet",
+            Conflict::DismissOutsideClass { .. } => "dismiss_outside_class",
+            Conflict::GroupFull { .. } => "group_full",
+            Conflict::StatusFollowsContracts => "status_follows_contracts",
         }
     }
 
@@ -464,6 +516,35 @@ impl Conflict {
             Conflict::GoodsArchived => lang.pick("该物品已停售", "This item is no longer sold"),
             Conflict::SaleFullyReturned => lang.pick("这笔销售已全部退货", "Everything on this sale has already been returned"),
             Conflict::HandinVoided => lang.pick("这条交款记录已作废", "This hand-in has already been voided"),
+            Conflict::AlreadyMarked { mark, lesson_used } => {
+                let mark = crate::attendance::Mark::parse(mark).map(|m| m.label(lang)).unwrap_or_else(|| mark.clone());
+                match (lang, lesson_used) {
+                    (Lang::ZhCn, true) => format!("该课已点名：{mark}，已扣 1 课时，不能再请假"),
+                    (Lang::ZhCn, false) => format!("该课已点名：{mark}，不能再请假"),
+                    (Lang::En, true) => format!("This class's roll call is taken: {mark}, 1 lesson used; leave can no longer be recorded"),
+                    (Lang::En, false) => format!("This class's roll call is taken: {mark}; leave can no longer be recorded"),
+                }
+            }
+            Conflict::OnLeave { names } => match lang {
+                Lang::ZhCn => format!("{} 已请假：确认后撤销请假，按所选考勤记录（出勤会扣课时）", names.join("、")),
+                Lang::En => format!("{} asked for leave: confirm to withdraw the leave and record the mark chosen (present uses a lesson)", names.join(", ")),
+            },
+            Conflict::NotStartedYet { date, start } => match lang {
+                Lang::ZhCn => format!("这节课 {date} {start} 才开始，还不能点名"),
+                Lang::En => format!("This class starts on {date} at {start}: roll call cannot be taken yet"),
+            },
+            Conflict::DismissOutsideClass { date, start, end } => match lang {
+                Lang::ZhCn => format!("下课通知只能在上课期间或下课后一小时内发送（{date} {start}–{end}）"),
+                Lang::En => format!("Departure notices go out during the class or within an hour after it ({date} {start}–{end})"),
+            },
+            Conflict::GroupFull { capacity, members } => match lang {
+                Lang::ZhCn => format!("该班已满（{members}/{capacity} 人），确认后仍可加入"),
+                Lang::En => format!("This class is full ({members} of {capacity}); confirm to add the child anyway"),
+            },
+            Conflict::StatusFollowsContracts => lang.pick(
+                "“在读”和“已过期”由合同自动决定，不能手动设置；可手动设置的是停课和流失",
+                "\"Active\" and \"expired\" follow the member's contracts and cannot be set by hand; paused and left can",
+            ),
             Conflict::ComplaintClosed => lang.pick("该投诉已结案", "This complaint is already closed"),
             Conflict::ComplaintStepsDone => lang.pick("处理步骤已全部完成，请登记客户确认", "All handling steps are done: record the customer's confirmation"),
             Conflict::ComplaintStepOutOfOrder { expected } => match lang {
@@ -485,6 +566,10 @@ pub enum AuthFailure {
 pub enum CoreError {
     #[error("{field:?}: {rule:?}")]
     Validation { field: Field, rule: Rule },
+    /// Several fields wrong at once (a form is checked whole, so the clerk sees every
+    /// field to fix, not only the first).
+    #[error("{0:?}")]
+    Validations(Vec<(Field, Rule)>),
     #[error("{0:?} not found")]
     NotFound(Field),
     #[error("not allowed: {0:?}")]
@@ -515,9 +600,19 @@ impl CoreError {
         CoreError::Validation { field, rule }
     }
 
+    /// Each (field, rule) broken, in the form's order.
+    pub fn problems(&self) -> Vec<(Field, &Rule)> {
+        match self {
+            CoreError::Validation { field, rule } => vec![(*field, rule)],
+            CoreError::Validations(all) => all.iter().map(|(f, r)| (*f, r)).collect(),
+            _ => vec![],
+        }
+    }
+
     pub fn code(&self) -> String {
         match self {
             CoreError::Validation { rule, .. } => format!("validation.{}", rule.code()),
+            CoreError::Validations(all) => all.first().map(|(_, r)| format!("validation.{}", r.code())).unwrap_or_else(|| "validation".into()),
             CoreError::NotFound(_) => "not_found".into(),
             CoreError::Forbidden(_) => "forbidden".into(),
             CoreError::Auth(AuthFailure::BadCredentials) => "auth.bad_credentials".into(),
@@ -532,6 +627,7 @@ impl CoreError {
     pub fn field(&self) -> Option<Field> {
         match self {
             CoreError::Validation { field, .. } => Some(*field),
+            CoreError::Validations(all) => all.first().map(|(f, _)| *f),
             CoreError::NotFound(f) => Some(*f),
             _ => None,
         }
@@ -539,10 +635,10 @@ impl CoreError {
 
     pub fn message(&self, lang: Lang) -> String {
         match self {
-            CoreError::Validation { field, rule } => match lang {
-                Lang::ZhCn => format!("{}：{}", field.label(lang), rule.describe(lang)),
-                Lang::En => format!("{} {}", field.label(lang), rule.describe(lang)),
-            },
+            CoreError::Validation { field, rule } => problem_message(*field, rule, lang),
+            CoreError::Validations(all) => {
+                all.iter().map(|(f, r)| problem_message(*f, r, lang)).collect::<Vec<_>>().join(if lang == Lang::ZhCn { "；" } else { "; " })
+            }
             CoreError::NotFound(f) => match lang {
                 Lang::ZhCn => format!("找不到该{}", f.label(lang)),
                 Lang::En => format!("{} not found", f.label(lang)),
@@ -571,16 +667,34 @@ impl CoreError {
             code: self.code(),
             field: self.field(),
             message: self.message(lang),
+            problems: self.problems().into_iter().map(|(field, rule)| Problem { field, message: problem_message(field, rule, lang) }).collect(),
         }
     }
 }
 
-/// What crosses to the UI: `{code, field, message}`.
+fn problem_message(field: Field, rule: &Rule, lang: Lang) -> String {
+    match lang {
+        Lang::ZhCn => format!("{}：{}", field.label(lang), rule.describe(lang)),
+        Lang::En => format!("{} {}", field.label(lang), rule.describe(lang)),
+    }
+}
+
+/// What crosses to the UI: `{code, field, message}`, and for a form every field in
+/// error with its own message (`field` is the first of them).
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
 pub struct ErrorDto {
     pub code: String,
     pub field: Option<Field>,
+    pub message: String,
+    pub problems: Vec<Problem>,
+}
+
+/// One field in error and what is wrong with it.
+#[derive(Debug, Clone, Serialize, TS, PartialEq)]
+#[ts(export)]
+pub struct Problem {
+    pub field: Field,
     pub message: String,
 }
 
@@ -597,10 +711,20 @@ mod tests {
             serde_json::json!({
                 "code": "validation.phone_format",
                 "field": "guardian_phone",
-                "message": "家长电话：请输入以 1 开头的 11 位手机号"
+                "message": "家长电话：请输入以 1 开头的 11 位手机号",
+                "problems": [{ "field": "guardian_phone", "message": "家长电话：请输入以 1 开头的 11 位手机号" }]
             })
         );
         assert_eq!(e.message(Lang::En), "Guardian phone must be an 11-digit mobile number starting with 1");
+    }
+
+    #[test]
+    fn a_form_with_several_fields_wrong_names_each_of_them() {
+        let e = CoreError::Validations(vec![(Field::Name, Rule::Required), (Field::GuardianPhone, Rule::PhoneFormat)]);
+        let dto = e.to_dto(Lang::ZhCn);
+        assert_eq!((dto.code.as_str(), dto.field), ("validation.required", Some(Field::Name)));
+        assert_eq!(dto.problems.iter().map(|p| p.field).collect::<Vec<_>>(), [Field::Name, Field::GuardianPhone]);
+        assert_eq!(dto.message, "姓名：必填；家长电话：请输入以 1 开头的 11 位手机号");
     }
 
     #[test]

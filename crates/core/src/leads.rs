@@ -194,29 +194,26 @@ struct CheckedLead {
     notes: String,
 }
 
+/// The whole form checked at once: every wrong field is reported together.
 fn check(input: &LeadInput) -> Result<CheckedLead> {
-    let phone = validate::optional_mobile(Field::Phone, &input.phone)?;
-    let wechat = validate::optional_text(Field::Wechat, &input.wechat, 40)?;
-    if phone.is_empty() && wechat.is_empty() {
-        return Err(CoreError::invalid(Field::Phone, Rule::PhoneOrWechat));
+    let mut v = validate::Checks::new();
+    let name = v.take(validate::person_name(Field::Name, &input.name));
+    let contact_name =
+        if input.contact_name.trim().is_empty() { String::new() } else { v.take(validate::person_name(Field::ContactName, &input.contact_name)) };
+    let phone = v.take(validate::optional_mobile(Field::Phone, &input.phone));
+    let wechat = v.take(validate::optional_text(Field::Wechat, &input.wechat, 40));
+    if input.phone.trim().is_empty() && input.wechat.trim().is_empty() {
+        v.add(CoreError::invalid(Field::Phone, Rule::PhoneOrWechat));
     }
-    let contact_name = if input.contact_name.trim().is_empty() {
-        String::new()
-    } else {
-        validate::person_name(Field::ContactName, &input.contact_name)?
+    let gender = match input.gender.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(g) => Some(v.take(validate::gender(Field::Gender, g))),
     };
-    Ok(CheckedLead {
-        name: validate::person_name(Field::Name, &input.name)?,
-        contact_name,
-        phone,
-        wechat,
-        gender: match input.gender.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(g) => Some(validate::gender(Field::Gender, g)?),
-        },
-        needs: validate::optional_text(Field::Needs, &input.needs, 300)?,
-        notes: validate::optional_text(Field::Notes, &input.notes, 500)?,
-    })
+    let needs = v.take(validate::optional_text(Field::Needs, &input.needs, 300));
+    let notes = v.take(validate::optional_text(Field::Notes, &input.notes, 500));
+    v.add_result(validate::optional_date(Field::NextFollowUp, &input.next_follow_up));
+    v.finish()?;
+    Ok(CheckedLead { name, contact_name, phone, wechat, gender, needs, notes })
 }
 
 pub(crate) fn check_source(c: &Connection, source: &str) -> Result<String> {

@@ -3,10 +3,12 @@
 //! depends on tauri. See ARCHITECTURE.md at the repository root for the map.
 
 pub mod analysis;
+pub mod arrears;
 pub mod attendance;
 pub mod audit;
 pub mod auth;
 pub mod cash;
+pub mod check;
 pub mod backup;
 pub mod contracts;
 pub mod db;
@@ -27,6 +29,7 @@ pub mod payments;
 pub mod points;
 pub mod print;
 pub mod referrals;
+pub mod renewals;
 pub mod reports;
 pub mod search;
 pub mod settings;
@@ -34,6 +37,7 @@ pub mod sync;
 pub mod tiers;
 pub mod timetable;
 pub mod token_store;
+pub mod upkeep;
 pub mod validate;
 
 pub use auth::{Role, Session};

@@ -14,6 +14,62 @@ use ts_rs::TS;
 
 pub const STATUSES: [&str; 5] = ["applicant", "active", "paused", "expired", "left"];
 
+/// Statuses staff set by hand: 停课 (paused) and 流失 (left), and `active` to undo
+/// them. 在读 (active) and 已过期 (expired) otherwise follow the contracts
+/// (`follow_contracts`).
+pub const STAFF_STATUSES: [&str; 3] = ["active", "paused", "left"];
+
+/// How long a lapsed member stays on their class's roll call (flagged "no lessons left —
+/// renew") after their last contract ended or was used up.
+pub const LAPSED_ON_ROLL_DAYS: i64 = 30;
+
+/// The one rule for a member's status from their contracts: 在读 while a contract keeps
+/// them enrolled (valid, paused or starting later), 已过期 once the last one has ended
+/// or is used up. Applied in the transaction that ends or starts a contract (roll call,
+/// refund, enrolment, merge) and by the daily sweep (`member_status_sweep`) for the end
+/// dates that pass at midnight. Applicants, paused (停课) and left (流失) members are
+/// staff decisions and are left alone, and so is a member who never had a contract.
+/// Returns the member when their status changed (logged as `auto_status`).
+pub(crate) fn follow_contracts(w: &mut WriteTx, member_id: &str) -> Result<Option<Member>> {
+    let m = load_member(w, member_id)?;
+    if m.merged_into.is_some() || !matches!(m.status.as_str(), "active" | "expired") {
+        return Ok(None);
+    }
+    let today = w.today().to_string();
+    let (any, keeps): (bool, bool) = w.query_row(
+        &format!(
+            "SELECT EXISTS (SELECT 1 FROM contracts k WHERE k.member_id = ?1),
+                    EXISTS (SELECT 1 FROM contracts k WHERE k.member_id = ?1 AND {})",
+            crate::contracts::keeps_member_sql("k", "?2")
+        ),
+        params![member_id, today],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let wanted = match (any, keeps) {
+        (_, true) => "active",
+        (true, false) => "expired",
+        (false, false) => return Ok(None),
+    };
+    if m.status == wanted {
+        return Ok(None);
+    }
+    w.execute("UPDATE members SET status = ?2, updated_at = ?3 WHERE id = ?1", params![member_id, wanted, w.now_text()])?;
+    let m = load_member(w, member_id)?;
+    w.log("member", member_id, "auto_status", Some(member_id), &m)?;
+    Ok(Some(m))
+}
+
+/// SQL: members whose status the contracts say should change today (`?1` = today).
+pub(crate) fn status_drift_sql() -> String {
+    let keeps = crate::contracts::keeps_member_sql("k", "?1");
+    format!(
+        "SELECT m.id FROM members m WHERE m.merged_into IS NULL AND (
+            (m.status = 'active' AND EXISTS (SELECT 1 FROM contracts k WHERE k.member_id = m.id)
+                AND NOT EXISTS (SELECT 1 FROM contracts k WHERE k.member_id = m.id AND {keeps}))
+         OR (m.status = 'expired' AND EXISTS (SELECT 1 FROM contracts k WHERE k.member_id = m.id AND {keeps})))"
+    )
+}
+
 #[derive(Debug, Clone, Serialize, TS, PartialEq)]
 #[ts(export)]
 pub struct Member {
@@ -211,6 +267,10 @@ pub struct MemberRow {
 #[ts(export)]
 pub struct MemberFilter {
     pub status: Option<String>,
+    /// Only members who owe money on a contract (欠费; `arrears::OWING`).
+    #[serde(default)]
+    #[ts(optional)]
+    pub owing: Option<bool>,
     #[serde(default)]
     pub offset: i64,
     #[serde(default)]
@@ -250,12 +310,20 @@ fn relation(value: &str) -> Result<String> {
 }
 
 fn check_guardian(input: &GuardianInput) -> Result<(String, String, String, String)> {
-    Ok((
-        validate::person_name(Field::GuardianName, &input.name)?,
-        relation(&input.relation)?,
-        validate::mobile(Field::GuardianPhone, &input.phone)?,
-        validate::optional_text(Field::Wechat, &input.wechat, 40)?,
-    ))
+    let mut v = validate::Checks::new();
+    let checked = guardian_checks(&mut v, input);
+    v.finish()?;
+    Ok(checked)
+}
+
+/// A guardian's fields, each checked (every wrong one reported with the others).
+fn guardian_checks(v: &mut validate::Checks, input: &GuardianInput) -> (String, String, String, String) {
+    (
+        v.take(validate::person_name(Field::GuardianName, &input.name)),
+        v.take(relation(&input.relation)),
+        v.take(validate::mobile(Field::GuardianPhone, &input.phone)),
+        v.take(validate::optional_text(Field::Wechat, &input.wechat, 40)),
+    )
 }
 
 fn check_referrer(c: &Connection, referred_by: &Option<String>, member_id: Option<&str>) -> Result<Option<String>> {
@@ -386,10 +454,13 @@ impl Core {
     /// Membership application 入会申请: minimal fields; the record waits for approval.
     pub fn member_apply(&self, session: &Session, input: MemberApplication) -> Result<Member> {
         session.require(Action::EditMembers)?;
-        let name = validate::person_name(Field::Name, &input.name)?;
-        let gender = validate::gender(Field::Gender, &input.gender)?;
-        let notes = validate::optional_text(Field::Notes, &input.notes, 500)?;
-        let guardian = input.guardian.as_ref().map(check_guardian).transpose()?;
+        // The whole form is checked: the clerk sees every field to fix at once.
+        let mut v = validate::Checks::new();
+        let name = v.take(validate::person_name(Field::Name, &input.name));
+        let gender = v.take(validate::gender(Field::Gender, &input.gender));
+        let notes = v.take(validate::optional_text(Field::Notes, &input.notes, 500));
+        let guardian = input.guardian.as_ref().map(|g| guardian_checks(&mut v, g));
+        v.finish()?;
         self.write(session, |w| {
             let referred_by = check_referrer(w, &input.referred_by, None)?;
             let id = insert_member(w, &name, gender, referred_by, &notes, None, None)?;
@@ -404,14 +475,14 @@ impl Core {
     /// Approval 审核: completes the details and assigns the next member number.
     pub fn member_approve(&self, session: &Session, member_id: &str, input: MemberApproval) -> Result<Member> {
         session.require(Action::EditMembers)?;
-        let school = validate::optional_text(Field::School, &input.school, 40)?;
-        let interest = validate::optional_text(Field::CourseInterest, &input.course_interest, 60)?;
-        self.write(session, |w| {
-            let today = w.today();
-            let birthday = validate::birthday(&Some(input.birthday.clone()), today)?
-                .ok_or(CoreError::invalid(Field::Birthday, Rule::Required))?;
-            approve(w, member_id, birthday, &school, &interest)
-        })
+        let today = self.today();
+        let mut v = validate::Checks::new();
+        let birthday = v.take(validate::birthday(&Some(input.birthday.clone()), today).and_then(|b| b.ok_or(CoreError::invalid(Field::Birthday, Rule::Required))).map(Some));
+        let school = v.take(validate::optional_text(Field::School, &input.school, 40));
+        let interest = v.take(validate::optional_text(Field::CourseInterest, &input.course_interest, 60));
+        v.finish()?;
+        let birthday = birthday.ok_or(CoreError::invalid(Field::Birthday, Rule::Required))?;
+        self.write(session, |w| approve(w, member_id, birthday, &school, &interest))
     }
 
     pub fn member_update(&self, session: &Session, member_id: &str, input: MemberUpdate) -> Result<Member> {
@@ -467,24 +538,52 @@ impl Core {
     }
 
     /// Status: active, paused 停课, expired, left 流失 (applicant is only set by applying).
+    /// Sets a staff-decided status: 停课 (paused), 流失 (left), or back to current
+    /// (`active`), which the contracts then make 在读 or 已过期. 已过期 cannot be set by
+    /// hand: it follows the contracts.
     pub fn member_set_status(&self, session: &Session, member_id: &str, status: &str) -> Result<Member> {
         session.require(Action::EditMembers)?;
-        if !STATUSES[1..].contains(&status) {
-            return Err(CoreError::invalid(Field::Status, Rule::OneOf { allowed: STATUSES[1..].iter().map(|s| s.to_string()).collect() }));
+        if status == "expired" {
+            return Err(CoreError::Conflict(Conflict::StatusFollowsContracts));
+        }
+        if !STAFF_STATUSES.contains(&status) {
+            return Err(CoreError::invalid(Field::Status, Rule::OneOf { allowed: STAFF_STATUSES.iter().map(|s| s.to_string()).collect() }));
         }
         self.write(session, |w| {
             let m = load_member(w, member_id)?;
             if m.status == "applicant" {
                 return Err(CoreError::Conflict(Conflict::MemberNotApproved));
             }
-            if m.status == status {
+            if m.status == status || (status == "active" && m.status == "expired") {
                 return Ok(m);
             }
             w.execute("UPDATE members SET status = ?2, updated_at = ?3 WHERE id = ?1", params![member_id, status, w.now_text()])?;
             let m = load_member(w, member_id)?;
             w.log("member", member_id, "set_status", Some(member_id), &m)?;
-            Ok(m)
+            Ok(follow_contracts(w, member_id)?.unwrap_or(m))
         })
+    }
+
+    /// The daily run of the status rule: members whose last contract ended since the
+    /// last run become 已过期, and lapsed members with a running contract 在读 again.
+    /// Attributed to the system (no staff member), 500 members a transaction. Returns
+    /// how many changed. Safe to run any number of times.
+    pub fn member_status_sweep(&self) -> Result<usize> {
+        let today = self.today().to_string();
+        let ids: Vec<String> = self.read(|c| {
+            Ok(c.prepare(&status_drift_sql())?.query_map([&today], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
+        })?;
+        let mut changed = 0;
+        for chunk in ids.chunks(500) {
+            changed += self.write_as(None, |w| {
+                let mut n = 0;
+                for id in chunk {
+                    n += usize::from(follow_contracts(w, id)?.is_some());
+                }
+                Ok(n)
+            })?;
+        }
+        Ok(changed)
     }
 
     pub fn guardian_link(&self, session: &Session, member_id: &str, input: GuardianLinkInput) -> Result<MemberDetail> {
@@ -588,27 +687,32 @@ impl Core {
         session.require(Action::ViewMembers)?;
         let limit = if filter.limit <= 0 { 50 } else { filter.limit.min(500) };
         let status = filter.status.filter(|s| !s.is_empty());
+        let owing = filter.owing.unwrap_or(false);
+        let today = self.today().to_string();
+        let valid = crate::contracts::valid_on_sql("k", "?4");
         self.read(|c| {
             let total: i64 = c.query_row(
-                "SELECT COUNT(*) FROM members WHERE (?1 IS NULL OR status = ?1)",
-                [&status],
+                &format!("SELECT COUNT(*) FROM members m WHERE (?1 IS NULL OR m.status = ?1) AND (?2 = 0 OR m.id IN ({}))", crate::arrears::OWING_MEMBERS),
+                params![status, owing],
                 |r| r.get(0),
             )?;
             // Page the ids first (a plain sort), then fetch the page's details, so a
             // page costs the same on row 20 as on row 90,000.
-            let mut stmt = c.prepare_cached(
-                "SELECT m.id, m.member_no, m.name, m.gender, m.birthday, m.status,
-                   (SELECT g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id
-                     WHERE mg.member_id = m.id ORDER BY mg.is_primary DESC LIMIT 1),
-                   (SELECT SUM(k.lessons_total - k.lessons_used) FROM contracts k WHERE k.member_id = m.id AND k.status = 'active' AND k.kind = 'lessons'),
-                   (SELECT MAX(k.end_date) FROM contracts k WHERE k.member_id = m.id AND k.status = 'active')
-                 FROM (SELECT id FROM members WHERE (?1 IS NULL OR status = ?1)
+            // Lessons left and expiry count only the contracts valid today (the rule of
+            // `contracts::state_on`), so an ended package's unused lessons are not shown.
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT m.id, m.member_no, m.name, m.gender, m.birthday, m.status, ({phone}),
+                   (SELECT SUM(k.lessons_total - k.lessons_used) FROM contracts k WHERE k.member_id = m.id AND k.kind = 'lessons' AND {valid}),
+                   (SELECT MAX(k.end_date) FROM contracts k WHERE k.member_id = m.id AND {valid})
+                 FROM (SELECT id FROM members WHERE (?1 IS NULL OR status = ?1) AND (?5 = 0 OR id IN ({owing_members}))
                        ORDER BY member_no IS NULL DESC, member_no DESC, created_at DESC LIMIT ?2 OFFSET ?3) page
                  JOIN members m ON m.id = page.id
                  ORDER BY m.member_no IS NULL DESC, m.member_no DESC, m.created_at DESC",
-            )?;
+                phone = PRIMARY_PHONE_SQL,
+                owing_members = crate::arrears::OWING_MEMBERS,
+            ))?;
             let rows = stmt
-                .query_map(params![status, limit, filter.offset.max(0)], |r| {
+                .query_map(params![status, limit, filter.offset.max(0), today, owing], |r| {
                     Ok(MemberRow {
                         id: r.get(0)?,
                         member_no: r.get(1)?,
@@ -676,12 +780,16 @@ pub(crate) fn timeline(c: &Connection, subjects: &[Option<&str>], limit: i64) ->
 }
 
 /// The phone of a member's primary guardian (or of another guardian when none is marked).
+/// "The primary guardian's phone" of the member `m` (a correlated subquery): the
+/// primary guardian's, else any guardian's.
+pub(crate) const PRIMARY_PHONE_SQL: &str =
+    "SELECT g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id WHERE mg.member_id = m.id ORDER BY mg.is_primary DESC LIMIT 1";
+
 pub(crate) fn primary_phone(c: &Connection, member_id: &str) -> Result<Option<String>> {
-    Ok(c.prepare_cached(
-        "SELECT g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id WHERE mg.member_id = ?1 ORDER BY mg.is_primary DESC LIMIT 1",
-    )?
-    .query_row([member_id], |r| r.get(0))
-    .optional()?)
+    Ok(c.prepare_cached(&format!("SELECT ({PRIMARY_PHONE_SQL}) FROM members m WHERE m.id = ?1"))?
+        .query_row([member_id], |r| r.get(0))
+        .optional()?
+        .flatten())
 }
 
 pub(crate) fn member_ref(c: &Connection, id: &str) -> Result<MemberRef> {

@@ -5,7 +5,7 @@
 use crate::auth::{Action, Session};
 use crate::contracts;
 use crate::db::{Core, WriteTx};
-use crate::error::{Conflict, CoreError, Field, Result, Rule};
+use crate::error::{Conflict, CoreError, Field, Lang, Result, Rule};
 use crate::money::Money;
 use crate::validate;
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -67,11 +67,28 @@ pub struct Receipt {
     pub centre_name: String,
     pub member_name: String,
     pub member_no: Option<String>,
+    /// Who paid (or was paid back): the member's primary guardian, with the relation.
+    pub payer: Option<String>,
     pub contract_no: Option<String>,
     pub package_name: Option<String>,
     pub amount_due: Option<Money>,
     pub paid_total: Option<Money>,
     pub balance_due: Option<Money>,
+    /// The receipt's lines (label, value) in the desk's language, in order: what the
+    /// screen shows and the PDF prints, from this one list.
+    pub lines: Vec<ReceiptLine>,
+    /// The heading: 收据 / 退款凭证 / 冲正凭证.
+    pub title: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS, PartialEq)]
+#[ts(export)]
+pub struct ReceiptLine {
+    /// `time`, `member`, `payer`, `package`, `contract`, `method`, `amount_due`,
+    /// `paid_total`, `balance_due`, `note`, `reason`, `staff`.
+    pub key: String,
+    pub label: String,
+    pub value: String,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -162,11 +179,13 @@ pub(crate) fn insert_entry(
 
 impl Core {
     /// Takes a payment on a contract: any amount up to the balance due.
-    pub fn payment_take(&self, session: &Session, input: PaymentInput) -> Result<Receipt> {
+    pub fn payment_take(&self, session: &Session, input: PaymentInput, lang: Lang) -> Result<Receipt> {
         session.require(Action::TakePayments)?;
-        let amount = validate::positive_money(Field::Amount, &input.amount)?;
-        let method = check_method(&input.method)?;
-        let note = validate::optional_text(Field::Notes, &input.note, 200)?;
+        let mut v = crate::validate::Checks::new();
+        let amount = v.take(validate::positive_money(Field::Amount, &input.amount));
+        let method = v.take(check_method(&input.method));
+        let note = v.take(validate::optional_text(Field::Notes, &input.note, 200));
+        v.finish()?;
         let id = self.write(session, |w| {
             let k = contracts::load(w, &input.contract_id)?;
             if k.status != "active" {
@@ -187,7 +206,7 @@ impl Core {
             crate::tiers::evaluate(w, &k.member_id)?;
             Ok(id)
         })?;
-        self.receipt(session, &id)
+        self.receipt(session, &id, lang)
     }
 
     /// Corrects a payment by a reversing entry (manager only); the original stays.
@@ -225,8 +244,9 @@ impl Core {
         })
     }
 
-    pub fn receipt(&self, session: &Session, payment_id: &str) -> Result<Receipt> {
+    pub fn receipt(&self, session: &Session, payment_id: &str, lang: Lang) -> Result<Receipt> {
         session.require(Action::ViewMembers)?;
+        let tz = self.timezone();
         self.read(|c| {
             let payment = load(c, payment_id)?;
             let (member_name, member_no): (String, Option<String>) =
@@ -240,17 +260,35 @@ impl Core {
                 Some(k) => Some(paid_on_contract(c, &k.id)?),
                 None => None,
             };
-            Ok(Receipt {
+            let payer: Option<String> = c
+                .query_row(
+                    "SELECT g.name, mg.relation FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id
+                     WHERE mg.member_id = ?1 ORDER BY mg.is_primary DESC, mg.created_at LIMIT 1",
+                    [&payment.member_id],
+                    |r| Ok(format!("{}（{}）", r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+                )
+                .optional()?;
+            let mut r = Receipt {
                 centre_name,
                 member_name,
                 member_no,
+                payer,
                 contract_no: contract.as_ref().map(|k| k.contract_no.clone()),
                 package_name: contract.as_ref().map(|k| k.package_name.clone()),
                 amount_due: contract.as_ref().map(|k| k.amount_due),
                 balance_due: contract.as_ref().zip(paid_total).map(|(k, p)| if k.status == "refunded" { Money::ZERO } else { k.amount_due - p }),
                 paid_total,
                 payment,
-            })
+                lines: vec![],
+                title: String::new(),
+            };
+            r.title = match r.payment.kind.as_str() {
+                "refund" => lang.pick("退款凭证", "Refund voucher"),
+                "reversal" => lang.pick("冲正凭证", "Reversal voucher"),
+                _ => lang.pick("收据", "Receipt"),
+            };
+            r.lines = receipt_lines(&r, tz, lang);
+            Ok(r)
         })
     }
 
@@ -258,6 +296,47 @@ impl Core {
         session.require(Action::ViewMembers)?;
         self.read(|c| recent(c, limit))
     }
+}
+
+/// The receipt's lines, in order, in one language: the screen and the PDF both show
+/// these. A payment's free text is its note (备注); a refund's or reversal's is its
+/// reason (原因).
+fn receipt_lines(r: &Receipt, tz: chrono_tz::Tz, lang: Lang) -> Vec<ReceiptLine> {
+    let p = &r.payment;
+    let mut lines = vec![];
+    let mut line = |key: &str, zh: &str, en: &str, value: String| lines.push(ReceiptLine { key: key.into(), label: lang.pick(zh, en), value });
+    let taken = chrono::DateTime::parse_from_rfc3339(&p.taken_at)
+        .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|_| p.taken_at.clone());
+    line("time", "时间", "Time", taken);
+    line("member", "会员", "Member", match &r.member_no {
+        Some(no) => format!("{}（{no}）", r.member_name),
+        None => r.member_name.clone(),
+    });
+    if let Some(payer) = &r.payer {
+        line("payer", if p.kind == "payment" { "付款人" } else { "收款人" }, if p.kind == "payment" { "Paid by" } else { "Paid to" }, payer.clone());
+    }
+    if let Some(name) = &r.package_name {
+        line("package", "套餐", "Package", name.clone());
+    }
+    if let Some(no) = &r.contract_no {
+        line("contract", "合同号", "Contract", no.clone());
+    }
+    line("method", "支付方式", "Method", method_label(&p.method, lang));
+    if let (Some(due), Some(paid), Some(balance)) = (r.amount_due, r.paid_total, r.balance_due) {
+        line("amount_due", "应收", "Amount due", due.display_yuan());
+        line("paid_total", "已收合计", "Paid in total", paid.display_yuan());
+        line("balance_due", "尚欠", "Balance due", balance.display_yuan());
+    }
+    if !p.reason.is_empty() {
+        if p.kind == "payment" {
+            line("note", "备注", "Note", p.reason.clone());
+        } else {
+            line("reason", "原因", "Reason", p.reason.clone());
+        }
+    }
+    line("staff", "经办人", "Staff", p.staff_name.clone());
+    lines
 }
 
 pub(crate) fn recent(c: &Connection, limit: i64) -> Result<Vec<PaymentRow>> {

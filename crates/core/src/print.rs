@@ -233,41 +233,14 @@ impl Core {
 
     /// The receipt 收据 of one ledger entry (payment, refund or reversal).
     pub fn print_receipt(&self, session: &Session, payment_id: &str, lang: Lang) -> Result<PrintedPdf> {
-        let r = self.receipt(session, payment_id)?;
+        let r = self.receipt(session, payment_id, lang)?;
         let p = &r.payment;
         let (foot, _) = printed(self, lang);
-        let title = match p.kind.as_str() {
-            "refund" => lang.pick("退款凭证", "Refund voucher"),
-            "reversal" => lang.pick("冲正凭证", "Reversal voucher"),
-            _ => lang.pick("收据", "Receipt"),
-        };
-        let taken = chrono::DateTime::parse_from_rfc3339(&p.taken_at)
-            .map(|t| t.with_timezone(&self.timezone()).format("%Y-%m-%d %H:%M").to_string())
-            .unwrap_or_else(|_| p.taken_at.clone());
-        let member = match &r.member_no {
-            Some(no) => format!("{}（{no}）", r.member_name),
-            None => r.member_name.clone(),
-        };
-        let mut lines = vec![(lang.pick("时间", "Time"), taken), (lang.pick("会员", "Member"), member)];
-        if let Some(name) = &r.package_name {
-            lines.push((lang.pick("套餐", "Package"), name.clone()));
-        }
-        if let Some(no) = &r.contract_no {
-            lines.push((lang.pick("合同号", "Contract"), no.clone()));
-        }
-        lines.push((lang.pick("支付方式", "Method"), crate::payments::method_label(&p.method, lang)));
-        if let (Some(due), Some(paid), Some(balance)) = (r.amount_due, r.paid_total, r.balance_due) {
-            lines.push((lang.pick("应收", "Amount due"), due.display_yuan()));
-            lines.push((lang.pick("已收合计", "Paid in total"), paid.display_yuan()));
-            lines.push((lang.pick("尚欠", "Balance due"), balance.display_yuan()));
-        }
-        if !p.reason.is_empty() {
-            lines.push((lang.pick("原因", "Reason"), p.reason.clone()));
-        }
-        lines.push((lang.pick("经办人", "Staff"), p.staff_name.clone()));
+        // The same lines as the screen's receipt (payments::receipt_lines).
+        let lines = r.lines.iter().map(|l| (l.label.clone(), l.value.clone())).collect();
         let sheet = ReceiptSheet {
             centre: r.centre_name.clone(),
-            title,
+            title: r.title.clone(),
             number: format!("No. {}", p.receipt_no),
             lines,
             amount_label: lang.pick("金额", "Amount"),

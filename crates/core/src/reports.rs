@@ -3,7 +3,9 @@
 //!
 //! Revenue 营收: the payments ledger summed by day, ISO week or month, by payment
 //! method, by package and by consultant, with refunds and reversals apart and the net.
-//! Sums run in SQL over INTEGER fen, so every total equals the ledger to the fen.
+//! Sums are INTEGER fen throughout, so every total equals the ledger to the fen. Goods
+//! sold for money (less what returns paid back) are their own line, with the totals
+//! without goods (the payments ledger, tuition) and with them; points sales are not money.
 //!
 //! Attendance 出勤: marks per class group, coach or member, and the rate
 //! attended / (attended + absent), where attended is present, late or make-up and leave
@@ -57,8 +59,16 @@ pub struct RevenueReport {
     pub by_method: Vec<RevenueRow>,
     pub by_package: Vec<RevenueRow>,
     pub by_consultant: Vec<RevenueRow>,
+    /// Tuition: the payments ledger (contracts' payments, refunds, reversals).
     pub total: RevenueRow,
+    /// Goods sold for money in the period; returns paid back count as refunded.
+    pub goods: RevenueRow,
+    /// Tuition and goods together.
+    pub total_with_goods: RevenueRow,
 }
+
+/// The revenue report's tables, each exportable as CSV.
+pub const REVENUE_TABLES: [&str; 5] = ["by_period", "by_method", "by_package", "by_consultant", "totals"];
 
 /// The period a business date falls in: the day itself, its ISO week (`2026-W48`, Monday
 /// first, named by the year its Thursday falls in) or its month.
@@ -158,6 +168,19 @@ impl Core {
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(rows)
         })?;
+        let goods = self.read(|c| {
+            let sold: (i64, i64) = c.query_row(
+                "SELECT COALESCE(SUM(amount), 0), COUNT(*) FROM goods_sales WHERE method <> 'points' AND business_date BETWEEN ?1 AND ?2",
+                params![from, to],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let back: (i64, i64) = c.query_row(
+                "SELECT COALESCE(SUM(amount), 0), COUNT(*) FROM goods_returns WHERE method <> 'points' AND amount > 0 AND business_date BETWEEN ?1 AND ?2",
+                params![from, to],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            Ok(Sums { received: sold.0, refunded: -back.0, reversed: 0, entries: sold.1 + back.1 })
+        })?;
         type Lines = std::collections::HashMap<String, (String, Sums)>;
         let (mut period, mut method, mut package, mut by_consultant): (Lines, Lines, Lines, Lines) = Default::default();
         let mut last_day = (String::new(), String::new());
@@ -179,25 +202,39 @@ impl Core {
             by_method: lines(method, false),
             by_package: lines(package, false),
             by_consultant: lines(by_consultant, false),
-            total: total.row("total".into(), lang.pick("合计", "Total")),
+            total: total.row("total".into(), lang.pick("学费合计（不含商品）", "Tuition total (without goods)")),
+            goods: goods.row("goods".into(), lang.pick("商品销售", "Goods sold")),
+            total_with_goods: {
+                let mut all = total;
+                all.add(&goods);
+                all.row("total_with_goods".into(), lang.pick("合计（含商品）", "Total with goods"))
+            },
         })
     }
 
-    /// The revenue report by period as CSV (the same rows as the screen), with the total.
-    pub fn revenue_csv(&self, session: &Session, filter: &RevenueFilter, lang: Lang, bom: bool) -> Result<crate::export::CsvFile> {
+    /// One table of the revenue report as CSV (the same rows as the screen): `by_period`
+    /// (with the tuition total), `by_method`, `by_package`, `by_consultant`, or `totals`
+    /// (tuition, goods, both).
+    pub fn revenue_csv(&self, session: &Session, filter: &RevenueFilter, table: &str, lang: Lang, bom: bool) -> Result<crate::export::CsvFile> {
         let report = self.revenue(session, filter, lang)?;
+        let (first, lines, title): (String, Vec<&RevenueRow>, String) = match table {
+            "by_period" => (lang.pick("期间", "Period"), report.by_period.iter().chain([&report.total]).collect(), lang.pick("营收", "revenue")),
+            "by_method" => (lang.pick("支付方式", "Method"), report.by_method.iter().chain([&report.total]).collect(), lang.pick("营收-支付方式", "revenue-methods")),
+            "by_package" => (lang.pick("套餐", "Package"), report.by_package.iter().chain([&report.total]).collect(), lang.pick("营收-套餐", "revenue-packages")),
+            "by_consultant" => (lang.pick("课程顾问", "Consultant"), report.by_consultant.iter().chain([&report.total]).collect(), lang.pick("营收-顾问", "revenue-consultants")),
+            "totals" => (lang.pick("项目", "Line"), vec![&report.total, &report.goods, &report.total_with_goods], lang.pick("营收-合计", "revenue-totals")),
+            _ => return Err(CoreError::invalid(Field::Report, Rule::OneOf { allowed: REVENUE_TABLES.iter().map(|s| s.to_string()).collect() })),
+        };
         let header = [
-            lang.pick("期间", "Period"),
+            first,
             lang.pick("收款", "Received"),
             lang.pick("退费", "Refunded"),
             lang.pick("冲正", "Reversed"),
             lang.pick("净收入", "Net"),
             lang.pick("笔数", "Entries"),
         ];
-        let rows: Vec<Vec<Cell>> = report
-            .by_period
-            .iter()
-            .chain(std::iter::once(&report.total))
+        let rows: Vec<Vec<Cell>> = lines
+            .into_iter()
             .map(|r| {
                 vec![
                     Cell::Text(r.label.clone()),
@@ -210,7 +247,7 @@ impl Core {
             })
             .collect();
         let bytes = csv_bytes(&header, &rows, bom)?;
-        let name = format!("{}-{}_{}.csv", lang.pick("营收", "revenue"), filter.from_date, filter.to_date);
+        let name = format!("{title}-{}_{}.csv", filter.from_date, filter.to_date);
         Ok(crate::export::CsvFile { file_name: name, bytes, rows: rows.len() as i64 })
     }
 }

@@ -212,7 +212,7 @@ impl SyncError {
     pub fn to_dto(&self, lang: Lang) -> ErrorDto {
         match self {
             SyncError::Core(e) => e.to_dto(lang),
-            e => ErrorDto { code: e.code().into(), field: None, message: e.message(lang) },
+            e => ErrorDto { code: e.code().into(), field: None, message: e.message(lang), problems: vec![] },
         }
     }
 

@@ -39,7 +39,7 @@
 //!   one member in the transaction of every payment taken, contract refunded and payment
 //!   reversed (so crossing a threshold either way shows at once), and on a schedule: the
 //!   shell's background thread calls [`Core::tiers_evaluate_scheduled`] every hour
-//!   ([`run_tier_evaluator`]), which is what moves the period window day by day and lowers
+//!   (`upkeep::run_hourly`), which is what moves the period window day by day and lowers
 //!   a tier as time passes. Evaluations are idempotent. A whole-centre run takes
 //!   [`CHUNK`] members to a transaction (each member's totals read inside it), so the
 //!   desk never waits long behind it.
@@ -631,15 +631,6 @@ impl Core {
 
 /// The shell's background loop: the scheduled evaluation every `every` (an hour), so
 /// the period moves with the date and tiers fall after refunds or time.
-pub fn run_tier_evaluator(core: &Core, every: std::time::Duration) -> ! {
-    loop {
-        if let Err(e) = core.tiers_evaluate_scheduled() {
-            eprintln!("tier evaluation: {}", e.message(Lang::En));
-        }
-        std::thread::sleep(every);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

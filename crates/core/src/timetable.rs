@@ -267,9 +267,12 @@ fn load_slot(c: &Connection, id: &str) -> Result<Slot> {
 
 fn load_group(c: &Connection, id: &str, today: &str) -> Result<ClassGroup> {
     c.query_row(
-        "SELECT g.id, g.name, g.course, g.level, g.coach_id, st.display_name, g.capacity, g.archived,
-            (SELECT COUNT(*) FROM group_members gm WHERE gm.group_id = g.id AND gm.start_date <= ?2 AND (gm.end_date IS NULL OR gm.end_date >= ?2))
-         FROM class_groups g LEFT JOIN staff st ON st.id = g.coach_id WHERE g.id = ?1",
+        &format!(
+            "SELECT g.id, g.name, g.course, g.level, g.coach_id, st.display_name, g.capacity, g.archived,
+                (SELECT COUNT(*) FROM group_members gm JOIN members mm ON mm.id = gm.member_id WHERE {})
+             FROM class_groups g LEFT JOIN staff st ON st.id = g.coach_id WHERE g.id = ?1",
+            crate::attendance::on_roll_sql("mm", "g.id", "?2")
+        ),
         params![id, today],
         |r| {
             Ok(ClassGroup {
@@ -411,12 +414,16 @@ impl Core {
     }
 
     /// Puts a member in a class group from `start_date` (default today).
-    pub fn group_add_member(&self, session: &Session, group_id: &str, member_id: &str, start_date: Option<String>) -> Result<GroupMember> {
+    /// Adds a member to a class group from `start_date` (today when none). A full class
+    /// (its size on that date — the members on its roll call — at its capacity) is
+    /// refused unless the desk confirmed (`confirm_full`); the addition is then logged as
+    /// over capacity.
+    pub fn group_add_member(&self, session: &Session, group_id: &str, member_id: &str, start_date: Option<String>, confirm_full: bool) -> Result<GroupMember> {
         session.require(Action::EditMembers)?;
         let start = validate::optional_date(Field::StartDate, &start_date)?;
         self.write(session, |w| {
             let start = start.unwrap_or(w.today());
-            load_group(w, group_id, &start.to_string())?;
+            let group = load_group(w, group_id, &start.to_string())?;
             let m = crate::members::load_member(w, member_id)?;
             if m.status == "applicant" {
                 return Err(CoreError::Conflict(Conflict::MemberNotApproved));
@@ -429,13 +436,17 @@ impl Core {
             if already {
                 return Err(CoreError::Conflict(Conflict::AlreadyInGroup));
             }
+            let full = group.size >= group.capacity;
+            if full && !confirm_full {
+                return Err(CoreError::Conflict(Conflict::GroupFull { capacity: group.capacity, members: group.size }));
+            }
             let id = crate::new_id();
             w.execute(
                 "INSERT INTO group_members (id, group_id, member_id, start_date, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![id, group_id, member_id, start.to_string(), w.now_text()],
             )?;
             let gm = group_member(w, &id)?;
-            w.log("group_member", &id, "join", Some(member_id), &gm)?;
+            w.log("group_member", &id, if full { "join_over_capacity" } else { "join" }, Some(member_id), &gm)?;
             Ok(gm)
         })
     }

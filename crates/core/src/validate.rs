@@ -74,6 +74,10 @@ pub fn mobile(field: Field, value: &str) -> Result<String> {
     if digits.is_empty() {
         return Err(CoreError::invalid(field, Rule::Required));
     }
+    // 1.38001E+10 (or 1.38E10): what Excel shows for a long number it took for a value.
+    if digits.contains(['E', 'e']) && digits.replace(['E', 'e', '+', '.'], "").chars().all(|c| c.is_ascii_digit()) {
+        return Err(CoreError::invalid(field, Rule::PhoneScientific { shown: value.trim().to_string() }));
+    }
     let valid = digits.len() == 11
         && digits.chars().all(|c| c.is_ascii_digit())
         && digits.starts_with('1')
@@ -124,7 +128,19 @@ pub fn date(field: Field, value: &str) -> Result<NaiveDate> {
     if value.trim().is_empty() {
         return Err(CoreError::invalid(field, Rule::Required));
     }
-    parse_date(value).ok_or(CoreError::invalid(field, Rule::DateFormat))
+    parse_date(value).ok_or_else(|| CoreError::invalid(field, impossible_day(value).unwrap_or(Rule::DateFormat)))
+}
+
+/// A date in a right format whose day the month does not have (2026-02-30, 2026年4月31日):
+/// said as such, not as a format error.
+fn impossible_day(value: &str) -> Option<Rule> {
+    let v = fold_full_width(value.trim());
+    let v = v.split_whitespace().next().unwrap_or("").trim_end_matches(['日', '号']).replace(['年', '月', '/', '.'], "-");
+    let parts: Vec<&str> = v.split('-').collect();
+    let [y, m, d] = parts[..] else { return None };
+    let (year, month, day): (i32, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    ((1900..=2200).contains(&year) && (1..=12).contains(&month) && (1..=31).contains(&day) && NaiveDate::from_ymd_opt(year, month, day).is_none())
+        .then_some(Rule::NoSuchDay { year, month, day })
 }
 
 /// A report's or a list's period: both dates required, the second not before the first.
@@ -267,5 +283,61 @@ mod tests {
         assert_eq!(positive_money(Field::Amount, "1.234").unwrap_err().code(), "validation.money_too_precise");
         assert_eq!(positive_money(Field::Amount, "abc").unwrap_err().code(), "validation.money_format");
         assert_eq!(non_negative_money(Field::Discount, "").unwrap(), Money::ZERO);
+    }
+}
+
+/// Checks a whole form: each check's error is kept and the rest still run, so the clerk
+/// sees every field to fix at once. `take` returns the value or a default placeholder
+/// (never used: `finish` refuses the form when anything failed).
+#[derive(Default)]
+pub struct Checks {
+    problems: Vec<(Field, Rule)>,
+    other: Option<CoreError>,
+}
+
+impl Checks {
+    pub fn new() -> Checks {
+        Checks::default()
+    }
+
+    pub fn take<T: Default>(&mut self, result: Result<T>) -> T {
+        match result {
+            Ok(v) => v,
+            Err(e) => {
+                self.add(e);
+                T::default()
+            }
+        }
+    }
+
+    /// Keeps the error of a check whose value is not needed here.
+    pub fn add_result<T>(&mut self, result: Result<T>) {
+        if let Err(e) = result {
+            self.add(e);
+        }
+    }
+
+    pub fn add(&mut self, e: CoreError) {
+        match e {
+            CoreError::Validation { field, rule } => self.problems.push((field, rule)),
+            CoreError::Validations(all) => self.problems.extend(all),
+            other => {
+                self.other.get_or_insert(other);
+            }
+        }
+    }
+
+    pub fn finish(self) -> Result<()> {
+        if let Some(e) = self.other {
+            return Err(e);
+        }
+        match self.problems.len() {
+            0 => Ok(()),
+            1 => {
+                let (field, rule) = self.problems.into_iter().next().expect("one problem");
+                Err(CoreError::Validation { field, rule })
+            }
+            _ => Err(CoreError::Validations(self.problems)),
+        }
     }
 }

@@ -167,11 +167,15 @@ fn a_year_of_demo_history_keeps_every_table_consistent() {
         .iter()
         .all(|x| n(&x[col(rate, "renewed")]) <= n(&x[col(rate, "ended")])));
     renewal_rate_matches_an_oracle(&raw, rate, ("2026-01", "2026-11-25"));
+    // The rule of renewals.rs, written out again: started and not ended, not refunded,
+    // the member not left or merged, ending within 30 days or ≤ 3 lessons left, and no
+    // later-ending contract of the member.
     let due_oracle = one(
         "SELECT COUNT(*) FROM contracts k JOIN members m ON m.id = k.member_id
-         WHERE k.status = 'active' AND m.status IN ('active', 'paused') AND k.start_date <= '2026-11-25' AND k.end_date >= '2026-11-25'
+         WHERE k.status <> 'refunded' AND m.status <> 'left' AND m.merged_into IS NULL
+           AND k.start_date <= '2026-11-25' AND k.end_date >= '2026-11-25'
            AND (k.end_date <= '2026-12-25' OR (k.kind = 'lessons' AND k.lessons_total - k.lessons_used <= 3))
-           AND k.id NOT IN (SELECT renewal_of FROM contracts WHERE renewal_of IS NOT NULL)",
+           AND NOT EXISTS (SELECT 1 FROM contracts n WHERE n.member_id = k.member_id AND n.id <> k.id AND n.status <> 'refunded' AND n.end_date > k.end_date)",
     );
     assert_eq!((due.total_rows, due.rows.len() as i64), (due_oracle, due_oracle));
     assert!(due.rows.windows(2).all(|w| w[0][col(due, "end_date")] <= w[1][col(due, "end_date")]), "soonest first");

@@ -31,6 +31,13 @@ fn a_backup_made_while_the_desk_writes_is_whole_and_checked() {
         }
     });
     assert_eq!(c.core.backups(&c.admin).unwrap().len(), 3);
+    // Each backup is one file: no `-partial`, `-wal` or `-shm` left beside the copies.
+    let folder = c.core.backup_folder(&c.admin).unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(names.iter().all(|n| n.starts_with("centredesk-") && n.ends_with(".db")), "{names:?}");
+    assert_eq!(c.core.backup_folder(&c.clerk).unwrap_err().code(), "forbidden");
 }
 
 #[test]

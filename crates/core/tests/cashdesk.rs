@@ -49,7 +49,7 @@ fn paid_member(c: &Centre, name: &str, phone: &str) -> String {
         .core
         .contract_enrol(&c.clerk, EnrolInput { member_id: m.id.clone(), package_id: pkg.id, discount: String::new(), start_date: None, consultant_id: None, renewal_of: None, notes: String::new() })
         .unwrap();
-    c.core.payment_take(&c.clerk, PaymentInput { contract_id: k.contract.id, amount: "1000".into(), method: "wechat".into(), note: String::new() }).unwrap();
+    c.core.payment_take(&c.clerk, PaymentInput { contract_id: k.contract.id, amount: "1000".into(), method: "wechat".into(), note: String::new() }, centredesk_core::Lang::ZhCn).unwrap();
     m.id
 }
 
@@ -211,7 +211,7 @@ fn the_reconciliation_equals_the_raw_rows_for_every_staff_member_and_day() {
             .id
     };
     let pay = |who: &Session, k: &str, amount: &str, method: &str| {
-        c.core.payment_take(who, PaymentInput { contract_id: k.into(), amount: amount.into(), method: method.into(), note: String::new() }).unwrap().payment.id
+        c.core.payment_take(who, PaymentInput { contract_id: k.into(), amount: amount.into(), method: method.into(), note: String::new() }, centredesk_core::Lang::ZhCn).unwrap().payment.id
     };
     // Day 0 (2026-11-25): the clerk takes cash and WeChat, sells water; the consultant takes cash.
     let k1 = enrol("一号", "13800000001");

@@ -23,7 +23,7 @@ struct Twins {
 }
 
 fn present(member: &str) -> MarkInput {
-    MarkInput { member_id: member.into(), mark: "present".into(), comment: String::new() }
+    MarkInput { member_id: member.into(), mark: "present".into(), comment: String::new(), ..Default::default() }
 }
 
 /// 王小明 registered twice (once by each parent's phone), each record with a contract, a
@@ -40,7 +40,7 @@ fn twins() -> Twins {
             .unwrap()
             .contract
             .id;
-        c.core.payment_take(&c.clerk, PaymentInput { contract_id: k.clone(), amount: "600".into(), method: "wechat".into(), note: String::new() }).unwrap();
+        c.core.payment_take(&c.clerk, PaymentInput { contract_id: k.clone(), amount: "600".into(), method: "wechat".into(), note: String::new() }, centredesk_core::Lang::ZhCn).unwrap();
         k
     };
     let (keep_contract, dup_contract) = (enrol(&keep.id), enrol(&dup.id));
@@ -63,10 +63,12 @@ fn twins() -> Twins {
         .collect();
     assert_eq!(sessions.len(), 2);
     for m in [&keep.id, &dup.id] {
-        c.core.group_add_member(&c.admin, &group, m, Some("2026-11-01".into())).unwrap();
+        c.core.group_add_member(&c.admin, &group, m, Some("2026-11-01".into()), false).unwrap();
     }
-    c.core.roll_call(&c.coach, &sessions[0], RollCallInput { marks: vec![present(&keep.id), present(&dup.id)], trials: vec![] }).unwrap();
-    c.core.roll_call(&c.coach, &sessions[1], RollCallInput { marks: vec![present(&dup.id)], trials: vec![] }).unwrap();
+    c.to_class(&sessions[0]);
+    c.core.roll_call(&c.coach, &sessions[0], RollCallInput { marks: vec![present(&keep.id), present(&dup.id)], trials: vec![], ..Default::default() }).unwrap();
+    c.to_class(&sessions[1]);
+    c.core.roll_call(&c.coach, &sessions[1], RollCallInput { marks: vec![present(&dup.id)], trials: vec![], ..Default::default() }).unwrap();
     Twins { c, keep: keep.id, dup: dup.id, keep_contract, dup_contract, sessions }
 }
 

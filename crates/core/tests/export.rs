@@ -33,8 +33,8 @@ fn centre_with_money() -> (Centre, String) {
         .core
         .contract_enrol(&c.admin, EnrolInput { member_id: m.id.clone(), package_id: pkg.id, discount: "100".into(), start_date: None, consultant_id: None, renewal_of: None, notes: String::new() })
         .unwrap();
-    let paid = c.core.payment_take(&c.clerk, PaymentInput { contract_id: k.contract.id.clone(), amount: "500.5".into(), method: "wechat".into(), note: String::new() }).unwrap();
-    c.core.payment_take(&c.clerk, PaymentInput { contract_id: k.contract.id.clone(), amount: "399.5".into(), method: "cash".into(), note: String::new() }).unwrap();
+    let paid = c.core.payment_take(&c.clerk, PaymentInput { contract_id: k.contract.id.clone(), amount: "500.5".into(), method: "wechat".into(), note: String::new() }, centredesk_core::Lang::ZhCn).unwrap();
+    c.core.payment_take(&c.clerk, PaymentInput { contract_id: k.contract.id.clone(), amount: "399.5".into(), method: "cash".into(), note: String::new() }, centredesk_core::Lang::ZhCn).unwrap();
     c.core.payment_reverse(&c.admin, &paid.payment.id, "=录错").unwrap();
     (c, m.id)
 }

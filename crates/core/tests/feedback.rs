@@ -103,7 +103,7 @@ fn overdue_is_computed_against_the_clock_in_the_centres_time_zone() {
     let minor = c.core.complaint_create(&c.clerk, complaint(&m.id, "minor", "class", None, None)).unwrap();
     assert_eq!((serious.deadline.as_str(), minor.deadline.as_str()), ("2026-11-27", "2026-12-02"));
     assert_eq!(serious.handler_id, c.clerk.staff_id, "the recorder handles it by default");
-    let overdue_on_home = |s: &centredesk_core::Session| c.core.home(s).unwrap().overdue_complaints.iter().map(|k| k.id.clone()).collect::<Vec<_>>();
+    let overdue_on_home = |s: &centredesk_core::Session| c.core.home(s, centredesk_core::Lang::ZhCn).unwrap().overdue_complaints.iter().map(|k| k.id.clone()).collect::<Vec<_>>();
 
     // 2026-11-27 23:59 in Beijing (15:59 UTC): the deadline day itself is not overdue.
     c.clock.set(Utc.with_ymd_and_hms(2026, 11, 27, 15, 59, 0).unwrap());

@@ -28,7 +28,7 @@ fn enrol(c: &Centre, member_id: &str, package_id: &str, discount: &str) -> centr
 }
 
 fn pay(c: &Centre, contract_id: &str, amount: &str) -> centredesk_core::Result<centredesk_core::payments::Receipt> {
-    c.core.payment_take(&c.clerk, PaymentInput { contract_id: contract_id.into(), amount: amount.into(), method: "wechat".into(), note: String::new() })
+    c.core.payment_take(&c.clerk, PaymentInput { contract_id: contract_id.into(), amount: amount.into(), method: "wechat".into(), note: String::new() }, centredesk_core::Lang::ZhCn)
 }
 
 #[test]
@@ -221,7 +221,7 @@ fn home_lists_renewals_due_follow_ups_and_recent_payments() {
             next_follow_up: Some("2026-11-25".into()),
         })
         .unwrap();
-    let home = c.core.home(&c.clerk).unwrap();
+    let home = c.core.home(&c.clerk, centredesk_core::Lang::ZhCn).unwrap();
     assert_eq!(home.today, "2026-11-25");
     assert_eq!(home.renewals_due.iter().map(|r| r.member_name.as_str()).collect::<Vec<_>>(), vec!["吴一"]);
     assert_eq!((home.renewals_due[0].end_date.as_str(), home.renewals_due[0].days_left), ("2026-12-24", 29));

@@ -139,7 +139,7 @@ fn a_bottle_of_water_for_points_spends_points_and_stock() {
         .core
         .contract_enrol(&c.clerk, EnrolInput { member_id: m.id.clone(), package_id: pkg.id, discount: String::new(), start_date: None, consultant_id: None, renewal_of: None, notes: String::new() })
         .unwrap();
-    let paid = c.core.payment_take(&c.clerk, PaymentInput { contract_id: k.contract.id.clone(), amount: "20.50".into(), method: "cash".into(), note: String::new() }).unwrap();
+    let paid = c.core.payment_take(&c.clerk, PaymentInput { contract_id: k.contract.id.clone(), amount: "20.50".into(), method: "cash".into(), note: String::new() }, centredesk_core::Lang::ZhCn).unwrap();
     assert_eq!(c.core.points_account(&c.clerk, &m.id).unwrap().balance, 20, "whole yuan only");
     assert_eq!(c.core.points_award(&c.clerk, PointsAward { member_id: m.id.clone(), points: 50, reason: "比赛获奖".into() }).unwrap_err().code(), "forbidden");
     c.core.points_award(&c.admin, PointsAward { member_id: m.id.clone(), points: 50, reason: "比赛获奖".into() }).unwrap();

@@ -46,7 +46,7 @@ fn ledger_and_balance_always_agree() {
                 match s {
                     Step::Pay(fen) => {
                         let amount = Money::from_fen(fen);
-                        let r = c.core.payment_take(&c.clerk, PaymentInput { contract_id: k.contract.id.clone(), amount: amount.to_string(), method: "cash".into(), note: String::new() });
+                        let r = c.core.payment_take(&c.clerk, PaymentInput { contract_id: k.contract.id.clone(), amount: amount.to_string(), method: "cash".into(), note: String::new() }, centredesk_core::Lang::ZhCn);
                         if model_paid + amount <= due {
                             let r = r.unwrap();
                             model_paid += amount;

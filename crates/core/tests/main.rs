@@ -24,4 +24,5 @@ mod roles;
 mod search;
 mod tiers;
 mod timetable;
+mod truth;
 mod write_path;

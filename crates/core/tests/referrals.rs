@@ -35,7 +35,7 @@ fn enrol(c: &Centre, m: &Member, package_id: &str) -> String {
 
 fn pay(c: &Centre, contract_id: &str, amount: &str) -> String {
     c.core
-        .payment_take(&c.clerk, PaymentInput { contract_id: contract_id.into(), amount: amount.into(), method: "wechat".into(), note: String::new() })
+        .payment_take(&c.clerk, PaymentInput { contract_id: contract_id.into(), amount: amount.into(), method: "wechat".into(), note: String::new() }, centredesk_core::Lang::ZhCn)
         .unwrap()
         .payment
         .id

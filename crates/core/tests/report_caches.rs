@@ -9,90 +9,10 @@
 use centredesk_core::Core;
 use rusqlite::Connection;
 
-/// Each cache, as its rows in a fixed order, next to the same rows recomputed.
-fn caches(c: &Connection) -> Vec<(&'static str, Vec<String>, Vec<String>)> {
-    let rows = |sql: &str| -> Vec<String> {
-        let mut stmt = c.prepare(sql).unwrap();
-        let n = stmt.column_count();
-        stmt.query_map([], |r| Ok((0..n).map(|i| format!("{:?}", r.get_ref(i).unwrap())).collect::<Vec<_>>().join("|")))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap()
-    };
-    vec![
-        (
-            "session_marks",
-            // A session whose marks were all removed keeps a row of zeros; it counts nothing.
-            rows("SELECT * FROM session_marks WHERE present + late + absent + leave + makeup + trial > 0 ORDER BY 1"),
-            rows(
-                "SELECT session_id, SUM(mark = 'present'), SUM(mark = 'late'), SUM(mark = 'absent'), SUM(mark = 'leave'), SUM(mark = 'makeup'), SUM(mark = 'trial')
-                 FROM attendance GROUP BY 1 ORDER BY 1",
-            ),
-        ),
-        (
-            "member_attended",
-            rows("SELECT * FROM member_attended ORDER BY 1"),
-            rows(
-                "SELECT a.member_id, MAX(s.date) FROM attendance a JOIN class_sessions s ON s.id = a.session_id
-                 WHERE a.mark IN ('present','late','makeup') GROUP BY 1 ORDER BY 1",
-            ),
-        ),
-        (
-            "contract_consumed",
-            rows("SELECT * FROM contract_consumed ORDER BY 1"),
-            rows(
-                "SELECT a.contract_id, MAX(s.date) FROM attendance a JOIN class_sessions s ON s.id = a.session_id
-                 WHERE a.contract_id IS NOT NULL AND a.consumed = 1 GROUP BY 1 ORDER BY 1",
-            ),
-        ),
-        (
-            "payment_days",
-            rows("SELECT * FROM payment_days ORDER BY 1, 2, 3, 4"),
-            rows(
-                "SELECT p.business_date, COALESCE(k.consultant_id, ''), p.method, COALESCE(k.package_name, ''),
-                    SUM(CASE WHEN p.kind = 'payment' THEN p.amount ELSE 0 END), SUM(CASE WHEN p.kind = 'refund' THEN p.amount ELSE 0 END),
-                    SUM(CASE WHEN p.kind = 'reversal' THEN p.amount ELSE 0 END), COUNT(*)
-                 FROM payments p LEFT JOIN contracts k ON k.id = p.contract_id GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
-            ),
-        ),
-        (
-            "member_spend",
-            rows("SELECT * FROM member_spend ORDER BY 1"),
-            rows("SELECT member_id, SUM(amount), SUM(kind = 'payment'), MIN(business_date), MAX(business_date) FROM payments GROUP BY 1 ORDER BY 1"),
-        ),
-        (
-            "activity_hours",
-            rows("SELECT * FROM activity_hours ORDER BY 1, 2, 3, 4"),
-            rows("SELECT substr(at, 1, 13), COALESCE(staff_id, ''), entity, op, COUNT(*) FROM change_log GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"),
-        ),
-        (
-            "lead_reach",
-            rows("SELECT * FROM lead_reach ORDER BY 1"),
-            rows(&format!(
-                "SELECT l.id, MAX({cur}, COALESCE((SELECT MAX({hist}) FROM change_log cl WHERE cl.entity = 'lead' AND cl.entity_id = l.id), -1)) FROM leads l ORDER BY 1",
-                cur = RANK.replace("{s}", "l.status"),
-                hist = RANK.replace("{s}", "json_extract(cl.payload, '$.data.status')"),
-            )),
-        ),
-        (
-            "contract_ends",
-            rows("SELECT * FROM contract_ends ORDER BY 1"),
-            rows(
-                "SELECT k.id, CASE WHEN k.kind = 'lessons' AND k.lessons_used >= k.lessons_total AND u.last < k.end_date THEN u.last ELSE k.end_date END,
-                    (SELECT COUNT(*) > 0 FROM contracts r WHERE r.renewal_of = k.id)
-                 FROM contracts k LEFT JOIN (
-                    SELECT a.contract_id, MAX(s.date) AS last FROM attendance a JOIN class_sessions s ON s.id = a.session_id
-                    WHERE a.consumed = 1 GROUP BY 1) u ON u.contract_id = k.id
-                 WHERE k.status <> 'refunded' ORDER BY 1",
-            ),
-        ),
-    ]
-}
-
-const RANK: &str = "CASE {s} WHEN 'new' THEN 0 WHEN 'contacted' THEN 1 WHEN 'visit_booked' THEN 2 WHEN 'visited' THEN 3 WHEN 'trial' THEN 4 WHEN 'enrolled' THEN 5 ELSE -1 END";
-
+/// Each cache next to its recomputation: the same rules as the invariant checker's
+/// (`check::caches`), so the test and the checker cannot disagree.
 fn assert_caches_match(c: &Connection, when: &str) {
-    for (name, cached, recomputed) in caches(c) {
+    for (name, cached, recomputed) in centredesk_core::check::caches(c).unwrap() {
         assert!(!recomputed.is_empty(), "{when}: {name} has nothing to check");
         assert_eq!(cached.len(), recomputed.len(), "{when}: {name} row count");
         for (a, b) in cached.iter().zip(&recomputed) {

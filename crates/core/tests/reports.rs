@@ -34,7 +34,7 @@ fn ledger() -> Centre {
             .id
     };
     let pay = |k: &str, amount: &str, method: &str| {
-        c.core.payment_take(&c.clerk, PaymentInput { contract_id: k.into(), amount: amount.into(), method: method.into(), note: String::new() }).unwrap().payment.id
+        c.core.payment_take(&c.clerk, PaymentInput { contract_id: k.into(), amount: amount.into(), method: method.into(), note: String::new() }, centredesk_core::Lang::ZhCn).unwrap().payment.id
     };
     on(&c, 2026, 12, 28); // Monday, 2026-W53
     let k1 = enrol(&m.id, &lessons.id, Some(c.consultant.staff_id.clone()));
@@ -67,6 +67,25 @@ fn totals_equal_the_ledger_and_each_breakdown_adds_up() {
 }
 
 #[test]
+fn goods_are_a_line_of_their_own_with_totals_with_and_without_them() {
+    use centredesk_core::goods::{GoodsInput, ReturnInput, SaleInput, StockInput};
+    let c = ledger();
+    on(&c, 2027, 1, 5);
+    let suit = c.core.goods_create(&c.admin, GoodsInput { name: "道服".into(), category: "服装".into(), price: "180".into(), points_price: Some(2000) }).unwrap();
+    c.core.goods_stock(&c.admin, StockInput { goods_id: suit.id.clone(), kind: "purchase".into(), quantity: 5, reason: String::new() }).unwrap();
+    let sale = c.core.goods_sell(&c.clerk, SaleInput { goods_id: suit.id.clone(), quantity: 2, member_id: None, method: "cash".into(), delivered: true, note: String::new() }).unwrap();
+    c.core.goods_return(&c.clerk, ReturnInput { sale_id: sale.id, quantity: 1, reason: "尺码".into() }).unwrap();
+    let r = c.core.revenue(&c.admin, &filter("month"), Lang::ZhCn).unwrap();
+    assert_eq!((r.goods.received, r.goods.refunded, r.goods.net), (Money::from_fen(36_000), Money::from_fen(-18_000), Money::from_fen(18_000)));
+    assert_eq!(r.total_with_goods.net, r.total.net + r.goods.net);
+    let ledger = Money::from_fen(c.count("SELECT SUM(amount) FROM payments WHERE business_date BETWEEN '2026-12-01' AND '2027-01-31'"));
+    assert_eq!(r.total.net, ledger, "tuition is still the payments ledger");
+    let csv = c.core.revenue_csv(&c.admin, &filter("month"), "totals", Lang::ZhCn, true).unwrap();
+    let text = String::from_utf8(csv.bytes[3..].to_vec()).unwrap();
+    assert!(text.contains("商品销售,360.00,-180.00,0.00,180.00,2"), "{text}");
+}
+
+#[test]
 fn iso_weeks_and_months_group_across_the_new_year() {
     let c = ledger();
     let weeks = c.core.revenue(&c.admin, &filter("week"), Lang::ZhCn).unwrap().by_period;
@@ -96,12 +115,18 @@ fn methods_are_named_and_a_consultants_sales_can_be_picked_out() {
 #[test]
 fn the_csv_is_the_same_rows_and_bad_filters_are_named() {
     let c = ledger();
-    let csv = c.core.revenue_csv(&c.admin, &filter("week"), Lang::ZhCn, true).unwrap();
+    let csv = c.core.revenue_csv(&c.admin, &filter("week"), "by_period", Lang::ZhCn, true).unwrap();
     let text = String::from_utf8(csv.bytes[3..].to_vec()).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "期间,收款,退费,冲正,净收入,笔数");
     assert_eq!(lines[1], "2026-W53,1399.90,0.00,-399.90,1000.00,4");
-    assert!(lines.last().unwrap().starts_with("合计,"));
+    assert!(lines.last().unwrap().starts_with("学费合计（不含商品）,"));
+    // Every table of the report exports.
+    for table in centredesk_core::reports::REVENUE_TABLES {
+        let csv = c.core.revenue_csv(&c.admin, &filter("week"), table, Lang::ZhCn, true).unwrap();
+        assert!(csv.rows >= 1, "{table}");
+    }
+    assert_eq!(c.core.revenue_csv(&c.admin, &filter("week"), "nope", Lang::ZhCn, true).unwrap_err().code(), "validation.one_of");
     let bad = RevenueFilter { period: "year".into(), ..filter("day") };
     let e = c.core.revenue(&c.admin, &bad, Lang::En).unwrap_err();
     assert_eq!(e.code(), "validation.one_of");
@@ -116,8 +141,8 @@ mod attendance {
     use centredesk_core::timetable::{ClassGroupInput, RoomInput, SessionFilter, SlotInput};
 
     fn mark(member: &str, mark: &str) -> MarkInput {
-        MarkInput { member_id: member.into(), mark: mark.into(), comment: String::new() }
-    }
+        MarkInput { member_id: member.into(), mark: mark.into(), comment: String::new(), ..Default::default() }
+}
 
     #[test]
     fn rates_per_group_count_leave_as_excused_and_list_who_stopped_coming() {
@@ -138,7 +163,7 @@ mod attendance {
             .enumerate()
             .map(|(i, n)| {
                 let m = c.member(&format!("{n}同学"), &format!("1380000010{i}"));
-                c.core.group_add_member(&c.admin, &group, &m.id, Some("2026-10-01".into())).unwrap();
+                c.core.group_add_member(&c.admin, &group, &m.id, Some("2026-10-01".into()), false).unwrap();
                 c.core
                     .contract_enrol(&c.admin, EnrolInput { member_id: m.id.clone(), package_id: pkg.id.clone(), discount: String::new(), start_date: Some("2026-10-01".into()), consultant_id: None, renewal_of: None, notes: String::new() })
                     .unwrap();
@@ -154,7 +179,8 @@ mod attendance {
             if s.date.as_str() < "2026-11-01" {
                 marks.push(mark(&kids[2], "present"));
             }
-            c.core.roll_call(&c.coach, &s.id, RollCallInput { marks, trials: vec![] }).unwrap();
+            c.to_class(&s.id);
+            c.core.roll_call(&c.coach, &s.id, RollCallInput { marks, trials: vec![], ..Default::default() }).unwrap();
         }
         on(&c, 2026, 11, 25);
         let f = AttendanceFilter { from_date: "2026-10-01".into(), to_date: "2026-11-25".into(), by: "member".into(), inactive_days: Some(21) };
@@ -200,17 +226,17 @@ mod staff_activity {
         c.member("李小红", "13800000002");
         let pkg = c.lesson_package(10, "1000"); // the manager
         let day = |d: &str| ActivityFilter { from_date: d.into(), to_date: d.into(), staff_id: None, entity_id: None };
-        let today = c.core.staff_activity(&c.admin, &day("2026-11-25")).unwrap();
+        let today = c.core.staff_activity(&c.admin, &day("2026-11-25"), centredesk_core::Lang::ZhCn).unwrap();
         let clerk: i64 = today.counts.iter().filter(|x| x.staff_id.as_deref() == Some(c.clerk.staff_id.as_str())).map(|x| x.count).sum();
         assert!(clerk >= 2, "{:?}", today.counts);
         assert!(today.counts.iter().any(|x| x.entity == "package" && x.staff_id.as_deref() == Some(c.admin.staff_id.as_str())));
         assert_eq!(today.total, today.entries.len() as i64);
         assert!(today.entries.iter().all(|e| e.entity_id != m.id), "yesterday's member is not in today");
         // A record's own history, across days, whoever did it.
-        let history = c.core.staff_activity(&c.admin, &ActivityFilter { entity_id: Some(m.id.clone()), ..day("2026-11-01") }.with_to("2026-11-30")).unwrap();
+        let history = c.core.staff_activity(&c.admin, &ActivityFilter { entity_id: Some(m.id.clone()), ..day("2026-11-01") }.with_to("2026-11-30"), centredesk_core::Lang::ZhCn).unwrap();
         assert!(history.entries.iter().all(|e| e.entity_id == m.id || e.subject_id.as_deref() == Some(m.id.as_str())));
         assert!(history.entries.iter().any(|e| e.op == "approve"));
-        assert_eq!(c.core.staff_activity(&c.clerk, &day("2026-11-25")).unwrap_err().code(), "forbidden");
+        assert_eq!(c.core.staff_activity(&c.clerk, &day("2026-11-25"), centredesk_core::Lang::ZhCn).unwrap_err().code(), "forbidden");
         let _ = pkg;
     }
 

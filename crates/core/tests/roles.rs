@@ -31,7 +31,7 @@ fn every_command_checks_the_role() {
         .core
         .contract_enrol(&c.admin, EnrolInput { member_id: member.id.clone(), package_id: pkg.id.clone(), discount: String::new(), start_date: None, consultant_id: None, renewal_of: None, notes: String::new() })
         .unwrap();
-    let receipt = c.core.payment_take(&c.admin, PaymentInput { contract_id: k.contract.id.clone(), amount: "10".into(), method: "cash".into(), note: String::new() }).unwrap();
+    let receipt = c.core.payment_take(&c.admin, PaymentInput { contract_id: k.contract.id.clone(), amount: "10".into(), method: "cash".into(), note: String::new() }, centredesk_core::Lang::ZhCn).unwrap();
     let guardian_id = c.core.member_get(&c.admin, &member.id).unwrap().guardians[0].guardian.id.clone();
     let lead_input = || LeadInput {
         name: "线索".into(), contact_name: String::new(), phone: "13600000001".into(), wechat: String::new(), gender: None, birthday: None,
@@ -47,7 +47,7 @@ fn every_command_checks_the_role() {
     c.core.slot_create(&c.admin, slot_input(3)).unwrap();
     c.core.sessions_generate(&c.admin, "2026-11-25", "2026-11-25").unwrap();
     let sid = &c.core.session_list(&c.admin, SessionFilter { from_date: "2026-11-25".into(), to_date: "2026-11-25".into(), ..Default::default() }).unwrap()[0].id;
-    let gm = c.core.group_add_member(&c.admin, &group, mid, None).unwrap().id;
+    let gm = c.core.group_add_member(&c.admin, &group, mid, None, false).unwrap().id;
     let trial = c.core.trial_request(&c.admin, TrialInput { session_id: sid.clone(), lead_id: Some(lid.clone()), member_id: None, note: String::new() }).unwrap().id;
     // Feedback: a suggestion, and a complaint handled by someone outside the table (a second manager).
     let sugg = c.core.suggestion_create(&c.admin, SuggestionInput { body: "意见".into(), member_id: Some(mid.clone()), guardian_id: None, author_name: String::new(), public: false }).unwrap().id;
@@ -62,14 +62,14 @@ fn every_command_checks_the_role() {
     let desk = [M, CL, CS];
     let table: Vec<(&str, Vec<Role>, Call)> = vec![
         ("search", all.to_vec(), Box::new(|s| c.core.search(s, "权限", 5).map(drop))),
-        ("home", all.to_vec(), Box::new(|s| c.core.home(s).map(drop))),
+        ("home", all.to_vec(), Box::new(|s| c.core.home(s, centredesk_core::Lang::ZhCn).map(drop))),
         ("member_get", all.to_vec(), Box::new(|s| c.core.member_get(s, mid).map(drop))),
         ("member_list", all.to_vec(), Box::new(|s| c.core.member_list(s, MemberFilter::default()).map(drop))),
         ("member_timeline", all.to_vec(), Box::new(|s| c.core.member_timeline(s, mid, 10).map(drop))),
         ("guardian_get", all.to_vec(), Box::new(|s| c.core.guardian_get(s, gid).map(drop))),
         ("package_list", all.to_vec(), Box::new(|s| c.core.package_list(s, true).map(drop))),
         ("contract_get", all.to_vec(), Box::new(|s| c.core.contract_get(s, kid).map(drop))),
-        ("receipt", all.to_vec(), Box::new(|s| c.core.receipt(s, pay_id).map(drop))),
+        ("receipt", all.to_vec(), Box::new(|s| c.core.receipt(s, pay_id, centredesk_core::Lang::ZhCn).map(drop))),
         ("payments_recent", all.to_vec(), Box::new(|s| c.core.payments_recent(s, 5).map(drop))),
         ("staff_list", all.to_vec(), Box::new(|s| c.core.staff_list(s).map(drop))),
         ("member_apply", desk.to_vec(), Box::new(|s| c.core.member_apply(s, MemberApplication { name: "新人".into(), gender: "M".into(), guardian: None, referred_by: None, notes: String::new() }).map(drop))),
@@ -88,7 +88,7 @@ fn every_command_checks_the_role() {
         ("lead_list", desk.to_vec(), Box::new(|s| c.core.lead_list(s, LeadFilter::default()).map(drop))),
         ("contract_enrol", desk.to_vec(), Box::new(|s| c.core.contract_enrol(s, EnrolInput { member_id: mid.clone(), package_id: pid.clone(), discount: String::new(), start_date: None, consultant_id: None, renewal_of: None, notes: String::new() }).map(drop))),
         ("contract_pause", desk.to_vec(), Box::new(|s| c.core.contract_pause(s, kid, PauseInput { from_date: "2026-11-24".into(), to_date: "2026-11-23".into(), reason: String::new() }).map(drop))),
-        ("payment_take", desk.to_vec(), Box::new(|s| c.core.payment_take(s, PaymentInput { contract_id: kid.clone(), amount: "1".into(), method: "cash".into(), note: String::new() }).map(drop))),
+        ("payment_take", desk.to_vec(), Box::new(|s| c.core.payment_take(s, PaymentInput { contract_id: kid.clone(), amount: "1".into(), method: "cash".into(), note: String::new() }, centredesk_core::Lang::ZhCn).map(drop))),
         ("payment_reverse", vec![M], Box::new(|s| c.core.payment_reverse(s, "no-such-payment", "x").map(drop))),
         ("refund_quote", vec![M], Box::new(|s| c.core.refund_quote(s, kid, RefundRule::Lessons).map(drop))),
         ("contract_refund", vec![M], Box::new(|s| c.core.contract_refund(s, "no-such-contract", RefundInput { rule: RefundRule::Days, method: "cash".into(), reason: "x".into() }).map(drop))),
@@ -119,7 +119,7 @@ fn every_command_checks_the_role() {
         })),
         ("staff_activity", vec![M], Box::new(|s| {
             let f = centredesk_core::audit::ActivityFilter { from_date: "2026-11-01".into(), to_date: "2026-11-30".into(), staff_id: None, entity_id: None };
-            c.core.staff_activity(s, &f).map(drop)
+            c.core.staff_activity(s, &f, centredesk_core::Lang::ZhCn).map(drop)
         })),
         ("import_preview", vec![M], Box::new(|s| {
             c.core.import_preview(s, centredesk_core::import::ImportKind::Members, "姓名,性别,电话\n导入测试,男,13600000009\n".as_bytes(), None).map(drop)
@@ -174,7 +174,7 @@ fn every_command_checks_the_role() {
         ("closure_create", vec![M], Box::new(|s| c.core.closure_create(s, Closure { id: String::new(), name: "元旦".into(), from_date: "2027-01-01".into(), to_date: "2027-01-01".into() }).map(drop))),
         ("sessions_generate", vec![M], Box::new(|s| c.core.sessions_generate(s, "2026-11-25", "2026-11-25").map(drop))),
         ("session_change", vec![M], Box::new(|s| c.core.session_change(s, sid, SessionChange { date: None, start_time: None, end_time: None, room_id: None, coach_id: None, cancel: false, note: "n".into() }).map(drop))),
-        ("group_add_member", desk.to_vec(), Box::new(|s| c.core.group_add_member(s, &group, mid, None).map(drop))),
+        ("group_add_member", desk.to_vec(), Box::new(|s| c.core.group_add_member(s, &group, mid, None, false).map(drop))),
         ("group_remove_member", desk.to_vec(), Box::new(|s| c.core.group_remove_member(s, &gm, Some("2030-01-01".into())).map(drop))),
         ("roll_call", vec![M, CL, CO], Box::new(|s| c.core.roll_call(s, sid, RollCallInput::default()).map(drop))),
         ("session_dismiss", vec![M, CL, CO], Box::new(|s| c.core.session_dismiss(s, sid).map(drop))),

@@ -115,9 +115,10 @@ fn one_off_changes_survive_and_attended_sessions_are_never_deleted() {
 
     // The slot is retired: only the untouched session without attendance goes.
     let m = s.c.member("点名一", "13800000101");
-    s.c.core.group_add_member(&s.c.admin, &s.group, &m.id, Some("2026-11-01".into())).unwrap();
+    s.c.core.group_add_member(&s.c.admin, &s.group, &m.id, Some("2026-11-01".into()), false).unwrap();
     s.c.clock.set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 21, 10, 0, 0).unwrap());
-    s.c.core.roll_call(&s.c.coach, &after[3].id, RollCallInput { marks: vec![MarkInput { member_id: m.id.clone(), mark: "absent".into(), comment: String::new() }], trials: vec![] }).unwrap();
+    s.c.to_class(&after[3].id);
+    s.c.core.roll_call(&s.c.coach, &after[3].id, RollCallInput { marks: vec![MarkInput { member_id: m.id.clone(), mark: "absent".into(), comment: String::new(), ..Default::default() }], trials: vec![], ..Default::default() }).unwrap();
     s.c.core.slot_deactivate(&s.c.admin, &monday.id).unwrap();
     let regen = s.c.core.sessions_generate(&s.c.admin, "2026-11-30", "2026-12-27").unwrap();
     assert_eq!((regen.removed, regen.kept), (0, 4), "changed by hand or attended: all kept");
@@ -158,7 +159,7 @@ fn used(c: &Centre, contract: &str) -> i64 {
 }
 
 fn mark(member: &str, mark: &str) -> MarkInput {
-    MarkInput { member_id: member.into(), mark: mark.into(), comment: String::new() }
+    MarkInput { member_id: member.into(), mark: mark.into(), comment: String::new(), ..Default::default() }
 }
 
 #[test]
@@ -171,7 +172,9 @@ fn a_lesson_package_used_up_is_renewed_from_today_not_from_its_end_date() {
     let one = c.lesson_package(1, "100");
     let m = c.member("丙同学", "13800000203");
     let first = enrol(c, &m.id, &one.id, "2026-11-01");
-    c.core.roll_call(&c.coach, &session.id, RollCallInput { marks: vec![mark(&m.id, "present")], trials: vec![] }).unwrap();
+    c.to_class(&session.id);
+    c.to_class(&session.id);
+    c.core.roll_call(&c.coach, &session.id, RollCallInput { marks: vec![mark(&m.id, "present")], trials: vec![], ..Default::default() }).unwrap();
     assert_eq!(used(c, &first), 1);
     let renewal = c
         .core
@@ -186,8 +189,8 @@ fn a_lesson_package_used_up_is_renewed_from_today_not_from_its_end_date() {
         .contract_enrol(&c.clerk, EnrolInput { member_id: m.id.clone(), package_id: c.lesson_package(20, "1700").id, discount: String::new(), start_date: None, consultant_id: None, renewal_of: Some(left.clone()), notes: String::new() })
         .unwrap();
     assert_eq!(early.contract.start_date, "2026-11-25");
-    c.core.roll_call(&c.coach, &session.id, RollCallInput { marks: vec![mark(&m.id, "")], trials: vec![] }).unwrap();
-    c.core.roll_call(&c.coach, &session.id, RollCallInput { marks: vec![mark(&m.id, "present")], trials: vec![] }).unwrap();
+    c.core.roll_call(&c.coach, &session.id, RollCallInput { marks: vec![mark(&m.id, "")], trials: vec![], ..Default::default() }).unwrap();
+    c.core.roll_call(&c.coach, &session.id, RollCallInput { marks: vec![mark(&m.id, "present")], trials: vec![], ..Default::default() }).unwrap();
     // `first` and `left` both end 2027-10-31; the renewals end later and are untouched.
     assert_eq!(used(c, &first) + used(c, &left), 1);
     assert_eq!((used(c, &renewal.contract.id), used(c, &early.contract.id)), (0, 0), "the earliest expiring is used first");
@@ -210,7 +213,7 @@ fn roll_call_consumes_the_earliest_expiring_lesson_and_undo_gives_it_back() {
     let p = c.member("戊同学", "13800000205");
     let none = c.member("己同学", "13800000206");
     for m in [&a, &b, &l, &t, &p, &none] {
-        c.core.group_add_member(&c.admin, &s.group, &m.id, Some("2026-11-01".into())).unwrap();
+        c.core.group_add_member(&c.admin, &s.group, &m.id, Some("2026-11-01".into()), false).unwrap();
     }
     // A has two packages: the 10-lesson one bought later but ending sooner... by validity.
     let a_big = enrol(c, &a.id, &big.id, "2026-01-01"); // ends 2026-12-31
@@ -232,12 +235,12 @@ fn roll_call_consumes_the_earliest_expiring_lesson_and_undo_gives_it_back() {
     assert_eq!(roster.entries.iter().find(|e| e.name == "己同学").unwrap().covered, false);
     assert_eq!(roster.entries.iter().find(|e| e.name == "戊同学").unwrap().covered, false, "paused that day");
 
+    c.to_class(&session.id);
     let r = c
         .core
         .roll_call(&c.coach, &session.id, RollCallInput {
             marks: vec![mark(&a.id, "present"), mark(&b.id, "late"), mark(&l.id, "leave"), mark(&t.id, "present"), mark(&p.id, "absent"), mark(&none.id, "present"), mark(&outsider.id, "makeup")],
-            trials: vec![],
-        })
+            trials: vec![], ..Default::default() })
         .unwrap();
     assert_eq!((r.saved, r.lessons_consumed, r.lessons_restored), (7, 3, 0));
     assert_eq!(r.no_contract, vec!["己同学"]);
@@ -247,9 +250,9 @@ fn roll_call_consumes_the_earliest_expiring_lesson_and_undo_gives_it_back() {
     assert_eq!(detail.lessons_remaining, Some(57));
 
     // Saving the same roll call again changes nothing; undoing gives lessons back.
-    let again = c.core.roll_call(&c.coach, &session.id, RollCallInput { marks: vec![mark(&a.id, "present"), mark(&b.id, "present")], trials: vec![] }).unwrap();
+    let again = c.core.roll_call(&c.coach, &session.id, RollCallInput { marks: vec![mark(&a.id, "present"), mark(&b.id, "present")], trials: vec![], ..Default::default() }).unwrap();
     assert_eq!((again.lessons_consumed, again.lessons_restored), (0, 0));
-    let undo = c.core.roll_call(&c.coach, &session.id, RollCallInput { marks: vec![mark(&a.id, "absent"), mark(&b.id, ""), mark(&outsider.id, "leave")], trials: vec![] }).unwrap();
+    let undo = c.core.roll_call(&c.coach, &session.id, RollCallInput { marks: vec![mark(&a.id, "absent"), mark(&b.id, ""), mark(&outsider.id, "leave")], trials: vec![], ..Default::default() }).unwrap();
     assert_eq!(undo.lessons_restored, 3);
     assert_eq!((used(c, &a_big), used(c, &b_k), used(c, &o_k)), (0, 0, 0));
     assert_eq!(c.count(&format!("SELECT COUNT(*) FROM attendance WHERE session_id = '{}'", session.id)), 6);
@@ -272,9 +275,10 @@ fn comments_reach_the_timeline_and_the_parents() {
     c.core.sessions_generate(&c.admin, "2026-11-25", "2026-11-25").unwrap();
     let session = sessions(&s, "2026-11-25", "2026-11-25").remove(0);
     let m = c.member("点评生", "13800000301");
-    c.core.group_add_member(&c.admin, &s.group, &m.id, None).unwrap();
+    c.core.group_add_member(&c.admin, &s.group, &m.id, None, false).unwrap();
+    c.to_class(&session.id);
     c.core
-        .roll_call(&c.coach, &session.id, RollCallInput { marks: vec![MarkInput { member_id: m.id.clone(), mark: "present".into(), comment: "横踢进步很大".into() }], trials: vec![] })
+        .roll_call(&c.coach, &session.id, RollCallInput { marks: vec![MarkInput { member_id: m.id.clone(), mark: "present".into(), comment: "横踢进步很大".into(), ..Default::default() }], trials: vec![], ..Default::default() })
         .unwrap();
     let timeline = c.core.member_timeline(&c.clerk, &m.id, 50).unwrap();
     let att = timeline.iter().find(|e| e.entity == "attendance").unwrap();
@@ -303,8 +307,8 @@ fn a_members_sessions_are_those_of_the_groups_they_are_in_on_each_date() {
     c.core.sessions_generate(&c.admin, "2026-11-23", "2026-12-13").unwrap();
     let m = c.member("丁同学", "13800000204");
     // In the Wednesday class from the start, the Tuesday class from December.
-    c.core.group_add_member(&c.admin, &s.group, &m.id, Some("2026-11-01".into())).unwrap();
-    c.core.group_add_member(&c.admin, &other.id, &m.id, Some("2026-12-01".into())).unwrap();
+    c.core.group_add_member(&c.admin, &s.group, &m.id, Some("2026-11-01".into()), false).unwrap();
+    c.core.group_add_member(&c.admin, &other.id, &m.id, Some("2026-12-01".into()), false).unwrap();
     let mine = c
         .core
         .session_list(&c.clerk, SessionFilter { from_date: "2026-11-23".into(), to_date: "2026-12-13".into(), member_id: Some(m.id.clone()), ..Default::default() })
@@ -340,7 +344,8 @@ fn a_trial_is_approved_attended_and_moves_the_lead_along() {
     assert!(notice.text.contains("2026-11-25 18:00–19:00「周一三初级班」"), "{}", notice.text);
     let roster = c.core.roster(&c.coach, &list[0].id).unwrap();
     assert!(roster.entries.iter().any(|e| e.trial && e.lead_id.as_deref() == Some(lead.id.as_str())));
-    c.core.roll_call(&c.coach, &list[0].id, RollCallInput { marks: vec![], trials: vec![TrialMark { trial_id: t.id.clone(), attended: true }] }).unwrap();
+    c.to_class(&list[0].id);
+    c.core.roll_call(&c.coach, &list[0].id, RollCallInput { marks: vec![], trials: vec![TrialMark { trial_id: t.id.clone(), attended: true }], ..Default::default() }).unwrap();
     assert_eq!(c.core.lead_get(&c.consultant, &lead.id).unwrap().lead.status, "trial");
     // A declined trial is told too.
     let t2 = c.core.trial_request(&c.clerk, TrialInput { session_id: list[1].id.clone(), lead_id: Some(lead.id.clone()), member_id: None, note: String::new() }).unwrap();
@@ -360,9 +365,10 @@ fn every_timetable_and_attendance_row_is_in_the_change_log() {
     let m = c.member("日志生", "13800000501");
     let pkg = c.lesson_package(10, "1000");
     enrol(c, &m.id, &pkg.id, "2026-11-01");
-    c.core.group_add_member(&c.admin, &s.group, &m.id, None).unwrap();
+    c.core.group_add_member(&c.admin, &s.group, &m.id, None, false).unwrap();
     c.core.leave_request(&c.clerk, LeaveInput { member_id: m.id.clone(), session_ids: vec![sessions(&s, "2026-12-02", "2026-12-02")[0].id.clone()], via: "phone".into(), note: String::new() }).unwrap();
-    c.core.roll_call(&c.coach, &session.id, RollCallInput { marks: vec![mark(&m.id, "present")], trials: vec![] }).unwrap();
+    c.to_class(&session.id);
+    c.core.roll_call(&c.coach, &session.id, RollCallInput { marks: vec![mark(&m.id, "present")], trials: vec![], ..Default::default() }).unwrap();
     let raw = c.raw();
     for table in ["rooms", "class_groups", "group_members", "timetable_slots", "seasons", "closures", "class_sessions", "attendance", "leave_requests", "notices"] {
         let orphans: i64 = raw

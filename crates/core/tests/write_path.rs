@@ -72,9 +72,9 @@ fn a_refused_call_saves_nothing_and_leaves_no_gap() {
         .core
         .contract_enrol(&c.clerk, EnrolInput { member_id: m.id.clone(), package_id: pkg.id.clone(), discount: String::new(), start_date: None, consultant_id: None, renewal_of: None, notes: String::new() })
         .unwrap();
-    let bad = c.core.payment_take(&c.clerk, PaymentInput { contract_id: k.contract.id.clone(), amount: "-5".into(), method: "cash".into(), note: String::new() });
+    let bad = c.core.payment_take(&c.clerk, PaymentInput { contract_id: k.contract.id.clone(), amount: "-5".into(), method: "cash".into(), note: String::new() }, centredesk_core::Lang::ZhCn);
     assert_eq!(bad.unwrap_err().message(centredesk_core::Lang::En), "Amount cannot be negative");
-    c.core.payment_take(&c.clerk, PaymentInput { contract_id: k.contract.id.clone(), amount: "5".into(), method: "cash".into(), note: String::new() }).unwrap();
+    c.core.payment_take(&c.clerk, PaymentInput { contract_id: k.contract.id.clone(), amount: "5".into(), method: "cash".into(), note: String::new() }, centredesk_core::Lang::ZhCn).unwrap();
     let seqs: Vec<i64> = c.raw().prepare("SELECT seq FROM change_log WHERE seq > ?1 ORDER BY seq").unwrap().query_map([seq_before], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
     assert_eq!(seqs, (seq_before + 1..=seq_before + seqs.len() as i64).collect::<Vec<_>>(), "no gaps after failures");
 }

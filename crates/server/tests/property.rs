@@ -430,7 +430,7 @@ impl Desk {
                 };
                 let contract = core.contract_enrol(admin, input).unwrap();
                 let pay = PaymentInput { contract_id: contract.contract.id.clone(), amount: "100".into(), method: "wechat".into(), note: String::new() };
-                core.payment_take(admin, pay).unwrap();
+                core.payment_take(admin, pay, centredesk_core::Lang::ZhCn).unwrap();
             }
             DeskWrite::Reverse => {
                 let open = "SELECT id FROM payments p WHERE kind = 'payment' AND NOT EXISTS (SELECT 1 FROM payments r WHERE r.reverses_id = p.id) ORDER BY id";

@@ -69,21 +69,17 @@ impl Core {
         let today = self.today();
         let (settings, renewals, birthdays) = self.read(|c| {
             let s = load(c)?;
-            let until = (today + chrono::Duration::days(s.renewal_days)).to_string();
-            // Active contracts of active members, not yet renewed, close to their end.
-            let mut stmt = c.prepare(
-                "SELECT k.id, k.member_id, m.name, k.package_name, k.end_date, COALESCE(k.lessons_total - k.lessons_used, -1)
-                 FROM contracts k JOIN members m ON m.id = k.member_id
-                 WHERE k.status = 'active' AND m.status = 'active' AND k.end_date >= ?1
-                   AND ((?3 > 0 AND k.end_date <= ?2) OR (k.lessons_total IS NOT NULL AND k.lessons_total - k.lessons_used <= ?4))
-                   AND NOT EXISTS (SELECT 1 FROM contracts r WHERE r.renewal_of = k.id AND r.status <> 'refunded')
-                   AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.dedupe_key = 'renewal_due:' || k.id)",
-            )?;
-            let renewals = stmt
-                .query_map(rusqlite::params![today.to_string(), until, s.renewal_days, s.renewal_lessons], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, i64>(5)?))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+            // The one rule of renewals.rs, with the reminder's own window; each contract
+            // is reminded once (its dedupe key).
+            let window = crate::renewals::Window { days: s.renewal_days, lessons: s.renewal_lessons };
+            let (due, _) = crate::renewals::due_rows(c, &today.to_string(), window, usize::MAX, false)?;
+            let mut reminded = c.prepare_cached("SELECT EXISTS (SELECT 1 FROM notices WHERE dedupe_key = 'renewal_due:' || ?1)")?;
+            let mut renewals = vec![];
+            for d in due {
+                if !reminded.query_row([&d.contract_id], |r| r.get::<_, bool>(0))? {
+                    renewals.push((d.contract_id, d.member_id, d.member_name, d.package_name, d.end_date, d.lessons_remaining.unwrap_or(-1)));
+                }
+            }
             let md = today.format("-%m-%d").to_string();
             // A child born on 29 February is greeted on the 28th when the year has no 29th.
             let leap_day_on_28th = today.month() == 2 && today.day() == 28 && today.with_day(29).is_none();

@@ -21,6 +21,18 @@ pub const BUILT_IN: &[(&str, &[&str], &str, &str)] = &[
         "[{centre}] Hello, {member} arrived at {time} for \"{group}\" ({start}–{end}, {room}).",
     ),
     (
+        "attended",
+        &["centre", "member", "date", "group", "start", "end"],
+        "【{centre}】家长您好，{member}已出勤 {date} {start}–{end}「{group}」（点名记录）。",
+        "[{centre}] Hello, {member} attended \"{group}\" on {date} {start}–{end} (roll call).",
+    ),
+    (
+        "leave_withdrawn",
+        &["centre", "member", "date", "start", "end", "group", "outcome"],
+        "【{centre}】家长您好，{member} {date} {start}–{end}「{group}」的请假已取消：{outcome}。",
+        "[{centre}] Hello, {member}'s leave for \"{group}\" on {date} {start}–{end} is withdrawn: {outcome}.",
+    ),
+    (
         "departure",
         &["centre", "member", "time", "group"],
         "【{centre}】家长您好，{member}已于 {time} 下课离馆（「{group}」）。",

@@ -56,6 +56,16 @@ impl Centre {
         self.raw().query_row(sql, [], |r| r.get(0)).unwrap()
     }
 
+    /// Moves the clock to a few minutes into a class, as a coach taking roll call would be
+    /// (roll call opens 30 minutes before a class; notices say the time the child came).
+    pub fn to_class(&self, session_id: &str) {
+        let (date, start): (String, String) =
+            self.raw().query_row("SELECT date, start_time FROM class_sessions WHERE id = ?1", [session_id], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        let local = chrono::NaiveDateTime::parse_from_str(&format!("{date} {start}"), "%Y-%m-%d %H:%M").unwrap();
+        let at = chrono::TimeZone::from_local_datetime(&chrono_tz::Asia::Shanghai, &local).unwrap().with_timezone(&Utc);
+        self.clock.set(at + chrono::Duration::minutes(5));
+    }
+
     pub fn log_len(&self) -> i64 {
         self.count("SELECT COUNT(*) FROM change_log")
     }
