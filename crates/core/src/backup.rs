@@ -221,13 +221,20 @@ impl Core {
         check(Path::new(&chosen.path))?;
         let aside = self.backup_dir().join(format!("{BEFORE_RESTORE}{}.db", self.stamp()));
         self.backup_to(&aside)?;
+        // The numbers issued up to now: they may have left the desk (printed receipts,
+        // head office), so the restored counters are raised past them.
+        let issued = self.read(crate::history::counters)?;
         self.restore_from(Path::new(&chosen.path))?;
-        self.write(session, |w| {
-            w.log("database", "main", "restore", None, &serde_json::json!({ "from": chosen.file_name, "kept_aside": aside.file_name().map(|n| n.to_string_lossy().into_owned()) }))
-        })
-        // The staff member may not exist in an older backup: the restore stands, the log
-        // line is lost, and the shell logs everyone out anyway.
-        .or_else(|e| if matches!(e, CoreError::Db(_)) { Ok(()) } else { Err(e) })?;
+        let record = serde_json::json!({ "from": chosen.file_name, "kept_aside": aside.file_name().map(|n| n.to_string_lossy().into_owned()) });
+        // The log rewound: a new line of history (pushed again from seq 1 under a new
+        // epoch), and counters that never go back. Attributed to the manager when their
+        // account exists in the restored data (it may not in an older backup).
+        let known: bool = self.read(|c| Ok(c.query_row("SELECT EXISTS (SELECT 1 FROM staff WHERE id = ?1)", [&session.staff_id], |r| r.get(0))?))?;
+        self.write_as(known.then(|| session.staff_id.clone()), |w| {
+            crate::history::raise_counters(w, &issued)?;
+            crate::history::start_epoch(w, "restore")?;
+            w.log("database", "main", "restore", None, &record)
+        })?;
         info(&aside).ok_or_else(|| CoreError::Internal("kept-aside copy not found".into()))
     }
 }

@@ -34,11 +34,13 @@ fn migrations() -> Vec<M<'static>> {
         M::up(include_str!("../migrations/0014_cash_handins.sql")),
         M::up(include_str!("../migrations/0015_contract_ends.sql")),
         M::up(include_str!("../migrations/0016_leave_withdrawn.sql")),
+        M::up(include_str!("../migrations/0017_sync_epochs.sql")),
     ]
 }
 
-/// Version of the JSON payloads in `change_log`. Bump when a payload's shape changes.
-pub const PAYLOAD_VERSION: u32 = 1;
+/// Version of the JSON payloads in `change_log` (declared in the protocol crate, which
+/// head office folds by). Bump there when a payload's shape changes.
+pub const PAYLOAD_VERSION: u64 = centredesk_protocol::PAYLOAD_VERSION;
 
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;

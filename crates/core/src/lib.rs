@@ -18,6 +18,7 @@ pub mod error;
 pub mod export;
 pub mod feedback;
 pub mod goods;
+pub mod history;
 pub mod home;
 pub mod import;
 pub mod leads;

@@ -9,12 +9,17 @@
 //!   readable by the user only (on Windows the file inherits the profile folder's
 //!   user-only ACL) — see [`crate::token_store`]. Restoring a database backup therefore
 //!   does not restore a token.
+//! - The protocol's types are `centredesk_protocol::sync` (shared with the server).
 //! - The pusher asks the server where it stands (`status`) before it sends, so a crash,
 //!   a reinstall or weeks offline resume exactly at `acked + 1`; it then sends batches of
 //!   at most [`BATCH_OPS`] ops and [`BATCH_BYTES`] of JSON, gzipped. A 409 gap makes it
-//!   resend from the seq the server expects. Ops are never skipped or reordered: a server
-//!   that has acknowledged more than this log holds (a rewound log) stops the pusher
-//!   with an error instead.
+//!   resend from the seq the server expects. Ops are never skipped or reordered.
+//! - A rewound log (a restored backup, a power cut that lost the newest commits) is
+//!   found before any push: the op the server holds at its acknowledged seq is not the
+//!   one this log has there, or the server names another log epoch. The desk then raises
+//!   its number counters past what head office has seen, starts a new epoch (a restore
+//!   has already started one) and pushes its whole log again from seq 1 with `rebase`, so
+//!   head office's rows become exactly this desk's; the panel says so in plain words.
 //! - Network failures and 5xx are transient: the background loop ([`run_pusher`])
 //!   retries with exponential backoff and full jitter. Any other 4xx is permanent: it is
 //!   shown in plain words and retried only slowly (an administrator can fix the server
@@ -28,6 +33,7 @@ use crate::auth::{Action, Session};
 use crate::db::Core;
 use crate::error::{CoreError, ErrorDto, Lang};
 use crate::token_store::{self, KeyringError, TokenStore};
+use centredesk_protocol::sync::{self as wire, ErrorBody, PushRequest, StatusResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::io::Write;
@@ -83,6 +89,9 @@ struct SyncFile {
     last_error: Option<SyncProblem>,
     #[serde(default)]
     clock_skew_secs: Option<i64>,
+    /// The last time the whole log was pushed again (a rewound log), for the panel.
+    #[serde(default)]
+    last_resync: Option<SyncProblem>,
     /// The keyring entry's user name when registration put the token in the OS keyring;
     /// `None` when it is in the file (or from a version before the keyring).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -109,6 +118,9 @@ pub struct SyncState {
     pub clock_warning: Option<String>,
     /// Where the device token is kept (`None` when not registered).
     pub token_store: Option<TokenStore>,
+    /// When this desk last pushed its whole log again because it had been rewound (a
+    /// restored backup, or the newest records lost in a power cut), in plain words.
+    pub last_resync: Option<SyncProblem>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, TS)]
@@ -119,6 +131,9 @@ pub struct PushReport {
     pub duplicates: usize,
     pub batches: usize,
     pub acked_through_seq: i64,
+    /// The whole log went again from seq 1 (it had been rewound); head office's rows
+    /// are now this desk's.
+    pub rebased: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -336,18 +351,16 @@ fn answer(result: std::result::Result<ureq::Response, ureq::Error>) -> SyncResul
             serde_json::from_str(&text).map_err(|e| SyncError::Server { status: 200, message: format!("unreadable answer: {e}") })
         }
         Err(ureq::Error::Status(status, resp)) => {
-            let body: Value = resp.into_string().ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null);
-            let message = body.get("message").and_then(Value::as_str).unwrap_or_default().to_string();
-            let code = body.get("code").and_then(Value::as_str).unwrap_or_default();
+            let body: ErrorBody = resp.into_string().ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+            let message = body.message.clone();
+            let code = body.code.as_str();
             Err(match status {
-                401 if code == "bad_credentials" => SyncError::BadCredentials,
+                401 if code == wire::code::BAD_CREDENTIALS => SyncError::BadCredentials,
                 401 => SyncError::Unauthorized,
                 403 => SyncError::Forbidden(message),
                 426 => SyncError::TooOld(message),
-                409 if code == "gap" => {
-                    return Ok(serde_json::json!({ "gap": true, "expected_seq": body.get("expected_seq").cloned().unwrap_or(Value::Null) }))
-                }
-                409 if code == "diverged" => SyncError::Diverged(message),
+                409 if code == wire::code::GAP => return Ok(serde_json::json!({ "gap": true, "expected_seq": body.expected_seq })),
+                409 if code == wire::code::DIVERGED || code == wire::code::EPOCH => SyncError::Diverged(message),
                 s if s >= 500 => SyncError::Server { status: s, message },
                 // 408 and 429 are the server asking for patience, not a verdict on the data.
                 408 | 429 => SyncError::Server { status, message },
@@ -380,8 +393,8 @@ impl Core {
     ) -> SyncResult<SyncSettings> {
         session.require(Action::EditSettings)?;
         let url = server_url.trim().trim_end_matches('/').to_string();
-        let body = serde_json::json!({ "username": username, "password": password, "centre": centre, "device_name": device_name });
-        let v = answer(agent().post(&format!("{url}/api/v1/devices/register")).send_json(body))?;
+        let body = wire::RegisterRequest { username: username.into(), password: password.into(), centre: centre.into(), device_name: device_name.into() };
+        let v = answer(agent().post(&format!("{url}{}", wire::REGISTER)).send_json(body))?;
         let token = v.get("token").and_then(Value::as_str).ok_or(SyncError::Server { status: 200, message: "no token in the answer".into() })?;
         // The pusher loads and saves `<db>.sync.json` too: not while it is being replaced.
         let _guard = PUSH_LOCK.lock().unwrap_or_else(|p| p.into_inner());
@@ -409,6 +422,8 @@ impl Core {
         if let Some(old) = old_key.filter(|k| Some(k) != token_key.as_ref()) {
             let _ = token_store::keyring_delete(&old);
         }
+        // The log's first epoch, written now so that pushing never has to write.
+        self.epoch_or_first()?;
         Ok(file.settings)
     }
 
@@ -448,6 +463,7 @@ impl Core {
             clock_skew_secs: file.clock_skew_secs,
             clock_warning,
             token_store: if registered { token_store } else { None },
+            last_resync: file.last_resync.clone(),
         })
     }
 
@@ -486,21 +502,44 @@ impl Core {
         let base = file.settings.server_url.clone();
         let agent = agent();
         let bearer = format!("Bearer {token}");
+        let status = |numbers: bool| -> SyncResult<StatusResponse> {
+            let url = format!("{base}{}{}", wire::STATUS, if numbers { "?numbers=1" } else { "" });
+            let v = answer(agent.get(&url).set("Authorization", &bearer).call())?;
+            serde_json::from_value(v).map_err(|e| SyncError::Server { status: 200, message: format!("unreadable status: {e}") })
+        };
+        let mut epoch = self.epoch_or_first()?;
         // Ask first: after a crash, a reinstall or a lost answer the server knows best.
-        let status = answer(agent.get(&format!("{base}/api/v1/sync/status")).set("Authorization", &bearer).call())?;
-        let mut acked = status.get("acked_through_seq").and_then(Value::as_i64).unwrap_or(0);
-        if let Some(server) = status.get("server_time").and_then(Value::as_str).and_then(parse_instant) {
+        let st = status(false)?;
+        if let Some(server) = parse_instant(&st.server_time) {
             file.clock_skew_secs = Some((self.now() - server).num_seconds());
         }
-        file.acked_through_seq = acked;
-        let last_seq = self.last_seq()?;
-        if acked > last_seq {
-            return Err(SyncError::Diverged(format!("server acknowledged seq {acked}, this log ends at {last_seq}")));
+        let mut acked = st.acked_through_seq;
+        // Is the server's stream this log's? The op it holds at its acknowledged seq must
+        // be the one this log has there, under the same epoch.
+        let same_line = acked == 0 || (self.op_id_at(acked)?.is_some() && self.op_id_at(acked)? == st.acked_op_id);
+        let same_epoch = st.epoch.as_deref().is_none_or(|e| e == epoch);
+        // A stream that starts at seq 1 replaces whatever head office holds for the centre
+        // (a re-registered desk, a new server): the desk's log is the truth.
+        let mut rebase = acked == 0;
+        let mut rewind_found = false;
+        if !same_line || !same_epoch {
+            // Rewound (a restored backup starts its own epoch; a lost tail is found here):
+            // numbers head office has seen are never issued again, then the whole log goes.
+            let numbers = status(true)?.numbers;
+            if same_epoch {
+                epoch = self.start_over("rewound", &numbers)?;
+            } else {
+                self.start_over_counters(&numbers)?;
+            }
+            acked = 0;
+            rebase = true;
+            rewind_found = true;
         }
-        let mut report = PushReport { sent: 0, applied: 0, duplicates: 0, batches: 0, acked_through_seq: acked };
+        file.acked_through_seq = acked;
+        let mut report = PushReport { sent: 0, applied: 0, duplicates: 0, batches: 0, acked_through_seq: acked, rebased: false };
         let mut gaps_in_a_row = 0;
         loop {
-            let (ops, json) = self.batch_after(acked)?;
+            let (ops, json) = self.batch_after(acked, &epoch, rebase)?;
             if ops == 0 {
                 break;
             }
@@ -509,7 +548,7 @@ impl Core {
             let body = gz.finish().map_err(io)?;
             let v = answer(
                 agent
-                    .post(&format!("{base}/api/v1/sync/push"))
+                    .post(&format!("{base}{}", wire::PUSH))
                     .set("Authorization", &bearer)
                     .set("Content-Type", "application/json")
                     .set("Content-Encoding", "gzip")
@@ -526,16 +565,30 @@ impl Core {
                 continue;
             }
             gaps_in_a_row = 0;
-            let now_acked = v.get("acked_through_seq").and_then(Value::as_i64).unwrap_or(acked);
-            if now_acked <= acked {
+            let answer: wire::PushResponse =
+                serde_json::from_value(v).map_err(|e| SyncError::Server { status: 200, message: format!("unreadable answer: {e}") })?;
+            if answer.acked_through_seq <= acked {
                 return Err(SyncError::Server { status: 200, message: format!("the server did not advance past seq {acked}") });
             }
-            acked = now_acked;
+            if rebase {
+                rebase = false;
+                report.rebased = true;
+            }
+            if std::mem::take(&mut rewind_found) {
+                file.last_resync = Some(SyncProblem {
+                    code: "sync_resynced".into(),
+                    zh: "本机的记录比总部已收到的旧（恢复过备份，或断电丢失了最新的记录）：已把本机的全部记录重新发给总部，总部的数据已换成本机的版本。收据号、会员号等编号从已用过的最大号往后接，不会重复。".into(),
+                    en: "This desk's records were older than what head office had received (a restored backup, or the newest records lost in a power cut): the whole log was sent again and head office's data is now this desk's. Receipt, member and contract numbers continue after the highest already used, so none is issued twice.".into(),
+                    transient: false,
+                    at: crate::db::instant_text(self.now()),
+                });
+            }
+            acked = answer.acked_through_seq;
             file.acked_through_seq = acked;
             report.sent += ops;
             report.batches += 1;
-            report.applied += v.get("applied").and_then(Value::as_u64).unwrap_or(0) as usize;
-            report.duplicates += v.get("duplicates").and_then(Value::as_u64).unwrap_or(0) as usize;
+            report.applied += answer.applied;
+            report.duplicates += answer.duplicates;
             report.acked_through_seq = acked;
             // Progress survives a crash in the middle of a long drain.
             save(self.path(), file)?;
@@ -543,37 +596,49 @@ impl Core {
         Ok(report)
     }
 
-    /// The next batch after `acked` as the push body `{"ops": […]}`, cut at
-    /// [`BATCH_OPS`] ops or [`BATCH_BYTES`] bytes.
-    fn batch_after(&self, acked: i64) -> SyncResult<(usize, Vec<u8>)> {
-        Ok(self.read(|c| {
+    fn op_id_at(&self, seq: i64) -> SyncResult<Option<String>> {
+        Ok(self.read(|c| Ok(rusqlite::OptionalExtension::optional(c.query_row("SELECT op_id FROM change_log WHERE seq = ?1", [seq], |r| r.get(0)))?))?)
+    }
+
+    /// The next batch after `acked` as the push body, cut at [`BATCH_OPS`] ops or
+    /// [`BATCH_BYTES`] bytes.
+    fn batch_after(&self, acked: i64, epoch: &str, rebase: bool) -> SyncResult<(usize, Vec<u8>)> {
+        let ops = self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT seq, op_id, at, staff_id, entity, entity_id, op, subject_id, payload FROM change_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
             )?;
             let mut rows = stmt.query(rusqlite::params![acked, BATCH_OPS as i64])?;
-            let mut body = b"{\"ops\":[".to_vec();
-            let mut n = 0;
+            let (mut ops, mut bytes) = (Vec::new(), 0usize);
             while let Some(r) = rows.next()? {
                 let payload: String = r.get(8)?;
-                let op = serde_json::json!({
-                    "seq": r.get::<_, i64>(0)?, "op_id": r.get::<_, String>(1)?, "at": r.get::<_, String>(2)?,
-                    "staff_id": r.get::<_, Option<String>>(3)?, "entity": r.get::<_, String>(4)?, "entity_id": r.get::<_, String>(5)?,
-                    "op": r.get::<_, String>(6)?, "subject_id": r.get::<_, Option<String>>(7)?,
-                    "payload": serde_json::from_str::<Value>(&payload).unwrap_or(Value::Null),
-                });
-                let text = op.to_string();
-                if n > 0 && body.len() + text.len() > BATCH_BYTES {
+                let size = payload.len() + 200;
+                if !ops.is_empty() && bytes + size > BATCH_BYTES {
                     break;
                 }
-                if n > 0 {
-                    body.push(b',');
-                }
-                body.extend_from_slice(text.as_bytes());
-                n += 1;
+                bytes += size;
+                ops.push(wire::Op {
+                    seq: r.get(0)?,
+                    op_id: r.get(1)?,
+                    at: r.get(2)?,
+                    staff_id: r.get(3)?,
+                    entity: r.get(4)?,
+                    entity_id: r.get(5)?,
+                    op: r.get(6)?,
+                    subject_id: r.get(7)?,
+                    payload: serde_json::from_str::<Value>(&payload).unwrap_or(Value::Null),
+                });
             }
-            body.extend_from_slice(b"]}");
-            Ok((n, body))
-        })?)
+            Ok(ops)
+        })?;
+        let n = ops.len();
+        let body = PushRequest { centre: None, epoch: Some(epoch.to_string()), rebase, ops };
+        Ok((n, serde_json::to_vec(&body).map_err(|e| SyncError::Io(e.to_string()))?))
+    }
+
+    /// After a restore (which started its epoch already): raise the counters only.
+    fn start_over_counters(&self, numbers: &std::collections::BTreeMap<String, i64>) -> SyncResult<()> {
+        self.write_as(None, |w| crate::history::raise_counters(w, numbers).map(drop))?;
+        Ok(())
     }
 }
 

@@ -1,13 +1,8 @@
-//! The protocol, version 1 (`/api/v1`):
+//! The protocol, version 1 (`/api/v1`): its requests, answers, errors and the log-epoch
+//! rule are `centredesk_protocol::sync` (shared with the desk). Here:
 //!
-//! - `POST /api/v1/devices/register` `{username, password, centre, device_name}` →
-//!   `{device_id, centre, token}`. A head-office user's credentials, once; the device
-//!   then authenticates with `Authorization: Bearer <token>`.
-//! - `POST /api/v1/sync/push` `{ops: [Op…], centre?}` (JSON, optionally
-//!   `Content-Encoding: gzip`) → `{acked_through_seq, applied, duplicates}`. Seqs in a
-//!   batch are consecutive; the batch may start at or before `acked + 1` (a resend) but
-//!   not after (409 `{expected_seq}`). One transaction: nothing is applied on any error.
-//! - `GET /api/v1/sync/status` → `{acked_through_seq, centre, server_time}`.
+//! - `POST /api/v1/devices/register`, `GET /api/v1/sync/status[?numbers=1]`,
+//!   `POST /api/v1/sync/push` — the desk's side of sync;
 //! - Head office (HTTP Basic with a head-office user): `GET /api/v1/centres`,
 //!   `/api/v1/centres/{code}/members`, `/api/v1/centres/{code}/contracts`,
 //!   `/api/v1/reports/monthly[?centre=CODE]`; each takes `?format=csv`.
@@ -16,15 +11,15 @@
 
 use crate::auth::{hash_password, new_token, token_hash, verify_password};
 use crate::reports::{csv_bytes, monthly};
-use crate::store::{Device, Op, PushError, Store, StoreError};
+use crate::store::{Device, PushError, Store, StoreError};
+use centredesk_protocol::sync::{code, ErrorBody, PushRequest, RegisterRequest, RegisterResponse, StatusResponse};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::io::Read;
 use std::sync::Arc;
@@ -41,38 +36,33 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
 }
 
+/// An error answer: its status and the protocol's body.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
-    message: String,
-    extra: Option<(&'static str, Value)>,
+    body: ErrorBody,
 }
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), extra: None }
+        ApiError { status, body: ErrorBody { code: code.into(), message: message.into(), ..Default::default() } }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({ "code": self.code, "message": self.message });
-        if let Some((k, v)) = self.extra {
-            body[k] = v;
-        }
-        (self.status, Json(body)).into_response()
+        (self.status, Json(self.body)).into_response()
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound(what) => ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found")),
-            StoreError::Exists(what) => ApiError::new(StatusCode::CONFLICT, "exists", format!("{what} already exists")),
+            StoreError::NotFound(what) => ApiError::new(StatusCode::NOT_FOUND, code::NOT_FOUND, format!("{what} not found")),
+            StoreError::Exists(what) => ApiError::new(StatusCode::CONFLICT, code::EXISTS, format!("{what} already exists")),
             StoreError::Backend(m) => {
                 eprintln!("storage error: {m}");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", "storage error")
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, code::STORAGE, "storage error")
             }
         }
     }
@@ -130,15 +120,6 @@ pub async fn serve_tls(
     axum_server::from_tcp_rustls(listener, config).handle(handle).serve(router(store).into_make_service()).await
 }
 
-#[derive(Deserialize)]
-struct RegisterRequest {
-    username: String,
-    password: String,
-    centre: String,
-    #[serde(default)]
-    device_name: String,
-}
-
 async fn register(State(st): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
     let req: RegisterRequest =
         serde_json::from_slice(&body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string()))?;
@@ -152,7 +133,7 @@ async fn register(State(st): State<AppState>, body: Bytes) -> Result<Response, A
         let centre_id = st.store.centre_id(&req.centre)?.ok_or_else(|| StoreError::NotFound(format!("centre {}", req.centre)))?;
         let token = new_token();
         let device_id = st.store.add_device(centre_id, user_id, &req.device_name, &token_hash(&token))?;
-        Ok(Json(json!({ "device_id": device_id, "centre": req.centre, "token": token })).into_response())
+        Ok(Json(RegisterResponse { device_id, centre: req.centre, token }).into_response())
     })
     .await
 }
@@ -169,15 +150,6 @@ async fn device(st: &AppState, headers: &HeaderMap) -> Result<Device, ApiError> 
         .to_string();
     let store = st.store.clone();
     blocking(move || store.device_by_token(&token_hash(&token))?.ok_or_else(unauthorized)).await
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PushRequest {
-    /// Optional and only checked: the centre is the token's.
-    #[serde(default)]
-    centre: Option<String>,
-    ops: Vec<Op>,
 }
 
 fn inflate(headers: &HeaderMap, body: Bytes) -> Result<Vec<u8>, ApiError> {
@@ -223,7 +195,7 @@ fn check_batch(device: &Device, req: &PushRequest) -> Result<(), ApiError> {
                     "payload_version",
                     format!("payload version {v} is not supported (server folds {:?}); update CentreDesk", crate::PAYLOAD_VERSIONS),
                 );
-                e.extra = Some(("supported", json!([crate::PAYLOAD_VERSIONS.start(), crate::PAYLOAD_VERSIONS.end()])));
+                e.body.supported = Some([*crate::PAYLOAD_VERSIONS.start(), *crate::PAYLOAD_VERSIONS.end()]);
                 return Err(e);
             }
             Some(_) => {}
@@ -237,22 +209,27 @@ async fn push(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Re
     let raw = inflate(&headers, body)?;
     let req: PushRequest = serde_json::from_slice(&raw).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string()))?;
     check_batch(&device, &req)?;
-    blocking(move || match st.store.push(&device, &req.ops) {
+    blocking(move || match st.store.push(&device, req.epoch.as_deref(), req.rebase, &req.ops) {
         Ok(out) => Ok(Json(out).into_response()),
         Err(PushError::Gap { expected }) => {
-            let mut e = ApiError::new(StatusCode::CONFLICT, "gap", format!("expected seq {expected}; resend from there"));
-            e.extra = Some(("expected_seq", json!(expected)));
+            let mut e = ApiError::new(StatusCode::CONFLICT, code::GAP, format!("expected seq {expected}; resend from there"));
+            e.body.expected_seq = Some(expected);
             Err(e)
         }
         Err(PushError::Diverged { seq }) => {
             let mut e = ApiError::new(
                 StatusCode::CONFLICT,
-                "diverged",
+                code::DIVERGED,
                 format!("seq {seq} was already received with another op id: this centre's log was rewound (restored backup?)"),
             );
-            e.extra = Some(("seq", json!(seq)));
+            e.body.seq = Some(seq);
             Err(e)
         }
+        Err(PushError::Epoch) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            code::EPOCH,
+            "this push is not in the device's log epoch: send the whole log again from seq 1 with rebase",
+        )),
         Err(PushError::Forbidden { entity, entity_id }) => {
             Err(ApiError::new(StatusCode::FORBIDDEN, "other_centre", format!("{entity} {entity_id} belongs to another centre")))
         }
@@ -261,10 +238,24 @@ async fn push(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Re
     .await
 }
 
-async fn status(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn status(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
     let d = device(&st, &headers).await?;
-    let now = crate::clock::now_text();
-    Ok(Json(json!({ "acked_through_seq": d.acked_through_seq, "centre": d.centre_code, "device_id": d.id, "server_time": now })).into_response())
+    let with_numbers = q.get("numbers").is_some_and(|v| v == "1");
+    blocking(move || {
+        let acked_op_id = if d.acked_through_seq > 0 { st.store.op_id_at(d.id, d.acked_through_seq)? } else { None };
+        let numbers = if with_numbers { st.store.numbers(d.centre_id)? } else { Default::default() };
+        Ok(Json(StatusResponse {
+            acked_through_seq: d.acked_through_seq,
+            acked_op_id,
+            epoch: d.epoch,
+            centre: d.centre_code,
+            device_id: d.id,
+            server_time: crate::clock::now_text(),
+            numbers,
+        })
+        .into_response())
+    })
+    .await
 }
 
 /// Head office reads: HTTP Basic with a head-office user (checked with argon2 on every
@@ -287,12 +278,7 @@ async fn head_office(st: &AppState, headers: &HeaderMap) -> Result<(), ApiError>
         _ => Err(unauthorized()),
     })
     .await
-    .map_err(|mut e| {
-        if e.status == StatusCode::UNAUTHORIZED {
-            e.extra = None;
-        }
-        e
-    })
+
 }
 
 fn wants_csv(q: &HashMap<String, String>) -> bool {

@@ -17,6 +17,5 @@ pub use pg::PgStore;
 pub use sqlite::SqliteStore;
 pub use store::Store;
 
-/// Payload versions this server folds: the current one and the one before it (a centre
-/// that has not updated yet keeps syncing); anything else answers 426.
-pub const PAYLOAD_VERSIONS: std::ops::RangeInclusive<u64> = 1..=1;
+/// Payload versions this server folds (declared in the protocol crate).
+pub use centredesk_protocol::PAYLOAD_VERSIONS;

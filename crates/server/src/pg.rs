@@ -59,6 +59,18 @@ CREATE TABLE IF NOT EXISTS rows (
     PRIMARY KEY (centre_id, entity, entity_id)
 );
 CREATE INDEX IF NOT EXISTS rows_entity_id ON rows(entity, entity_id);
+ALTER TABLE devices ADD COLUMN IF NOT EXISTS epoch TEXT;
+CREATE TABLE IF NOT EXISTS ops_superseded (
+    device_id     BIGINT NOT NULL REFERENCES devices(id),
+    epoch         TEXT,
+    seq           BIGINT NOT NULL,
+    op_id         TEXT NOT NULL,
+    entity        TEXT NOT NULL,
+    entity_id     TEXT NOT NULL,
+    op            TEXT NOT NULL,
+    payload       JSONB NOT NULL,
+    superseded_at TEXT NOT NULL
+);
 ";
 
 pub struct PgStore {
@@ -149,26 +161,57 @@ impl Store for PgStore {
         let row = self
             .client()
             .query_opt(
-                "SELECT d.id, d.centre_id, c.code, d.acked_through_seq FROM devices d JOIN centres c ON c.id = d.centre_id WHERE d.token_hash = $1",
+                "SELECT d.id, d.centre_id, c.code, d.acked_through_seq, d.epoch FROM devices d JOIN centres c ON c.id = d.centre_id WHERE d.token_hash = $1",
                 &[&token_hash],
             )
             .map_err(backend)?;
-        Ok(row.map(|r| Device { id: r.get(0), centre_id: r.get(1), centre_code: r.get(2), acked_through_seq: r.get(3) }))
+        Ok(row.map(|r| Device { id: r.get(0), centre_id: r.get(1), centre_code: r.get(2), acked_through_seq: r.get(3), epoch: r.get(4) }))
     }
 
     /// The same transaction as SQLite's, written in bulk: a handful of statements per push
     /// (arrays through `unnest`), not a round trip per op and effect.
-    fn push(&self, device: &Device, ops: &[Op]) -> Result<PushOutcome, PushError> {
+    fn push(&self, device: &Device, epoch: Option<&str>, rebase: bool, ops: &[Op]) -> Result<PushOutcome, PushError> {
         let mut client = self.client();
         let mut tx = client.transaction()?;
         // FOR UPDATE: two servers on one database still apply a device's ops one push at a time.
-        let acked: i64 = tx.query_one("SELECT acked_through_seq FROM devices WHERE id = $1 FOR UPDATE", &[&device.id])?.get(0);
-        let mut out = PushOutcome { acked_through_seq: acked, applied: 0, duplicates: 0 };
+        let row = tx.query_one("SELECT acked_through_seq, epoch FROM devices WHERE id = $1 FOR UPDATE", &[&device.id])?;
+        let (mut acked, current): (i64, Option<String>) = (row.get(0), row.get(1));
+        let mut out = PushOutcome { acked_through_seq: acked, applied: 0, duplicates: 0, rebased: false };
         let Some(first) = ops.first() else { return Ok(out) };
+        let received = now();
+        if rebase {
+            // The protocol's epoch rule: the old stream aside, the centre's rows rebuilt.
+            if first.seq != 1 || epoch.is_none() {
+                return Err(PushError::Epoch);
+            }
+            // Every stream of the centre goes (an earlier registration's too).
+            tx.execute(
+                "INSERT INTO ops_superseded (device_id, epoch, seq, op_id, entity, entity_id, op, payload, superseded_at)
+                 SELECT o.device_id, d.epoch, o.seq, o.op_id, o.entity, o.entity_id, o.op, o.payload, $2
+                 FROM ops o JOIN devices d ON d.id = o.device_id WHERE d.centre_id = $1",
+                &[&device.centre_id, &received],
+            )?;
+            tx.execute("DELETE FROM ops WHERE device_id IN (SELECT id FROM devices WHERE centre_id = $1)", &[&device.centre_id])?;
+            tx.execute("DELETE FROM rows WHERE centre_id = $1", &[&device.centre_id])?;
+            tx.execute("UPDATE devices SET acked_through_seq = 0 WHERE centre_id = $1", &[&device.centre_id])?;
+            tx.execute("UPDATE devices SET epoch = $2 WHERE id = $1", &[&device.id, &epoch])?;
+            acked = 0;
+            out.rebased = true;
+        } else {
+            match (epoch, current.as_deref()) {
+                (Some(sent), Some(held)) if sent != held => return Err(PushError::Epoch),
+                // A body without an epoch is a desk from before the rule (or a replay of
+                // one): its seqs and op ids are still checked against the stream.
+                (Some(sent), None) => {
+                    tx.execute("UPDATE devices SET epoch = $2 WHERE id = $1", &[&device.id, &sent])?;
+                }
+                _ => {}
+            }
+        }
+        out.acked_through_seq = acked;
         if first.seq > acked + 1 {
             return Err(PushError::Gap { expected: acked + 1 });
         }
-        let received = now();
         // Seqs are consecutive: the ops already acknowledged are a prefix of the batch, and
         // each must be the op stored under its seq.
         let resent = ops.iter().take_while(|op| op.seq <= acked).count();
@@ -263,6 +306,10 @@ impl Store for PgStore {
         tx.execute("UPDATE devices SET acked_through_seq = $2, last_push_at = $3 WHERE id = $1", &[&device.id, &out.acked_through_seq, &received])?;
         tx.commit()?;
         Ok(out)
+    }
+
+    fn op_id_at(&self, device_id: i64, seq: i64) -> Result<Option<String>, StoreError> {
+        Ok(self.client().query_opt("SELECT op_id FROM ops WHERE device_id = $1 AND seq = $2", &[&device_id, &seq]).map_err(backend)?.map(|r| r.get(0)))
     }
 
     fn centres(&self) -> Result<Vec<CentreInfo>, StoreError> {

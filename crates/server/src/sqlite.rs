@@ -59,7 +59,23 @@ CREATE TABLE IF NOT EXISTS rows (
     PRIMARY KEY (centre_id, entity, entity_id)
 );
 CREATE INDEX IF NOT EXISTS rows_entity_id ON rows(entity, entity_id);
+-- A device's stream set aside by a rebase (its desk's log was rewound and sent again):
+-- kept for the record, never folded.
+CREATE TABLE IF NOT EXISTS ops_superseded (
+    device_id     INTEGER NOT NULL REFERENCES devices(id),
+    epoch         TEXT,
+    seq           INTEGER NOT NULL,
+    op_id         TEXT NOT NULL,
+    entity        TEXT NOT NULL,
+    entity_id     TEXT NOT NULL,
+    op            TEXT NOT NULL,
+    payload       TEXT NOT NULL,
+    superseded_at TEXT NOT NULL
+);
 ";
+
+/// Columns added after the first release (a store made by an older server opens).
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[("devices", "epoch", "TEXT")];
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -82,6 +98,12 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)?;
+        for (table, column, ty) in ADDED_COLUMNS {
+            let has: bool = conn.query_row(&format!("SELECT EXISTS (SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1)"), [column], |r| r.get(0))?;
+            if !has {
+                conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {ty}"))?;
+            }
+        }
         Ok(SqliteStore { conn: Mutex::new(conn) })
     }
 
@@ -135,24 +157,58 @@ impl Store for SqliteStore {
         Ok(self
             .conn()
             .query_row(
-                "SELECT d.id, d.centre_id, c.code, d.acked_through_seq FROM devices d JOIN centres c ON c.id = d.centre_id WHERE d.token_hash = ?1",
+                "SELECT d.id, d.centre_id, c.code, d.acked_through_seq, d.epoch FROM devices d JOIN centres c ON c.id = d.centre_id WHERE d.token_hash = ?1",
                 [token_hash],
-                |r| Ok(Device { id: r.get(0)?, centre_id: r.get(1)?, centre_code: r.get(2)?, acked_through_seq: r.get(3)? }),
+                |r| Ok(Device { id: r.get(0)?, centre_id: r.get(1)?, centre_code: r.get(2)?, acked_through_seq: r.get(3)?, epoch: r.get(4)? }),
             )
             .optional()?)
     }
 
-    fn push(&self, device: &Device, ops: &[Op]) -> Result<PushOutcome, PushError> {
+    fn push(&self, device: &Device, epoch: Option<&str>, rebase: bool, ops: &[Op]) -> Result<PushOutcome, PushError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         // Read under the write lock: the token lookup's value may be stale.
-        let acked: i64 = tx.query_row("SELECT acked_through_seq FROM devices WHERE id = ?1", [device.id], |r| r.get(0))?;
-        let mut out = PushOutcome { acked_through_seq: acked, applied: 0, duplicates: 0 };
+        let (mut acked, current): (i64, Option<String>) =
+            tx.query_row("SELECT acked_through_seq, epoch FROM devices WHERE id = ?1", [device.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let mut out = PushOutcome { acked_through_seq: acked, applied: 0, duplicates: 0, rebased: false };
         let Some(first) = ops.first() else { return Ok(out) };
+        let received = now();
+        if rebase {
+            // The desk's log was rewound and comes again from seq 1: its old stream is set
+            // aside and the centre's rows are rebuilt from the new one alone.
+            if first.seq != 1 || epoch.is_none() {
+                return Err(PushError::Epoch);
+            }
+            // Every stream of the centre goes (an earlier registration's too): the new one
+            // is the desk's whole truth.
+            tx.execute(
+                "INSERT INTO ops_superseded (device_id, epoch, seq, op_id, entity, entity_id, op, payload, superseded_at)
+                 SELECT o.device_id, d.epoch, o.seq, o.op_id, o.entity, o.entity_id, o.op, o.payload, ?2
+                 FROM ops o JOIN devices d ON d.id = o.device_id WHERE d.centre_id = ?1",
+                params![device.centre_id, received],
+            )?;
+            tx.execute("DELETE FROM ops WHERE device_id IN (SELECT id FROM devices WHERE centre_id = ?1)", [device.centre_id])?;
+            tx.execute("DELETE FROM rows WHERE centre_id = ?1", [device.centre_id])?;
+            tx.execute("UPDATE devices SET acked_through_seq = 0 WHERE centre_id = ?1", [device.centre_id])?;
+            tx.execute("UPDATE devices SET epoch = ?2 WHERE id = ?1", params![device.id, epoch])?;
+            acked = 0;
+            out.rebased = true;
+        } else {
+            match (epoch, current.as_deref()) {
+                (Some(sent), Some(held)) if sent != held => return Err(PushError::Epoch),
+                // A body without an epoch is a desk from before the rule (or a replay of
+                // one): its seqs and op ids are still checked against the stream.
+                // A device without an epoch (new, or from before the rule) adopts the first one sent.
+                (Some(sent), None) => {
+                    tx.execute("UPDATE devices SET epoch = ?2 WHERE id = ?1", params![device.id, sent])?;
+                }
+                _ => {}
+            }
+        }
+        out.acked_through_seq = acked;
         if first.seq > acked + 1 {
             return Err(PushError::Gap { expected: acked + 1 });
         }
-        let received = now();
         for op in ops {
             if op.seq <= acked {
                 let known: Option<String> = tx
@@ -215,6 +271,10 @@ impl Store for SqliteStore {
         )?;
         tx.commit()?;
         Ok(out)
+    }
+
+    fn op_id_at(&self, device_id: i64, seq: i64) -> Result<Option<String>, StoreError> {
+        Ok(self.conn().query_row("SELECT op_id FROM ops WHERE device_id = ?1 AND seq = ?2", params![device_id, seq], |r| r.get(0)).optional()?)
     }
 
     fn centres(&self) -> Result<Vec<CentreInfo>, StoreError> {

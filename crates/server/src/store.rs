@@ -4,32 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
-/// One change-log entry as the centre sends it (the columns of its `change_log`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Op {
-    pub seq: i64,
-    pub op_id: String,
-    pub at: String,
-    #[serde(default)]
-    pub staff_id: Option<String>,
-    pub entity: String,
-    pub entity_id: String,
-    pub op: String,
-    #[serde(default)]
-    pub subject_id: Option<String>,
-    /// `{"v": …, "data": …}`.
-    pub payload: Value,
-}
-
-impl Op {
-    pub fn version(&self) -> Option<u64> {
-        self.payload.get("v").and_then(Value::as_u64)
-    }
-    pub fn data(&self) -> &Value {
-        self.payload.get("data").unwrap_or(&Value::Null)
-    }
-}
+pub use centredesk_protocol::sync::Op;
+/// What a push reports (the protocol's answer).
+pub use centredesk_protocol::sync::PushResponse as PushOutcome;
 
 #[derive(Debug, Clone)]
 pub struct Device {
@@ -37,6 +16,8 @@ pub struct Device {
     pub centre_id: i64,
     pub centre_code: String,
     pub acked_through_seq: i64,
+    /// The log epoch of the device's current stream (None before its desk sent one).
+    pub epoch: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -47,15 +28,6 @@ pub struct CentreInfo {
     pub last_push_at: Option<String>,
     /// The highest seq acknowledged over the centre's devices.
     pub acked_through_seq: i64,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct PushOutcome {
-    pub acked_through_seq: i64,
-    /// Ops stored and applied by this call.
-    pub applied: usize,
-    /// Ops already acknowledged before (a replayed batch or a resend after a lost answer).
-    pub duplicates: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +63,10 @@ pub enum PushError {
     /// The op names a row that belongs to another centre.
     #[error("{entity} {entity_id} belongs to another centre")]
     Forbidden { entity: String, entity_id: String },
+    /// A push under another epoch than the device's, without `rebase`; or a rebase that
+    /// does not start at seq 1.
+    #[error("the push is not in the device's log epoch")]
+    Epoch,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -110,13 +86,36 @@ pub trait Store: Send + Sync + 'static {
     fn add_device(&self, centre_id: i64, user_id: i64, name: &str, token_hash: &str) -> Result<i64, StoreError>;
     fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>, StoreError>;
     /// One transaction: store the ops not seen yet, fold them into the centre's rows,
-    /// advance the device's `acked_through_seq`. `ops` have consecutive seqs.
-    fn push(&self, device: &Device, ops: &[Op]) -> Result<PushOutcome, PushError>;
+    /// advance the device's `acked_through_seq`. `ops` have consecutive seqs. With
+    /// `rebase` (the batch starts at seq 1 under `epoch`), first set the device's stream
+    /// aside and drop the centre's rows, so they become the fold of the new stream; a push
+    /// under another epoch than the device's without `rebase` is refused (the protocol's
+    /// epoch rule); a device without an epoch adopts the first one sent.
+    fn push(&self, device: &Device, epoch: Option<&str>, rebase: bool, ops: &[Op]) -> Result<PushOutcome, PushError>;
+    /// The op id the device's current stream holds at `seq`.
+    fn op_id_at(&self, device_id: i64, seq: i64) -> Result<Option<String>, StoreError>;
     fn centres(&self) -> Result<Vec<CentreInfo>, StoreError>;
     /// The centre's current rows of one entity, `(entity_id, data)` in id order.
     fn rows(&self, centre_id: i64, entity: &str) -> Result<Vec<(String, Value)>, StoreError>;
     /// Every row of the centre (tests compare it with the fold of the log).
     fn all_rows(&self, centre_id: i64) -> Result<Vec<((String, String), Value)>, StoreError>;
+
+    /// The highest human number seen in the centre's rows per counter
+    /// (`centredesk_protocol::sync::NUMBERED`), for a desk starting its log over.
+    fn numbers(&self, centre_id: i64) -> Result<BTreeMap<String, i64>, StoreError> {
+        let mut out = BTreeMap::new();
+        for n in centredesk_protocol::sync::NUMBERED {
+            let max = self
+                .rows(centre_id, n.entity)?
+                .iter()
+                .filter_map(|(_, v)| v.get(n.field).and_then(Value::as_str).and_then(centredesk_protocol::sync::number_of))
+                .max();
+            if let Some(max) = max {
+                out.insert(n.counter.to_string(), max);
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// Ids the centre makes are UUIDs, unique across centres: such an id already held by

@@ -2,12 +2,20 @@
 //! the core's service API), pushes by the real pusher, dropped requests and dropped answers
 //! (a small HTTP proxy between the desk and the server), replayed and out-of-order batches
 //! sent straight to the server, desk crashes with the sync state file kept, reset, stale or
-//! lost (then registered again), and server restarts.
+//! lost (then registered again), server restarts, and the desk's log rewound: a backup
+//! restored at the desk, or the newest commits lost (a power cut on a disk that lied
+//! about flushing: the database file replaced by an older copy behind the desk's back).
 //!
 //! After every step the server must hold exactly the desk's log up to what it acknowledged:
 //! its ops for the device are the log's first `acked` entries (same seqs, same op ids: none
 //! lost, none twice), its rows the fold of that prefix, and the desk never believes the
-//! server holds more than it does. After the schedule a final push must succeed and leave
+//! server holds more than it does. After a rewind the server holds the old stream until
+//! the desk's next push finds it and sends its whole log again (the protocol's log epoch):
+//! from then on the rules above hold for the new stream, and the server's rows are the
+//! fold of it alone. Receipt numbers: no number the server has ever shown for a payment is
+//! shown later for another payment (a restore never reissues one; after a lost tail the
+//! desk learns the numbers from the server at its first push, so payments taken before
+//! that push are not counted). After the schedule a final push must succeed and leave
 //! the server equal to the fold of the whole log with `acked_through_seq` = the last seq.
 //!
 //! Runs on SQLite; on PostgreSQL too when `CENTREDESK_TEST_PG` is set (the throwaway
@@ -84,6 +92,13 @@ enum Step {
     },
     CrashDesk(StateFile),
     RestartServer,
+    /// The desk makes a backup (kept for a later restore or lost tail).
+    Backup,
+    /// The manager restores the `n`th backup made so far.
+    Restore(usize),
+    /// The newest commits are lost: the database file is replaced by the `n`th backup's
+    /// copy and the desk reopens it, unaware.
+    LoseTail(usize),
 }
 
 fn write() -> impl Strategy<Value = DeskWrite> {
@@ -114,6 +129,9 @@ fn step() -> impl Strategy<Value = Step> {
         ]
         .prop_map(Step::CrashDesk),
         1 => Just(Step::RestartServer),
+        3 => Just(Step::Backup),
+        2 => any::<usize>().prop_map(Step::Restore),
+        2 => any::<usize>().prop_map(Step::LoseTail),
     ]
 }
 
@@ -142,6 +160,9 @@ struct Seen {
     reregistrations: AtomicUsize,
     server_restarts: AtomicUsize,
     writes: AtomicUsize,
+    restores: AtomicUsize,
+    lost_tails: AtomicUsize,
+    rebases: AtomicUsize,
 }
 
 impl Seen {
@@ -460,6 +481,23 @@ impl Desk {
         drop(self.core.take());
         self.core = Some(Core::open_with_clock(&self.path, common::desk_clock()).unwrap());
     }
+
+    /// The log epoch the desk is in now.
+    fn epoch(&self) -> Option<String> {
+        let conn = rusqlite::Connection::open_with_flags(&self.path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        conn.query_row("SELECT epoch FROM sync_epochs ORDER BY first_seq DESC, rowid DESC LIMIT 1", [], |r| r.get(0)).ok()
+    }
+
+    /// The database replaced by an older copy while the desk was down (its newest commits
+    /// lost), then opened again.
+    fn lose_tail_to(&mut self, copy: &Path) {
+        drop(self.core.take());
+        for suffix in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
+        }
+        std::fs::copy(copy, &self.path).unwrap();
+        self.core = Some(Core::open_with_clock(&self.path, common::desk_clock()).unwrap());
+    }
 }
 
 struct Entry {
@@ -524,6 +562,17 @@ struct World<'a> {
     /// last computed: both only grow between re-registrations, so checks stay incremental.
     log: Vec<Entry>,
     expected: (usize, i64, Fold),
+    /// Backups made at the desk (file names), for `Restore` and `LoseTail`.
+    backups: Vec<String>,
+    /// The desk's log was rewound and the server may still hold the old stream: the
+    /// device's epoch at the rewind (a rebase changes it).
+    rewound: Option<Option<String>>,
+    /// After a lost tail, until a push reached the server: payments then may reuse numbers.
+    numbers_unknown: bool,
+    /// Every receipt number the server has shown, with its payment (never reissued).
+    receipts: std::collections::HashMap<String, String>,
+    /// Payments taken while `numbers_unknown`, left out of the receipt check.
+    unchecked_payments: std::collections::HashSet<String>,
 }
 
 impl World<'_> {
@@ -550,6 +599,23 @@ impl World<'_> {
     /// rows (skipped after steps that never reach the server: local writes, desk crashes).
     fn check(&mut self, at: &str, rows: bool) {
         let last = self.last_seq();
+        if let Some(before) = &self.rewound {
+            // Has the desk's new stream reached the server (a rebase applied)?
+            let device = self.server.store.device_by_token(&centredesk_server::auth::token_hash(self.token().trim())).unwrap().expect("known");
+            if device.epoch != *before {
+                assert_eq!(device.epoch, self.desk.epoch(), "{at}: the server took the desk's new epoch");
+                self.rewound = None;
+                // The rebase replaced every row of the centre: earlier devices no longer count,
+                // and a state file from before it speaks of the old stream.
+                self.history.clear();
+                self.snapshots.clear();
+                self.expected = (0, 0, Fold::default());
+                Seen::bump(&self.seen.rebases);
+            } else {
+                return;
+            }
+        }
+        self.check_receipts(at);
         let (acked, device) = self.status();
         assert!(acked <= last, "{at}: the server acknowledged {acked} of a log of {last}");
         let held = self.server.device_ops(device);
@@ -573,12 +639,47 @@ impl World<'_> {
         assert!(desk.acked_through_seq <= acked, "{at}: the desk believes {} acknowledged, the server {acked}", desk.acked_through_seq);
     }
 
+    /// No receipt number the server shows now was shown before for another payment.
+    fn check_receipts(&mut self, at: &str) {
+        for (id, data) in self.server.store.rows(self.centre, "payment").unwrap() {
+            if self.unchecked_payments.contains(&id) {
+                continue;
+            }
+            let no = data["receipt_no"].as_str().unwrap_or_default().to_string();
+            let known = self.receipts.entry(no.clone()).or_insert_with(|| id.clone());
+            assert_eq!(*known, id, "{at}: receipt {no} was issued for two payments");
+        }
+    }
+
+    fn server_epoch(&self) -> Option<String> {
+        self.server.store.device_by_token(&centredesk_server::auth::token_hash(self.token().trim())).unwrap().expect("known").epoch
+    }
+
+    /// Re-reads the desk's whole log (after a rewind it is another history).
+    fn reread_log(&mut self) {
+        self.log.clear();
+        read_log(&self.desk.path, &mut self.log);
+        self.expected = (0, 0, Fold::default());
+    }
+
     fn push_ok(&mut self, at: &str) {
         let before = self.status().0;
         let last = self.last_seq();
         let report = self.desk.core().sync_push_pending().unwrap_or_else(|e| panic!("{at}: {e:?}"));
+        self.numbers_unknown = false;
+        if report.rebased {
+            // Finding a lost tail, the pusher itself starts a new epoch (and raises the
+            // counters) in the log before sending it all.
+            let last = self.last_seq();
+            assert!(self.rewound.is_some(), "{at}: a rebase only after a rewind or a new registration");
+            assert_eq!((report.acked_through_seq, report.sent as i64), (last, last), "{at}: the whole log again");
+            return;
+        }
         assert_eq!(report.acked_through_seq, last, "{at}");
         assert_eq!(report.sent as i64, last - before, "{at}: the pusher starts at the server's acked + 1");
+        // A tail lost before it reached the server needs no rebase: the server's stream is
+        // a prefix of the log, and goes on.
+        self.rewound = None;
         assert_eq!(report.duplicates, 0, "{at}: nothing is sent twice");
         assert_eq!(self.status().0, last, "{at}");
         let state = self.desk.core().sync_state().unwrap();
@@ -589,7 +690,11 @@ impl World<'_> {
         let at = format!("{:?} step {i} {step:?}", self.backend);
         match step {
             Step::Write(w, a, b) => {
+                let before: std::collections::HashSet<String> = self.desk.ids("SELECT id FROM payments").into_iter().collect();
                 self.desk.write(w, *a, *b);
+                if self.numbers_unknown {
+                    self.unchecked_payments.extend(self.desk.ids("SELECT id FROM payments").into_iter().filter(|id| !before.contains(id)));
+                }
                 Seen::bump(&self.seen.writes);
             }
             Step::Push => self.push_ok(&at),
@@ -598,6 +703,14 @@ impl World<'_> {
                 self.proxy.arm(if *answer { Fault::DropAnswer(*nth) } else { Fault::DropRequest(*nth) });
                 let outcome = self.desk.core().sync_push_pending();
                 let fired = self.proxy.disarm();
+                if self.rewound.is_some() {
+                    // The rebase drain: lost or not, the checks after the step say where it stands.
+                    let _ = self.last_seq();
+                    if outcome.is_ok() || self.status().0 > 0 {
+                        self.numbers_unknown = false;
+                    }
+                    return;
+                }
                 if !fired {
                     // The drain needed fewer than `nth` pushes: nothing was lost.
                     let report = outcome.unwrap_or_else(|e| panic!("{at}: {e:?}"));
@@ -633,6 +746,7 @@ impl World<'_> {
                 assert_eq!(self.status().0, before, "{at}");
                 Seen::bump(&self.seen.downs);
             }
+            Step::Replay { .. } | Step::Ahead { .. } if self.rewound.is_some() => {}
             Step::Replay { from, len, gzip: zipped } => {
                 let last = self.last_seq();
                 let acked = self.status().0;
@@ -642,7 +756,7 @@ impl World<'_> {
                     return;
                 }
                 let ops = desk_ops(&self.desk.path, a, b);
-                let body = push_body(&ops);
+                let body = push_body_for(&self.desk.path, &ops);
                 let (body, headers) = if *zipped { (gzip(&body), vec![("Content-Encoding", "gzip")]) } else { (body, vec![]) };
                 let (s, v) = post(&format!("{}/api/v1/sync/push", self.server.url), Some(&self.token()), &headers, &body);
                 assert_eq!(s, 200, "{at}: {v}");
@@ -662,7 +776,7 @@ impl World<'_> {
                     return;
                 }
                 let ops = desk_ops(&self.desk.path, a, last.min(a + 20));
-                let (s, v) = post(&format!("{}/api/v1/sync/push", self.server.url), Some(&self.token()), &[], &push_body(&ops));
+                let (s, v) = post(&format!("{}/api/v1/sync/push", self.server.url), Some(&self.token()), &[], &push_body_for(&self.desk.path, &ops));
                 assert_eq!((s, v["code"].as_str(), v["expected_seq"].as_i64()), (409, Some("gap"), Some(acked + 1)), "{at}: {v}");
                 assert_eq!(self.status().0, acked, "{at}");
                 Seen::bump(&self.seen.gaps);
@@ -695,6 +809,8 @@ impl World<'_> {
                     // A manager registers the desk again: a new device, pushed from seq 1.
                     self.history.push(before.0);
                     self.register();
+                    // Its first push replaces the centre's rows with its stream.
+                    self.rewound = Some(None);
                     self.snapshots.clear();
                     assert_eq!(self.status().0, 0, "{at}");
                     assert_ne!(self.status().1, before.1, "{at}");
@@ -704,6 +820,33 @@ impl World<'_> {
             Step::RestartServer => {
                 self.server.restart();
                 Seen::bump(&self.seen.server_restarts);
+            }
+            Step::Backup => {
+                let b = self.desk.core().backup_now(&self.desk.admin).unwrap();
+                self.backups.push(b.file_name);
+            }
+            Step::Restore(n) => {
+                if self.backups.is_empty() {
+                    return;
+                }
+                let name = self.backups[n % self.backups.len()].clone();
+                self.desk.core().restore_backup(&self.desk.admin, &name).unwrap();
+                self.desk.admin = self.desk.core().login("admin", centredesk_core::demo::DEMO_PASSWORD).unwrap();
+                self.reread_log();
+                self.rewound = Some(self.server_epoch());
+                Seen::bump(&self.seen.restores);
+            }
+            Step::LoseTail(n) => {
+                if self.backups.is_empty() {
+                    return;
+                }
+                let copy = self.desk.core().backup_dir().join(&self.backups[n % self.backups.len()]);
+                self.desk.lose_tail_to(&copy);
+                self.desk.admin = self.desk.core().login("admin", centredesk_core::demo::DEMO_PASSWORD).unwrap();
+                self.reread_log();
+                self.rewound = Some(self.server_epoch());
+                self.numbers_unknown = true;
+                Seen::bump(&self.seen.lost_tails);
             }
         }
     }
@@ -734,12 +877,31 @@ fn run_case(backend: Backend, steps: &[Step], seen: &Seen) {
     let centre = server.add_centre("SH01");
     let proxy = Proxy::start(&server.url);
     let desk = Desk::new();
-    let mut w = World { server, centre, proxy, desk, history: vec![], snapshots: vec![], seen, backend, log: vec![], expected: (0, 0, Fold::default()) };
+    let mut w = World {
+        server,
+        centre,
+        proxy,
+        desk,
+        history: vec![],
+        snapshots: vec![],
+        seen,
+        backend,
+        log: vec![],
+        expected: (0, 0, Fold::default()),
+        backups: vec![],
+        rewound: None,
+        numbers_unknown: false,
+        receipts: Default::default(),
+        unchecked_payments: Default::default(),
+    };
     w.register();
+    // The first push starts the device's stream (and so replaces the centre's rows).
+    w.rewound = Some(None);
     w.check("registered", true);
     for (i, step) in steps.iter().enumerate() {
         w.step(i, step);
-        let reaches_server = !matches!(step, Step::Write(..) | Step::CrashDesk(StateFile::Kept | StateFile::ProgressLost | StateFile::Stale(_)));
+        let reaches_server =
+            !matches!(step, Step::Write(..) | Step::Backup | Step::CrashDesk(StateFile::Kept | StateFile::ProgressLost | StateFile::Stale(_)));
         w.check(&format!("{backend:?} after step {i} {step:?}"), reaches_server);
         if let Ok(bytes) = std::fs::read(settings_path(&w.desk.path)) {
             w.snapshots.push(bytes);
@@ -747,6 +909,8 @@ fn run_case(backend: Backend, steps: &[Step], seen: &Seen) {
     }
     // The schedule drains: the network is fine again and the desk pushes.
     w.push_ok(&format!("{backend:?} final push"));
+    w.check(&format!("{backend:?} after the final push"), true);
+    assert!(w.rewound.is_none(), "{backend:?}: the final push sent the rewound log");
     let last = w.last_seq();
     let (acked, device) = w.status();
     assert_eq!(acked, last, "{backend:?}: acked_through_seq = the last seq");
@@ -774,7 +938,7 @@ fn run(backend: Backend, default_cases: u32) {
     }
     let n = |c: &AtomicUsize| c.load(Ordering::Relaxed);
     eprintln!(
-        "{backend:?}: {cases} schedules in {:.1} s — {} writes, {} lost requests, {} lost answers ({} mid-drain), {} pushes while down, {} replays with duplicates, {} gaps refused, {} desk crashes ({} stale state files, {} re-registrations), {} server restarts",
+        "{backend:?}: {cases} schedules in {:.1} s — {} writes, {} lost requests, {} lost answers ({} mid-drain), {} pushes while down, {} replays with duplicates, {} gaps refused, {} desk crashes ({} stale state files, {} re-registrations), {} server restarts, {} restores, {} lost tails, {} rebases",
         started.elapsed().as_secs_f64(),
         n(&seen.writes),
         n(&seen.dropped_requests),
@@ -787,6 +951,9 @@ fn run(backend: Backend, default_cases: u32) {
         n(&seen.stale_files),
         n(&seen.reregistrations),
         n(&seen.server_restarts),
+        n(&seen.restores),
+        n(&seen.lost_tails),
+        n(&seen.rebases),
     );
     // The property is only as good as the faults it met.
     if cases >= 16 {
@@ -797,6 +964,9 @@ fn run(backend: Backend, default_cases: u32) {
             ("replays", &seen.replays_with_duplicates),
             ("desk crashes", &seen.crashes),
             ("server restarts", &seen.server_restarts),
+            ("restores", &seen.restores),
+            ("lost tails", &seen.lost_tails),
+            ("rebases", &seen.rebases),
         ] {
             assert!(n(c) > 0, "{backend:?}: no {what} in {cases} schedules");
         }

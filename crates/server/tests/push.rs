@@ -221,3 +221,100 @@ fn registration_needs_head_office_credentials_and_a_known_centre() {
     assert!(matches!(c.core.sync_register(&clerk, &server.url, "SH01", HO_USER, HO_PASSWORD, "x"), Err(SyncError::Core(_))), "managers only");
     assert!(c.core.sync_now(&clerk).is_ok(), "anyone may press sync now");
 }
+
+/// A payment on the centre's first contract that still owes money; its receipt number.
+fn pay_something(c: &Centre) -> (String, String) {
+    let conn = c.raw();
+    let contract: String = conn
+        .query_row(
+            "SELECT k.id FROM contracts k WHERE k.status = 'active' AND k.amount_due > (SELECT COALESCE(SUM(amount), 0) FROM payments p WHERE p.contract_id = k.id AND p.kind <> 'refund') ORDER BY k.id LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let input = centredesk_core::payments::PaymentInput { contract_id: contract, amount: "1".into(), method: "cash".into(), note: String::new() };
+    let r = c.core.payment_take(&c.admin, input, centredesk_core::Lang::ZhCn).unwrap();
+    (r.payment.id, r.payment.receipt_no)
+}
+
+fn server_receipts(server: &Server, centre: i64) -> std::collections::BTreeMap<String, String> {
+    server.store.rows(centre, "payment").unwrap().into_iter().map(|(id, v)| (v["receipt_no"].as_str().unwrap().to_string(), id)).collect()
+}
+
+#[test]
+fn a_restored_desk_replaces_head_offices_rows_and_never_reissues_a_number_that_left_it() {
+    let server = Server::start();
+    let sh = server.add_centre("SH01");
+    let c = demo_centre(8, 41);
+    c.register(&server, "SH01");
+    c.core.sync_now(&c.admin).unwrap();
+    let backup = c.core.backup_now(&c.admin).unwrap();
+    // After the backup: a new member and a payment, both pushed to head office.
+    let phantom = apply(&c, "林晓晓", "13911119999");
+    let (paid, receipt) = pay_something(&c);
+    c.core.sync_now(&c.admin).unwrap();
+    assert!(server.store.rows(sh, "member").unwrap().iter().any(|(id, _)| *id == phantom));
+    let acked_before = server.store.centres().unwrap()[0].acked_through_seq;
+
+    // The manager restores the backup, and the desk writes more than it lost before the
+    // next push (today's bug: the reused seqs were never sent and the light turned green).
+    c.core.restore_backup(&c.admin, &backup.file_name).unwrap();
+    let admin = c.core.login("admin", centredesk_core::demo::DEMO_PASSWORD).unwrap();
+    for i in 0..8 {
+        c.core
+            .member_apply(&admin, MemberApplication { name: "恢复后".into(), gender: "M".into(), guardian: None, referred_by: None, notes: format!("{i}") })
+            .unwrap();
+    }
+    let (paid_again, receipt_again) = pay_something(&c);
+    assert!(c.log_len() > acked_before, "the log has grown past the old acknowledged seq");
+    assert_ne!(receipt_again, receipt, "the restored desk did not reissue {receipt}");
+    let report = c.core.sync_now(&c.admin).unwrap();
+    assert!(report.rebased && report.acked_through_seq == c.log_len(), "{report:?}");
+    assert_eq!(server.rows(sh), c.fold(), "head office holds exactly the desk's truth");
+    assert!(!server.store.rows(sh, "member").unwrap().iter().any(|(id, _)| *id == phantom), "no phantom member");
+    let receipts = server_receipts(&server, sh);
+    assert!(!receipts.values().any(|id| *id == paid), "the lost payment is gone from head office");
+    assert_eq!(receipts.get(&receipt_again), Some(&paid_again));
+    let state = c.core.sync_state().unwrap();
+    let said = state.last_resync.expect("the panel says what happened");
+    assert!(said.zh.contains("恢复过备份") && said.en.contains("restored backup"), "{said:?}");
+    assert!(state.last_error.is_none());
+    // And the next push is an ordinary one.
+    apply(&c, "再来一个", "13911118888");
+    let report = c.core.sync_now(&c.admin).unwrap();
+    assert!(!report.rebased && report.sent == 3, "{report:?}: the new member, its guardian and their link");
+    assert_eq!(server.rows(sh), c.fold());
+}
+
+#[test]
+fn a_log_that_lost_its_newest_commits_is_found_before_any_push_and_sent_again() {
+    let server = Server::start();
+    let sh = server.add_centre("SH01");
+    let c = demo_centre(8, 43);
+    c.register(&server, "SH01");
+    c.core.sync_now(&c.admin).unwrap();
+    let copy = c.core.backup_now(&c.admin).unwrap();
+    let (_, receipt) = pay_something(&c);
+    c.core.sync_now(&c.admin).unwrap();
+    // Power cut on a disk that lied about flushing: the file is the older copy again.
+    let path = c.core.path().to_path_buf();
+    let clock = desk_clock();
+    drop(c.core);
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    std::fs::copy(&copy.path, &path).unwrap();
+    let core = centredesk_core::Core::open_with_clock(&path, clock).unwrap();
+    let c = Centre { admin: core.login("admin", centredesk_core::demo::DEMO_PASSWORD).unwrap(), core, dir: c.dir };
+    for i in 0..4 {
+        apply(&c, "断电后", &format!("1391111{:04}", 7000 + i));
+    }
+    let report = c.core.sync_now(&c.admin).unwrap();
+    assert!(report.rebased, "{report:?}");
+    assert_eq!(server.rows(sh), c.fold());
+    // The number the server had seen is skipped from now on.
+    let (_, next) = pay_something(&c);
+    assert!(centredesk_protocol::sync::number_of(&next) > centredesk_protocol::sync::number_of(&receipt), "{next} after {receipt}");
+    c.core.sync_now(&c.admin).unwrap();
+    assert_eq!(server.rows(sh), c.fold());
+}

@@ -3,4 +3,4 @@
 /**
  * One change, shaped like a timeline line (so the UI words it the same way).
  */
-export type ActivityEntry = { seq: number, at: string, staff_name: string | null, entity: string, entity_id: string, op: string, subject_id: string | null, data: Record<string, unknown>, };
+export type ActivityEntry = { seq: number, at: string, staff_name: string | null, entity: string, entity_id: string, op: string, label: string, subject_id: string | null, data: Record<string, unknown>, };

@@ -2,6 +2,6 @@
 
 export type LeaveInput = { member_id: string, session_ids: Array<string>, 
 /**
- * `desk`, `phone`, `wechat` or `coach`.
+ * `desk`, `phone`, `wechat`, `coach` (or `portal`, a parent's own request).
  */
 via: string, note: string, };

@@ -2,6 +2,11 @@
 
 export type MarkInput = { member_id: string, 
 /**
- * One of MARKS, or "" to clear the mark (the lesson is given back).
+ * A `Mark` (`present`, `late` …), or "" to clear the mark (the lesson is given back).
  */
-mark: string, comment: string, };
+mark: string, comment: string, 
+/**
+ * The desk confirmed that this child, on leave, came after all (or is marked
+ * otherwise): the leave is withdrawn.
+ */
+withdraw_leave?: boolean, };

@@ -2,4 +2,8 @@
 import type { MarkInput } from "./MarkInput";
 import type { TrialMark } from "./TrialMark";
 
-export type RollCallInput = { marks: Array<MarkInput>, trials: Array<TrialMark>, };
+export type RollCallInput = { marks: Array<MarkInput>, trials: Array<TrialMark>, 
+/**
+ * The desk confirmed a roll call more than 30 minutes before the class starts.
+ */
+confirm_early?: boolean, };

@@ -21,4 +21,9 @@ clock_warning: string | null,
 /**
  * Where the device token is kept (`None` when not registered).
  */
-token_store: TokenStore | null, };
+token_store: TokenStore | null, 
+/**
+ * When this desk last pushed its whole log again because it had been rewound (a
+ * restored backup, or the newest records lost in a power cut), in plain words.
+ */
+last_resync: SyncProblem | null, };

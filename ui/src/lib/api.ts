@@ -6,6 +6,7 @@ import { invoke } from '@tauri-apps/api/core';
 import type { CommandArgs } from '../bindings/CommandArgs';
 import type { CommandResults } from '../bindings/CommandResults';
 import type { ErrorDto } from '../bindings/ErrorDto';
+import type { Problem } from '../bindings/Problem';
 
 export type Command = keyof CommandArgs;
 export type ArgsOf<K extends Command> = CommandArgs[K];
@@ -16,10 +17,15 @@ type Rest<K extends Command> = [keyof ArgsOf<K>] extends [symbol] ? [args?: Args
 /** Every rejection is turned into an ErrorDto, even one that did not come from the core. */
 export function toError(e: unknown): ErrorDto {
   if (e && typeof e === 'object' && 'code' in e && 'message' in e) {
-    const o = e as { code: unknown; field?: unknown; message: unknown };
-    return { code: String(o.code), field: (o.field ?? null) as ErrorDto['field'], message: String(o.message) };
+    const o = e as { code: unknown; field?: unknown; message: unknown; problems?: unknown };
+    const problems = Array.isArray(o.problems)
+      ? o.problems
+          .filter((p): p is { field: unknown; message: unknown } => !!p && typeof p === 'object' && 'field' in p)
+          .map((p) => ({ field: p.field as Problem['field'], message: String(p.message ?? '') }))
+      : [];
+    return { code: String(o.code), field: (o.field ?? problems[0]?.field ?? null) as ErrorDto['field'], message: String(o.message), problems };
   }
-  return { code: 'internal', field: null, message: String(e) };
+  return { code: 'internal', field: null, message: String(e), problems: [] };
 }
 
 /** Runs a desk command as the logged-in staff member; rejects with an ErrorDto. */

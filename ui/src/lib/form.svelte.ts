@@ -1,6 +1,7 @@
-// One form's error and busy state. An ErrorDto from the core names a field; the input
-// carrying data-field="<field>" gets aria-invalid and focus, and the message is shown
-// next to the form (FormError.svelte, data-testid="form-error").
+// One form's error and busy state. An ErrorDto from the core names the fields in error
+// (`problems`, the first also as `field`); every input carrying data-field="<field>" of
+// one of them gets aria-invalid, the first gets focus, and the message (or the list of
+// problems) is shown next to the form (FormError.svelte, data-testid="form-error").
 import { tick } from 'svelte';
 import type { ErrorDto } from '../bindings/ErrorDto';
 import type { Field } from '../bindings/Field';
@@ -14,7 +15,10 @@ export class Form {
 
   /** aria-invalid value for the input bound to `field`. */
   inv(field: Field): 'true' | undefined {
-    return this.error?.field === field ? 'true' : undefined;
+    const err = this.error;
+    if (!err) return undefined;
+    if (err.problems.length) return err.problems.some((p) => p.field === field) ? 'true' : undefined;
+    return err.field === field ? 'true' : undefined;
   }
 
   clear() {
@@ -29,9 +33,10 @@ export class Form {
     shown = this;
     this.error = err;
     await tick();
-    if (!err.field) return;
+    const first = err.problems[0]?.field ?? err.field;
+    if (!first) return;
     const scope: ParentNode = document.querySelector('dialog[open]') ?? document;
-    const marked = scope.querySelector<HTMLElement>(`[data-field="${err.field}"][aria-invalid="true"]`);
+    const marked = scope.querySelector<HTMLElement>(`[data-field="${first}"][aria-invalid="true"]`);
     // a radio group carries the mark itself: focus its checked (or first) radio
     const el = marked?.matches('input, select, textarea, button')
       ? marked
@@ -42,9 +47,19 @@ export class Form {
     }
   }
 
+  /**
+   * A live check while the clerk types: marks the field and shows the message without
+   * moving focus or selecting the text (the clerk is still typing in it).
+   */
+  warn(field: Field, message: string, code = 'validation.local') {
+    if (shown && shown !== this) shown.error = null;
+    shown = this;
+    this.error = { code, field, message, problems: [] };
+  }
+
   /** Local validation failure in the UI's own words (e.g. passwords differ). */
   fail(field: Field | null, message: string, code = 'validation.local') {
-    void this.show({ code, field, message });
+    void this.show({ code, field, message, problems: [] });
   }
 
   /** Runs a command; on rejection keeps the form open with the error. True on success. */

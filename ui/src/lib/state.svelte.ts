@@ -103,11 +103,31 @@ export const touch = () => {
 /** Things shown above any screen: the receipt, a short confirmation. */
 export const overlay = $state<{ receiptId: string; flash: string }>({ receiptId: '', flash: '' });
 
+// A confirmation stays at least FLASH_MS, and after that until the clerk's next action
+// (a click or a key): one glance away from the screen must not lose it. A new flash
+// replaces it at once.
+const FLASH_MS = 5000;
 let flashTimer: ReturnType<typeof setTimeout> | undefined;
+let flashAged = false;
+let flashListening = false;
+
+function flashOnAction(e: Event) {
+  if (!flashAged || !overlay.flash) return;
+  if (e instanceof KeyboardEvent && ['Shift', 'Control', 'Alt', 'Meta'].includes(e.key)) return;
+  overlay.flash = '';
+  flashAged = false;
+}
+
 export function flash(message: string) {
   overlay.flash = message;
+  flashAged = false;
   clearTimeout(flashTimer);
-  flashTimer = setTimeout(() => (overlay.flash = ''), 2500);
+  flashTimer = setTimeout(() => (flashAged = true), FLASH_MS);
+  if (!flashListening && typeof window !== 'undefined') {
+    flashListening = true;
+    window.addEventListener('pointerdown', flashOnAction, true);
+    window.addEventListener('keydown', flashOnAction, true);
+  }
 }
 
 export function openReceipt(paymentId: string) {

@@ -31,6 +31,12 @@ export function sessionWhen(s: ClassSession): string {
   return t('tt.session_when', { date: s.date, wd: weekdayShort(isoWeekday(s.date)), start: s.start_time, end: s.end_time });
 }
 
+/** "剩余 3 个名额", or "已满" when nothing is left (capacity − booked ≤ 0). */
+export function placesLeft(booked: number, capacity: number): string {
+  const left = capacity - booked;
+  return left > 0 ? t('trials.places_left', { n: left }) : t('trials.full');
+}
+
 export type Grouping = 'room' | 'coach';
 
 /** Where the week view is (survives leaving the section for a roll call). */

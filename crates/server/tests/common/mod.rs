@@ -249,6 +249,14 @@ pub fn basic() -> String {
     format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{HO_USER}:{HO_PASSWORD}")))
 }
 
+/// A push body in the desk's current log epoch (read from its database).
+pub fn push_body_for(db: &std::path::Path, ops: &[Value]) -> Vec<u8> {
+    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let epoch: Option<String> = conn.query_row("SELECT epoch FROM sync_epochs ORDER BY first_seq DESC, rowid DESC LIMIT 1", [], |r| r.get(0)).ok();
+    serde_json::to_vec(&serde_json::json!({ "epoch": epoch, "ops": ops })).unwrap()
+}
+
+/// A push body with no epoch (a desk from before the epoch rule, or a stranger).
 pub fn push_body(ops: &[Value]) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({ "ops": ops })).unwrap()
 }
