@@ -76,7 +76,7 @@ def test_revenue_report_matches_the_ledger_with_chart_and_csv(app):
     app.shot("revenue")
     app.click("rev-export")
     rows = read_csv(app.el("export-path", timeout=20).get_attribute("data-path"))
-    assert rows[0][0] == "期间" and rows[-1][0] == "合计"
+    assert rows[0][0] == "期间" and rows[-1][0] == "学费合计（不含商品）"
     assert Decimal(rows[-1][4]) == Decimal(ledger) / 100
     assert [r[0] for r in rows[1:-1]] == months
 

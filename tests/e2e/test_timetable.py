@@ -7,6 +7,8 @@ the roster prints to a PDF that names the students."""
 import datetime
 import shutil
 import subprocess
+
+from conftest import CENTRE_TZ, centre_now
 from pathlib import Path
 
 import pytest
@@ -209,7 +211,11 @@ def test_timetable_leave_roll_call_and_print(app):
     active(app).send_keys(Keys.ENTER)
     assert active(app).get_attribute("data-testid") == "rc-comment"
     active(app).send_keys("踢腿有力")
-    active(app).send_keys(Keys.ENTER)  # comment done: on to the next row
+    # Comment done: back on its own row (never onto the next child, whose mark the next key
+    # would change), then ↓ to the next.
+    active(app).send_keys(Keys.ENTER)
+    assert active(app).get_attribute("data-member-id") == ids[0] or row_of(app, ids[0]).find_elements(By.CSS_SELECTOR, ":focus"), "focus stays on the first child"
+    active(app).send_keys(Keys.ARROW_DOWN)
     active(app).send_keys("l")
     assert row_of(app, ids[1]).get_attribute("data-mark") == "late"
 
@@ -225,6 +231,13 @@ def test_timetable_leave_roll_call_and_print(app):
     app.shot("roll-call")
 
     active(app).send_keys(Keys.CONTROL, "s")
+    # The class is at 23:00 today: saving more than 30 minutes before it asks first.
+    starts = datetime.datetime.combine(datetime.date.fromisoformat(today), datetime.time(23, 0), tzinfo=CENTRE_TZ)
+    if centre_now() < starts - datetime.timedelta(minutes=30):
+        app.el("confirm-ok")
+        assert "23:00" in app.el("confirm-dialog").text, app.el("confirm-dialog").text
+        app.shot("roll-call-early")
+        app.click("confirm-ok")
     result = app.el("rc-result")
     assert result.get_attribute("data-consumed") == "3", result.text
     app.shot("roll-call-saved")
