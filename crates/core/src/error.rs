@@ -43,7 +43,7 @@ pub enum Field {
     Username, Password, DisplayName, Role, CentreName, MemberNoPrefix, Timezone, Setting,
     Member, Guardian, Lead, Package, Contract, Payment, Staff,
     Room, ClassGroup, Capacity, Weekday, StartTime, EndTime, Coach, Date, FromDate, ToDate,
-    Mark, Session, Season, Closure, Trial, Comment, Report, Backup, BackupKeep, Period,
+    Mark, Session, Season, Closure, Trial, Comment, Report, Backup, BackupKeep, BackupSecondDir, Period,
     ImportFile, Column, Goods, Sale, Category, PointsPrice, Points, Quantity, StockKind,
     Template, Email, Url, Host, Port, Notice,
     Suggestion, Complaint, Content, Author, Severity, Handler, Deadline, Step, Vote, Score, ScoreKind, Occasion, Resolution,
@@ -127,6 +127,7 @@ impl Field {
             Backup => ("备份", "Backup"),
             Period => ("统计周期", "Period"),
             BackupKeep => ("备份保留份数", "Backups kept"),
+            BackupSecondDir => ("第二备份位置", "Second backup folder"),
             ImportFile => ("导入文件", "Import file"),
             Column => ("列", "Column"),
             Goods => ("物品", "Item"),
@@ -368,6 +369,8 @@ pub enum Conflict {
     NothingToPrint,
     /// "Export the database" pointed at the database file itself.
     WouldOverwriteDatabase,
+    /// A backup folder (the desk's or the second one) cannot be written.
+    BackupFolder { dir: String, detail: String },
     /// Another program held the database longer than the busy timeout.
     Busy,
     /// A member cannot be merged into itself.
@@ -409,6 +412,8 @@ pub enum Conflict {
     GroupFull { capacity: i64, members: i64 },
     /// Setting a status the contracts decide (在读 / 已过期) by hand.
     StatusFollowsContracts,
+    /// The disk is full: nothing was saved.
+    DiskFull,
 }
 
 impl Conflict {
@@ -438,6 +443,7 @@ impl Conflict {
             Conflict::AlreadyInGroup => "already_in_group",
             Conflict::NothingToPrint => "nothing_to_print",
             Conflict::WouldOverwriteDatabase => "would_overwrite_database",
+            Conflict::BackupFolder { .. } => "backup_folder",
             Conflict::Busy => "busy",
             Conflict::MergeSameMember => "merge_same_member",
             Conflict::MergeIntoInactive => "merge_into_inactive",
@@ -458,6 +464,7 @@ impl Conflict {
             Conflict::DismissOutsideClass { .. } => "dismiss_outside_class",
             Conflict::GroupFull { .. } => "group_full",
             Conflict::StatusFollowsContracts => "status_follows_contracts",
+            Conflict::DiskFull => "disk_full",
         }
     }
 
@@ -494,6 +501,10 @@ impl Conflict {
             Conflict::NotYourSession => lang.pick("这不是您的课", "This is not one of your sessions"),
             Conflict::SessionCancelled => lang.pick("该课节已取消", "This session is cancelled"),
             Conflict::AlreadyInGroup => lang.pick("该学员已在此班级", "This member is already in the class"),
+            Conflict::BackupFolder { dir, detail } => match lang {
+                Lang::ZhCn => format!("无法写入备份位置 {dir}（{detail}）：请检查 U 盘或网络文件夹是否已连接、是否还有空间"),
+                Lang::En => format!("Cannot write to the backup folder {dir} ({detail}): check that the USB stick or network folder is connected and has room"),
+            },
             Conflict::WouldOverwriteDatabase => lang.pick("不能导出到正在使用的数据库文件本身，请换一个位置", "Choose another place: that is the database file in use"),
             Conflict::NothingToPrint => lang.pick("这一周没有课，没有可打印的内容", "There are no classes that week: nothing to print"),
             Conflict::Busy => lang.pick("数据库正忙，请稍后再试", "The database is busy; please try again"),
@@ -541,6 +552,10 @@ impl Conflict {
                 Lang::ZhCn => format!("该班已满（{members}/{capacity} 人），确认后仍可加入"),
                 Lang::En => format!("This class is full ({members} of {capacity}); confirm to add the child anyway"),
             },
+            Conflict::DiskFull => lang.pick(
+                "电脑磁盘已满，这次操作没有保存（之前的数据都完好）。请清理磁盘空间后再试。",
+                "The computer's disk is full: this was not saved (everything saved before is intact). Free some disk space and try again.",
+            ),
             Conflict::StatusFollowsContracts => lang.pick(
                 "“在读”和“已过期”由合同自动决定，不能手动设置；可手动设置的是停课和流失",
                 "\"Active\" and \"expired\" follow the member's contracts and cannot be set by hand; paused and left can",
@@ -580,6 +595,9 @@ pub enum CoreError {
     Conflict(Conflict),
     #[error("database: {0}")]
     Db(rusqlite::Error),
+    /// The database file cannot be opened or fails its check (the desk offers a backup).
+    #[error("damaged database: {0}")]
+    Damaged(String),
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -590,6 +608,7 @@ impl From<rusqlite::Error> for CoreError {
             Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
                 CoreError::Conflict(Conflict::Busy)
             }
+            Some(rusqlite::ErrorCode::DiskFull) => CoreError::Conflict(Conflict::DiskFull),
             _ => CoreError::Db(e),
         }
     }
@@ -620,6 +639,7 @@ impl CoreError {
             CoreError::Auth(AuthFailure::AccountDisabled) => "auth.account_disabled".into(),
             CoreError::Conflict(c) => format!("conflict.{}", c.code()),
             CoreError::Db(_) => "internal.database".into(),
+            CoreError::Damaged(_) => "database.damaged".into(),
             CoreError::Internal(_) => "internal".into(),
         }
     }
@@ -651,6 +671,10 @@ impl CoreError {
             CoreError::Auth(AuthFailure::NotLoggedIn) => lang.pick("请先登录", "Please log in first"),
             CoreError::Auth(AuthFailure::AccountDisabled) => lang.pick("该账号已停用", "This account is disabled"),
             CoreError::Conflict(c) => c.describe(lang),
+            CoreError::Damaged(d) => match lang {
+                Lang::ZhCn => format!("数据库文件已损坏，无法打开（{d}）。可以用最新的完好备份恢复。"),
+                Lang::En => format!("The database file is damaged and cannot be opened ({d}). It can be restored from the newest good backup."),
+            },
             CoreError::Db(e) => match lang {
                 Lang::ZhCn => format!("数据库错误，操作未保存：{e}"),
                 Lang::En => format!("Database error; nothing was saved: {e}"),

@@ -35,6 +35,8 @@ pub struct HomeDashboard {
     pub recent_payments: Vec<PaymentRow>,
     /// Open complaints past their deadline: all of them for a manager, one's own otherwise.
     pub overdue_complaints: Vec<crate::feedback::Complaint>,
+    /// For a manager: the last backup failed, or none is recent (None when all is well).
+    pub backup_warning: Option<String>,
 }
 
 impl Core {
@@ -50,6 +52,7 @@ impl Core {
             session,
             crate::timetable::SessionFilter { from_date: today.to_string(), to_date: today.to_string(), ..Default::default() },
         )?;
+        let backup_warning = if session.can(Action::ManageBackups) { self.backup_warning(lang) } else { None };
         self.read(|c| {
             let count = |sql: &str| -> Result<i64> { Ok(c.query_row(sql, [], |r| r.get(0))?) };
             let (renewals_due, renewals_total) = renewals::due(c, &today.to_string(), Window::DESK, HOME_ROWS)?;
@@ -70,6 +73,7 @@ impl Core {
                 follow_ups_due,
                 recent_payments,
                 overdue_complaints,
+                backup_warning,
             })
         })
     }

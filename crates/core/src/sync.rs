@@ -691,10 +691,16 @@ pub fn run_pusher(core: &Core, control: &PusherControl, idle: Duration) {
                 }
                 Err(e) if e.is_transient() => {
                     failures += 1;
+                    if failures == 1 {
+                        log::warn!("head-office sync: {}", e.message(crate::Lang::En));
+                    }
                     backoff(failures)
                 }
                 // A person must act; try again now and then in case they did.
-                Err(_) => Duration::from_secs(600).max(idle),
+                Err(e) => {
+                    log::error!("head-office sync stopped: {}", e.message(crate::Lang::En));
+                    Duration::from_secs(600).max(idle)
+                }
             }
         };
         control.sleep(wait);

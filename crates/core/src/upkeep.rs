@@ -10,10 +10,10 @@ use crate::error::Lang;
 /// One round; errors are reported and the next round tries again.
 pub fn round(core: &Core) {
     if let Err(e) = core.member_status_sweep() {
-        eprintln!("member status: {}", e.message(Lang::En));
+        log::error!("member status: {}", e.message(Lang::En));
     }
     if let Err(e) = core.tiers_evaluate_scheduled() {
-        eprintln!("tier evaluation: {}", e.message(Lang::En));
+        log::error!("tier evaluation: {}", e.message(Lang::En));
     }
 }
 

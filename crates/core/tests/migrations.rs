@@ -1,5 +1,5 @@
 //! A database made by any earlier version opens in this one; a newer one is refused
-//! rather than damaged.
+//! rather than damaged. The released migrations are pinned: their order and content.
 
 use centredesk_core::{Core, ManualClock};
 
@@ -47,4 +47,104 @@ fn reopening_is_idempotent_and_a_newer_schema_is_refused() {
     drop(raw);
     let err = open(&path).err().expect("a newer schema must be refused");
     assert!(err.message(centredesk_core::Lang::En).contains("newer CentreDesk"), "{}", err.message(centredesk_core::Lang::En));
+}
+
+/// Every migration in the order it applies, with the SHA-256 of its file. A released
+/// migration is never edited or reordered (databases out there ran it as it was): a new
+/// schema change is a new file appended here and to `db::MIGRATIONS`.
+const PINNED: &[(&str, &str)] = &[
+    ("0001_foundation.sql", "7aeac5b6a15af56d62d120d6738a5815fcb623a3e16a182e99eaa3dd3cd1189e"),
+    ("0002_search_label.sql", "73a47568a45440c13cc8dd847ff98e4367a19744d27e89dbc7c8ec90eb8b10f1"),
+    ("0003_search_whole_names.sql", "e2e3b8e14c71056e7256cbc77338dbe0f1a6e37e60f588a630e048bd4f69b3a1"),
+    ("0004_timetable.sql", "c2d5c8461ec3e2a27c4989ad7b84df19368d4b9fd9a558d1c6a50ec1258b3bf7"),
+    ("0005_member_merge.sql", "7f9e1412bd198502465c922a844dcc996d9da63a63f55c7c222256ff6034824d"),
+    ("0008_goods_points.sql", "2d86cad597fad46c4a152fb2cfa66545ee63e4d9c0f6f9bc89e04655ea7146ba"),
+    ("0006_report_indexes.sql", "e80559dae8ac77ab064041782bfd3c92bd2eb49e078e3044df7aebb41f0436b9"),
+    ("0010_notify_delivery.sql", "681af280e582b5d04d8de16da68c43a4093b8d57e0a593bbc17aad32d5512f65"),
+    ("0009_feedback.sql", "b09fe7442fb0da4da4a8d3a4d4c583efae4314f143c610a994e3ab8e972c2338"),
+    ("0011_recent_payments_index.sql", "87b2b21503932945e8c95a3d1e0b516864329c7ea5c172a79ea4652286c7b9fd"),
+    ("0012_report_caches.sql", "2f0c05ebaac0fe6c3de9977b16ea78c58fab2826724ac5c8f2de6d325021440e"),
+    ("0013_tiers.sql", "360906837e724d5c88cdb75d49bd1110ab3ef0e71c9be171edd97c4122ce25e0"),
+    ("0014_cash_handins.sql", "6b13c24837863b397fc0901e36fd8a79d67954680a409a2d1acc26a508556e26"),
+    ("0015_contract_ends.sql", "a48bd7efb56bbcc6e9304def98e4ba40946f09e10a569770cb021c750d26dd0b"),
+    ("0016_leave_withdrawn.sql", "543eec251bd813dc990dfbabd148932d0c4069b8becf8bb57911d4b07b184dce"),
+    ("0017_sync_epochs.sql", "bc34057012d8ccbe0975c36ec1825912a3a2d7fd13fecad500a303ee1fd88dea"),
+];
+
+#[test]
+fn the_released_migrations_keep_their_order_and_their_content() {
+    use sha2::Digest;
+    let actual: Vec<(&str, String)> = centredesk_core::db::MIGRATIONS.iter().map(|(name, sql)| (*name, hex::encode(sha2::Sha256::digest(sql.as_bytes())))).collect();
+    for (i, (name, hash)) in PINNED.iter().enumerate() {
+        let Some((got_name, got_hash)) = actual.get(i) else { panic!("migration {name} (number {}) is gone", i + 1) };
+        assert_eq!(got_name, name, "migration number {} is {got_name}, it was {name}: never reorder", i + 1);
+        assert_eq!(got_hash, hash, "{name} was edited after release: add a new migration instead");
+    }
+    assert_eq!(actual.len(), PINNED.len(), "a new migration: pin it here once it is final (its name and sha256sum)");
+    // Every file in migrations/ is in the list (a file written but not listed would never run).
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut files: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    files.sort();
+    let mut listed: Vec<String> = PINNED.iter().map(|(n, _)| n.to_string()).collect();
+    listed.sort();
+    assert_eq!(files, listed);
+}
+
+/// Copies a fixture (unpacking a `.xz` one) into a fresh folder.
+fn fixture(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/db").join(name);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("centre.db");
+    if name.ends_with(".xz") {
+        let mut input = std::io::BufReader::new(std::fs::File::open(&src).unwrap());
+        let mut out = std::fs::File::create(&path).unwrap();
+        lzma_rs::xz_decompress(&mut input, &mut out).unwrap_or_else(|e| panic!("{}: {e:?}", src.display()));
+    } else {
+        std::fs::copy(&src, &path).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+    }
+    (dir, path)
+}
+
+fn count(path: &std::path::Path, sql: &str) -> i64 {
+    rusqlite::Connection::open(path).unwrap().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn a_database_from_every_released_schema_opens_migrates_and_keeps_its_data() {
+    // fixtures/db/schema-<N>.db[.xz]: the demo centre made by the release that had N
+    // migrations (fixtures/db/README.md says how each was made), so each upgrade path
+    // that a centre out there can take is walked once.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/db");
+    let mut names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n.starts_with("schema-") && (n.ends_with(".db") || n.ends_with(".db.xz"))).collect();
+    names.sort();
+    assert!(names.len() >= 5, "{names:?}");
+    for name in &names {
+        let released: i64 = name.trim_start_matches("schema-").trim_end_matches(".xz").trim_end_matches(".db").parse().unwrap();
+        let (folder, path) = fixture(name);
+        assert_eq!(count(&path, "PRAGMA user_version"), released, "{name} is schema {released}");
+        let members = count(&path, "SELECT COUNT(*) FROM members");
+        let payments = count(&path, "SELECT COUNT(*) FROM payments");
+        let core = open(&path).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        assert_eq!(count(&path, "PRAGMA user_version") as usize, centredesk_core::db::schema_version(), "{name}");
+        assert_eq!(count(&path, "SELECT COUNT(*) FROM members"), members, "{name}: members");
+        assert_eq!(count(&path, "SELECT COUNT(*) FROM payments"), payments, "{name}: payments");
+        let admin = core.login("admin", centredesk_core::demo::DEMO_PASSWORD).unwrap();
+        assert!(core.member_list(&admin, Default::default()).unwrap().total > 0, "{name}");
+        core.home(&admin, centredesk_core::Lang::ZhCn).unwrap_or_else(|e| panic!("{name}: home: {e:?}"));
+        // After the first hourly upkeep (statuses follow contracts, tiers), the old data
+        // keeps every rule the desk states today.
+        centredesk_core::upkeep::round(&core);
+        let report = core.check(&admin, centredesk_core::Lang::En).unwrap();
+        assert!(report.healthy(), "{name}: {:#?}", report.findings.iter().take(5).collect::<Vec<_>>());
+        // Before the upgrade the file was copied aside as it was.
+        let aside: Vec<std::path::PathBuf> = std::fs::read_dir(folder.path().join("backups"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("before-upgrade-v{released}-")))
+            .collect();
+        assert_eq!(aside.len(), 1, "{name}: {aside:?}");
+        assert_eq!(count(&aside[0], "PRAGMA user_version"), released, "{name}: the copy is the old schema");
+        assert_eq!(count(&aside[0], "SELECT COUNT(*) FROM members"), members);
+        assert!(core.backups(&admin).unwrap().iter().any(|b| b.kind == "before_upgrade"), "{name}: listed for a restore");
+    }
 }

@@ -364,10 +364,10 @@ impl Core {
 pub fn run_notifier(core: &Core, every: Duration) -> ! {
     loop {
         if let Err(e) = core.notify_scan() {
-            eprintln!("automatic notices: {}", e.message(crate::Lang::En));
+            log::error!("automatic notices: {}", e.message(crate::Lang::En));
         }
         if let Err(e) = core.deliver_notices() {
-            eprintln!("notice delivery: {}", e.message(crate::Lang::En));
+            log::error!("notice delivery: {}", e.message(crate::Lang::En));
         }
         std::thread::sleep(every);
     }
