@@ -52,7 +52,7 @@ use centredesk_core::timetable::{
 use centredesk_core::points::{PointsAccount, PointsAward};
 use centredesk_core::print::WeekLayout;
 use centredesk_core::audit::{ActivityFilter, StaffActivity};
-use centredesk_core::backup::BackupInfo;
+use centredesk_core::backup::{BackupInfo, BackupSettings, BackupStatus};
 use centredesk_core::import::{ColumnMapping, ImportKind, ImportPreview, ImportReport};
 use centredesk_core::export::ExportRequest;
 use centredesk_core::sync::{PushReport, SyncSettings, SyncState};
@@ -244,7 +244,8 @@ commands! {
     print_timetable_week(week_start: String, layout: Option<WeekLayout>, action: Delivery) -> PrintOutcome => shell |ctx| ctx.print(action, |core, s, lang| core.print_timetable_week(s, &week_start, layout.unwrap_or(WeekLayout::ByRoom), lang));
     print_receipt(payment_id: String, action: Delivery) -> PrintOutcome => shell |ctx| ctx.print(action, |core, s, lang| core.print_receipt(s, &payment_id, lang));
     backups() -> Vec<BackupInfo> => staff |core, s, _| core.backups(s);
-    backup_folder() -> String => staff |core, s, _| core.backup_folder(s);
+    backup_status() -> BackupStatus => staff |core, s, _| core.backup_status(s);
+    backup_settings_set(input: BackupSettings) -> BackupStatus => staff |core, s, _| core.backup_settings_set(s, input);
     backup_now() -> BackupInfo => staff |core, s, _| core.backup_now(s);
     backup_restore(file_name: String) -> BackupInfo => shell |ctx| ctx.state.restore_backup(&file_name);
     database_export() -> Option<String> => shell |ctx| ctx.state.export_database(ctx.app);

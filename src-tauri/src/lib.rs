@@ -1,10 +1,13 @@
 //! The desktop shell: a window over the core. The UI calls one Tauri command, `call`,
 //! with a command name and its arguments; `commands.rs` declares every command once
 //! (one core call each). The shell itself only holds who is logged in and the UI
-//! language, and hands files to the system (printing.rs).
+//! language, and hands files to the system (printing.rs). When the database will not
+//! open, the window shows the recovery screen instead (recovery.rs); what goes wrong in
+//! the background is written to a log file in the OS log directory.
 
 mod commands;
 mod printing;
+mod recovery;
 
 use centredesk_core::error::AuthFailure;
 use centredesk_core::sync::{PusherControl, SyncError, SyncSettings};
@@ -13,7 +16,7 @@ use centredesk_core::{Core, CoreError, ErrorDto, Lang, Session};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use tauri::{AppHandle, Manager, State};
+use tauri::{AppHandle, Manager};
 use ts_rs::TS;
 
 pub use commands::NAMES as COMMANDS;
@@ -115,8 +118,11 @@ pub(crate) struct AppInfo {
 }
 
 /// The one command the UI invokes: `command` by name from the table in commands.rs.
+/// Before a database is open (the recovery screen) every command is refused with
+/// `shell.recovery`, which is how the window knows to show that screen.
 #[tauri::command(async)]
-fn call(app: AppHandle, state: State<'_, AppState>, command: String, args: Option<serde_json::Value>) -> CmdResult<serde_json::Value> {
+fn call(app: AppHandle, command: String, args: Option<serde_json::Value>) -> CmdResult<serde_json::Value> {
+    let Some(state) = app.try_state::<AppState>() else { return Err(recovery::refusal(&app)) };
     commands::dispatch(&commands::Ctx { app: &app, state: &state }, &command, args.unwrap_or_default())
 }
 
@@ -140,6 +146,50 @@ fn clock_from_args() -> Result<Arc<dyn centredesk_core::Clock>, String> {
     }
 }
 
+/// The UI language the window was last set to (a device preference beside the app's
+/// config), Chinese by default.
+fn saved_lang(prefs_path: &std::path::Path) -> Lang {
+    std::fs::read_to_string(prefs_path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v.get("lang").and_then(|l| l.as_str()).map(Lang::parse))
+        .unwrap_or_default()
+}
+
+/// Starts the desk over an open core: the state the commands use, and the background
+/// work (daily backup, head-office sync, notices, hourly upkeep), each on a thread of
+/// its own so the desk never waits for them.
+pub(crate) fn start_desk(app: &AppHandle, core: Core) -> Result<(), String> {
+    let prefs_path = app.path().app_config_dir().map_err(|e| e.to_string())?.join("prefs.json");
+    let lang = saved_lang(&prefs_path);
+    let pusher = Arc::new(PusherControl::default());
+    log::info!("CentreDesk {} opened {} (schema {})", env!("CARGO_PKG_VERSION"), core.path().display(), centredesk_core::db::schema_version());
+    app.manage(AppState { core, session: Mutex::new(None), lang: Mutex::new(lang), prefs_path, pusher: pusher.clone() });
+    printing::schedule_backups(app.clone());
+    let handle = app.clone();
+    std::thread::spawn(move || centredesk_core::sync::run_pusher(&handle.state::<AppState>().core, &pusher, std::time::Duration::from_secs(30)));
+    let handle = app.clone();
+    std::thread::spawn(move || centredesk_core::notify::delivery::run_notifier(&handle.state::<AppState>().core, std::time::Duration::from_secs(60)));
+    // Every hour (and now): member statuses for contracts that ended, member tiers.
+    let handle = app.clone();
+    std::thread::spawn(move || centredesk_core::upkeep::run_hourly(&handle.state::<AppState>().core, std::time::Duration::from_secs(3600)));
+    Ok(())
+}
+
+/// The log file: `centredesk.log` in the OS log directory (on Windows
+/// `%LOCALAPPDATA%\<identifier>\logs`), rotated at 1 MB, five kept; also on stderr.
+fn log_plugin() -> tauri::plugin::TauriPlugin<tauri::Wry> {
+    use tauri_plugin_log::{RotationStrategy, Target, TargetKind};
+    tauri_plugin_log::Builder::new()
+        .clear_targets()
+        .target(Target::new(TargetKind::LogDir { file_name: Some("centredesk".into()) }))
+        .target(Target::new(TargetKind::Stderr))
+        .level(log::LevelFilter::Info)
+        .max_file_size(1_000_000)
+        .rotation_strategy(RotationStrategy::KeepSome(5))
+        .build()
+}
+
 pub fn run() {
     // Some GPU drivers give WebKitGTK a blank window with the DMA-BUF renderer.
     #[cfg(target_os = "linux")]
@@ -154,32 +204,29 @@ pub fn run() {
             std::process::exit(2);
         }
     };
+    // A panic anywhere goes to the log file as well as stderr.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        log::error!("panic: {info}");
+        default_hook(info);
+    }));
     tauri::Builder::default()
+        .plugin(log_plugin())
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_dialog::init())
         .setup(move |app| {
-            let core = Core::open_with_clock(&db_path, clock.clone()).map_err(|e| format!("cannot open {}: {}", db_path.display(), e.message(Lang::En)))?;
-            let prefs_path = app.path().app_config_dir()?.join("prefs.json");
-            let lang = std::fs::read_to_string(&prefs_path)
-                .ok()
-                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-                .and_then(|v| v.get("lang").and_then(|l| l.as_str()).map(Lang::parse))
-                .unwrap_or_default();
-            let pusher = Arc::new(PusherControl::default());
-            app.manage(AppState { core, session: Mutex::new(None), lang: Mutex::new(lang), prefs_path, pusher: pusher.clone() });
-            printing::schedule_backups(app.handle().clone());
-            // Head-office sync on a thread of its own: the desk never waits for the network.
-            let handle = app.handle().clone();
-            std::thread::spawn(move || centredesk_core::sync::run_pusher(&handle.state::<AppState>().core, &pusher, std::time::Duration::from_secs(30)));
-            // Notices to parents: automatic reminders and delivery, likewise off the desk's path.
-            let handle = app.handle().clone();
-            std::thread::spawn(move || centredesk_core::notify::delivery::run_notifier(&handle.state::<AppState>().core, std::time::Duration::from_secs(60)));
-            // Every hour (and now): member statuses for contracts that ended, member tiers.
-            let handle = app.handle().clone();
-            std::thread::spawn(move || centredesk_core::upkeep::run_hourly(&handle.state::<AppState>().core, std::time::Duration::from_secs(3600)));
+            match Core::open_with_clock(&db_path, clock.clone()) {
+                Ok(core) => start_desk(app.handle(), core)?,
+                // Never a window that just disappears: the recovery screen says what is
+                // wrong, in both languages, and offers the newest good backup.
+                Err(e) => {
+                    log::error!("cannot open {}: {}", db_path.display(), e.message(Lang::En));
+                    recovery::manage(app.handle(), db_path.clone(), clock.clone(), e);
+                }
+            }
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![call])
+        .invoke_handler(tauri::generate_handler![call, recovery::recovery_info, recovery::recovery_restore, recovery::recovery_quit])
         .run(tauri::generate_context!())
         .expect("error while running CentreDesk");
 }

@@ -126,14 +126,14 @@ impl AppState {
     }
 }
 
-/// The daily backup: checked at start and every hour; a failure is logged to stderr and
-/// tried again next hour (the desk is never interrupted).
+/// The daily backup: checked at start and every hour; a failure is logged (and shown on
+/// the manager's home screen) and tried again next hour (the desk is never interrupted).
 pub(crate) fn schedule_backups(app: AppHandle) {
     const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
     const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
     std::thread::spawn(move || loop {
         if let Err(e) = app.state::<AppState>().core.backup_if_due(DAY) {
-            eprintln!("automatic backup failed: {}", e.message(Lang::En));
+            log::error!("automatic backup failed: {}", e.message(Lang::En));
         }
         std::thread::sleep(HOUR);
     });

@@ -36,3 +36,35 @@ def test_back_up_then_restore_keeping_the_current_data_aside(app):
     app.click("nav-settings")
     app.wait_text("backups-panel", lambda t: "恢复前的数据" in t)
     app.shot("backups")
+
+
+def test_a_second_backup_folder_is_written_and_its_failure_reaches_the_managers_home_screen(app, tmp_path):
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    app.login("admin")
+    app.click("nav-settings")
+    app.el("backups-panel")
+    app.type("backup-second-dir", str(usb))
+    app.click("backup-second-save")
+    app.click("backup-now")
+    app.wait_text("backups-panel", lambda t: any(usb.iterdir()))
+    copies = [p.name for p in usb.iterdir()]
+    assert len(copies) == 1 and copies[0].startswith("centredesk-") and copies[0].endswith(".db"), copies
+    app.el("backup-last-ok")
+
+    # The stick is pulled out (and something else takes its name).
+    copies and (usb / copies[0]).unlink()
+    usb.rmdir()
+    usb.write_text("not a folder")
+    app.click("backup-now")
+    app.el("backup-second-error")
+    app.shot("second-folder-failed")
+    app.click("nav-home")
+    assert "第二个位置" in app.text_of("home-backup-warning")
+    app.shot("home-warning-zh")
+    app.click("lang-switch")
+    app.wait_text("home-backup-warning", lambda t: "second place" in t)
+    app.shot("home-warning-en")
+    # Its button opens the backups panel.
+    app.el("home-backup-warning").find_element("css selector", "button").click()
+    app.el("backup-second-error")

@@ -26,4 +26,8 @@ arrears: Arrears | null, follow_ups_due: Array<LeadRow>, recent_payments: Array<
 /**
  * Open complaints past their deadline: all of them for a manager, one's own otherwise.
  */
-overdue_complaints: Array<Complaint>, };
+overdue_complaints: Array<Complaint>, 
+/**
+ * For a manager: the last backup failed, or none is recent (None when all is well).
+ */
+backup_warning: string | null, };

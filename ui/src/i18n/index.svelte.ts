@@ -13,7 +13,12 @@ export type Params = Record<string, string | number | null | undefined>;
 
 /** Looks a key up in the current language; `{name}` placeholders take params. */
 export function t(key: string, params?: Params): string {
-  const text = catalogs[i18n.lang][key] ?? catalogs['zh-CN'][key] ?? key;
+  return tIn(i18n.lang, key, params);
+}
+
+/** Looks a key up in a given language (the recovery screen shows both at once). */
+export function tIn(lang: Lang, key: string, params?: Params): string {
+  const text = catalogs[lang][key] ?? catalogs['zh-CN'][key] ?? key;
   if (!params) return text;
   return text.replace(/\{(\w+)\}/g, (whole, name: string) => {
     const v = params[name];

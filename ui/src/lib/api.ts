@@ -7,6 +7,8 @@ import type { CommandArgs } from '../bindings/CommandArgs';
 import type { CommandResults } from '../bindings/CommandResults';
 import type { ErrorDto } from '../bindings/ErrorDto';
 import type { Problem } from '../bindings/Problem';
+import type { RecoveryInfo } from '../bindings/RecoveryInfo';
+import type { RecoveryOutcome } from '../bindings/RecoveryOutcome';
 
 export type Command = keyof CommandArgs;
 export type ArgsOf<K extends Command> = CommandArgs[K];
@@ -36,3 +38,17 @@ export async function call<K extends Command>(command: K, ...rest: Rest<K>): Pro
     throw toError(e);
   }
 }
+
+/** The recovery screen's own three commands (src-tauri/src/recovery.rs): there is no open
+ *  database behind them, so they are not in the desk's command table. */
+export const recovery = {
+  info: () => invoke<RecoveryInfo>('recovery_info'),
+  restore: async (fileName: string): Promise<RecoveryOutcome> => {
+    try {
+      return await invoke<RecoveryOutcome>('recovery_restore', { fileName });
+    } catch (e) {
+      throw toError(e);
+    }
+  },
+  quit: () => invoke<void>('recovery_quit'),
+};
