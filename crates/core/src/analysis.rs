@@ -249,13 +249,13 @@ fn renewals(
     let first_day = format!("{}-01", &from[..7.min(from.len())]);
     let last_day = format!("{}-31", &to[..7.min(to.len())]).min(today.to_string());
     let mut stmt = c.prepare(
-        "SELECT substr(ended_on, 1, 7), COUNT(*), SUM(renewed) FROM contract_ends WHERE ended_on BETWEEN ?1 AND ?2 GROUP BY 1 ORDER BY 1",
+        "SELECT substr(ended_on, 1, 7) AS month, COUNT(*) AS ended, SUM(renewed) AS renewals FROM contract_ends WHERE ended_on BETWEEN ?1 AND ?2 GROUP BY 1 ORDER BY 1",
     )?;
     let rate: Vec<Vec<String>> = stmt
         .query_map(params![first_day, last_day], |r| {
-            let (ended, renewed): (i64, i64) = (r.get(1)?, r.get(2)?);
+            let (ended, renewed): (i64, i64) = (r.get("ended")?, r.get("renewals")?);
             Ok(vec![
-                r.get(0)?,
+                r.get("month")?,
                 ended.to_string(),
                 renewed.to_string(),
                 (ended - renewed).to_string(),
@@ -372,10 +372,10 @@ fn sales(
     // migration 0012, from every status the lead has had) and its member's first
     // contract; the funnel, the lost reasons and the consultants are counted from them.
     let mut stmt = c.prepare(&format!(
-        "SELECT p.source, p.status = 'lost', p.lost_reason, p.consultant_id, p.created_at,
+        "SELECT p.source, p.status = 'lost' AS is_lost, p.lost_reason, p.consultant_id, p.created_at,
             MAX({cur}, COALESCE(r.stage, -1),
-                CASE WHEN EXISTS (SELECT 1 FROM trial_requests t WHERE t.lead_id = p.id AND t.attended = 1) THEN 4 ELSE -1 END),
-            (SELECT MIN(k.created_at) FROM contracts k WHERE k.member_id = p.converted_member_id)
+                CASE WHEN EXISTS (SELECT 1 FROM trial_requests t WHERE t.lead_id = p.id AND t.attended = 1) THEN 4 ELSE -1 END) AS stage,
+            (SELECT MIN(k.created_at) FROM contracts k WHERE k.member_id = p.converted_member_id) AS first_contract_at
          FROM leads p LEFT JOIN lead_reach r ON r.lead_id = p.id WHERE p.created_at >= ?1 AND p.created_at < ?2",
         cur = STAGE_RANK.replace("{s}", "p.status"),
     ))?;
@@ -385,20 +385,20 @@ fn sales(
     let mut by_consultant: HashMap<String, ConsultantLeads> = HashMap::new();
     let mut leads = stmt.query(params![from, next_day(to)])?;
     while let Some(r) = leads.next()? {
-        let (source, is_lost, stage): (String, bool, i64) = (r.get(0)?, r.get(1)?, r.get(5)?);
+        let (source, is_lost, stage): (String, bool, i64) = (r.get("source")?, r.get("is_lost")?, r.get("stage")?);
         let f = funnel.entry(source).or_default();
         for (i, reached) in [true, stage >= 3, stage >= 4, stage >= 5, is_lost].into_iter().enumerate() {
             f[i] += i64::from(reached);
         }
         if is_lost {
-            *lost.entry(r.get(2)?).or_default() += 1;
+            *lost.entry(r.get("lost_reason")?).or_default() += 1;
         }
-        if let Some(consultant) = r.get::<_, Option<String>>(3)? {
+        if let Some(consultant) = r.get::<_, Option<String>>("consultant_id")? {
             let p = by_consultant.entry(consultant).or_default();
             p.leads += 1;
             p.conversions += i64::from(stage >= 5);
-            let created: String = r.get(4)?;
-            if let (Some(first), Some(created)) = (r.get::<_, Option<String>>(6)?.as_deref().and_then(ms), ms(&created)) {
+            let created: String = r.get("created_at")?;
+            if let (Some(first), Some(created)) = (r.get::<_, Option<String>>("first_contract_at")?.as_deref().and_then(ms), ms(&created)) {
                 p.to_convert_ms.push(first - created);
             }
         }
@@ -450,15 +450,15 @@ fn sales(
     // revenue on the contracts they sold (the ledger by day) and open leads overdue, each
     // grouped once and read off an index.
     let grouped = |sql: &str, args: &[&str]| -> Result<HashMap<String, i64>> {
-        Ok(c.prepare(sql)?.query_map(rusqlite::params_from_iter(args), |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?)
+        Ok(c.prepare(sql)?.query_map(rusqlite::params_from_iter(args), |r| Ok((r.get("staff_id")?, r.get("n")?)))?.collect::<rusqlite::Result<_>>()?)
     };
-    let follow_ups = grouped("SELECT staff_id, COUNT(*) FROM lead_follow_ups WHERE at >= ?1 AND at < ?2 GROUP BY 1", &[from, &next_day(to)])?;
+    let follow_ups = grouped("SELECT staff_id, COUNT(*) AS n FROM lead_follow_ups WHERE at >= ?1 AND at < ?2 GROUP BY 1", &[from, &next_day(to)])?;
     let revenue = grouped(
-        "SELECT consultant_id, SUM(received + refunded + reversed) FROM payment_days WHERE business_date BETWEEN ?1 AND ?2 GROUP BY 1",
+        "SELECT consultant_id AS staff_id, SUM(received + refunded + reversed) AS n FROM payment_days WHERE business_date BETWEEN ?1 AND ?2 GROUP BY 1",
         &[from, to],
     )?;
     let overdue = grouped(
-        "SELECT consultant_id, COUNT(*) FROM leads WHERE status IN ('new','contacted','visit_booked','visited','trial') AND next_follow_up < ?1
+        "SELECT consultant_id AS staff_id, COUNT(*) AS n FROM leads WHERE status IN ('new','contacted','visit_booked','visited','trial') AND next_follow_up < ?1
          AND consultant_id IS NOT NULL GROUP BY 1",
         &[today],
     )?;
@@ -579,22 +579,22 @@ fn rfm(c: &Connection, lang: Lang, today: &str, limit: usize) -> Result<ReportTa
     // them (ties in member order); 5 is best (recent, frequent, much). The year's ledger
     // is read off its covering index and summed here: SQLite's GROUP BY sorted it first.
     let mut by_member: HashMap<String, (String, i64, i64)> = HashMap::new();
-    let mut stmt = c.prepare("SELECT member_id, business_date, kind = 'payment', amount FROM payments WHERE business_date BETWEEN ?2 AND ?1")?;
+    let mut stmt = c.prepare("SELECT member_id, business_date, kind = 'payment' AS is_payment, amount FROM payments WHERE business_date BETWEEN ?2 AND ?1")?;
     let mut entries = stmt.query(params![today, year_ago])?;
     while let Some(r) = entries.next()? {
-        let id = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+        let id = r.get_ref("member_id")?.as_str().map_err(rusqlite::Error::from)?;
         let id = merged.get(id).map(String::as_str).unwrap_or(id);
         let e = match by_member.get_mut(id) {
             Some(e) => e,
             None => by_member.entry(id.to_string()).or_default(),
         };
-        let date = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
+        let date = r.get_ref("business_date")?.as_str().map_err(rusqlite::Error::from)?;
         if date > e.0.as_str() {
             e.0.clear();
             e.0.push_str(date);
         }
-        e.1 += r.get::<_, i64>(2)?;
-        e.2 += r.get::<_, i64>(3)?;
+        e.1 += r.get::<_, i64>("is_payment")?;
+        e.2 += r.get::<_, i64>("amount")?;
     }
     let mut payers: Vec<(String, String, i64, i64)> = by_member.into_iter().map(|(id, (last, freq, spent))| (id, last, freq, spent)).collect();
     payers.retain(|p| p.3 > 0);
@@ -612,7 +612,7 @@ fn rfm(c: &Connection, lang: Lang, today: &str, limit: usize) -> Result<ReportTa
     let mut rfm: Vec<Vec<String>> = Vec::new();
     for &i in shown.iter().take(limit) {
         let (id, last, freq, spent) = std::mem::take(&mut payers[i]);
-        let (member_no, name): (Option<String>, String) = member.query_row([&id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (member_no, name): (Option<String>, String) = member.query_row([&id], |r| Ok((r.get("member_no")?, r.get("name")?)))?;
         let days = chrono::NaiveDate::parse_from_str(&last, "%Y-%m-%d").map(|d| (today_date - d).num_days()).unwrap_or_default();
         let (rs, fs, ms) = (recency[i], frequency[i], monetary[i]);
         rfm.push(vec![member_no.unwrap_or_default(), name, last, days.to_string(), freq.to_string(), money(spent), format!("{rs}{fs}{ms}"), segment(rs, fs, ms, lang)]);
@@ -647,7 +647,7 @@ fn value_and_win_back(c: &Connection, lang: Lang, today: &str, a_percent: i64, b
     let mut stmt = c.prepare("SELECT member_id, spent FROM member_spend ORDER BY spent DESC, member_id")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
-        let (id, spent): (String, i64) = (r.get(0)?, r.get(1)?);
+        let (id, spent): (String, i64) = (r.get("member_id")?, r.get("spent")?);
         match merged.get(&id) {
             Some(survivor) => *folded.entry(survivor.clone()).or_default() += spent,
             None => spend.push((id, spent)),
@@ -671,7 +671,7 @@ fn value_and_win_back(c: &Connection, lang: Lang, today: &str, a_percent: i64, b
     let mut abc: Vec<Vec<String>> = Vec::new();
     for ((id, spent), rank) in spend.iter().take_while(|x| x.1 > 0).zip(1i64..).take(limit) {
         let (member_no, name, status, first, last): (Option<String>, String, String, String, String) =
-            details.query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+            details.query_row([id], |r| Ok((r.get("member_no")?, r.get("name")?, r.get("status")?, r.get("first")?, r.get("last")?)))?;
         // The top share rounded up, so a small centre still has an A.
         let class = if rank * 100 <= a_percent * total + 99 {
             "A"
@@ -725,9 +725,9 @@ fn value_and_win_back(c: &Connection, lang: Lang, today: &str, a_percent: i64, b
     // contract's end and the last lesson.
     let mut details = c.prepare(
         "SELECT m.member_no, m.name, m.status,
-            (SELECT g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id WHERE mg.member_id = m.id ORDER BY mg.is_primary DESC LIMIT 1),
-            (SELECT MAX(k.end_date) FROM contracts k WHERE k.member_id = m.id),
-            (SELECT a.last_date FROM member_attended a WHERE a.member_id = m.id)
+            (SELECT g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id WHERE mg.member_id = m.id ORDER BY mg.is_primary DESC LIMIT 1) AS phone,
+            (SELECT MAX(k.end_date) FROM contracts k WHERE k.member_id = m.id) AS ended,
+            (SELECT a.last_date FROM member_attended a WHERE a.member_id = m.id) AS last_lesson
          FROM members m WHERE m.id = ?1",
     )?;
     let mut churn_ids = Vec::new();
@@ -735,7 +735,7 @@ fn value_and_win_back(c: &Connection, lang: Lang, today: &str, a_percent: i64, b
     for (id, spent) in lapsed.into_iter().take(limit) {
         type Details = (Option<String>, String, String, Option<String>, Option<String>, Option<String>);
         let (member_no, name, status, phone, ended, last_lesson): Details =
-            details.query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?;
+            details.query_row([id], |r| Ok((r.get("member_no")?, r.get("name")?, r.get("status")?, r.get("phone")?, r.get("ended")?, r.get("last_lesson")?)))?;
         churn.push(vec![
             member_no.unwrap_or_default(),
             name,

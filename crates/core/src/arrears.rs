@@ -61,7 +61,7 @@ pub(crate) fn rule(lang: Lang) -> String {
 /// Every contract owing, largest first; `limit` rows at most.
 pub(crate) fn owing(c: &Connection, lang: Lang, limit: usize) -> Result<Arrears> {
     let mut stmt = c.prepare_cached(&format!(
-        "SELECT m.id, m.member_no, m.name, k.id, k.contract_no, k.package_name, k.amount_due, {PAID_SQL} AS paid, k.start_date
+        "SELECT m.id AS member_id, m.member_no, m.name, k.id AS contract_id, k.contract_no, k.package_name, k.amount_due, {PAID_SQL} AS paid, k.start_date
          FROM contracts k JOIN members m ON m.id = k.member_id
          WHERE k.status <> 'refunded' AND k.amount_due > {PAID_SQL}
          ORDER BY k.amount_due - paid DESC, k.start_date, k.contract_no"
@@ -69,25 +69,25 @@ pub(crate) fn owing(c: &Connection, lang: Lang, limit: usize) -> Result<Arrears>
     let mut rows = stmt.query([])?;
     let (mut out, mut count, mut total) = (Vec::new(), 0i64, Money::ZERO);
     while let Some(r) = rows.next()? {
-        let (due, paid): (Money, Money) = (r.get(6)?, r.get(7)?);
+        let (due, paid): (Money, Money) = (r.get("amount_due")?, r.get("paid")?);
         count += 1;
         total = total + (due - paid);
         if out.len() >= limit {
             continue;
         }
-        let member_id: String = r.get(0)?;
+        let member_id: String = r.get("member_id")?;
         out.push(Arrear {
             guardian_phone: crate::members::primary_phone(c, &member_id)?,
             member_id,
-            member_no: r.get(1)?,
-            member_name: r.get(2)?,
-            contract_id: r.get(3)?,
-            contract_no: r.get(4)?,
-            package_name: r.get(5)?,
+            member_no: r.get("member_no")?,
+            member_name: r.get("name")?,
+            contract_id: r.get("contract_id")?,
+            contract_no: r.get("contract_no")?,
+            package_name: r.get("package_name")?,
             amount_due: due,
             paid,
             owed: due - paid,
-            since: r.get(8)?,
+            since: r.get("start_date")?,
         });
     }
     Ok(Arrears { rows: out, count, total_owed: total, rule: rule(lang) })

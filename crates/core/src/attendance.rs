@@ -256,14 +256,14 @@ struct Valid {
 /// Contracts covering `member` on `date`, the one that expires first first.
 fn valid_contracts(c: &Connection, member_id: &str, date: &str) -> Result<Vec<Valid>> {
     let mut stmt = c.prepare_cached(&format!(
-        "SELECT k.id, CASE WHEN k.kind = 'lessons' THEN k.lessons_total - k.lessons_used END
+        "SELECT k.id, CASE WHEN k.kind = 'lessons' THEN k.lessons_total - k.lessons_used END AS lessons_left
          FROM contracts k
          WHERE k.member_id = ?1 AND {}
          ORDER BY k.end_date, k.start_date, k.contract_no",
         crate::contracts::valid_on_sql("k", "?2")
     ))?;
     let rows = stmt
-        .query_map(params![member_id, date], |r| Ok(Valid { contract_id: r.get(0)?, lessons_left: r.get(1)? }))?
+        .query_map(params![member_id, date], |r| Ok(Valid { contract_id: r.get("id")?, lessons_left: r.get("lessons_left")? }))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
@@ -304,11 +304,11 @@ fn roster_on(c: &Connection, s: ClassSession) -> Result<Roster> {
     let capacity: i64 = c.query_row("SELECT capacity FROM class_groups WHERE id = ?1", [&s.group_id], |r| r.get(0))?;
     // The group on that date, plus anyone already marked or on leave, plus member trials.
     let mut stmt = c.prepare_cached(&format!(
-        "SELECT m.id, m.name, m.member_no, ({phone}),
-            EXISTS(SELECT 1 FROM group_members gm WHERE {roll_m}),
-            EXISTS(SELECT 1 FROM leave_requests l WHERE l.session_id = ?1 AND l.member_id = m.id AND l.withdrawn_at IS NULL),
-            (SELECT t.id FROM trial_requests t WHERE t.session_id = ?1 AND t.member_id = m.id AND t.status = 'approved'),
-            a.mark, COALESCE(a.comment, '')
+        "SELECT m.id, m.name, m.member_no, ({phone}) AS guardian_phone,
+            EXISTS(SELECT 1 FROM group_members gm WHERE {roll_m}) AS expected,
+            EXISTS(SELECT 1 FROM leave_requests l WHERE l.session_id = ?1 AND l.member_id = m.id AND l.withdrawn_at IS NULL) AS on_leave,
+            (SELECT t.id FROM trial_requests t WHERE t.session_id = ?1 AND t.member_id = m.id AND t.status = 'approved') AS trial_id,
+            a.mark, COALESCE(a.comment, '') AS comment
          FROM members m LEFT JOIN attendance a ON a.session_id = ?1 AND a.member_id = m.id
          WHERE m.id IN (
              SELECT gm.member_id FROM group_members gm JOIN members mm ON mm.id = gm.member_id WHERE {roll_mm}
@@ -322,7 +322,7 @@ fn roster_on(c: &Connection, s: ClassSession) -> Result<Roster> {
     ))?;
     let rows: Vec<(String, String, Option<String>, Option<String>, bool, bool, Option<String>, Option<String>, String)> = stmt
         .query_map(params![s.id, s.group_id, s.date], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?))
+            Ok((r.get("id")?, r.get("name")?, r.get("member_no")?, r.get("guardian_phone")?, r.get("expected")?, r.get("on_leave")?, r.get("trial_id")?, r.get("mark")?, r.get("comment")?))
         })?
         .collect::<rusqlite::Result<_>>()?;
     let mut entries = vec![];
@@ -347,21 +347,21 @@ fn roster_on(c: &Connection, s: ClassSession) -> Result<Roster> {
         });
     }
     let mut stmt = c.prepare_cached(
-        "SELECT t.id, l.id, l.name, l.phone, t.attended FROM trial_requests t JOIN leads l ON l.id = t.lead_id
+        "SELECT t.id AS trial_id, l.id AS lead_id, l.name, l.phone, t.attended FROM trial_requests t JOIN leads l ON l.id = t.lead_id
          WHERE t.session_id = ?1 AND t.status = 'approved' ORDER BY l.name",
     )?;
     let trials = stmt.query_map([&s.id], |r| {
         Ok(RosterEntry {
             member_id: None,
-            lead_id: Some(r.get(1)?),
-            trial_id: Some(r.get(0)?),
-            name: r.get(2)?,
+            lead_id: Some(r.get("lead_id")?),
+            trial_id: Some(r.get("trial_id")?),
+            name: r.get("name")?,
             member_no: None,
-            guardian_phone: Some(r.get(3)?),
+            guardian_phone: Some(r.get("phone")?),
             expected: false,
             on_leave: false,
             trial: true,
-            trial_attended: r.get(4)?,
+            trial_attended: r.get("attended")?,
             mark: None,
             comment: String::new(),
             lessons_remaining: None,
@@ -439,7 +439,7 @@ impl Core {
                     .query_row(
                         "SELECT id, mark, contract_id, consumed, comment FROM attendance WHERE session_id = ?1 AND member_id = ?2",
                         params![session_id, m.member_id],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                        |r| Ok((r.get("id")?, r.get("mark")?, r.get("contract_id")?, r.get("consumed")?, r.get("comment")?)),
                     )
                     .optional()?;
                 let comment = m.comment.trim().to_string();
@@ -613,7 +613,7 @@ impl Core {
             let clock = hhmm(w.now(), tz);
             let came: Vec<(String, String)> = w
                 .prepare("SELECT a.member_id, m.name FROM attendance a JOIN members m ON m.id = a.member_id WHERE a.session_id = ?1 AND a.mark IN ('present','late','makeup','trial')")?
-                .query_map([session_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .query_map([session_id], |r| Ok((r.get("member_id")?, r.get("name")?)))?
                 .collect::<rusqlite::Result<_>>()?;
             let mut queued = 0;
             for (member_id, name) in came {
@@ -760,7 +760,7 @@ impl Core {
             let recipients = match (&t.lead_id, &t.member_id) {
                 (Some(lead), _) => {
                     let (name, contact, phone): (String, String, String) =
-                        w.query_row("SELECT name, contact_name, phone FROM leads WHERE id = ?1", [lead], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                        w.query_row("SELECT name, contact_name, phone FROM leads WHERE id = ?1", [lead], |r| Ok((r.get("name")?, r.get("contact_name")?, r.get("phone")?)))?;
                     if phone.is_empty() { vec![] } else { vec![Recipient { guardian_id: None, name: if contact.is_empty() { name } else { contact }, phone }] }
                 }
                 (None, Some(member)) => notify::guardians_of(w, member)?,
@@ -802,7 +802,7 @@ impl Core {
             let mut marks = c.prepare_cached("SELECT mark, consumed FROM attendance WHERE member_id = ?1 AND session_id = ?2")?;
             let mut out = vec![];
             for s in sessions.into_iter().filter(|s| s.status != "cancelled") {
-                let marked: Option<(String, bool)> = marks.query_row(params![member_id, s.id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+                let marked: Option<(String, bool)> = marks.query_row(params![member_id, s.id], |r| Ok((r.get("mark")?, r.get("consumed")?))).optional()?;
                 let on_leave = active_leave(c, member_id, &s.id)?.is_some();
                 out.push(LeaveChoice {
                     mark: marked.as_ref().and_then(|m| Mark::parse(&m.0)),
@@ -824,7 +824,7 @@ impl Core {
                     "SELECT t.id FROM trial_requests t JOIN class_sessions s ON s.id = t.session_id
                      WHERE t.status = 'requested' AND (?1 IS NULL OR s.coach_id = ?1) ORDER BY s.date, s.start_time",
                 )?
-                .query_map([if session.role == Role::Coach { Some(session.staff_id.clone()) } else { None }], |r| r.get(0))?
+                .query_map([if session.role == Role::Coach { Some(session.staff_id.clone()) } else { None }], |r| r.get("id"))?
                 .collect::<rusqlite::Result<_>>()?;
             ids.iter().map(|id| trial(c, id)).collect()
         })
@@ -867,9 +867,9 @@ fn trial(c: &Connection, id: &str) -> Result<TrialRequest> {
         .ok_or(CoreError::NotFound(Field::Trial))?;
     let session = load_session(c, &session_id)?;
     c.query_row(
-        &format!("SELECT t.id, t.session_id, t.lead_id, t.member_id, COALESCE(l.name, m.name), t.status, t.attended, t.note,
+        &format!("SELECT t.id, t.session_id, t.lead_id, t.member_id, COALESCE(l.name, m.name) AS name, t.status, t.attended, t.note,
             (SELECT COUNT(*) FROM group_members gm JOIN members mm ON mm.id = gm.member_id WHERE {roll})
-            + (SELECT COUNT(*) FROM trial_requests t2 WHERE t2.session_id = s.id AND t2.status = 'approved'),
+            + (SELECT COUNT(*) FROM trial_requests t2 WHERE t2.session_id = s.id AND t2.status = 'approved') AS booked,
             g.capacity
          FROM trial_requests t JOIN class_sessions s ON s.id = t.session_id JOIN class_groups g ON g.id = s.group_id
          LEFT JOIN leads l ON l.id = t.lead_id LEFT JOIN members m ON m.id = t.member_id WHERE t.id = ?1",
@@ -877,16 +877,16 @@ fn trial(c: &Connection, id: &str) -> Result<TrialRequest> {
         [id],
         |r| {
             Ok(TrialRequest {
-                id: r.get(0)?,
-                session_id: r.get(1)?,
-                lead_id: r.get(2)?,
-                member_id: r.get(3)?,
-                name: r.get(4)?,
-                status: r.get(5)?,
-                attended: r.get(6)?,
-                note: r.get(7)?,
-                booked: r.get(8)?,
-                capacity: r.get(9)?,
+                id: r.get("id")?,
+                session_id: r.get("session_id")?,
+                lead_id: r.get("lead_id")?,
+                member_id: r.get("member_id")?,
+                name: r.get("name")?,
+                status: r.get("status")?,
+                attended: r.get("attended")?,
+                note: r.get("note")?,
+                booked: r.get("booked")?,
+                capacity: r.get("capacity")?,
                 session: session.clone(),
             })
         },

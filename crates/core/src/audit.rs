@@ -54,17 +54,17 @@ impl Core {
             )?;
             let rows = stmt
                 .query_map([limit.clamp(1, 10_000)], |r| {
-                    let payload: String = r.get(9)?;
+                    let payload: String = r.get("payload")?;
                     Ok(ChangeEntry {
-                        seq: r.get(0)?,
-                        op_id: r.get(1)?,
-                        at: r.get(2)?,
-                        staff_id: r.get(3)?,
-                        staff_name: r.get(4)?,
-                        entity: r.get(5)?,
-                        entity_id: r.get(6)?,
-                        op: r.get(7)?,
-                        subject_id: r.get(8)?,
+                        seq: r.get("seq")?,
+                        op_id: r.get("op_id")?,
+                        at: r.get("at")?,
+                        staff_id: r.get("staff_id")?,
+                        staff_name: r.get("display_name")?,
+                        entity: r.get("entity")?,
+                        entity_id: r.get("entity_id")?,
+                        op: r.get("op")?,
+                        subject_id: r.get("subject_id")?,
                         payload: serde_json::from_str(&payload).unwrap_or_default(),
                     })
                 })?
@@ -165,15 +165,15 @@ impl Core {
             };
             let args: [&dyn rusqlite::ToSql; 8] = [&start, &end, &staff, &entity_id, &hour_from, &hour_to, &full_from, &full_to];
             let mut stmt = c.prepare(&format!(
-                "SELECT NULLIF(g.staff_id, ''), s.display_name, g.entity, g.op, g.n
+                "SELECT NULLIF(g.staff_id, '') AS staff_id, s.display_name, g.entity, g.op, g.n
                  FROM (SELECT staff_id, entity, op, SUM(n) AS n FROM ({counted}) GROUP BY 1, 2, 3) g LEFT JOIN staff s ON s.id = g.staff_id
                  ORDER BY 2, 5 DESC"
             ))?;
             let counts: Vec<ActivityCount> = stmt
                 .query_map(rusqlite::params_from_iter(if entity_id.is_some() { &args[..4] } else { &args[..] }), |r| {
                     {
-                        let (entity, op): (String, String) = (r.get(2)?, r.get(3)?);
-                        Ok(ActivityCount { staff_id: r.get(0)?, staff_name: r.get(1)?, label: change_label(&entity, &op, lang), entity, op, count: r.get(4)? })
+                        let (entity, op): (String, String) = (r.get("entity")?, r.get("op")?);
+                        Ok(ActivityCount { staff_id: r.get("staff_id")?, staff_name: r.get("display_name")?, label: change_label(&entity, &op, lang), entity, op, count: r.get("n")? })
                     }
                 })?
                 .collect::<rusqlite::Result<_>>()?;
@@ -183,11 +183,11 @@ impl Core {
             ))?;
             let entries: Vec<ActivityEntry> = stmt
                 .query_map(rusqlite::params![start, end, staff, entity_id, ACTIVITY_LIMIT], |r| {
-                    let payload: String = r.get(7)?;
+                    let payload: String = r.get("payload")?;
                     let data = serde_json::from_str::<serde_json::Value>(&payload).ok().and_then(|v| v.get("data").cloned()).unwrap_or_default();
                     {
-                        let (entity, op): (String, String) = (r.get(3)?, r.get(5)?);
-                        Ok(ActivityEntry { seq: r.get(0)?, at: r.get(1)?, staff_name: r.get(2)?, label: change_label(&entity, &op, lang), entity, entity_id: r.get(4)?, op, subject_id: r.get(6)?, data })
+                        let (entity, op): (String, String) = (r.get("entity")?, r.get("op")?);
+                        Ok(ActivityEntry { seq: r.get("seq")?, at: r.get("at")?, staff_name: r.get("display_name")?, label: change_label(&entity, &op, lang), entity, entity_id: r.get("entity_id")?, op, subject_id: r.get("subject_id")?, data })
                     }
                 })?
                 .collect::<rusqlite::Result<_>>()?;

@@ -104,24 +104,24 @@ pub struct CashReport {
     pub handins: Vec<CashHandin>,
 }
 
-const HANDIN_SELECT: &str = "SELECT h.id, h.staff_id, s.display_name, h.business_date, h.amount, h.received_by, r.display_name, h.note, b.display_name, h.recorded_at,
+const HANDIN_SELECT: &str = "SELECT h.id, h.staff_id, s.display_name AS staff_name, h.business_date, h.amount, h.received_by, r.display_name AS received_by_name, h.note, b.display_name AS recorded_by_name, h.recorded_at,
         h.voided_at, h.void_reason
      FROM cash_handins h JOIN staff s ON s.id = h.staff_id JOIN staff r ON r.id = h.received_by JOIN staff b ON b.id = h.recorded_by";
 
 fn handin_from_row(r: &rusqlite::Row) -> rusqlite::Result<CashHandin> {
     Ok(CashHandin {
-        id: r.get(0)?,
-        staff_id: r.get(1)?,
-        staff_name: r.get(2)?,
-        business_date: r.get(3)?,
-        amount: r.get(4)?,
-        received_by: r.get(5)?,
-        received_by_name: r.get(6)?,
-        note: r.get(7)?,
-        recorded_by_name: r.get(8)?,
-        recorded_at: r.get(9)?,
-        voided_at: r.get(10)?,
-        void_reason: r.get(11)?,
+        id: r.get("id")?,
+        staff_id: r.get("staff_id")?,
+        staff_name: r.get("staff_name")?,
+        business_date: r.get("business_date")?,
+        amount: r.get("amount")?,
+        received_by: r.get("received_by")?,
+        received_by_name: r.get("received_by_name")?,
+        note: r.get("note")?,
+        recorded_by_name: r.get("recorded_by_name")?,
+        recorded_at: r.get("recorded_at")?,
+        voided_at: r.get("voided_at")?,
+        void_reason: r.get("void_reason")?,
     })
 }
 
@@ -138,7 +138,7 @@ fn staff_exists(c: &Connection, field: Field, id: &str) -> Result<()> {
 
 /// Cash per the system, `(date, staff) → (in, out, entries)` in fen.
 const CASH_SQL: &str = "
-SELECT d, staff, SUM(cin), SUM(cout), COUNT(*) FROM (
+SELECT d, staff, SUM(cin) AS cash_in, SUM(cout) AS cash_out, COUNT(*) AS entries FROM (
     SELECT p.business_date AS d, CASE WHEN p.kind = 'reversal' THEN COALESCE(o.staff_id, p.staff_id) ELSE p.staff_id END AS staff,
            CASE WHEN p.kind = 'refund' THEN 0 ELSE p.amount END AS cin,
            CASE WHEN p.kind = 'refund' THEN -p.amount ELSE 0 END AS cout
@@ -247,22 +247,22 @@ impl Core {
             let mut stmt = c.prepare(CASH_SQL)?;
             let mut rows = stmt.query(params![from, to])?;
             while let Some(r) = rows.next()? {
-                let key: (String, String) = (r.get(0)?, r.get(1)?);
+                let key: (String, String) = (r.get("d")?, r.get("staff")?);
                 let s = cells.entry(key).or_default();
-                s.cin += r.get::<_, i64>(2)?;
-                s.cout += r.get::<_, i64>(3)?;
-                s.entries += r.get::<_, i64>(4)?;
+                s.cin += r.get::<_, i64>("cash_in")?;
+                s.cout += r.get::<_, i64>("cash_out")?;
+                s.entries += r.get::<_, i64>("entries")?;
             }
             let mut stmt = c.prepare(
-                "SELECT business_date, staff_id, SUM(amount), COUNT(*) FROM cash_handins
+                "SELECT business_date, staff_id, SUM(amount) AS handed, COUNT(*) AS handins FROM cash_handins
                  WHERE voided_at IS NULL AND business_date BETWEEN ?1 AND ?2 GROUP BY business_date, staff_id",
             )?;
             let mut rows = stmt.query(params![from, to])?;
             while let Some(r) = rows.next()? {
-                let key: (String, String) = (r.get(0)?, r.get(1)?);
+                let key: (String, String) = (r.get("business_date")?, r.get("staff_id")?);
                 let s = cells.entry(key).or_default();
-                s.handed += r.get::<_, i64>(2)?;
-                s.handins += r.get::<_, i64>(3)?;
+                s.handed += r.get::<_, i64>("handed")?;
+                s.handins += r.get::<_, i64>("handins")?;
             }
             let names: BTreeMap<String, String> = c
                 .prepare("SELECT id, display_name FROM staff")?

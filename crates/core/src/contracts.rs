@@ -217,25 +217,25 @@ const COLUMNS: &str = "id, contract_no, member_id, package_id, package_name, kin
 
 fn from_row(r: &Row) -> rusqlite::Result<Contract> {
     Ok(Contract {
-        id: r.get(0)?,
-        contract_no: r.get(1)?,
-        member_id: r.get(2)?,
-        package_id: r.get(3)?,
-        package_name: r.get(4)?,
-        kind: r.get(5)?,
-        list_price: r.get(6)?,
-        discount: r.get(7)?,
-        amount_due: r.get(8)?,
-        consultant_id: r.get(9)?,
-        start_date: r.get(10)?,
-        end_date: r.get(11)?,
-        lessons_total: r.get(12)?,
-        lessons_used: r.get(13)?,
-        status: r.get(14)?,
-        renewal_of: r.get(15)?,
-        notes: r.get(16)?,
-        created_at: r.get(17)?,
-        updated_at: r.get(18)?,
+        id: r.get("id")?,
+        contract_no: r.get("contract_no")?,
+        member_id: r.get("member_id")?,
+        package_id: r.get("package_id")?,
+        package_name: r.get("package_name")?,
+        kind: r.get("kind")?,
+        list_price: r.get("list_price")?,
+        discount: r.get("discount")?,
+        amount_due: r.get("amount_due")?,
+        consultant_id: r.get("consultant_id")?,
+        start_date: r.get("start_date")?,
+        end_date: r.get("end_date")?,
+        lessons_total: r.get("lessons_total")?,
+        lessons_used: r.get("lessons_used")?,
+        status: r.get("status")?,
+        renewal_of: r.get("renewal_of")?,
+        notes: r.get("notes")?,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
     })
 }
 
@@ -251,7 +251,7 @@ fn pauses_of(c: &Connection, contract_id: &str) -> Result<Vec<Pause>> {
         "SELECT id, contract_id, from_date, to_date, reason FROM contract_pauses WHERE contract_id = ?1 ORDER BY from_date",
     )?;
     let rows = stmt
-        .query_map([contract_id], |r| Ok(Pause { id: r.get(0)?, contract_id: r.get(1)?, from_date: r.get(2)?, to_date: r.get(3)?, reason: r.get(4)? }))?
+        .query_map([contract_id], |r| Ok(Pause { id: r.get("id")?, contract_id: r.get("contract_id")?, from_date: r.get("from_date")?, to_date: r.get("to_date")?, reason: r.get("reason")? }))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }

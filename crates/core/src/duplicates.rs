@@ -80,7 +80,7 @@ fn side(c: &Connection, id: &str) -> Result<DuplicateSide> {
         "SELECT g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id
          WHERE mg.member_id = ?1 AND g.phone <> '' ORDER BY mg.is_primary DESC, mg.created_at",
     )?;
-    let phones = stmt.query_map([id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    let phones = stmt.query_map([id], |r| r.get("phone"))?.collect::<rusqlite::Result<_>>()?;
     let count = |sql: &str| -> Result<i64> { Ok(c.query_row(sql, [id], |r| r.get(0))?) };
     Ok(DuplicateSide {
         contracts: count("SELECT COUNT(*) FROM contracts WHERE member_id = ?1")?,
@@ -108,14 +108,14 @@ pub(crate) fn find_pairs(c: &Connection) -> Result<Vec<DuplicatePair>> {
     let mut stmt = c.prepare(
         "WITH live AS (SELECT id, name, birthday FROM members WHERE merged_into IS NULL),
               phones AS (SELECT mg.member_id, g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id WHERE g.phone <> '')
-         SELECT a.id, b.id,
-                COALESCE(a.birthday = b.birthday, 0),
-                EXISTS (SELECT 1 FROM phones pa JOIN phones pb ON pb.phone = pa.phone WHERE pa.member_id = a.id AND pb.member_id = b.id)
+         SELECT a.id AS a_id, b.id AS b_id,
+                COALESCE(a.birthday = b.birthday, 0) AS same_birthday,
+                EXISTS (SELECT 1 FROM phones pa JOIN phones pb ON pb.phone = pa.phone WHERE pa.member_id = a.id AND pb.member_id = b.id) AS same_phone
          FROM live a JOIN live b ON b.name = a.name AND b.id > a.id
          ORDER BY a.name, a.id, b.id",
     )?;
     let candidates: Vec<(String, String, bool, bool)> =
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<rusqlite::Result<_>>()?;
+        stmt.query_map([], |r| Ok((r.get("a_id")?, r.get("b_id")?, r.get("same_birthday")?, r.get("same_phone")?)))?.collect::<rusqlite::Result<_>>()?;
     let mut pairs = vec![];
     for (a, b, same_birthday, same_phone) in candidates {
         if !same_birthday && !same_phone {
@@ -134,7 +134,7 @@ pub(crate) fn find_pairs(c: &Connection) -> Result<Vec<DuplicatePair>> {
 
 fn ids(w: &WriteTx, sql: &str, args: impl rusqlite::Params) -> Result<Vec<String>> {
     let mut stmt = w.prepare(sql)?;
-    let rows = stmt.query_map(args, |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    let rows = stmt.query_map(args, |r| r.get("id"))?.collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
 

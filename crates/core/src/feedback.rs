@@ -123,26 +123,26 @@ pub struct VoteInput {
 }
 
 const SUGGESTION_SELECT: &str = "SELECT s.id, s.body, s.member_id, s.guardian_id,
-        COALESCE(m.name, g.name, s.author_name), s.public,
-        (SELECT COUNT(*) FROM suggestion_votes v WHERE v.suggestion_id = s.id AND v.vote = 1),
-        (SELECT COUNT(*) FROM suggestion_votes v WHERE v.suggestion_id = s.id AND v.vote = -1),
+        COALESCE(m.name, g.name, s.author_name) AS author, s.public,
+        (SELECT COUNT(*) FROM suggestion_votes v WHERE v.suggestion_id = s.id AND v.vote = 1) AS up,
+        (SELECT COUNT(*) FROM suggestion_votes v WHERE v.suggestion_id = s.id AND v.vote = -1) AS down,
         st.display_name, s.created_at, s.business_date
      FROM suggestions s JOIN staff st ON st.id = s.staff_id
      LEFT JOIN members m ON m.id = s.member_id LEFT JOIN guardians g ON g.id = s.guardian_id";
 
 fn suggestion_from_row(r: &rusqlite::Row) -> rusqlite::Result<Suggestion> {
     Ok(Suggestion {
-        id: r.get(0)?,
-        body: r.get(1)?,
-        member_id: r.get(2)?,
-        guardian_id: r.get(3)?,
-        author: r.get(4)?,
-        public: r.get(5)?,
-        up: r.get(6)?,
-        down: r.get(7)?,
-        staff_name: r.get(8)?,
-        created_at: r.get(9)?,
-        business_date: r.get(10)?,
+        id: r.get("id")?,
+        body: r.get("body")?,
+        member_id: r.get("member_id")?,
+        guardian_id: r.get("guardian_id")?,
+        author: r.get("author")?,
+        public: r.get("public")?,
+        up: r.get("up")?,
+        down: r.get("down")?,
+        staff_name: r.get("display_name")?,
+        created_at: r.get("created_at")?,
+        business_date: r.get("business_date")?,
     })
 }
 
@@ -280,44 +280,44 @@ pub struct ComplaintFilter {
     pub member_id: Option<String>,
 }
 
-const COMPLAINT_SELECT: &str = "SELECT c.id, c.complaint_no, c.member_id, c.guardian_id, COALESCE(m.name, g.name, ''), c.category,
-        c.about_staff_id, a.display_name, c.group_id, cg.name, c.body, c.severity, c.handler_id, h.display_name, c.deadline,
-        c.steps_done, c.resolution, c.confirmed, c.confirm_note, c.closed_at, c.closed_date, st.display_name, c.created_at, c.business_date
+const COMPLAINT_SELECT: &str = "SELECT c.id, c.complaint_no, c.member_id, c.guardian_id, COALESCE(m.name, g.name, '') AS from_name, c.category,
+        c.about_staff_id, a.display_name AS about_staff_name, c.group_id, cg.name, c.body, c.severity, c.handler_id, h.display_name AS handler_name, c.deadline,
+        c.steps_done, c.resolution, c.confirmed, c.confirm_note, c.closed_at, c.closed_date, st.display_name AS staff_name, c.created_at, c.business_date
      FROM complaints c JOIN staff h ON h.id = c.handler_id JOIN staff st ON st.id = c.staff_id
      LEFT JOIN staff a ON a.id = c.about_staff_id LEFT JOIN class_groups cg ON cg.id = c.group_id
      LEFT JOIN members m ON m.id = c.member_id LEFT JOIN guardians g ON g.id = c.guardian_id";
 
 fn complaint_from_row(r: &rusqlite::Row, today: &str) -> rusqlite::Result<Complaint> {
-    let steps_done: i64 = r.get(15)?;
-    let deadline: String = r.get(14)?;
-    let closed_at: Option<String> = r.get(19)?;
+    let steps_done: i64 = r.get("steps_done")?;
+    let deadline: String = r.get("deadline")?;
+    let closed_at: Option<String> = r.get("closed_at")?;
     Ok(Complaint {
-        id: r.get(0)?,
-        complaint_no: r.get(1)?,
-        member_id: r.get(2)?,
-        guardian_id: r.get(3)?,
-        from_name: r.get(4)?,
-        category: r.get(5)?,
-        about_staff_id: r.get(6)?,
-        about_staff_name: r.get(7)?,
-        group_id: r.get(8)?,
-        group_name: r.get(9)?,
-        body: r.get(10)?,
-        severity: r.get(11)?,
-        handler_id: r.get(12)?,
-        handler_name: r.get(13)?,
+        id: r.get("id")?,
+        complaint_no: r.get("complaint_no")?,
+        member_id: r.get("member_id")?,
+        guardian_id: r.get("guardian_id")?,
+        from_name: r.get("from_name")?,
+        category: r.get("category")?,
+        about_staff_id: r.get("about_staff_id")?,
+        about_staff_name: r.get("about_staff_name")?,
+        group_id: r.get("group_id")?,
+        group_name: r.get("name")?,
+        body: r.get("body")?,
+        severity: r.get("severity")?,
+        handler_id: r.get("handler_id")?,
+        handler_name: r.get("handler_name")?,
         overdue: closed_at.is_none() && today > deadline.as_str(),
         deadline,
         steps_done,
         next_step: STEPS.get(steps_done as usize).map(|s| s.to_string()),
-        resolution: r.get(16)?,
-        confirmed: r.get(17)?,
-        confirm_note: r.get(18)?,
+        resolution: r.get("resolution")?,
+        confirmed: r.get("confirmed")?,
+        confirm_note: r.get("confirm_note")?,
         closed_at,
-        closed_date: r.get(20)?,
-        staff_name: r.get(21)?,
-        created_at: r.get(22)?,
-        business_date: r.get(23)?,
+        closed_date: r.get("closed_date")?,
+        staff_name: r.get("staff_name")?,
+        created_at: r.get("created_at")?,
+        business_date: r.get("business_date")?,
         steps: vec![],
     })
 }
@@ -334,7 +334,7 @@ fn load_steps(c: &Connection, id: &str) -> Result<Vec<ComplaintStep>> {
          WHERE p.complaint_id = ?1 ORDER BY p.step",
     )?;
     let rows = stmt
-        .query_map([id], |r| Ok(ComplaintStep { step: r.get(0)?, kind: r.get(1)?, notes: r.get(2)?, staff_name: r.get(3)?, at: r.get(4)? }))?
+        .query_map([id], |r| Ok(ComplaintStep { step: r.get("step")?, kind: r.get("kind")?, notes: r.get("notes")?, staff_name: r.get("display_name")?, at: r.get("at")? }))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
@@ -368,7 +368,7 @@ fn queue_follow_up(w: &mut WriteTx, k: &Complaint) -> Result<()> {
         (Some(member), _) => crate::notify::guardians_of(w, member)?,
         (None, Some(guardian)) => w
             .query_row("SELECT id, name, phone FROM guardians WHERE id = ?1", [guardian], |r| {
-                Ok(crate::notify::Recipient { guardian_id: Some(r.get(0)?), name: r.get(1)?, phone: r.get(2)? })
+                Ok(crate::notify::Recipient { guardian_id: Some(r.get("id")?), name: r.get("name")?, phone: r.get("phone")? })
             })
             .optional()?
             .into_iter()
@@ -493,27 +493,27 @@ pub struct SatisfactionRow {
     pub nps: String,
 }
 
-const SCORE_SELECT: &str = "SELECT s.id, s.member_id, m.name, s.kind, s.score, s.occasion, s.group_id, g.name, s.coach_id, co.display_name, s.comment,
-        st.display_name, s.created_at, s.business_date
+const SCORE_SELECT: &str = "SELECT s.id, s.member_id, m.name AS member_name, s.kind, s.score, s.occasion, s.group_id, g.name AS group_name, s.coach_id, co.display_name AS coach_name, s.comment,
+        st.display_name AS staff_name, s.created_at, s.business_date
      FROM satisfaction_scores s JOIN members m ON m.id = s.member_id JOIN staff st ON st.id = s.staff_id
      LEFT JOIN class_groups g ON g.id = s.group_id LEFT JOIN staff co ON co.id = s.coach_id";
 
 fn score_from_row(r: &rusqlite::Row) -> rusqlite::Result<SatisfactionScore> {
     Ok(SatisfactionScore {
-        id: r.get(0)?,
-        member_id: r.get(1)?,
-        member_name: r.get(2)?,
-        kind: r.get(3)?,
-        score: r.get(4)?,
-        occasion: r.get(5)?,
-        group_id: r.get(6)?,
-        group_name: r.get(7)?,
-        coach_id: r.get(8)?,
-        coach_name: r.get(9)?,
-        comment: r.get(10)?,
-        staff_name: r.get(11)?,
-        created_at: r.get(12)?,
-        business_date: r.get(13)?,
+        id: r.get("id")?,
+        member_id: r.get("member_id")?,
+        member_name: r.get("member_name")?,
+        kind: r.get("kind")?,
+        score: r.get("score")?,
+        occasion: r.get("occasion")?,
+        group_id: r.get("group_id")?,
+        group_name: r.get("group_name")?,
+        coach_id: r.get("coach_id")?,
+        coach_name: r.get("coach_name")?,
+        comment: r.get("comment")?,
+        staff_name: r.get("staff_name")?,
+        created_at: r.get("created_at")?,
+        business_date: r.get("business_date")?,
     })
 }
 
@@ -757,15 +757,15 @@ impl Core {
         self.read(|c| {
             let run = |key_sql: &str| -> Result<Vec<(String, String, i64, i64, i64, i64, i64)>> {
                 let mut stmt = c.prepare(&format!(
-                    "SELECT {key_sql} AS k, COUNT(*),
-                        SUM(c.closed_at IS NULL), SUM(c.closed_at IS NOT NULL), SUM(c.closed_at IS NULL AND c.deadline < ?3),
-                        COALESCE(SUM(CASE WHEN c.closed_at IS NOT NULL THEN CAST(julianday(c.closed_date) - julianday(c.business_date) AS INTEGER) END), 0)
+                    "SELECT {key_sql} AS k, COUNT(*) AS total,
+                        SUM(c.closed_at IS NULL) AS open, SUM(c.closed_at IS NOT NULL) AS closed, SUM(c.closed_at IS NULL AND c.deadline < ?3) AS overdue,
+                        COALESCE(SUM(CASE WHEN c.closed_at IS NOT NULL THEN CAST(julianday(c.closed_date) - julianday(c.business_date) AS INTEGER) END), 0) AS days_to_close
                      FROM complaints c LEFT JOIN class_groups cg ON cg.id = c.group_id
                      WHERE c.business_date BETWEEN ?1 AND ?2 GROUP BY k ORDER BY COUNT(*) DESC, k"
                 ))?;
                 let rows = stmt
                     .query_map(params![from, to, today], |r| {
-                        Ok((r.get::<_, Option<String>>(0)?.unwrap_or_default(), String::new(), r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+                        Ok((r.get::<_, Option<String>>("k")?.unwrap_or_default(), String::new(), r.get("total")?, r.get("open")?, r.get("closed")?, r.get("overdue")?, r.get("days_to_close")?))
                     })?
                     .collect::<rusqlite::Result<_>>()?;
                 Ok(rows)
@@ -864,10 +864,10 @@ impl Core {
         };
         self.read(|c| {
             let mut stmt = c.prepare(&format!(
-                "SELECT substr(s.business_date, 1, 7) AS month, {key} AS k, MAX({label}),
-                    SUM(s.kind = 'csat'), SUM(CASE WHEN s.kind = 'csat' THEN s.score ELSE 0 END),
-                    SUM(s.kind = 'nps'), SUM(s.kind = 'nps' AND s.score >= 9), SUM(s.kind = 'nps' AND s.score BETWEEN 7 AND 8),
-                    SUM(s.kind = 'nps' AND s.score <= 6)
+                "SELECT substr(s.business_date, 1, 7) AS month, {key} AS k, MAX({label}) AS label,
+                    SUM(s.kind = 'csat') AS csat_count, SUM(CASE WHEN s.kind = 'csat' THEN s.score ELSE 0 END) AS csat_sum,
+                    SUM(s.kind = 'nps') AS nps_count, SUM(s.kind = 'nps' AND s.score >= 9) AS promoters, SUM(s.kind = 'nps' AND s.score BETWEEN 7 AND 8) AS passives,
+                    SUM(s.kind = 'nps' AND s.score <= 6) AS detractors
                  FROM satisfaction_scores s LEFT JOIN class_groups g ON g.id = s.group_id LEFT JOIN staff co ON co.id = s.coach_id
                  WHERE s.business_date BETWEEN ?1 AND ?2
                  GROUP BY month, k ORDER BY month, k IS NULL, MAX({label})"
@@ -879,15 +879,15 @@ impl Core {
             };
             let rows = stmt
                 .query_map(params![from, to], |r| {
-                    let csat_count: i64 = r.get(3)?;
-                    let csat_sum: i64 = r.get(4)?;
-                    let (nps_count, promoters, passives, detractors): (i64, i64, i64, i64) = (r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?);
+                    let csat_count: i64 = r.get("csat_count")?;
+                    let csat_sum: i64 = r.get("csat_sum")?;
+                    let (nps_count, promoters, passives, detractors): (i64, i64, i64, i64) = (r.get("nps_count")?, r.get("promoters")?, r.get("passives")?, r.get("detractors")?);
                     let csat = ratio_rounded(csat_sum, csat_count, 100);
                     let nps = nps_tenths(promoters, detractors, nps_count);
                     Ok(SatisfactionRow {
-                        month: r.get(0)?,
-                        key: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                        label: r.get::<_, Option<String>>(2)?.unwrap_or_else(|| none.clone()),
+                        month: r.get("month")?,
+                        key: r.get::<_, Option<String>>("k")?.unwrap_or_default(),
+                        label: r.get::<_, Option<String>>("label")?.unwrap_or_else(|| none.clone()),
                         csat_count,
                         csat_avg_hundredths: csat,
                         csat_avg: fixed_text(csat, 2),

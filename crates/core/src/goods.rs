@@ -148,15 +148,15 @@ const GOODS_COLUMNS: &str = "id, name, category, price, points_price, stock, arc
 
 fn goods_from_row(r: &rusqlite::Row) -> rusqlite::Result<Goods> {
     Ok(Goods {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        category: r.get(2)?,
-        price: r.get(3)?,
-        points_price: r.get(4)?,
-        stock: r.get(5)?,
-        archived: r.get(6)?,
-        created_at: r.get(7)?,
-        updated_at: r.get(8)?,
+        id: r.get("id")?,
+        name: r.get("name")?,
+        category: r.get("category")?,
+        price: r.get("price")?,
+        points_price: r.get("points_price")?,
+        stock: r.get("stock")?,
+        archived: r.get("archived")?,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
     })
 }
 
@@ -166,55 +166,55 @@ pub(crate) fn load(c: &Connection, id: &str) -> Result<Goods> {
         .ok_or(CoreError::NotFound(Field::Goods))
 }
 
-const SALE_SELECT: &str = "SELECT g.id, g.sale_no, g.goods_id, g.goods_name, g.member_id, m.name, g.quantity, g.method, g.amount, g.points,
-        s.display_name, g.sold_at, g.business_date, d.display_name, g.delivered_at, g.note, g.returned
+const SALE_SELECT: &str = "SELECT g.id, g.sale_no, g.goods_id, g.goods_name, g.member_id, m.name AS member_name, g.quantity, g.method, g.amount, g.points,
+        s.display_name AS staff_name, g.sold_at, g.business_date, d.display_name AS delivered_by_name, g.delivered_at, g.note, g.returned
      FROM goods_sales g JOIN staff s ON s.id = g.staff_id LEFT JOIN staff d ON d.id = g.delivered_by LEFT JOIN members m ON m.id = g.member_id";
 
 fn sale_from_row(r: &rusqlite::Row) -> rusqlite::Result<GoodsSale> {
     Ok(GoodsSale {
-        id: r.get(0)?,
-        sale_no: r.get(1)?,
-        goods_id: r.get(2)?,
-        goods_name: r.get(3)?,
-        member_id: r.get(4)?,
-        member_name: r.get(5)?,
-        quantity: r.get(6)?,
-        method: r.get(7)?,
-        amount: r.get(8)?,
-        points: r.get(9)?,
-        staff_name: r.get(10)?,
-        sold_at: r.get(11)?,
-        business_date: r.get(12)?,
-        delivered_by_name: r.get(13)?,
-        delivered_at: r.get(14)?,
-        note: r.get(15)?,
-        returned: r.get(16)?,
+        id: r.get("id")?,
+        sale_no: r.get("sale_no")?,
+        goods_id: r.get("goods_id")?,
+        goods_name: r.get("goods_name")?,
+        member_id: r.get("member_id")?,
+        member_name: r.get("member_name")?,
+        quantity: r.get("quantity")?,
+        method: r.get("method")?,
+        amount: r.get("amount")?,
+        points: r.get("points")?,
+        staff_name: r.get("staff_name")?,
+        sold_at: r.get("sold_at")?,
+        business_date: r.get("business_date")?,
+        delivered_by_name: r.get("delivered_by_name")?,
+        delivered_at: r.get("delivered_at")?,
+        note: r.get("note")?,
+        returned: r.get("returned")?,
     })
 }
 
-const RETURN_SELECT: &str = "SELECT r.id, r.return_no, r.sale_id, g.sale_no, r.goods_id, g.goods_name, g.member_id, m.name, r.kind, r.quantity, r.method, r.amount, r.points,
-        r.reason, s.display_name, r.at, r.business_date
+const RETURN_SELECT: &str = "SELECT r.id, r.return_no, r.sale_id, g.sale_no, r.goods_id, g.goods_name, g.member_id, m.name AS member_name, r.kind, r.quantity, r.method, r.amount, r.points,
+        r.reason, s.display_name AS staff_name, r.at, r.business_date
      FROM goods_returns r JOIN goods_sales g ON g.id = r.sale_id JOIN staff s ON s.id = r.staff_id LEFT JOIN members m ON m.id = g.member_id";
 
 fn return_from_row(r: &rusqlite::Row) -> rusqlite::Result<GoodsReturn> {
     Ok(GoodsReturn {
-        id: r.get(0)?,
-        return_no: r.get(1)?,
-        sale_id: r.get(2)?,
-        sale_no: r.get(3)?,
-        goods_id: r.get(4)?,
-        goods_name: r.get(5)?,
-        member_id: r.get(6)?,
-        member_name: r.get(7)?,
-        kind: r.get(8)?,
-        quantity: r.get(9)?,
-        method: r.get(10)?,
-        amount: r.get(11)?,
-        points: r.get(12)?,
-        reason: r.get(13)?,
-        staff_name: r.get(14)?,
-        at: r.get(15)?,
-        business_date: r.get(16)?,
+        id: r.get("id")?,
+        return_no: r.get("return_no")?,
+        sale_id: r.get("sale_id")?,
+        sale_no: r.get("sale_no")?,
+        goods_id: r.get("goods_id")?,
+        goods_name: r.get("goods_name")?,
+        member_id: r.get("member_id")?,
+        member_name: r.get("member_name")?,
+        kind: r.get("kind")?,
+        quantity: r.get("quantity")?,
+        method: r.get("method")?,
+        amount: r.get("amount")?,
+        points: r.get("points")?,
+        reason: r.get("reason")?,
+        staff_name: r.get("staff_name")?,
+        at: r.get("at")?,
+        business_date: r.get("business_date")?,
     })
 }
 
@@ -341,15 +341,15 @@ impl Core {
             let rows = stmt
                 .query_map([goods_id], |r| {
                     Ok(StockMove {
-                        id: r.get(0)?,
-                        goods_id: r.get(1)?,
-                        goods_name: r.get(2)?,
-                        kind: r.get(3)?,
-                        quantity: r.get(4)?,
-                        reason: r.get(5)?,
-                        sale_id: r.get(6)?,
-                        staff_name: r.get(7)?,
-                        at: r.get(8)?,
+                        id: r.get("id")?,
+                        goods_id: r.get("goods_id")?,
+                        goods_name: r.get("name")?,
+                        kind: r.get("kind")?,
+                        quantity: r.get("quantity")?,
+                        reason: r.get("reason")?,
+                        sale_id: r.get("sale_id")?,
+                        staff_name: r.get("display_name")?,
+                        at: r.get("at")?,
                     })
                 })?
                 .collect::<rusqlite::Result<_>>()?;
@@ -514,10 +514,10 @@ impl Core {
                 } else {
                     // Points the sale earned, kept only for what the member keeps.
                     let (earned, standing): (i64, i64) = w.query_row(
-                        "SELECT COALESCE(SUM(CASE WHEN kind = 'payment' THEN delta END), 0), COALESCE(SUM(delta), 0)
+                        "SELECT COALESCE(SUM(CASE WHEN kind = 'payment' THEN delta END), 0) AS earned, COALESCE(SUM(delta), 0) AS standing
                          FROM points_ledger WHERE ref_id = ?1 AND kind IN ('payment', 'reversal')",
                         [&sale.id],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
+                        |r| Ok((r.get("earned")?, r.get("standing")?)),
                     )?;
                     let keep = earned * (sale.quantity - after) / sale.quantity;
                     if standing > keep {
@@ -553,34 +553,34 @@ pub(crate) fn stats(c: &Connection, lang: crate::Lang, tz: chrono_tz::Tz, from: 
     let (from, to) = (from.to_string(), to.to_string());
     let mut stmt = c.prepare(
         "SELECT g.name, g.category,
-                COALESCE((SELECT SUM(m.quantity) FROM stock_moves m WHERE m.goods_id = g.id AND m.at < ?1), 0),
-                COALESCE(SUM(CASE WHEN m.kind = 'purchase' THEN m.quantity END), 0),
-                COALESCE(SUM(CASE WHEN m.kind = 'return' THEN m.quantity END), 0),
-                COALESCE(-SUM(CASE WHEN m.kind = 'sale' THEN m.quantity END), 0),
-                COALESCE(SUM(CASE WHEN m.kind = 'adjust' THEN m.quantity END), 0),
-                COALESCE(SUM(m.quantity), 0),
-                COALESCE((SELECT SUM(s.amount) FROM goods_sales s WHERE s.goods_id = g.id AND s.business_date BETWEEN ?3 AND ?4), 0),
-                COALESCE((SELECT SUM(s.points) FROM goods_sales s WHERE s.goods_id = g.id AND s.business_date BETWEEN ?3 AND ?4), 0),
-                COALESCE((SELECT SUM(r.amount) FROM goods_returns r WHERE r.goods_id = g.id AND r.business_date BETWEEN ?3 AND ?4), 0)
+                COALESCE((SELECT SUM(m.quantity) FROM stock_moves m WHERE m.goods_id = g.id AND m.at < ?1), 0) AS opening,
+                COALESCE(SUM(CASE WHEN m.kind = 'purchase' THEN m.quantity END), 0) AS purchased,
+                COALESCE(SUM(CASE WHEN m.kind = 'return' THEN m.quantity END), 0) AS returned,
+                COALESCE(-SUM(CASE WHEN m.kind = 'sale' THEN m.quantity END), 0) AS sold,
+                COALESCE(SUM(CASE WHEN m.kind = 'adjust' THEN m.quantity END), 0) AS adjusted,
+                COALESCE(SUM(m.quantity), 0) AS moved,
+                COALESCE((SELECT SUM(s.amount) FROM goods_sales s WHERE s.goods_id = g.id AND s.business_date BETWEEN ?3 AND ?4), 0) AS sales_amount,
+                COALESCE((SELECT SUM(s.points) FROM goods_sales s WHERE s.goods_id = g.id AND s.business_date BETWEEN ?3 AND ?4), 0) AS sales_points,
+                COALESCE((SELECT SUM(r.amount) FROM goods_returns r WHERE r.goods_id = g.id AND r.business_date BETWEEN ?3 AND ?4), 0) AS returns_amount
          FROM goods g LEFT JOIN stock_moves m ON m.goods_id = g.id AND m.at >= ?1 AND m.at < ?2
          GROUP BY g.id ORDER BY g.archived, g.category, g.name",
     )?;
     let rows: Vec<Vec<String>> = stmt
         .query_map(params![start, end, from, to], |r| {
-            let opening: i64 = r.get(2)?;
-            let moved: i64 = r.get(7)?;
+            let opening: i64 = r.get("opening")?;
+            let moved: i64 = r.get("moved")?;
             Ok(vec![
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
+                r.get::<_, String>("name")?,
+                r.get::<_, String>("category")?,
                 opening.to_string(),
-                r.get::<_, i64>(3)?.to_string(),
-                r.get::<_, i64>(4)?.to_string(),
-                r.get::<_, i64>(5)?.to_string(),
-                r.get::<_, i64>(6)?.to_string(),
+                r.get::<_, i64>("purchased")?.to_string(),
+                r.get::<_, i64>("returned")?.to_string(),
+                r.get::<_, i64>("sold")?.to_string(),
+                r.get::<_, i64>("adjusted")?.to_string(),
                 (opening + moved).to_string(),
-                Money::from_fen(r.get(8)?).to_string(),
-                r.get::<_, i64>(9)?.to_string(),
-                Money::from_fen(r.get(10)?).to_string(),
+                Money::from_fen(r.get("sales_amount")?).to_string(),
+                r.get::<_, i64>("sales_points")?.to_string(),
+                Money::from_fen(r.get("returns_amount")?).to_string(),
             ])
         })?
         .collect::<rusqlite::Result<_>>()?;

@@ -149,26 +149,26 @@ const COLUMNS: &str = "l.id, l.name, l.contact_name, l.phone, l.wechat, l.gender
 
 fn from_row(r: &Row) -> rusqlite::Result<Lead> {
     Ok(Lead {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        contact_name: r.get(2)?,
-        phone: r.get(3)?,
-        wechat: r.get(4)?,
-        gender: r.get(5)?,
-        birthday: r.get(6)?,
-        source: r.get(7)?,
-        consultant_id: r.get(8)?,
-        man_money: r.get(9)?,
-        man_authority: r.get(10)?,
-        man_need: r.get(11)?,
-        needs: r.get(12)?,
-        notes: r.get(13)?,
-        status: r.get(14)?,
-        lost_reason: r.get(15)?,
-        next_follow_up: r.get(16)?,
-        converted_member_id: r.get(17)?,
-        created_at: r.get(18)?,
-        updated_at: r.get(19)?,
+        id: r.get("id")?,
+        name: r.get("name")?,
+        contact_name: r.get("contact_name")?,
+        phone: r.get("phone")?,
+        wechat: r.get("wechat")?,
+        gender: r.get("gender")?,
+        birthday: r.get("birthday")?,
+        source: r.get("source")?,
+        consultant_id: r.get("consultant_id")?,
+        man_money: r.get("man_money")?,
+        man_authority: r.get("man_authority")?,
+        man_need: r.get("man_need")?,
+        needs: r.get("needs")?,
+        notes: r.get("notes")?,
+        status: r.get("status")?,
+        lost_reason: r.get("lost_reason")?,
+        next_follow_up: r.get("next_follow_up")?,
+        converted_member_id: r.get("converted_member_id")?,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
     })
 }
 
@@ -412,7 +412,7 @@ impl Core {
             let mut stmt = c.prepare(
                 "SELECT f.id FROM lead_follow_ups f WHERE f.lead_id = ?1 ORDER BY f.at DESC",
             )?;
-            let ids: Vec<String> = stmt.query_map([lead_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            let ids: Vec<String> = stmt.query_map([lead_id], |r| r.get("id"))?.collect::<rusqlite::Result<_>>()?;
             let follow_ups = ids.iter().map(|id| follow_up(c, id)).collect::<Result<_>>()?;
             let timeline = members::timeline(c, &[Some(lead_id)], 100)?;
             Ok(LeadDetail { lead, consultant_name, follow_ups, timeline })
@@ -451,7 +451,7 @@ impl Core {
                 .query_map(params![status, consultant, from, to, limit], |r| {
                     let lead = from_row(r)?;
                     let overdue = OPEN.contains(&lead.status.as_str()) && lead.next_follow_up.as_deref().is_some_and(|d| d < today_text.as_str());
-                    Ok(LeadRow { consultant_name: r.get(20)?, lead, overdue })
+                    Ok(LeadRow { consultant_name: r.get("display_name")?, lead, overdue })
                 })?
                 .collect::<rusqlite::Result<_>>()?;
             Ok(rows)
@@ -468,19 +468,19 @@ fn staff_name(c: &Connection, id: &Option<String>) -> Result<Option<String>> {
 
 fn follow_up(c: &Connection, id: &str) -> Result<FollowUp> {
     Ok(c.query_row(
-        "SELECT f.id, f.lead_id, f.staff_id, COALESCE(s.display_name, ''), f.at, f.channel, f.content, f.next_follow_up
+        "SELECT f.id, f.lead_id, f.staff_id, COALESCE(s.display_name, '') AS staff_name, f.at, f.channel, f.content, f.next_follow_up
          FROM lead_follow_ups f LEFT JOIN staff s ON s.id = f.staff_id WHERE f.id = ?1",
         [id],
         |r| {
             Ok(FollowUp {
-                id: r.get(0)?,
-                lead_id: r.get(1)?,
-                staff_id: r.get(2)?,
-                staff_name: r.get(3)?,
-                at: r.get(4)?,
-                channel: r.get(5)?,
-                content: r.get(6)?,
-                next_follow_up: r.get(7)?,
+                id: r.get("id")?,
+                lead_id: r.get("lead_id")?,
+                staff_id: r.get("staff_id")?,
+                staff_name: r.get("staff_name")?,
+                at: r.get("at")?,
+                channel: r.get("channel")?,
+                content: r.get("content")?,
+                next_follow_up: r.get("next_follow_up")?,
             })
         },
     )?)

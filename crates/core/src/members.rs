@@ -38,12 +38,12 @@ pub(crate) fn follow_contracts(w: &mut WriteTx, member_id: &str) -> Result<Optio
     let today = w.today().to_string();
     let (any, keeps): (bool, bool) = w.query_row(
         &format!(
-            "SELECT EXISTS (SELECT 1 FROM contracts k WHERE k.member_id = ?1),
-                    EXISTS (SELECT 1 FROM contracts k WHERE k.member_id = ?1 AND {})",
+            "SELECT EXISTS (SELECT 1 FROM contracts k WHERE k.member_id = ?1) AS has_contract,
+                    EXISTS (SELECT 1 FROM contracts k WHERE k.member_id = ?1 AND {}) AS keeps",
             crate::contracts::keeps_member_sql("k", "?2")
         ),
         params![member_id, today],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| Ok((r.get("has_contract")?, r.get("keeps")?)),
     )?;
     let wanted = match (any, keeps) {
         (_, true) => "active",
@@ -97,25 +97,25 @@ pub struct Member {
 const MEMBER_COLUMNS: &str = "id, member_no, name, gender, birthday, school, course_interest, notes, tags, rank, status, referred_by, lead_id, approved_at, created_at, updated_at, merged_into";
 
 fn member_from_row(r: &Row) -> rusqlite::Result<Member> {
-    let tags: String = r.get(8)?;
+    let tags: String = r.get("tags")?;
     Ok(Member {
-        id: r.get(0)?,
-        member_no: r.get(1)?,
-        name: r.get(2)?,
-        gender: r.get(3)?,
-        birthday: r.get(4)?,
-        school: r.get(5)?,
-        course_interest: r.get(6)?,
-        notes: r.get(7)?,
+        id: r.get("id")?,
+        member_no: r.get("member_no")?,
+        name: r.get("name")?,
+        gender: r.get("gender")?,
+        birthday: r.get("birthday")?,
+        school: r.get("school")?,
+        course_interest: r.get("course_interest")?,
+        notes: r.get("notes")?,
         tags: serde_json::from_str(&tags).unwrap_or_default(),
-        rank: r.get(9)?,
-        status: r.get(10)?,
-        referred_by: r.get(11)?,
-        lead_id: r.get(12)?,
-        approved_at: r.get(13)?,
-        created_at: r.get(14)?,
-        updated_at: r.get(15)?,
-        merged_into: r.get(16)?,
+        rank: r.get("rank")?,
+        status: r.get("status")?,
+        referred_by: r.get("referred_by")?,
+        lead_id: r.get("lead_id")?,
+        approved_at: r.get("approved_at")?,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+        merged_into: r.get("merged_into")?,
     })
 }
 
@@ -140,7 +140,7 @@ pub struct Guardian {
 }
 
 fn guardian_from_row(r: &Row) -> rusqlite::Result<Guardian> {
-    Ok(Guardian { id: r.get(0)?, name: r.get(1)?, phone: r.get(2)?, wechat: r.get(3)?, created_at: r.get(4)?, updated_at: r.get(5)?, email: r.get(6)? })
+    Ok(Guardian { id: r.get("id")?, name: r.get("name")?, phone: r.get("phone")?, wechat: r.get("wechat")?, created_at: r.get("created_at")?, updated_at: r.get("updated_at")?, email: r.get("email")? })
 }
 
 fn load_guardian(c: &Connection, id: &str) -> Result<Guardian> {
@@ -571,7 +571,7 @@ impl Core {
     pub fn member_status_sweep(&self) -> Result<usize> {
         let today = self.today().to_string();
         let ids: Vec<String> = self.read(|c| {
-            Ok(c.prepare(&status_drift_sql())?.query_map([&today], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
+            Ok(c.prepare(&status_drift_sql())?.query_map([&today], |r| r.get("id"))?.collect::<rusqlite::Result<_>>()?)
         })?;
         let mut changed = 0;
         for chunk in ids.chunks(500) {
@@ -701,9 +701,9 @@ impl Core {
             // Lessons left and expiry count only the contracts valid today (the rule of
             // `contracts::state_on`), so an ended package's unused lessons are not shown.
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT m.id, m.member_no, m.name, m.gender, m.birthday, m.status, ({phone}),
-                   (SELECT SUM(k.lessons_total - k.lessons_used) FROM contracts k WHERE k.member_id = m.id AND k.kind = 'lessons' AND {valid}),
-                   (SELECT MAX(k.end_date) FROM contracts k WHERE k.member_id = m.id AND {valid})
+                "SELECT m.id, m.member_no, m.name, m.gender, m.birthday, m.status, ({phone}) AS guardian_phone,
+                   (SELECT SUM(k.lessons_total - k.lessons_used) FROM contracts k WHERE k.member_id = m.id AND k.kind = 'lessons' AND {valid}) AS lessons_remaining,
+                   (SELECT MAX(k.end_date) FROM contracts k WHERE k.member_id = m.id AND {valid}) AS expires_on
                  FROM (SELECT id FROM members WHERE (?1 IS NULL OR status = ?1) AND (?5 = 0 OR id IN ({owing_members}))
                        ORDER BY member_no IS NULL DESC, member_no DESC, created_at DESC LIMIT ?2 OFFSET ?3) page
                  JOIN members m ON m.id = page.id
@@ -714,15 +714,15 @@ impl Core {
             let rows = stmt
                 .query_map(params![status, limit, filter.offset.max(0), today, owing], |r| {
                     Ok(MemberRow {
-                        id: r.get(0)?,
-                        member_no: r.get(1)?,
-                        name: r.get(2)?,
-                        gender: r.get(3)?,
-                        birthday: r.get(4)?,
-                        status: r.get(5)?,
-                        guardian_phone: r.get(6)?,
-                        lessons_remaining: r.get(7)?,
-                        expires_on: r.get(8)?,
+                        id: r.get("id")?,
+                        member_no: r.get("member_no")?,
+                        name: r.get("name")?,
+                        gender: r.get("gender")?,
+                        birthday: r.get("birthday")?,
+                        status: r.get("status")?,
+                        guardian_phone: r.get("guardian_phone")?,
+                        lessons_remaining: r.get("lessons_remaining")?,
+                        expires_on: r.get("expires_on")?,
                     })
                 })?
                 .collect::<rusqlite::Result<_>>()?;
@@ -736,7 +736,7 @@ impl Core {
             let guardian = load_guardian(c, guardian_id)?;
             let children = c
                 .prepare("SELECT m.id, m.name, m.member_no FROM member_guardians mg JOIN members m ON m.id = mg.member_id WHERE mg.guardian_id = ?1 ORDER BY m.name")?
-                .query_map([guardian_id], |r| Ok(MemberRef { id: r.get(0)?, name: r.get(1)?, member_no: r.get(2)? }))?
+                .query_map([guardian_id], |r| Ok(MemberRef { id: r.get("id")?, name: r.get("name")?, member_no: r.get("member_no")? }))?
                 .collect::<rusqlite::Result<_>>()?;
             Ok(GuardianDetail { guardian, children })
         })
@@ -764,14 +764,14 @@ pub(crate) fn timeline(c: &Connection, subjects: &[Option<&str>], limit: i64) ->
     )?;
     let rows = stmt
         .query_map(params![a, b, if limit <= 0 { 200 } else { limit }], |r| {
-            let payload: String = r.get(5)?;
+            let payload: String = r.get("payload")?;
             let value: serde_json::Value = serde_json::from_str(&payload).unwrap_or_default();
             Ok(TimelineEntry {
-                seq: r.get(0)?,
-                at: r.get(1)?,
-                staff_name: r.get(2)?,
-                entity: r.get(3)?,
-                op: r.get(4)?,
+                seq: r.get("seq")?,
+                at: r.get("at")?,
+                staff_name: r.get("display_name")?,
+                entity: r.get("entity")?,
+                op: r.get("op")?,
                 data: value.get("data").cloned().unwrap_or_default(),
             })
         })?
@@ -794,7 +794,7 @@ pub(crate) fn primary_phone(c: &Connection, member_id: &str) -> Result<Option<St
 
 pub(crate) fn member_ref(c: &Connection, id: &str) -> Result<MemberRef> {
     c.query_row("SELECT id, name, member_no FROM members WHERE id = ?1", [id], |r| {
-        Ok(MemberRef { id: r.get(0)?, name: r.get(1)?, member_no: r.get(2)? })
+        Ok(MemberRef { id: r.get("id")?, name: r.get("name")?, member_no: r.get("member_no")? })
     })
     .optional()?
     .ok_or(CoreError::NotFound(Field::Member))
@@ -802,17 +802,17 @@ pub(crate) fn member_ref(c: &Connection, id: &str) -> Result<MemberRef> {
 
 fn linked_guardians(c: &Connection, member_id: &str) -> Result<Vec<LinkedGuardian>> {
     let mut stmt = c.prepare(
-        "SELECT mg.id, mg.relation, mg.is_primary, g.id, g.name, g.phone, g.wechat, g.created_at, g.updated_at, g.email
+        "SELECT mg.id AS link_id, mg.relation, mg.is_primary, g.id, g.name, g.phone, g.wechat, g.created_at, g.updated_at, g.email
          FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id
          WHERE mg.member_id = ?1 ORDER BY mg.is_primary DESC, mg.created_at",
     )?;
     let rows: Vec<(String, String, bool, Guardian)> = stmt
         .query_map([member_id], |r| {
             Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                Guardian { id: r.get(3)?, name: r.get(4)?, phone: r.get(5)?, wechat: r.get(6)?, created_at: r.get(7)?, updated_at: r.get(8)?, email: r.get(9)? },
+                r.get("link_id")?,
+                r.get("relation")?,
+                r.get("is_primary")?,
+                Guardian { id: r.get("id")?, name: r.get("name")?, phone: r.get("phone")?, wechat: r.get("wechat")?, created_at: r.get("created_at")?, updated_at: r.get("updated_at")?, email: r.get("email")? },
             ))
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -823,7 +823,7 @@ fn linked_guardians(c: &Connection, member_id: &str) -> Result<Vec<LinkedGuardia
                 "SELECT m.id, m.name, m.member_no FROM member_guardians mg JOIN members m ON m.id = mg.member_id
                  WHERE mg.guardian_id = ?1 AND mg.member_id <> ?2 ORDER BY m.name",
             )?
-            .query_map([&guardian.id, member_id], |r| Ok(MemberRef { id: r.get(0)?, name: r.get(1)?, member_no: r.get(2)? }))?
+            .query_map([&guardian.id, member_id], |r| Ok(MemberRef { id: r.get("id")?, name: r.get("name")?, member_no: r.get("member_no")? }))?
             .collect::<rusqlite::Result<_>>()?;
         out.push(LinkedGuardian { link_id, guardian, relation, is_primary, other_children });
     }

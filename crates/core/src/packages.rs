@@ -42,16 +42,16 @@ const COLUMNS: &str = "id, name, kind, lessons, validity_days, term_months, pric
 
 fn from_row(r: &Row) -> rusqlite::Result<Package> {
     Ok(Package {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        kind: r.get(2)?,
-        lessons: r.get(3)?,
-        validity_days: r.get(4)?,
-        term_months: r.get(5)?,
-        price: r.get(6)?,
-        archived: r.get(7)?,
-        created_at: r.get(8)?,
-        updated_at: r.get(9)?,
+        id: r.get("id")?,
+        name: r.get("name")?,
+        kind: r.get("kind")?,
+        lessons: r.get("lessons")?,
+        validity_days: r.get("validity_days")?,
+        term_months: r.get("term_months")?,
+        price: r.get("price")?,
+        archived: r.get("archived")?,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
     })
 }
 

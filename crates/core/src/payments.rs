@@ -101,25 +101,25 @@ pub struct PaymentRow {
 }
 
 const COLUMNS: &str = "p.id, p.receipt_no, p.member_id, p.contract_id, p.kind, p.amount, p.method, p.reverses_id, p.reason,
-    p.staff_id, COALESCE(s.display_name, ''), p.taken_at, p.business_date,
-    EXISTS(SELECT 1 FROM payments r WHERE r.reverses_id = p.id)";
+    p.staff_id, COALESCE(s.display_name, '') AS staff_name, p.taken_at, p.business_date,
+    EXISTS(SELECT 1 FROM payments r WHERE r.reverses_id = p.id) AS reversed";
 
 fn from_row(r: &Row) -> rusqlite::Result<Payment> {
     Ok(Payment {
-        id: r.get(0)?,
-        receipt_no: r.get(1)?,
-        member_id: r.get(2)?,
-        contract_id: r.get(3)?,
-        kind: r.get(4)?,
-        amount: r.get(5)?,
-        method: r.get(6)?,
-        reverses_id: r.get(7)?,
-        reason: r.get(8)?,
-        staff_id: r.get(9)?,
-        staff_name: r.get(10)?,
-        taken_at: r.get(11)?,
-        business_date: r.get(12)?,
-        reversed: r.get(13)?,
+        id: r.get("id")?,
+        receipt_no: r.get("receipt_no")?,
+        member_id: r.get("member_id")?,
+        contract_id: r.get("contract_id")?,
+        kind: r.get("kind")?,
+        amount: r.get("amount")?,
+        method: r.get("method")?,
+        reverses_id: r.get("reverses_id")?,
+        reason: r.get("reason")?,
+        staff_id: r.get("staff_id")?,
+        staff_name: r.get("staff_name")?,
+        taken_at: r.get("taken_at")?,
+        business_date: r.get("business_date")?,
+        reversed: r.get("reversed")?,
     })
 }
 
@@ -265,7 +265,7 @@ impl Core {
                     "SELECT g.name, mg.relation FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id
                      WHERE mg.member_id = ?1 ORDER BY mg.is_primary DESC, mg.created_at LIMIT 1",
                     [&payment.member_id],
-                    |r| Ok(format!("{}（{}）", r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+                    |r| Ok(format!("{}（{}）", r.get::<_, String>("name")?, r.get::<_, String>("relation")?)),
                 )
                 .optional()?;
             let mut r = Receipt {
@@ -349,7 +349,7 @@ pub(crate) fn recent(c: &Connection, limit: i64) -> Result<Vec<PaymentRow>> {
     ))?;
     let rows = stmt
         .query_map([limit.clamp(1, 500)], |r| {
-            Ok(PaymentRow { payment: from_row(r)?, member_name: r.get(14)?, member_no: r.get(15)?, package_name: r.get(16)? })
+            Ok(PaymentRow { payment: from_row(r)?, member_name: r.get("name")?, member_no: r.get("member_no")?, package_name: r.get("package_name")? })
         })?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)

@@ -65,15 +65,15 @@ fn load_entry(c: &Connection, id: &str) -> Result<PointsEntry> {
 
 fn entry_from_row(r: &rusqlite::Row) -> rusqlite::Result<PointsEntry> {
     Ok(PointsEntry {
-        id: r.get(0)?,
-        member_id: r.get(1)?,
-        delta: r.get(2)?,
-        kind: r.get(3)?,
-        reason: r.get(4)?,
-        ref_id: r.get(5)?,
-        staff_name: r.get(6)?,
-        at: r.get(7)?,
-        business_date: r.get(8)?,
+        id: r.get("id")?,
+        member_id: r.get("member_id")?,
+        delta: r.get("delta")?,
+        kind: r.get("kind")?,
+        reason: r.get("reason")?,
+        ref_id: r.get("ref_id")?,
+        staff_name: r.get("display_name")?,
+        at: r.get("at")?,
+        business_date: r.get("business_date")?,
     })
 }
 
@@ -144,9 +144,9 @@ pub(crate) fn take_back_refunded_share(w: &mut WriteTx, member_id: &str, contrac
 pub(crate) fn take_back(w: &mut WriteTx, ref_id: &str, reason: &str) -> Result<()> {
     let left: Option<(String, i64)> = w
         .query_row(
-            "SELECT member_id, SUM(delta) FROM points_ledger WHERE ref_id = ?1 GROUP BY member_id HAVING SUM(delta) <> 0",
+            "SELECT member_id, SUM(delta) AS earned FROM points_ledger WHERE ref_id = ?1 GROUP BY member_id HAVING SUM(delta) <> 0",
             [ref_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get("member_id")?, r.get("earned")?)),
         )
         .optional()?;
     if let Some((member_id, earned)) = left {

@@ -133,10 +133,10 @@ pub(crate) fn chain(c: &Connection, member_id: &str, levels: usize) -> Result<Ve
 /// Rewards standing on a contract: (referrer record, net points), non-zero only.
 fn standing(c: &Connection, contract_id: &str) -> Result<Vec<(String, i64)>> {
     let mut stmt = c.prepare_cached(
-        "SELECT member_id, SUM(delta) FROM points_ledger WHERE ref_id = ?1 AND kind IN ('referral', 'reversal')
+        "SELECT member_id, SUM(delta) AS net FROM points_ledger WHERE ref_id = ?1 AND kind IN ('referral', 'reversal')
          GROUP BY member_id HAVING SUM(delta) <> 0 ORDER BY MIN(rowid)",
     )?;
-    let rows = stmt.query_map([contract_id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+    let rows = stmt.query_map([contract_id], |r| Ok((r.get("member_id")?, r.get("net")?)))?.collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
 
@@ -190,7 +190,7 @@ pub(crate) fn after_merge(w: &mut WriteTx, member_id: &str) -> Result<()> {
              WHERE k.member_id = ?1 AND p.kind IN ('referral', 'reversal')
              GROUP BY p.ref_id HAVING SUM(p.delta) <> 0 ORDER BY MIN(p.rowid)",
         )?
-        .query_map([member_id], |r| r.get(0))?
+        .query_map([member_id], |r| r.get("ref_id"))?
         .collect::<rusqlite::Result<_>>()?;
     for contract_id in rewarded.iter().skip(1) {
         for (referrer, net) in standing(w, contract_id)? {
@@ -220,14 +220,14 @@ fn earned(c: &Connection, to_member: &str, from_member: &str) -> Result<i64> {
 
 fn node(c: &Connection, id: &str, depth: usize, points: i64) -> Result<ReferralNode> {
     let (name, member_no, status, enrolled): (String, Option<String>, String, bool) = c
-        .prepare_cached(&format!("SELECT name, member_no, status, {ENROLLED} FROM members WHERE id = ?1"))?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        .prepare_cached(&format!("SELECT name, member_no, status, {ENROLLED} AS enrolled FROM members WHERE id = ?1"))?
+        .query_row([id], |r| Ok((r.get("name")?, r.get("member_no")?, r.get("status")?, r.get("enrolled")?)))?;
     let referred: i64 = c.prepare_cached(&format!("SELECT COUNT(*) FROM ({CHILDREN})"))?.query_row([id], |r| r.get(0))?;
     Ok(ReferralNode { member_id: id.into(), name, member_no, status, depth: depth as i64, enrolled, points, referred })
 }
 
 fn children(c: &Connection, id: &str) -> Result<Vec<String>> {
-    let rows = c.prepare_cached(CHILDREN)?.query_map([id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    let rows = c.prepare_cached(CHILDREN)?.query_map([id], |r| r.get("id"))?.collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
 
@@ -281,15 +281,15 @@ pub(crate) fn report(c: &Connection, lang: Lang, tz: chrono_tz::Tz, from: NaiveD
     // Referred members of the range, each with the record that stands for its referrer.
     let mut stmt = c.prepare(&format!(
         "SELECT m.id, m.member_no, m.name, m.status, m.created_at,
-                COALESCE((SELECT r.merged_into FROM members r WHERE r.id = m.referred_by), m.referred_by),
-                {}
+                COALESCE((SELECT r.merged_into FROM members r WHERE r.id = m.referred_by), m.referred_by) AS referrer_id,
+                {} AS enrolled
          FROM members m WHERE m.merged_into IS NULL AND m.referred_by IS NOT NULL AND m.created_at >= ?1 AND m.created_at < ?2
          ORDER BY m.created_at, m.id",
         ENROLLED.replace("?1", "m.id")
     ))?;
     type Referred = (String, Option<String>, String, String, String, String, bool);
     let referred: Vec<Referred> = stmt
-        .query_map(params![start, end], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))?
+        .query_map(params![start, end], |r| Ok((r.get("id")?, r.get("member_no")?, r.get("name")?, r.get("status")?, r.get("created_at")?, r.get("referrer_id")?, r.get("enrolled")?)))?
         .collect::<rusqlite::Result<_>>()?;
     // referrer → (referred, enrolled, points)
     let mut by: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
@@ -299,12 +299,12 @@ pub(crate) fn report(c: &Connection, lang: Lang, tz: chrono_tz::Tz, from: NaiveD
         e.1 += x.6 as i64;
     }
     let mut stmt = c.prepare(
-        "SELECT COALESCE(x.merged_into, x.id), SUM(p.delta) FROM points_ledger p JOIN members x ON x.id = p.member_id
+        "SELECT COALESCE(x.merged_into, x.id) AS referrer_id, SUM(p.delta) AS points FROM points_ledger p JOIN members x ON x.id = p.member_id
          WHERE p.kind IN ('referral', 'reversal') AND p.ref_id IN (SELECT id FROM contracts) AND p.business_date BETWEEN ?1 AND ?2
          GROUP BY 1",
     )?;
     let earned_in_range: Vec<(String, i64)> =
-        stmt.query_map([from.to_string(), to.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        stmt.query_map([from.to_string(), to.to_string()], |r| Ok((r.get("referrer_id")?, r.get("points")?)))?.collect::<rusqlite::Result<_>>()?;
     for (id, pts) in earned_in_range {
         by.entry(id).or_default().2 += pts;
     }

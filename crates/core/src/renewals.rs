@@ -73,8 +73,8 @@ pub(crate) fn due(c: &Connection, today: &str, window: Window, limit: usize) -> 
 /// `due` without the phones (the reminder scan, every minute, needs none).
 pub(crate) fn due_rows(c: &Connection, today: &str, window: Window, limit: usize, with_phone: bool) -> crate::Result<(Vec<RenewalDue>, i64)> {
     let mut stmt = c.prepare_cached(
-        "SELECT m.id, m.name, m.member_no, k.id, k.package_name, k.end_date,
-            CAST(julianday(k.end_date) - julianday(?1) AS INTEGER),
+        "SELECT m.id AS member_id, m.name, m.member_no, k.id AS contract_id, k.package_name, k.end_date,
+            CAST(julianday(k.end_date) - julianday(?1) AS INTEGER) AS days_left,
             CASE WHEN k.kind = 'lessons' THEN k.lessons_total - k.lessons_used END AS left_,
             s.display_name
          FROM contracts k JOIN members m ON m.id = k.member_id LEFT JOIN staff s ON s.id = k.consultant_id
@@ -93,18 +93,18 @@ pub(crate) fn due_rows(c: &Connection, today: &str, window: Window, limit: usize
         if out.len() >= limit {
             continue;
         }
-        let member_id: String = r.get(0)?;
+        let member_id: String = r.get("member_id")?;
         out.push(RenewalDue {
             guardian_phone: if with_phone { crate::members::primary_phone(c, &member_id)? } else { None },
             member_id,
-            member_name: r.get(1)?,
-            member_no: r.get(2)?,
-            contract_id: r.get(3)?,
-            package_name: r.get(4)?,
-            end_date: r.get(5)?,
-            days_left: r.get(6)?,
-            lessons_remaining: r.get(7)?,
-            consultant_name: r.get(8)?,
+            member_name: r.get("name")?,
+            member_no: r.get("member_no")?,
+            contract_id: r.get("contract_id")?,
+            package_name: r.get("package_name")?,
+            end_date: r.get("end_date")?,
+            days_left: r.get("days_left")?,
+            lessons_remaining: r.get("left_")?,
+            consultant_name: r.get("display_name")?,
         });
     }
     Ok((out, total))

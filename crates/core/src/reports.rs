@@ -155,29 +155,29 @@ impl Core {
         let (from, to) = (from.to_string(), to.to_string());
         let cells = self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT d.business_date, d.method, d.package_name, d.consultant_id, COALESCE(s.display_name, ''),
+                "SELECT d.business_date, d.method, d.package_name, d.consultant_id, COALESCE(s.display_name, '') AS consultant_name,
                         d.received, d.refunded, d.reversed, d.entries
                  FROM payment_days d LEFT JOIN staff s ON s.id = d.consultant_id
                  WHERE d.business_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR d.consultant_id = ?3)",
             )?;
             let rows = stmt
                 .query_map(params![from, to, consultant], |r| {
-                    let sums = Sums { received: r.get(5)?, refunded: r.get(6)?, reversed: r.get(7)?, entries: r.get(8)? };
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?, sums))
+                    let sums = Sums { received: r.get("received")?, refunded: r.get("refunded")?, reversed: r.get("reversed")?, entries: r.get("entries")? };
+                    Ok((r.get::<_, String>("business_date")?, r.get::<_, String>("method")?, r.get::<_, String>("package_name")?, r.get::<_, String>("consultant_id")?, r.get::<_, String>("consultant_name")?, sums))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(rows)
         })?;
         let goods = self.read(|c| {
             let sold: (i64, i64) = c.query_row(
-                "SELECT COALESCE(SUM(amount), 0), COUNT(*) FROM goods_sales WHERE method <> 'points' AND business_date BETWEEN ?1 AND ?2",
+                "SELECT COALESCE(SUM(amount), 0) AS fen, COUNT(*) AS entries FROM goods_sales WHERE method <> 'points' AND business_date BETWEEN ?1 AND ?2",
                 params![from, to],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get("fen")?, r.get("entries")?)),
             )?;
             let back: (i64, i64) = c.query_row(
-                "SELECT COALESCE(SUM(amount), 0), COUNT(*) FROM goods_returns WHERE method <> 'points' AND amount > 0 AND business_date BETWEEN ?1 AND ?2",
+                "SELECT COALESCE(SUM(amount), 0) AS fen, COUNT(*) AS entries FROM goods_returns WHERE method <> 'points' AND amount > 0 AND business_date BETWEEN ?1 AND ?2",
                 params![from, to],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get("fen")?, r.get("entries")?)),
             )?;
             Ok(Sums { received: sold.0, refunded: -back.0, reversed: 0, entries: sold.1 + back.1 })
         })?;
@@ -319,7 +319,8 @@ fn rate(attended: i64, absent: i64) -> Option<i64> {
 /// every row, with the count and the sums, as `rows_by_member` gives them.
 fn rows_by_session(c: &rusqlite::Connection, from: &str, to: &str, key: &str, label: &str) -> Result<(Vec<AttendanceRow>, i64, [i64; 6])> {
     let mut stmt = c.prepare(&format!(
-        "SELECT {key}, MAX({label}), COUNT(*), SUM(k.present), SUM(k.late), SUM(k.absent), SUM(k.leave), SUM(k.makeup)
+        "SELECT {key} AS row_key, MAX({label}) AS row_label, COUNT(*) AS sessions, SUM(k.present) AS present, SUM(k.late) AS late,
+                SUM(k.absent) AS absent, SUM(k.leave) AS leave, SUM(k.makeup) AS makeup
          FROM class_sessions s CROSS JOIN session_marks k ON k.session_id = s.id
          JOIN class_groups g ON g.id = s.group_id JOIN staff c ON c.id = s.coach_id
          WHERE s.date BETWEEN ?1 AND ?2 AND k.present + k.late + k.absent + k.leave + k.makeup > 0
@@ -327,7 +328,7 @@ fn rows_by_session(c: &rusqlite::Connection, from: &str, to: &str, key: &str, la
     ))?;
     let mut sums = [0; 6];
     let rows: Vec<AttendanceRow> = stmt
-        .query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?, [r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?])))?
+        .query_map(params![from, to], |r| Ok((r.get("row_key")?, r.get("row_label")?, [r.get("sessions")?, r.get("present")?, r.get("late")?, r.get("absent")?, r.get("leave")?, r.get("makeup")?])))?
         .map(|x| {
             x.map(|(key, label, counts): (String, String, [i64; 6])| {
                 for (s, n) in sums.iter_mut().zip(counts) {
@@ -354,7 +355,7 @@ fn rows_by_member(c: &rusqlite::Connection, from: &str, to: &str, limit: usize) 
     )?;
     let mut marks = stmt.query(params![from, to])?;
     while let Some(r) = marks.next()? {
-        let at = match r.get_ref(1)?.as_bytes().map_err(rusqlite::Error::from)? {
+        let at = match r.get_ref("mark")?.as_bytes().map_err(rusqlite::Error::from)? {
             b"present" => 0,
             b"late" => 1,
             b"absent" => 2,
@@ -362,7 +363,7 @@ fn rows_by_member(c: &rusqlite::Connection, from: &str, to: &str, limit: usize) 
             b"makeup" => 4,
             _ => continue,
         };
-        let id = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+        let id = r.get_ref("member_id")?.as_str().map_err(rusqlite::Error::from)?;
         let entry = match counts.get_mut(id) {
             Some(e) => e,
             None => counts.entry(id.to_string()).or_default(),
@@ -447,7 +448,7 @@ fn stopped_coming(c: &rusqlite::Connection, today: &str, since: &str, inactive_d
     let mut stmt = c.prepare(
         "SELECT m.id, m.member_no, m.name, la.last_date,
             (SELECT MIN(k.start_date) FROM contracts k WHERE k.member_id = m.id AND k.status = 'active' AND k.start_date <= ?1 AND k.end_date >= ?1
-               AND (k.kind = 'term' OR k.lessons_used < k.lessons_total))
+               AND (k.kind = 'term' OR k.lessons_used < k.lessons_total)) AS covered_from
          FROM members m LEFT JOIN member_attended la ON la.member_id = m.id
          WHERE m.status = 'active' AND (la.last_date IS NULL OR la.last_date <= ?2)",
     )?;
@@ -455,16 +456,16 @@ fn stopped_coming(c: &rusqlite::Connection, today: &str, since: &str, inactive_d
     let mut stopped = Vec::new();
     let mut rows = stmt.query(params![today, since])?;
     while let Some(r) = rows.next()? {
-        let Some(covered_from) = r.get::<_, Option<String>>(4)? else { continue };
-        let last: Option<String> = r.get(3)?;
+        let Some(covered_from) = r.get::<_, Option<String>>("covered_from")? else { continue };
+        let last: Option<String> = r.get("last_date")?;
         // Counted from the last lesson, or from when the contract began.
         let reference = last.as_deref().unwrap_or(&covered_from);
         let Ok(reference) = chrono::NaiveDate::parse_from_str(reference, "%Y-%m-%d") else { continue };
         let days_since = (today_date - reference).num_days();
         if days_since >= inactive_days {
-            let member_id: String = r.get(0)?;
+            let member_id: String = r.get("id")?;
             let guardian_phone = crate::members::primary_phone(c, &member_id)?;
-            stopped.push(StoppedComing { member_id, member_no: r.get(1)?, name: r.get(2)?, guardian_phone, last_attended: last, days_since });
+            stopped.push(StoppedComing { member_id, member_no: r.get("member_no")?, name: r.get("name")?, guardian_phone, last_attended: last, days_since });
         }
     }
     stopped.sort_by(|a, b| b.days_since.cmp(&a.days_since).then(a.name.cmp(&b.name)));

@@ -158,7 +158,7 @@ pub(crate) fn index_member(w: &Connection, member_id: &str) -> Result<()> {
     let mut stmt = w.prepare(
         "SELECT g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id WHERE mg.member_id = ?1",
     )?;
-    let phones = stmt.query_map([member_id], |r| r.get::<_, String>(0))?;
+    let phones = stmt.query_map([member_id], |r| r.get::<_, String>("phone"))?;
     for p in phones {
         terms.extend(phone_terms(&p?));
     }
@@ -203,7 +203,7 @@ pub(crate) fn index_lead(w: &Connection, lead_id: &str) -> Result<()> {
     let (name, contact, phone): (String, String, String) = w.query_row(
         "SELECT name, contact_name, phone FROM leads WHERE id = ?1",
         [lead_id],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        |r| Ok((r.get("name")?, r.get("contact_name")?, r.get("phone")?)),
     )?;
     let mut terms = name_terms(&name);
     terms.extend(name_terms(&contact));
@@ -307,7 +307,7 @@ pub fn search_on(c: &Connection, q: &ParsedQuery, with_leads: bool, limit: usize
         if room <= 0 {
             break;
         }
-        let rows = stmt.query_map(params![query, CANDIDATES], |r| Ok(Candidate { entity: r.get(0)?, id: r.get(1)?, label: r.get(2)?, tier }))?;
+        let rows = stmt.query_map(params![query, CANDIDATES], |r| Ok(Candidate { entity: r.get("entity")?, id: r.get("entity_id")?, label: r.get("label")?, tier }))?;
         for row in rows {
             let row = row?;
             if candidates.len() as i64 >= CANDIDATES {
@@ -328,7 +328,7 @@ pub fn naive_search(c: &Connection, query: &str, limit: usize) -> Result<Vec<Sea
     let pattern = format!("%{}%", fold_full_width(query.trim()).to_lowercase());
     let mut stmt = c.prepare_cached("SELECT entity, entity_id, label FROM search_doc WHERE terms LIKE ?1 LIMIT ?2")?;
     let candidates: Vec<Candidate> = stmt
-        .query_map(params![pattern, CANDIDATES], |r| Ok(Candidate { entity: r.get(0)?, id: r.get(1)?, label: r.get(2)?, tier: 2 }))?
+        .query_map(params![pattern, CANDIDATES], |r| Ok(Candidate { entity: r.get("entity")?, id: r.get("entity_id")?, label: r.get("label")?, tier: 2 }))?
         .collect::<rusqlite::Result<_>>()?;
     rank(c, candidates, &q, true, limit)
 }
@@ -383,7 +383,7 @@ fn rank(c: &Connection, mut candidates: Vec<Candidate>, q: &ParsedQuery, with_le
 fn member_hit(c: &Connection, id: &str) -> Result<Option<SearchHit>> {
     let Some((name, no, status)) = c
         .prepare_cached("SELECT name, member_no, status FROM members WHERE id = ?1")?
-        .query_row([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, String>(2)?)))
+        .query_row([id], |r| Ok((r.get::<_, String>("name")?, r.get::<_, Option<String>>("member_no")?, r.get::<_, String>("status")?)))
         .optional()?
     else {
         return Ok(None);
@@ -392,7 +392,7 @@ fn member_hit(c: &Connection, id: &str) -> Result<Option<SearchHit>> {
         "SELECT g.name, g.phone FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id
          WHERE mg.member_id = ?1 ORDER BY mg.is_primary DESC, mg.created_at",
     )?;
-    let guardians: Vec<(String, String)> = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+    let guardians: Vec<(String, String)> = stmt.query_map([id], |r| Ok((r.get("name")?, r.get("phone")?)))?.collect::<rusqlite::Result<_>>()?;
     Ok(Some(SearchHit {
         entity: "member".into(),
         id: id.into(),
@@ -415,7 +415,7 @@ fn guardian_hit(c: &Connection, id: &str) -> Result<Option<SearchHit>> {
     let mut stmt = c.prepare_cached(
         "SELECT m.name FROM member_guardians mg JOIN members m ON m.id = mg.member_id WHERE mg.guardian_id = ?1 ORDER BY m.name",
     )?;
-    let children = stmt.query_map([id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    let children = stmt.query_map([id], |r| r.get("name"))?.collect::<rusqlite::Result<_>>()?;
     Ok(Some(SearchHit { entity: "guardian".into(), id: id.into(), name, member_no: None, phone: Some(phone), status: None, related: children }))
 }
 
@@ -423,7 +423,7 @@ fn lead_hit(c: &Connection, id: &str) -> Result<Option<SearchHit>> {
     let row = c
         .prepare_cached("SELECT name, phone, status, contact_name FROM leads WHERE id = ?1")?
         .query_row([id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+            Ok((r.get::<_, String>("name")?, r.get::<_, String>("phone")?, r.get::<_, String>("status")?, r.get::<_, String>("contact_name")?))
         })
         .optional()?;
     Ok(row.map(|(name, phone, status, contact)| SearchHit {

@@ -330,7 +330,7 @@ fn merged_family(c: &Connection, survivor: &str) -> Result<Vec<String>> {
     let mut stmt = c.prepare_cached(
         "WITH RECURSIVE fam(id) AS (SELECT ?1 UNION SELECT m.id FROM members m JOIN fam ON m.merged_into = fam.id) SELECT id FROM fam",
     )?;
-    let rows = stmt.query_map([survivor], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    let rows = stmt.query_map([survivor], |r| r.get("id"))?.collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
 
@@ -364,20 +364,20 @@ fn stored(c: &Connection, member_id: &str) -> Result<Option<TierRow>> {
     )?
     .query_row([member_id], |r| {
         Ok(TierRow {
-            member_id: r.get(0)?,
-            level: r.get(1)?,
-            name_zh: r.get(2)?,
-            name_en: r.get(3)?,
-            discount_permille: r.get(4)?,
-            basis: r.get(5)?,
-            value: r.get(6)?,
-            period_from: r.get(7)?,
-            period_to: r.get(8)?,
-            previous_level: r.get(9)?,
-            previous_zh: r.get(10)?,
-            previous_en: r.get(11)?,
-            since: r.get(12)?,
-            updated_at: r.get(13)?,
+            member_id: r.get("member_id")?,
+            level: r.get("level")?,
+            name_zh: r.get("name_zh")?,
+            name_en: r.get("name_en")?,
+            discount_permille: r.get("discount_permille")?,
+            basis: r.get("basis")?,
+            value: r.get("value")?,
+            period_from: r.get("period_from")?,
+            period_to: r.get("period_to")?,
+            previous_level: r.get("previous_level")?,
+            previous_zh: r.get("previous_zh")?,
+            previous_en: r.get("previous_en")?,
+            since: r.get("since")?,
+            updated_at: r.get("updated_at")?,
         })
     })
     .optional()?)
@@ -416,7 +416,7 @@ fn candidates(c: &Connection) -> Result<Vec<String>> {
          UNION SELECT t.member_id FROM member_tiers t JOIN members m ON m.id = t.member_id WHERE m.merged_into IS NULL
          ORDER BY 1",
     )?;
-    let rows = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    let rows = stmt.query_map([], |r| r.get("id"))?.collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
 

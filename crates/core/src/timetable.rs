@@ -206,27 +206,27 @@ fn date_text(d: NaiveDate) -> String {
     d.to_string()
 }
 
-const SESSION_SELECT: &str = "SELECT s.id, s.slot_id, s.group_id, g.name, s.date, s.start_time, s.end_time, s.room_id, r.name,
+const SESSION_SELECT: &str = "SELECT s.id, s.slot_id, s.group_id, g.name AS group_name, s.date, s.start_time, s.end_time, s.room_id, r.name AS room_name,
         s.coach_id, st.display_name, s.status, s.is_override, s.note
      FROM class_sessions s JOIN class_groups g ON g.id = s.group_id JOIN rooms r ON r.id = s.room_id
      JOIN staff st ON st.id = s.coach_id";
 
 fn session_from_row(r: &Row) -> rusqlite::Result<ClassSession> {
     Ok(ClassSession {
-        id: r.get(0)?,
-        slot_id: r.get(1)?,
-        group_id: r.get(2)?,
-        group_name: r.get(3)?,
-        date: r.get(4)?,
-        start_time: r.get(5)?,
-        end_time: r.get(6)?,
-        room_id: r.get(7)?,
-        room_name: r.get(8)?,
-        coach_id: r.get(9)?,
-        coach_name: r.get(10)?,
-        status: r.get(11)?,
-        is_override: r.get(12)?,
-        note: r.get(13)?,
+        id: r.get("id")?,
+        slot_id: r.get("slot_id")?,
+        group_id: r.get("group_id")?,
+        group_name: r.get("group_name")?,
+        date: r.get("date")?,
+        start_time: r.get("start_time")?,
+        end_time: r.get("end_time")?,
+        room_id: r.get("room_id")?,
+        room_name: r.get("room_name")?,
+        coach_id: r.get("coach_id")?,
+        coach_name: r.get("display_name")?,
+        status: r.get("status")?,
+        is_override: r.get("is_override")?,
+        note: r.get("note")?,
     })
 }
 
@@ -237,25 +237,25 @@ pub(crate) fn load_session(c: &Connection, id: &str) -> Result<ClassSession> {
         .ok_or(CoreError::NotFound(Field::Session))
 }
 
-const SLOT_SELECT: &str = "SELECT t.id, t.season_id, t.weekday, t.start_time, t.end_time, t.room_id, r.name, t.coach_id, st.display_name,
-        t.group_id, g.name, t.active
+const SLOT_SELECT: &str = "SELECT t.id, t.season_id, t.weekday, t.start_time, t.end_time, t.room_id, r.name AS room_name, t.coach_id, st.display_name,
+        t.group_id, g.name AS group_name, t.active
      FROM timetable_slots t JOIN rooms r ON r.id = t.room_id JOIN staff st ON st.id = t.coach_id
      JOIN class_groups g ON g.id = t.group_id";
 
 fn slot_from_row(r: &Row) -> rusqlite::Result<Slot> {
     Ok(Slot {
-        id: r.get(0)?,
-        season_id: r.get(1)?,
-        weekday: r.get(2)?,
-        start_time: r.get(3)?,
-        end_time: r.get(4)?,
-        room_id: r.get(5)?,
-        room_name: r.get(6)?,
-        coach_id: r.get(7)?,
-        coach_name: r.get(8)?,
-        group_id: r.get(9)?,
-        group_name: r.get(10)?,
-        active: r.get(11)?,
+        id: r.get("id")?,
+        season_id: r.get("season_id")?,
+        weekday: r.get("weekday")?,
+        start_time: r.get("start_time")?,
+        end_time: r.get("end_time")?,
+        room_id: r.get("room_id")?,
+        room_name: r.get("room_name")?,
+        coach_id: r.get("coach_id")?,
+        coach_name: r.get("display_name")?,
+        group_id: r.get("group_id")?,
+        group_name: r.get("group_name")?,
+        active: r.get("active")?,
     })
 }
 
@@ -269,22 +269,22 @@ fn load_group(c: &Connection, id: &str, today: &str) -> Result<ClassGroup> {
     c.query_row(
         &format!(
             "SELECT g.id, g.name, g.course, g.level, g.coach_id, st.display_name, g.capacity, g.archived,
-                (SELECT COUNT(*) FROM group_members gm JOIN members mm ON mm.id = gm.member_id WHERE {})
+                (SELECT COUNT(*) FROM group_members gm JOIN members mm ON mm.id = gm.member_id WHERE {}) AS size
              FROM class_groups g LEFT JOIN staff st ON st.id = g.coach_id WHERE g.id = ?1",
             crate::attendance::on_roll_sql("mm", "g.id", "?2")
         ),
         params![id, today],
         |r| {
             Ok(ClassGroup {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                course: r.get(2)?,
-                level: r.get(3)?,
-                coach_id: r.get(4)?,
-                coach_name: r.get(5)?,
-                capacity: r.get(6)?,
-                archived: r.get(7)?,
-                size: r.get(8)?,
+                id: r.get("id")?,
+                name: r.get("name")?,
+                course: r.get("course")?,
+                level: r.get("level")?,
+                coach_id: r.get("coach_id")?,
+                coach_name: r.get("display_name")?,
+                capacity: r.get("capacity")?,
+                archived: r.get("archived")?,
+                size: r.get("size")?,
             })
         },
     )
@@ -360,7 +360,7 @@ impl Core {
         self.read(|c| {
             let mut stmt = c.prepare("SELECT id, name, capacity, archived FROM rooms ORDER BY archived, name")?;
             let rows = stmt
-                .query_map([], |r| Ok(Room { id: r.get(0)?, name: r.get(1)?, capacity: r.get(2)?, archived: r.get(3)? }))?
+                .query_map([], |r| Ok(Room { id: r.get("id")?, name: r.get("name")?, capacity: r.get("capacity")?, archived: r.get("archived")? }))?
                 .collect::<rusqlite::Result<_>>()?;
             Ok(rows)
         })
@@ -477,7 +477,7 @@ impl Core {
                     "SELECT gm.id FROM group_members gm JOIN members m ON m.id = gm.member_id
                      WHERE gm.group_id = ?1 AND gm.start_date <= ?2 AND (gm.end_date IS NULL OR gm.end_date >= ?2) ORDER BY m.member_no",
                 )?
-                .query_map(params![group_id, on], |r| r.get(0))?
+                .query_map(params![group_id, on], |r| r.get("id"))?
                 .collect::<rusqlite::Result<_>>()?;
             ids.iter().map(|id| group_member(c, id)).collect()
         })
@@ -575,7 +575,7 @@ impl Core {
         self.read(|c| {
             let mut stmt = c.prepare("SELECT id, name, from_date, to_date FROM seasons ORDER BY from_date")?;
             let rows = stmt
-                .query_map([], |r| Ok(Season { id: r.get(0)?, name: r.get(1)?, from_date: r.get(2)?, to_date: r.get(3)? }))?
+                .query_map([], |r| Ok(Season { id: r.get("id")?, name: r.get("name")?, from_date: r.get("from_date")?, to_date: r.get("to_date")? }))?
                 .collect::<rusqlite::Result<_>>()?;
             Ok(rows)
         })
@@ -586,7 +586,7 @@ impl Core {
         self.read(|c| {
             let mut stmt = c.prepare("SELECT id, name, from_date, to_date FROM closures ORDER BY from_date")?;
             let rows = stmt
-                .query_map([], |r| Ok(Closure { id: r.get(0)?, name: r.get(1)?, from_date: r.get(2)?, to_date: r.get(3)? }))?
+                .query_map([], |r| Ok(Closure { id: r.get("id")?, name: r.get("name")?, from_date: r.get("from_date")?, to_date: r.get("to_date")? }))?
                 .collect::<rusqlite::Result<_>>()?;
             Ok(rows)
         })
@@ -689,13 +689,13 @@ fn group_member(c: &Connection, id: &str) -> Result<GroupMember> {
         [id],
         |r| {
             Ok(GroupMember {
-                id: r.get(0)?,
-                group_id: r.get(1)?,
-                member_id: r.get(2)?,
-                member_name: r.get(3)?,
-                member_no: r.get(4)?,
-                start_date: r.get(5)?,
-                end_date: r.get(6)?,
+                id: r.get("id")?,
+                group_id: r.get("group_id")?,
+                member_id: r.get("member_id")?,
+                member_name: r.get("name")?,
+                member_no: r.get("member_no")?,
+                start_date: r.get("start_date")?,
+                end_date: r.get("end_date")?,
             })
         },
     )
@@ -723,7 +723,7 @@ fn generate_day(w: &mut WriteTx, day: NaiveDate, summary: &mut GenerateSummary) 
     // Sessions this day's slots produced earlier (matched on the day they were made for).
     let existing: Vec<(String, String, bool)> = w
         .prepare_cached("SELECT id, slot_id, is_override FROM class_sessions WHERE origin_date = ?1 AND slot_id IS NOT NULL")?
-        .query_map([&d], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .query_map([&d], |r| Ok((r.get("id")?, r.get("slot_id")?, r.get("is_override")?)))?
         .collect::<rusqlite::Result<_>>()?;
     for slot in &slots {
         match existing.iter().find(|e| e.1 == slot.id) {

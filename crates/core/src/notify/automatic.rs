@@ -90,7 +90,7 @@ impl Core {
                    AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.dedupe_key = 'birthday:' || m.id || ':' || ?2)",
             )?;
             let birthdays = stmt
-                .query_map(rusqlite::params![md, today.format("%Y").to_string(), leap_day_on_28th], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                .query_map(rusqlite::params![md, today.format("%Y").to_string(), leap_day_on_28th], |r| Ok((r.get::<_, String>("id")?, r.get::<_, String>("name")?)))?
                 .collect::<rusqlite::Result<Vec<_>>>()?
                 .into_iter()
                 .map(|(id, name)| (key(&id), id, name))

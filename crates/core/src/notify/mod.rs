@@ -44,22 +44,22 @@ pub(crate) const NOTICE_COLUMNS: &str =
 
 pub(crate) fn notice_from_row(r: &rusqlite::Row) -> rusqlite::Result<Notice> {
     Ok(Notice {
-        id: r.get(0)?,
-        kind: r.get(1)?,
-        member_id: r.get(2)?,
-        lead_id: r.get(3)?,
-        guardian_id: r.get(4)?,
-        recipient_name: r.get(5)?,
-        recipient_phone: r.get(6)?,
-        session_id: r.get(7)?,
-        text: r.get(8)?,
-        status: r.get(9)?,
-        created_at: r.get(10)?,
-        channel: r.get(11)?,
-        attempts: r.get(12)?,
-        last_error: r.get(13)?,
-        next_attempt_at: r.get(14)?,
-        sent_at: r.get(15)?,
+        id: r.get("id")?,
+        kind: r.get("kind")?,
+        member_id: r.get("member_id")?,
+        lead_id: r.get("lead_id")?,
+        guardian_id: r.get("guardian_id")?,
+        recipient_name: r.get("recipient_name")?,
+        recipient_phone: r.get("recipient_phone")?,
+        session_id: r.get("session_id")?,
+        text: r.get("text")?,
+        status: r.get("status")?,
+        created_at: r.get("created_at")?,
+        channel: r.get("channel")?,
+        attempts: r.get("attempts")?,
+        last_error: r.get("last_error")?,
+        next_attempt_at: r.get("next_attempt_at")?,
+        sent_at: r.get("sent_at")?,
     })
 }
 
@@ -83,7 +83,7 @@ pub(crate) fn guardians_of(w: &WriteTx, member_id: &str) -> Result<Vec<Recipient
          WHERE mg.member_id = ?1 ORDER BY mg.is_primary DESC, mg.created_at",
     )?;
     let rows = stmt
-        .query_map([member_id], |r| Ok(Recipient { guardian_id: Some(r.get(0)?), name: r.get(1)?, phone: r.get(2)? }))?
+        .query_map([member_id], |r| Ok(Recipient { guardian_id: Some(r.get("id")?), name: r.get("name")?, phone: r.get("phone")? }))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
