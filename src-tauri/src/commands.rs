@@ -163,6 +163,8 @@ commands! {
     first_run(input: FirstRun) -> Session => shell |ctx| ctx.state.start_session(ctx.state.core.first_run(input));
     login(username: String, password: String) -> Session => shell |ctx| ctx.state.start_session(ctx.state.core.login(&username, &password));
     logout() -> () => shell |ctx| Ok(ctx.state.logout());
+    desk_lock() -> () => shell |ctx| ctx.state.lock_desk();
+    desk_unlock(password: String) -> Session => shell |ctx| ctx.state.unlock_desk(&password);
     change_password(old_password: String, new_password: String) -> () => staff |core, s, _| core.change_password(s, &old_password, &new_password);
     search(query: String, limit: Option<usize>) -> Vec<SearchHit> => staff |core, s, _| core.search(s, &query, limit.unwrap_or(20));
     home() -> HomeDashboard => staff |core, s, lang| core.home(s, lang);

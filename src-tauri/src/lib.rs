@@ -24,6 +24,9 @@ pub use commands::NAMES as COMMANDS;
 pub struct AppState {
     core: Core,
     session: Mutex<Option<Session>>,
+    /// The desk locked itself when idle: the session stays (and the screen behind the
+    /// lock keeps its state) but every staff call is refused until `desk_unlock`.
+    locked: Mutex<bool>,
     lang: Mutex<Lang>,
     prefs_path: PathBuf,
     /// Wakes or stops the background head-office pusher.
@@ -42,10 +45,39 @@ impl AppState {
     }
 
     /// Runs a core call as the logged-in staff member.
+    /// Refused while the desk is locked, and once the staff member has been disabled
+    /// (which also ends the session: the window goes back to the login screen).
     fn as_staff<T>(&self, f: impl FnOnce(&Core, &Session) -> centredesk_core::Result<T>) -> CmdResult<T> {
         let session = self.session.lock().unwrap().clone();
         let session = session.ok_or_else(|| self.fail(CoreError::Auth(AuthFailure::NotLoggedIn)))?;
+        if *self.locked.lock().unwrap() {
+            return Err(self.fail(CoreError::Auth(AuthFailure::Locked)));
+        }
+        if let Err(e) = self.core.session_check(&session) {
+            if matches!(e, CoreError::Auth(_)) {
+                self.logout();
+            }
+            return Err(self.fail(e));
+        }
         f(&self.core, &session).map_err(|e| self.fail(e))
+    }
+
+    fn lock_desk(&self) -> CmdResult<()> {
+        if self.session.lock().unwrap().is_some() {
+            *self.locked.lock().unwrap() = true;
+        }
+        Ok(())
+    }
+
+    /// Only the locked session's own password opens the desk (another staff member
+    /// logs out and in instead); wrong passwords count as at the login screen.
+    fn unlock_desk(&self, password: &str) -> CmdResult<Session> {
+        let session = self.session.lock().unwrap().clone();
+        let session = session.ok_or_else(|| self.fail(CoreError::Auth(AuthFailure::NotLoggedIn)))?;
+        let fresh = self.core.login(&session.username, password).map_err(|e| self.fail(e))?;
+        *self.session.lock().unwrap() = Some(fresh.clone());
+        *self.locked.lock().unwrap() = false;
+        Ok(fresh)
     }
 
     /// Runs a sync call as the logged-in staff member.
@@ -56,11 +88,13 @@ impl AppState {
     fn start_session(&self, result: centredesk_core::Result<Session>) -> CmdResult<Session> {
         let session = result.map_err(|e| self.fail(e))?;
         *self.session.lock().unwrap() = Some(session.clone());
+        *self.locked.lock().unwrap() = false;
         Ok(session)
     }
 
     fn logout(&self) {
         *self.session.lock().unwrap() = None;
+        *self.locked.lock().unwrap() = false;
     }
 
     fn app_info(&self) -> CmdResult<AppInfo> {
@@ -71,6 +105,7 @@ impl AppState {
             db_path: self.core.path().display().to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
             session: self.session.lock().unwrap().clone(),
+            locked: *self.locked.lock().unwrap(),
             now: centredesk_core::db::instant_text(self.core.now()),
             clock_start: self.core.clock_start().map(centredesk_core::db::instant_text),
             timezone: self.core.timezone().name().to_string(),
@@ -109,6 +144,8 @@ pub(crate) struct AppInfo {
     db_path: String,
     version: String,
     session: Option<Session>,
+    /// The desk is locked (idle): the window shows the lock screen over its page.
+    locked: bool,
     /// The core's "now" (UTC): the UI reads dates from the core's clock, never the
     /// machine's, so "today" in a form is the desk's today.
     now: String,
@@ -164,7 +201,7 @@ pub(crate) fn start_desk(app: &AppHandle, core: Core) -> Result<(), String> {
     let lang = saved_lang(&prefs_path);
     let pusher = Arc::new(PusherControl::default());
     log::info!("CentreDesk {} opened {} (schema {})", env!("CARGO_PKG_VERSION"), core.path().display(), centredesk_core::db::schema_version());
-    app.manage(AppState { core, session: Mutex::new(None), lang: Mutex::new(lang), prefs_path, pusher: pusher.clone() });
+    app.manage(AppState { core, session: Mutex::new(None), locked: Mutex::new(false), lang: Mutex::new(lang), prefs_path, pusher: pusher.clone() });
     printing::schedule_backups(app.clone());
     let handle = app.clone();
     std::thread::spawn(move || centredesk_core::sync::run_pusher(&handle.state::<AppState>().core, &pusher, std::time::Duration::from_secs(30)));

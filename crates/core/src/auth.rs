@@ -215,7 +215,38 @@ fn staff_from_row(r: &Row) -> rusqlite::Result<Staff> {
     })
 }
 
-pub const MIN_PASSWORD_LEN: usize = 6;
+pub const MIN_PASSWORD_LEN: usize = 8;
+
+/// Wrong passwords allowed in a row before each further one costs a wait.
+pub const FREE_LOGIN_FAILURES: u32 = 5;
+/// The longest wait after wrong passwords (the delay doubles from 1 s up to this).
+pub const MAX_LOGIN_DELAY_SECS: i64 = 15 * 60;
+
+/// Wrong passwords in a row for one username, and when the next try is allowed.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LoginFailures {
+    count: u32,
+    retry_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The wait after the `count`-th wrong password in a row: none for the first five,
+/// then 1 s, 2 s, 4 s, … up to `MAX_LOGIN_DELAY_SECS`.
+pub fn login_delay_secs(count: u32) -> i64 {
+    if count < FREE_LOGIN_FAILURES {
+        return 0;
+    }
+    let doublings = (count - FREE_LOGIN_FAILURES).min(20);
+    (1i64 << doublings).min(MAX_LOGIN_DELAY_SECS)
+}
+
+/// Refuses a session whose staff member was disabled (or removed) since logging in.
+pub(crate) fn require_session_staff(c: &rusqlite::Connection, staff_id: &str) -> Result<()> {
+    let active: Option<bool> = c.query_row("SELECT active FROM staff WHERE id = ?1", [staff_id], |r| r.get(0)).optional()?;
+    match active {
+        Some(true) => Ok(()),
+        _ => Err(CoreError::Auth(AuthFailure::AccountDisabled)),
+    }
+}
 
 /// Refuses, as an error on `field`, an id that is not an active staff member.
 pub(crate) fn require_active_staff(c: &rusqlite::Connection, id: &str, field: Field) -> Result<()> {
@@ -288,7 +319,43 @@ impl Core {
         Ok(Session { staff_id: id, username, display_name: display, role: Role::Manager })
     }
 
+    /// Logs in. After `FREE_LOGIN_FAILURES` wrong passwords in a row for a username, each
+    /// further try must wait (`login_delay_secs`); while it waits no password is checked,
+    /// so guessing costs time even with the right one. A success clears the count.
     pub fn login(&self, username: &str, password: &str) -> Result<Session> {
+        let key = username.trim().to_lowercase();
+        let now = self.now();
+        if let Some(retry_at) = self.login_failures.lock().unwrap_or_else(|p| p.into_inner()).get(&key).and_then(|f| f.retry_at) {
+            if retry_at > now {
+                let secs = ((retry_at - now).num_milliseconds() + 999).div_euclid(1000);
+                return Err(CoreError::Auth(AuthFailure::TooManyAttempts { retry_after_secs: secs }));
+            }
+        }
+        let out = self.check_password(username, password);
+        let mut failures = self.login_failures.lock().unwrap_or_else(|p| p.into_inner());
+        match &out {
+            Err(CoreError::Auth(AuthFailure::BadCredentials)) => {
+                let f = failures.entry(key).or_default();
+                f.count = f.count.saturating_add(1);
+                let delay = login_delay_secs(f.count);
+                f.retry_at = (delay > 0).then(|| now + chrono::Duration::seconds(delay));
+            }
+            Ok(_) => {
+                failures.remove(&key);
+            }
+            Err(_) => {}
+        }
+        out
+    }
+
+    /// Refuses a session whose staff member has been disabled since logging in: the
+    /// shell (and any other front) asks before every call, so an open session ends at
+    /// its next call, not at its next login. Writes check it again in their transaction.
+    pub fn session_check(&self, session: &Session) -> Result<()> {
+        self.read(|c| require_session_staff(c, &session.staff_id))
+    }
+
+    fn check_password(&self, username: &str, password: &str) -> Result<Session> {
         let row = self.read(|c| {
             Ok(c.query_row(
                 "SELECT id, username, display_name, role, active, password_hash FROM staff WHERE username = ?1",

@@ -149,6 +149,9 @@ pub struct Core {
     writer: Mutex<Connection>,
     clock: Arc<dyn Clock>,
     timezone: RwLock<chrono_tz::Tz>,
+    /// Wrong passwords in a row per username (see `auth::login`). In memory: a restart
+    /// forgets them, which costs an attacker a restart per five tries at the desk itself.
+    pub(crate) login_failures: Mutex<std::collections::HashMap<String, crate::auth::LoginFailures>>,
 }
 
 /// The settings of every connection (the writer's and the readers'): the report caches
@@ -214,6 +217,7 @@ impl Core {
             readers: Mutex::new(Vec::new()),
             clock,
             timezone: RwLock::new(chrono_tz::Asia::Shanghai),
+            login_failures: Mutex::new(Default::default()),
         };
         core.reload_timezone()?;
         Ok(core)
@@ -292,13 +296,24 @@ impl Core {
     /// The one write path: `f` runs in a single immediate transaction together with its
     /// change-log entries, attributed to `session`'s staff member.
     pub(crate) fn write<T>(&self, session: &Session, f: impl FnOnce(&mut WriteTx) -> Result<T>) -> Result<T> {
-        self.write_as(Some(session.staff_id.clone()), f)
+        self.transact(Some(session.staff_id.clone()), true, f)
     }
 
+    /// A write attributed to `staff_id` without a session (first run creating the
+    /// manager, the background upkeep): nobody's account is checked.
     pub(crate) fn write_as<T>(&self, staff_id: Option<String>, f: impl FnOnce(&mut WriteTx) -> Result<T>) -> Result<T> {
+        self.transact(staff_id, false, f)
+    }
+
+    fn transact<T>(&self, staff_id: Option<String>, check_staff: bool, f: impl FnOnce(&mut WriteTx) -> Result<T>) -> Result<T> {
         let mut conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let before = conn.total_changes();
         let tx = Transaction::new(&mut conn, TransactionBehavior::Immediate)?;
+        if let (true, Some(id)) = (check_staff, &staff_id) {
+            // A staff member disabled while logged in writes nothing more (checked inside
+            // the transaction, so no write slips between the check and the commit).
+            crate::auth::require_session_staff(&tx, id)?;
+        }
         let mut w = WriteTx { tx, staff_id, now: self.now(), today: NaiveDate::MIN, logged: 0 };
         w.today = self.business_date(w.now);
         let out = f(&mut w)?;

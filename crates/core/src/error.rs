@@ -43,7 +43,7 @@ pub enum Field {
     Username, Password, DisplayName, Role, CentreName, MemberNoPrefix, Timezone, Setting,
     Member, Guardian, Lead, Package, Contract, Payment, Staff,
     Room, ClassGroup, Capacity, Weekday, StartTime, EndTime, Coach, Date, FromDate, ToDate,
-    Mark, Session, Season, Closure, Trial, Comment, Report, Backup, BackupKeep, BackupSecondDir, Period,
+    Mark, Session, Season, Closure, Trial, Comment, Report, Backup, BackupKeep, BackupSecondDir, IdleLockMinutes, Period,
     ImportFile, Column, Goods, Sale, Category, PointsPrice, Points, Quantity, StockKind,
     Template, Email, Url, Host, Port, Notice,
     Suggestion, Complaint, Content, Author, Severity, Handler, Deadline, Step, Vote, Score, ScoreKind, Occasion, Resolution,
@@ -127,6 +127,7 @@ impl Field {
             Backup => ("备份", "Backup"),
             Period => ("统计周期", "Period"),
             BackupKeep => ("备份保留份数", "Backups kept"),
+            IdleLockMinutes => ("无操作自动锁屏（分钟）", "Lock when idle (minutes)"),
             BackupSecondDir => ("第二备份位置", "Second backup folder"),
             ImportFile => ("导入文件", "Import file"),
             Column => ("列", "Column"),
@@ -575,6 +576,12 @@ pub enum AuthFailure {
     BadCredentials,
     NotLoggedIn,
     AccountDisabled,
+    /// Too many wrong passwords for this account in a row: no password is checked until
+    /// the delay has passed (it doubles with every further failure).
+    TooManyAttempts { retry_after_secs: i64 },
+    /// The desk locked itself after being left idle: only the same staff member's
+    /// password (or logging out) opens it again.
+    Locked,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -637,6 +644,8 @@ impl CoreError {
             CoreError::Auth(AuthFailure::BadCredentials) => "auth.bad_credentials".into(),
             CoreError::Auth(AuthFailure::NotLoggedIn) => "auth.not_logged_in".into(),
             CoreError::Auth(AuthFailure::AccountDisabled) => "auth.account_disabled".into(),
+            CoreError::Auth(AuthFailure::TooManyAttempts { .. }) => "auth.too_many_attempts".into(),
+            CoreError::Auth(AuthFailure::Locked) => "auth.locked".into(),
             CoreError::Conflict(c) => format!("conflict.{}", c.code()),
             CoreError::Db(_) => "internal.database".into(),
             CoreError::Damaged(_) => "database.damaged".into(),
@@ -670,6 +679,11 @@ impl CoreError {
             CoreError::Auth(AuthFailure::BadCredentials) => lang.pick("用户名或密码错误", "Wrong username or password"),
             CoreError::Auth(AuthFailure::NotLoggedIn) => lang.pick("请先登录", "Please log in first"),
             CoreError::Auth(AuthFailure::AccountDisabled) => lang.pick("该账号已停用", "This account is disabled"),
+            CoreError::Auth(AuthFailure::TooManyAttempts { retry_after_secs }) => match lang {
+                Lang::ZhCn => format!("密码连续输错次数过多，请 {retry_after_secs} 秒后再试"),
+                Lang::En => format!("Too many wrong passwords in a row; try again in {retry_after_secs} s"),
+            },
+            CoreError::Auth(AuthFailure::Locked) => lang.pick("屏幕已锁定，请输入密码解锁", "The desk is locked; enter your password to unlock it"),
             CoreError::Conflict(c) => c.describe(lang),
             CoreError::Damaged(d) => match lang {
                 Lang::ZhCn => format!("数据库文件已损坏，无法打开（{d}）。可以用最新的完好备份恢复。"),

@@ -31,6 +31,17 @@ pub struct Settings {
     /// See `referrals.rs`.
     #[serde(default = "default_referral_rewards")]
     pub referral_rewards: Vec<i64>,
+    /// The desk locks itself after this many minutes without a key or a click (a shared
+    /// front-desk PC): the screen stays as it was, the staff member's password opens it.
+    #[serde(default = "default_idle_lock_minutes")]
+    pub idle_lock_minutes: i64,
+}
+
+pub const DEFAULT_IDLE_LOCK_MINUTES: i64 = 15;
+pub const MAX_IDLE_LOCK_MINUTES: i64 = 240;
+
+fn default_idle_lock_minutes() -> i64 {
+    DEFAULT_IDLE_LOCK_MINUTES
 }
 
 /// At most this many levels up the chain are rewarded.
@@ -79,6 +90,7 @@ pub(crate) fn load(c: &Connection) -> Result<Settings> {
         points_per_yuan: get(c, "points_per_yuan")?.and_then(|v| v.parse().ok()).unwrap_or_else(default_points_per_yuan),
         points_per_attendance: get(c, "points_per_attendance")?.and_then(|v| v.parse().ok()).unwrap_or_else(default_points_per_attendance),
         referral_rewards: get(c, "referral_rewards")?.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_else(default_referral_rewards),
+        idle_lock_minutes: get(c, "idle_lock_minutes")?.and_then(|v| v.parse().ok()).unwrap_or_else(default_idle_lock_minutes),
     })
 }
 
@@ -118,6 +130,7 @@ impl Core {
         for points in &input.referral_rewards {
             validate::int_in(Field::ReferralRewards, *points, 0, 100_000)?;
         }
+        validate::int_in(Field::IdleLockMinutes, input.idle_lock_minutes, 1, MAX_IDLE_LOCK_MINUTES)?;
         let out = self.write(session, |w| {
             let old = load(w)?;
             if old.centre_name != centre {
@@ -140,6 +153,9 @@ impl Core {
             }
             if old.points_per_attendance != input.points_per_attendance {
                 put(w, "points_per_attendance", &input.points_per_attendance.to_string())?;
+            }
+            if old.idle_lock_minutes != input.idle_lock_minutes {
+                put(w, "idle_lock_minutes", &input.idle_lock_minutes.to_string())?;
             }
             if old.referral_rewards != input.referral_rewards {
                 put(w, "referral_rewards", &serde_json::to_string(&input.referral_rewards).unwrap_or_default())?;

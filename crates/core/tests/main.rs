@@ -3,6 +3,7 @@
 
 mod common;
 
+mod access;
 mod analysis;
 mod backups;
 mod cashdesk;

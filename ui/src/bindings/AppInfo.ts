@@ -7,6 +7,10 @@ import type { Session } from "./Session";
  */
 export type AppInfo = { needs_first_run: boolean, centre_name: string, lang: Lang, db_path: string, version: string, session: Session | null, 
 /**
+ * The desk is locked (idle): the window shows the lock screen over its page.
+ */
+locked: boolean, 
+/**
  * The core's "now" (UTC): the UI reads dates from the core's clock, never the
  * machine's, so "today" in a form is the desk's today.
  */

@@ -22,4 +22,9 @@ points_per_attendance: number,
  * member's first contract is paid in full — `[level 1, level 2, …]`; empty turns it off.
  * See `referrals.rs`.
  */
-referral_rewards: Array<number>, };
+referral_rewards: Array<number>, 
+/**
+ * The desk locks itself after this many minutes without a key or a click (a shared
+ * front-desk PC): the screen stays as it was, the staff member's password opens it.
+ */
+idle_lock_minutes: number, };

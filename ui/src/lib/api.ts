@@ -30,12 +30,19 @@ export function toError(e: unknown): ErrorDto {
   return { code: 'internal', field: null, message: String(e), problems: [] };
 }
 
+/** What the window does when the shell says the session is locked or over (the staff
+ *  member was disabled): set by App.svelte, so any screen's call can end up there. */
+export const sessionEvents = { locked: () => {}, ended: () => {} };
+
 /** Runs a desk command as the logged-in staff member; rejects with an ErrorDto. */
 export async function call<K extends Command>(command: K, ...rest: Rest<K>): Promise<ResultOf<K>> {
   try {
     return await invoke<ResultOf<K>>('call', { command, args: rest[0] ?? {} });
   } catch (e) {
-    throw toError(e);
+    const err = toError(e);
+    if (err.code === 'auth.locked') sessionEvents.locked();
+    else if ((err.code === 'auth.account_disabled' || err.code === 'auth.not_logged_in') && command !== 'login' && command !== 'desk_unlock') sessionEvents.ended();
+    throw err;
   }
 }
 

@@ -8,7 +8,9 @@ export const app = $state<{
   session: Session | null;
   centreName: string;
   settings: Settings | null;
-}>({ info: null, session: null, centreName: '', settings: null });
+  /** The desk locked itself (idle, or Ctrl+L): the lock screen covers the page, which keeps its state. */
+  locked: boolean;
+}>({ info: null, session: null, centreName: '', settings: null, locked: false });
 
 export const isManager = () => app.session?.role === 'manager';
 /** Clerks, consultants and managers work with leads, contracts and payments; coaches only view members. */
