@@ -205,6 +205,9 @@ pub enum Rule {
     /// A tier's threshold not above the tier below it.
     AboveTier { tier: String, below: String },
     PasswordTooShort { min: usize },
+    /// A network address that would carry data in plain text: only this PC itself
+    /// (127.0.0.1, ::1, localhost) may be reached without TLS.
+    TlsRequired,
     PhoneOrWechat,
     UsernameFormat,
     NameCharacters,
@@ -238,6 +241,7 @@ impl Rule {
             Rule::Duplicate { .. } => "duplicate",
             Rule::AboveTier { .. } => "above_tier",
             Rule::PasswordTooShort { .. } => "password_too_short",
+            Rule::TlsRequired => "tls_required",
             Rule::PhoneOrWechat => "phone_or_wechat",
             Rule::UsernameFormat => "username_format",
             Rule::NameCharacters => "name_characters",
@@ -315,6 +319,10 @@ impl Rule {
                 Lang::ZhCn => format!("「{tier}」的门槛应高于下一级「{below}」"),
                 Lang::En => format!("of \"{tier}\" must be higher than that of \"{below}\" below it"),
             },
+            Rule::TlsRequired => lang.pick(
+                "必须加密（https:// 或 TLS）；只有本机地址（127.0.0.1、localhost）可以不加密",
+                "must be encrypted (https:// or TLS); only this PC itself (127.0.0.1, localhost) may be reached without it",
+            ),
             Rule::PasswordTooShort { min } => match lang {
                 Lang::ZhCn => format!("至少 {min} 位"),
                 Lang::En => format!("must be at least {min} characters"),

@@ -392,7 +392,7 @@ impl Core {
         device_name: &str,
     ) -> SyncResult<SyncSettings> {
         session.require(Action::EditSettings)?;
-        let url = server_url.trim().trim_end_matches('/').to_string();
+        let url = crate::validate::secure_url(crate::error::Field::Url, server_url)?.trim_end_matches('/').to_string();
         let body = wire::RegisterRequest { username: username.into(), password: password.into(), centre: centre.into(), device_name: device_name.into() };
         let v = answer(agent().post(&format!("{url}{}", wire::REGISTER)).send_json(body))?;
         let token = v.get("token").and_then(Value::as_str).ok_or(SyncError::Server { status: 200, message: "no token in the answer".into() })?;
@@ -499,7 +499,8 @@ impl Core {
         if file.settings.server_url.is_empty() {
             return Err(SyncError::NotRegistered);
         }
-        let base = file.settings.server_url.clone();
+        // Registered before plain http was refused: the token is not sent in clear now.
+        let base = crate::validate::secure_url(crate::error::Field::Url, &file.settings.server_url)?;
         let agent = agent();
         let bearer = format!("Bearer {token}");
         let status = |numbers: bool| -> SyncResult<StatusResponse> {

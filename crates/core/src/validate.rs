@@ -341,3 +341,56 @@ impl Checks {
         }
     }
 }
+
+/// True for a host name that is this PC itself: data sent there never crosses a wire.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim().trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    host == "localhost" || host.ends_with(".localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// An `https://` URL, or `http://` to this PC itself (a test server, a local gateway):
+/// what the desk sends to head office or a webhook never crosses a network in plain text.
+pub fn secure_url(field: Field, value: &str) -> Result<String> {
+    let url = value.trim().to_string();
+    let lower = url.to_ascii_lowercase();
+    let (secure, rest) = if let Some(rest) = lower.strip_prefix("https://") {
+        (true, rest)
+    } else if let Some(rest) = lower.strip_prefix("http://") {
+        (false, rest)
+    } else {
+        return Err(CoreError::invalid(field, Rule::OneOf { allowed: vec!["https://…".into()] }));
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = if authority.starts_with('[') {
+        authority.split_once(']').map_or(authority, |(h, _)| h).trim_start_matches('[')
+    } else {
+        authority.split(':').next().unwrap_or_default()
+    };
+    if host.is_empty() {
+        return Err(CoreError::invalid(field, Rule::OneOf { allowed: vec!["https://…".into()] }));
+    }
+    if !secure && !is_loopback_host(host) {
+        return Err(CoreError::invalid(field, Rule::TlsRequired));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_to_this_pc() {
+        for ok in ["https://ho.example.com", "https://10.0.0.5:8443/x", "http://127.0.0.1:8787", "http://localhost/hook", "http://[::1]:9000", "HTTP://127.0.0.2"] {
+            assert!(secure_url(Field::Url, ok).is_ok(), "{ok}");
+        }
+        for bad in ["http://ho.example.com", "http://192.168.1.10:8787", "http://127.0.0.1.evil.com", "http://localhost@evil.com", "http://[fe80::1]/"] {
+            let e = secure_url(Field::Url, bad).unwrap_err();
+            assert_eq!(e.code(), "validation.tls_required", "{bad}");
+        }
+        for bad in ["ftp://x", "ho.example.com", "https://", ""] {
+            assert_eq!(secure_url(Field::Url, bad).unwrap_err().code(), "validation.one_of", "{bad}");
+        }
+    }
+}

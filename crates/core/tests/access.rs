@@ -88,3 +88,30 @@ fn the_idle_lock_defaults_to_fifteen_minutes_and_the_manager_sets_it() {
     assert_eq!(c.core.settings().unwrap().idle_lock_minutes, 5);
     assert_eq!(c.core.settings_update(&c.clerk, centredesk_core::settings::Settings { idle_lock_minutes: 30, ..s }).unwrap_err().code(), "forbidden");
 }
+
+#[test]
+fn nothing_leaves_the_desk_in_plain_text_except_to_this_pc() {
+    use centredesk_core::notify::delivery::{EmailChannel, NotifyChannels, WebhookChannel};
+    let c = common::centre();
+    let webhook = |url: &str| NotifyChannels {
+        email: EmailChannel::default(),
+        webhook: WebhookChannel { url: url.into(), secret: "a-long-enough-secret".into() },
+    };
+    let e = c.core.notify_channels_set(&c.admin, webhook("http://sms-gateway.example.com/send")).unwrap_err().to_dto(Lang::ZhCn);
+    assert_eq!((e.code.as_str(), e.field), ("validation.tls_required", Some(centredesk_core::error::Field::Url)), "{e:?}");
+    assert!(e.message.contains("https://"), "{}", e.message);
+    c.core.notify_channels_set(&c.admin, webhook("https://sms-gateway.example.com/send")).unwrap();
+    c.core.notify_channels_set(&c.admin, webhook("http://127.0.0.1:9/send")).unwrap();
+    let smtp = |host: &str, security: &str| NotifyChannels {
+        email: EmailChannel { host: host.into(), port: 25, security: security.into(), username: String::new(), password: String::new(), from: "desk@example.com".into() },
+        webhook: WebhookChannel::default(),
+    };
+    let e = c.core.notify_channels_set(&c.admin, smtp("smtp.example.com", "none")).unwrap_err();
+    assert_eq!(e.code(), "validation.tls_required");
+    c.core.notify_channels_set(&c.admin, smtp("smtp.example.com", "starttls")).unwrap();
+    c.core.notify_channels_set(&c.admin, smtp("localhost", "none")).unwrap();
+    // Head office: the device token never travels in clear, and nothing is contacted.
+    let e = c.core.sync_register(&c.admin, "http://ho.example.com:8787", "C1", "u", "p", "desk").unwrap_err();
+    assert_eq!(e.code(), "sync_local");
+    assert!(e.to_dto(Lang::En).message.contains("encrypted"), "{}", e.to_dto(Lang::En).message);
+}

@@ -202,6 +202,10 @@ impl Core {
             if !["tls", "starttls", "none"].contains(&ch.email.security.as_str()) {
                 return Err(CoreError::invalid(Field::Channel, Rule::OneOf { allowed: vec!["tls".into(), "starttls".into(), "none".into()] }));
             }
+            // A password and parents' messages in plain text only to a relay on this PC.
+            if ch.email.security == "none" && !validate::is_loopback_host(&ch.email.host) {
+                return Err(CoreError::invalid(Field::Channel, Rule::TlsRequired));
+            }
             if ch.email.from.parse::<lettre::message::Mailbox>().is_err() {
                 return Err(CoreError::invalid(Field::Email, Rule::EmailFormat));
             }
@@ -211,9 +215,7 @@ impl Core {
         }
         ch.webhook.url = ch.webhook.url.trim().to_string();
         if !ch.webhook.url.is_empty() {
-            if !(ch.webhook.url.starts_with("https://") || ch.webhook.url.starts_with("http://")) {
-                return Err(CoreError::invalid(Field::Url, Rule::OneOf { allowed: vec!["https://…".into()] }));
-            }
+            ch.webhook.url = validate::secure_url(Field::Url, &ch.webhook.url)?;
             if ch.webhook.secret.is_empty() {
                 ch.webhook.secret = old.webhook.secret.clone();
             }
