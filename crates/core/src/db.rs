@@ -34,6 +34,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0015_contract_ends.sql", include_str!("../migrations/0015_contract_ends.sql")),
     ("0016_leave_withdrawn.sql", include_str!("../migrations/0016_leave_withdrawn.sql")),
     ("0017_sync_epochs.sql", include_str!("../migrations/0017_sync_epochs.sql")),
+    ("0018_notice_resends.sql", include_str!("../migrations/0018_notice_resends.sql")),
 ];
 
 fn migrations() -> Vec<M<'static>> {

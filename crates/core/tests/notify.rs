@@ -56,7 +56,11 @@ fn notice(c: &Centre, id: &str) -> Notice {
 struct Gateway {
     url: String,
     received: Arc<Mutex<Vec<(String, String)>>>,
+    /// The Idempotency-Key of each request, in order.
+    keys: Arc<Mutex<Vec<String>>>,
     script: Arc<Mutex<Vec<u16>>>,
+    /// How long each answer takes (to make delivery rounds overlap).
+    delay: Arc<Mutex<Duration>>,
 }
 
 fn gateway() -> Gateway {
@@ -64,12 +68,14 @@ fn gateway() -> Gateway {
     let url = format!("http://{}/notify", listener.local_addr().unwrap());
     let received = Arc::new(Mutex::new(vec![]));
     let script = Arc::new(Mutex::new(vec![]));
-    let (r, s) = (received.clone(), script.clone());
+    let keys = Arc::new(Mutex::new(vec![]));
+    let delay = Arc::new(Mutex::new(Duration::ZERO));
+    let (r, s, k, d) = (received.clone(), script.clone(), keys.clone(), delay.clone());
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
             let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let (mut len, mut signature) = (0usize, String::new());
+            let (mut len, mut signature, mut key) = (0usize, String::new(), String::new());
             loop {
                 let mut line = String::new();
                 if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
@@ -82,15 +88,20 @@ fn gateway() -> Gateway {
                 if lower.starts_with("x-centredesk-signature:") {
                     signature = line.split_once(':').unwrap().1.trim().to_string();
                 }
+                if lower.starts_with("idempotency-key:") {
+                    key = line.split_once(':').unwrap().1.trim().to_string();
+                }
             }
             let mut body = vec![0; len];
             reader.read_exact(&mut body).unwrap();
+            std::thread::sleep(*d.lock().unwrap());
             r.lock().unwrap().push((signature, String::from_utf8(body).unwrap()));
+            k.lock().unwrap().push(key);
             let status = { let mut s = s.lock().unwrap(); if s.is_empty() { 200 } else { s.remove(0) } };
             let _ = write!(stream, "HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
         }
     });
-    Gateway { url, received, script }
+    Gateway { url, received, keys, script, delay }
 }
 
 fn webhook_only(c: &Centre, url: &str) {
@@ -212,8 +223,12 @@ fn webhook_delivery_is_signed_retries_transient_failures_on_schedule_and_fails_p
     assert_eq!(notice(&c, &n2.id).status, "failed");
     assert!(c.core.notice_resend(&c.coach, &n2.id).is_err(), "a coach does not run the outbox");
     let again = c.core.notice_resend(&c.clerk, &n2.id).unwrap();
-    assert_eq!((again.status.as_str(), again.attempts), ("queued", 0));
+    assert_eq!((again.status.as_str(), again.attempts, again.resends), ("queued", 0, 1));
     assert_eq!(c.core.deliver_notices().unwrap().sent, 1);
+    // Retries of one sending carry one idempotency key (the gateway drops a retry it
+    // already took); a deliberate resend is a new message with a new key.
+    let keys = gw.keys.lock().unwrap().clone();
+    assert_eq!(keys, vec![n.id.clone(), n.id.clone(), n.id.clone(), n2.id.clone(), format!("{}-r1", n2.id)]);
     // Every delivery outcome is in the change log.
     assert_eq!(c.count(&format!("SELECT COUNT(*) FROM change_log WHERE entity = 'notice' AND entity_id = '{}' AND op IN ('retry', 'sent')", n.id)), 3);
 }
@@ -363,4 +378,32 @@ fn a_backlog_older_than_two_days_is_not_sent_when_the_channels_come_on() {
     assert!(notice(&c, &old.id).last_error.starts_with("stale"));
     assert_eq!(notice(&c, &fresh.id).status, "sent");
     assert_eq!(gw.received.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn two_delivery_rounds_at_once_send_each_notice_once_even_from_two_apps_on_one_database() {
+    let c = centre();
+    let gw = gateway();
+    webhook_only(&c, &gw.url);
+    let goods = water(&c);
+    let m = family(&c, "小并发", "13800005555", "");
+    let ids: Vec<String> = (0..12).map(|_| buy(&c, &goods, &m).id).collect();
+    // Each answer takes a while, so the rounds would overlap if nothing held them apart.
+    *gw.delay.lock().unwrap() = Duration::from_millis(40);
+    // A second app instance on the same file, with its own connections (and clock).
+    let second = centredesk_core::Core::open_with_clock(&c.db_path(), c.clock.clone()).unwrap();
+    std::thread::scope(|s| {
+        let a = s.spawn(|| c.core.deliver_notices().unwrap());
+        let b = s.spawn(|| second.deliver_notices().unwrap());
+        let background = s.spawn(|| second.deliver_notices_if_free().unwrap());
+        let (a, b) = (a.join().unwrap(), b.join().unwrap());
+        let background = background.join().unwrap();
+        assert_eq!(a.sent + b.sent + background.as_ref().map_or(0, |r| r.sent), 12, "{a:?} {b:?} {background:?}");
+    });
+    let mut keys = gw.keys.lock().unwrap().clone();
+    keys.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(keys, expected, "every notice reached the gateway exactly once");
+    assert!(ids.iter().all(|id| notice(&c, id).status == "sent"));
 }

@@ -12,4 +12,8 @@ status: string, created_at: string,
 /**
  * `email` or `webhook` once a delivery was tried; empty before.
  */
-channel: string, attempts: number, last_error: string, next_attempt_at: string | null, sent_at: string | null, };
+channel: string, attempts: number, last_error: string, next_attempt_at: string | null, sent_at: string | null, 
+/**
+ * How many times the desk sent it again by hand (each one a new message).
+ */
+resends: number, };

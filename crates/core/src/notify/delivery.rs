@@ -116,7 +116,9 @@ struct Due {
     wechat: String,
 }
 
-fn send_email(ch: &EmailChannel, centre: &str, to_name: &str, to_addr: &str, text: &str) -> std::result::Result<(), Failure> {
+/// `send_key` becomes the Message-ID: a retry after a crash between sending and
+/// recording carries the same one, which mail systems use to drop the duplicate.
+fn send_email(ch: &EmailChannel, centre: &str, send_key: &str, to_name: &str, to_addr: &str, text: &str) -> std::result::Result<(), Failure> {
     use lettre::message::{header::ContentType, Mailbox};
     use lettre::transport::smtp::authentication::Credentials;
     use lettre::{Message, SmtpTransport, Transport};
@@ -127,6 +129,7 @@ fn send_email(ch: &EmailChannel, centre: &str, to_name: &str, to_addr: &str, tex
         .from(from)
         .to(to)
         .subject(subject)
+        .message_id(Some(format!("<{send_key}@centredesk.invalid>")))
         .header(ContentType::TEXT_PLAIN)
         .body(text.to_string())
         .map_err(|e| Failure::Permanent(e.to_string()))?;
@@ -165,7 +168,7 @@ fn send_webhook(agent: &ureq::Agent, ch: &WebhookChannel, due: &Due) -> std::res
         .post(&ch.url)
         .set("Content-Type", "application/json; charset=utf-8")
         .set("X-CentreDesk-Signature", &signature)
-        .set("Idempotency-Key", &n.id)
+        .set("Idempotency-Key", &n.send_key())
         .send_string(&body)
     {
         Ok(_) => Ok(()),
@@ -232,7 +235,10 @@ impl Core {
     pub fn notice_resend(&self, session: &Session, id: &str) -> Result<Notice> {
         session.require(Action::SendNotices)?;
         self.write(session, |w| {
-            let n = w.execute("UPDATE notices SET status = 'queued', attempts = 0, last_error = '', next_attempt_at = NULL WHERE id = ?1", [id])?;
+            let n = w.execute(
+                "UPDATE notices SET status = 'queued', attempts = 0, last_error = '', next_attempt_at = NULL, resends = resends + 1 WHERE id = ?1",
+                [id],
+            )?;
             if n == 0 {
                 return Err(CoreError::NotFound(Field::Notice));
             }
@@ -242,15 +248,48 @@ impl Core {
         })
     }
 
-    /// The outbox's "send now": one delivery round right away, for the desk.
+    /// The outbox's "send now": one delivery round right away, for the desk (after the
+    /// round already running, if any, has finished).
     pub fn deliver_notices_now(&self, session: &Session) -> Result<DeliveryReport> {
         session.require(Action::SendNotices)?;
         self.deliver_notices()
     }
 
     /// One round of delivery: every due notice a configured channel can reach.
-    /// What the background loop and `centredesk notify deliver` call.
+    /// What `centredesk notify deliver` calls. Waits while another round runs — in this
+    /// process or in any other on the same database — so no notice is sent twice by two
+    /// rounds overlapping.
     pub fn deliver_notices(&self) -> Result<DeliveryReport> {
+        let lock = self.delivery_lock_file()?;
+        lock.lock().map_err(|e| internal(format!("delivery lock: {e}")))?;
+        self.deliver_round()
+    }
+
+    /// The background loop's round: skipped (None) while another round runs.
+    pub fn deliver_notices_if_free(&self) -> Result<Option<DeliveryReport>> {
+        let lock = self.delivery_lock_file()?;
+        match lock.try_lock() {
+            Ok(()) => self.deliver_round().map(Some),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(internal(format!("delivery lock: {e}"))),
+        }
+    }
+
+    /// `<db>.delivery.lock`: an OS file lock, held for one round by one open handle. The
+    /// OS drops it when the handle closes or the process dies, so a crash never leaves
+    /// a stale lock behind (unlike a lease row in the database).
+    fn delivery_lock_file(&self) -> Result<std::fs::File> {
+        let mut name = self.path().as_os_str().to_owned();
+        name.push(".delivery.lock");
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(std::path::PathBuf::from(name))
+            .map_err(|e| internal(format!("delivery lock: {e}")))
+    }
+
+    fn deliver_round(&self) -> Result<DeliveryReport> {
         let ch = load_channels(self.path())?;
         let mut report = DeliveryReport::default();
         if ch.email.host.is_empty() && ch.webhook.url.is_empty() {
@@ -298,14 +337,14 @@ impl Core {
         let now = instant_text(self.now());
         let (due, centre) = self.read(|c| {
             let mut stmt = c.prepare(&format!(
-                "SELECT {cols}, COALESCE(g.email, ''), COALESCE(g.wechat, '') FROM notices n LEFT JOIN guardians g ON g.id = n.guardian_id
+                "SELECT {cols}, COALESCE(g.email, '') AS guardian_email, COALESCE(g.wechat, '') AS guardian_wechat FROM notices n LEFT JOIN guardians g ON g.id = n.guardian_id
                  WHERE n.status = 'queued' AND (n.next_attempt_at IS NULL OR n.next_attempt_at <= ?1)
                    AND (?2 OR COALESCE(g.email, '') <> '')
                  ORDER BY n.created_at, n.rowid LIMIT ?3",
                 cols = NOTICE_COLUMNS.split(", ").map(|c| format!("n.{c}")).collect::<Vec<_>>().join(", ")
             ))?;
             let due = stmt
-                .query_map(params![now, webhook_on, BATCH], |r| Ok(Due { notice: notice_from_row(r)?, email: r.get(16)?, wechat: r.get(17)? }))?
+                .query_map(params![now, webhook_on, BATCH], |r| Ok(Due { notice: notice_from_row(r)?, email: r.get("guardian_email")?, wechat: r.get("guardian_wechat")? }))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok((due, crate::settings::get(c, "centre_name")?.unwrap_or_default()))
         })?;
@@ -315,7 +354,7 @@ impl Core {
             let (channel, outcome) = if webhook_on && !d.notice.recipient_phone.is_empty() {
                 ("webhook", send_webhook(agent, &ch.webhook, &d))
             } else if email_on && !d.email.is_empty() {
-                ("email", send_email(&ch.email, &centre, &d.notice.recipient_name, &d.email, &d.notice.text))
+                ("email", send_email(&ch.email, &centre, &d.notice.send_key(), &d.notice.recipient_name, &d.email, &d.notice.text))
             } else {
                 continue;
             };
@@ -368,7 +407,8 @@ pub fn run_notifier(core: &Core, every: Duration) -> ! {
         if let Err(e) = core.notify_scan() {
             log::error!("automatic notices: {}", e.message(crate::Lang::En));
         }
-        if let Err(e) = core.deliver_notices() {
+        // Another round (the desk's "send now", a second app on this database) has it.
+        if let Err(e) = core.deliver_notices_if_free() {
             log::error!("notice delivery: {}", e.message(crate::Lang::En));
         }
         std::thread::sleep(every);

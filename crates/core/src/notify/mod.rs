@@ -37,10 +37,20 @@ pub struct Notice {
     pub last_error: String,
     pub next_attempt_at: Option<String>,
     pub sent_at: Option<String>,
+    /// How many times the desk sent it again by hand (each one a new message).
+    pub resends: i64,
+}
+
+impl Notice {
+    /// The idempotency key a gateway sees: the same for every automatic retry of one
+    /// sending, new for each deliberate resend.
+    pub fn send_key(&self) -> String {
+        if self.resends == 0 { self.id.clone() } else { format!("{}-r{}", self.id, self.resends) }
+    }
 }
 
 pub(crate) const NOTICE_COLUMNS: &str =
-    "id, kind, member_id, lead_id, guardian_id, recipient_name, recipient_phone, session_id, text, status, created_at, channel, attempts, last_error, next_attempt_at, sent_at";
+    "id, kind, member_id, lead_id, guardian_id, recipient_name, recipient_phone, session_id, text, status, created_at, channel, attempts, last_error, next_attempt_at, sent_at, resends";
 
 pub(crate) fn notice_from_row(r: &rusqlite::Row) -> rusqlite::Result<Notice> {
     Ok(Notice {
@@ -60,6 +70,7 @@ pub(crate) fn notice_from_row(r: &rusqlite::Row) -> rusqlite::Result<Notice> {
         last_error: r.get("last_error")?,
         next_attempt_at: r.get("next_attempt_at")?,
         sent_at: r.get("sent_at")?,
+        resends: r.get("resends")?,
     })
 }
 
@@ -131,6 +142,7 @@ pub(crate) fn queue(w: &mut WriteTx, notice: &NewNotice, recipients: &[Recipient
             last_error: String::new(),
             next_attempt_at: None,
             sent_at: None,
+            resends: 0,
         };
         w.log("notice", &id, "queue", notice.member_id.or(notice.lead_id), &n)?;
     }
