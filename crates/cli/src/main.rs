@@ -6,6 +6,7 @@ mod bench_export;
 mod bench_reports;
 mod bench_rollcall;
 mod bench_roster;
+mod crash;
 
 use centredesk_core::members::{GuardianInput, MemberApplication, MemberApproval};
 use centredesk_core::export::ExportRequest;
@@ -129,6 +130,23 @@ enum Command {
     /// Benchmarks (figures for the README's performance section).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// The crash test's child: payments and roll calls until killed (scripts/crash-test.sh).
+    #[command(hide = true)]
+    CrashChild {
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 1_000_000)]
+        iterations: usize,
+    },
+    /// The crash test's check of a database against the children's journal.
+    #[command(hide = true)]
+    CrashVerify {
+        #[arg(long)]
+        journal: PathBuf,
+        /// Look up payments from this line of the journal on.
+        #[arg(long, default_value_t = 0)]
+        since_line: usize,
+    },
     /// Head-office sync: register this desk, push now, show where it stands.
     #[command(subcommand)]
     Sync(SyncCommand),
@@ -475,6 +493,16 @@ fn run(cli: Cli) -> Result<(), CoreError> {
             }
         }
         Command::Bench(cmd) => bench::run(cmd)?,
+        Command::CrashChild { seed, iterations } => crash::child(&open(&db)?, seed, iterations)?,
+        Command::CrashVerify { journal, since_line } => {
+            let problems = crash::verify(&open(&db)?, &db, &journal, since_line)?;
+            if !problems.is_empty() {
+                for p in &problems {
+                    eprintln!("{p}");
+                }
+                return Err(CoreError::Internal(format!("{} problems after the crash", problems.len())));
+            }
+        }
         Command::Notify(cmd) => {
             let core = open(&db)?;
             let v = match cmd {
