@@ -572,10 +572,9 @@ impl Core {
             };
             w.execute("UPDATE contracts SET status = 'refunded', updated_at = ?2 WHERE id = ?1", params![contract_id, w.now_text()])?;
             log_contract(w, contract_id, "refund")?;
-            // The referral rewards this contract earned are taken back with it.
-            crate::referrals::settle(w, contract_id, &reason)?;
-            // Money refunded lowers a tier at once, as money paid raises it.
-            crate::tiers::evaluate(w, &k.member_id)?;
+            // Refunded, even with nothing paid back: its referral rewards are taken back and
+            // the tier re-evaluated before commit (WriteTx::run_follow_ups).
+            w.money_moved(&k.member_id, Some(contract_id), &reason);
             // A refunded last contract ends the member's enrolment (the status rule).
             crate::members::follow_contracts(w, &k.member_id)?;
             // None: nothing to pay back (all used), the contract is closed all the same.

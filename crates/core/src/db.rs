@@ -315,9 +315,10 @@ impl Core {
             // the transaction, so no write slips between the check and the commit).
             crate::auth::require_session_staff(&tx, id)?;
         }
-        let mut w = WriteTx { tx, staff_id, now: self.now(), today: NaiveDate::MIN, logged: 0 };
+        let mut w = WriteTx { tx, staff_id, now: self.now(), today: NaiveDate::MIN, logged: 0, moved: Moved::default() };
         w.today = self.business_date(w.now);
         let out = f(&mut w)?;
+        w.run_follow_ups()?;
         let changed = w.tx.total_changes() > before;
         if changed && w.logged == 0 {
             return Err(CoreError::Internal("a write changed rows without a change-log entry".into()));
@@ -373,6 +374,17 @@ pub struct WriteTx<'c> {
     now: DateTime<Utc>,
     today: NaiveDate,
     logged: u32,
+    /// What this transaction did to money and points, for the follow-ups run just
+    /// before it commits (`WriteTx::run_follow_ups`).
+    moved: Moved,
+}
+
+/// Contracts whose paid amount (or standing) changed, with the reason a take-back of
+/// their referral rewards records; members whose money or points changed.
+#[derive(Default)]
+struct Moved {
+    contracts: std::collections::BTreeMap<String, String>,
+    members: std::collections::BTreeSet<String>,
 }
 
 impl Deref for WriteTx<'_> {
@@ -400,6 +412,40 @@ impl WriteTx<'_> {
     pub fn today(&self) -> NaiveDate {
         self.today
     }
+    /// Marks money moved on a member (and a contract): called by the one function that
+    /// writes payment ledger rows and the one that writes points, so no operation can
+    /// forget what follows from it.
+    pub(crate) fn money_moved(&mut self, member_id: &str, contract_id: Option<&str>, reason: &str) {
+        self.moved.members.insert(member_id.to_string());
+        if let Some(k) = contract_id {
+            self.moved.contracts.insert(k.to_string(), reason.to_string());
+        }
+    }
+
+    /// What follows from money and points moving, run once just before commit, whatever
+    /// the operation was (payment, reversal, refund, goods sold or returned, points
+    /// earned): the referral rewards of each contract touched are settled, then every
+    /// member touched (the referrers paid included) has their tier re-evaluated. Both
+    /// are idempotent; settling may touch referrers, so it repeats until nothing new.
+    fn run_follow_ups(&mut self) -> Result<()> {
+        for _ in 0..8 {
+            let moved = std::mem::take(&mut self.moved);
+            if moved.contracts.is_empty() && moved.members.is_empty() {
+                return Ok(());
+            }
+            for (contract_id, reason) in &moved.contracts {
+                crate::referrals::settle(self, contract_id, reason)?;
+            }
+            let members: Vec<String> = moved.members.into_iter().collect();
+            crate::tiers::evaluate_members(self, &members)?;
+            // Tiers write no money; what settling touched comes round once more.
+            if self.moved.contracts.is_empty() {
+                self.moved.members.retain(|m| !members.contains(m));
+            }
+        }
+        Err(CoreError::Internal("money follow-ups did not settle".into()))
+    }
+
     pub fn staff_id(&self) -> Option<&str> {
         self.staff_id.as_deref()
     }

@@ -174,6 +174,7 @@ pub(crate) fn insert_entry(
     )?;
     let p = load(w, &id)?;
     w.log("payment", &id, kind, Some(member_id), &p)?;
+    w.money_moved(member_id, contract_id, reason);
     Ok(p)
 }
 
@@ -200,10 +201,7 @@ impl Core {
             }
             let id = insert_entry(w, &k.member_id, Some(&k.id), "payment", amount, method, None, &note)?.id;
             crate::points::earn_for_payment(w, &k.member_id, amount, &id)?;
-            // The payment that completes a member's first contract rewards their referrers.
-            crate::referrals::settle(w, &k.id, "")?;
-            // A payment that crosses a tier threshold shows at once (see tiers.rs).
-            crate::tiers::evaluate(w, &k.member_id)?;
+            // Referral rewards and the tier follow by themselves (WriteTx::run_follow_ups).
             Ok(id)
         })?;
         self.receipt(session, &id, lang)
@@ -234,12 +232,8 @@ impl Core {
                 Some(&original.id),
                 &reason,
             )?;
-            // A contract no longer paid in full gives back the referral rewards it earned.
-            if let Some(contract_id) = original.contract_id.as_deref() {
-                crate::referrals::settle(w, contract_id, &reason)?;
-            }
-            // Money taken back lowers a tier at once, as money paid raises it.
-            crate::tiers::evaluate(w, &original.member_id)?;
+            // A contract no longer paid in full gives back its referral rewards, and the
+            // tier drops, by themselves (WriteTx::run_follow_ups).
             Ok(reversal)
         })
     }

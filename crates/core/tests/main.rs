@@ -15,6 +15,7 @@ mod goods;
 mod import;
 mod ledger_props;
 mod member_numbers;
+mod money_follow_ups;
 mod migrations;
 mod notify;
 mod printing;
