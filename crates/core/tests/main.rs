@@ -17,6 +17,7 @@ mod ledger_props;
 mod member_numbers;
 mod money_follow_ups;
 mod migrations;
+mod payload_keys;
 mod notify;
 mod printing;
 mod referrals;
