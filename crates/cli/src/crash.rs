@@ -32,7 +32,7 @@ pub fn child(core: &Core, seed: u64, iterations: usize) -> Result<(), CoreError>
     let s = {
         let raw = rusqlite::Connection::open_with_flags(core.path(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         raw.query_row("SELECT id, username, display_name FROM staff WHERE role = 'manager' AND active = 1 ORDER BY created_at LIMIT 1", [], |r| {
-            Ok(centredesk_core::Session { staff_id: r.get(0)?, username: r.get(1)?, display_name: r.get(2)?, role: centredesk_core::Role::Manager })
+            Ok(centredesk_core::Session::new(r.get(0)?, r.get(1)?, r.get(2)?, centredesk_core::Role::Manager))
         })?
     };
     let members = core.member_list(&s, MemberFilter { status: Some("active".into()), limit: 50, ..Default::default() })?.rows;

@@ -37,8 +37,11 @@ impl Role {
     }
 }
 
-/// Everything a staff member may or may not do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Everything a staff member may or may not do. The session carries the ones its role
+/// may (`Session::actions`), so the UI shows a button by asking the same table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
 pub enum Action {
     ViewMembers,
     EditMembers,
@@ -89,6 +92,8 @@ pub enum Action {
 }
 
 impl Action {
+    pub const ALL: [Action; 30] = [Action::ViewMembers, Action::EditMembers, Action::ViewLeads, Action::EditLeads, Action::EditPackages, Action::EditContracts, Action::RefundContracts, Action::TakePayments, Action::ReversePayments, Action::ManageStaff, Action::EditSettings, Action::ViewStaffReports, Action::ManageTimetable, Action::TakeRollCall, Action::RecordLeave, Action::RequestTrials, Action::DecideTrials, Action::ExportData, Action::ImportData, Action::ManageBackups, Action::ViewReports, Action::MergeMembers, Action::SellGoods, Action::ManageGoods, Action::AwardPoints, Action::SendNotices, Action::RecordFeedback, Action::HandleAnyComplaint, Action::ReturnGoods, Action::ReconcileCash];
+
     pub fn label(self, lang: Lang) -> String {
         use Action::*;
         let (zh, en) = match self {
@@ -157,9 +162,16 @@ pub struct Session {
     pub username: String,
     pub display_name: String,
     pub role: Role,
+    /// What this role may do (the permission table, `allowed`): the UI's buttons ask it.
+    pub actions: Vec<Action>,
 }
 
 impl Session {
+    pub fn new(staff_id: String, username: String, display_name: String, role: Role) -> Session {
+        let actions = Action::ALL.into_iter().filter(|a| allowed(role, *a)).collect();
+        Session { staff_id, username, display_name, role, actions }
+    }
+
     pub fn require(&self, action: Action) -> Result<()> {
         if allowed(self.role, action) {
             Ok(())
@@ -316,7 +328,7 @@ impl Core {
             crate::settings::put(w, "centre_name", &centre)?;
             Ok(())
         })?;
-        Ok(Session { staff_id: id, username, display_name: display, role: Role::Manager })
+        Ok(Session::new(id, username, display, Role::Manager))
     }
 
     /// Logs in. After `FREE_LOGIN_FAILURES` wrong passwords in a row for a username, each
@@ -388,7 +400,7 @@ impl Core {
         if !active {
             return Err(CoreError::Auth(AuthFailure::AccountDisabled));
         }
-        Ok(Session { staff_id: id, username, display_name, role: Role::parse(&role).unwrap_or(Role::Clerk) })
+        Ok(Session::new(id, username, display_name, Role::parse(&role).unwrap_or(Role::Clerk)))
     }
 
     pub fn staff_list(&self, session: &Session) -> Result<Vec<Staff>> {

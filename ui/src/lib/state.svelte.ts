@@ -1,5 +1,6 @@
 // App-wide state: who is logged in, the centre, and the current screen.
 import type { Session } from '../bindings/Session';
+import type { Action } from '../bindings/Action';
 import type { Settings } from '../bindings/Settings';
 import type { AppInfo } from '../bindings/AppInfo';
 
@@ -12,9 +13,9 @@ export const app = $state<{
   locked: boolean;
 }>({ info: null, session: null, centreName: '', settings: null, locked: false });
 
-export const isManager = () => app.session?.role === 'manager';
-/** Clerks, consultants and managers work with leads, contracts and payments; coaches only view members. */
-export const canSell = () => !!app.session && app.session.role !== 'coach';
+/** May the logged-in staff member do `action`? The core's permission table, carried by
+ *  the session: the UI never re-derives it from the role. */
+export const can = (action: Action) => !!app.session?.actions.includes(action);
 
 export type RouteName =
   | 'home'
@@ -45,8 +46,9 @@ export const SECTIONS: RouteName[] = ['home', 'members', 'timetable', 'leads', '
 /** The sections this staff member's role has (the core checks again on every call). */
 export function visibleSections(): RouteName[] {
   return SECTIONS.filter((s) => {
-    if (s === 'leads' || s === 'payments') return canSell();
-    if (s === 'reports') return isManager();
+    if (s === 'leads') return can('view_leads');
+    if (s === 'payments') return can('take_payments');
+    if (s === 'reports') return can('view_reports');
     return true;
   });
 }
