@@ -833,7 +833,7 @@ impl Core {
 
 /// Where leave can come from: the desk, by phone, on WeChat, the coach, or a parent's
 /// own request in the portal.
-pub const LEAVE_VIA: [&str; 5] = ["desk", "phone", "wechat", "coach", "portal"];
+pub const LEAVE_VIA: &[&str] = crate::vocab::LeaveVia::CODES;
 
 /// The member's current (not withdrawn) leave for a session.
 fn active_leave(c: &Connection, member_id: &str, session_id: &str) -> Result<Option<String>> {

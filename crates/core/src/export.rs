@@ -87,14 +87,7 @@ fn gender_label(code: &str, lang: Lang) -> String {
 }
 
 pub(crate) fn member_status_label(code: &str, lang: Lang) -> String {
-    match code {
-        "applicant" => pick(lang, "待审核", "applicant"),
-        "active" => pick(lang, "在读", "active"),
-        "paused" => pick(lang, "停课", "paused"),
-        "expired" => pick(lang, "已过期", "expired"),
-        "left" => pick(lang, "已退学", "left"),
-        other => other.to_string(),
-    }
+    crate::vocab::MemberStatus::label_of(code, lang)
 }
 
 fn contract_status_label(code: &str, lang: Lang) -> String {

@@ -27,22 +27,15 @@ pub const SERIOUS_DAYS: i64 = 2;
 /// Days to handle a minor complaint.
 pub const MINOR_DAYS: i64 = 7;
 
-pub const CATEGORIES: [&str; 5] = ["class", "coach", "staff", "facility", "other"];
-pub const SEVERITIES: [&str; 2] = ["serious", "minor"];
+pub const CATEGORIES: &[&str] = crate::vocab::ComplaintCategory::CODES;
+pub const SEVERITIES: &[&str] = crate::vocab::ComplaintSeverity::CODES;
 /// The handling steps, in order.
-pub const STEPS: [&str; 5] = ["accept", "calm", "agree", "act", "thank"];
-pub const SCORE_KINDS: [&str; 2] = ["csat", "nps"];
+pub const STEPS: &[&str] = crate::vocab::HandlingStep::CODES;
+pub const SCORE_KINDS: &[&str] = crate::vocab::ScoreKind::CODES;
 pub const OCCASIONS: [&str; 3] = ["", "term", "event"];
 
 pub fn step_label(kind: &str, lang: crate::Lang) -> String {
-    match kind {
-        "accept" => lang.pick("受理", "accept"),
-        "calm" => lang.pick("安抚", "calm"),
-        "agree" => lang.pick("协商方案", "agree a solution"),
-        "act" => lang.pick("执行", "act"),
-        "thank" => lang.pick("致谢回访", "thank and follow up"),
-        other => other.to_string(),
-    }
+    crate::vocab::HandlingStep::label_of(kind, lang)
 }
 
 fn one_of(field: Field, value: &str, allowed: &[&'static str]) -> Result<&'static str> {
@@ -606,8 +599,8 @@ impl Core {
 
     pub fn complaint_create(&self, session: &Session, input: ComplaintInput) -> Result<Complaint> {
         session.require(Action::RecordFeedback)?;
-        let category = one_of(Field::Category, &input.category, &CATEGORIES)?;
-        let severity = one_of(Field::Severity, &input.severity, &SEVERITIES)?;
+        let category = one_of(Field::Category, &input.category, CATEGORIES)?;
+        let severity = one_of(Field::Severity, &input.severity, SEVERITIES)?;
         let body = validate::required_text(Field::Content, &input.body, 1000)?;
         let (member_id, guardian_id) = (blank_none(&input.member_id), blank_none(&input.guardian_id));
         if member_id.is_none() && guardian_id.is_none() {
@@ -692,7 +685,7 @@ impl Core {
             }
             let expected = k.next_step.clone().ok_or(CoreError::Conflict(Conflict::ComplaintStepsDone))?;
             if input.kind != expected {
-                one_of(Field::Step, &input.kind, &STEPS)?;
+                one_of(Field::Step, &input.kind, STEPS)?;
                 return Err(CoreError::Conflict(Conflict::ComplaintStepOutOfOrder { expected }));
             }
             let step = k.steps_done + 1;
@@ -798,7 +791,7 @@ impl Core {
 
     pub fn satisfaction_record(&self, session: &Session, input: ScoreInput) -> Result<SatisfactionScore> {
         session.require(Action::RecordFeedback)?;
-        let kind = one_of(Field::ScoreKind, &input.kind, &SCORE_KINDS)?;
+        let kind = one_of(Field::ScoreKind, &input.kind, SCORE_KINDS)?;
         let (min, max) = if kind == "csat" { (1, 5) } else { (0, 10) };
         validate::int_in(Field::Score, input.score, min, max)?;
         let occasion = one_of(Field::Occasion, &input.occasion, &OCCASIONS)?;
@@ -950,14 +943,7 @@ impl Core {
 }
 
 pub fn category_label(category: &str, lang: crate::Lang) -> String {
-    match category {
-        "class" => lang.pick("课程", "Class"),
-        "coach" => lang.pick("教练", "Coach"),
-        "staff" => lang.pick("员工", "Staff"),
-        "facility" => lang.pick("设施", "Facility"),
-        "other" => lang.pick("其他", "Other"),
-        other => other.to_string(),
-    }
+    crate::vocab::ComplaintCategory::label_of(category, lang)
 }
 
 #[cfg(test)]

@@ -142,7 +142,7 @@ pub struct GoodsReturn {
     pub business_date: String,
 }
 
-pub const STOCK_KINDS: [&str; 3] = ["purchase", "adjust", "return"];
+pub const STOCK_KINDS: &[&str] = crate::vocab::StockKind::CODES;
 
 const GOODS_COLUMNS: &str = "id, name, category, price, points_price, stock, archived, created_at, updated_at";
 

@@ -12,25 +12,12 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-pub const STATUSES: [&str; 7] = ["new", "contacted", "visit_booked", "visited", "trial", "enrolled", "lost"];
+pub const STATUSES: &[&str] = crate::vocab::LeadStatus::CODES;
 const OPEN: [&str; 5] = ["new", "contacted", "visit_booked", "visited", "trial"];
-pub const CHANNELS: [&str; 5] = ["phone", "wechat", "visit", "sms", "other"];
+pub const CHANNELS: &[&str] = crate::vocab::FollowUpChannel::CODES;
 
 pub fn status_label(status: &str, lang: Lang) -> String {
-    let (zh, en) = match status {
-        "new" => ("新线索", "new"),
-        "contacted" => ("已联系", "contacted"),
-        "visit_booked" => ("已预约到访", "visit booked"),
-        "visited" => ("已到访", "visited"),
-        "trial" => ("已试听", "trial"),
-        "enrolled" => ("已报名", "enrolled"),
-        "lost" => ("已丢单", "lost"),
-        other => (other, other),
-    };
-    match lang {
-        Lang::ZhCn => zh.into(),
-        Lang::En => en.into(),
-    }
+    crate::vocab::LeadStatus::label_of(status, lang)
 }
 
 #[derive(Debug, Clone, Serialize, TS, PartialEq)]

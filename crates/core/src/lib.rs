@@ -40,6 +40,7 @@ pub mod timetable;
 pub mod token_store;
 pub mod upkeep;
 pub mod validate;
+pub mod vocab;
 
 pub use auth::{Role, Session};
 pub use db::{Clock, Core, ManualClock, OffsetClock, SystemClock};

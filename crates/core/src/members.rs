@@ -12,12 +12,12 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-pub const STATUSES: [&str; 5] = ["applicant", "active", "paused", "expired", "left"];
+pub const STATUSES: &[&str] = crate::vocab::MemberStatus::CODES;
 
 /// Statuses staff set by hand: 停课 (paused) and 流失 (left), and `active` to undo
 /// them. 在读 (active) and 已过期 (expired) otherwise follow the contracts
 /// (`follow_contracts`).
-pub const STAFF_STATUSES: [&str; 3] = ["active", "paused", "left"];
+pub const STAFF_STATUSES: &[&str] = crate::vocab::StaffSetStatus::CODES;
 
 /// How long a lapsed member stays on their class's roll call (flagged "no lessons left —
 /// renew") after their last contract ended or was used up.

@@ -12,19 +12,11 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-pub const METHODS: [&str; 5] = ["cash", "wechat", "alipay", "card", "transfer"];
+pub const METHODS: &[&str] = crate::vocab::PaymentMethod::CODES;
 
 /// How a payment method reads on paper.
 pub fn method_label(method: &str, lang: crate::Lang) -> String {
-    let (zh, en) = match method {
-        "cash" => ("现金", "Cash"),
-        "wechat" => ("微信支付", "WeChat Pay"),
-        "alipay" => ("支付宝", "Alipay"),
-        "card" => ("银行卡", "Bank card"),
-        "transfer" => ("转账", "Bank transfer"),
-        other => (other, other),
-    };
-    lang.pick(zh, en)
+    crate::vocab::PaymentMethod::label_of(method, lang)
 }
 
 #[derive(Debug, Clone, Serialize, TS, PartialEq)]

@@ -22,7 +22,7 @@ use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-pub const PERIODS: [&str; 3] = ["day", "week", "month"];
+pub const PERIODS: &[&str] = crate::vocab::ReportPeriod::CODES;
 
 #[derive(Debug, Clone, Deserialize, TS)]
 #[ts(export)]
@@ -252,7 +252,7 @@ impl Core {
     }
 }
 
-pub const ATTENDANCE_BY: [&str; 3] = ["group", "coach", "member"];
+pub const ATTENDANCE_BY: &[&str] = crate::vocab::AttendanceBy::CODES;
 
 #[derive(Debug, Clone, Deserialize, TS)]
 #[ts(export)]

@@ -75,7 +75,7 @@ pub const MAX_TIERS: usize = 8;
 /// The discount a tier may give, in permille (50 %).
 pub const MAX_DISCOUNT_PERMILLE: i64 = 500;
 /// Basis of the table.
-pub const BASES: [&str; 2] = ["spend", "points"];
+pub const BASES: &[&str] = crate::vocab::TierBasis::CODES;
 
 /// One tier of the manager's table, as typed and as stored.
 #[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq)]
