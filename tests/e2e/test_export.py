@@ -176,3 +176,37 @@ def test_renewals_sales_and_customer_value_tables(app):
     app.click("an-export-abc")
     rows = read_csv(app.el("export-path", timeout=20).get_attribute("data-path"))
     assert rows[0][0] == "类别" and {r[0] for r in rows[1:]} <= {"A", "B", "C"}
+
+
+def test_report_charts_in_both_languages(app):
+    """The README's screenshots of the reports' charts (ECharts, bundled) at 1366×768:
+    revenue by month and the sales funnel, in Chinese and then in English."""
+    app.login("admin")
+    app.click("nav-reports")
+    app.el("rev-total", timeout=20)
+    to = centre_today()
+    since = to - datetime.timedelta(days=364)
+    for field, value in [("rev-from", since.isoformat()), ("rev-to", to.isoformat())]:
+        app.type(field, value)
+    Select(app.el("rev-period")).select_by_value("month")
+    app.click("rev-run")
+    WebDriverWait(app.driver, 10).until(lambda d: int(app.el("bar-chart").get_attribute("data-bars")) >= 12)
+    # The chart draws an SVG (the renderer bundled for offline use), with its axes' labels.
+    svg = app.el("bar-chart").find_element("css selector", "svg")
+    assert "2026" in svg.get_attribute("innerHTML") or "月" in svg.get_attribute("innerHTML")
+    app.shot("charts-revenue-zh")
+    app.click("report-tab-sales")
+    app.el("an-table-funnel", timeout=20)
+    app.shot("charts-sales-zh")
+    app.click("lang-switch")
+    app.click("report-tab-revenue")
+    app.el("rev-total", timeout=20)
+    for field, value in [("rev-from", since.isoformat()), ("rev-to", to.isoformat())]:
+        app.type(field, value)
+    Select(app.el("rev-period")).select_by_value("month")
+    app.click("rev-run")
+    WebDriverWait(app.driver, 10).until(lambda d: int(app.el("bar-chart").get_attribute("data-bars")) >= 12)
+    app.shot("charts-revenue-en")
+    app.click("report-tab-sales")
+    app.el("an-table-funnel", timeout=20)
+    app.shot("charts-sales-en")
