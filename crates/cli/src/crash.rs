@@ -99,8 +99,9 @@ pub fn verify(core: &Core, db: &Path, journal: &Path, since_line: usize) -> Resu
     }
     // Every acknowledged payment is there, with the receipt number it was given.
     let (mut acked, mut lost) = (0, 0);
-    // The last acknowledged roll call of each session, and one begun after it.
-    let mut rolls: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
+    // The last acknowledged roll call of each session, and every one begun after it
+    // (each of those may have committed before its process was killed).
+    let mut rolls: BTreeMap<String, (Option<String>, BTreeSet<String>)> = BTreeMap::new();
     for (n, line) in text.lines().enumerate() {
         let parts: Vec<&str> = line.split(' ').collect();
         match parts.as_slice() {
@@ -120,12 +121,14 @@ pub fn verify(core: &Core, db: &Path, journal: &Path, since_line: usize) -> Resu
                     Some(_) => {}
                 }
             }
-            ["roll-begin", session, mark] => rolls.entry(session.to_string()).or_default().1 = Some(mark.to_string()),
-            ["roll-ack", session, mark] => *rolls.entry(session.to_string()).or_default() = (Some(mark.to_string()), None),
+            ["roll-begin", session, mark] => {
+                rolls.entry(session.to_string()).or_default().1.insert(mark.to_string());
+            }
+            ["roll-ack", session, mark] => *rolls.entry(session.to_string()).or_default() = (Some(mark.to_string()), BTreeSet::new()),
             _ => {}
         }
     }
-    // A roll call reads as the last acknowledged one, or as one begun after it (the
+    // A roll call reads as the last acknowledged one, or as any begun after it (a
     // commit may have landed before the kill, its acknowledgement not).
     for (session, (ack, begun)) in &rolls {
         let mut stmt = raw.prepare("SELECT DISTINCT mark FROM attendance WHERE session_id = ?1")?;
