@@ -661,12 +661,13 @@ fn value_and_win_back(c: &Connection, lang: Lang, today: &str, a_percent: i64, b
         spend.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     }
     let total = spend.iter().take_while(|x| x.1 > 0).count() as i64;
-    let mut details = c.prepare(
+    let mut details = c.prepare(concat!(
         "SELECT m.member_no, m.name, m.status, d.first, d.last FROM members m,
             (SELECT MIN(first_date) AS first, MAX(last_date) AS last FROM member_spend
-             WHERE member_id = ?1 OR member_id IN (SELECT id FROM members WHERE merged_into = ?1)) d
-         WHERE m.id = ?1",
-    )?;
+             WHERE member_id IN ",
+        self_and_merged!(),
+        ") d WHERE m.id = ?1"
+    ))?;
     let mut abc_ids = Vec::new();
     let mut abc: Vec<Vec<String>> = Vec::new();
     for ((id, spent), rank) in spend.iter().take_while(|x| x.1 > 0).zip(1i64..).take(limit) {

@@ -2,6 +2,15 @@
 //! and the tests all call this crate's service API (methods on [`Core`]); it never
 //! depends on tauri. See ARCHITECTURE.md at the repository root for the map.
 
+/// "`?1` and every record merged into it" (SQL, a parenthesised list of member ids): the
+/// rows of a merged duplicate — payments, points, referrals — count for the record kept.
+/// A macro so `concat!` can build constant queries with it. Declared once here.
+macro_rules! self_and_merged {
+    () => {
+        "(SELECT ?1 UNION SELECT id FROM members WHERE merged_into = ?1)"
+    };
+}
+
 pub mod analysis;
 pub mod arrears;
 pub mod attendance;

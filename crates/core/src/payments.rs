@@ -139,7 +139,8 @@ pub(crate) fn paid_on_contract(c: &Connection, contract_id: &str) -> Result<Mone
 
 pub(crate) fn payments_of_member(c: &Connection, member_id: &str) -> Result<Vec<Payment>> {
     let mut stmt = c.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM payments p LEFT JOIN staff s ON s.id = p.staff_id WHERE (p.member_id = ?1 OR p.member_id IN (SELECT id FROM members WHERE merged_into = ?1)) ORDER BY p.taken_at DESC, p.receipt_no DESC"
+        "SELECT {COLUMNS} FROM payments p LEFT JOIN staff s ON s.id = p.staff_id WHERE p.member_id IN {family} ORDER BY p.taken_at DESC, p.receipt_no DESC",
+        family = self_and_merged!()
     ))?;
     let rows = stmt.query_map([member_id], from_row)?.collect::<rusqlite::Result<_>>()?;
     Ok(rows)

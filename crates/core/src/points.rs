@@ -48,7 +48,7 @@ pub struct PointsAward {
     pub reason: String,
 }
 
-const OWNED: &str = "(member_id = ?1 OR member_id IN (SELECT id FROM members WHERE merged_into = ?1))";
+const OWNED: &str = concat!("member_id IN ", self_and_merged!());
 
 pub(crate) fn balance(c: &Connection, member_id: &str) -> Result<i64> {
     Ok(c.query_row(&format!("SELECT COALESCE(SUM(delta), 0) FROM points_ledger WHERE {OWNED}"), [member_id], |r| r.get(0))?)
@@ -164,8 +164,8 @@ impl Core {
             load_member(c, member_id)?;
             let mut stmt = c.prepare(&format!(
                 "SELECT p.id, p.member_id, p.delta, p.kind, p.reason, p.ref_id, s.display_name, p.at, p.business_date
-                 FROM points_ledger p LEFT JOIN staff s ON s.id = p.staff_id WHERE {} ORDER BY p.at DESC, p.rowid DESC LIMIT 200",
-                OWNED.replace("member_id", "p.member_id")
+                 FROM points_ledger p LEFT JOIN staff s ON s.id = p.staff_id WHERE p.member_id IN {family} ORDER BY p.at DESC, p.rowid DESC LIMIT 200",
+                family = self_and_merged!()
             ))?;
             let entries = stmt.query_map([member_id], entry_from_row)?.collect::<rusqlite::Result<_>>()?;
             Ok(PointsAccount { member_id: member_id.to_string(), balance: balance(c, member_id)?, entries })

@@ -204,17 +204,20 @@ const ENROLLED: &str = "EXISTS(SELECT 1 FROM contracts k WHERE k.member_id = ?1 
     AND (SELECT COALESCE(SUM(p.amount), 0) FROM payments p WHERE p.contract_id = k.id AND p.kind <> 'refund') >= k.amount_due)";
 
 /// Members referred directly by `id` or by a record merged into it, still current.
-const CHILDREN: &str = "SELECT id FROM members WHERE merged_into IS NULL AND id <> ?1
-    AND (referred_by = ?1 OR referred_by IN (SELECT id FROM members WHERE merged_into = ?1)) ORDER BY created_at, id";
+const CHILDREN: &str = concat!(
+    "SELECT id FROM members WHERE merged_into IS NULL AND id <> ?1 AND referred_by IN ",
+    self_and_merged!(),
+    " ORDER BY created_at, id"
+);
 
 /// Net referral points that contracts of `from_member` earned `to_member` (and the
 /// records merged into it).
 fn earned(c: &Connection, to_member: &str, from_member: &str) -> Result<i64> {
-    Ok(c.prepare_cached(
-        "SELECT COALESCE(SUM(p.delta), 0) FROM points_ledger p
-         WHERE (p.member_id = ?1 OR p.member_id IN (SELECT id FROM members WHERE merged_into = ?1))
-           AND p.kind IN ('referral', 'reversal') AND p.ref_id IN (SELECT id FROM contracts WHERE member_id = ?2)",
-    )?
+    Ok(c.prepare_cached(concat!(
+        "SELECT COALESCE(SUM(p.delta), 0) FROM points_ledger p WHERE p.member_id IN ",
+        self_and_merged!(),
+        " AND p.kind IN ('referral', 'reversal') AND p.ref_id IN (SELECT id FROM contracts WHERE member_id = ?2)"
+    ))?
     .query_row([to_member, from_member], |r| r.get(0))?)
 }
 
@@ -261,11 +264,11 @@ pub(crate) fn tree(c: &Connection, member_id: &str) -> Result<ReferralTree> {
         stack.extend(below.into_iter().rev().map(|x| (x, depth + 1)));
     }
     let points_total: i64 = c
-        .prepare_cached(
-            "SELECT COALESCE(SUM(delta), 0) FROM points_ledger
-             WHERE (member_id = ?1 OR member_id IN (SELECT id FROM members WHERE merged_into = ?1))
-               AND kind IN ('referral', 'reversal') AND ref_id IN (SELECT id FROM contracts)",
-        )?
+        .prepare_cached(concat!(
+            "SELECT COALESCE(SUM(delta), 0) FROM points_ledger WHERE member_id IN ",
+            self_and_merged!(),
+            " AND kind IN ('referral', 'reversal') AND ref_id IN (SELECT id FROM contracts)"
+        ))?
         .query_row([&root], |r| r.get(0))?;
     Ok(ReferralTree { member: member_ref(c, &root)?, upline, downline, points_total, truncated })
 }

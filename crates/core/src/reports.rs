@@ -1,5 +1,6 @@
-//! Reports 报表 for the manager. Each report is one query whose rows feed both the
-//! screen (table and chart) and the CSV, so the two can never disagree.
+//! Reports 报表 for the manager. Each report's rows are computed once (from the report
+//! caches, folded in Rust where a breakdown needs it) and feed the screen's table, its
+//! chart and the CSV alike, so they can never disagree.
 //!
 //! Revenue 营收: the payments ledger summed by day, ISO week or month, by payment
 //! method, by package and by consultant, with refunds and reversals apart and the net.
