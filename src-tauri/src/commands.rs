@@ -251,6 +251,7 @@ commands! {
     backup_now() -> BackupInfo => staff |core, s, _| core.backup_now(s);
     backup_restore(file_name: String) -> BackupInfo => shell |ctx| ctx.state.restore_backup(&file_name);
     database_export() -> Option<String> => shell |ctx| ctx.state.export_database(ctx.app);
+    chart_picture_save(title: String, png: Vec<u8>, action: Delivery) -> ExportOutcome => shell |ctx| ctx.save_picture(action, &title, &png);
     export_csv(request: ExportRequest, action: Delivery) -> ExportOutcome => shell |ctx| ctx.export(action, |core, s, lang| core.export_csv(s, &request, lang));
     revenue(filter: RevenueFilter) -> RevenueReport => staff |core, s, lang| core.revenue(s, &filter, lang);
     attendance_report(filter: AttendanceFilter) -> AttendanceReport => staff |core, s, lang| core.attendance_report(s, &filter, lang);

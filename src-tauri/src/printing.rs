@@ -124,6 +124,22 @@ impl AppState {
         let (path, opened) = self.deliver(app, action, &csv.file_name, ("CSV", "csv"), &csv.bytes, Place::Documents)?;
         Ok(ExportOutcome { path, opened, rows: csv.rows })
     }
+
+    /// A report chart's "save as picture": the PNG the window drew, written like a CSV
+    /// (Documents/CentreDesk and opened, or where the manager chooses). Reports only.
+    pub(crate) fn save_picture(&self, app: &AppHandle, action: Delivery, name: &str, png: &[u8]) -> CmdResult<ExportOutcome> {
+        self.as_staff(|_, s| s.require(centredesk_core::auth::Action::ViewReports))?;
+        const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
+        if !png.starts_with(PNG_MAGIC) || png.len() > 20 << 20 {
+            return Err(self.fail(CoreError::Internal("not a PNG picture of a chart".into())));
+        }
+        // The title becomes the file name: only what every file system takes.
+        let safe: String = name.chars().filter(|c| !c.is_control() && !r#"\/:*?"<>|"#.contains(*c)).take(60).collect();
+        let stamp = self.core.now().with_timezone(&self.core.timezone()).format("%Y%m%d-%H%M");
+        let file_name = format!("{}-{stamp}.png", if safe.trim().is_empty() { "chart" } else { safe.trim() });
+        let (path, opened) = self.deliver(app, action, &file_name, ("PNG", "png"), png, Place::Documents)?;
+        Ok(ExportOutcome { path, opened, rows: 0 })
+    }
 }
 
 /// The daily backup: checked at start and every hour; a failure is logged (and shown on
@@ -148,5 +164,9 @@ impl Ctx<'_> {
     /// A CSV made by `make`, delivered as asked.
     pub(crate) fn export(&self, action: Delivery, make: impl FnOnce(&Core, &Session, Lang) -> centredesk_core::Result<CsvFile>) -> CmdResult<ExportOutcome> {
         self.state.export(self.app, action, make)
+    }
+
+    pub(crate) fn save_picture(&self, action: Delivery, name: &str, png: &[u8]) -> CmdResult<ExportOutcome> {
+        self.state.save_picture(self.app, action, name, png)
     }
 }

@@ -188,6 +188,8 @@ def app(request, demo_db, home_dir):
     env = dict(os.environ)
     # Keep the app's preferences and WebKit storage inside this test.
     env.update(
+        # Documents/CentreDesk (CSV exports, chart pictures) inside this test too.
+        HOME=str(home_dir),
         XDG_CONFIG_HOME=str(home_dir / "config"),
         XDG_DATA_HOME=str(home_dir / "data"),
         XDG_CACHE_HOME=str(home_dir / "cache"),

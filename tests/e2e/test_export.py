@@ -195,6 +195,15 @@ def test_report_charts_in_both_languages(app):
     svg = app.el("bar-chart").find_element("css selector", "svg")
     assert "2026" in svg.get_attribute("innerHTML") or "月" in svg.get_attribute("innerHTML")
     app.shot("charts-revenue-zh")
+    # "Save picture": a PNG of the chart, twice its size, written beside the CSVs.
+    app.driver.find_elements("css selector", '[data-testid="chart-save"]')[0].click()
+    saved = app.el("chart-saved", timeout=20).get_attribute("data-path")
+    with open(saved, "rb") as f:
+        head = f.read(24)
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", head
+    width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    assert width >= 1000 and height >= 400, (width, height)
+    assert saved.endswith(".png") and "收支走势" in saved, saved
     app.click("report-tab-sales")
     app.el("an-table-funnel", timeout=20)
     app.shot("charts-sales-zh")
