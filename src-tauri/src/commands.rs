@@ -58,7 +58,7 @@ use centredesk_core::export::ExportRequest;
 use centredesk_core::sync::{PushReport, SyncSettings, SyncState};
 use centredesk_core::reports::{AttendanceFilter, AttendanceReport, RevenueFilter, RevenueReport};
 use crate::printing::{Delivery, ExportOutcome, PrintOutcome};
-use crate::{AppInfo, AppState, CmdResult};
+use crate::{AppInfo, AppState, CmdResult, SupportFolder};
 use centredesk_core::{Core, CoreError, ErrorDto, Lang, Session};
 use serde_json::Value;
 use tauri::AppHandle;
@@ -164,6 +164,7 @@ commands! {
     login(username: String, password: String) -> Session => shell |ctx| ctx.state.start_session(ctx.state.core.login(&username, &password));
     logout() -> () => shell |ctx| Ok(ctx.state.logout());
     desk_lock() -> () => shell |ctx| ctx.state.lock_desk();
+    open_folder(which: SupportFolder) -> String => shell |ctx| ctx.state.open_folder(ctx.app, which);
     desk_unlock(password: String) -> Session => shell |ctx| ctx.state.unlock_desk(&password);
     change_password(old_password: String, new_password: String) -> () => staff |core, s, _| core.change_password(s, &old_password, &new_password);
     search(query: String, limit: Option<usize>) -> Vec<SearchHit> => staff |core, s, _| core.search(s, &query, limit.unwrap_or(20));

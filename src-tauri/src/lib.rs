@@ -112,6 +112,21 @@ impl AppState {
         })
     }
 
+    /// Opens the database's folder (its backups beside it) or the log folder in the
+    /// system's file manager, for support: what a clerk is asked to send.
+    fn open_folder(&self, app: &AppHandle, which: SupportFolder) -> CmdResult<String> {
+        use tauri_plugin_opener::OpenerExt;
+        let dir = match which {
+            SupportFolder::Data => self.core.path().parent().map(std::path::Path::to_path_buf).unwrap_or_default(),
+            SupportFolder::Logs => app.path().app_log_dir().map_err(|e| self.fail(CoreError::Internal(e.to_string())))?,
+        };
+        let _ = std::fs::create_dir_all(&dir);
+        let shown = dir.display().to_string();
+        // No file manager (a bare test machine) is not an error: the path is shown.
+        let _ = app.opener().open_path(&shown, None::<&str>);
+        Ok(shown)
+    }
+
     fn set_language(&self, lang: Lang) -> Lang {
         *self.lang.lock().unwrap() = lang;
         // A device preference, not centre data: kept beside the app's config, not synced.
@@ -132,6 +147,15 @@ impl AppState {
         self.logout();
         Ok(kept_aside)
     }
+}
+
+/// The folders support asks for.
+#[derive(Debug, Clone, Copy, serde::Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub(crate) enum SupportFolder {
+    Data,
+    Logs,
 }
 
 /// What the window needs before anyone logs in.

@@ -52,3 +52,15 @@ def test_a_disabled_clerk_is_sent_back_to_login_at_the_next_step(app):
     app.type("login-username", "qiantai")
     app.type("login-password", "demo1234" + Keys.ENTER)
     assert "停用" in app.text_of("form-error")
+
+
+def test_support_finds_the_data_and_the_log_one_click_away(app):
+    import os
+    app.login("qiantai")
+    app.click("nav-settings")
+    app.click("open-data-folder")
+    assert app.text_of("opened-folder") == os.path.dirname(str(app.db))
+    app.click("open-log-folder")
+    logs = app.wait_text("opened-folder", lambda t: t != os.path.dirname(str(app.db)))
+    # The rotating log the app writes (tauri-plugin-log) is in that folder.
+    assert os.path.isfile(os.path.join(logs, "centredesk.log")), os.listdir(logs)
