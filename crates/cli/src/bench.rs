@@ -30,7 +30,8 @@ pub enum BenchCommand {
         data: Option<PathBuf>,
     },
     /// Roll call of a class saved in one go (marks, lessons, notices, change log)
-    /// against the same class saved one student at a time.
+    /// against the same class saved one student at a time, and payments one by one;
+    /// each under the shipped synchronous=FULL next to NORMAL.
     Rollcall {
         #[arg(long, default_value_t = 40)]
         students: usize,

@@ -224,6 +224,17 @@ impl Core {
         Ok(core)
     }
 
+    /// For the write benchmarks only (`centredesk bench rollcall`), which time the same
+    /// writes under `synchronous=NORMAL` next to the shipped `FULL` to show what the
+    /// durability costs. Nothing else calls it: a desk that used it could lose a printed
+    /// receipt's payment in a power cut.
+    #[doc(hidden)]
+    pub fn benchmark_relax_durability(&self, relaxed: bool) -> Result<()> {
+        let conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        conn.pragma_update(None, "synchronous", if relaxed { "NORMAL" } else { "FULL" })?;
+        Ok(())
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
