@@ -6,6 +6,9 @@
 #   scripts/with-postgres.sh cargo test -p centredesk-server
 # The tests' cluster runs with fsync off; PG_DURABLE=1 keeps PostgreSQL's default
 # durability (fsync and synchronous_commit on), for benchmarks.
+# TLS is on (plain connections still work) with a certificate made here for 127.0.0.1,
+# which CENTREDESK_TEST_PG_CA names (the server's sslmode tests use it); without openssl
+# the cluster has no TLS and those tests check less.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -gt 0 ] || set -- cargo test -p centredesk-server --test storage -- --nocapture
@@ -28,6 +31,17 @@ trap cleanup EXIT
 "${as[@]}" "$bindir/initdb" -D "$tmp/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
 durability="-c fsync=off"
 [ "${PG_DURABLE:-}" = 1 ] && durability=""
-"${as[@]}" "$bindir/pg_ctl" -D "$tmp/data" -l "$tmp/log" -w -o "-p $port -k $tmp -c listen_addresses=127.0.0.1 $durability" start >/dev/null
-echo "throwaway PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') on 127.0.0.1:$port ($tmp)"
-CENTREDESK_TEST_PG="postgres://postgres@127.0.0.1:$port" "$@"
+tls=""
+ca=""
+if command -v openssl >/dev/null 2>&1; then
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+        -addext subjectAltName=IP:127.0.0.1,DNS:localhost -addext basicConstraints=critical,CA:FALSE -addext extendedKeyUsage=serverAuth \
+        -keyout "$tmp/server.key" -out "$tmp/server.crt" 2>/dev/null
+    chmod 600 "$tmp/server.key"
+    [ "$(id -u)" = 0 ] && chown postgres "$tmp/server.key" "$tmp/server.crt"
+    tls="-c ssl=on -c ssl_cert_file=$tmp/server.crt -c ssl_key_file=$tmp/server.key"
+    ca="$tmp/server.crt"
+fi
+"${as[@]}" "$bindir/pg_ctl" -D "$tmp/data" -l "$tmp/log" -w -o "-p $port -k $tmp -c listen_addresses=127.0.0.1 $durability $tls" start >/dev/null
+echo "throwaway PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') on 127.0.0.1:$port ($tmp)${ca:+, TLS on}"
+CENTREDESK_TEST_PG="postgres://postgres@127.0.0.1:$port" CENTREDESK_TEST_PG_CA="$ca" "$@"

@@ -148,6 +148,12 @@ pub enum SyncError {
     BadCredentials,
     #[error("the device token was refused")]
     Unauthorized,
+    #[error("head office revoked this desk's registration")]
+    Revoked,
+    #[error("the head-office account belongs to another centre: {0}")]
+    NotYourCentre(String),
+    #[error("too many tries; wait {0} s")]
+    RateLimited(u64),
     #[error("forbidden: {0}")]
     Forbidden(String),
     #[error("the server needs a newer CentreDesk: {0}")]
@@ -168,7 +174,7 @@ impl SyncError {
     /// Network trouble and server errors pass; everything else needs a person.
     pub fn is_transient(&self) -> bool {
         // A keyring that does not answer now may after the manager unlocks it or logs in.
-        matches!(self, SyncError::Network(_) | SyncError::Server { .. } | SyncError::Keyring(_))
+        matches!(self, SyncError::Network(_) | SyncError::Server { .. } | SyncError::Keyring(_) | SyncError::RateLimited(_))
     }
 
     pub fn code(&self) -> &'static str {
@@ -178,6 +184,9 @@ impl SyncError {
             SyncError::Server { .. } => "sync_server_error",
             SyncError::BadCredentials => "sync_bad_credentials",
             SyncError::Unauthorized => "sync_unauthorized",
+            SyncError::Revoked => "sync_revoked",
+            SyncError::NotYourCentre(_) => "sync_not_your_centre",
+            SyncError::RateLimited(_) => "sync_rate_limited",
             SyncError::Forbidden(_) => "sync_forbidden",
             SyncError::TooOld(_) => "sync_too_old",
             SyncError::Diverged(_) => "sync_diverged",
@@ -202,6 +211,18 @@ impl SyncError {
             SyncError::Unauthorized => (
                 "总部不再认可这台电脑的登记，请重新登记。".into(),
                 "Head office no longer accepts this desk's registration; please register again.".into(),
+            ),
+            SyncError::Revoked => (
+                "总部已注销这台电脑的登记（设备被吊销），数据不再上传；如需继续同步，请经理用总部账号重新登记。".into(),
+                "Head office revoked this desk's registration, so nothing is uploaded; to sync again, the manager registers it again with a head-office account.".into(),
+            ),
+            SyncError::NotYourCentre(_) => (
+                "这个总部账号只属于另一个校区，不能登记本校区的电脑；请用本校区的账号或总部管理员账号。".into(),
+                "This head-office account belongs to another centre and cannot register this centre's desk; use this centre's account or an administrator's.".into(),
+            ),
+            SyncError::RateLimited(wait) => (
+                format!("尝试次数过多，总部服务器要求等待 {wait} 秒后再试。"),
+                format!("Too many tries: the head-office server asks to wait {wait} s before trying again."),
             ),
             SyncError::Forbidden(d) => (format!("总部拒收：数据属于另一个校区（{d}）。"), format!("Head office refused: the data belongs to another centre ({d}).")),
             SyncError::TooOld(_) => ("总部服务器需要更新版本的 CentreDesk，请升级本软件。".into(), "The head-office server needs a newer CentreDesk; please update.".into()),
@@ -356,8 +377,11 @@ fn answer(result: std::result::Result<ureq::Response, ureq::Error>) -> SyncResul
             let code = body.code.as_str();
             Err(match status {
                 401 if code == wire::code::BAD_CREDENTIALS => SyncError::BadCredentials,
+                401 if code == wire::code::DEVICE_REVOKED => SyncError::Revoked,
                 401 => SyncError::Unauthorized,
+                403 if code == wire::code::NOT_YOUR_CENTRE => SyncError::NotYourCentre(message),
                 403 => SyncError::Forbidden(message),
+                429 => SyncError::RateLimited(body.retry_after.unwrap_or(60)),
                 426 => SyncError::TooOld(message),
                 409 if code == wire::code::GAP => return Ok(serde_json::json!({ "gap": true, "expected_seq": body.expected_seq })),
                 409 if code == wire::code::DIVERGED || code == wire::code::EPOCH => SyncError::Diverged(message),

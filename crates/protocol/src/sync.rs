@@ -25,6 +25,15 @@
 //! Before rebasing, the desk raises its number counters to the highest numbers the
 //! server has seen ([`NUMBERED`]), so a receipt number that left the desk is never
 //! issued again.
+//!
+//! **Who may do what.** A head-office account is either an administrator (every centre)
+//! or a centre's account (its own centre only): registering a desk for another centre is
+//! 403 [`code::NOT_YOUR_CENTRE`]. Head office lists devices (`GET /api/v1/devices`,
+//! [`DeviceInfo`]) and revokes one (`POST /api/v1/devices/{id}/revoke`); a revoked
+//! device's token is then 401 [`code::DEVICE_REVOKED`] at its next status or push, and
+//! the desk must be registered again. Register and the head-office reads are rate-limited
+//! per address and per username: 429 [`code::RATE_LIMITED`] with `retry_after` (seconds,
+//! also the `Retry-After` header).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -33,6 +42,9 @@ use std::collections::BTreeMap;
 pub const REGISTER: &str = "/api/v1/devices/register";
 pub const STATUS: &str = "/api/v1/sync/status";
 pub const PUSH: &str = "/api/v1/sync/push";
+/// Head office: the registered devices (`GET`, `?centre=CODE`), and
+/// `POST {DEVICES}/{id}/revoke`.
+pub const DEVICES: &str = "/api/v1/devices";
 
 /// One change-log entry as the desk sends it (the columns of its `change_log`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -121,6 +133,26 @@ pub struct StatusResponse {
     pub numbers: BTreeMap<String, i64>,
 }
 
+/// A registered device as head office lists it (`GET /api/v1/devices`, and the answer of
+/// a revoke).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DeviceInfo {
+    pub id: i64,
+    /// The centre's code.
+    pub centre: String,
+    pub name: String,
+    /// The head-office account that registered it.
+    #[serde(default)]
+    pub registered_by: Option<String>,
+    pub registered_at: String,
+    #[serde(default)]
+    pub last_push_at: Option<String>,
+    pub acked_through_seq: i64,
+    /// When head office revoked it (its token is refused from then on).
+    #[serde(default)]
+    pub revoked_at: Option<String>,
+}
+
 /// Every error answer: `{code, message, …}`; `expected_seq` with [`code::GAP`], `seq` with
 /// [`code::DIVERGED`], `supported` with [`code::PAYLOAD_VERSION`].
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -144,7 +176,17 @@ pub mod code {
     pub const UNAUTHORIZED: &str = "unauthorized";
     pub const BAD_CREDENTIALS: &str = "bad_credentials";
     pub const FORBIDDEN: &str = "forbidden";
+    /// A device writing rows of another centre (or naming another centre in its body).
     pub const OTHER_CENTRE: &str = "other_centre";
+    /// A centre's account asking for another centre (registering its desk, reading its data).
+    pub const NOT_YOUR_CENTRE: &str = "not_your_centre";
+    /// Only a head-office administrator may (the overview page across centres).
+    pub const ADMIN_ONLY: &str = "admin_only";
+    /// The device's token was revoked by head office: register the desk again.
+    pub const DEVICE_REVOKED: &str = "device_revoked";
+    /// An op head office cannot store or fold as sent (text with NUL, an over-long id, …):
+    /// the whole batch is refused (400) and nothing applied.
+    pub const INVALID_OP: &str = "invalid_op";
     pub const NOT_FOUND: &str = "not_found";
     pub const EXISTS: &str = "exists";
     pub const GAP: &str = "gap";

@@ -25,3 +25,28 @@ pub fn now() -> DateTime<Utc> {
 pub fn now_text() -> String {
     now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
+
+/// One server's clock: [`now`], plus an offset that only tests move (so a test can let
+/// a lockout run out without sleeping and without touching the process's clock, which
+/// other servers in the same test process share).
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    ahead_ms: std::sync::Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl Clock {
+    pub fn now(&self) -> DateTime<Utc> {
+        now() + chrono::Duration::milliseconds(self.ahead_ms.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Milliseconds since the Unix epoch (what the store keeps for lockouts).
+    pub fn now_ms(&self) -> i64 {
+        self.now().timestamp_millis()
+    }
+
+    /// Moves this server's clock forward (tests).
+    pub fn advance(&self, by: std::time::Duration) {
+        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        self.ahead_ms.fetch_add(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+}

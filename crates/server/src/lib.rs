@@ -8,11 +8,12 @@ pub mod clock;
 pub mod fold;
 pub mod http;
 pub mod pg;
+pub mod pg_tls;
 pub mod reports;
 pub mod sqlite;
 pub mod store;
 
-pub use http::{router, serve, AppState};
+pub use http::{router, router_with, serve, serve_with, AppState, Limits, Options};
 pub use pg::PgStore;
 pub use sqlite::SqliteStore;
 pub use store::Store;

@@ -5,6 +5,7 @@
 //! proxy that terminates it (see README).
 
 use centredesk_server::auth::hash_password;
+use centredesk_server::store::Role;
 use centredesk_server::{PgStore, SqliteStore, Store};
 use clap::{Parser, Subcommand};
 use std::io::BufRead;
@@ -18,9 +19,14 @@ struct Cli {
     /// Data directory (the SQLite store lives in DIR/centredesk-server.db).
     #[arg(long, global = true, env = "CENTREDESK_SERVER_DATA", default_value = "centredesk-server-data")]
     data: PathBuf,
-    /// Use PostgreSQL instead of the SQLite file: `postgres://user:pass@host/db`.
+    /// Use PostgreSQL instead of the SQLite file: `postgres://user:pass@host/db`, with
+    /// `?sslmode=disable|prefer|require` (default prefer; require checks the certificate).
     #[arg(long, global = true, env = "CENTREDESK_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
+    /// With `sslmode=require`: the CA (PEM) that issued PostgreSQL's certificate, instead
+    /// of the public CAs.
+    #[arg(long, global = true, env = "CENTREDESK_DATABASE_CA")]
+    database_ca: Option<PathBuf>,
     /// Run as if the time were this instant (RFC 3339), the clock then running on at the
     /// real rate: for tests of a given day. Only this option sets it.
     #[arg(long, global = true)]
@@ -42,18 +48,42 @@ enum Command {
         #[arg(long, env = "CENTREDESK_TLS_KEY", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
     },
-    /// Head-office users (they register centre devices and read the consolidated data).
+    /// Head-office accounts: administrators (every centre) and centres' accounts.
     #[command(subcommand)]
     User(UserCommand),
     /// Centres (each device registers for one).
     #[command(subcommand)]
     Centre(CentreCommand),
+    /// Registered devices (centre desks).
+    #[command(subcommand)]
+    Device(DeviceCommand),
 }
 
 #[derive(Subcommand)]
 enum UserCommand {
-    /// Add a user; the password is read from CENTREDESK_SERVER_PASSWORD or the first line of stdin.
-    Add { username: String },
+    /// Add an account: a head-office administrator, or with --centre a centre's account
+    /// (registers that centre's desks and reads that centre only). The password is read
+    /// from CENTREDESK_SERVER_PASSWORD or the first line of stdin.
+    Add {
+        username: String,
+        /// The centre (its code) this account belongs to.
+        #[arg(long)]
+        centre: Option<String>,
+    },
+    /// List the accounts and what each may reach.
+    List,
+}
+
+#[derive(Subcommand)]
+enum DeviceCommand {
+    /// List registered devices (every centre's, or one's).
+    List {
+        #[arg(long)]
+        centre: Option<String>,
+    },
+    /// Revoke a device: its token is refused from its next push on (the desk must be
+    /// registered again).
+    Revoke { id: i64 },
 }
 
 #[derive(Subcommand)]
@@ -85,7 +115,11 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         centredesk_server::clock::start_at(at.with_timezone(&chrono::Utc));
     }
     let (store, where_): (Arc<dyn Store>, String) = match &cli.database_url {
-        Some(url) => (Arc::new(PgStore::connect(url)?), "PostgreSQL".into()),
+        Some(url) => {
+            let pg = PgStore::connect_with(url, cli.database_ca.as_deref())?;
+            let tls = if pg.encrypted()? { "TLS" } else { "not encrypted" };
+            (Arc::new(pg), format!("PostgreSQL ({tls})"))
+        }
         None => (Arc::new(SqliteStore::open_dir(&cli.data)?), cli.data.display().to_string()),
     };
     let listen_default = std::env::var("CENTREDESK_SERVER_LISTEN").unwrap_or_else(|_| "127.0.0.1:8787".into());
@@ -111,7 +145,11 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 }
             })?;
         }
-        Command::User(UserCommand::Add { username }) => {
+        Command::User(UserCommand::Add { username, centre }) => {
+            let centre_id = match &centre {
+                Some(code) => Some(store.centre_id(code)?.ok_or_else(|| format!("there is no centre {code} (add it first: centre add {code} --name …)"))?),
+                None => None,
+            };
             let password = match std::env::var("CENTREDESK_SERVER_PASSWORD") {
                 Ok(p) if !p.is_empty() => p,
                 _ => {
@@ -123,8 +161,47 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             if password.chars().count() < 8 {
                 return Err("the password needs at least 8 characters".into());
             }
-            store.add_user(&username, &hash_password(&password))?;
-            println!("user {username} added");
+            store.add_account(&username, &hash_password(&password), centre_id)?;
+            match &centre {
+                Some(code) => println!("user {username} added (centre {code}'s account)"),
+                None => println!("user {username} added (head-office administrator)"),
+            }
+        }
+        Command::User(UserCommand::List) => {
+            for u in store.users()? {
+                let role = match u.role {
+                    Role::Admin => "administrator".to_string(),
+                    Role::Centre { code, .. } => format!("centre {code}"),
+                    Role::None => "no access".to_string(),
+                };
+                println!("{}\t{role}", u.username);
+            }
+        }
+        Command::Device(DeviceCommand::List { centre }) => {
+            let centre_id = match &centre {
+                Some(code) => Some(store.centre_id(code)?.ok_or_else(|| format!("there is no centre {code}"))?),
+                None => None,
+            };
+            for d in store.devices(centre_id)? {
+                let state = match &d.revoked_at {
+                    Some(at) => format!("revoked {at}"),
+                    None => "active".to_string(),
+                };
+                println!(
+                    "{}\t{}\t{}\tby {}\tregistered {}\tlast push {}\tacked {}\t{state}",
+                    d.id,
+                    d.centre,
+                    d.name,
+                    d.registered_by.unwrap_or_default(),
+                    d.registered_at,
+                    d.last_push_at.unwrap_or_default(),
+                    d.acked_through_seq
+                );
+            }
+        }
+        Command::Device(DeviceCommand::Revoke { id }) => {
+            let d = store.revoke_device(id, None)?.ok_or_else(|| format!("there is no device {id}"))?;
+            println!("device {id} ({}, centre {}) revoked at {}", d.name, d.centre, d.revoked_at.unwrap_or_default());
         }
         Command::Centre(CentreCommand::Add { code, name }) => {
             store.add_centre(&code, &name)?;

@@ -6,7 +6,11 @@
 //! network round trip each (100,000 ops took 80 s that way, 4× the target).
 
 use crate::fold::{effects, net_effects, Effect};
-use crate::store::{is_global_id, CentreInfo, Device, Op, PushError, PushOutcome, Store, StoreError};
+use crate::store::{
+    is_global_id, lockout_ms, CentreInfo, Device, DeviceInfo, LoginThrottle, Op, PushError, PushOutcome, Role, Store, StoreError, User,
+    FAILURES_FORGOTTEN_MS,
+};
+use postgres::config::SslMode;
 use postgres::{Client, NoTls};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -73,6 +77,93 @@ CREATE TABLE IF NOT EXISTS ops_superseded (
 );
 ";
 
+/// Later changes to the schema, in order, each in one transaction (under an advisory
+/// lock, so two servers starting together apply it once) with its number recorded in
+/// `schema_migrations`. Only ever appended to; the same list as `sqlite.rs`.
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "accounts: head-office administrators and centre accounts",
+        "ALTER TABLE users ADD COLUMN is_admin BOOLEAN NOT NULL DEFAULT false;
+         ALTER TABLE users ADD COLUMN centre_id BIGINT REFERENCES centres(id);
+         -- Every account before this release read every centre: they stay administrators.
+         UPDATE users SET is_admin = true;",
+    ),
+    (
+        2,
+        "devices: revocation",
+        "ALTER TABLE devices ADD COLUMN revoked_at TEXT;
+         ALTER TABLE devices ADD COLUMN revoked_by BIGINT REFERENCES users(id);",
+    ),
+    (
+        3,
+        "wrong passwords per username",
+        "CREATE TABLE login_failures (
+             username        TEXT PRIMARY KEY,
+             failures        BIGINT NOT NULL,
+             last_failure_ms BIGINT NOT NULL,
+             locked_until_ms BIGINT NOT NULL DEFAULT 0
+         );",
+    ),
+];
+
+/// Any number, so that two servers on one database take the same lock.
+const MIGRATION_LOCK: i64 = 0x43_44_5f_6d_69_67;
+
+fn migrate(client: &mut Client) -> Result<(), StoreError> {
+    for (version, name, sql) in MIGRATIONS {
+        let mut tx = client.transaction().map_err(backend)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).map_err(backend)?;
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+            .map_err(backend)?;
+        let done = tx.query_opt("SELECT 1 FROM schema_migrations WHERE version = $1", &[version]).map_err(backend)?.is_some();
+        if !done {
+            // Dropping `tx` on an error rolls the whole migration back (DDL included).
+            tx.batch_execute(sql)
+                .map_err(|e| StoreError::Backend(format!("schema migration {version} ({name}) failed, nothing of it applied: {}", describe(&e))))?;
+            tx.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)", &[version, name, &now()]).map_err(backend)?;
+        }
+        tx.commit().map_err(backend)?;
+    }
+    Ok(())
+}
+
+fn role(is_admin: bool, centre: Option<(i64, String)>) -> Role {
+    match (is_admin, centre) {
+        (true, _) => Role::Admin,
+        (false, Some((id, code))) => Role::Centre { id, code },
+        (false, None) => Role::None,
+    }
+}
+
+const DEVICE_INFO: &str = "SELECT d.id, c.code, d.name, u.username,
+        to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), d.last_push_at, d.acked_through_seq, d.revoked_at
+     FROM devices d JOIN centres c ON c.id = d.centre_id LEFT JOIN users u ON u.id = d.registered_by";
+
+fn device_info_row(r: &postgres::Row) -> DeviceInfo {
+    DeviceInfo {
+        id: r.get(0),
+        centre: r.get(1),
+        name: r.get(2),
+        registered_by: r.get(3),
+        registered_at: r.get(4),
+        last_push_at: r.get(5),
+        acked_through_seq: r.get(6),
+        revoked_at: r.get(7),
+    }
+}
+
+/// The error with its causes (the driver's own text is only its kind: "db error").
+fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text += &format!(": {s}");
+        source = s.source();
+    }
+    text
+}
+
 pub struct PgStore {
     /// Dropped on a thread of its own (see `Drop`).
     client: std::mem::ManuallyDrop<Mutex<Client>>,
@@ -90,9 +181,9 @@ impl Drop for PgStore {
 
 fn backend(e: postgres::Error) -> StoreError {
     if e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) {
-        return StoreError::Exists(e.to_string());
+        return StoreError::Exists(describe(&e));
     }
-    StoreError::Backend(e.to_string())
+    StoreError::Backend(describe(&e))
 }
 
 impl From<postgres::Error> for PushError {
@@ -106,11 +197,48 @@ fn now() -> String {
 }
 
 impl PgStore {
-    /// Connects and creates the tables if needed. Call outside an async context.
+    /// Connects (TLS as the URL's `sslmode` says, see [`PgStore::connect_with`]) and
+    /// creates or migrates the tables. Call outside an async context.
     pub fn connect(url: &str) -> Result<PgStore, StoreError> {
-        let mut client = Client::connect(url, NoTls).map_err(backend)?;
+        PgStore::connect_with(url, None)
+    }
+
+    /// `sslmode` in the URL (`postgres://…?sslmode=require`, or `sslmode=…` in a
+    /// key=value string), as libpq names it, over rustls (no OpenSSL):
+    ///
+    /// - `disable`: plain TCP;
+    /// - `prefer` (the default): TLS when the server offers it, plain when it does not;
+    ///   the certificate is not checked (as libpq's `prefer`: against eavesdropping, not
+    ///   against an impostor);
+    /// - `require`: TLS or no connection, and the server's certificate must be valid for
+    ///   the host, issued by a public CA (webpki roots) or, given `ca_file` (PEM), by that
+    ///   CA alone — stricter than libpq's `require`, like its `verify-full`.
+    pub fn connect_with(url: &str, ca_file: Option<&std::path::Path>) -> Result<PgStore, StoreError> {
+        let config: postgres::Config =
+            url.parse().map_err(|e: postgres::Error| StoreError::Backend(format!("the PostgreSQL URL is not valid: {}", describe(&e))))?;
+        let mode = config.get_ssl_mode();
+        let connected = match mode {
+            SslMode::Disable => config.connect(NoTls),
+            SslMode::Prefer => config.connect(crate::pg_tls::unverified()),
+            _ => config.connect(crate::pg_tls::verified(ca_file)?),
+        };
+        let mut client = connected.map_err(|e| {
+            let mode = match mode {
+                SslMode::Disable => "sslmode=disable",
+                SslMode::Prefer => "sslmode=prefer",
+                _ => "sslmode=require",
+            };
+            StoreError::Backend(format!("cannot connect to PostgreSQL ({mode}): {}", describe(&e)))
+        })?;
         client.batch_execute(SCHEMA).map_err(backend)?;
+        migrate(&mut client)?;
         Ok(PgStore { client: std::mem::ManuallyDrop::new(Mutex::new(client)) })
+    }
+
+    /// Whether this connection is encrypted (PostgreSQL's own view, `pg_stat_ssl`).
+    pub fn encrypted(&self) -> Result<bool, StoreError> {
+        let row = self.client().query_one("SELECT COALESCE((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)", &[]).map_err(backend)?;
+        Ok(row.get(0))
     }
 
     fn client(&self) -> std::sync::MutexGuard<'_, Client> {
@@ -119,9 +247,12 @@ impl PgStore {
 }
 
 impl Store for PgStore {
-    fn add_user(&self, username: &str, password_hash: &str) -> Result<(), StoreError> {
+    fn add_account(&self, username: &str, password_hash: &str, centre_id: Option<i64>) -> Result<(), StoreError> {
         self.client()
-            .execute("INSERT INTO users (username, password_hash) VALUES ($1, $2)", &[&username, &password_hash])
+            .execute(
+                "INSERT INTO users (username, password_hash, is_admin, centre_id) VALUES ($1, $2, $3, $4)",
+                &[&username, &password_hash, &centre_id.is_none(), &centre_id],
+            )
             .map_err(|e| match backend(e) {
                 StoreError::Exists(_) => StoreError::Exists(format!("user {username}")),
                 e => e,
@@ -129,9 +260,32 @@ impl Store for PgStore {
         Ok(())
     }
 
-    fn user(&self, username: &str) -> Result<Option<(i64, String)>, StoreError> {
-        let row = self.client().query_opt("SELECT id, password_hash FROM users WHERE username = $1", &[&username]).map_err(backend)?;
-        Ok(row.map(|r| (r.get(0), r.get(1))))
+    fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
+        let row = self
+            .client()
+            .query_opt(
+                "SELECT u.id, u.username, u.password_hash, u.is_admin, c.id, c.code FROM users u LEFT JOIN centres c ON c.id = u.centre_id WHERE u.username = $1",
+                &[&username],
+            )
+            .map_err(backend)?;
+        Ok(row.map(|r| {
+            let centre = r.get::<_, Option<i64>>(4).zip(r.get::<_, Option<String>>(5));
+            User { id: r.get(0), username: r.get(1), password_hash: r.get(2), role: role(r.get(3), centre) }
+        }))
+    }
+
+    fn users(&self) -> Result<Vec<User>, StoreError> {
+        let rows = self
+            .client()
+            .query("SELECT u.id, u.username, u.is_admin, c.id, c.code FROM users u LEFT JOIN centres c ON c.id = u.centre_id ORDER BY u.username COLLATE \"C\"", &[])
+            .map_err(backend)?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let centre = r.get::<_, Option<i64>>(3).zip(r.get::<_, Option<String>>(4));
+                User { id: r.get(0), username: r.get(1), password_hash: String::new(), role: role(r.get(2), centre) }
+            })
+            .collect())
     }
 
     fn add_centre(&self, code: &str, name: &str) -> Result<(), StoreError> {
@@ -150,8 +304,8 @@ impl Store for PgStore {
         let row = self
             .client()
             .query_one(
-                "INSERT INTO devices (centre_id, name, token_hash, registered_by) VALUES ($1, $2, $3, $4) RETURNING id",
-                &[&centre_id, &name, &token_hash, &user_id],
+                "INSERT INTO devices (centre_id, name, token_hash, registered_by, created_at) VALUES ($1, $2, $3, $4, $5::text::timestamptz) RETURNING id",
+                &[&centre_id, &name, &token_hash, &user_id, &now()],
             )
             .map_err(backend)?;
         Ok(row.get(0))
@@ -161,11 +315,69 @@ impl Store for PgStore {
         let row = self
             .client()
             .query_opt(
-                "SELECT d.id, d.centre_id, c.code, d.acked_through_seq, d.epoch FROM devices d JOIN centres c ON c.id = d.centre_id WHERE d.token_hash = $1",
+                "SELECT d.id, d.centre_id, c.code, d.acked_through_seq, d.epoch, d.revoked_at IS NOT NULL
+                 FROM devices d JOIN centres c ON c.id = d.centre_id WHERE d.token_hash = $1",
                 &[&token_hash],
             )
             .map_err(backend)?;
-        Ok(row.map(|r| Device { id: r.get(0), centre_id: r.get(1), centre_code: r.get(2), acked_through_seq: r.get(3), epoch: r.get(4) }))
+        Ok(row.map(|r| Device { id: r.get(0), centre_id: r.get(1), centre_code: r.get(2), acked_through_seq: r.get(3), epoch: r.get(4), revoked: r.get(5) }))
+    }
+
+    fn devices(&self, centre_id: Option<i64>) -> Result<Vec<DeviceInfo>, StoreError> {
+        let rows = self
+            .client()
+            .query(&format!("{DEVICE_INFO} WHERE $1::bigint IS NULL OR d.centre_id = $1 ORDER BY d.id"), &[&centre_id])
+            .map_err(backend)?;
+        Ok(rows.iter().map(device_info_row).collect())
+    }
+
+    fn device_info(&self, id: i64) -> Result<Option<DeviceInfo>, StoreError> {
+        Ok(self.client().query_opt(&format!("{DEVICE_INFO} WHERE d.id = $1"), &[&id]).map_err(backend)?.as_ref().map(device_info_row))
+    }
+
+    fn revoke_device(&self, id: i64, by_user: Option<i64>) -> Result<Option<DeviceInfo>, StoreError> {
+        let mut client = self.client();
+        client
+            .execute("UPDATE devices SET revoked_at = $2, revoked_by = $3 WHERE id = $1 AND revoked_at IS NULL", &[&id, &now(), &by_user])
+            .map_err(backend)?;
+        Ok(client.query_opt(&format!("{DEVICE_INFO} WHERE d.id = $1"), &[&id]).map_err(backend)?.as_ref().map(device_info_row))
+    }
+
+    fn login_throttle(&self, username: &str, now_ms: i64) -> Result<LoginThrottle, StoreError> {
+        let row = self
+            .client()
+            .query_opt("SELECT failures, locked_until_ms, last_failure_ms FROM login_failures WHERE username = $1", &[&username])
+            .map_err(backend)?;
+        Ok(match row.map(|r| (r.get::<_, i64>(0), r.get::<_, i64>(1), r.get::<_, i64>(2))) {
+            Some((failures, locked_until_ms, last)) if last >= now_ms.saturating_sub(FAILURES_FORGOTTEN_MS) => LoginThrottle { failures, locked_until_ms },
+            _ => LoginThrottle::default(),
+        })
+    }
+
+    fn login_failed(&self, username: &str, now_ms: i64) -> Result<LoginThrottle, StoreError> {
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(backend)?;
+        // Old failures are forgotten (this username's too: it counts from 1 again).
+        tx.execute("DELETE FROM login_failures WHERE last_failure_ms < $1", &[&now_ms.saturating_sub(FAILURES_FORGOTTEN_MS)]).map_err(backend)?;
+        let failures: i64 = tx
+            .query_one(
+                "INSERT INTO login_failures (username, failures, last_failure_ms) VALUES ($1, 1, $2)
+                 ON CONFLICT (username) DO UPDATE SET failures = login_failures.failures + 1, last_failure_ms = excluded.last_failure_ms
+                 RETURNING failures",
+                &[&username, &now_ms],
+            )
+            .map_err(backend)?
+            .get(0);
+        let lock = lockout_ms(failures);
+        let locked_until_ms = if lock > 0 { now_ms.saturating_add(lock) } else { 0 };
+        tx.execute("UPDATE login_failures SET locked_until_ms = $2 WHERE username = $1", &[&username, &locked_until_ms]).map_err(backend)?;
+        tx.commit().map_err(backend)?;
+        Ok(LoginThrottle { failures, locked_until_ms })
+    }
+
+    fn login_succeeded(&self, username: &str) -> Result<(), StoreError> {
+        self.client().execute("DELETE FROM login_failures WHERE username = $1", &[&username]).map_err(backend)?;
+        Ok(())
     }
 
     /// The same transaction as SQLite's, written in bulk: a handful of statements per push
@@ -174,8 +386,11 @@ impl Store for PgStore {
         let mut client = self.client();
         let mut tx = client.transaction()?;
         // FOR UPDATE: two servers on one database still apply a device's ops one push at a time.
-        let row = tx.query_one("SELECT acked_through_seq, epoch FROM devices WHERE id = $1 FOR UPDATE", &[&device.id])?;
+        let row = tx.query_one("SELECT acked_through_seq, epoch, revoked_at IS NOT NULL FROM devices WHERE id = $1 FOR UPDATE", &[&device.id])?;
         let (mut acked, current): (i64, Option<String>) = (row.get(0), row.get(1));
+        if row.get::<_, bool>(2) {
+            return Err(PushError::Revoked);
+        }
         let mut out = PushOutcome { acked_through_seq: acked, applied: 0, duplicates: 0, rebased: false };
         let Some(first) = ops.first() else { return Ok(out) };
         let received = now();
@@ -316,7 +531,7 @@ impl Store for PgStore {
         let rows = self
             .client()
             .query(
-                "SELECT c.code, c.name, COUNT(d.id), MAX(d.last_push_at), COALESCE(MAX(d.acked_through_seq), 0)
+                "SELECT c.code, c.name, COUNT(d.id) FILTER (WHERE d.revoked_at IS NULL), MAX(d.last_push_at), COALESCE(MAX(d.acked_through_seq), 0)
                  FROM centres c LEFT JOIN devices d ON d.centre_id = c.id GROUP BY c.id ORDER BY c.code",
                 &[],
             )

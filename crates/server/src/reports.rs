@@ -20,19 +20,25 @@ pub struct MonthFigures {
     pub attendances: i64,
 }
 
-/// `"-12.30"` → -1230 fen; what the centre's `Money` serializes to.
+/// `"-12.30"` → -1230 fen; what the centre's `Money` serializes to. Anything else
+/// (signs inside, letters, more than two decimals, beyond an i64 of fen) is None.
 pub fn fen(text: &str) -> Option<i64> {
     let (neg, t) = text.strip_prefix('-').map_or((false, text), |t| (true, t));
     let (yuan, frac) = t.split_once('.').unwrap_or((t, "0"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(yuan) || !(frac.is_empty() || digits(frac)) {
+        return None;
+    }
     let frac = format!("{frac:0<2}");
     if frac.len() != 2 {
         return None;
     }
-    let v = yuan.parse::<i64>().ok()? * 100 + frac.parse::<i64>().ok()?;
+    let v = yuan.parse::<i64>().ok()?.checked_mul(100)?.checked_add(frac.parse::<i64>().ok()?)?;
     Some(if neg { -v } else { v })
 }
 
-pub fn yuan(fen: i64) -> String {
+/// Fen as yuan text (`-1230` → `"-12.30"`); wide, so that a month's sum never overflows.
+pub fn yuan(fen: i128) -> String {
     let sign = if fen < 0 { "-" } else { "" };
     format!("{sign}{}.{:02}", fen.unsigned_abs() / 100, fen.unsigned_abs() % 100)
 }
@@ -41,14 +47,25 @@ fn text<'a>(v: &'a Value, k: &str) -> &'a str {
     v.get(k).and_then(Value::as_str).unwrap_or_default()
 }
 
-fn month_of(date: &str) -> Option<String> {
-    (date.len() >= 7).then(|| date[..7].to_string())
+/// `(year, month)` of a `YYYY-MM…` date; None for anything else (a month 13, letters,
+/// a date cut inside a character).
+fn year_month(date: &str) -> Option<(i32, u32)> {
+    let (y, m) = (date.get(..4)?, date.get(5..7)?);
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if date.as_bytes()[4] != b'-' || !digits(y) || !digits(m) {
+        return None;
+    }
+    let month: u32 = m.parse().ok()?;
+    (1..=12).contains(&month).then_some((y.parse().ok()?, month))
 }
 
-/// Months from `start` to `end` inclusive (`YYYY-MM-DD` dates).
+fn month_of(date: &str) -> Option<String> {
+    year_month(date).map(|(y, m)| format!("{y:04}-{m:02}"))
+}
+
+/// Months from `start` to `end` inclusive (`YYYY-MM-DD` dates), at most 240.
 fn months_between(start: &str, end: &str) -> Vec<String> {
-    let parse = |d: &str| -> Option<(i32, u32)> { Some((d.get(..4)?.parse().ok()?, d.get(5..7)?.parse().ok()?)) };
-    let (Some((mut y, mut m)), Some((ey, em))) = (parse(start), parse(end)) else { return vec![] };
+    let (Some((mut y, mut m)), Some((ey, em))) = (year_month(start), year_month(end)) else { return vec![] };
     let mut out = vec![];
     while (y, m) <= (ey, em) && out.len() < 240 {
         out.push(format!("{y:04}-{m:02}"));
@@ -74,7 +91,7 @@ pub fn monthly(store: &dyn Store, centre: Option<&str>, this_month: &str) -> Res
         let id = store.centre_id(&c.code)?.ok_or_else(|| StoreError::NotFound(c.code.clone()))?;
         #[derive(Default)]
         struct Acc {
-            revenue: i64,
+            revenue: i128,
             payments: i64,
             members: BTreeSet<String>,
             attendances: i64,
@@ -83,7 +100,7 @@ pub fn monthly(store: &dyn Store, centre: Option<&str>, this_month: &str) -> Res
         for (_, p) in store.rows(id, "payment")? {
             if let Some(m) = month_of(text(&p, "business_date")) {
                 let a = by_month.entry(m).or_default();
-                a.revenue += fen(text(&p, "amount")).unwrap_or(0);
+                a.revenue += i128::from(fen(text(&p, "amount")).unwrap_or(0));
                 a.payments += 1;
             }
         }
@@ -144,9 +161,16 @@ mod tests {
 
     #[test]
     fn money_text_round_trips_through_fen() {
-        for (t, f) in [("0.00", 0), ("12.30", 1230), ("-12.30", -1230), ("4800", 480000), ("0.5", 50)] {
+        for (t, f) in [("0.00", 0), ("12.30", 1230), ("-12.30", -1230), ("4800", 480000), ("0.5", 50), ("7.", 700)] {
             assert_eq!(fen(t), Some(f), "{t}");
         }
+        for t in ["", "-", ".5", "1.-5", "+1", "1.234", "12,30", "92233720368547758.08", "99999999999999999999"] {
+            assert_eq!(fen(t), None, "{t}");
+        }
+        assert_eq!(yuan(i128::from(i64::MAX) * 3), "276701161105643274.21");
+        assert_eq!(month_of("2026-1é-01"), None);
+        assert_eq!(month_of("2026-13-01"), None);
+        assert_eq!(month_of("２０２６-１１-２０"), None);
         assert_eq!(yuan(-1230), "-12.30");
         assert_eq!(months_between("2026-11-20", "2027-02-01"), ["2026-11", "2026-12", "2027-01", "2027-02"]);
     }

@@ -3,7 +3,10 @@
 //! process).
 
 use crate::fold::{effects, Effect};
-use crate::store::{is_global_id, CentreInfo, Device, Op, PushError, PushOutcome, Store, StoreError};
+use crate::store::{
+    is_global_id, lockout_ms, CentreInfo, Device, DeviceInfo, LoginThrottle, Op, PushError, PushOutcome, Role, Store, StoreError, User,
+    FAILURES_FORGOTTEN_MS,
+};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::Value;
 use std::path::Path;
@@ -77,6 +80,75 @@ CREATE TABLE IF NOT EXISTS ops_superseded (
 /// Columns added after the first release (a store made by an older server opens).
 const ADDED_COLUMNS: &[(&str, &str, &str)] = &[("devices", "epoch", "TEXT")];
 
+/// Later changes to the schema, applied in order when the store opens, each in one
+/// transaction with its number recorded in `schema_migrations` (all of it or none).
+/// Only ever appended to: a released migration is never edited. `pg.rs` has the same list.
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "accounts: head-office administrators and centre accounts",
+        "ALTER TABLE users ADD COLUMN is_admin INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE users ADD COLUMN centre_id INTEGER REFERENCES centres(id);
+         -- Every account before this release read every centre: they stay administrators.
+         UPDATE users SET is_admin = 1;",
+    ),
+    (
+        2,
+        "devices: revocation",
+        "ALTER TABLE devices ADD COLUMN revoked_at TEXT;
+         ALTER TABLE devices ADD COLUMN revoked_by INTEGER REFERENCES users(id);",
+    ),
+    (
+        3,
+        "wrong passwords per username",
+        "CREATE TABLE login_failures (
+             username        TEXT PRIMARY KEY,
+             failures        INTEGER NOT NULL,
+             last_failure_ms INTEGER NOT NULL,
+             locked_until_ms INTEGER NOT NULL DEFAULT 0
+         );",
+    ),
+];
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")?;
+    for (version, name, sql) in MIGRATIONS {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let done: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)", [version], |r| r.get(0))?;
+        if !done {
+            // Dropping `tx` on an error rolls the whole migration back.
+            tx.execute_batch(sql).map_err(|e| StoreError::Backend(format!("schema migration {version} ({name}) failed, nothing of it applied: {e}")))?;
+            tx.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)", params![version, name, now()])?;
+        }
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn role(is_admin: bool, centre: Option<(i64, String)>) -> Role {
+    match (is_admin, centre) {
+        (true, _) => Role::Admin,
+        (false, Some((id, code))) => Role::Centre { id, code },
+        (false, None) => Role::None,
+    }
+}
+
+const DEVICE_INFO: &str = "SELECT d.id, c.code, d.name, u.username, d.created_at, d.last_push_at, d.acked_through_seq, d.revoked_at
+     FROM devices d JOIN centres c ON c.id = d.centre_id LEFT JOIN users u ON u.id = d.registered_by";
+
+fn device_info_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceInfo> {
+    Ok(DeviceInfo {
+        id: r.get(0)?,
+        centre: r.get(1)?,
+        name: r.get(2)?,
+        registered_by: r.get(3)?,
+        registered_at: r.get(4)?,
+        last_push_at: r.get(5)?,
+        acked_through_seq: r.get(6)?,
+        revoked_at: r.get(7)?,
+    })
+}
+
 pub struct SqliteStore {
     conn: Mutex<Connection>,
 }
@@ -104,6 +176,8 @@ impl SqliteStore {
                 conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {ty}"))?;
             }
         }
+        let mut conn = conn;
+        migrate(&mut conn)?;
         Ok(SqliteStore { conn: Mutex::new(conn) })
     }
 
@@ -113,9 +187,12 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
-    fn add_user(&self, username: &str, password_hash: &str) -> Result<(), StoreError> {
+    fn add_account(&self, username: &str, password_hash: &str, centre_id: Option<i64>) -> Result<(), StoreError> {
         self.conn()
-            .execute("INSERT INTO users (username, password_hash, created_at) VALUES (?1, ?2, ?3)", params![username, password_hash, now()])
+            .execute(
+                "INSERT INTO users (username, password_hash, created_at, is_admin, centre_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![username, password_hash, now(), centre_id.is_none(), centre_id],
+            )
             .map_err(|e| match StoreError::from(e) {
                 StoreError::Exists(_) => StoreError::Exists(format!("user {username}")),
                 e => e,
@@ -123,11 +200,36 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn user(&self, username: &str) -> Result<Option<(i64, String)>, StoreError> {
+    fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
         Ok(self
             .conn()
-            .query_row("SELECT id, password_hash FROM users WHERE username = ?1", [username], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(
+                "SELECT u.id, u.username, u.password_hash, u.is_admin, c.id, c.code FROM users u LEFT JOIN centres c ON c.id = u.centre_id WHERE u.username = ?1",
+                [username],
+                |r| {
+                    let centre = match (r.get::<_, Option<i64>>(4)?, r.get::<_, Option<String>>(5)?) {
+                        (Some(id), Some(code)) => Some((id, code)),
+                        _ => None,
+                    };
+                    Ok(User { id: r.get(0)?, username: r.get(1)?, password_hash: r.get(2)?, role: role(r.get(3)?, centre) })
+                },
+            )
             .optional()?)
+    }
+
+    fn users(&self) -> Result<Vec<User>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT u.id, u.username, u.is_admin, c.id, c.code FROM users u LEFT JOIN centres c ON c.id = u.centre_id ORDER BY u.username")?;
+        let users = stmt
+            .query_map([], |r| {
+                let centre = match (r.get::<_, Option<i64>>(3)?, r.get::<_, Option<String>>(4)?) {
+                    (Some(id), Some(code)) => Some((id, code)),
+                    _ => None,
+                };
+                Ok(User { id: r.get(0)?, username: r.get(1)?, password_hash: String::new(), role: role(r.get(2)?, centre) })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(users)
     }
 
     fn add_centre(&self, code: &str, name: &str) -> Result<(), StoreError> {
@@ -157,19 +259,82 @@ impl Store for SqliteStore {
         Ok(self
             .conn()
             .query_row(
-                "SELECT d.id, d.centre_id, c.code, d.acked_through_seq, d.epoch FROM devices d JOIN centres c ON c.id = d.centre_id WHERE d.token_hash = ?1",
+                "SELECT d.id, d.centre_id, c.code, d.acked_through_seq, d.epoch, d.revoked_at IS NOT NULL
+                 FROM devices d JOIN centres c ON c.id = d.centre_id WHERE d.token_hash = ?1",
                 [token_hash],
-                |r| Ok(Device { id: r.get(0)?, centre_id: r.get(1)?, centre_code: r.get(2)?, acked_through_seq: r.get(3)?, epoch: r.get(4)? }),
+                |r| {
+                    Ok(Device { id: r.get(0)?, centre_id: r.get(1)?, centre_code: r.get(2)?, acked_through_seq: r.get(3)?, epoch: r.get(4)?, revoked: r.get(5)? })
+                },
             )
             .optional()?)
+    }
+
+    fn devices(&self, centre_id: Option<i64>) -> Result<Vec<DeviceInfo>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!("{DEVICE_INFO} WHERE ?1 IS NULL OR d.centre_id = ?1 ORDER BY d.id"))?;
+        let devices = stmt.query_map([centre_id], device_info_row)?.collect::<rusqlite::Result<_>>()?;
+        Ok(devices)
+    }
+
+    fn device_info(&self, id: i64) -> Result<Option<DeviceInfo>, StoreError> {
+        Ok(self.conn().query_row(&format!("{DEVICE_INFO} WHERE d.id = ?1"), [id], device_info_row).optional()?)
+    }
+
+    fn revoke_device(&self, id: i64, by_user: Option<i64>) -> Result<Option<DeviceInfo>, StoreError> {
+        let conn = self.conn();
+        conn.execute("UPDATE devices SET revoked_at = ?2, revoked_by = ?3 WHERE id = ?1 AND revoked_at IS NULL", params![id, now(), by_user])?;
+        Ok(conn.query_row(&format!("{DEVICE_INFO} WHERE d.id = ?1"), [id], device_info_row).optional()?)
+    }
+
+    fn login_throttle(&self, username: &str, now_ms: i64) -> Result<LoginThrottle, StoreError> {
+        let row: Option<(i64, i64, i64)> = self
+            .conn()
+            .query_row("SELECT failures, locked_until_ms, last_failure_ms FROM login_failures WHERE username = ?1", [username], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        Ok(match row {
+            Some((failures, locked_until_ms, last)) if last >= now_ms.saturating_sub(FAILURES_FORGOTTEN_MS) => LoginThrottle { failures, locked_until_ms },
+            _ => LoginThrottle::default(),
+        })
+    }
+
+    fn login_failed(&self, username: &str, now_ms: i64) -> Result<LoginThrottle, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Old failures are forgotten (this username's too: it counts from 1 again).
+        tx.execute("DELETE FROM login_failures WHERE last_failure_ms < ?1", [now_ms.saturating_sub(FAILURES_FORGOTTEN_MS)])?;
+        let failures: i64 = tx.query_row(
+            "INSERT INTO login_failures (username, failures, last_failure_ms) VALUES (?1, 1, ?2)
+             ON CONFLICT (username) DO UPDATE SET failures = failures + 1, last_failure_ms = excluded.last_failure_ms
+             RETURNING failures",
+            params![username, now_ms],
+            |r| r.get(0),
+        )?;
+        let lock = lockout_ms(failures);
+        let locked_until_ms = if lock > 0 { now_ms.saturating_add(lock) } else { 0 };
+        tx.execute("UPDATE login_failures SET locked_until_ms = ?2 WHERE username = ?1", params![username, locked_until_ms])?;
+        tx.commit()?;
+        Ok(LoginThrottle { failures, locked_until_ms })
+    }
+
+    fn login_succeeded(&self, username: &str) -> Result<(), StoreError> {
+        self.conn().execute("DELETE FROM login_failures WHERE username = ?1", [username])?;
+        Ok(())
     }
 
     fn push(&self, device: &Device, epoch: Option<&str>, rebase: bool, ops: &[Op]) -> Result<PushOutcome, PushError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         // Read under the write lock: the token lookup's value may be stale.
-        let (mut acked, current): (i64, Option<String>) =
-            tx.query_row("SELECT acked_through_seq, epoch FROM devices WHERE id = ?1", [device.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (mut acked, current, revoked): (i64, Option<String>, bool) = tx.query_row(
+            "SELECT acked_through_seq, epoch, revoked_at IS NOT NULL FROM devices WHERE id = ?1",
+            [device.id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        if revoked {
+            return Err(PushError::Revoked);
+        }
         let mut out = PushOutcome { acked_through_seq: acked, applied: 0, duplicates: 0, rebased: false };
         let Some(first) = ops.first() else { return Ok(out) };
         let received = now();
@@ -280,7 +445,7 @@ impl Store for SqliteStore {
     fn centres(&self) -> Result<Vec<CentreInfo>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT c.code, c.name, COUNT(d.id), MAX(d.last_push_at), COALESCE(MAX(d.acked_through_seq), 0)
+            "SELECT c.code, c.name, COUNT(CASE WHEN d.revoked_at IS NULL THEN d.id END), MAX(d.last_push_at), COALESCE(MAX(d.acked_through_seq), 0)
              FROM centres c LEFT JOIN devices d ON d.centre_id = c.id GROUP BY c.id ORDER BY c.code",
         )?;
         let rows = stmt

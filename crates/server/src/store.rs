@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+pub use centredesk_protocol::sync::DeviceInfo;
 pub use centredesk_protocol::sync::Op;
 /// What a push reports (the protocol's answer).
 pub use centredesk_protocol::sync::PushResponse as PushOutcome;
@@ -18,6 +19,53 @@ pub struct Device {
     pub acked_through_seq: i64,
     /// The log epoch of the device's current stream (None before its desk sent one).
     pub epoch: Option<String>,
+    /// Head office revoked it: its token is refused.
+    pub revoked: bool,
+}
+
+/// What a head-office account may reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// Every centre: the overview, the reports across centres, any centre's desk.
+    Admin,
+    /// One centre's account (its manager): that centre's desk and data only.
+    Centre { id: i64, code: String },
+    /// Neither (a row no release writes): may do nothing.
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub password_hash: String,
+    pub role: Role,
+}
+
+/// A username's wrong passwords in a row (see [`lockout_ms`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoginThrottle {
+    pub failures: i64,
+    /// Milliseconds since the Unix epoch (the server's clock); 0 when not locked.
+    pub locked_until_ms: i64,
+}
+
+/// Wrong passwords for one username before it is locked.
+pub const MAX_LOGIN_FAILURES: i64 = 5;
+/// The longest lockout.
+pub const MAX_LOCKOUT_MS: i64 = 15 * 60 * 1000;
+/// A username whose last wrong password is older than this starts counting again.
+pub const FAILURES_FORGOTTEN_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// How long a username is locked after `failures` wrong passwords in a row: not before
+/// [`MAX_LOGIN_FAILURES`], then 1 s, doubling with each further failure, at most
+/// [`MAX_LOCKOUT_MS`].
+pub fn lockout_ms(failures: i64) -> i64 {
+    if failures < MAX_LOGIN_FAILURES {
+        return 0;
+    }
+    let doublings = (failures - MAX_LOGIN_FAILURES).min(20) as u32;
+    (1000i64 << doublings).min(MAX_LOCKOUT_MS)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -67,6 +115,9 @@ pub enum PushError {
     /// does not start at seq 1.
     #[error("the push is not in the device's log epoch")]
     Epoch,
+    /// The device was revoked (after its token was looked up).
+    #[error("the device was revoked")]
+    Revoked,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -78,13 +129,32 @@ impl From<rusqlite::Error> for PushError {
 }
 
 pub trait Store: Send + Sync + 'static {
-    fn add_user(&self, username: &str, password_hash: &str) -> Result<(), StoreError>;
-    /// `(user id, argon2 hash)`.
-    fn user(&self, username: &str) -> Result<Option<(i64, String)>, StoreError>;
+    /// A head-office administrator.
+    fn add_user(&self, username: &str, password_hash: &str) -> Result<(), StoreError> {
+        self.add_account(username, password_hash, None)
+    }
+    /// An account: an administrator (`centre_id` None) or one centre's.
+    fn add_account(&self, username: &str, password_hash: &str, centre_id: Option<i64>) -> Result<(), StoreError>;
+    fn user(&self, username: &str) -> Result<Option<User>, StoreError>;
+    /// Every account, by username (`password_hash` left empty).
+    fn users(&self) -> Result<Vec<User>, StoreError>;
     fn add_centre(&self, code: &str, name: &str) -> Result<(), StoreError>;
     fn centre_id(&self, code: &str) -> Result<Option<i64>, StoreError>;
     fn add_device(&self, centre_id: i64, user_id: i64, name: &str, token_hash: &str) -> Result<i64, StoreError>;
+    /// The device a token belongs to, revoked or not (the caller tells them apart).
     fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>, StoreError>;
+    /// Registered devices, of one centre or all, by id.
+    fn devices(&self, centre_id: Option<i64>) -> Result<Vec<DeviceInfo>, StoreError>;
+    fn device_info(&self, id: i64) -> Result<Option<DeviceInfo>, StoreError>;
+    /// Revokes a device (its token is refused from then on); revoking it again keeps the
+    /// first time. None when there is no such device.
+    fn revoke_device(&self, id: i64, by_user: Option<i64>) -> Result<Option<DeviceInfo>, StoreError>;
+    /// The username's wrong passwords in a row (forgotten after [`FAILURES_FORGOTTEN_MS`]).
+    fn login_throttle(&self, username: &str, now_ms: i64) -> Result<LoginThrottle, StoreError>;
+    /// Counts one more wrong password and locks the username per [`lockout_ms`].
+    fn login_failed(&self, username: &str, now_ms: i64) -> Result<LoginThrottle, StoreError>;
+    /// A right password: the count starts again.
+    fn login_succeeded(&self, username: &str) -> Result<(), StoreError>;
     /// One transaction: store the ops not seen yet, fold them into the centre's rows,
     /// advance the device's `acked_through_seq`. `ops` have consecutive seqs. With
     /// `rebase` (the batch starts at seq 1 under `epoch`), first set the device's stream

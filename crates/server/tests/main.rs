@@ -3,8 +3,12 @@
 
 mod common;
 
+mod access;
+mod hostile;
 mod keyring;
+mod limits;
 mod page;
+mod pg_tls;
 mod property;
 mod push;
 mod security;

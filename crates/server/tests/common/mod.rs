@@ -16,6 +16,9 @@ pub struct Server {
     pub url: String,
     pub store: Arc<dyn Store>,
     pub dir: tempfile::TempDir,
+    /// This server's clock (a test moves it forward to let a lockout run out).
+    pub clock: centredesk_server::clock::Clock,
+    pub limits: centredesk_server::Limits,
     /// Set for PostgreSQL: the URL of this server's own fresh database.
     pg_url: Option<String>,
     rt: Option<tokio::runtime::Runtime>,
@@ -40,6 +43,11 @@ impl Server {
     }
 
     pub fn start_on(backend: Backend) -> Server {
+        Server::start_with(backend, centredesk_server::Limits::default())
+    }
+
+    /// With its own per-address rate limits.
+    pub fn start_with(backend: Backend, limits: centredesk_server::Limits) -> Server {
         // These suites test the protocol with the token in its user-only file and never
         // touch the user's real keyring; `keyring.rs` tests the keyring in a D-Bus session of its own.
         centredesk_core::token_store::set_keyring_service(None);
@@ -58,7 +66,7 @@ impl Server {
             }
         };
         store.add_user(HO_USER, &centredesk_server::auth::hash_password(HO_PASSWORD)).unwrap();
-        let mut s = Server { url: String::new(), store, dir, pg_url, rt: None };
+        let mut s = Server { url: String::new(), store, dir, clock: Default::default(), limits, pg_url, rt: None };
         s.listen("127.0.0.1:0");
         s
     }
@@ -68,7 +76,10 @@ impl Server {
         let listener = rt.block_on(tokio::net::TcpListener::bind(addr)).unwrap();
         self.url = format!("http://{}", listener.local_addr().unwrap());
         let store: Arc<dyn Store> = self.store.clone();
-        rt.spawn(centredesk_server::serve(listener, store, std::future::pending()));
+        let options = centredesk_server::Options { clock: self.clock.clone(), limits: self.limits.clone() };
+        let _entered = rt.enter();
+        rt.spawn(centredesk_server::serve_with(listener, centredesk_server::router_with(store, options), std::future::pending()));
+        drop(_entered);
         self.rt = Some(rt);
     }
 
@@ -83,6 +94,11 @@ impl Server {
         };
         let addr = self.url.trim_start_matches("http://").to_string();
         self.listen(&addr);
+    }
+
+    /// The URL of this server's own PostgreSQL database (None on SQLite).
+    pub fn pg_url(&self) -> Option<&str> {
+        self.pg_url.as_deref()
     }
 
     pub fn add_centre(&self, code: &str) -> i64 {
@@ -245,8 +261,12 @@ fn reply(r: Result<ureq::Response, ureq::Error>) -> (u16, Value) {
 }
 
 pub fn basic() -> String {
+    basic_as(HO_USER, HO_PASSWORD)
+}
+
+pub fn basic_as(user: &str, password: &str) -> String {
     use base64::Engine;
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{HO_USER}:{HO_PASSWORD}")))
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
 }
 
 /// A push body in the desk's current log epoch (read from its database).
