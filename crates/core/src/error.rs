@@ -208,6 +208,16 @@ pub enum Rule {
     /// A network address that would carry data in plain text: only this PC itself
     /// (127.0.0.1, ::1, localhost) may be reached without TLS.
     TlsRequired,
+    /// A file larger than an import reads (`import::MAX_FILE_BYTES`).
+    FileTooLarge { max_mb: usize },
+    /// More data rows than one import takes.
+    TooManyRows { max: usize },
+    /// More columns than any sheet of members or leads has.
+    TooManyColumns { max: usize },
+    /// A cell longer than any field takes, on its line of the file.
+    CellTooLong { line: i64, max: usize },
+    /// A line the CSV reader cannot read.
+    Unreadable { line: i64 },
     PhoneOrWechat,
     UsernameFormat,
     NameCharacters,
@@ -242,6 +252,11 @@ impl Rule {
             Rule::AboveTier { .. } => "above_tier",
             Rule::PasswordTooShort { .. } => "password_too_short",
             Rule::TlsRequired => "tls_required",
+            Rule::FileTooLarge { .. } => "file_too_large",
+            Rule::TooManyRows { .. } => "too_many_rows",
+            Rule::TooManyColumns { .. } => "too_many_columns",
+            Rule::CellTooLong { .. } => "cell_too_long",
+            Rule::Unreadable { .. } => "unreadable",
             Rule::PhoneOrWechat => "phone_or_wechat",
             Rule::UsernameFormat => "username_format",
             Rule::NameCharacters => "name_characters",
@@ -326,6 +341,26 @@ impl Rule {
             Rule::PasswordTooShort { min } => match lang {
                 Lang::ZhCn => format!("至少 {min} 位"),
                 Lang::En => format!("must be at least {min} characters"),
+            },
+            Rule::FileTooLarge { max_mb } => match lang {
+                Lang::ZhCn => format!("不能超过 {max_mb} MB；请分成几个文件导入"),
+                Lang::En => format!("must be at most {max_mb} MB; split it into several files"),
+            },
+            Rule::TooManyRows { max } => match lang {
+                Lang::ZhCn => format!("最多 {max} 行数据；请分成几个文件导入"),
+                Lang::En => format!("may have at most {max} data rows; split it into several files"),
+            },
+            Rule::TooManyColumns { max } => match lang {
+                Lang::ZhCn => format!("最多 {max} 列；请只保留要导入的列"),
+                Lang::En => format!("may have at most {max} columns; keep only the columns to import"),
+            },
+            Rule::CellTooLong { line, max } => match lang {
+                Lang::ZhCn => format!("第 {line} 行有一格超过 {max} 个字，不像是成员或线索表"),
+                Lang::En => format!("has a cell of more than {max} characters on line {line}: it does not look like a sheet of members or leads"),
+            },
+            Rule::Unreadable { line } => match lang {
+                Lang::ZhCn => format!("第 {line} 行无法按 CSV 读取；请在 Excel 里另存为 CSV 后再试"),
+                Lang::En => format!("cannot be read as CSV at line {line}; save it as CSV from Excel and try again"),
             },
             Rule::PhoneOrWechat => lang.pick("电话和微信号至少填写一项", "or WeChat ID is required (at least one of them)"),
             Rule::UsernameFormat => lang.pick(

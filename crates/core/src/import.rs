@@ -300,6 +300,17 @@ pub struct ImportReport {
 // ---------------------------------------------------------------------------------
 // Reading the file
 
+/// The largest file an import reads: a centre's 20,000 members with guardians and notes
+/// are ~3 MB as CSV, so this leaves room and keeps a wrong file (a video, a database)
+/// from being read into memory whole, decoded and parsed.
+pub const MAX_FILE_BYTES: usize = 20 << 20;
+/// Data rows in one import (it is one transaction, and its preview one screen list).
+pub const MAX_ROWS: usize = 50_000;
+/// Columns: a member sheet has ~15; exports with every column ~40.
+pub const MAX_COLUMNS: usize = 200;
+/// Characters in one cell: the longest field (notes) takes 500.
+pub const MAX_CELL_CHARS: usize = 2_000;
+
 struct Table {
     encoding: &'static str,
     delimiter: u8,
@@ -363,6 +374,9 @@ fn tidy_name(name: &str) -> String {
 }
 
 fn read_table(bytes: &[u8]) -> Result<Table> {
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(CoreError::invalid(Field::ImportFile, Rule::FileTooLarge { max_mb: MAX_FILE_BYTES >> 20 }));
+    }
     let (text, encoding) = decode(bytes);
     let first_line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     let delimiter = if first_line.matches('\t').count() > first_line.matches(',').count() { b'\t' } else { b',' };
@@ -381,7 +395,10 @@ fn read_table(bytes: &[u8]) -> Result<Table> {
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
-            Err(e) => return Err(CoreError::Internal(format!("CSV: {e}"))),
+            Err(e) => {
+                let line = e.position().map_or(newlines + 1, |p| p.line() as i64);
+                return Err(CoreError::invalid(Field::ImportFile, Rule::Unreadable { line }));
+            }
         }
         let mut start = record.position().map(|p| p.byte() as usize).unwrap_or(counted_to).clamp(counted_to, text.len());
         while matches!(text.as_bytes().get(start), Some(b'\r' | b'\n')) {
@@ -390,12 +407,20 @@ fn read_table(bytes: &[u8]) -> Result<Table> {
         newlines += text.as_bytes()[counted_to..start].iter().filter(|b| **b == b'\n').count() as i64;
         counted_to = start;
         let line = newlines + 1;
+        if record.len() > MAX_COLUMNS {
+            return Err(CoreError::invalid(Field::ImportFile, Rule::TooManyColumns { max: MAX_COLUMNS }));
+        }
+        // Bytes bound characters from above: only a long cell needs counting.
+        if record.iter().any(|c| c.len() > MAX_CELL_CHARS && String::from_utf8_lossy(c).chars().count() > MAX_CELL_CHARS) {
+            return Err(CoreError::invalid(Field::ImportFile, Rule::CellTooLong { line, max: MAX_CELL_CHARS }));
+        }
         let cells: Vec<String> = record.iter().map(|c| clean_cell(&String::from_utf8_lossy(c))).collect();
         let blank = cells.iter().all(|c| c.is_empty());
         match &headers {
             None if blank => {}
             None => headers = Some(cells),
             Some(_) if blank => blank_lines += 1,
+            Some(_) if rows.len() == MAX_ROWS => return Err(CoreError::invalid(Field::ImportFile, Rule::TooManyRows { max: MAX_ROWS })),
             Some(_) => rows.push((line, cells)),
         }
     }

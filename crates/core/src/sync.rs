@@ -381,13 +381,14 @@ fn answer(result: std::result::Result<ureq::Response, ureq::Error>) -> SyncResul
                 401 => SyncError::Unauthorized,
                 403 if code == wire::code::NOT_YOUR_CENTRE => SyncError::NotYourCentre(message),
                 403 => SyncError::Forbidden(message),
+                // Too many tries (per address or username): wait, not a verdict on the data.
                 429 => SyncError::RateLimited(body.retry_after.unwrap_or(60)),
                 426 => SyncError::TooOld(message),
                 409 if code == wire::code::GAP => return Ok(serde_json::json!({ "gap": true, "expected_seq": body.expected_seq })),
                 409 if code == wire::code::DIVERGED || code == wire::code::EPOCH => SyncError::Diverged(message),
                 s if s >= 500 => SyncError::Server { status: s, message },
-                // 408 and 429 are the server asking for patience, not a verdict on the data.
-                408 | 429 => SyncError::Server { status, message },
+                // 408 is the server asking for patience, not a verdict on the data.
+                408 => SyncError::Server { status, message },
                 s => SyncError::Rejected { status: s, message },
             })
         }

@@ -12,6 +12,7 @@ mod export;
 mod feedback;
 mod front_desk;
 mod goods;
+mod hostile_files;
 mod import;
 mod ledger_props;
 mod member_numbers;
