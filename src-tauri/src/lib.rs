@@ -103,7 +103,7 @@ impl AppState {
             centre_name: self.core.settings().map_err(|e| self.fail(e))?.centre_name,
             lang: self.lang(),
             db_path: self.core.path().display().to_string(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
+            version: centredesk_core::VERSION.to_string(),
             session: self.session.lock().unwrap().clone(),
             locked: *self.locked.lock().unwrap(),
             now: centredesk_core::db::instant_text(self.core.now()),
@@ -224,7 +224,7 @@ pub(crate) fn start_desk(app: &AppHandle, core: Core) -> Result<(), String> {
     let prefs_path = app.path().app_config_dir().map_err(|e| e.to_string())?.join("prefs.json");
     let lang = saved_lang(&prefs_path);
     let pusher = Arc::new(PusherControl::default());
-    log::info!("CentreDesk {} opened {} (schema {})", env!("CARGO_PKG_VERSION"), core.path().display(), centredesk_core::db::schema_version());
+    log::info!("CentreDesk {} opened {} (schema {})", centredesk_core::VERSION, core.path().display(), centredesk_core::db::schema_version());
     app.manage(AppState { core, session: Mutex::new(None), locked: Mutex::new(false), lang: Mutex::new(lang), prefs_path, pusher: pusher.clone() });
     printing::schedule_backups(app.clone());
     let handle = app.clone();

@@ -56,6 +56,9 @@ pub use db::{Clock, Core, ManualClock, OffsetClock, SystemClock};
 pub use error::{CoreError, ErrorDto, Lang, Result};
 pub use money::Money;
 
+/// This build's version (the workspace's), shown in the window and printed on every PDF.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// A new UUIDv7: time-ordered, unique across devices, so rows can sync.
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()

@@ -56,7 +56,8 @@ fn printed(core: &Core, lang: Lang) -> (PageFoot, String) {
     let local = now.with_timezone(&core.timezone()).format("%Y-%m-%d %H:%M").to_string();
     let foot = PageFoot {
         page_template: lang.pick("第 {page} / {pages} 页", "Page {page} / {pages}"),
-        printed: format!("{} {local}", lang.pick("打印于", "Printed")),
+        // The version too: support can tell which build printed a sheet.
+        printed: format!("CentreDesk {} · {} {local}", crate::VERSION, lang.pick("打印于", "Printed")),
         created_unix: now.timestamp(),
     };
     (foot, local)

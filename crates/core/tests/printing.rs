@@ -70,7 +70,13 @@ fn text_of(c: &Centre, pdf: &PrintedPdf) -> String {
     let p = path.to_str().unwrap();
     let fonts = poppler("pdffonts", &[p]);
     assert!(fonts.lines().any(|l| l.contains("+NotoSansCJKsc") && l.contains(" yes yes ")), "{fonts}");
-    poppler("pdftotext", &["-layout", p, "-"]).replace(' ', "")
+    // Every sheet says which build printed it, at its foot and in its properties.
+    let version = format!("CentreDesk {}", centredesk_core::VERSION);
+    let info = poppler("pdfinfo", &[p]);
+    assert!(info.lines().any(|l| l.starts_with("Creator:") && l.contains(&version)), "{info}");
+    let text = poppler("pdftotext", &["-layout", p, "-"]).replace(' ', "");
+    assert!(text.contains(&version.replace(' ', "")), "{version} not printed in\n{text}");
+    text
 }
 
 #[test]

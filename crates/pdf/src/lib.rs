@@ -56,8 +56,8 @@ fn save(title: &str, foot: &PageFoot, pages: Vec<PdfPage>, missing: BTreeSet<cha
     doc.metadata.info.creation_date = when;
     doc.metadata.info.modification_date = when;
     doc.metadata.info.metadata_date = when;
-    doc.metadata.info.creator = "CentreDesk".to_string();
-    doc.metadata.info.producer = "CentreDesk (printpdf)".to_string();
+    doc.metadata.info.creator = concat!("CentreDesk ", env!("CARGO_PKG_VERSION")).to_string();
+    doc.metadata.info.producer = concat!("CentreDesk ", env!("CARGO_PKG_VERSION"), " (printpdf)").to_string();
     doc.metadata.info.identifier = String::new();
     fonts.add_to(&mut doc);
     let count = pages.len();
