@@ -433,7 +433,7 @@ fn run(cli: Cli) -> Result<(), CoreError> {
             let s = session(&core, &cli.user, &cli.password)?;
             let req = ExportRequest { list, from_date: from, to_date: to, bom: !no_bom, machine_headers };
             let csv = core.export_csv(&s, &req, Lang::parse(&cli.lang))?;
-            let path = out.unwrap_or_else(|| PathBuf::from(&csv.file_name));
+            let path = out_path(out, &csv.file_name);
             std::fs::write(&path, &csv.bytes).map_err(|e| CoreError::Internal(format!("{}: {e}", path.display())))?;
             println!("{} ({} rows)", path.display(), csv.rows);
         }
@@ -484,7 +484,7 @@ fn run(cli: Cli) -> Result<(), CoreError> {
                 }
                 PrintCommand::Receipt { payment_id, out } => (core.print_receipt(&s, &payment_id, lang)?, out),
             };
-            let path = out.unwrap_or_else(|| PathBuf::from(&pdf.file_name));
+            let path = out_path(out, &pdf.file_name);
             std::fs::write(&path, &pdf.bytes).map_err(|e| CoreError::Internal(format!("{}: {e}", path.display())))?;
             println!("{} ({} pages)", path.display(), pdf.pages);
             if !pdf.missing_glyphs.is_empty() {
@@ -619,4 +619,14 @@ fn print_import(p: &ImportPreview, kind: ImportKind, lang: Lang) {
             Lang::En => format!("{} rows: {} accepted, {} merged, {} rejected", p.rows.len(), p.accepted, p.merged, p.rejected),
         }
     );
+}
+
+/// `--out`: a file, or a folder to write the file under its own name (what the app
+/// would name it); by default that name in the current folder.
+fn out_path(out: Option<PathBuf>, file_name: &str) -> PathBuf {
+    match out {
+        Some(dir) if dir.is_dir() => dir.join(file_name),
+        Some(file) => file,
+        None => PathBuf::from(file_name),
+    }
 }
