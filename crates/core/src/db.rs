@@ -396,6 +396,8 @@ pub struct WriteTx<'c> {
 struct Moved {
     contracts: std::collections::BTreeMap<String, String>,
     members: std::collections::BTreeSet<String>,
+    /// Members whose points (and nothing else) moved: only a points-basis tier follows.
+    points: std::collections::BTreeSet<String>,
 }
 
 impl Deref for WriteTx<'_> {
@@ -433,6 +435,13 @@ impl WriteTx<'_> {
         }
     }
 
+    /// Marks points moved on a member: called by the one function that writes points.
+    /// Only a tier on the points basis depends on them, so a roll call's attendance
+    /// points do not re-evaluate 40 spend-basis tiers.
+    pub(crate) fn points_moved(&mut self, member_id: &str) {
+        self.moved.points.insert(member_id.to_string());
+    }
+
     /// What follows from money and points moving, run once just before commit, whatever
     /// the operation was (payment, reversal, refund, goods sold or returned, points
     /// earned): the referral rewards of each contract touched are settled, then every
@@ -440,7 +449,10 @@ impl WriteTx<'_> {
     /// are idempotent; settling may touch referrers, so it repeats until nothing new.
     fn run_follow_ups(&mut self) -> Result<()> {
         for _ in 0..8 {
-            let moved = std::mem::take(&mut self.moved);
+            let mut moved = std::mem::take(&mut self.moved);
+            if !moved.points.is_empty() && crate::tiers::follows_points(self)? {
+                moved.members.append(&mut moved.points);
+            }
             if moved.contracts.is_empty() && moved.members.is_empty() {
                 return Ok(());
             }

@@ -98,7 +98,7 @@ pub(crate) fn add(w: &mut WriteTx, member_id: &str, delta: i64, kind: &str, reas
     let entry = load_entry(w, &id)?;
     w.log("points", &id, kind, Some(member_id), &entry)?;
     // Points can move a tier (the points basis).
-    w.money_moved(member_id, None, reason);
+    w.points_moved(member_id);
     Ok(Some(entry))
 }
 

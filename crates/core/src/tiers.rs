@@ -292,6 +292,11 @@ pub(crate) fn load_config(c: &Connection) -> Result<TierConfig> {
 }
 
 /// The stored table as integers; a table that no longer checks (it never should) is off.
+/// Whether a change of points can change a tier: the table is on the points basis.
+pub(crate) fn follows_points(c: &Connection) -> Result<bool> {
+    Ok(load_config(c)?.basis == "points")
+}
+
 pub(crate) fn load_table(c: &Connection) -> Result<Table> {
     let cfg = load_config(c)?;
     Ok(match check(&cfg) {
