@@ -30,7 +30,9 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parents[2]
-APP = ROOT / "target" / "debug" / "centredesk-app"
+# The app under test: the debug build `cargo test` made, or an installed one
+# (`E2E_APP=/usr/bin/centredesk-app`, as scripts/package.sh --check runs it).
+APP = Path(os.environ.get("E2E_APP") or ROOT / "target" / "debug" / "centredesk-app")
 CLI = ROOT / "target" / "debug" / "centredesk"
 ARTIFACTS = ROOT / "artifacts" / "e2e"
 
