@@ -8,7 +8,7 @@
 
 use crate::common::*;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::TestRunner;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -238,8 +238,9 @@ fn run(backend: Backend, default_cases: u32) {
     let token = v["token"].as_str().unwrap().to_string();
     let (accepted, refused) = (AtomicUsize::new(0), AtomicUsize::new(0));
     let codes = std::sync::Mutex::new(std::collections::BTreeMap::<String, usize>::new());
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(default_cases);
-    let mut runner = TestRunner::new(Config { cases, max_shrink_iters: 32, failure_persistence: None, ..Config::default() });
+    let (config, suite_seed) = seeded_config(default_cases, 32);
+    let cases = config.cases;
+    let mut runner = TestRunner::new(config);
     let started = std::time::Instant::now();
     let result = runner.run(&batch(), |b| {
         let (s, st) = status_of(&server, &token);
@@ -312,7 +313,7 @@ fn run(backend: Backend, default_cases: u32) {
     }
     let (accepted, refused) = (accepted.into_inner(), refused.into_inner());
     eprintln!("{backend:?}: {cases} batches in {:.1} s — {accepted} applied, {refused} refused {:?}", started.elapsed().as_secs_f64(), codes.into_inner().unwrap());
-    if cases >= 16 {
+    if suite_seed && cases >= 16 {
         assert!(accepted > 0 && refused > 0, "{backend:?}: the batches should meet both answers ({accepted} applied, {refused} refused)");
     }
 }
