@@ -10,8 +10,12 @@ same timeline). Dates a test expects are computed from that instant in the centr
 time zone (`centre_today()`), never with the machine's `date`/`now`.
 `scripts/e2e-clock-matrix.sh` runs the whole suite at several instants and zones."""
 
+import contextlib
+import csv
 import datetime
+import io
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -31,10 +35,14 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parents[2]
 # The app under test: the debug build `cargo test` made, or an installed one
-# (`E2E_APP=/usr/bin/centredesk-app`, as scripts/package.sh --check runs it).
+# (`E2E_APP=/usr/bin/centredesk-app`, as scripts/package.sh runs it).
 APP = Path(os.environ.get("E2E_APP") or ROOT / "target" / "debug" / "centredesk-app")
 CLI = ROOT / "target" / "debug" / "centredesk"
 ARTIFACTS = ROOT / "artifacts" / "e2e"
+
+# tests/e2e/package/ drives an installed .deb (install, upgrade, remove need root and a
+# release build): scripts/package.sh runs it with E2E_PACKAGE set; the suite does not.
+collect_ignore = [] if os.environ.get("E2E_PACKAGE") else ["package"]
 
 # The instant every test runs at (UTC 19:30 is already the next day in the centre's zone:
 # a test that mixes up the two dates fails by default, not only in the evening).
@@ -67,6 +75,17 @@ def clock_arg(elapsed: float = 0.0) -> str:
 def cli(*args: str, **kw):
     """Runs the real `centredesk` CLI at the fixed instant."""
     return subprocess.run([str(CLI), "--clock", clock_arg(), *args], check=True, **kw)
+
+
+def read_desk_csv(path) -> list:
+    """The rows of a CSV the desk wrote for Excel: the BOM, the table, an empty line and the
+    footer naming the version that wrote it and when (checked here, left off the rows)."""
+    raw = Path(path).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf"), "Excel needs the BOM to read Chinese"
+    rows = list(csv.reader(io.StringIO(raw[3:].decode("utf-8"))))
+    assert rows[-2] == [] and len(rows[-1]) == 1, rows[-3:]
+    assert re.fullmatch(r"CentreDesk \d+\.\d+\.\d+ · (导出于|Exported) \d{4}-\d\d-\d\d \d\d:\d\d", rows[-1][0]), rows[-1]
+    return rows[:-2]
 
 
 def free_port() -> int:
@@ -182,13 +201,9 @@ class App:
             con.close()
 
 
-@pytest.fixture
-def app(request, demo_db, home_dir):
-    assert APP.exists(), f"build the app first: cargo build -p centredesk-app ({APP})"
-    driver_bin = shutil.which("tauri-driver") or str(Path.home() / ".cargo" / "bin" / "tauri-driver")
-    port = free_port()
+def app_env(home_dir: Path) -> dict:
+    """The app's environment: its preferences, data and WebKit storage inside `home_dir`."""
     env = dict(os.environ)
-    # Keep the app's preferences and WebKit storage inside this test.
     env.update(
         # Documents/CentreDesk (CSV exports, chart pictures) inside this test too.
         HOME=str(home_dir),
@@ -198,9 +213,25 @@ def app(request, demo_db, home_dir):
         # The device token in its user-only file, never in the keyring of whoever runs the tests.
         CENTREDESK_TOKEN_STORE="file",
     )
+    env.pop("CENTREDESK_DB", None)
+    return env
+
+
+def default_db(home_dir: Path) -> Path:
+    """Where an app started with no --db keeps its database (XDG_DATA_HOME/CentreDesk)."""
+    return home_dir / "data" / "CentreDesk" / "centredesk.db"
+
+
+@contextlib.contextmanager
+def running_app(name: str, home_dir: Path, db: Path | None, app_bin: Path = APP):
+    """The app started through tauri-driver at the suite's instant: on `db`, or with no
+    --db at all (the installed app's default database, `default_db(home_dir)`)."""
+    assert app_bin.exists(), f"build the app first: cargo build -p centredesk-app ({app_bin})"
+    driver_bin = shutil.which("tauri-driver") or str(Path.home() / ".cargo" / "bin" / "tauri-driver")
+    port = free_port()
     proc = subprocess.Popen(
         [driver_bin, "--port", str(port), "--native-port", str(free_port())],
-        env=env,
+        env=app_env(home_dir),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
     )
@@ -218,8 +249,8 @@ def app(request, demo_db, home_dir):
             options = ArgOptions()
             options.set_capability("browserName", "wry")
             # The app's clock continues the test's timeline from the fixed instant.
-            args = ["--db", str(demo_db), "--clock", clock_arg(time.monotonic() - started)]
-            options.set_capability("tauri:options", {"application": str(APP), "args": args})
+            args = (["--db", str(db)] if db else []) + ["--clock", clock_arg(time.monotonic() - started)]
+            options.set_capability("tauri:options", {"application": str(app_bin), "args": args})
             # tauri-driver accepts the connection before its WebKitWebDriver listens on the
             # native port; a session asked for in that moment is dropped unanswered
             # ("Remote end closed connection"). Only the session start is retried.
@@ -234,7 +265,7 @@ def app(request, demo_db, home_dir):
             driver.set_window_size(1366, 768)
             return driver
 
-        a = App(launch(), demo_db, request.node.name, launch)
+        a = App(launch(), db or default_db(home_dir), name, launch)
         try:
             yield a
         finally:
@@ -248,3 +279,9 @@ def app(request, demo_db, home_dir):
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture
+def app(request, demo_db, home_dir):
+    with running_app(request.node.name, home_dir, demo_db) as a:
+        yield a

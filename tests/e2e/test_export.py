@@ -3,22 +3,18 @@ equal to the ledger) and list exports for Excel: the CSV is written to
 Documents/CentreDesk with a BOM and a Chinese header, every payment in it adds up to the
 ledger; a clerk has no export button and the core refuses the command anyway."""
 
-import csv
 import datetime
-import io
 from decimal import Decimal
 from pathlib import Path
 
-from conftest import centre_date, centre_today
+from conftest import centre_date, centre_today, read_desk_csv
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 
 
 def read_csv(path):
-    raw = Path(path).read_bytes()
-    assert raw.startswith(b"\xef\xbb\xbf"), "Excel needs the BOM to read Chinese"
-    return list(csv.reader(io.StringIO(raw[3:].decode("utf-8"))))
+    return read_desk_csv(path)
 
 
 def test_manager_exports_payments_and_members_for_excel(app):

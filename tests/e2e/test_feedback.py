@@ -2,12 +2,10 @@
 through its five handling steps to the customer's confirmation and sees it leave the
 overdue list; then NPS answers recorded at the desk give the NPS per class group."""
 
-import csv
 import datetime
-import io
 import sqlite3
-from pathlib import Path
 
+from conftest import read_desk_csv
 from selenium.webdriver.common.keys import Keys
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -134,8 +132,6 @@ def test_a_serious_complaint_walked_to_confirmation_and_nps(app):
 
     # The results for Excel: the same line in the CSV, with the BOM and a Chinese header.
     app.click("fb-export")
-    raw = Path(app.el("export-path", timeout=20).get_attribute("data-path")).read_bytes()
-    assert raw.startswith(b"\xef\xbb\xbf")
-    rows = list(csv.reader(io.StringIO(raw[3:].decode("utf-8"))))
+    rows = read_desk_csv(app.el("export-path", timeout=20).get_attribute("data-path"))
     assert rows[0][:2] == ["月份", "班级/教练"]
     assert [r[-1] for r in rows[1:] if r[:2] == [month, group_name]] == ["33.3"], rows

@@ -5,10 +5,8 @@ the grandchild, whose page shows the chain above), and the manager's referral re
 ranks the referrers and exports the same rows as CSV for Excel. The manager edits the
 table in Settings; a bad one is refused with the field named."""
 
-import csv
-import io
-from pathlib import Path
 
+from conftest import read_desk_csv
 from selenium.webdriver.common.keys import Keys
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.ui import WebDriverWait
@@ -105,9 +103,7 @@ def test_referral_tree_on_the_member_page_and_the_referral_report(app):
     app.shot("report")
     app.click("an-export-referrers")
     status = app.el("export-path", timeout=20)
-    raw = Path(status.get_attribute("data-path")).read_bytes()
-    assert raw.startswith(b"\xef\xbb\xbf"), "Excel needs the BOM to read Chinese"
-    rows = list(csv.reader(io.StringIO(raw[3:].decode("utf-8"))))
+    rows = read_desk_csv(status.get_attribute("data-path"))
     assert rows[0] == ["推荐人", "会员号", "推荐人数", "已报名", "获得积分"], rows[0]
     assert any(r[0] == "秦晓雨" and r[4] == "200" for r in rows[1:]), rows
     assert len(rows) - 1 == int(status.get_attribute("data-rows"))

@@ -191,7 +191,7 @@ impl Core {
                     .collect()
             })
             .collect();
-        let bytes = csv_bytes(&header, &rows, bom)?;
+        let bytes = csv_bytes(&header, &rows, bom, &self.csv_footer(lang))?;
         Ok(CsvFile {
             file_name: format!("{}-{}_{}.csv", t.title, filter.from_date, filter.to_date),
             bytes,

@@ -320,7 +320,7 @@ impl Core {
                 ]
             })
             .collect();
-        let bytes = csv_bytes(&header, &rows, bom)?;
+        let bytes = csv_bytes(&header, &rows, bom, &self.csv_footer(lang))?;
         let name = format!("{}-{}_{}.csv", lang.pick("现金对账", "cash-reconciliation"), filter.from_date, filter.to_date);
         Ok(CsvFile { file_name: name, bytes, rows: rows.len() as i64 })
     }

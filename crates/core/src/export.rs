@@ -281,8 +281,9 @@ pub enum Cell {
     Number(String),
 }
 
-/// A report's rows as CSV bytes, written the same way as the list exports.
-pub fn csv_bytes(header: &[String], rows: &[Vec<Cell>], bom: bool) -> Result<Vec<u8>> {
+/// A report's rows as CSV bytes, written the same way as the list exports, with the
+/// footer line (see `Core::csv_footer`).
+pub fn csv_bytes(header: &[String], rows: &[Vec<Cell>], bom: bool, footer: &str) -> Result<Vec<u8>> {
     let fail = |e: csv::Error| CoreError::Internal(e.to_string());
     let mut out: Vec<u8> = if bom { vec![0xEF, 0xBB, 0xBF] } else { Vec::new() };
     {
@@ -297,7 +298,36 @@ pub fn csv_bytes(header: &[String], rows: &[Vec<Cell>], bom: bool) -> Result<Vec
         }
         w.flush().map_err(|e| CoreError::Internal(e.to_string()))?;
     }
+    append_footer(&mut out, footer)?;
     Ok(out)
+}
+
+/// The footer after an empty line: Excel's table (sort, filter, the current region) stops
+/// at the empty row, so the line never sorts into the data. Appended once the table's
+/// writer is done (its own empty record would be `""`, not an empty line).
+fn append_footer(out: &mut Vec<u8>, footer: &str) -> Result<()> {
+    if footer.is_empty() {
+        return Ok(());
+    }
+    out.extend_from_slice(b"\r\n");
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(out);
+    w.write_record([neutralise(footer)]).map_err(|e| CoreError::Internal(e.to_string()))?;
+    w.flush().map_err(|e| CoreError::Internal(e.to_string()))
+}
+
+/// Splits a CSV the desk wrote into its table and its footer line (if any): what a reader
+/// of the file (a re-import, a test) takes as data. Either line ending, as an editor may
+/// have saved it again.
+pub fn strip_footer(text: &str) -> (&str, Option<&str>) {
+    let body = text.trim_end_matches(['\r', '\n']);
+    let Some(cut) = body.rfind('\n') else { return (text, None) };
+    let last = body[cut + 1..].trim_matches('"');
+    let before = body[..cut].trim_end_matches('\r');
+    if last.starts_with("CentreDesk ") && before.ends_with('\n') {
+        (before.trim_end_matches(['\r', '\n']), Some(last))
+    } else {
+        (text, None)
+    }
 }
 
 /// A text cell Excel would run as a formula gets a leading `'`.
@@ -335,12 +365,21 @@ impl Core {
         let tz = self.timezone();
         let today = self.today().to_string();
         let mut out: Vec<u8> = if req.bom { vec![0xEF, 0xBB, 0xBF] } else { Vec::new() };
-        let rows = self.read(|c| write_csv(c, &mut out, columns, sql, [&from, &to, &today], req.machine_headers, lang, tz))?;
+        // Machine headers are for programs, which would read a footer as a row.
+        let footer = if req.machine_headers { String::new() } else { self.csv_footer(lang) };
+        let rows = self.read(|c| write_csv(c, &mut out, columns, sql, [&from, &to, &today], req.machine_headers, lang, tz, &footer))?;
         let range = match (from.as_str(), to.as_str()) {
             ("", "") => String::new(),
             (f, t) => format!("-{f}_{t}"),
         };
         Ok(CsvFile { file_name: format!("{}{range}.csv", lang.pick(zh_name, en_name)), bytes: out, rows })
+    }
+
+    /// The last line of every CSV the desk writes for people: the version that wrote it
+    /// and when (the centre's time), so support can tell which build made a file.
+    pub fn csv_footer(&self, lang: Lang) -> String {
+        let local = self.now().with_timezone(&self.timezone()).format("%Y-%m-%d %H:%M");
+        format!("CentreDesk {} · {} {local}", crate::VERSION, lang.pick("导出于", "Exported"))
     }
 }
 
@@ -354,9 +393,10 @@ fn write_csv(
     machine_headers: bool,
     lang: Lang,
     tz: chrono_tz::Tz,
+    footer: &str,
 ) -> Result<i64> {
     let io = |e: csv::Error| CoreError::Internal(e.to_string());
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(out);
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(&mut *out);
     let header: Vec<String> = columns.iter().map(|k| if machine_headers { k.key.to_string() } else { lang.pick(k.zh, k.en) }).collect();
     w.write_record(&header).map_err(io)?;
     // Only the parameters a query names are bound (members use the date as "today").
@@ -385,12 +425,31 @@ fn write_csv(
         n += 1;
     }
     w.flush().map_err(|e| CoreError::Internal(e.to_string()))?;
+    drop(w);
+    append_footer(out, footer)?;
     Ok(n)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_footer_follows_an_empty_line_and_comes_off_again() {
+        const FOOT: &str = "CentreDesk 0.1.0 · 导出于 2026-12-03 16:20";
+        let bytes = csv_bytes(&["姓名".into(), "欠费".into()], &[vec![Cell::Text("王小明".into()), Cell::Number("12.50".into())]], true, FOOT).unwrap();
+        let text = std::str::from_utf8(&bytes[3..]).unwrap();
+        assert_eq!(text, format!("姓名,欠费\r\n王小明,12.50\r\n\r\n{FOOT}\r\n"));
+        assert_eq!(strip_footer(text), ("姓名,欠费\r\n王小明,12.50", Some(FOOT)));
+        // Saved again by an editor with other line endings, or quoted.
+        assert_eq!(strip_footer(&text.replace("\r\n", "\n")).1, Some(FOOT));
+        assert_eq!(strip_footer(&format!("a\n\n\"{FOOT}\"\n")), ("a", Some(FOOT)));
+        // Without the empty line it is a row like any other; no footer, no change.
+        assert_eq!(strip_footer(&format!("a\r\n{FOOT}\r\n")).1, None);
+        assert_eq!(strip_footer("a,b\r\n1,2\r\n"), ("a,b\r\n1,2\r\n", None));
+        let plain = csv_bytes(&["a".into()], &[], false, "").unwrap();
+        assert_eq!(plain, b"a\r\n");
+    }
 
     #[test]
     fn formula_starts_are_neutralised_and_nothing_else() {

@@ -937,7 +937,7 @@ impl Core {
             }
             _ => return Err(CoreError::invalid(Field::Report, Rule::OneOf { allowed: vec!["complaints".into(), "satisfaction".into()] })),
         };
-        let bytes = crate::export::csv_bytes(&header, &rows, bom)?;
+        let bytes = crate::export::csv_bytes(&header, &rows, bom, &self.csv_footer(lang))?;
         Ok(crate::export::CsvFile { file_name: format!("{what}-{from_date}_{to_date}.csv"), bytes, rows: rows.len() as i64 })
     }
 }

@@ -378,6 +378,9 @@ fn read_table(bytes: &[u8]) -> Result<Table> {
         return Err(CoreError::invalid(Field::ImportFile, Rule::FileTooLarge { max_mb: MAX_FILE_BYTES >> 20 }));
     }
     let (text, encoding) = decode(bytes);
+    // A list the desk exported comes back with its footer line: not a row.
+    let (table_text, _) = crate::export::strip_footer(&text);
+    let text = table_text.to_string();
     let first_line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     let delimiter = if first_line.matches('\t').count() > first_line.matches(',').count() { b'\t' } else { b',' };
     let mut reader = csv::ReaderBuilder::new()

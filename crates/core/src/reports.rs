@@ -247,7 +247,7 @@ impl Core {
                 ]
             })
             .collect();
-        let bytes = csv_bytes(&header, &rows, bom)?;
+        let bytes = csv_bytes(&header, &rows, bom, &self.csv_footer(lang))?;
         let name = format!("{title}-{}_{}.csv", filter.from_date, filter.to_date);
         Ok(crate::export::CsvFile { file_name: name, bytes, rows: rows.len() as i64 })
     }
@@ -503,7 +503,7 @@ impl Core {
                 cells
             })
             .collect();
-        let bytes = csv_bytes(&header, &rows, bom)?;
+        let bytes = csv_bytes(&header, &rows, bom, &self.csv_footer(lang))?;
         let name = format!("{}-{}_{}.csv", lang.pick("出勤", "attendance"), filter.from_date, filter.to_date);
         Ok(crate::export::CsvFile { file_name: name, bytes, rows: rows.len() as i64 })
     }

@@ -299,7 +299,7 @@ fn the_reconciliation_equals_the_raw_rows_for_every_staff_member_and_day() {
     let filter = CashFilter { from_date: "2026-11-25".into(), to_date: "2026-11-27".into(), by: "day".into(), staff_id: None };
     let csv = c.core.cash_report_csv(&c.admin, &filter, Lang::ZhCn, true).unwrap();
     assert!(csv.bytes.starts_with(&[0xEF, 0xBB, 0xBF]));
-    let text = String::from_utf8(csv.bytes[3..].to_vec()).unwrap();
+    let text = csv_table(&csv.bytes);
     assert!(text.starts_with("日期,员工,现金收入,现金支出,应交（系统）,实交,差额,笔数\r\n"), "{text}");
     assert!(text.contains("2026-11-26,李娜,-450.00,0.00,-450.00,40.00,490.00,2\r\n"), "{text}");
     assert_eq!(csv.rows as usize, by_day.rows.len() + 1);

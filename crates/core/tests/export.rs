@@ -14,12 +14,23 @@ fn req(list: &str) -> ExportRequest {
     ExportRequest { list: list.into(), from_date: String::new(), to_date: String::new(), bom: true, machine_headers: false }
 }
 
-/// Header and rows of a CSV (after checking and dropping the BOM).
+/// Header and rows of a CSV (after checking and dropping the BOM and the footer line, which
+/// a CSV with machine headers, for programs, does not have).
 fn parse(bytes: &[u8], bom: bool) -> (Vec<String>, Vec<Vec<String>>) {
+    parse_as(bytes, bom, true)
+}
+
+fn parse_as(bytes: &[u8], bom: bool, footer: bool) -> (Vec<String>, Vec<Vec<String>>) {
     assert_eq!(bytes.starts_with(&[0xEF, 0xBB, 0xBF]), bom);
-    let body = if bom { &bytes[3..] } else { bytes };
-    assert!(String::from_utf8_lossy(body).contains("\r\n"), "Excel-style line ends");
-    let mut r = csv::Reader::from_reader(body);
+    let body = if footer {
+        csv_table(bytes)
+    } else {
+        let text = String::from_utf8(bytes.to_vec()).unwrap();
+        assert_eq!(centredesk_core::export::strip_footer(&text).1, None, "no footer for programs");
+        text
+    };
+    assert!(body.contains("\r\n"), "Excel-style line ends");
+    let mut r = csv::Reader::from_reader(body.as_bytes());
     let header = r.headers().unwrap().iter().map(String::from).collect();
     let rows = r.records().map(|x| x.unwrap().iter().map(String::from).collect()).collect();
     (header, rows)
@@ -75,7 +86,7 @@ fn english_and_machine_headers_and_no_bom_on_request() {
     machine.bom = false;
     machine.machine_headers = true;
     let plain = c.core.export_csv(&c.admin, &machine, Lang::ZhCn).unwrap();
-    let (header, rows) = parse(&plain.bytes, false);
+    let (header, rows) = parse_as(&plain.bytes, false, false);
     assert_eq!(header[..3], ["member_no", "name", "gender"]);
     let phone = header.iter().position(|h| h == "guardian_phone").unwrap();
     let left = header.iter().position(|h| h == "lessons_left").unwrap();

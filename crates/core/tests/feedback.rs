@@ -3,6 +3,7 @@
 //! (the manager's home screen lists them), statistics by category and coach, votes one per
 //! member, NPS and CSAT arithmetic exact, and every write in the change log.
 
+use crate::common::csv_table;
 use crate::common;
 
 use centredesk_core::error::Field;
@@ -166,7 +167,7 @@ fn statistics_by_coach_use_the_person_named_or_the_groups_coach() {
     // category and per coach, the numbers as numbers.
     let csv = c.core.feedback_stats_csv(&c.admin, "complaints", "2026-11-25", "2026-11-25", "", Lang::ZhCn, true).unwrap();
     assert!(csv.bytes.starts_with(&[0xEF, 0xBB, 0xBF]));
-    let text = String::from_utf8(csv.bytes[3..].to_vec()).unwrap();
+    let text = csv_table(&csv.bytes);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "分组,项目,投诉数,处理中,已结案,已逾期,平均结案天数");
     assert_eq!(csv.rows as usize, stats.by_category.len() + stats.by_coach.len());
@@ -295,7 +296,7 @@ fn satisfaction_results_by_group_and_coach_per_month() {
     let all = c.core.satisfaction_results(&c.admin, "2026-12-01", "2026-12-31", "all", Lang::En).unwrap();
     assert_eq!((all[0].label.as_str(), all[0].nps_tenths), ("All", Some(333)));
     let csv = c.core.feedback_stats_csv(&c.admin, "satisfaction", "2026-12-01", "2026-12-31", "all", Lang::En, false).unwrap();
-    let text = String::from_utf8(csv.bytes).unwrap();
+    let text = csv_table(&csv.bytes);
     assert_eq!(text.lines().next(), Some("Month,Class or coach,CSAT answers,CSAT average,NPS answers,Promoters,Passives,Detractors,NPS"), "no BOM asked, none given");
     assert_eq!(csv.rows as usize, all.len());
     assert_eq!(text.lines().nth(1), Some("2026-12,All,0,,3,2,0,1,33.3"));

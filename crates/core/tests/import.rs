@@ -455,3 +455,16 @@ fn messy_csv_previews_without_panicking() {
         })
         .unwrap();
 }
+
+#[test]
+fn a_member_list_the_desk_exported_imports_without_its_footer_line() {
+    let c = common::centre();
+    c.member("王小明", "13800000001");
+    c.member("李小红", "13800000002");
+    let req = centredesk_core::export::ExportRequest { list: "members".into(), from_date: String::new(), to_date: String::new(), bom: true, machine_headers: false };
+    let exported = c.core.export_csv(&c.admin, &req, centredesk_core::Lang::ZhCn).unwrap();
+    assert!(String::from_utf8_lossy(&exported.bytes).contains("\r\n\r\nCentreDesk "), "the export ends with its footer");
+    let p = c.core.import_preview(&c.admin, ImportKind::Members, &exported.bytes, None).unwrap();
+    assert_eq!(p.rows.len(), 2, "two members, and no row for the footer: {:?}", p.rows.iter().map(|r| r.line).collect::<Vec<_>>());
+    assert_eq!(p.blank_lines, 0);
+}

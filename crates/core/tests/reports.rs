@@ -81,7 +81,7 @@ fn goods_are_a_line_of_their_own_with_totals_with_and_without_them() {
     let ledger = Money::from_fen(c.count("SELECT SUM(amount) FROM payments WHERE business_date BETWEEN '2026-12-01' AND '2027-01-31'"));
     assert_eq!(r.total.net, ledger, "tuition is still the payments ledger");
     let csv = c.core.revenue_csv(&c.admin, &filter("month"), "totals", Lang::ZhCn, true).unwrap();
-    let text = String::from_utf8(csv.bytes[3..].to_vec()).unwrap();
+    let text = csv_table(&csv.bytes);
     assert!(text.contains("商品销售,360.00,-180.00,0.00,180.00,2"), "{text}");
 }
 
@@ -116,7 +116,7 @@ fn methods_are_named_and_a_consultants_sales_can_be_picked_out() {
 fn the_csv_is_the_same_rows_and_bad_filters_are_named() {
     let c = ledger();
     let csv = c.core.revenue_csv(&c.admin, &filter("week"), "by_period", Lang::ZhCn, true).unwrap();
-    let text = String::from_utf8(csv.bytes[3..].to_vec()).unwrap();
+    let text = csv_table(&csv.bytes);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "期间,收款,退费,冲正,净收入,笔数");
     assert_eq!(lines[1], "2026-W53,1399.90,0.00,-399.90,1000.00,4");
@@ -205,7 +205,7 @@ mod attendance {
         assert_eq!(by_group.rows[0].present + by_group.rows[0].late + by_group.rows[0].absent + by_group.rows[0].leave, c.count("SELECT COUNT(*) FROM attendance"));
         assert_eq!(c.core.attendance_report(&c.coach, &f, Lang::ZhCn).unwrap_err().code(), "forbidden");
         let csv = c.core.attendance_csv(&c.admin, &AttendanceFilter { by: "group".into(), ..f.clone() }, Lang::ZhCn, false).unwrap();
-        let text = String::from_utf8(csv.bytes).unwrap();
+        let text = csv_table(&csv.bytes);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "班级,课节,到课,迟到,缺勤,请假,补课,出勤率%");
         assert!(lines[1].starts_with(&format!("周三班,{n},")), "{}", lines[1]);

@@ -121,3 +121,13 @@ impl Centre {
             .unwrap()
     }
 }
+
+/// The table of a CSV the desk wrote for people (after the BOM, if any): its footer line
+/// — the version that wrote it — is checked and left off, as a reader of the data would.
+pub fn csv_table(bytes: &[u8]) -> String {
+    let text = std::str::from_utf8(bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes)).expect("UTF-8");
+    let (table, footer) = centredesk_core::export::strip_footer(text);
+    let footer = footer.unwrap_or_else(|| panic!("no footer line in {text:?}"));
+    assert!(footer.starts_with(&format!("CentreDesk {} · ", centredesk_core::VERSION)), "{footer}");
+    format!("{table}\r\n")
+}
