@@ -18,6 +18,7 @@
 
 use centredesk_core::analysis::{AnalysisFilter, ReportTable};
 use centredesk_core::auth::{FirstRun, NewStaff, Staff};
+use centredesk_core::demo::DemoStarted;
 use centredesk_core::contracts::{ContractView, EnrolInput, PauseInput, RefundInput, RefundQuote, RefundRule};
 use centredesk_core::duplicates::DuplicatePair;
 use centredesk_core::feedback::{
@@ -161,6 +162,7 @@ commands! {
     sync_register(server_url: String, centre: String, username: String, password: String, device_name: String) -> SyncSettings => sync |core, s| core.sync_register(s, &server_url, &centre, &username, &password, &device_name);
     sync_set_enabled(enabled: bool) -> SyncSettings => shell |ctx| ctx.state.sync_set_enabled(enabled);
     first_run(input: FirstRun) -> Session => shell |ctx| ctx.state.start_session(ctx.state.core.first_run(input));
+    first_run_demo() -> DemoStarted => public |core| core.first_run_with_demo();
     login(username: String, password: String) -> Session => shell |ctx| ctx.state.start_session(ctx.state.core.login(&username, &password));
     logout() -> () => shell |ctx| Ok(ctx.state.logout());
     desk_lock() -> () => shell |ctx| ctx.state.lock_desk();

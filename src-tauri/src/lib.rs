@@ -8,6 +8,7 @@
 mod commands;
 mod printing;
 mod recovery;
+mod single_instance;
 
 use centredesk_core::error::AuthFailure;
 use centredesk_core::sync::{PusherControl, SyncError, SyncSettings};
@@ -265,6 +266,19 @@ pub fn run() {
             std::process::exit(2);
         }
     };
+    // One window per database: a second start brings the first one forward and ends.
+    // Should the machinery itself fail (an unwritable folder), the desk still opens.
+    let instance = match single_instance::claim(&db_path) {
+        Ok(single_instance::Claim::First(instance)) => Some(instance),
+        Ok(single_instance::Claim::AlreadyOpen) => {
+            println!("CentreDesk is already open on {}: its window was brought to the front.", db_path.display());
+            return;
+        }
+        Err(e) => {
+            eprintln!("one window per database: {e} (starting anyway)");
+            None
+        }
+    };
     // A panic anywhere goes to the log file as well as stderr.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -276,6 +290,9 @@ pub fn run() {
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_dialog::init())
         .setup(move |app| {
+            if let Some(instance) = instance {
+                single_instance::serve(instance, app.handle().clone());
+            }
             match Core::open_with_clock(&db_path, clock.clone()) {
                 Ok(core) => start_desk(app.handle(), core)?,
                 // Never a window that just disappears: the recovery screen says what is

@@ -60,7 +60,8 @@ impl DemoOptions {
     }
 }
 
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct DemoSummary {
     pub members: usize,
     pub leads: usize,
@@ -204,6 +205,35 @@ struct Demo<'a> {
     latest_contract: HashMap<String, String>,
     renewed: HashSet<String>,
     renewal_asked: HashSet<String>,
+}
+
+/// How many members the first-run screen's demo centre has: enough for every screen and
+/// report to show something real, few enough to be made while the clerk waits.
+pub const FIRST_RUN_MEMBERS: usize = 120;
+
+/// What "start with the demo" made, and whom to log in as.
+#[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct DemoStarted {
+    pub summary: DemoSummary,
+    pub centre_name: String,
+    pub username: String,
+    pub password: String,
+}
+
+impl Core {
+    /// The first-run screen's other choice: instead of an empty centre, a demo centre
+    /// whose year of history ends now. Only on an empty database (nobody set up yet).
+    /// The history is written through a second connection with the demo's own walking
+    /// clock (see `generate`); this core then reloads what it caches (the time zone).
+    pub fn first_run_with_demo(&self) -> Result<DemoStarted> {
+        if !self.needs_first_run()? {
+            return Err(CoreError::Conflict(crate::error::Conflict::AlreadySetUp));
+        }
+        let summary = generate(self.path(), &DemoOptions::ending(FIRST_RUN_MEMBERS, 7, self.now()))?;
+        self.reload_timezone()?;
+        Ok(DemoStarted { summary, centre_name: DEMO_CENTRE.into(), username: "admin".into(), password: DEMO_PASSWORD.into() })
+    }
 }
 
 /// Creates the demo centre in a new database at `path`.

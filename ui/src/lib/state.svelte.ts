@@ -11,7 +11,9 @@ export const app = $state<{
   settings: Settings | null;
   /** The desk locked itself (idle, or Ctrl+L): the lock screen covers the page, which keeps its state. */
   locked: boolean;
-}>({ info: null, session: null, centreName: '', settings: null, locked: false });
+  /** The demo centre's account, just after the first-run screen made it: the login screen fills it in. */
+  demoLogin: { username: string; password: string } | null;
+}>({ info: null, session: null, centreName: '', settings: null, locked: false, demoLogin: null });
 
 /** May the logged-in staff member do `action`? The core's permission table, carried by
  *  the session: the UI never re-derives it from the role. */
