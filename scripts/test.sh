@@ -44,15 +44,7 @@ source "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 
 phase "setup: tauri-driver and the tests' Python venv"
-# tauri-driver bridges WebDriver to the app's WebKitWebDriver.
-if ! command -v tauri-driver >/dev/null 2>&1; then
-  cargo install tauri-driver --locked --version 2.1.0
-fi
-# The tests' Python packages (selenium and pytest for e2e; aiosmtpd, the real SMTP server
-# the notice-delivery tests send to), in a venv of their own; pip is a no-op when satisfied.
-VENV="$ROOT/target/e2e-venv"
-[ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"
-"$VENV/bin/pip" install -q -r tests/e2e/requirements.txt
+source "$ROOT/scripts/setup-e2e.sh"
 
 # The app embeds ui/dist when it is compiled, so the UI is built before the Rust tests
 # compile the app (from the committed bindings; a stale binding fails below).
@@ -70,6 +62,15 @@ fi
 
 phase "UI: type check and message catalogues"
 (cd ui && npm run check && npm run i18n:check)
+
+# What may be in the dependency graph (deny.toml: licences, duplicate versions, banned
+# crates, registries), offline once every platform's crates are fetched; and the About
+# panel's licence list made from this Cargo.lock (scripts/licences.sh remakes it).
+phase "Dependencies: cargo deny and the licence list"
+command -v cargo-deny >/dev/null 2>&1 || cargo install --locked cargo-deny --version 0.20.2
+cargo fetch --locked -q
+cargo deny --offline check bans licenses sources
+node ui/scripts/rust-licences.mjs --check
 
 phase "End to end: the real app (E2E_NOW=${E2E_NOW:-default})"
 for bin in centredesk centredesk-app centredesk-server; do

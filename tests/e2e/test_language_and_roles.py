@@ -44,3 +44,23 @@ def test_a_clerk_cannot_change_prices_even_through_the_api(app):
     assert result.get("err", {}).get("code") == "forbidden", result
     assert result["err"]["message"] == "Your role is not allowed to take payments", result
     assert app.sql("SELECT COUNT(*) FROM payments") == before
+
+
+def test_about_names_the_version_and_every_shipped_licence_in_both_languages(app):
+    app.login("admin")
+    app.click("nav-settings")
+    about = app.el("about-panel")
+    app.driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", about)
+    version = app.call("app_info", {})["version"]
+    assert app.text_of("about-version") == f"CentreDesk {version}"
+    app.click("about-licences")
+    count = app.wait_text("about-count", lambda t: "共" in t, timeout=10)
+    # The font, the window's npm packages and every Rust crate the app ships.
+    assert int("".join(ch for ch in count if ch.isdigit())) >= 400, count
+    listed = app.text_of("about-list")
+    for expected in ("OFL-1.1", "echarts 6.1.0", "svelte", "Apache-2.0", "MIT"):
+        assert expected in listed, expected
+    app.shot("about-zh")
+    app.click("lang-switch")
+    app.wait_text("about-count", lambda t: "components" in t)
+    app.shot("about-en")

@@ -18,7 +18,7 @@ use crate::auth::{Action, Session};
 use crate::db::{instant_text, Core};
 use crate::error::{CoreError, Field, Result, Rule};
 use crate::validate;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
