@@ -224,10 +224,10 @@ impl Core {
         Ok(core)
     }
 
-    /// For the write benchmarks only (`centredesk bench rollcall`), which time the same
-    /// writes under `synchronous=NORMAL` next to the shipped `FULL` to show what the
-    /// durability costs. Nothing else calls it: a desk that used it could lose a printed
-    /// receipt's payment in a power cut.
+    /// For the benchmarks only: `centredesk bench rollcall` times the same writes under
+    /// `synchronous=NORMAL` next to the shipped `FULL` to show what the durability costs,
+    /// and `bench search` writes its generated dataset this way. Nothing else calls it: a
+    /// desk that used it could lose a printed receipt's payment in a power cut.
     #[doc(hidden)]
     pub fn benchmark_relax_durability(&self, relaxed: bool) -> Result<()> {
         let conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
