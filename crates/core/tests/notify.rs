@@ -13,7 +13,7 @@ use centredesk_core::notify::delivery::{channels_path, EmailChannel, NotifyChann
 use centredesk_core::notify::Notice;
 use centredesk_core::{CoreError, Lang};
 use crate::common::*;
-use hmac::Mac;
+use hmac::{KeyInit, Mac};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
