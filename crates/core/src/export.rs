@@ -367,7 +367,8 @@ impl Core {
         let mut out: Vec<u8> = if req.bom { vec![0xEF, 0xBB, 0xBF] } else { Vec::new() };
         // Machine headers are for programs, which would read a footer as a row.
         let footer = if req.machine_headers { String::new() } else { self.csv_footer(lang) };
-        let rows = self.read(|c| write_csv(c, &mut out, columns, sql, [&from, &to, &today], req.machine_headers, lang, tz, &footer))?;
+        let rows = self.read(|c| write_csv(c, &mut out, columns, sql, [&from, &to, &today], req.machine_headers, lang, tz))?;
+        append_footer(&mut out, &footer)?;
         let range = match (from.as_str(), to.as_str()) {
             ("", "") => String::new(),
             (f, t) => format!("-{f}_{t}"),
@@ -393,10 +394,9 @@ fn write_csv(
     machine_headers: bool,
     lang: Lang,
     tz: chrono_tz::Tz,
-    footer: &str,
 ) -> Result<i64> {
     let io = |e: csv::Error| CoreError::Internal(e.to_string());
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(&mut *out);
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(out);
     let header: Vec<String> = columns.iter().map(|k| if machine_headers { k.key.to_string() } else { lang.pick(k.zh, k.en) }).collect();
     w.write_record(&header).map_err(io)?;
     // Only the parameters a query names are bound (members use the date as "today").
@@ -425,8 +425,6 @@ fn write_csv(
         n += 1;
     }
     w.flush().map_err(|e| CoreError::Internal(e.to_string()))?;
-    drop(w);
-    append_footer(out, footer)?;
     Ok(n)
 }
 
