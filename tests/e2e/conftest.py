@@ -28,6 +28,7 @@ import pytest
 import urllib3
 from selenium.webdriver.common.keys import Keys
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.options import ArgOptions
 from selenium.webdriver.support import expected_conditions as EC
@@ -151,7 +152,14 @@ class App:
         return self.el(testid).text.strip()
 
     def wait_text(self, testid: str, predicate, timeout: float = 10) -> str:
-        WebDriverWait(self.driver, timeout).until(lambda d: predicate(self.text_of(testid)))
+        """Waits up to `timeout` for the element to be shown *and* its text to satisfy
+        `predicate`: the element is looked up at each poll, so one that appears late
+        (after a long command) is waited for the whole time, not `el`'s default."""
+        def shown_text(d):
+            found = [e for e in self.all(testid) if e.is_displayed()]
+            return bool(found) and predicate(found[0].text.strip())
+
+        WebDriverWait(self.driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(shown_text)
         return self.text_of(testid)
 
     def shot(self, label: str):

@@ -47,7 +47,8 @@ def test_a_second_backup_folder_is_written_and_its_failure_reaches_the_managers_
     app.type("backup-second-dir", str(usb))
     app.click("backup-second-save")
     app.click("backup-now")
-    app.wait_text("backups-panel", lambda t: any(usb.iterdir()))
+    # The copy is written as .partial and renamed once checked: wait for the rename.
+    app.wait_text("backups-panel", lambda t: any(p.suffix == ".db" for p in usb.iterdir()))
     copies = [p.name for p in usb.iterdir()]
     assert len(copies) == 1 and copies[0].startswith("centredesk-") and copies[0].endswith(".db"), copies
     app.el("backup-last-ok")
