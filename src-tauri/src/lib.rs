@@ -5,6 +5,7 @@
 //! open, the window shows the recovery screen instead (recovery.rs); what goes wrong in
 //! the background is written to a log file in the OS log directory.
 
+mod background;
 mod commands;
 mod printing;
 mod recovery;
@@ -185,7 +186,14 @@ pub(crate) struct AppInfo {
 #[tauri::command(async)]
 fn call(app: AppHandle, command: String, args: Option<serde_json::Value>) -> CmdResult<serde_json::Value> {
     let Some(state) = app.try_state::<AppState>() else { return Err(recovery::refusal(&app)) };
-    commands::dispatch(&commands::Ctx { app: &app, state: &state }, &command, args.unwrap_or_default())
+    let started = std::time::Instant::now();
+    let out = commands::dispatch(&commands::Ctx { app: &app, state: &state }, &command, args.unwrap_or_default());
+    // For support and for the benchmarks: which screens wait on the core, and how long.
+    let took = started.elapsed();
+    if took >= std::time::Duration::from_millis(100) {
+        log::warn!("slow command {command}: {} ms", took.as_millis());
+    }
+    out
 }
 
 /// The value after `--name` on the command line.
@@ -219,22 +227,21 @@ fn saved_lang(prefs_path: &std::path::Path) -> Lang {
 }
 
 /// Starts the desk over an open core: the state the commands use, and the background
-/// work (daily backup, head-office sync, notices, hourly upkeep), each on a thread of
-/// its own so the desk never waits for them.
+/// work (background.rs).
 pub(crate) fn start_desk(app: &AppHandle, core: Core) -> Result<(), String> {
     let prefs_path = app.path().app_config_dir().map_err(|e| e.to_string())?.join("prefs.json");
     let lang = saved_lang(&prefs_path);
     let pusher = Arc::new(PusherControl::default());
-    log::info!("CentreDesk {} opened {} (schema {})", centredesk_core::VERSION, core.path().display(), centredesk_core::db::schema_version());
+    log::info!(
+        "CentreDesk {} opened {} (schema {}, checked {}) {} ms after start",
+        centredesk_core::VERSION,
+        core.path().display(),
+        centredesk_core::db::schema_version(),
+        if core.integrity() == centredesk_core::Integrity::Sound { "first" } else { "after opening" },
+        since_start_ms()
+    );
     app.manage(AppState { core, session: Mutex::new(None), locked: Mutex::new(false), lang: Mutex::new(lang), prefs_path, pusher: pusher.clone() });
-    printing::schedule_backups(app.clone());
-    let handle = app.clone();
-    std::thread::spawn(move || centredesk_core::sync::run_pusher(&handle.state::<AppState>().core, &pusher, std::time::Duration::from_secs(30)));
-    let handle = app.clone();
-    std::thread::spawn(move || centredesk_core::notify::delivery::run_notifier(&handle.state::<AppState>().core, std::time::Duration::from_secs(60)));
-    // Every hour (and now): member statuses for contracts that ended, member tiers.
-    let handle = app.clone();
-    std::thread::spawn(move || centredesk_core::upkeep::run_hourly(&handle.state::<AppState>().core, std::time::Duration::from_secs(3600)));
+    background::start(app, pusher);
     Ok(())
 }
 
@@ -252,7 +259,15 @@ fn log_plugin() -> tauri::plugin::TauriPlugin<tauri::Wry> {
         .build()
 }
 
+/// When `run` began: the log says how long the start took, for support and the bench.
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+fn since_start_ms() -> u128 {
+    STARTED.get().map(|t| t.elapsed().as_millis()).unwrap_or(0)
+}
+
 pub fn run() {
+    STARTED.get_or_init(std::time::Instant::now);
     // Some GPU drivers give WebKitGTK a blank window with the DMA-BUF renderer.
     #[cfg(target_os = "linux")]
     if std::env::var_os("WEBKIT_DISABLE_DMABUF_RENDERER").is_none() {
@@ -293,7 +308,7 @@ pub fn run() {
             if let Some(instance) = instance {
                 single_instance::serve(instance, app.handle().clone());
             }
-            match Core::open_with_clock(&db_path, clock.clone()) {
+            match Core::open_desk(&db_path, clock.clone()) {
                 Ok(core) => start_desk(app.handle(), core)?,
                 // Never a window that just disappears: the recovery screen says what is
                 // wrong, in both languages, and offers the newest good backup.
@@ -305,6 +320,16 @@ pub fn run() {
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![call, recovery::recovery_info, recovery::recovery_restore, recovery::recovery_quit])
-        .run(tauri::generate_context!())
-        .expect("error while running CentreDesk");
+        .build(tauri::generate_context!())
+        .expect("error while running CentreDesk")
+        .run(|app, event| {
+            // The process ends without dropping the core: close it here, so the next
+            // start knows this one ended cleanly (see `Core::open_desk`).
+            if let tauri::RunEvent::Exit = event {
+                if let Some(state) = app.try_state::<AppState>() {
+                    state.core.close_cleanly();
+                    log::info!("closed {} cleanly", state.core.path().display());
+                }
+            }
+        });
 }

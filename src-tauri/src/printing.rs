@@ -1,6 +1,6 @@
 //! Files that leave the app: a PDF to print or a CSV for Excel is opened with the
 //! system's program for it or saved where the clerk chooses; the whole database is
-//! exported; and the daily backup is scheduled here.
+//! exported.
 
 use crate::commands::Ctx;
 use crate::{AppState, CmdResult};
@@ -140,19 +140,6 @@ impl AppState {
         let (path, opened) = self.deliver(app, action, &file_name, ("PNG", "png"), png, Place::Documents)?;
         Ok(ExportOutcome { path, opened, rows: 0 })
     }
-}
-
-/// The daily backup: checked at start and every hour; a failure is logged (and shown on
-/// the manager's home screen) and tried again next hour (the desk is never interrupted).
-pub(crate) fn schedule_backups(app: AppHandle) {
-    const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
-    const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
-    std::thread::spawn(move || loop {
-        if let Err(e) = app.state::<AppState>().core.backup_if_due(DAY) {
-            log::error!("automatic backup failed: {}", e.message(Lang::En));
-        }
-        std::thread::sleep(HOUR);
-    });
 }
 
 impl Ctx<'_> {

@@ -4,7 +4,9 @@
 //! file and the log are, and — for a damaged file — offers the good backups beside it;
 //! choosing one keeps the damaged file aside and starts the desk on the backup
 //! (`centredesk_core::backup::recover`). Three commands of its own: the desk's command
-//! table needs an open database, this screen exists because there is none.
+//! table needs an open database, this screen exists because there is none. It also
+//! comes up when the background check (background.rs) finds the open file damaged;
+//! then it asks for a restart instead of restoring under the open connections.
 
 use centredesk_core::backup::BackupInfo;
 use centredesk_core::{Clock, CoreError, ErrorDto, Lang};
@@ -34,6 +36,10 @@ pub(crate) struct RecoveryInfo {
     /// Good backups to restore from, newest first (only for a damaged file: an older
     /// backup is no answer to a database from a newer version).
     backups: Vec<BackupInfo>,
+    /// The damage was found while the desk had the file open (the background check):
+    /// nothing is restored under open connections; the next start checks first and
+    /// offers the backups.
+    restart_needed: bool,
 }
 
 #[derive(Serialize, TS)]
@@ -60,13 +66,15 @@ pub(crate) fn refusal(app: &AppHandle) -> ErrorDto {
 pub(crate) fn recovery_info(app: AppHandle, state: State<'_, Recovery>) -> RecoveryInfo {
     let problem = state.problem.lock().unwrap_or_else(|p| p.into_inner());
     let damaged = matches!(*problem, CoreError::Damaged(_));
+    let restart_needed = app.try_state::<crate::AppState>().is_some();
     RecoveryInfo {
         code: problem.code(),
         message_zh: problem.message(Lang::ZhCn),
         message_en: problem.message(Lang::En),
         db_path: state.db_path.display().to_string(),
         log_dir: app.path().app_log_dir().map(|p| p.display().to_string()).unwrap_or_default(),
-        backups: if damaged { centredesk_core::backup::recovery_candidates(&state.db_path) } else { vec![] },
+        backups: if damaged && !restart_needed { centredesk_core::backup::recovery_candidates(&state.db_path) } else { vec![] },
+        restart_needed,
     }
 }
 

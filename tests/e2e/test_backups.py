@@ -9,8 +9,9 @@ def test_back_up_then_restore_keeping_the_current_data_aside(app):
     app.login("admin")
     app.click("nav-settings")
     app.el("backups-panel")
-    # The app made the day's automatic backup when it started.
-    app.wait_text("backups-panel", lambda t: "自动" in t)
+    # The app makes the day's automatic backup shortly after it starts (after a quiet
+    # start of 20 s: src-tauri/src/background.rs).
+    app.wait_text("backups-panel", lambda t: "自动" in t, timeout=60)
     before = len(app.all("backup-row"))
     app.click("backup-now")
     app.wait_text("backups-panel", lambda t: len(app.all("backup-row")) == before + 1)

@@ -461,7 +461,8 @@ pub fn recover(db_path: &Path, file_name: &str, clock: std::sync::Arc<dyn crate:
     let partial = db_path.with_extension("restoring");
     std::fs::copy(&chosen.path, &partial).map_err(io)?;
     std::fs::rename(&partial, db_path).map_err(io)?;
-    let core = Core::open_with_clock(db_path, clock)?;
+    // As the desk opens (the marker the damaged session left makes it check first).
+    let core = Core::open_desk(db_path, clock)?;
     let record = serde_json::json!({ "from": chosen.file_name, "damaged_kept_as": kept });
     core.write_as(None, |w| {
         crate::history::raise_counters(w, &issued)?;

@@ -153,13 +153,37 @@ pub struct Core {
     /// Wrong passwords in a row per username (see `auth::login`). In memory: a restart
     /// forgets them, which costs an attacker a restart per five tries at the desk itself.
     pub(crate) login_failures: Mutex<std::collections::HashMap<String, crate::auth::LoginFailures>>,
+    /// Whether the file has passed its full check since it was opened (see `open_desk`).
+    integrity: Mutex<Integrity>,
+    /// `<db>.in-use` while the desk has the file open (see `open_desk`); removed when it
+    /// closes cleanly.
+    in_use_marker: Option<PathBuf>,
 }
 
-/// The settings of every connection (the writer's and the readers'): the report caches
-/// and the planner want the same page cache on each.
+/// How far the open file is known to be sound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Integrity {
+    /// Opened after a clean close; `Core::check_integrity` has not finished yet.
+    Unchecked,
+    /// `PRAGMA quick_check` passed.
+    Sound,
+    /// The check failed: every read and write is refused from then on.
+    Damaged(String),
+}
+
+/// Each connection's page cache, in KiB (SQLite's default is 2 MB). It is the app's
+/// memory: on a 100,000-member centre an hour of searching and opening members filled
+/// five 32 MB caches (the app process at 226 MiB PSS, issue 20's target 50). 8 MB holds a
+/// report's hot index pages; the rest come from the OS's file cache, a copy each.
+/// Measured: README → Performance (the window, and the reports).
+const CACHE_KIB: i64 = 8 * 1024;
+/// Readers kept open between reads (each with its cache); more are opened when reads
+/// overlap and closed after.
+const POOLED_READERS: usize = 2;
+
 fn configure_reader(conn: &Connection) -> Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    conn.pragma_update(None, "cache_size", -32768)?;
+    conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
     Ok(())
 }
 
@@ -174,10 +198,7 @@ fn configure(conn: &Connection) -> Result<()> {
     // Room for every write statement of a roll call, a payment or a merge (see
     // `WriteTx::execute`).
     conn.set_prepared_statement_cache_capacity(128);
-    // 32 MB of page cache instead of SQLite's 2 MB: a report over years of marks reads
-    // the same index pages again and again, each a system call when not cached. Used
-    // only as the file grows into it.
-    conn.pragma_update(None, "cache_size", -32768)?;
+    conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
     Ok(())
 }
 
@@ -186,7 +207,78 @@ impl Core {
         Core::open_with_clock(path, Arc::new(SystemClock))
     }
 
+    /// Opens and checks the whole file first (`PRAGMA quick_check`): the CLI, the
+    /// tests, the demo, a recovery. The desk window uses `open_desk`.
     pub fn open_with_clock(path: &Path, clock: Arc<dyn Clock>) -> Result<Core> {
+        Core::open_checking(path, clock, true)
+    }
+
+    /// Opens the database for the desk window. The full check reads every page (seconds
+    /// on a large centre, before the window could show its login form), so it runs
+    /// before opening only when the last session did not close cleanly — a crash, a
+    /// power cut, a killed process, or damage found then: `<db>.in-use` is still there.
+    /// After a clean close, damage can only come from the disk or another program; the
+    /// desk then opens at once and runs `check_integrity` on a background thread, and
+    /// a failed check refuses every read and write from that moment (and leaves the
+    /// marker, so the next start checks first and offers the backups).
+    pub fn open_desk(path: &Path, clock: Arc<dyn Clock>) -> Result<Core> {
+        let marker = in_use_marker(path);
+        let mut core = Core::open_checking(path, clock, marker.exists())?;
+        std::fs::write(&marker, format!("CentreDesk {} opened this database at {}\n", crate::VERSION, core.now().to_rfc3339()))
+            .map_err(|e| CoreError::Internal(format!("cannot write {}: {e}", marker.display())))?;
+        core.in_use_marker = Some(marker);
+        Ok(core)
+    }
+
+    /// The full check `open_desk` left for later; safe beside the desk's reads and
+    /// writes (its own read-only connection, a WAL snapshot, a small page cache).
+    pub fn check_integrity(&self) -> Result<()> {
+        let verdict = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .and_then(|c| {
+                c.busy_timeout(std::time::Duration::from_secs(5))?;
+                c.query_row("PRAGMA quick_check", [], |r| r.get::<_, String>(0))
+            })
+            .unwrap_or_else(|e| e.to_string());
+        let mut integrity = self.integrity.lock().unwrap_or_else(|p| p.into_inner());
+        if verdict == "ok" {
+            *integrity = Integrity::Sound;
+            Ok(())
+        } else {
+            *integrity = Integrity::Damaged(verdict.clone());
+            Err(damaged(&self.path, &verdict))
+        }
+    }
+
+    pub fn integrity(&self) -> Integrity {
+        self.integrity.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn refuse_if_damaged(&self) -> Result<()> {
+        match &*self.integrity.lock().unwrap_or_else(|p| p.into_inner()) {
+            Integrity::Damaged(verdict) => Err(damaged(&self.path, verdict)),
+            _ => Ok(()),
+        }
+    }
+
+    /// The desk is closing (the window's exit): the WAL folded into the file, and — if
+    /// nothing was found damaged — the in-use marker removed, so the next start opens at
+    /// once. The shell calls it because the process exits without dropping the core.
+    pub fn close_cleanly(&self) {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+            log::warn!("closing: checkpoint failed: {e}");
+        }
+        drop(conn);
+        self.release_marker();
+    }
+
+    fn release_marker(&self) {
+        if let (Some(marker), false) = (&self.in_use_marker, matches!(self.integrity(), Integrity::Damaged(_))) {
+            let _ = std::fs::remove_file(marker);
+        }
+    }
+
+    fn open_checking(path: &Path, clock: Arc<dyn Clock>, check_first: bool) -> Result<Core> {
         if let Some(dir) = path.parent() {
             if !dir.as_os_str().is_empty() {
                 std::fs::create_dir_all(dir)
@@ -198,10 +290,13 @@ impl Core {
             CoreError::Db(e) if is_not_a_database(&e) => damaged(path, &e.to_string()),
             e => e,
         })?;
-        // A damaged file is said as such before anything touches it.
-        let verdict: String = writer.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(|e| damaged(path, &e.to_string()))?;
-        if verdict != "ok" {
-            return Err(damaged(path, &verdict));
+        // A damaged file is said as such before anything touches it. (Reading the schema
+        // below still refuses a file that is not a database at all.)
+        if check_first {
+            let verdict: String = writer.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(|e| damaged(path, &e.to_string()))?;
+            if verdict != "ok" {
+                return Err(damaged(path, &verdict));
+            }
         }
         // Before an upgrade changes the schema, a copy of the file as it was (kept like a
         // backup, `before-upgrade-v<N>-….db`), so a failed or regretted upgrade loses nothing.
@@ -219,6 +314,8 @@ impl Core {
             clock,
             timezone: RwLock::new(chrono_tz::Asia::Shanghai),
             login_failures: Mutex::new(Default::default()),
+            integrity: Mutex::new(if check_first { Integrity::Sound } else { Integrity::Unchecked }),
+            in_use_marker: None,
         };
         core.reload_timezone()?;
         Ok(core)
@@ -255,6 +352,11 @@ impl Core {
         self.clock.now()
     }
 
+    /// The clock this core runs on (for a second core over the same file).
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
     /// The instant a `--clock` clock started at, if the core runs on one.
     pub fn clock_start(&self) -> Option<DateTime<Utc>> {
         self.clock.fixed_start()
@@ -286,6 +388,7 @@ impl Core {
 
     /// Runs `f` on a read connection (WAL lets reads proceed beside the writer).
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.refuse_if_damaged()?;
         let conn = match self.readers.lock().unwrap().pop() {
             Some(c) => c,
             None => {
@@ -299,7 +402,7 @@ impl Core {
         };
         let out = f(&conn);
         let mut pool = self.readers.lock().unwrap();
-        if pool.len() < 4 {
+        if pool.len() < POOLED_READERS {
             pool.push(conn);
         }
         out
@@ -318,6 +421,7 @@ impl Core {
     }
 
     fn transact<T>(&self, staff_id: Option<String>, check_staff: bool, f: impl FnOnce(&mut WriteTx) -> Result<T>) -> Result<T> {
+        self.refuse_if_damaged()?;
         let mut conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let before = conn.total_changes();
         let tx = Transaction::new(&mut conn, TransactionBehavior::Immediate)?;
@@ -351,11 +455,32 @@ impl Core {
     }
 }
 
+impl Drop for Core {
+    fn drop(&mut self) {
+        self.release_marker();
+    }
+}
+
+/// `<db>.in-use`: present while a desk has the file open, and after it did not close
+/// cleanly.
+pub fn in_use_marker(db_path: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.in-use", db_path.display()))
+}
+
 fn is_not_a_database(e: &rusqlite::Error) -> bool {
     matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt))
 }
 
+/// The file and the start of what SQLite said (a failed check lists up to a hundred
+/// problems: the whole list goes to the log, the screen shows the first).
 fn damaged(path: &Path, detail: &str) -> CoreError {
+    const SHOWN: usize = 160;
+    let detail = detail.trim_start_matches("*** in database main ***").trim();
+    let shown: String = detail.chars().take(SHOWN).collect();
+    if shown.len() < detail.len() {
+        log::error!("{} is damaged: {detail}", path.display());
+        return CoreError::Damaged(format!("{}: {shown}…", path.display()));
+    }
     CoreError::Damaged(format!("{}: {detail}", path.display()))
 }
 

@@ -729,8 +729,8 @@ impl CoreError {
             CoreError::Auth(AuthFailure::Locked) => lang.pick("屏幕已锁定，请输入密码解锁", "The desk is locked; enter your password to unlock it"),
             CoreError::Conflict(c) => c.describe(lang),
             CoreError::Damaged(d) => match lang {
-                Lang::ZhCn => format!("数据库文件已损坏，无法打开（{d}）。可以用最新的完好备份恢复。"),
-                Lang::En => format!("The database file is damaged and cannot be opened ({d}). It can be restored from the newest good backup."),
+                Lang::ZhCn => format!("数据库文件已损坏，不能再使用（{d}）。"),
+                Lang::En => format!("The database file is damaged and cannot be used ({d})."),
             },
             CoreError::Db(e) => match lang {
                 Lang::ZhCn => format!("数据库错误，操作未保存：{e}"),

@@ -52,7 +52,7 @@ pub mod validate;
 pub mod vocab;
 
 pub use auth::{Role, Session};
-pub use db::{Clock, Core, ManualClock, OffsetClock, SystemClock};
+pub use db::{Clock, Core, Integrity, ManualClock, OffsetClock, SystemClock};
 pub use error::{CoreError, ErrorDto, Lang, Result};
 pub use money::Money;
 

@@ -39,7 +39,7 @@
 //!   one member in the transaction of every payment taken, contract refunded and payment
 //!   reversed (so crossing a threshold either way shows at once), and on a schedule: the
 //!   shell's background thread calls [`Core::tiers_evaluate_scheduled`] every hour
-//!   (`upkeep::run_hourly`), which is what moves the period window day by day and lowers
+//!   (the desk runs `upkeep::round` every hour), which is what moves the period window day by day and lowers
 //!   a tier as time passes. Evaluations are idempotent. A whole-centre run takes
 //!   [`CHUNK`] members to a transaction (each member's totals read inside it), so the
 //!   desk never waits long behind it.

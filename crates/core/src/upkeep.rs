@@ -1,8 +1,8 @@
-//! What the desk does by itself every hour (and when it starts): the daily run of the
-//! member-status rule for contracts whose end date has passed (`members::
+//! What the desk does by itself every hour (and shortly after it starts): the daily run
+//! of the member-status rule for contracts whose end date has passed (`members::
 //! member_status_sweep`), and the scheduled tier evaluation (`tiers`). Both write only
-//! changes and are safe to run any number of times. The shell runs `run_hourly` on a
-//! thread of its own, off the desk's path.
+//! changes and are safe to run any number of times. The shell runs `round` on its
+//! background thread (src-tauri/src/background.rs), off the desk's path.
 
 use crate::db::Core;
 use crate::error::Lang;
@@ -14,12 +14,5 @@ pub fn round(core: &Core) {
     }
     if let Err(e) = core.tiers_evaluate_scheduled() {
         log::error!("tier evaluation: {}", e.message(Lang::En));
-    }
-}
-
-pub fn run_hourly(core: &Core, every: std::time::Duration) -> ! {
-    loop {
-        round(core);
-        std::thread::sleep(every);
     }
 }

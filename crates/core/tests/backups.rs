@@ -227,6 +227,60 @@ fn a_damaged_database_is_said_to_be_damaged_and_nothing_touches_it() {
     assert_eq!(err.code(), "database.damaged", "{err:?}");
 }
 
+/// The desk window's open (`Core::open_desk`): after a clean close it opens without
+/// reading every page and checks on the side; damage found then refuses everything and
+/// makes the next start check first. After an unclean end it checks before opening.
+#[test]
+fn the_desk_checks_a_cleanly_closed_file_after_opening_and_an_uncleanly_closed_one_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(common::test_now());
+    let path = dir.path().join("centre.db");
+    centredesk_core::demo::generate(&path, &centredesk_core::demo::DemoOptions::ending(30, 3, common::test_now())).unwrap();
+    let marker = centredesk_core::db::in_use_marker(&path);
+    assert!(!marker.exists());
+
+    // A clean start and a clean close.
+    let core = Core::open_desk(&path, clock.clone()).unwrap();
+    assert!(marker.exists(), "the marker says the desk has the file open");
+    assert_eq!(core.integrity(), centredesk_core::Integrity::Unchecked);
+    core.check_integrity().unwrap();
+    assert_eq!(core.integrity(), centredesk_core::Integrity::Sound);
+    core.close_cleanly();
+    assert!(!marker.exists(), "a clean close removes it");
+    drop(core);
+
+    // The process ended without closing (a crash, a power cut): the next start checks first.
+    std::fs::write(&marker, "left by a crash").unwrap();
+    let core = Core::open_desk(&path, clock.clone()).unwrap();
+    assert_eq!(core.integrity(), centredesk_core::Integrity::Sound, "checked before opening");
+    drop(core);
+    assert!(!marker.exists(), "dropping the core is a clean close too");
+
+    // Pages scribbled over while the desk was closed (the file's last ones, which opening
+    // does not read): it opens, the check finds it, and from then on nothing is read or
+    // written.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let page = 4096;
+    let end = bytes.len();
+    for b in &mut bytes[end - 8 * page + 100..end] {
+        *b = 0xa5;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let core = Core::open_desk(&path, clock.clone()).unwrap();
+    let admin = core.login("admin", centredesk_core::demo::DEMO_PASSWORD).ok();
+    assert_eq!(core.check_integrity().unwrap_err().code(), "database.damaged");
+    assert!(matches!(core.integrity(), centredesk_core::Integrity::Damaged(_)));
+    assert_eq!(core.login("admin", centredesk_core::demo::DEMO_PASSWORD).unwrap_err().code(), "database.damaged");
+    if let Some(admin) = admin {
+        let err = core.member_apply(&admin, centredesk_core::members::MemberApplication { name: "损坏后".into(), gender: "M".into(), guardian: None, referred_by: None, notes: String::new() }).unwrap_err();
+        assert_eq!(err.code(), "database.damaged", "no write after the damage was found");
+    }
+    drop(core);
+    assert!(marker.exists(), "the damage is remembered: the next start checks first");
+    assert_eq!(Core::open_desk(&path, clock).err().unwrap().code(), "database.damaged");
+    assert_eq!(std::fs::read(&path).unwrap(), bytes, "left as it was, for support");
+}
+
 #[test]
 fn a_full_disk_is_a_clear_error_and_nothing_is_half_saved() {
     let c = common::centre();

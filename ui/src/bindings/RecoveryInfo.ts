@@ -17,4 +17,10 @@ log_dir: string,
  * Good backups to restore from, newest first (only for a damaged file: an older
  * backup is no answer to a database from a newer version).
  */
-backups: Array<BackupInfo>, };
+backups: Array<BackupInfo>, 
+/**
+ * The damage was found while the desk had the file open (the background check):
+ * nothing is restored under open connections; the next start checks first and
+ * offers the backups.
+ */
+restart_needed: boolean, };

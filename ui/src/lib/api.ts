@@ -31,8 +31,9 @@ export function toError(e: unknown): ErrorDto {
 }
 
 /** What the window does when the shell says the session is locked or over (the staff
- *  member was disabled): set by App.svelte, so any screen's call can end up there. */
-export const sessionEvents = { locked: () => {}, ended: () => {} };
+ *  member was disabled), or that the database was found damaged: set by App.svelte and
+ *  session.ts, so any screen's call can end up there. */
+export const sessionEvents = { locked: () => {}, ended: () => {}, damaged: () => {} };
 
 /** Runs a desk command as the logged-in staff member; rejects with an ErrorDto. */
 export async function call<K extends Command>(command: K, ...rest: Rest<K>): Promise<ResultOf<K>> {
@@ -41,6 +42,7 @@ export async function call<K extends Command>(command: K, ...rest: Rest<K>): Pro
   } catch (e) {
     const err = toError(e);
     if (err.code === 'auth.locked') sessionEvents.locked();
+    else if (err.code === 'database.damaged') sessionEvents.damaged();
     else if ((err.code === 'auth.account_disabled' || err.code === 'auth.not_logged_in') && command !== 'login' && command !== 'desk_unlock') sessionEvents.ended();
     throw err;
   }
