@@ -332,6 +332,26 @@ impl Core {
         Ok(())
     }
 
+    /// For the benchmarks only: `bench reports` writes its years of history with direct
+    /// SQL and no search documents; the window benchmark reaches members through the
+    /// search box, so it builds them once here (derived rows, as the migration that
+    /// changed the terms did: no change-log entries). Returns the members indexed.
+    #[doc(hidden)]
+    pub fn benchmark_search_docs(&self) -> Result<i64> {
+        self.read(|c| Ok(c.query_row("SELECT COUNT(*) FROM search_doc", [], |r| r.get(0))?))
+    }
+
+    /// Builds every search document (see `benchmark_search_docs`).
+    #[doc(hidden)]
+    pub fn benchmark_rebuild_search(&self) -> Result<i64> {
+        let mut conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let tx = Transaction::new(&mut conn, TransactionBehavior::Immediate)?;
+        crate::search::reindex_all(&tx)?;
+        let members: i64 = tx.query_row("SELECT COUNT(*) FROM members", [], |r| r.get(0))?;
+        tx.commit()?;
+        Ok(members)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -369,6 +389,12 @@ impl Core {
     /// Today's business date in the centre's time zone.
     pub fn today(&self) -> NaiveDate {
         self.business_date(self.now())
+    }
+
+    /// Now, to the minute, in the centre's time zone ("2026-12-03 09:30"): what printed
+    /// sheets and exported files say about when they were made.
+    pub(crate) fn local_minute(&self) -> String {
+        self.now().with_timezone(&self.timezone()).format("%Y-%m-%d %H:%M").to_string()
     }
 
     pub fn business_date(&self, at: DateTime<Utc>) -> NaiveDate {

@@ -323,7 +323,7 @@ pub fn strip_footer(text: &str) -> (&str, Option<&str>) {
     let Some(cut) = body.rfind('\n') else { return (text, None) };
     let last = body[cut + 1..].trim_matches('"');
     let before = body[..cut].trim_end_matches('\r');
-    if last.starts_with("CentreDesk ") && before.ends_with('\n') {
+    if last.starts_with(crate::MADE_BY) && before.ends_with('\n') {
         (before.trim_end_matches(['\r', '\n']), Some(last))
     } else {
         (text, None)
@@ -379,8 +379,7 @@ impl Core {
     /// The last line of every CSV the desk writes for people: the version that wrote it
     /// and when (the centre's time), so support can tell which build made a file.
     pub fn csv_footer(&self, lang: Lang) -> String {
-        let local = self.now().with_timezone(&self.timezone()).format("%Y-%m-%d %H:%M");
-        format!("CentreDesk {} · {} {local}", crate::VERSION, lang.pick("导出于", "Exported"))
+        crate::made_by(&lang.pick("导出于", "Exported"), &self.local_minute())
     }
 }
 

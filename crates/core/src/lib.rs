@@ -59,6 +59,16 @@ pub use money::Money;
 /// This build's version (the workspace's), shown in the window and printed on every PDF.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// How the files the desk writes start the line that names the build that wrote them
+/// (the PDF foot, the CSV footer); `export::strip_footer` knows a footer by it.
+pub(crate) const MADE_BY: &str = "CentreDesk ";
+
+/// "CentreDesk 0.1.0 · 打印于 2026-12-03 09:30": the build, what it did, and when (the
+/// centre's local minute, `Core::local_minute`).
+pub(crate) fn made_by(done: &str, local_minute: &str) -> String {
+    format!("{MADE_BY}{VERSION} · {done} {local_minute}")
+}
+
 /// A new UUIDv7: time-ordered, unique across devices, so rows can sync.
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()

@@ -52,13 +52,12 @@ fn file_name(parts: &[&str]) -> String {
 }
 
 fn printed(core: &Core, lang: Lang) -> (PageFoot, String) {
-    let now = core.now();
-    let local = now.with_timezone(&core.timezone()).format("%Y-%m-%d %H:%M").to_string();
+    let local = core.local_minute();
     let foot = PageFoot {
         page_template: lang.pick("第 {page} / {pages} 页", "Page {page} / {pages}"),
         // The version too: support can tell which build printed a sheet.
-        printed: format!("CentreDesk {} · {} {local}", crate::VERSION, lang.pick("打印于", "Printed")),
-        created_unix: now.timestamp(),
+        printed: crate::made_by(&lang.pick("打印于", "Printed"), &local),
+        created_unix: core.now().timestamp(),
     };
     (foot, local)
 }
