@@ -57,6 +57,14 @@ def test_register_find_enrol_and_take_a_partial_payment(app):
     WebDriverWait(app.driver, 5).until(
         lambda d: any(r.get_attribute("data-id") == member_id for r in app.all("search-result"))
     )
+    # At 1366 px the box is narrow; its list is wide enough for a name, a number and a
+    # phone, and inside the window.
+    box = app.driver.execute_script(
+        "const r = document.getElementById('search-results').getBoundingClientRect(); "
+        "const row = document.querySelector('[data-testid=\"search-result\"]'); "
+        "return [r.left, r.right, r.width, window.innerWidth, row.scrollWidth <= row.clientWidth];"
+    )
+    assert box[2] >= 400 and box[0] >= 0 and box[1] <= box[3] and box[4], box
     app.shot("search-initials")
     search.send_keys(Keys.ENTER)
     app.wait_text("member-title", lambda t: "欧阳子涵" in t)
