@@ -7,6 +7,7 @@
 //! seconds, not to be spent while the clerk logs in (measured: README → Performance).
 
 use crate::AppState;
+use centredesk_core::db::QUIET_START;
 use centredesk_core::{Integrity, Lang};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,8 +15,6 @@ use tauri::{AppHandle, Emitter, Manager};
 
 const HOUR: Duration = Duration::from_secs(3600);
 const DAY: Duration = Duration::from_secs(24 * 3600);
-/// How long after the desk opens the backup and the upkeep wait.
-const QUIET_START: Duration = Duration::from_secs(20);
 
 pub(crate) fn start(app: &AppHandle, pusher: Arc<centredesk_core::sync::PusherControl>) {
     let handle = app.clone();

@@ -324,7 +324,12 @@ impl Core {
             Some(t) => self.now() - t.with_timezone(&chrono::Utc) > chrono::Duration::hours(OVERDUE_HOURS),
             None => true,
         };
-        overdue.then(|| lang.pick("已超过两天没有备份：请在 设置 → 备份 立即备份，并检查自动备份。", "No backup for more than two days: back up now in Settings → Backups, and check the automatic backup."))
+        // A desk that has just opened makes its day's backup after the quiet start: the
+        // old newest backup is a warning only if that did not happen within minutes.
+        let starting = self.desk_opened_at.is_some_and(|at| {
+            self.now() - at < chrono::Duration::from_std(crate::db::QUIET_START).unwrap_or_default() + chrono::Duration::minutes(5)
+        });
+        (overdue && !starting).then(|| lang.pick("已超过两天没有备份：请在 设置 → 备份 立即备份，并检查自动备份。", "No backup for more than two days: back up now in Settings → Backups, and check the automatic backup."))
     }
 
     fn list_backups(&self) -> Result<Vec<BackupInfo>> {

@@ -158,7 +158,15 @@ pub struct Core {
     /// `<db>.in-use` while the desk has the file open (see `open_desk`); removed when it
     /// closes cleanly.
     in_use_marker: Option<PathBuf>,
+    /// When a desk window opened the file (`open_desk`): its own daily backup runs
+    /// `QUIET_START` later, so an old newest backup is not yet a warning.
+    pub(crate) desk_opened_at: Option<DateTime<Utc>>,
 }
+
+/// How long after the desk window opens its background work starts (the deferred full
+/// check, the daily backup, the upkeep, the notices): the first login and screens have
+/// the disk and the CPU (src-tauri/src/background.rs).
+pub const QUIET_START: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// How far the open file is known to be sound.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,6 +235,7 @@ impl Core {
         std::fs::write(&marker, format!("CentreDesk {} opened this database at {}\n", crate::VERSION, core.now().to_rfc3339()))
             .map_err(|e| CoreError::Internal(format!("cannot write {}: {e}", marker.display())))?;
         core.in_use_marker = Some(marker);
+        core.desk_opened_at = Some(core.now());
         Ok(core)
     }
 
@@ -316,6 +325,7 @@ impl Core {
             login_failures: Mutex::new(Default::default()),
             integrity: Mutex::new(if check_first { Integrity::Sound } else { Integrity::Unchecked }),
             in_use_marker: None,
+            desk_opened_at: None,
         };
         core.reload_timezone()?;
         Ok(core)

@@ -186,6 +186,17 @@ fn a_failed_backup_leaves_no_file_and_is_shown_to_the_manager_as_is_an_overdue_o
     // Two days and more without one: overdue.
     c.clock.advance(chrono::Duration::hours(49));
     assert!(home().expect("overdue").contains("两天"));
+
+    // The desk window opening after the long weekend makes the day's backup after its
+    // quiet start: not a warning for its first minutes, then one if it did not happen.
+    let desk = Core::open_desk(&c.db_path(), c.clock.clone()).unwrap();
+    let admin = desk.login("admin", common::PASSWORD).unwrap();
+    let desk_home = || desk.home(&admin, centredesk_core::Lang::ZhCn).unwrap().backup_warning;
+    assert_eq!(desk_home(), None, "the day's backup is minutes away");
+    c.clock.advance(chrono::Duration::minutes(5));
+    assert_eq!(desk_home(), None);
+    c.clock.advance(chrono::Duration::seconds(21));
+    assert!(desk_home().expect("the backup did not happen").contains("两天"));
 }
 
 #[test]
