@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from conftest import centre_date, centre_today, read_desk_csv
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 
@@ -134,18 +134,18 @@ def test_staff_activity_shows_who_did_what_today(app):
     (clerk_id,), = app.sql("SELECT id FROM staff WHERE username = 'qiantai'")
     Select(app.el("act-staff")).select_by_value(clerk_id)
     # The report re-renders when the filter's results land; rows read in that moment go
-    # stale and are simply read again.
-    WebDriverWait(app.driver, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda d: any("今天登记" in (r.get_attribute("textContent") or "") for r in app.all("act-entry"))
-    )
-    for attempt in range(3):
-        try:
-            staff_ids = [r.get_attribute("data-staff-id") for r in app.all("act-count")]
-            break
-        except StaleElementReferenceException:
-            if attempt == 2:
-                raise
-    assert staff_ids and all(s == clerk_id for s in staff_ids), staff_ids
+    # stale and are simply read again. The unfiltered report shows the clerk's entry too,
+    # so the wait is for the filtered one: only the clerk's counts.
+    def only_the_clerk(d):
+        staff_ids = [r.get_attribute("data-staff-id") for r in app.all("act-count")]
+        entry = any("今天登记" in (r.get_attribute("textContent") or "") for r in app.all("act-entry"))
+        return entry and staff_ids and all(s == clerk_id for s in staff_ids)
+
+    try:
+        WebDriverWait(app.driver, 10, ignored_exceptions=(StaleElementReferenceException,)).until(only_the_clerk)
+    except TimeoutException:
+        staff_ids = [r.get_attribute("data-staff-id") for r in app.all("act-count")]
+        raise AssertionError(f"the filter shows others' counts too: {staff_ids}")
     app.shot("activity")
 
 
