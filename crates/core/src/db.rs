@@ -183,7 +183,8 @@ pub enum Integrity {
 /// memory: on a 100,000-member centre an hour of searching and opening members filled
 /// five 32 MB caches (the app process at 226 MiB PSS, issue 20's target 50). 8 MB holds a
 /// report's hot index pages; the rest come from the OS's file cache, a copy each.
-/// Measured: README → Performance (the window, and the reports).
+/// Measured in the window (README → Performance); the reports' figures there are from
+/// the 32 MB caches and still to be re-measured (`bench reports`).
 const CACHE_KIB: i64 = 8 * 1024;
 /// Readers kept open between reads (each with its cache); more are opened when reads
 /// overlap and closed after.
