@@ -52,10 +52,9 @@ pub(crate) fn start(app: &AppHandle, pusher: Arc<centredesk_core::sync::PusherCo
 /// window goes to the recovery screen, which says to start the desk again (the next
 /// start checks first and offers the good backups).
 fn damaged(app: &AppHandle, e: centredesk_core::CoreError) {
-    let db_path = app.state::<AppState>().core.path().to_path_buf();
-    log::error!("{} failed its check: {}", db_path.display(), e.message(Lang::En));
-    let clock = app.state::<AppState>().core.clock();
-    crate::recovery::manage(app, db_path, clock, e);
+    let core = &app.state::<AppState>().core;
+    log::error!("{} failed its check: {}", core.path().display(), e.message(Lang::En));
+    crate::recovery::manage(app, core.path().to_path_buf(), core.clock(), e);
     if let Err(e) = app.emit("database-damaged", ()) {
         log::error!("cannot tell the window: {e}");
     }

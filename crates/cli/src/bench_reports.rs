@@ -22,7 +22,7 @@ pub fn run(members: usize, years: u32, runs: usize, data: Option<PathBuf>, only:
     let summary = bench_centre::ensure(&path, &spec)?;
     eprintln!("dataset: {} (generated in {:.0}s)", summary.line(), summary.seconds);
     let core = Core::open_with_clock(&path, bench_centre::clock_at(&summary.today))?;
-    // The window benchmark (scripts/bench-window.sh --reports) opens members through the
+    // The window benchmark (scripts/bench-window.sh --history) opens members through the
     // search box: the documents are built once, the first time.
     if core.benchmark_search_docs()? == 0 {
         let started = std::time::Instant::now();

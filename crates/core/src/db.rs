@@ -244,18 +244,21 @@ impl Core {
     /// writes (its own read-only connection, a WAL snapshot, a small page cache).
     pub fn check_integrity(&self) -> Result<()> {
         let verdict = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(|e| e.to_string())
             .and_then(|c| {
-                c.busy_timeout(std::time::Duration::from_secs(5))?;
-                c.query_row("PRAGMA quick_check", [], |r| r.get::<_, String>(0))
-            })
-            .unwrap_or_else(|e| e.to_string());
+                c.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| e.to_string())?;
+                quick_check(&c)
+            });
         let mut integrity = self.integrity.lock().unwrap_or_else(|p| p.into_inner());
-        if verdict == "ok" {
-            *integrity = Integrity::Sound;
-            Ok(())
-        } else {
-            *integrity = Integrity::Damaged(verdict.clone());
-            Err(damaged(&self.path, &verdict))
+        match verdict {
+            Ok(()) => {
+                *integrity = Integrity::Sound;
+                Ok(())
+            }
+            Err(verdict) => {
+                *integrity = Integrity::Damaged(verdict.clone());
+                Err(damaged(&self.path, &verdict))
+            }
         }
     }
 
@@ -303,10 +306,7 @@ impl Core {
         // A damaged file is said as such before anything touches it. (Reading the schema
         // below still refuses a file that is not a database at all.)
         if check_first {
-            let verdict: String = writer.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(|e| damaged(path, &e.to_string()))?;
-            if verdict != "ok" {
-                return Err(damaged(path, &verdict));
-            }
+            quick_check(&writer).map_err(|verdict| damaged(path, &verdict))?;
         }
         // Before an upgrade changes the schema, a copy of the file as it was (kept like a
         // backup, `before-upgrade-v<N>-….db`), so a failed or regretted upgrade loses nothing.
@@ -489,6 +489,16 @@ impl Core {
         let now: i64 = conn.pragma_query_value(None, "page_count", |r| r.get(0))?;
         // `PRAGMA max_page_count = N` answers with the cap it set.
         Ok(conn.pragma_update_and_check(None, "max_page_count", now + spare_pages, |r| r.get(0))?)
+    }
+}
+
+/// `PRAGMA quick_check` on `conn`'s file: Ok, or what SQLite found (or why it could not
+/// read the file).
+fn quick_check(conn: &Connection) -> std::result::Result<(), String> {
+    match conn.query_row("PRAGMA quick_check", [], |r| r.get::<_, String>(0)) {
+        Ok(verdict) if verdict == "ok" => Ok(()),
+        Ok(verdict) => Err(verdict),
+        Err(e) => Err(e.to_string()),
     }
 }
 
