@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-from conftest import close_window_as_a_person_does, running_app  # noqa: E402
+from conftest import running_app  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 
 DB = Path(os.environ["BENCH_DB"])
@@ -193,7 +193,7 @@ def one_run(run: int) -> dict:
         figures["pss_children_kib"] = {f"{c} {p}": pss_kib(p) for p, c in children.items()}
         # As the clerk ends the day: the next run's start is then a start after a clean
         # close (the file checked after opening, `Core::open_desk`), as on a desk PC.
-        close_window_as_a_person_does(app, pid)
+        app.close_window()
     marker = Path(f"{DB}.in-use")
     figures["closed_cleanly"] = not marker.exists()
     return figures
@@ -256,8 +256,7 @@ def history_run(db: Path, rounds: int) -> dict:
             for tab in REPORT_TABS:
                 figures["reports"][tab].append(app.driver.execute_async_script(TAB, tab))
         app.shot("reports")
-        pid, _ = app_processes()
-        close_window_as_a_person_does(app, pid)
+        app.close_window()
     return figures
 
 
@@ -285,7 +284,9 @@ def main():
         Path("target/bench/window-history.json").write_text(json.dumps(history, indent=1, ensure_ascii=False))
         lessons = [m[1] for m in history["members"]]
         print(f"\nThe desk's window, release build, {Path(history_db).name} (five years), {len(lessons)} members and rounds (target in brackets)")
-        print(f"{'opening a member (' + f'{min(lessons)}–{max(lessons)} lessons since {min(m[2] for m in history["members"])[:4]})':44} {max(history['open']):.0f} ms at most, {statistics.median(history['open']):.0f} ms median  (≤ 200 ms)")
+        since = min(m[2] for m in history["members"])[:4]
+        label = f"opening a member ({min(lessons)}–{max(lessons)} lessons since {since})"
+        print(f"{label:44} {max(history['open']):.0f} ms at most, {statistics.median(history['open']):.0f} ms median  (≤ 200 ms)")
         print(f"{'  then their timeline tab':44} {max(history['timeline']):.0f} ms at most, {statistics.median(history['timeline']):.0f} ms median  (≤ 200 ms)")
         for tab, times in history["reports"].items():
             print(f"{'report screen: ' + tab:44} {max(times):.0f} ms at most, {statistics.median(times):.0f} ms median  (≤ 200 ms)")

@@ -121,10 +121,15 @@ class App:
         self._launch = launch
         self.closed = False
 
-    def restart(self):
-        """Quit the app and start it again on the same database and config dirs."""
+    def quit(self):
+        """Ends the WebDriver session (which ends the app), unless the window was closed
+        already (`close_window`), which took the session along."""
         with contextlib.suppress(Exception) if self.closed else contextlib.nullcontext():
             self.driver.quit()
+
+    def restart(self):
+        """Quit the app and start it again on the same database and config dirs."""
+        self.quit()
         self.closed = False
         self.driver = self._launch()
 
@@ -133,6 +138,40 @@ class App:
         out = subprocess.run(["pgrep", "-x", "centredesk-app"], capture_output=True, text=True).stdout.split()
         assert len(out) == 1, out
         return int(out[0])
+
+    def close_window(self, timeout: float = 15):
+        """Asks the app's window to close as the title bar's × does (WM_DELETE_WINDOW;
+        Xvfb has no window manager to press it) and waits for the app to end: it then
+        closes the database cleanly. WebDriver's own close kills the process instead."""
+        from Xlib import X, display, protocol
+
+        pid = self.pid()
+        d = display.Display()
+        pid_atom, protocols, delete = (d.intern_atom(n) for n in ("_NET_WM_PID", "WM_PROTOCOLS", "WM_DELETE_WINDOW"))
+
+        def windows(w):
+            yield w
+            for child in w.query_tree().children:
+                yield from windows(child)
+
+        targets = [w for w in windows(d.screen().root) if (p := w.get_full_property(pid_atom, X.AnyPropertyType)) and p.value[0] == pid]
+        assert targets, f"no window of process {pid}"
+        for w in targets:
+            w.send_event(protocol.event.ClientMessage(window=w, client_type=protocols, data=(32, [delete, X.CurrentTime, 0, 0, 0])))
+        d.flush()
+        self.closed = True
+
+        def running():
+            # Ended is gone, or a zombie its parent (WebKitWebDriver) has not reaped yet.
+            try:
+                return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+            except FileNotFoundError:
+                return False
+
+        deadline = time.monotonic() + timeout
+        while running() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not running(), "the app did not exit when its window closed"
 
     def el(self, testid: str, timeout: float = 10):
         return WebDriverWait(self.driver, timeout).until(
@@ -289,50 +328,13 @@ def running_app(name: str, home_dir: Path, db: Path | None, app_bin: Path = APP)
             try:
                 a.shot("end")
             finally:
-                # A window the bench closed (tests/bench/window.py) took its session along.
-                with contextlib.suppress(Exception) if a.closed else contextlib.nullcontext():
-                    a.driver.quit()
+                a.quit()
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             proc.kill()
-
-
-def close_window_as_a_person_does(app, pid: int, timeout: float = 15):
-    """Asks the app's window to close as the title bar's × does (WM_DELETE_WINDOW; Xvfb
-    has no window manager to press it) and waits for the app to end: it then closes
-    the database cleanly. WebDriver's own close kills the process instead."""
-    from Xlib import X, display, protocol
-
-    d = display.Display()
-    pid_atom, protocols, delete = (d.intern_atom(n) for n in ("_NET_WM_PID", "WM_PROTOCOLS", "WM_DELETE_WINDOW"))
-
-    def windows(w):
-        yield w
-        for child in w.query_tree().children:
-            yield from windows(child)
-
-    targets = [w for w in windows(d.screen().root) if (p := w.get_full_property(pid_atom, X.AnyPropertyType)) and p.value[0] == pid]
-    assert targets, f"no window of process {pid}"
-    for w in targets:
-        w.send_event(protocol.event.ClientMessage(window=w, client_type=protocols, data=(32, [delete, X.CurrentTime, 0, 0, 0])))
-    d.flush()
-    app.closed = True
-
-    def running():
-        # Ended is gone, or a zombie its parent (WebKitWebDriver) has not reaped yet.
-        try:
-            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-        except FileNotFoundError:
-            return False
-
-    deadline = time.monotonic() + timeout
-    while running() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not running(), "the app did not exit when its window closed"
-
 
 
 @pytest.fixture

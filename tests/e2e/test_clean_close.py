@@ -3,8 +3,6 @@ start opens at once and checks the whole file on the side (`Core::open_desk`); a
 that was killed instead checks first (tests/e2e/test_damage_found_later.py and the core's
 tests)."""
 
-from conftest import close_window_as_a_person_does
-
 
 def log_lines(home_dir, text):
     return [l for f in home_dir.glob("**/logs/centredesk.log") for l in f.read_text().splitlines() if text in l]
@@ -14,7 +12,7 @@ def test_closing_the_window_closes_the_file_cleanly_and_the_next_start_checks_af
     app.el("login-username", timeout=20)
     marker = app.db.parent / f"{app.db.name}.in-use"
     assert marker.exists(), "the desk has the file open"
-    close_window_as_a_person_does(app, app.pid())
+    app.close_window()
     assert not marker.exists(), "a clean close"
     assert log_lines(home_dir, "cleanly"), "the log says so"
     app.restart()
