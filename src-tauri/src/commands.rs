@@ -46,6 +46,7 @@ use centredesk_core::notify::delivery::{DeliveryReport, NotifyChannels};
 use centredesk_core::notify::templates::NoticeTemplate;
 use centredesk_core::notify::Notice;
 use centredesk_core::settings::Settings;
+use centredesk_core::visits::{MemberVisits, ReturnVisit, VisitInput, VisitRule};
 use centredesk_core::timetable::{
     ClassGroup, ClassGroupInput, ClassSession, Closure, GenerateSummary, GroupMember, Room, RoomInput, Season, SessionChange,
     SessionFilter, Slot, SlotInput,
@@ -180,6 +181,10 @@ commands! {
     member_get(member_id: String) -> MemberDetail => staff |core, s, _| core.member_get(s, &member_id);
     member_list(filter: MemberFilter) -> MemberPage => staff |core, s, _| core.member_list(s, filter);
     member_timeline(member_id: String) -> Vec<TimelineEntry> => staff |core, s, _| core.member_timeline(s, &member_id, 200);
+    member_visits(member_id: String) -> MemberVisits => staff |core, s, lang| core.member_visits(s, &member_id, lang);
+    visit_record(member_id: String, input: VisitInput) -> ReturnVisit => staff |core, s, _| core.visit_record(s, &member_id, input);
+    visit_rules() -> Vec<VisitRule> => staff |core, s, _| core.visit_rules(s);
+    visit_rules_update(rules: Vec<VisitRule>) -> Vec<VisitRule> => staff |core, s, _| core.visit_rules_update(s, rules);
     guardian_link(member_id: String, input: GuardianLinkInput) -> MemberDetail => staff |core, s, _| core.guardian_link(s, &member_id, input);
     guardian_update(guardian_id: String, input: GuardianUpdate) -> Guardian => staff |core, s, _| core.guardian_update(s, &guardian_id, input);
     guardian_unlink(member_id: String, guardian_id: String) -> MemberDetail => staff |core, s, _| core.guardian_unlink(s, &member_id, &guardian_id);

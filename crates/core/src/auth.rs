@@ -89,10 +89,12 @@ pub enum Action {
     ReturnGoods,
     /// Recording and voiding cash hand-ins 交款 (the manager receives the cash).
     ReconcileCash,
+    /// Recording return visits 回访 with members' families: any staff member.
+    RecordVisits,
 }
 
 impl Action {
-    pub const ALL: [Action; 30] = [Action::ViewMembers, Action::EditMembers, Action::ViewLeads, Action::EditLeads, Action::EditPackages, Action::EditContracts, Action::RefundContracts, Action::TakePayments, Action::ReversePayments, Action::ManageStaff, Action::EditSettings, Action::ViewStaffReports, Action::ManageTimetable, Action::TakeRollCall, Action::RecordLeave, Action::RequestTrials, Action::DecideTrials, Action::ExportData, Action::ImportData, Action::ManageBackups, Action::ViewReports, Action::MergeMembers, Action::SellGoods, Action::ManageGoods, Action::AwardPoints, Action::SendNotices, Action::RecordFeedback, Action::HandleAnyComplaint, Action::ReturnGoods, Action::ReconcileCash];
+    pub const ALL: [Action; 31] = [Action::ViewMembers, Action::EditMembers, Action::ViewLeads, Action::EditLeads, Action::EditPackages, Action::EditContracts, Action::RefundContracts, Action::TakePayments, Action::ReversePayments, Action::ManageStaff, Action::EditSettings, Action::ViewStaffReports, Action::ManageTimetable, Action::TakeRollCall, Action::RecordLeave, Action::RequestTrials, Action::DecideTrials, Action::ExportData, Action::ImportData, Action::ManageBackups, Action::ViewReports, Action::MergeMembers, Action::SellGoods, Action::ManageGoods, Action::AwardPoints, Action::SendNotices, Action::RecordFeedback, Action::HandleAnyComplaint, Action::ReturnGoods, Action::ReconcileCash, Action::RecordVisits];
 
     pub fn label(self, lang: Lang) -> String {
         use Action::*;
@@ -127,6 +129,7 @@ impl Action {
             HandleAnyComplaint => ("处理他人负责的投诉", "handle complaints assigned to others"),
             ReturnGoods => ("办理退货", "take goods back"),
             ReconcileCash => ("登记交款", "record cash hand-ins"),
+            RecordVisits => ("登记回访", "record return visits"),
         };
         match lang {
             Lang::ZhCn => zh.into(),
@@ -144,13 +147,13 @@ pub fn allowed(role: Role, action: Action) -> bool {
         Role::Manager => true,
         Role::Clerk => matches!(
             action,
-            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | TakeRollCall | RecordLeave | RequestTrials | SellGoods | ReturnGoods | SendNotices | RecordFeedback
+            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | TakeRollCall | RecordLeave | RequestTrials | SellGoods | ReturnGoods | SendNotices | RecordFeedback | RecordVisits
         ),
         Role::Consultant => matches!(
             action,
-            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | RecordLeave | RequestTrials | SellGoods | ReturnGoods | SendNotices | RecordFeedback
+            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | RecordLeave | RequestTrials | SellGoods | ReturnGoods | SendNotices | RecordFeedback | RecordVisits
         ),
-        Role::Coach => matches!(action, ViewMembers | TakeRollCall | RecordLeave | DecideTrials | SellGoods | RecordFeedback),
+        Role::Coach => matches!(action, ViewMembers | TakeRollCall | RecordLeave | DecideTrials | SellGoods | RecordFeedback | RecordVisits),
     }
 }
 

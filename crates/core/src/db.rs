@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0016_leave_withdrawn.sql", include_str!("../migrations/0016_leave_withdrawn.sql")),
     ("0017_sync_epochs.sql", include_str!("../migrations/0017_sync_epochs.sql")),
     ("0018_notice_resends.sql", include_str!("../migrations/0018_notice_resends.sql")),
+    ("0019_return_visits.sql", include_str!("../migrations/0019_return_visits.sql")),
 ];
 
 fn migrations() -> Vec<M<'static>> {

@@ -335,6 +335,7 @@ pub fn generate(path: &Path, opts: &DemoOptions) -> Result<DemoSummary> {
     // on since each member's last payment.
     clock.set(opts.until);
     core.tiers_evaluate(&demo.admin)?;
+    core.plan_visits()?;
     Ok(demo.summary)
 }
 
@@ -454,6 +455,8 @@ impl Demo<'_> {
                 // their members 已过期 (the status rule), as the app does every hour.
                 if self.clock_to(at(day, -60)) {
                     self.core.member_status_sweep()?;
+                    self.core.plan_visits()?;
+                    self.return_visits(day)?;
                 }
             }
             // Events of a day spread over opening hours 09:00–20:00.
@@ -514,7 +517,77 @@ impl Demo<'_> {
         if let Some(p) = recent.iter().find(|p| p.payment.kind == "payment" && !p.payment.reversed) {
             self.core.payment_reverse(&self.admin, &p.payment.id, "金额录错，已重新收款")?;
         }
-        self.feedback()
+        self.feedback()?;
+        self.call_backs()
+    }
+
+    /// Families the front desk agreed to call back: a few days ago the clerk spoke to three
+    /// of them and set the next visit for yesterday, today and later this week, so the
+    /// desk's home screen always has its own visits due, one overdue (whatever the seed).
+    fn call_backs(&mut self) -> Result<()> {
+        let today = self.today;
+        if !self.clock_to(at(today - Duration::days(4), 120)) {
+            return Ok(());
+        }
+        let current: Vec<String> = self
+            .core
+            .member_list(&self.clerk, crate::members::MemberFilter { status: Some("active".into()), limit: 3, ..Default::default() })?
+            .rows
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        for (member_id, days) in current.iter().zip([-1, 0, 2]) {
+            let input = crate::visits::VisitInput {
+                channel: "phone".into(),
+                content: "家长这周出差，约好改天再打电话".into(),
+                mood: "neutral".into(),
+                next_step: "再打电话问孩子的上课情况".into(),
+                next_visit: Some((today + Duration::days(days)).to_string()),
+                ..Default::default()
+            };
+            self.core.visit_record(&self.clerk, member_id, input)?;
+        }
+        Ok(())
+    }
+
+    /// The visits due before `day` that their owners make at opening: most within a day or
+    /// two, a few left overdue (the home screen shows them).
+    fn return_visits(&mut self, day: NaiveDate) -> Result<()> {
+        const SAID: [(&str, &str, &str, Option<i64>); 5] = [
+            ("happy", "家长说孩子很喜欢上课，回家会主动练习", "", Some(5)),
+            ("happy", "孩子自信多了，家长很满意教练", "下次考级前再联系", Some(5)),
+            ("neutral", "家长觉得进度一般，希望多些一对一指导", "请教练课后多关注", Some(4)),
+            ("neutral", "最近功课多，周末班时间有点紧", "建议调到周六上午班", None),
+            ("unhappy", "家长反映上课人多，孩子练习机会少", "店长跟进，考虑分班", Some(2)),
+        ];
+        let due = self.core.visits_due(&self.admin, crate::Lang::ZhCn, 1000)?;
+        for plan in due.into_iter().filter(|p| p.due_date.as_str() < day.to_string().as_str()) {
+            if !self.chance(60) {
+                continue;
+            }
+            let who = self
+                .consultants
+                .iter()
+                .find(|c| Some(&c.staff_id) == plan.assignee_id.as_ref())
+                .cloned()
+                .unwrap_or_else(|| if plan.assignee_role.as_deref() == Some("manager") { self.admin.clone() } else { self.clerk.clone() });
+            let (mood, content, next_step, score) = SAID[self.people.rng().gen_range(0..SAID.len())];
+            let input = crate::visits::VisitInput {
+                channel: if self.chance(70) { "phone".into() } else { "wechat".into() },
+                content: content.into(),
+                mood: mood.into(),
+                next_step: next_step.into(),
+                satisfaction: score.filter(|_| self.chance(50)),
+                plan_id: Some(plan.id.clone()),
+                next_visit: None,
+            };
+            match self.core.visit_record(&who, &plan.member_id, input) {
+                // Answered already by a visit made a moment ago for another plan.
+                Err(CoreError::Conflict(crate::error::Conflict::VisitPlanClosed)) => {}
+                other => drop(other?),
+            }
+        }
+        Ok(())
     }
 
     /// What families said over the last months: suggestions with votes, complaints closed,

@@ -52,6 +52,7 @@ pub struct MergeSummary {
     pub attendance_dropped: Vec<String>,
     pub leave_requests: Vec<String>,
     pub trial_requests: Vec<String>,
+    pub return_visits: Vec<String>,
     pub group_places: Vec<String>,
     pub guardian_links: Vec<String>,
     pub referred_members: Vec<String>,
@@ -189,6 +190,10 @@ fn merge(w: &mut WriteTx, keep_id: &str, dup_id: &str) -> Result<MergeSummary> {
 
     moved.trial_requests = ids(w, "SELECT id FROM trial_requests WHERE member_id = ?1", [dup_id])?;
     w.execute("UPDATE trial_requests SET member_id = ?1 WHERE member_id = ?2", both)?;
+    // The contact log follows the child; the duplicate's open plans are cancelled by the
+    // next planner run and the survivor's rules plan its own.
+    moved.return_visits = ids(w, "SELECT id FROM return_visits WHERE member_id = ?1", [dup_id])?;
+    w.execute("UPDATE return_visits SET member_id = ?1 WHERE member_id = ?2", both)?;
     moved.group_places = ids(w, "SELECT id FROM group_members WHERE member_id = ?1", [dup_id])?;
     w.execute("UPDATE group_members SET member_id = ?1 WHERE member_id = ?2", both)?;
     moved.notices = ids(w, "SELECT id FROM notices WHERE member_id = ?1", [dup_id])?;

@@ -49,6 +49,7 @@ pub enum Field {
     Suggestion, Complaint, Content, Author, Severity, Handler, Deadline, Step, Vote, Score, ScoreKind, Occasion, Resolution,
     ReferralRewards, ReceivedBy, HandIn,
     Tiers, TierBasis, TierPeriod, TierName, TierThreshold, TierDiscount, TierWish,
+    VisitContent, Mood, NextStep, NextVisit, VisitPlan, VisitRule, VisitDays, AssignTo,
 }
 
 impl Field {
@@ -167,6 +168,14 @@ impl Field {
             TierWish => ("生日祝福附言", "Birthday wish"),
             ReceivedBy => ("收款人", "Received by"),
             HandIn => ("交款记录", "Cash hand-in"),
+            VisitContent => ("回访内容", "What was said"),
+            Mood => ("家长情绪", "Family's mood"),
+            NextStep => ("下一步", "Next step"),
+            NextVisit => ("下次回访日期", "Next visit date"),
+            VisitPlan => ("回访计划", "Planned visit"),
+            VisitRule => ("回访规则", "Visit rule"),
+            VisitDays => ("回访天数", "Days"),
+            AssignTo => ("回访负责人", "Visit owner"),
         };
         lang.pick(zh, en)
     }
@@ -458,6 +467,8 @@ pub enum Conflict {
     StatusFollowsContracts,
     /// The disk is full: nothing was saved.
     DiskFull,
+    /// A planned visit already made or cancelled.
+    VisitPlanClosed,
 }
 
 impl Conflict {
@@ -509,6 +520,7 @@ impl Conflict {
             Conflict::GroupFull { .. } => "group_full",
             Conflict::StatusFollowsContracts => "status_follows_contracts",
             Conflict::DiskFull => "disk_full",
+            Conflict::VisitPlanClosed => "visit_plan_closed",
         }
     }
 
@@ -605,6 +617,7 @@ impl Conflict {
                 "\"Active\" and \"expired\" follow the member's contracts and cannot be set by hand; paused and left can",
             ),
             Conflict::ComplaintClosed => lang.pick("该投诉已结案", "This complaint is already closed"),
+            Conflict::VisitPlanClosed => lang.pick("这次计划的回访已经完成或已取消", "This planned visit has already been made or cancelled"),
             Conflict::ComplaintStepsDone => lang.pick("处理步骤已全部完成，请登记客户确认", "All handling steps are done: record the customer's confirmation"),
             Conflict::ComplaintStepOutOfOrder { expected } => match lang {
                 Lang::ZhCn => format!("处理步骤须按顺序进行，下一步应为“{}”", crate::feedback::step_label(expected, lang)),

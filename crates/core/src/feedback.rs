@@ -789,6 +789,7 @@ impl Core {
 
     // ------------------------------------------------------------ satisfaction
 
+
     pub fn satisfaction_record(&self, session: &Session, input: ScoreInput) -> Result<SatisfactionScore> {
         session.require(Action::RecordFeedback)?;
         let kind = one_of(Field::ScoreKind, &input.kind, SCORE_KINDS)?;
@@ -820,16 +821,8 @@ impl Core {
                 }
             }
             let coach = coach.clone().or(group_coach);
-            let id = crate::new_id();
             let date = date.unwrap_or(w.today()).to_string();
-            w.execute(
-                "INSERT INTO satisfaction_scores (id, member_id, kind, score, occasion, group_id, coach_id, comment, staff_id, created_at, business_date)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                params![id, input.member_id, kind, input.score, occasion, group, coach, comment, session.staff_id, w.now_text(), date],
-            )?;
-            let s = w.query_row(&format!("{SCORE_SELECT} WHERE s.id = ?1"), [&id], score_from_row)?;
-            w.log("satisfaction", &id, "record", Some(&input.member_id), &s)?;
-            Ok(s)
+            insert_score(w, &input.member_id, kind, input.score, occasion, group.as_deref(), coach.as_deref(), &comment, &session.staff_id, &date)
         })
     }
 
@@ -962,4 +955,28 @@ mod tests {
         assert_eq!(fixed_text(Some(425), 2), "4.25");
         assert_eq!(fixed_text(None, 1), "");
     }
+}
+
+/// One answer, logged. Every answer is written here (the survey form and a return visit's).
+#[allow(clippy::too_many_arguments)]
+fn insert_score(
+    w: &mut WriteTx, member_id: &str, kind: &str, score: i64, occasion: &str, group: Option<&str>, coach: Option<&str>, comment: &str, staff_id: &str, date: &str,
+) -> Result<SatisfactionScore> {
+    let id = crate::new_id();
+    w.execute(
+        "INSERT INTO satisfaction_scores (id, member_id, kind, score, occasion, group_id, coach_id, comment, staff_id, created_at, business_date)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![id, member_id, kind, score, occasion, group, coach, comment, staff_id, w.now_text(), date],
+    )?;
+    let s = w.query_row(&format!("{SCORE_SELECT} WHERE s.id = ?1"), [&id], score_from_row)?;
+    w.log("satisfaction", &id, "record", Some(member_id), &s)?;
+    Ok(s)
+}
+
+/// The CSAT answer a family gave on a return visit (`visits.rs`), counted with the others;
+/// its id. The comment is what was said, cut to the survey's 500 characters.
+pub(crate) fn record_visit_score(w: &mut WriteTx, member_id: &str, score: i64, said: &str, staff_id: &str) -> Result<String> {
+    let comment: String = said.chars().take(500).collect();
+    let date = w.today().to_string();
+    Ok(insert_score(w, member_id, "csat", score, "", None, None, &comment, staff_id, &date)?.id)
 }

@@ -32,6 +32,8 @@ pub struct HomeDashboard {
     /// Who owes money (for those who take payments; None otherwise).
     pub arrears: Option<Arrears>,
     pub follow_ups_due: Vec<LeadRow>,
+    /// Return visits due this week that are the staff member's to make (a manager: all), overdue first.
+    pub visits_due: Vec<crate::visits::VisitPlan>,
     pub recent_payments: Vec<PaymentRow>,
     /// Open complaints past their deadline: all of them for a manager, one's own otherwise.
     pub overdue_complaints: Vec<crate::feedback::Complaint>,
@@ -58,6 +60,7 @@ impl Core {
             let (renewals_due, renewals_total) = renewals::due(c, &today.to_string(), Window::DESK, HOME_ROWS)?;
             let recent_payments = if session.role == Role::Coach { vec![] } else { payments::recent(c, 10)? };
             let overdue_complaints = crate::feedback::overdue(c, session, &today.to_string())?;
+            let visits_due = crate::visits::due(c, session, today, lang, HOME_ROWS as i64)?;
             let arrears = if session.can(Action::TakePayments) { Some(crate::arrears::owing(c, lang, HOME_ROWS)?) } else { None };
             Ok(HomeDashboard {
                 today: today.to_string(),
@@ -71,6 +74,7 @@ impl Core {
                 renewals_rule: Window::DESK.rule(lang),
                 arrears,
                 follow_ups_due,
+                visits_due,
                 recent_payments,
                 overdue_complaints,
                 backup_warning,

@@ -49,6 +49,7 @@ pub mod timetable;
 pub mod token_store;
 pub mod upkeep;
 pub mod validate;
+pub mod visits;
 pub mod vocab;
 
 pub use auth::{Role, Session};

@@ -291,6 +291,11 @@ pub(crate) fn load_config(c: &Connection) -> Result<TierConfig> {
     Ok(settings::get(c, "tiers")?.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default())
 }
 
+/// The level of the top tier (0 when tiers are off): `visits.rs` plans its regular visits.
+pub(crate) fn top_level(c: &Connection) -> Result<i64> {
+    Ok(load_config(c)?.tiers.len() as i64)
+}
+
 /// The stored table as integers; a table that no longer checks (it never should) is off.
 /// Whether a change of points can change a tier: the table is on the points basis.
 pub(crate) fn follows_points(c: &Connection) -> Result<bool> {

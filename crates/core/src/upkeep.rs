@@ -1,7 +1,7 @@
 //! What the desk does by itself every hour (and shortly after it starts): the daily run
 //! of the member-status rule for contracts whose end date has passed (`members::
-//! member_status_sweep`), and the scheduled tier evaluation (`tiers`). Both write only
-//! changes and are safe to run any number of times. The shell runs `round` on its
+//! member_status_sweep`), the scheduled tier evaluation (`tiers`), and the return-visit
+//! planner (`visits`). Each writes only changes and is safe to run any number of times. The shell runs `round` on its
 //! background thread (src-tauri/src/background.rs), off the desk's path.
 
 use crate::db::Core;
@@ -14,5 +14,9 @@ pub fn round(core: &Core) {
     }
     if let Err(e) = core.tiers_evaluate_scheduled() {
         log::error!("tier evaluation: {}", e.message(Lang::En));
+    }
+    // After the tiers: the top tier's regular visits follow today's tiers.
+    if let Err(e) = core.plan_visits() {
+        log::error!("return visits: {}", e.message(Lang::En));
     }
 }

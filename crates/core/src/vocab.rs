@@ -140,6 +140,28 @@ vocabulary! {
         Adjust = "adjust": "盘点调整" / "adjustment",
         Return = "return": "退回入库" / "returned to stock",
     }
+    /// How the family felt on a return visit 回访.
+    VisitMood(Mood, "VISIT_MOODS") {
+        Happy = "happy": "满意" / "happy",
+        Neutral = "neutral": "一般" / "neutral",
+        Unhappy = "unhappy": "不满意" / "unhappy",
+    }
+    /// Why a return visit was planned (`visits.rs`): the manager's rules, or a visit's next step.
+    VisitRuleKind(VisitRule, "VISIT_RULE_KINDS") {
+        FirstLesson = "first_lesson": "首次上课后回访" / "after the first lesson",
+        Enrolment = "enrolment": "报名后回访" / "after enrolment",
+        ComplaintClosed = "complaint_closed": "投诉结案后回访" / "after a complaint is closed",
+        ContractEnding = "contract_ending": "合同到期前回访" / "before a contract ends",
+        TopTier = "top_tier": "最高等级会员定期回访" / "regular visit, top tier",
+        NextStep = "next_step": "约定的下次回访" / "next visit agreed",
+    }
+    /// Who makes a planned visit: the member's consultant, or anyone of a role.
+    VisitAssignee(AssignTo, "VISIT_ASSIGNEES") {
+        Consultant = "consultant": "会员的课程顾问" / "the member's consultant",
+        Clerk = "clerk": "前台" / "front desk",
+        Manager = "manager": "店长" / "manager",
+        Coach = "coach": "教练" / "coaches",
+    }
     /// What a membership tier counts.
     TierBasis(TierBasis, "TIER_BASES") {
         Spend = "spend": "消费金额" / "money spent",

@@ -29,4 +29,5 @@ mod search;
 mod tiers;
 mod timetable;
 mod truth;
+mod visits;
 mod write_path;

@@ -70,6 +70,7 @@ const PINNED: &[(&str, &str)] = &[
     ("0016_leave_withdrawn.sql", "543eec251bd813dc990dfbabd148932d0c4069b8becf8bb57911d4b07b184dce"),
     ("0017_sync_epochs.sql", "bc34057012d8ccbe0975c36ec1825912a3a2d7fd13fecad500a303ee1fd88dea"),
     ("0018_notice_resends.sql", "c14585c3af6b19b2d0acf11f0b5aff4438e5639ba8d83630bc06b7bd5745d8d2"),
+    ("0019_return_visits.sql", "fae5bb527d9e5a10eaa78b474c9bcd5b54f649b26847618ca2006b9a5138c0f0"),
 ];
 
 #[test]

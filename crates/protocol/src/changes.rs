@@ -119,6 +119,7 @@ pub const CHANGES: &[ChangeKind] = &[
             ("reversal", "扣回", "taken back"),
         ],
     },
+    ChangeKind { entity: "return_visit", zh: "回访", en: "return visit", ops: &[("record", "登记回访", "recorded")] },
     ChangeKind { entity: "room", zh: "教室", en: "room", ops: &[("create", "新建", "added")] },
     ChangeKind { entity: "satisfaction", zh: "满意度", en: "satisfaction", ops: &[("record", "登记评分", "score recorded")] },
     ChangeKind { entity: "season", zh: "季节课表", en: "seasonal timetable", ops: &[("create", "新建", "created")] },
@@ -149,6 +150,12 @@ pub const CHANGES: &[ChangeKind] = &[
         zh: "试课",
         en: "trial class",
         ops: &[("create", "登记试课", "booked"), ("approved", "批准", "approved"), ("declined", "不批准", "declined"), ("attended", "到课", "attended"), ("missed", "未到", "missed")],
+    },
+    ChangeKind {
+        entity: "visit_plan",
+        zh: "回访计划",
+        en: "planned visit",
+        ops: &[("plan", "计划回访", "planned"), ("done", "已回访", "made"), ("cancel", "取消（已退学、已合并或已续费）", "cancelled (left, merged or renewed)")],
     },
 ];
 

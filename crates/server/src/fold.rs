@@ -37,6 +37,7 @@ const MERGE_MOVES: &[(&str, &str, &str)] = &[
     ("attendance", "attendance", "member_id"),
     ("leave_requests", "leave_request", "member_id"),
     ("trial_requests", "trial_request", "member_id"),
+    ("return_visits", "return_visit", "member_id"),
     ("group_places", "group_member", "member_id"),
     ("guardian_links", "member_guardian", "member_id"),
     ("referred_members", "member", "referred_by"),

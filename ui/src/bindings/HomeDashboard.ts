@@ -5,6 +5,7 @@ import type { Complaint } from "./Complaint";
 import type { LeadRow } from "./LeadRow";
 import type { PaymentRow } from "./PaymentRow";
 import type { RenewalDue } from "./RenewalDue";
+import type { VisitPlan } from "./VisitPlan";
 
 export type HomeDashboard = { today: string, centre_name: string, active_members: number, applicants: number, open_leads: number, 
 /**
@@ -22,7 +23,11 @@ renewals_rule: string,
 /**
  * Who owes money (for those who take payments; None otherwise).
  */
-arrears: Arrears | null, follow_ups_due: Array<LeadRow>, recent_payments: Array<PaymentRow>, 
+arrears: Arrears | null, follow_ups_due: Array<LeadRow>, 
+/**
+ * Return visits due this week that are the staff member's to make (a manager: all), overdue first.
+ */
+visits_due: Array<VisitPlan>, recent_payments: Array<PaymentRow>, 
 /**
  * Open complaints past their deadline: all of them for a manager, one's own otherwise.
  */

@@ -6,7 +6,7 @@ import { t, has, code, type Params } from '../i18n/index.svelte';
 import { money, date } from './format';
 
 const MONEY_KEYS = new Set(['amount', 'list_price', 'amount_due', 'discount', 'price', 'paid', 'refund']);
-const DATE_KEYS = new Set(['birthday', 'start_date', 'end_date', 'from_date', 'to_date', 'next_follow_up', 'business_date', 'date']);
+const DATE_KEYS = new Set(['birthday', 'start_date', 'end_date', 'from_date', 'to_date', 'next_follow_up', 'business_date', 'date', 'due_date']);
 
 function statusPrefix(entity: string): string {
   if (entity === 'lead') return 'lead_status';
@@ -37,6 +37,8 @@ export function timelineParams(entry: TimelineEntry): Params {
       else if (k === 'channel') out[k] = code('channel', s);
       else if (k === 'mark') out[k] = code('mark', s);
       else if (k === 'via') out[k] = code('via', s);
+      else if (k === 'mood') out[k] = code('visit_mood', s);
+      else if (k === 'rule' && entry.entity === 'visit_plan') out[k] = code('visit_rule', s);
       else if (k === 'kind' && entry.entity === 'notice') out[k] = code('notice_kind', s);
       else if (k === 'kind') out[k] = code(entry.entity === 'package' ? 'package_kind' : 'payment_kind', s);
       else out[k] = s;
