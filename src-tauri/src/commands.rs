@@ -25,6 +25,7 @@ use centredesk_core::feedback::{
     Complaint, ComplaintFilter, ComplaintInput, ComplaintStats, ConfirmInput, SatisfactionRow, SatisfactionScore, ScoreInput, StepInput, Suggestion,
     SuggestionInput, VoteInput,
 };
+use centredesk_core::churn::{ChurnDecision, ChurnList};
 use centredesk_core::cash::{CashFilter, CashHandin, CashReport, HandinInput};
 use centredesk_core::goods::{Goods, GoodsInput, GoodsReturn, GoodsSale, ReturnInput, SaleInput, StockInput, StockMove};
 use centredesk_core::home::HomeDashboard;
@@ -183,6 +184,8 @@ commands! {
     member_timeline(member_id: String) -> Vec<TimelineEntry> => staff |core, s, _| core.member_timeline(s, &member_id, 200);
     member_visits(member_id: String) -> MemberVisits => staff |core, s, lang| core.member_visits(s, &member_id, lang);
     visit_record(member_id: String, input: VisitInput) -> ReturnVisit => staff |core, s, _| core.visit_record(s, &member_id, input);
+    churn_list() -> ChurnList => staff |core, s, lang| core.churn_list(s, lang, 500);
+    churn_decide(input: ChurnDecision) -> () => staff |core, s, _| core.churn_decide(s, input);
     visit_rules() -> Vec<VisitRule> => staff |core, s, _| core.visit_rules(s);
     visit_rules_update(rules: Vec<VisitRule>) -> Vec<VisitRule> => staff |core, s, _| core.visit_rules_update(s, rules);
     guardian_link(member_id: String, input: GuardianLinkInput) -> MemberDetail => staff |core, s, _| core.guardian_link(s, &member_id, input);

@@ -131,3 +131,43 @@ def test_the_manager_sees_every_visit_and_sets_the_rules(app):
     saved = {r["kind"]: r for r in app.call("visit_rules", {})}
     assert (saved["enrolment"]["days"], saved["enrolment"]["assign_to"], saved["top_tier"]["enabled"]) == (14, "clerk", False)
     app.shot("visit-rules-zh")
+
+
+def test_the_churn_worklist_says_why_and_acting_plans_a_visit(app):
+    today = centre_today()
+    app.login("admin")
+    panel = app.el("home-churn")
+    flagged = app.sql(
+        "SELECT f.member_id, f.id FROM churn_flags f JOIN members m ON m.id = f.member_id WHERE f.status = 'open' AND m.status NOT IN ('left','applicant') ORDER BY f.first_warned, m.name"
+    )
+    assert len(flagged) >= 2, "the demo has members at risk"
+    wait(app).until(lambda d: len(app.all("home-churn-row")) == len(flagged))
+    rows = app.all("home-churn-row")
+    assert all(r.get_attribute("data-reasons") for r in rows)
+    assert all(r.find_element("css selector", ".churn-why").text.strip() for r in rows), "every row says why in words"
+    app.shot("home-churn-zh")
+
+    # Dismiss the second with a reason: it leaves the list.
+    second = rows[1].get_attribute("data-member")
+    rows[1].find_element("css selector", '[data-testid="churn-dismiss"]').click()
+    app.el("churn-dismiss-dialog")
+    app.type("churn-dismiss-reason", "家长说孩子下月出国，回来继续" + Keys.ENTER)
+    app.gone("churn-dismiss-dialog")
+    wait(app).until(lambda d: second not in [r.get_attribute("data-member") for r in app.all("home-churn-row")])
+    assert app.sql("SELECT status, note FROM churn_flags WHERE member_id = ? AND status <> 'cleared'", second) == [("dismissed", "家长说孩子下月出国，回来继续")]
+
+    # Act on the first: a visit planned for the manager today, the member's visits tab open.
+    first = app.all("home-churn-row")[0]
+    member_id = first.get_attribute("data-member")
+    first.find_element("css selector", '[data-testid="churn-act"]').click()
+    app.el("visit-form")
+    wait(app).until(lambda d: any("流失预警回访" in p.text for p in app.all("visit-planned")))
+    assert app.sql(
+        "SELECT p.due_date, s.username FROM visit_plans p JOIN staff s ON s.id = p.assignee_id WHERE p.member_id = ? AND p.rule = 'churn'", member_id
+    ) == [(today.isoformat(), "admin")]
+    app.shot("member-churn-visit-zh")
+
+    app.click("lang-switch")
+    app.driver.find_element("css selector", "body").send_keys(Keys.ESCAPE)
+    wait(app).until(lambda d: app.el("home-churn").text.startswith("At risk"))
+    app.shot("home-churn-en")

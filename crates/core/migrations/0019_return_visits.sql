@@ -5,7 +5,7 @@
 CREATE TABLE visit_plans (
     id            TEXT PRIMARY KEY,
     member_id     TEXT NOT NULL REFERENCES members(id),
-    rule          TEXT NOT NULL CHECK (rule IN ('first_lesson','enrolment','complaint_closed','contract_ending','top_tier','next_step')),
+    rule          TEXT NOT NULL CHECK (rule IN ('first_lesson','enrolment','complaint_closed','contract_ending','top_tier','next_step','churn')),
     -- What made it (the member, a contract, a complaint, a visit, a date): a rule plans
     -- once per source, however often the planner runs.
     source_id     TEXT NOT NULL,

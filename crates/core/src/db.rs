@@ -36,6 +36,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0017_sync_epochs.sql", include_str!("../migrations/0017_sync_epochs.sql")),
     ("0018_notice_resends.sql", include_str!("../migrations/0018_notice_resends.sql")),
     ("0019_return_visits.sql", include_str!("../migrations/0019_return_visits.sql")),
+    ("0020_churn_flags.sql", include_str!("../migrations/0020_churn_flags.sql")),
 ];
 
 fn migrations() -> Vec<M<'static>> {

@@ -336,6 +336,7 @@ pub fn generate(path: &Path, opts: &DemoOptions) -> Result<DemoSummary> {
     clock.set(opts.until);
     core.tiers_evaluate(&demo.admin)?;
     core.plan_visits()?;
+    core.churn_scan()?;
     Ok(demo.summary)
 }
 

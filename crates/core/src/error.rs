@@ -50,6 +50,7 @@ pub enum Field {
     ReferralRewards, ReceivedBy, HandIn,
     Tiers, TierBasis, TierPeriod, TierName, TierThreshold, TierDiscount, TierWish,
     VisitContent, Mood, NextStep, NextVisit, VisitPlan, VisitRule, VisitDays, AssignTo,
+    ChurnFlag, Decision, SnoozeUntil,
 }
 
 impl Field {
@@ -176,6 +177,9 @@ impl Field {
             VisitRule => ("回访规则", "Visit rule"),
             VisitDays => ("回访天数", "Days"),
             AssignTo => ("回访负责人", "Visit owner"),
+            ChurnFlag => ("流失预警", "Churn warning"),
+            Decision => ("处理方式", "Decision"),
+            SnoozeUntil => ("暂缓到", "Snooze until"),
         };
         lang.pick(zh, en)
     }
@@ -469,6 +473,8 @@ pub enum Conflict {
     DiskFull,
     /// A planned visit already made or cancelled.
     VisitPlanClosed,
+    /// A churn warning already acted on, dismissed, snoozed or cleared.
+    ChurnFlagClosed,
 }
 
 impl Conflict {
@@ -521,6 +527,7 @@ impl Conflict {
             Conflict::StatusFollowsContracts => "status_follows_contracts",
             Conflict::DiskFull => "disk_full",
             Conflict::VisitPlanClosed => "visit_plan_closed",
+            Conflict::ChurnFlagClosed => "churn_flag_closed",
         }
     }
 
@@ -617,6 +624,7 @@ impl Conflict {
                 "\"Active\" and \"expired\" follow the member's contracts and cannot be set by hand; paused and left can",
             ),
             Conflict::ComplaintClosed => lang.pick("该投诉已结案", "This complaint is already closed"),
+            Conflict::ChurnFlagClosed => lang.pick("这条流失预警已经处理过了", "This churn warning has already been dealt with"),
             Conflict::VisitPlanClosed => lang.pick("这次计划的回访已经完成或已取消", "This planned visit has already been made or cancelled"),
             Conflict::ComplaintStepsDone => lang.pick("处理步骤已全部完成，请登记客户确认", "All handling steps are done: record the customer's confirmation"),
             Conflict::ComplaintStepOutOfOrder { expected } => match lang {

@@ -34,6 +34,8 @@ pub struct HomeDashboard {
     pub follow_ups_due: Vec<LeadRow>,
     /// Return visits due this week that are the staff member's to make (a manager: all), overdue first.
     pub visits_due: Vec<crate::visits::VisitPlan>,
+    /// Members at risk of leaving (not for coaches; a consultant's own).
+    pub churn: Option<crate::churn::ChurnList>,
     pub recent_payments: Vec<PaymentRow>,
     /// Open complaints past their deadline: all of them for a manager, one's own otherwise.
     pub overdue_complaints: Vec<crate::feedback::Complaint>,
@@ -61,6 +63,7 @@ impl Core {
             let recent_payments = if session.role == Role::Coach { vec![] } else { payments::recent(c, 10)? };
             let overdue_complaints = crate::feedback::overdue(c, session, &today.to_string())?;
             let visits_due = crate::visits::due(c, session, today, lang, HOME_ROWS as i64)?;
+            let churn = if session.role == Role::Coach { None } else { Some(crate::churn::list(c, session, today, lang, HOME_ROWS as i64)?) };
             let arrears = if session.can(Action::TakePayments) { Some(crate::arrears::owing(c, lang, HOME_ROWS)?) } else { None };
             Ok(HomeDashboard {
                 today: today.to_string(),
@@ -75,6 +78,7 @@ impl Core {
                 arrears,
                 follow_ups_due,
                 visits_due,
+                churn,
                 recent_payments,
                 overdue_complaints,
                 backup_warning,

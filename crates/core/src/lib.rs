@@ -17,6 +17,7 @@ pub mod attendance;
 pub mod audit;
 pub mod auth;
 pub mod cash;
+pub mod churn;
 pub mod check;
 pub mod backup;
 pub mod contracts;

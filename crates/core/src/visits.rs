@@ -205,11 +205,12 @@ impl Core {
     pub fn visit_rules_update(&self, session: &Session, rules: Vec<VisitRule>) -> Result<Vec<VisitRule>> {
         session.require(Action::EditSettings)?;
         let mut v = validate::Checks::new();
+        let settable: Vec<VisitRuleKind> = default_rules().iter().map(|d| d.kind).collect();
         for r in &rules {
-            let max = if r.kind == VisitRuleKind::NextStep { 0 } else { 365 };
-            v.add_result(validate::int_in(Field::VisitDays, r.days, 1, max.max(1)).map(drop));
-            if r.kind == VisitRuleKind::NextStep {
-                v.add(CoreError::invalid(Field::VisitRule, Rule::OneOf { allowed: default_rules().iter().map(|d| d.kind.as_str().to_string()).collect() }));
+            v.add_result(validate::int_in(Field::VisitDays, r.days, 1, 365).map(drop));
+            // A visit's next step and a churn warning's visit are planned by staff, not by a rule.
+            if !settable.contains(&r.kind) {
+                v.add(CoreError::invalid(Field::VisitRule, Rule::OneOf { allowed: settable.iter().map(|k| k.as_str().to_string()).collect() }));
             }
         }
         v.finish()?;
@@ -350,7 +351,7 @@ fn log_plan(w: &mut WriteTx, id: &str, op: &str) -> Result<()> {
 }
 
 /// Plans one visit unless this rule already planned one for this source. True when it did.
-fn insert_plan(w: &mut WriteTx, member_id: &str, rule: VisitRuleKind, source: &str, due: NaiveDate, assignee: Option<&str>, role: Option<&str>) -> Result<bool> {
+pub(crate) fn insert_plan(w: &mut WriteTx, member_id: &str, rule: VisitRuleKind, source: &str, due: NaiveDate, assignee: Option<&str>, role: Option<&str>) -> Result<bool> {
     let id = crate::new_id();
     let now = w.now_text();
     let n = w.execute(
@@ -368,7 +369,7 @@ fn insert_plan(w: &mut WriteTx, member_id: &str, rule: VisitRuleKind, source: &s
 const CURRENT: &str = "m.status NOT IN ('left','applicant') AND m.merged_into IS NULL";
 
 /// The member's consultant (SQL over `m`): the newest contract's that names one, else the lead's.
-const CONSULTANT_SQL: &str = "COALESCE((SELECT k.consultant_id FROM contracts k JOIN staff ks ON ks.id = k.consultant_id AND ks.active = 1
+pub(crate) const CONSULTANT_SQL: &str = "COALESCE((SELECT k.consultant_id FROM contracts k JOIN staff ks ON ks.id = k.consultant_id AND ks.active = 1
         WHERE k.member_id = m.id AND k.status <> 'refunded' ORDER BY k.start_date DESC, k.created_at DESC LIMIT 1),
     (SELECT l.consultant_id FROM leads l JOIN staff ls ON ls.id = l.consultant_id AND ls.active = 1 WHERE l.id = m.lead_id))";
 
@@ -412,7 +413,7 @@ fn plan(w: &mut WriteTx) -> Result<PlanRun> {
                  WHERE t.level > 0 AND t.level = ?1 AND m.status = 'active' AND m.merged_into IS NULL
                    AND NOT EXISTS (SELECT 1 FROM visit_plans p WHERE p.member_id = m.id AND p.rule = 'top_tier' AND p.status = 'open')"
             ),
-            VisitRuleKind::NextStep => continue,
+            VisitRuleKind::NextStep | VisitRuleKind::Churn => continue,
         };
         // The trigger dates whose visit falls due within [lo, hi].
         let (from, to) = match rule.kind {
@@ -501,10 +502,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_rule_has_a_default_and_next_step_is_not_a_rule_the_manager_sets() {
+    fn every_rule_has_a_default_and_the_plans_staff_make_are_not_rules() {
         let kinds: Vec<_> = default_rules().iter().map(|r| r.kind).collect();
         for k in VisitRuleKind::ALL {
-            assert_eq!(kinds.contains(k), *k != VisitRuleKind::NextStep, "{k:?}");
+            assert_eq!(kinds.contains(k), !matches!(k, VisitRuleKind::NextStep | VisitRuleKind::Churn), "{k:?}");
         }
     }
 }

@@ -154,13 +154,14 @@ vocabulary! {
         ContractEnding = "contract_ending": "合同到期前回访" / "before a contract ends",
         TopTier = "top_tier": "最高等级会员定期回访" / "regular visit, top tier",
         NextStep = "next_step": "约定的下次回访" / "next visit agreed",
+        Churn = "churn": "流失预警回访" / "churn warning",
     }
     /// Who makes a planned visit: the member's consultant, or anyone of a role.
     VisitAssignee(AssignTo, "VISIT_ASSIGNEES") {
-        Consultant = "consultant": "会员的课程顾问" / "the member's consultant",
-        Clerk = "clerk": "前台" / "front desk",
-        Manager = "manager": "店长" / "manager",
-        Coach = "coach": "教练" / "coaches",
+        Consultant = "consultant": "会员的课程顾问" / "The member's consultant",
+        Clerk = "clerk": "前台" / "Front desk",
+        Manager = "manager": "店长" / "Manager",
+        Coach = "coach": "教练" / "Coaches",
     }
     /// What a membership tier counts.
     TierBasis(TierBasis, "TIER_BASES") {

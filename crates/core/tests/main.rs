@@ -7,6 +7,7 @@ mod access;
 mod analysis;
 mod backups;
 mod cashdesk;
+mod churn;
 mod duplicates;
 mod export;
 mod feedback;

@@ -70,7 +70,8 @@ const PINNED: &[(&str, &str)] = &[
     ("0016_leave_withdrawn.sql", "543eec251bd813dc990dfbabd148932d0c4069b8becf8bb57911d4b07b184dce"),
     ("0017_sync_epochs.sql", "bc34057012d8ccbe0975c36ec1825912a3a2d7fd13fecad500a303ee1fd88dea"),
     ("0018_notice_resends.sql", "c14585c3af6b19b2d0acf11f0b5aff4438e5639ba8d83630bc06b7bd5745d8d2"),
-    ("0019_return_visits.sql", "fae5bb527d9e5a10eaa78b474c9bcd5b54f649b26847618ca2006b9a5138c0f0"),
+    ("0019_return_visits.sql", "ab16a01aacb152be75551eac749731e3f79a3fbbc12aa6dfe7488d3d4d387d33"),
+    ("0020_churn_flags.sql", "c803c85b379bebf3230b5e76a6231087af7004e7d6de3b1cacc3a7aaff2a7e36"),
 ];
 
 #[test]

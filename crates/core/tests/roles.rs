@@ -213,6 +213,8 @@ fn every_command_checks_the_role() {
         ("visits_due", all.to_vec(), Box::new(|s| c.core.visits_due(s, centredesk_core::Lang::ZhCn, 10).map(drop))),
         ("visit_rules", all.to_vec(), Box::new(|s| c.core.visit_rules(s).map(drop))),
         ("visit_rules_update", vec![M], Box::new(|s| c.core.visit_rules_update(s, centredesk_core::visits::default_rules()).map(drop))),
+        ("churn_list", desk.to_vec(), Box::new(|s| c.core.churn_list(s, centredesk_core::Lang::ZhCn, 10).map(drop))),
+        ("churn_decide", desk.to_vec(), Box::new(|s| c.core.churn_decide(s, centredesk_core::churn::ChurnDecision { flag_id: "no-such-flag".into(), decision: "act".into(), reason: String::new(), until: None }).map(drop))),
         ("satisfaction_record", all.to_vec(), Box::new(|s| c.core.satisfaction_record(s, ScoreInput { member_id: mid.clone(), kind: "nps".into(), score: 9, occasion: String::new(), group_id: None, coach_id: None, comment: String::new(), date: None }).map(drop))),
         ("satisfaction_list", all.to_vec(), Box::new(|s| c.core.satisfaction_list(s, "2026-11-01", "2026-11-30").map(drop))),
         ("satisfaction_results", vec![M], Box::new(|s| c.core.satisfaction_results(s, "2026-11-01", "2026-11-30", "group", centredesk_core::Lang::ZhCn).map(drop))),

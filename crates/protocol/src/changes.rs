@@ -17,6 +17,20 @@ pub struct ChangeKind {
 pub const CHANGES: &[ChangeKind] = &[
     ChangeKind { entity: "attendance", zh: "点名", en: "roll call", ops: &[("mark", "点名", "marked"), ("clear", "取消点名", "mark cleared")] },
     ChangeKind { entity: "cash_handin", zh: "交款", en: "cash hand-in", ops: &[("record", "登记交款", "recorded"), ("void", "作废交款", "voided")] },
+    ChangeKind {
+        entity: "churn_flag",
+        zh: "流失预警",
+        en: "churn warning",
+        ops: &[
+            ("raise", "出现流失风险", "raised"),
+            ("reasons", "风险原因变化", "reasons changed"),
+            ("clear", "风险解除", "cleared"),
+            ("reopen", "重新列入预警", "back on the list"),
+            ("act", "安排回访", "visit planned"),
+            ("dismiss", "忽略", "dismissed"),
+            ("snooze", "暂缓", "snoozed"),
+        ],
+    },
     ChangeKind { entity: "class_group", zh: "班级", en: "class group", ops: &[("create", "新建", "created")] },
     ChangeKind {
         entity: "class_session",

@@ -3,4 +3,4 @@
 /**
  * Why a return visit was planned (`visits.rs`): the manager's rules, or a visit's next step.
  */
-export type VisitRuleKind = "first_lesson" | "enrolment" | "complaint_closed" | "contract_ending" | "top_tier" | "next_step";
+export type VisitRuleKind = "first_lesson" | "enrolment" | "complaint_closed" | "contract_ending" | "top_tier" | "next_step" | "churn";

@@ -30,6 +30,6 @@ export const REPORT_PERIODS: readonly ReportPeriod[] = ['day', 'week', 'month'];
 export const ATTENDANCE_BY: readonly AttendanceBy[] = ['group', 'coach', 'member'];
 export const STOCK_KINDS: readonly StockKind[] = ['purchase', 'adjust', 'return'];
 export const VISIT_MOODS: readonly VisitMood[] = ['happy', 'neutral', 'unhappy'];
-export const VISIT_RULE_KINDS: readonly VisitRuleKind[] = ['first_lesson', 'enrolment', 'complaint_closed', 'contract_ending', 'top_tier', 'next_step'];
+export const VISIT_RULE_KINDS: readonly VisitRuleKind[] = ['first_lesson', 'enrolment', 'complaint_closed', 'contract_ending', 'top_tier', 'next_step', 'churn'];
 export const VISIT_ASSIGNEES: readonly VisitAssignee[] = ['consultant', 'clerk', 'manager', 'coach'];
 export const TIER_BASES: readonly TierBasis[] = ['spend', 'points'];

@@ -6,7 +6,7 @@ import { t, has, code, type Params } from '../i18n/index.svelte';
 import { money, date } from './format';
 
 const MONEY_KEYS = new Set(['amount', 'list_price', 'amount_due', 'discount', 'price', 'paid', 'refund']);
-const DATE_KEYS = new Set(['birthday', 'start_date', 'end_date', 'from_date', 'to_date', 'next_follow_up', 'business_date', 'date', 'due_date']);
+const DATE_KEYS = new Set(['birthday', 'start_date', 'end_date', 'from_date', 'to_date', 'next_follow_up', 'business_date', 'date', 'due_date', 'hidden_until']);
 
 function statusPrefix(entity: string): string {
   if (entity === 'lead') return 'lead_status';
