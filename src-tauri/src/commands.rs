@@ -45,6 +45,7 @@ use centredesk_core::attendance::{LeaveChoice, LeaveInput, LeaveRequest, RollCal
 use centredesk_core::notify::automatic::NotifySettings;
 use centredesk_core::notify::delivery::{DeliveryReport, NotifyChannels};
 use centredesk_core::notify::templates::NoticeTemplate;
+use centredesk_core::notify::session_changes::ChangePreview;
 use centredesk_core::notify::Notice;
 use centredesk_core::settings::Settings;
 use centredesk_core::visits::{MemberVisits, ReturnVisit, VisitInput, VisitRule};
@@ -234,6 +235,7 @@ commands! {
     sessions_generate(from: String, to: String) -> GenerateSummary => staff |core, s, _| core.sessions_generate(s, &from, &to);
     session_list(filter: SessionFilter) -> Vec<ClassSession> => staff |core, s, _| core.session_list(s, filter);
     session_change(session_id: String, change: SessionChange) -> ClassSession => staff |core, s, _| core.session_change(s, &session_id, change);
+    session_change_preview(session_id: String, change: SessionChange) -> ChangePreview => staff |core, s, _| core.session_change_preview(s, &session_id, change);
     roster(session_id: String) -> Roster => staff |core, s, _| core.roster(s, &session_id);
     roll_call(session_id: String, input: RollCallInput) -> RollCallResult => staff |core, s, _| core.roll_call(s, &session_id, input);
     session_dismiss(session_id: String) -> i64 => staff |core, s, _| core.session_dismiss(s, &session_id);

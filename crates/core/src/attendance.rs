@@ -300,7 +300,7 @@ pub(crate) fn on_roll_sql(mm: &str, group: &str, date: &str) -> String {
     )
 }
 
-fn roster_on(c: &Connection, s: ClassSession) -> Result<Roster> {
+pub(crate) fn roster_on(c: &Connection, s: ClassSession) -> Result<Roster> {
     let capacity: i64 = c.query_row("SELECT capacity FROM class_groups WHERE id = ?1", [&s.group_id], |r| r.get(0))?;
     // The group on that date, plus anyone already marked or on leave, plus member trials.
     let mut stmt = c.prepare_cached(&format!(

@@ -153,6 +153,9 @@ pub struct SessionChange {
     pub cancel: bool,
     #[serde(default)]
     pub note: String,
+    /// Tell the families expected in the session (`notify::session_changes`).
+    #[serde(default)]
+    pub notify: bool,
 }
 
 #[derive(Debug, Clone, Serialize, TS, PartialEq, Default)]
@@ -657,29 +660,63 @@ impl Core {
         let note = validate::optional_text(Field::Notes, &change.note, 100)?;
         let date = validate::optional_date(Field::Date, &change.date)?;
         self.write(session, |w| {
-            let s = load_session(w, session_id)?;
-            let date = date.map(date_text).unwrap_or(s.date.clone());
-            let (start, end) = times(change.start_time.as_deref().unwrap_or(&s.start_time), change.end_time.as_deref().unwrap_or(&s.end_time))?;
-            let room = change.room_id.clone().filter(|r| !r.is_empty()).unwrap_or(s.room_id.clone());
-            let coach = change.coach_id.clone().filter(|r| !r.is_empty()).unwrap_or(s.coach_id.clone());
-            if room != s.room_id {
-                check_room(w, &room)?;
+            let (before, after) = proposed(w, session_id, &change, date, &note)?;
+            if after.room_id != before.room_id {
+                check_room(w, &after.room_id)?;
             }
-            if coach != s.coach_id {
-                check_coach(w, &coach)?;
+            if after.coach_id != before.coach_id {
+                check_coach(w, &after.coach_id)?;
             }
-            let status = if change.cancel { "cancelled" } else { "scheduled" };
-            if status == "scheduled" {
-                session_clash(w, &date, &start, &end, &room, &coach, Some(session_id))?;
+            if after.status == "scheduled" {
+                session_clash(w, &after.date, &after.start_time, &after.end_time, &after.room_id, &after.coach_id, Some(session_id))?;
             }
+            // Who was expected, read before the change moves the session off their day.
+            let notices = if change.notify { crate::notify::session_changes::planned(w, &before, &after)? } else { vec![] };
             w.execute(
                 "UPDATE class_sessions SET date = ?2, start_time = ?3, end_time = ?4, room_id = ?5, coach_id = ?6, status = ?7,
                     is_override = 1, note = ?8, updated_at = ?9 WHERE id = ?1",
-                params![session_id, date, start, end, room, coach, status, note, w.now_text()],
+                params![session_id, after.date, after.start_time, after.end_time, after.room_id, after.coach_id, after.status, note, w.now_text()],
             )?;
-            log_session(w, session_id, if change.cancel { "cancel" } else { "change" })
+            let logged = log_session(w, session_id, if change.cancel { "cancel" } else { "change" })?;
+            crate::notify::session_changes::queue(w, &after, &notices)?;
+            Ok(logged)
         })
     }
+
+    /// What a change would tell the families, before it is made: how many families and
+    /// guardians, and the text the first one gets (the dialog shows it).
+    pub fn session_change_preview(&self, session: &Session, session_id: &str, change: SessionChange) -> Result<crate::notify::session_changes::ChangePreview> {
+        session.require(Action::ManageTimetable)?;
+        let note = validate::optional_text(Field::Notes, &change.note, 100)?;
+        let date = validate::optional_date(Field::Date, &change.date)?;
+        self.read(|c| {
+            let (before, after) = proposed(c, session_id, &change, date, &note)?;
+            crate::notify::session_changes::preview(c, &crate::notify::session_changes::planned(c, &before, &after)?)
+        })
+    }
+}
+
+/// The session as it is and as `change` would make it (names looked up; nothing checked
+/// beyond the times: the write checks rooms, coaches and clashes).
+fn proposed(c: &Connection, session_id: &str, change: &SessionChange, date: Option<NaiveDate>, note: &str) -> Result<(ClassSession, ClassSession)> {
+    let before = load_session(c, session_id)?;
+    let mut after = before.clone();
+    if let Some(d) = date {
+        after.date = date_text(d);
+    }
+    let (start, end) = times(change.start_time.as_deref().unwrap_or(&before.start_time), change.end_time.as_deref().unwrap_or(&before.end_time))?;
+    (after.start_time, after.end_time) = (start, end);
+    if let Some(room) = change.room_id.clone().filter(|r| !r.is_empty()) {
+        after.room_name = c.query_row("SELECT name FROM rooms WHERE id = ?1", [&room], |r| r.get(0)).optional()?.unwrap_or_default();
+        after.room_id = room;
+    }
+    if let Some(coach) = change.coach_id.clone().filter(|r| !r.is_empty()) {
+        after.coach_name = c.query_row("SELECT display_name FROM staff WHERE id = ?1", [&coach], |r| r.get(0)).optional()?.unwrap_or_default();
+        after.coach_id = coach;
+    }
+    after.status = if change.cancel { "cancelled".into() } else { "scheduled".into() };
+    after.note = note.to_string();
+    Ok((before, after))
 }
 
 fn group_member(c: &Connection, id: &str) -> Result<GroupMember> {

@@ -103,10 +103,10 @@ fn one_off_changes_survive_and_attended_sessions_are_never_deleted() {
     let all = sessions(&s, "2026-11-30", "2026-12-27");
     assert_eq!(all.len(), 4);
     // Move the first to Tuesday, cancel the second, substitute the coach on the third.
-    let moved = s.c.core.session_change(&s.c.admin, &all[0].id, SessionChange { date: Some("2026-12-01".into()), start_time: None, end_time: None, room_id: None, coach_id: None, cancel: false, note: "教练比赛".into() }).unwrap();
+    let moved = s.c.core.session_change(&s.c.admin, &all[0].id, SessionChange { notify: false, date: Some("2026-12-01".into()), start_time: None, end_time: None, room_id: None, coach_id: None, cancel: false, note: "教练比赛".into() }).unwrap();
     assert_eq!((moved.date.as_str(), moved.is_override), ("2026-12-01", true));
-    s.c.core.session_change(&s.c.admin, &all[1].id, SessionChange { date: None, start_time: None, end_time: None, room_id: None, coach_id: None, cancel: true, note: "停电".into() }).unwrap();
-    s.c.core.session_change(&s.c.admin, &all[2].id, SessionChange { date: None, start_time: None, end_time: None, room_id: None, coach_id: Some(s.c.admin.staff_id.clone()), cancel: false, note: String::new() }).unwrap();
+    s.c.core.session_change(&s.c.admin, &all[1].id, SessionChange { notify: false, date: None, start_time: None, end_time: None, room_id: None, coach_id: None, cancel: true, note: "停电".into() }).unwrap();
+    s.c.core.session_change(&s.c.admin, &all[2].id, SessionChange { notify: false, date: None, start_time: None, end_time: None, room_id: None, coach_id: Some(s.c.admin.staff_id.clone()), cancel: false, note: String::new() }).unwrap();
     let regen = s.c.core.sessions_generate(&s.c.admin, "2026-11-30", "2026-12-27").unwrap();
     assert_eq!((regen.created, regen.removed), (0, 0), "no duplicate for the moved session");
     let after = sessions(&s, "2026-11-30", "2026-12-27");
@@ -142,7 +142,7 @@ fn clashes_are_refused_with_the_class_named() {
     assert_eq!(slot(&s, 8, "20:00", "21:00", None).unwrap_err().code(), "validation.int_range");
     s.c.core.sessions_generate(&s.c.admin, "2026-11-30", "2026-11-30").unwrap();
     let day = sessions(&s, "2026-11-30", "2026-11-30");
-    let moved = s.c.core.session_change(&s.c.admin, &day[1].id, SessionChange { date: None, start_time: Some("18:30".into()), end_time: Some("19:30".into()), room_id: None, coach_id: None, cancel: false, note: String::new() });
+    let moved = s.c.core.session_change(&s.c.admin, &day[1].id, SessionChange { notify: false, date: None, start_time: Some("18:30".into()), end_time: Some("19:30".into()), room_id: None, coach_id: None, cancel: false, note: String::new() });
     assert_eq!(moved.unwrap_err().code(), "conflict.room_busy");
 }
 
@@ -262,7 +262,7 @@ fn roll_call_consumes_the_earliest_expiring_lesson_and_undo_gives_it_back() {
     assert_eq!(kinds.iter().filter(|k| *k == "arrival").count(), 5, "{kinds:?}");
     assert_eq!(kinds.iter().filter(|k| *k == "leave_confirmed").count(), 1);
     // A coach cannot take roll call for another coach's class; a consultant not at all.
-    let other = c.core.session_change(&c.admin, &session.id, SessionChange { date: None, start_time: None, end_time: None, room_id: None, coach_id: Some(c.admin.staff_id.clone()), cancel: false, note: String::new() }).unwrap();
+    let other = c.core.session_change(&c.admin, &session.id, SessionChange { notify: false, date: None, start_time: None, end_time: None, room_id: None, coach_id: Some(c.admin.staff_id.clone()), cancel: false, note: String::new() }).unwrap();
     assert_eq!(c.core.roll_call(&c.coach, &other.id, RollCallInput::default()).unwrap_err().code(), "conflict.not_your_session");
     assert_eq!(c.core.roll_call(&c.consultant, &other.id, RollCallInput::default()).unwrap_err().code(), "forbidden");
 }
@@ -378,4 +378,58 @@ fn every_timetable_and_attendance_row_is_in_the_change_log() {
         assert!(total > 0, "{table} is empty");
         assert_eq!(orphans, 0, "{table} rows without a change-log entry");
     }
+}
+
+#[test]
+fn a_moved_or_cancelled_session_tells_exactly_the_families_expected_once_and_a_regeneration_tells_nobody() {
+    let s = setup();
+    slot(&s, 1, "18:00", "19:00", None).unwrap();
+    s.c.core.sessions_generate(&s.c.admin, "2026-11-30", "2026-12-27").unwrap();
+    let all = sessions(&s, "2026-11-30", "2026-12-27");
+    let (a, b, away, late) = (s.c.member("甲同学", "13711110001"), s.c.member("乙同学", "13711110002"), s.c.member("请假", "13711110003"), s.c.member("晚来", "13711110004"));
+    for m in [&a, &b, &away] {
+        s.c.core.group_add_member(&s.c.admin, &s.group, &m.id, Some("2026-11-01".into()), false).unwrap();
+    }
+    // Joins only after the first session: not expected in it.
+    s.c.core.group_add_member(&s.c.admin, &s.group, &late.id, Some("2026-12-02".into()), false).unwrap();
+    s.c.core.leave_request(&s.c.clerk, LeaveInput { member_id: away.id.clone(), session_ids: vec![all[0].id.clone()], via: "phone".into(), note: String::new() }).unwrap();
+    let notices = |kind: &str| s.c.count(&format!("SELECT COUNT(*) FROM notices WHERE kind = '{kind}'"));
+    let recipients = |kind: &str| -> Vec<String> {
+        let raw = s.c.raw();
+        let mut stmt = raw.prepare("SELECT member_id FROM notices WHERE kind = ?1 ORDER BY member_id").unwrap();
+        stmt.query_map([kind], |r| r.get(0)).unwrap().collect::<rusqlite::Result<_>>().unwrap()
+    };
+    let mut expected = vec![a.id.clone(), b.id.clone()];
+    expected.sort();
+
+    let move_it = SessionChange { notify: true, date: Some("2026-12-01".into()), start_time: Some("18:30".into()), end_time: Some("19:30".into()), room_id: Some(s.room2.clone()), coach_id: None, cancel: false, note: "场地维修".into() };
+    // The preview: two families (the one on leave and the one not yet in the class are not told), and the text.
+    let preview = s.c.core.session_change_preview(&s.c.admin, &all[0].id, move_it.clone()).unwrap();
+    assert_eq!((preview.kind.as_deref(), preview.families, preview.guardians), (Some("session_moved"), 2, 2));
+    assert!(preview.sample.as_deref().unwrap().contains("调整为 2026-12-01 18:30–19:30，地点二号道馆。场地维修"), "{:?}", preview.sample);
+    assert_eq!(notices("session_moved"), 0, "a preview queues nothing");
+    s.c.core.session_change(&s.c.admin, &all[0].id, move_it.clone()).unwrap();
+    assert_eq!(recipients("session_moved"), expected);
+    // Saved again unchanged: nobody is told twice. A note-only edit tells nobody.
+    s.c.core.session_change(&s.c.admin, &all[0].id, move_it.clone()).unwrap();
+    s.c.core.session_change(&s.c.admin, &all[0].id, SessionChange { note: "场地维修，请走侧门".into(), ..move_it.clone() }).unwrap();
+    assert_eq!(notices("session_moved"), 2);
+    // Regenerating the timetable tells nobody.
+    let before = s.c.count("SELECT COUNT(*) FROM notices");
+    s.c.core.sessions_generate(&s.c.admin, "2026-11-30", "2026-12-27").unwrap();
+    assert_eq!(s.c.count("SELECT COUNT(*) FROM notices"), before);
+
+    // Cancel the second (everyone in the class by then, the late joiner too); a substitute on the third.
+    let cancel = SessionChange { notify: true, date: None, start_time: None, end_time: None, room_id: None, coach_id: None, cancel: true, note: String::new() };
+    s.c.core.session_change(&s.c.admin, &all[1].id, cancel).unwrap();
+    assert_eq!(recipients("session_cancelled").len(), 4);
+    let texts: Vec<String> = s.c.raw().prepare("SELECT text FROM notices WHERE kind = 'session_cancelled'").unwrap().query_map([], |r| r.get(0)).unwrap().collect::<rusqlite::Result<_>>().unwrap();
+    assert!(texts.iter().all(|t| t.contains("2026-12-07 18:00–19:00「周一三初级班」停课")), "{texts:?}");
+    let coach = SessionChange { notify: true, date: None, start_time: None, end_time: None, room_id: None, coach_id: Some(s.c.admin.staff_id.clone()), cancel: false, note: String::new() };
+    s.c.core.session_change(&s.c.admin, &all[2].id, coach).unwrap();
+    assert!(s.c.raw().query_row("SELECT text FROM notices WHERE kind = 'session_coach' LIMIT 1", [], |r| r.get::<_, String>(0)).unwrap().contains("由王校长教练代课"));
+    // Without `notify`, the desk changes the session and tells nobody.
+    let n = s.c.count("SELECT COUNT(*) FROM notices");
+    s.c.core.session_change(&s.c.admin, &all[3].id, SessionChange { notify: false, date: None, start_time: None, end_time: None, room_id: None, coach_id: None, cancel: true, note: String::new() }).unwrap();
+    assert_eq!(s.c.count("SELECT COUNT(*) FROM notices"), n);
 }

@@ -3,4 +3,8 @@
 /**
  * A one-off change to one session: move, substitute coach, cancel.
  */
-export type SessionChange = { date: string | null, start_time: string | null, end_time: string | null, room_id: string | null, coach_id: string | null, cancel: boolean, note: string, };
+export type SessionChange = { date: string | null, start_time: string | null, end_time: string | null, room_id: string | null, coach_id: string | null, cancel: boolean, note: string, 
+/**
+ * Tell the families expected in the session (`notify::session_changes`).
+ */
+notify: boolean, };

@@ -75,6 +75,24 @@ pub const BUILT_IN: &[(&str, &[&str], &str, &str)] = &[
         "[{centre}] Hello, {member}'s \"{package}\" runs until {end_date} with {lessons_left} lessons left; renew at the front desk any time.",
     ),
     (
+        "session_cancelled",
+        &["centre", "member", "group", "date", "start", "end", "note"],
+        "【{centre}】家长您好，{date} {start}–{end}「{group}」停课，{member}这次不用到馆，不扣课时。{note}",
+        "[{centre}] Hello, \"{group}\" on {date} {start}–{end} is cancelled: {member} need not come, and no lesson is used. {note}",
+    ),
+    (
+        "session_moved",
+        &["centre", "member", "group", "old_date", "old_start", "date", "start", "end", "room", "note"],
+        "【{centre}】家长您好，{member}原定 {old_date} {old_start} 的「{group}」调整为 {date} {start}–{end}，地点{room}。{note}",
+        "[{centre}] Hello, {member}'s \"{group}\" on {old_date} at {old_start} moves to {date} {start}–{end}, room {room}. {note}",
+    ),
+    (
+        "session_coach",
+        &["centre", "member", "group", "date", "start", "coach", "note"],
+        "【{centre}】家长您好，{member} {date} {start} 的「{group}」由{coach}教练代课。{note}",
+        "[{centre}] Hello, coach {coach} takes {member}'s \"{group}\" on {date} at {start}. {note}",
+    ),
+    (
         "goods_sale",
         &["centre", "member", "goods", "quantity", "paid"],
         "【{centre}】家长您好，{member}已购买 {goods} ×{quantity}（{paid}）。",
