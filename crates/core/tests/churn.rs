@@ -7,7 +7,7 @@ use centredesk_core::attendance::{LeaveInput, MarkInput, RollCallInput};
 use centredesk_core::churn::ChurnDecision;
 use centredesk_core::contracts::EnrolInput;
 use centredesk_core::feedback::{ComplaintInput, ScoreInput};
-use centredesk_core::timetable::{ClassGroupInput, RoomInput, SessionFilter, SlotInput};
+use centredesk_core::timetable::SessionFilter;
 use centredesk_core::{CoreError, Lang};
 use chrono::{NaiveDate, TimeZone, Utc};
 
@@ -19,16 +19,7 @@ struct Class {
 /// A Wednesday class 17:00–18:00 from July to December 2026 (today: Wednesday 2026-11-25).
 fn class() -> Class {
     let c = common::centre();
-    let room = c.core.room_create(&c.admin, RoomInput { name: "一号道馆".into(), capacity: 40 }).unwrap().id;
-    let group = c
-        .core
-        .group_create(&c.admin, ClassGroupInput { name: "周三班".into(), course: "跆拳道".into(), level: "白带".into(), coach_id: Some(c.coach.staff_id.clone()), capacity: 30 })
-        .unwrap()
-        .id;
-    c.core
-        .slot_create(&c.admin, SlotInput { season_id: None, weekday: 3, start_time: "17:00".into(), end_time: "18:00".into(), room_id: room, coach_id: c.coach.staff_id.clone(), group_id: group.clone() })
-        .unwrap();
-    c.core.sessions_generate(&c.admin, "2026-07-01", "2026-12-31").unwrap();
+    let group = c.weekly_class("周三班", 3, "2026-07-01", "2026-12-31");
     Class { c, group }
 }
 

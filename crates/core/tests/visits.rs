@@ -8,7 +8,7 @@ use centredesk_core::contracts::EnrolInput;
 use centredesk_core::feedback::{ComplaintInput, ConfirmInput, StepInput, STEPS};
 use centredesk_core::payments::PaymentInput;
 use centredesk_core::tiers::{TierConfig, TierDef};
-use centredesk_core::timetable::{ClassGroupInput, RoomInput, SessionFilter, SlotInput};
+use centredesk_core::timetable::SessionFilter;
 use centredesk_core::visits::{VisitInput, VisitPlan, VisitRule};
 use centredesk_core::vocab::{VisitAssignee, VisitRuleKind};
 use centredesk_core::{CoreError, Lang, Session};
@@ -63,16 +63,7 @@ fn visit(content: &str) -> VisitInput {
 fn the_first_lesson_visit_is_due_on_day_7_in_the_week_on_day_6_and_overdue_on_day_8() {
     let c = common::centre();
     only_rule(&c, VisitRuleKind::FirstLesson, 7, VisitAssignee::Consultant);
-    let room = c.core.room_create(&c.admin, RoomInput { name: "一号道馆".into(), capacity: 40 }).unwrap().id;
-    let group = c
-        .core
-        .group_create(&c.admin, ClassGroupInput { name: "周三初级班".into(), course: "跆拳道".into(), level: "白带".into(), coach_id: Some(c.coach.staff_id.clone()), capacity: 20 })
-        .unwrap()
-        .id;
-    c.core
-        .slot_create(&c.admin, SlotInput { season_id: None, weekday: 3, start_time: "17:00".into(), end_time: "18:00".into(), room_id: room, coach_id: c.coach.staff_id.clone(), group_id: group.clone() })
-        .unwrap();
-    c.core.sessions_generate(&c.admin, "2026-11-01", "2026-12-31").unwrap();
+    let group = c.weekly_class("周三初级班", 3, "2026-11-01", "2026-12-31");
     let m = c.member("首课", "13700000001");
     c.core.group_add_member(&c.admin, &group, &m.id, Some("2026-11-01".into()), false).unwrap();
     enrol(&c, &m.id, 24, "2026-11-25", Some(&c.consultant));

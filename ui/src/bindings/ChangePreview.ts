@@ -6,7 +6,7 @@ export type ChangePreview = {
  */
 kind: string | null, 
 /**
- * Children whose guardians will be told, and how many guardians that is.
+ * Children whose guardians will be told, and how many notices that is (one per guardian and child).
  */
 families: number, guardians: number, 
 /**

@@ -66,6 +66,22 @@ impl Centre {
         self.clock.set(at + chrono::Duration::minutes(5));
     }
 
+    /// A class taught by the coach 17:00–18:00 every `weekday` (1 = Monday), its sessions
+    /// generated from `from` to `to`: the class group's id.
+    pub fn weekly_class(&self, name: &str, weekday: i64, from: &str, to: &str) -> String {
+        use centredesk_core::timetable::{ClassGroupInput, RoomInput, SlotInput};
+        let room = self.core.room_create(&self.admin, RoomInput { name: format!("{name}教室"), capacity: 40 }).unwrap().id;
+        let group = self
+            .core
+            .group_create(&self.admin, ClassGroupInput { name: name.into(), course: "跆拳道".into(), level: "白带".into(), coach_id: Some(self.coach.staff_id.clone()), capacity: 30 })
+            .unwrap()
+            .id;
+        let slot = SlotInput { season_id: None, weekday, start_time: "17:00".into(), end_time: "18:00".into(), room_id: room, coach_id: self.coach.staff_id.clone(), group_id: group.clone() };
+        self.core.slot_create(&self.admin, slot).unwrap();
+        self.core.sessions_generate(&self.admin, from, to).unwrap();
+        group
+    }
+
     pub fn log_len(&self) -> i64 {
         self.count("SELECT COUNT(*) FROM change_log")
     }
