@@ -188,6 +188,7 @@ fn every_command_checks_the_role() {
         ("closure_create", vec![M], Box::new(|s| c.core.closure_create(s, Closure { id: String::new(), name: "元旦".into(), from_date: "2027-01-01".into(), to_date: "2027-01-01".into() }).map(drop))),
         ("sessions_generate", vec![M], Box::new(|s| c.core.sessions_generate(s, "2026-11-25", "2026-11-25").map(drop))),
         ("session_change", vec![M], Box::new(|s| c.core.session_change(s, sid, SessionChange { notify: false, date: None, start_time: None, end_time: None, room_id: None, coach_id: None, cancel: false, note: "n".into() }).map(drop))),
+        ("session_change_preview", vec![M], Box::new(|s| c.core.session_change_preview(s, sid, SessionChange { notify: false, date: None, start_time: None, end_time: None, room_id: None, coach_id: None, cancel: false, note: "n".into() }).map(drop))),
         ("group_add_member", desk.to_vec(), Box::new(|s| c.core.group_add_member(s, &group, mid, None, false).map(drop))),
         ("group_remove_member", desk.to_vec(), Box::new(|s| c.core.group_remove_member(s, &gm, Some("2030-01-01".into())).map(drop))),
         ("roll_call", vec![M, CL, CO], Box::new(|s| c.core.roll_call(s, sid, RollCallInput::default()).map(drop))),
