@@ -91,10 +91,12 @@ pub enum Action {
     ReconcileCash,
     /// Recording return visits 回访 with members' families: any staff member.
     RecordVisits,
+    /// The churn-warning worklist 流失预警 and acting on it (the desk's, not coaches').
+    WorkChurnList,
 }
 
 impl Action {
-    pub const ALL: [Action; 31] = [Action::ViewMembers, Action::EditMembers, Action::ViewLeads, Action::EditLeads, Action::EditPackages, Action::EditContracts, Action::RefundContracts, Action::TakePayments, Action::ReversePayments, Action::ManageStaff, Action::EditSettings, Action::ViewStaffReports, Action::ManageTimetable, Action::TakeRollCall, Action::RecordLeave, Action::RequestTrials, Action::DecideTrials, Action::ExportData, Action::ImportData, Action::ManageBackups, Action::ViewReports, Action::MergeMembers, Action::SellGoods, Action::ManageGoods, Action::AwardPoints, Action::SendNotices, Action::RecordFeedback, Action::HandleAnyComplaint, Action::ReturnGoods, Action::ReconcileCash, Action::RecordVisits];
+    pub const ALL: [Action; 32] = [Action::ViewMembers, Action::EditMembers, Action::ViewLeads, Action::EditLeads, Action::EditPackages, Action::EditContracts, Action::RefundContracts, Action::TakePayments, Action::ReversePayments, Action::ManageStaff, Action::EditSettings, Action::ViewStaffReports, Action::ManageTimetable, Action::TakeRollCall, Action::RecordLeave, Action::RequestTrials, Action::DecideTrials, Action::ExportData, Action::ImportData, Action::ManageBackups, Action::ViewReports, Action::MergeMembers, Action::SellGoods, Action::ManageGoods, Action::AwardPoints, Action::SendNotices, Action::RecordFeedback, Action::HandleAnyComplaint, Action::ReturnGoods, Action::ReconcileCash, Action::RecordVisits, Action::WorkChurnList];
 
     pub fn label(self, lang: Lang) -> String {
         use Action::*;
@@ -130,6 +132,7 @@ impl Action {
             ReturnGoods => ("办理退货", "take goods back"),
             ReconcileCash => ("登记交款", "record cash hand-ins"),
             RecordVisits => ("登记回访", "record return visits"),
+            WorkChurnList => ("处理流失预警", "work the churn-warning list"),
         };
         match lang {
             Lang::ZhCn => zh.into(),
@@ -147,11 +150,11 @@ pub fn allowed(role: Role, action: Action) -> bool {
         Role::Manager => true,
         Role::Clerk => matches!(
             action,
-            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | TakeRollCall | RecordLeave | RequestTrials | SellGoods | ReturnGoods | SendNotices | RecordFeedback | RecordVisits
+            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | TakeRollCall | RecordLeave | RequestTrials | SellGoods | ReturnGoods | SendNotices | RecordFeedback | RecordVisits | WorkChurnList
         ),
         Role::Consultant => matches!(
             action,
-            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | RecordLeave | RequestTrials | SellGoods | ReturnGoods | SendNotices | RecordFeedback | RecordVisits
+            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | RecordLeave | RequestTrials | SellGoods | ReturnGoods | SendNotices | RecordFeedback | RecordVisits | WorkChurnList
         ),
         Role::Coach => matches!(action, ViewMembers | TakeRollCall | RecordLeave | DecideTrials | SellGoods | RecordFeedback | RecordVisits),
     }

@@ -283,20 +283,14 @@ impl Core {
 
     /// The worklist: flags on the list today, longest-warned first; at most `limit`.
     pub fn churn_list(&self, session: &Session, lang: Lang, limit: i64) -> Result<ChurnList> {
-        session.require(Action::ViewMembers)?;
-        if session.role == Role::Coach {
-            return Err(CoreError::Forbidden(Action::ViewReports));
-        }
+        session.require(Action::WorkChurnList)?;
         let today = self.today();
         self.read(|c| list(c, session, today, lang, limit))
     }
 
     /// Acts on, dismisses or snoozes a flag (anyone who may see it).
     pub fn churn_decide(&self, session: &Session, input: ChurnDecision) -> Result<()> {
-        session.require(Action::RecordVisits)?;
-        if session.role == Role::Coach {
-            return Err(CoreError::Forbidden(Action::ViewReports));
-        }
+        session.require(Action::WorkChurnList)?;
         let today = self.today();
         let decision = match input.decision.as_str() {
             d @ ("act" | "dismiss" | "snooze") => d,
@@ -326,10 +320,9 @@ impl Core {
             let now = w.now_text();
             let (new_status, hidden, plan) = match decision {
                 "act" => {
-                    crate::visits::insert_plan(w, &member_id, VisitRuleKind::Churn, &input.flag_id, today, Some(&session.staff_id), None)?;
-                    let plan: Option<String> = w
-                        .query_row("SELECT id FROM visit_plans WHERE rule = 'churn' AND member_id = ?1 AND source_id = ?2", [&member_id, &input.flag_id], |r| r.get(0))
-                        .optional()?;
+                    // Source: the flag and the day, so a flag back on the list and acted on again plans a new visit.
+                    let source = format!("{}:{today}", input.flag_id);
+                    let plan = crate::visits::insert_plan(w, &member_id, VisitRuleKind::Churn, &source, today, Some(&session.staff_id), None)?;
                     ("acted", today + Duration::days(ACTED_DAYS), plan)
                 }
                 "dismiss" => ("dismissed", today + Duration::days(DISMISS_DAYS), None),

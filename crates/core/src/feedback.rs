@@ -789,7 +789,6 @@ impl Core {
 
     // ------------------------------------------------------------ satisfaction
 
-
     pub fn satisfaction_record(&self, session: &Session, input: ScoreInput) -> Result<SatisfactionScore> {
         session.require(Action::RecordFeedback)?;
         let kind = one_of(Field::ScoreKind, &input.kind, SCORE_KINDS)?;

@@ -63,7 +63,7 @@ impl Core {
             let recent_payments = if session.role == Role::Coach { vec![] } else { payments::recent(c, 10)? };
             let overdue_complaints = crate::feedback::overdue(c, session, &today.to_string())?;
             let visits_due = crate::visits::due(c, session, today, lang, HOME_ROWS as i64)?;
-            let churn = if session.role == Role::Coach { None } else { Some(crate::churn::list(c, session, today, lang, HOME_ROWS as i64)?) };
+            let churn = if session.can(Action::WorkChurnList) { Some(crate::churn::list(c, session, today, lang, HOME_ROWS as i64)?) } else { None };
             let arrears = if session.can(Action::TakePayments) { Some(crate::arrears::owing(c, lang, HOME_ROWS)?) } else { None };
             Ok(HomeDashboard {
                 today: today.to_string(),

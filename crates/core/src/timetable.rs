@@ -671,7 +671,7 @@ impl Core {
                 session_clash(w, &after.date, &after.start_time, &after.end_time, &after.room_id, &after.coach_id, Some(session_id))?;
             }
             // Who was expected, read before the change moves the session off their day.
-            let notices = if change.notify { crate::notify::session_changes::planned(w, &before, &after)? } else { vec![] };
+            let notices = if change.notify { crate::notify::session_changes::planned(w, &before, &after)? } else { None };
             w.execute(
                 "UPDATE class_sessions SET date = ?2, start_time = ?3, end_time = ?4, room_id = ?5, coach_id = ?6, status = ?7,
                     is_override = 1, note = ?8, updated_at = ?9 WHERE id = ?1",

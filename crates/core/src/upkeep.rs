@@ -1,8 +1,9 @@
 //! What the desk does by itself every hour (and shortly after it starts): the daily run
 //! of the member-status rule for contracts whose end date has passed (`members::
-//! member_status_sweep`), the scheduled tier evaluation (`tiers`), and the return-visit
-//! planner (`visits`) and the churn-warning scan (`churn`). Each writes only changes and is safe to run any number of times. The shell runs `round` on its
-//! background thread (src-tauri/src/background.rs), off the desk's path.
+//! member_status_sweep`), the scheduled tier evaluation (`tiers`), the return-visit
+//! planner (`visits`) and the churn-warning scan (`churn`). Each writes only changes and
+//! is safe to run any number of times. The shell runs `round` on its background thread
+//! (src-tauri/src/background.rs), off the desk's path.
 
 use crate::db::Core;
 use crate::error::Lang;

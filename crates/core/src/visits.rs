@@ -215,13 +215,14 @@ impl Core {
         }
         v.finish()?;
         self.write(session, |w| {
-            let mut merged = load_rules(w)?;
+            let saved = load_rules(w)?;
+            let mut merged = saved.clone();
             for r in rules {
                 if let Some(slot) = merged.iter_mut().find(|m| m.kind == r.kind) {
                     *slot = r;
                 }
             }
-            if merged != load_rules(w)? {
+            if merged != saved {
                 settings::put(w, "visit_rules", &serde_json::to_string(&merged).unwrap_or_default())?;
             }
             load_rules(w)
@@ -350,8 +351,8 @@ fn log_plan(w: &mut WriteTx, id: &str, op: &str) -> Result<()> {
     w.log("visit_plan", id, op, Some(&member_id), &plan)
 }
 
-/// Plans one visit unless this rule already planned one for this source. True when it did.
-pub(crate) fn insert_plan(w: &mut WriteTx, member_id: &str, rule: VisitRuleKind, source: &str, due: NaiveDate, assignee: Option<&str>, role: Option<&str>) -> Result<bool> {
+/// Plans one visit unless this rule already planned one for this source: the new plan's id.
+pub(crate) fn insert_plan(w: &mut WriteTx, member_id: &str, rule: VisitRuleKind, source: &str, due: NaiveDate, assignee: Option<&str>, role: Option<&str>) -> Result<Option<String>> {
     let id = crate::new_id();
     let now = w.now_text();
     let n = w.execute(
@@ -359,10 +360,11 @@ pub(crate) fn insert_plan(w: &mut WriteTx, member_id: &str, rule: VisitRuleKind,
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'open', ?8, ?8) ON CONFLICT (rule, member_id, source_id) DO NOTHING",
         params![id, member_id, rule.as_str(), source, due.to_string(), assignee, role, now],
     )?;
-    if n == 1 {
-        log_plan(w, &id, "plan")?;
+    if n == 0 {
+        return Ok(None);
     }
-    Ok(n == 1)
+    log_plan(w, &id, "plan")?;
+    Ok(Some(id))
 }
 
 /// "Current" members: visits are for families still with the centre.
@@ -446,7 +448,7 @@ fn plan(w: &mut WriteTx) -> Result<PlanRun> {
                 continue;
             }
             let (assignee, role) = owner(w, &member_id, rule.assign_to)?;
-            if insert_plan(w, &member_id, rule.kind, &source, due, assignee.as_deref(), role)? {
+            if insert_plan(w, &member_id, rule.kind, &source, due, assignee.as_deref(), role)?.is_some() {
                 run.planned += 1;
             }
         }
@@ -472,7 +474,7 @@ fn owner(c: &Connection, member_id: &str, assign_to: VisitAssignee) -> Result<(O
 
 /// Cancels open plans that no longer make sense; returns how many.
 fn cancel_moot(w: &mut WriteTx) -> Result<i64> {
-    let moot: Vec<(String, &str)> = {
+    let moot: Vec<(String, String)> = {
         let mut out = vec![];
         let mut stmt = w.prepare(
             "SELECT p.id, CASE WHEN m.merged_into IS NOT NULL OR m.status = 'left' THEN 'member_left' ELSE 'renewed' END
@@ -484,8 +486,7 @@ fn cancel_moot(w: &mut WriteTx) -> Result<i64> {
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            let why: String = r.get(1)?;
-            out.push((r.get(0)?, if why == "member_left" { "member_left" } else { "renewed" }));
+            out.push((r.get(0)?, r.get(1)?));
         }
         out
     };

@@ -194,4 +194,7 @@ fn acting_dismissing_and_snoozing_take_a_warning_off_the_list_for_a_while() {
     k.on("2026-12-10");
     c.core.churn_scan().unwrap();
     assert_eq!(c.core.churn_list(&c.admin, Lang::ZhCn, 10).unwrap().total, 2, "the act's two weeks are over");
+    // Acted on again: a new visit, for the new day.
+    decide(&c.clerk, flag(&ids[0]), "act", "", None).unwrap();
+    assert_eq!(c.count(&format!("SELECT COUNT(*) FROM visit_plans WHERE rule = 'churn' AND member_id = '{}'", ids[0])), 2);
 }

@@ -48,8 +48,9 @@ fn kind(before: &ClassSession, after: &ClassSession) -> Option<&'static str> {
     (before.coach_id != after.coach_id).then_some("session_coach")
 }
 
-pub(crate) fn planned(c: &Connection, before: &ClassSession, after: &ClassSession) -> Result<Vec<Planned>> {
-    let Some(kind) = kind(before, after) else { return Ok(vec![]) };
+/// The notices the change means; None when it tells nobody.
+pub(crate) fn planned(c: &Connection, before: &ClassSession, after: &ClassSession) -> Result<Option<Planned>> {
+    let Some(kind) = kind(before, after) else { return Ok(None) };
     let roster = crate::attendance::roster_on(c, before.clone())?;
     let centre = crate::settings::get(c, "centre_name")?.unwrap_or_default();
     let mut texts = vec![];
@@ -70,11 +71,11 @@ pub(crate) fn planned(c: &Connection, before: &ClassSession, after: &ClassSessio
         ];
         texts.push((member_id.clone(), templates::render(c, kind, &values)?));
     }
-    Ok(vec![Planned { kind, texts }])
+    Ok(Some(Planned { kind, texts }))
 }
 
-pub(crate) fn preview(c: &Connection, planned: &[Planned]) -> Result<ChangePreview> {
-    let Some(p) = planned.first() else { return Ok(ChangePreview::default()) };
+pub(crate) fn preview(c: &Connection, planned: &Option<Planned>) -> Result<ChangePreview> {
+    let Some(p) = planned else { return Ok(ChangePreview::default()) };
     let (mut families, mut guardians, mut unreachable, mut sample) = (0, 0, 0, None);
     for (member_id, text) in &p.texts {
         let n = c.query_row("SELECT COUNT(*) FROM member_guardians WHERE member_id = ?1", [member_id], |r| r.get::<_, i64>(0))?;
@@ -90,9 +91,9 @@ pub(crate) fn preview(c: &Connection, planned: &[Planned]) -> Result<ChangePrevi
 }
 
 /// Queues the planned notices; how many were queued.
-pub(crate) fn queue(w: &mut WriteTx, after: &ClassSession, planned: &[Planned]) -> Result<i64> {
+pub(crate) fn queue(w: &mut WriteTx, after: &ClassSession, planned: &Option<Planned>) -> Result<i64> {
     let mut n = 0;
-    for p in planned {
+    if let Some(p) = planned {
         for (member_id, text) in &p.texts {
             // Per child: a guardian of two children in the class gets one notice for each.
             let key = format!("{}:{}:{member_id}:{}:{}:{}:{}:{}:{}", p.kind, after.id, after.status, after.date, after.start_time, after.end_time, after.room_id, after.coach_id);
