@@ -46,6 +46,7 @@ use centredesk_core::notify::automatic::NotifySettings;
 use centredesk_core::notify::delivery::{DeliveryReport, NotifyChannels};
 use centredesk_core::notify::templates::NoticeTemplate;
 use centredesk_core::notify::session_changes::ChangePreview;
+use centredesk_core::notify::group_messages::{GroupMessage, GroupMessageDraft, GroupMessagePreview};
 use centredesk_core::notify::Notice;
 use centredesk_core::settings::Settings;
 use centredesk_core::visits::{MemberVisits, ReturnVisit, VisitInput, VisitRule};
@@ -187,6 +188,9 @@ commands! {
     visit_record(member_id: String, input: VisitInput) -> ReturnVisit => staff |core, s, _| core.visit_record(s, &member_id, input);
     churn_list() -> ChurnList => staff |core, s, lang| core.churn_list(s, lang, 500);
     churn_decide(input: ChurnDecision) -> () => staff |core, s, _| core.churn_decide(s, input);
+    group_message_preview(draft: GroupMessageDraft) -> GroupMessagePreview => staff |core, s, _| core.group_message_preview(s, &draft);
+    group_message_send(draft: GroupMessageDraft) -> GroupMessage => staff |core, s, _| core.group_message_send(s, draft);
+    group_messages() -> Vec<GroupMessage> => staff |core, s, _| core.group_messages(s, 100);
     visit_rules() -> Vec<VisitRule> => staff |core, s, _| core.visit_rules(s);
     visit_rules_update(rules: Vec<VisitRule>) -> Vec<VisitRule> => staff |core, s, _| core.visit_rules_update(s, rules);
     guardian_link(member_id: String, input: GuardianLinkInput) -> MemberDetail => staff |core, s, _| core.guardian_link(s, &member_id, input);

@@ -31,7 +31,7 @@ pub const KINDS: [&str; 6] = ["renewals", "sales", "customers", "referrals", "go
 /// through; the CSV export has every row.
 pub const SCREEN_ROWS: usize = 1000;
 
-#[derive(Debug, Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq)]
 #[ts(export)]
 pub struct AnalysisFilter {
     /// `renewals`, `sales`, `customers`, `referrals` (see `referrals.rs`) or `goods` (in/out, see `goods.rs`).
@@ -112,7 +112,7 @@ impl Core {
         self.analysis_tables(session, filter, lang, SCREEN_ROWS)
     }
 
-    fn analysis_tables(&self, session: &Session, filter: &AnalysisFilter, lang: Lang, limit: usize) -> Result<Vec<ReportTable>> {
+    pub(crate) fn analysis_tables(&self, session: &Session, filter: &AnalysisFilter, lang: Lang, limit: usize) -> Result<Vec<ReportTable>> {
         session.require(Action::ViewReports)?;
         let (from_date, to_date) = validate::date_range(&filter.from_date, &filter.to_date)?;
         let range = |v: Option<i64>, default: i64, max: i64| -> Result<i64> {

@@ -93,10 +93,12 @@ pub enum Action {
     RecordVisits,
     /// The churn-warning worklist 流失预警 and acting on it (the desk's, not coaches').
     WorkChurnList,
+    /// One message to the families of a class, a tier, a tag, a status or a report's list.
+    MessageGroups,
 }
 
 impl Action {
-    pub const ALL: [Action; 32] = [Action::ViewMembers, Action::EditMembers, Action::ViewLeads, Action::EditLeads, Action::EditPackages, Action::EditContracts, Action::RefundContracts, Action::TakePayments, Action::ReversePayments, Action::ManageStaff, Action::EditSettings, Action::ViewStaffReports, Action::ManageTimetable, Action::TakeRollCall, Action::RecordLeave, Action::RequestTrials, Action::DecideTrials, Action::ExportData, Action::ImportData, Action::ManageBackups, Action::ViewReports, Action::MergeMembers, Action::SellGoods, Action::ManageGoods, Action::AwardPoints, Action::SendNotices, Action::RecordFeedback, Action::HandleAnyComplaint, Action::ReturnGoods, Action::ReconcileCash, Action::RecordVisits, Action::WorkChurnList];
+    pub const ALL: [Action; 33] = [Action::ViewMembers, Action::EditMembers, Action::ViewLeads, Action::EditLeads, Action::EditPackages, Action::EditContracts, Action::RefundContracts, Action::TakePayments, Action::ReversePayments, Action::ManageStaff, Action::EditSettings, Action::ViewStaffReports, Action::ManageTimetable, Action::TakeRollCall, Action::RecordLeave, Action::RequestTrials, Action::DecideTrials, Action::ExportData, Action::ImportData, Action::ManageBackups, Action::ViewReports, Action::MergeMembers, Action::SellGoods, Action::ManageGoods, Action::AwardPoints, Action::SendNotices, Action::RecordFeedback, Action::HandleAnyComplaint, Action::ReturnGoods, Action::ReconcileCash, Action::RecordVisits, Action::WorkChurnList, Action::MessageGroups];
 
     pub fn label(self, lang: Lang) -> String {
         use Action::*;
@@ -133,6 +135,7 @@ impl Action {
             ReconcileCash => ("登记交款", "record cash hand-ins"),
             RecordVisits => ("登记回访", "record return visits"),
             WorkChurnList => ("处理流失预警", "work the churn-warning list"),
+            MessageGroups => ("群发消息", "message a group of families"),
         };
         match lang {
             Lang::ZhCn => zh.into(),
@@ -150,7 +153,7 @@ pub fn allowed(role: Role, action: Action) -> bool {
         Role::Manager => true,
         Role::Clerk => matches!(
             action,
-            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | TakeRollCall | RecordLeave | RequestTrials | SellGoods | ReturnGoods | SendNotices | RecordFeedback | RecordVisits | WorkChurnList
+            ViewMembers | EditMembers | ViewLeads | EditLeads | EditContracts | TakePayments | TakeRollCall | RecordLeave | RequestTrials | SellGoods | ReturnGoods | SendNotices | RecordFeedback | RecordVisits | WorkChurnList | MessageGroups
         ),
         Role::Consultant => matches!(
             action,

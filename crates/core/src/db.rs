@@ -37,6 +37,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0018_notice_resends.sql", include_str!("../migrations/0018_notice_resends.sql")),
     ("0019_return_visits.sql", include_str!("../migrations/0019_return_visits.sql")),
     ("0020_churn_flags.sql", include_str!("../migrations/0020_churn_flags.sql")),
+    ("0021_group_messages.sql", include_str!("../migrations/0021_group_messages.sql")),
 ];
 
 fn migrations() -> Vec<M<'static>> {

@@ -50,7 +50,7 @@ pub enum Field {
     ReferralRewards, ReceivedBy, HandIn,
     Tiers, TierBasis, TierPeriod, TierName, TierThreshold, TierDiscount, TierWish,
     VisitContent, Mood, NextStep, NextVisit, VisitPlan, VisitRule, VisitDays, AssignTo,
-    ChurnFlag, Decision, SnoozeUntil,
+    ChurnFlag, Decision, SnoozeUntil, MessageBody,
 }
 
 impl Field {
@@ -180,6 +180,7 @@ impl Field {
             ChurnFlag => ("流失预警", "Churn warning"),
             Decision => ("处理方式", "Decision"),
             SnoozeUntil => ("暂缓到", "Snooze until"),
+            MessageBody => ("消息内容", "Message"),
         };
         lang.pick(zh, en)
     }
@@ -475,6 +476,8 @@ pub enum Conflict {
     VisitPlanClosed,
     /// A churn warning already acted on, dismissed, snoozed or cleared.
     ChurnFlagClosed,
+    /// A group message whose audience has no guardian who may receive it.
+    NobodyToMessage,
 }
 
 impl Conflict {
@@ -528,6 +531,7 @@ impl Conflict {
             Conflict::DiskFull => "disk_full",
             Conflict::VisitPlanClosed => "visit_plan_closed",
             Conflict::ChurnFlagClosed => "churn_flag_closed",
+            Conflict::NobodyToMessage => "nobody_to_message",
         }
     }
 
@@ -625,6 +629,10 @@ impl Conflict {
             ),
             Conflict::ComplaintClosed => lang.pick("该投诉已结案", "This complaint is already closed"),
             Conflict::ChurnFlagClosed => lang.pick("这条流失预警已经处理过了", "This churn warning has already been dealt with"),
+            Conflict::NobodyToMessage => lang.pick(
+                "所选范围内没有可以接收消息的家长（没有登记家长，或家长已选择不接收群发消息）",
+                "Nobody in this group can receive the message (no guardian on record, or the guardians asked not to receive group messages)",
+            ),
             Conflict::VisitPlanClosed => lang.pick("这次计划的回访已经完成或已取消", "This planned visit has already been made or cancelled"),
             Conflict::ComplaintStepsDone => lang.pick("处理步骤已全部完成，请登记客户确认", "All handling steps are done: record the customer's confirmation"),
             Conflict::ComplaintStepOutOfOrder { expected } => match lang {

@@ -135,16 +135,18 @@ pub struct Guardian {
     pub wechat: String,
     /// For notices by e-mail; empty when not given.
     pub email: String,
+    /// Asked not to receive messages to a group (notices about their child still come).
+    pub no_group_messages: bool,
     pub created_at: String,
     pub updated_at: String,
 }
 
 fn guardian_from_row(r: &Row) -> rusqlite::Result<Guardian> {
-    Ok(Guardian { id: r.get("id")?, name: r.get("name")?, phone: r.get("phone")?, wechat: r.get("wechat")?, created_at: r.get("created_at")?, updated_at: r.get("updated_at")?, email: r.get("email")? })
+    Ok(Guardian { id: r.get("id")?, name: r.get("name")?, phone: r.get("phone")?, wechat: r.get("wechat")?, created_at: r.get("created_at")?, updated_at: r.get("updated_at")?, email: r.get("email")?, no_group_messages: r.get("no_group_messages")? })
 }
 
 fn load_guardian(c: &Connection, id: &str) -> Result<Guardian> {
-    c.query_row("SELECT id, name, phone, wechat, created_at, updated_at, email FROM guardians WHERE id = ?1", [id], guardian_from_row)
+    c.query_row("SELECT id, name, phone, wechat, created_at, updated_at, email, no_group_messages FROM guardians WHERE id = ?1", [id], guardian_from_row)
         .optional()?
         .ok_or(CoreError::NotFound(Field::Guardian))
 }
@@ -235,6 +237,9 @@ pub struct GuardianUpdate {
     pub wechat: String,
     #[serde(default)]
     pub email: String,
+    /// Leave this guardian out of messages to a group.
+    #[serde(default)]
+    pub no_group_messages: bool,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -616,8 +621,8 @@ impl Core {
         self.write(session, |w| {
             load_guardian(w, guardian_id)?;
             w.execute(
-                "UPDATE guardians SET name = ?2, phone = ?3, wechat = ?4, email = ?5, updated_at = ?6 WHERE id = ?1",
-                params![guardian_id, name, phone, wechat, email, w.now_text()],
+                "UPDATE guardians SET name = ?2, phone = ?3, wechat = ?4, email = ?5, no_group_messages = ?6, updated_at = ?7 WHERE id = ?1",
+                params![guardian_id, name, phone, wechat, email, input.no_group_messages, w.now_text()],
             )?;
             let g = load_guardian(w, guardian_id)?;
             // Shown on each child's timeline.
@@ -802,7 +807,7 @@ pub(crate) fn member_ref(c: &Connection, id: &str) -> Result<MemberRef> {
 
 fn linked_guardians(c: &Connection, member_id: &str) -> Result<Vec<LinkedGuardian>> {
     let mut stmt = c.prepare(
-        "SELECT mg.id AS link_id, mg.relation, mg.is_primary, g.id, g.name, g.phone, g.wechat, g.created_at, g.updated_at, g.email
+        "SELECT mg.id AS link_id, mg.relation, mg.is_primary, g.id, g.name, g.phone, g.wechat, g.created_at, g.updated_at, g.email, g.no_group_messages
          FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id
          WHERE mg.member_id = ?1 ORDER BY mg.is_primary DESC, mg.created_at",
     )?;
@@ -812,7 +817,7 @@ fn linked_guardians(c: &Connection, member_id: &str) -> Result<Vec<LinkedGuardia
                 r.get("link_id")?,
                 r.get("relation")?,
                 r.get("is_primary")?,
-                Guardian { id: r.get("id")?, name: r.get("name")?, phone: r.get("phone")?, wechat: r.get("wechat")?, created_at: r.get("created_at")?, updated_at: r.get("updated_at")?, email: r.get("email")? },
+                guardian_from_row(r)?,
             ))
         })?
         .collect::<rusqlite::Result<_>>()?;

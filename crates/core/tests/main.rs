@@ -11,6 +11,7 @@ mod churn;
 mod duplicates;
 mod export;
 mod feedback;
+mod group_messages;
 mod front_desk;
 mod goods;
 mod hostile_files;

@@ -29,7 +29,7 @@ fn family(c: &Centre, name: &str, phone: &str, email: &str) -> String {
     let m = c.member(name, phone);
     let g = c.core.member_get(&c.clerk, &m.id).unwrap().guardians.remove(0);
     c.core
-        .guardian_update(&c.clerk, &g.guardian.id, GuardianUpdate { name: g.guardian.name.clone(), phone: phone.into(), wechat: String::new(), email: email.into() })
+        .guardian_update(&c.clerk, &g.guardian.id, GuardianUpdate { name: g.guardian.name.clone(), phone: phone.into(), wechat: String::new(), email: email.into(), no_group_messages: false })
         .unwrap();
     m.id
 }

@@ -17,6 +17,11 @@ use crate::common::*;
 
 type Call<'a> = Box<dyn Fn(&Session) -> centredesk_core::Result<()> + 'a>;
 
+fn group_draft() -> centredesk_core::notify::group_messages::GroupMessageDraft {
+    use centredesk_core::notify::group_messages::{Audience, GroupMessageDraft};
+    GroupMessageDraft { audience: Audience::Status { status: centredesk_core::vocab::MemberStatus::Active }, body: "周六停课一次".into() }
+}
+
 const ZH: centredesk_core::Lang = centredesk_core::Lang::ZhCn;
 
 fn attendance_filter() -> centredesk_core::reports::AttendanceFilter {
@@ -91,7 +96,7 @@ fn every_command_checks_the_role() {
         ("member_update", desk.to_vec(), Box::new(|s| c.core.member_update(s, mid, MemberUpdate { name: "权限测试".into(), gender: "M".into(), birthday: Some("2017-03-07".into()), school: "实验小学".into(), course_interest: String::new(), notes: "n".into(), tags: vec![], rank: String::new(), referred_by: None }).map(drop))),
         ("member_set_status", desk.to_vec(), Box::new(|s| c.core.member_set_status(s, mid, "active").map(drop))),
         ("guardian_link", desk.to_vec(), Box::new(|s| c.core.guardian_link(s, mid, GuardianLinkInput { existing_guardian_id: Some(gid.clone()), new_guardian: None, relation: "妈妈".into(), is_primary: true }).map(drop))),
-        ("guardian_update", desk.to_vec(), Box::new(|s| c.core.guardian_update(s, gid, GuardianUpdate { name: "家长".into(), phone: "13600000000".into(), wechat: String::new(), email: String::new() }).map(drop))),
+        ("guardian_update", desk.to_vec(), Box::new(|s| c.core.guardian_update(s, gid, GuardianUpdate { name: "家长".into(), phone: "13600000000".into(), wechat: String::new(), email: String::new(), no_group_messages: false }).map(drop))),
         ("guardian_unlink", desk.to_vec(), Box::new(|s| c.core.guardian_unlink(s, mid, "no-such-guardian").map(drop))),
         ("lead_create", desk.to_vec(), Box::new(|s| c.core.lead_create(s, lead_input()).map(drop))),
         ("lead_update", desk.to_vec(), Box::new(|s| c.core.lead_update(s, lid, lead_input()).map(drop))),
@@ -215,6 +220,9 @@ fn every_command_checks_the_role() {
         ("visit_rules", all.to_vec(), Box::new(|s| c.core.visit_rules(s).map(drop))),
         ("visit_rules_update", vec![M], Box::new(|s| c.core.visit_rules_update(s, centredesk_core::visits::default_rules()).map(drop))),
         ("churn_list", desk.to_vec(), Box::new(|s| c.core.churn_list(s, centredesk_core::Lang::ZhCn, 10).map(drop))),
+        ("group_message_preview", vec![M, CL], Box::new(|s| c.core.group_message_preview(s, &group_draft()).map(drop))),
+        ("group_message_send", vec![M, CL], Box::new(|s| c.core.group_message_send(s, group_draft()).map(drop))),
+        ("group_messages", vec![M, CL], Box::new(|s| c.core.group_messages(s, 10).map(drop))),
         ("churn_decide", desk.to_vec(), Box::new(|s| c.core.churn_decide(s, centredesk_core::churn::ChurnDecision { flag_id: "no-such-flag".into(), decision: "act".into(), reason: String::new(), until: None }).map(drop))),
         ("satisfaction_record", all.to_vec(), Box::new(|s| c.core.satisfaction_record(s, ScoreInput { member_id: mid.clone(), kind: "nps".into(), score: 9, occasion: String::new(), group_id: None, coach_id: None, comment: String::new(), date: None }).map(drop))),
         ("satisfaction_list", all.to_vec(), Box::new(|s| c.core.satisfaction_list(s, "2026-11-01", "2026-11-30").map(drop))),

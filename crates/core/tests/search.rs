@@ -92,7 +92,7 @@ fn renaming_and_changing_phones_reindexes() {
     let d = c.core.member_get(&c.clerk, &m.id).unwrap();
     let g = &d.guardians[0].guardian;
     c.core
-        .guardian_update(&c.clerk, &g.id, centredesk_core::members::GuardianUpdate { name: g.name.clone(), phone: "13800007777".into(), wechat: String::new(), email: String::new() })
+        .guardian_update(&c.clerk, &g.id, centredesk_core::members::GuardianUpdate { name: g.name.clone(), phone: "13800007777".into(), wechat: String::new(), email: String::new(), no_group_messages: false })
         .unwrap();
     assert!(names(&c, "9999").is_empty());
     finds(&c, "7777", "member:周杰");

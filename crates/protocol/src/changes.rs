@@ -79,6 +79,7 @@ pub const CHANGES: &[ChangeKind] = &[
         en: "class member",
         ops: &[("join", "加入班级", "joined"), ("join_over_capacity", "超员加入班级（已确认）", "joined a full class (confirmed)"), ("leave", "离开班级", "left")],
     },
+    ChangeKind { entity: "group_message", zh: "群发消息", en: "group message", ops: &[("send", "发送", "sent")] },
     ChangeKind { entity: "guardian", zh: "家长", en: "guardian", ops: &[("create", "新建", "added"), ("update", "修改", "changed")] },
     ChangeKind { entity: "import", zh: "导入", en: "import", ops: &[("commit", "导入", "imported")] },
     ChangeKind {

@@ -4,4 +4,8 @@ export type Guardian = { id: string, name: string, phone: string, wechat: string
 /**
  * For notices by e-mail; empty when not given.
  */
-email: string, created_at: string, updated_at: string, };
+email: string, 
+/**
+ * Asked not to receive messages to a group (notices about their child still come).
+ */
+no_group_messages: boolean, created_at: string, updated_at: string, };
