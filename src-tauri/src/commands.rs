@@ -29,6 +29,7 @@ use centredesk_core::churn::{ChurnDecision, ChurnList};
 use centredesk_core::cash::{CashFilter, CashHandin, CashReport, HandinInput};
 use centredesk_core::goods::{Goods, GoodsInput, GoodsReturn, GoodsSale, ReturnInput, SaleInput, StockInput, StockMove};
 use centredesk_core::home::HomeDashboard;
+use centredesk_core::handover::{HandOverCounts, HandOverInput};
 use centredesk_core::leads::{ConvertInput, FollowUp, FollowUpInput, Lead, LeadDetail, LeadFilter, LeadInput, LeadRow};
 use centredesk_core::members::{
     Guardian, GuardianDetail, GuardianLinkInput, GuardianUpdate, Member, MemberApplication, MemberApproval, MemberDetail,
@@ -45,13 +46,14 @@ use centredesk_core::attendance::{LeaveChoice, LeaveInput, LeaveRequest, RollCal
 use centredesk_core::notify::automatic::NotifySettings;
 use centredesk_core::notify::delivery::{DeliveryReport, NotifyChannels};
 use centredesk_core::notify::templates::NoticeTemplate;
+use centredesk_core::notify::closures::ClosurePreview;
 use centredesk_core::notify::session_changes::ChangePreview;
 use centredesk_core::notify::group_messages::{GroupMessage, GroupMessageDraft, GroupMessagePreview};
 use centredesk_core::notify::Notice;
 use centredesk_core::settings::Settings;
 use centredesk_core::visits::{MemberVisits, ReturnVisit, VisitInput, VisitRule};
 use centredesk_core::timetable::{
-    ClassGroup, ClassGroupInput, ClassSession, Closure, GenerateSummary, GroupMember, Room, RoomInput, Season, SessionChange,
+    ClassGroup, ClassGroupInput, ClassSession, Closure, ClosureInput, GenerateSummary, GroupMember, Room, RoomInput, Season, SessionChange,
     SessionFilter, Slot, SlotInput,
 };
 use centredesk_core::points::{PointsAccount, PointsAward};
@@ -190,6 +192,8 @@ commands! {
     churn_decide(input: ChurnDecision) -> () => staff |core, s, _| core.churn_decide(s, input);
     group_message_preview(draft: GroupMessageDraft) -> GroupMessagePreview => staff |core, s, _| core.group_message_preview(s, &draft);
     group_message_send(draft: GroupMessageDraft) -> GroupMessage => staff |core, s, _| core.group_message_send(s, draft);
+    hand_over_preview(input: HandOverInput) -> HandOverCounts => staff |core, s, _| core.hand_over_preview(s, &input);
+    hand_over(input: HandOverInput) -> HandOverCounts => staff |core, s, _| core.hand_over(s, input);
     group_messages() -> Vec<GroupMessage> => staff |core, s, _| core.group_messages(s, 100);
     visit_rules() -> Vec<VisitRule> => staff |core, s, _| core.visit_rules(s);
     visit_rules_update(rules: Vec<VisitRule>) -> Vec<VisitRule> => staff |core, s, _| core.visit_rules_update(s, rules);
@@ -235,7 +239,8 @@ commands! {
     season_list() -> Vec<Season> => staff |core, s, _| core.season_list(s);
     season_create(input: Season) -> Season => staff |core, s, _| core.season_create(s, input);
     closure_list() -> Vec<Closure> => staff |core, s, _| core.closure_list(s);
-    closure_create(input: Closure) -> Closure => staff |core, s, _| core.closure_create(s, input);
+    closure_create(input: ClosureInput) -> Closure => staff |core, s, _| core.closure_create(s, input);
+    closure_preview(input: ClosureInput) -> ClosurePreview => staff |core, s, _| core.closure_preview(s, &input);
     sessions_generate(from: String, to: String) -> GenerateSummary => staff |core, s, _| core.sessions_generate(s, &from, &to);
     session_list(filter: SessionFilter) -> Vec<ClassSession> => staff |core, s, _| core.session_list(s, filter);
     session_change(session_id: String, change: SessionChange) -> ClassSession => staff |core, s, _| core.session_change(s, &session_id, change);

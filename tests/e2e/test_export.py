@@ -217,3 +217,42 @@ def test_report_charts_in_both_languages(app):
     app.click("report-tab-sales")
     app.el("an-table-funnel", timeout=20)
     app.shot("charts-sales-en")
+
+
+def test_monthly_scorecard_by_month_consultant_and_coach(app):
+    """The manager's monthly scorecard 经营月报 over the default period (the last 365 days
+    in the centre's time zone): a row per month with the retention rate drawn as a line,
+    the same measures per consultant and per coach, the month table's CSV with the same
+    rows — and the members new in the period, counted here from the contracts, equal the
+    months' sum and the consultants' sum."""
+    app.login("admin")
+    app.click("nav-reports")
+    app.click("report-tab-scorecard")
+    months = app.el("an-table-months", timeout=20)
+    consultants = app.el("an-table-consultants")
+    app.el("an-table-coaches")
+    today = centre_today()
+    first = today - datetime.timedelta(days=364)
+    expected = (today.year - first.year) * 12 + today.month - first.month + 1
+    rows = lambda table: [[td.text for td in r.find_elements("css selector", "td")] for r in table.find_elements("css selector", '[data-testid="an-row"]')]
+    month_rows = rows(months)
+    assert [r[0] for r in month_rows][-1] == today.strftime("%Y-%m") and len(month_rows) == expected, month_rows
+    (new,), = app.sql(
+        """SELECT COUNT(*) FROM (SELECT member_id, MIN(start_date) AS f FROM contracts WHERE status <> 'refunded' GROUP BY member_id) x
+           JOIN members m ON m.id = x.member_id WHERE m.merged_into IS NULL AND m.status <> 'applicant' AND x.f BETWEEN ? AND ?""",
+        first.isoformat(), today.isoformat(),
+    )
+    assert new > 0, "the demo enrols members all year"
+    assert sum(int(r[2]) for r in month_rows) == new
+    assert sum(int(r[2]) for r in rows(consultants)) == new
+    assert months.find_elements("css selector", '[data-testid="bar-chart"] svg'), "the retention line is drawn"
+    app.shot("scorecard-zh")
+    app.click("an-export-months")
+    csv_rows = read_csv(app.el("export-path", timeout=20).get_attribute("data-path"))
+    assert csv_rows[0][:6] == ["月份", "在读会员", "新增", "续费", "流失", "留存率"], csv_rows[0]
+    assert [r[0] for r in csv_rows[1:]] == [r[0] for r in month_rows]
+    app.click("lang-switch")
+    app.click("report-tab-scorecard")
+    app.wait_text("an-table-months", lambda text: "Retention" in text, timeout=20)
+    app.shot("scorecard-en")
+    app.click("lang-switch")

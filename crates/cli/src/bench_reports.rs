@@ -76,6 +76,7 @@ pub fn run(members: usize, years: u32, runs: usize, data: Option<PathBuf>, only:
         ("analysis", "renewals, last 365 days".into(), Box::new(analysis("renewals"))),
         ("analysis", "sales, last 365 days".into(), Box::new(analysis("sales"))),
         ("analysis", "customers".into(), Box::new(analysis("customers"))),
+        ("analysis", "scorecard, last 365 days".into(), Box::new(analysis("scorecard"))),
         ("staff activity", "everyone, last 7 days".into(), Box::new(activity(ago(7), None))),
         ("staff activity", "everyone, last 30 days".into(), Box::new(activity(ago(30), None))),
         ("staff activity", "one consultant, last 30 days".into(), Box::new(activity(ago(30), Some(consultant.clone())))),

@@ -25,7 +25,7 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-pub const KINDS: [&str; 6] = ["renewals", "sales", "customers", "referrals", "goods", "arrears"];
+pub const KINDS: [&str; 7] = ["renewals", "sales", "customers", "referrals", "goods", "arrears", "scorecard"];
 
 /// Rows of a member list sent to the screen: a page the manager can read and click
 /// through; the CSV export has every row.
@@ -34,7 +34,8 @@ pub const SCREEN_ROWS: usize = 1000;
 #[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq)]
 #[ts(export)]
 pub struct AnalysisFilter {
-    /// `renewals`, `sales`, `customers`, `referrals` (see `referrals.rs`) or `goods` (in/out, see `goods.rs`).
+    /// `renewals`, `sales`, `customers`, `referrals` (see `referrals.rs`), `goods` (in/out, see
+    /// `goods.rs`), `arrears` or `scorecard` (see `scorecard.rs`).
     pub report: String,
     pub from_date: String,
     pub to_date: String,
@@ -61,7 +62,8 @@ pub struct AnalysisFilter {
 pub struct ReportColumn {
     pub key: String,
     pub label: String,
-    /// `text`, `int`, `money` (a money string), `permille` (tenths of a percent) or `date`.
+    /// `text`, `int`, `money` (a money string), `permille` (tenths of a percent), `decimal`
+    /// (a number with its places, e.g. `4.25`) or `date`.
     pub kind: String,
 }
 
@@ -91,7 +93,7 @@ pub(crate) fn column(key: &str, lang: Lang, zh: &str, en: &str, kind: &str) -> R
     }
 }
 
-fn permille(part: i64, whole: i64) -> String {
+pub(crate) fn permille(part: i64, whole: i64) -> String {
     if whole == 0 {
         String::new()
     } else {
@@ -149,6 +151,10 @@ impl Core {
                 self.read(|c| crate::goods::stats(c, lang, tz, from_date, to_date))
             }
             "arrears" => self.read(|c| arrears(c, lang, limit)),
+            "scorecard" => {
+                let today = self.today();
+                self.read(|c| crate::scorecard::report(c, lang, today, from_date, to_date))
+            }
             _ => Err(CoreError::invalid(
                 Field::Report,
                 Rule::OneOf {
@@ -180,7 +186,7 @@ impl Core {
                 r.iter()
                     .zip(&t.columns)
                     .map(|(v, c)| match c.kind.as_str() {
-                        "int" | "money" => Cell::Number(v.clone()),
+                        "int" | "money" | "decimal" => Cell::Number(v.clone()),
                         "permille" => Cell::Number(
                             v.parse::<i64>()
                                 .map(|p| format!("{}.{}", p / 10, p % 10))

@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0019_return_visits.sql", include_str!("../migrations/0019_return_visits.sql")),
     ("0020_churn_flags.sql", include_str!("../migrations/0020_churn_flags.sql")),
     ("0021_group_messages.sql", include_str!("../migrations/0021_group_messages.sql")),
+    ("0022_member_consultants.sql", include_str!("../migrations/0022_member_consultants.sql")),
 ];
 
 fn migrations() -> Vec<M<'static>> {

@@ -5,7 +5,7 @@
 
 use crate::attendance::{LeaveInput, MarkInput, RollCallInput};
 use crate::auth::{FirstRun, NewStaff, Role, Session};
-use crate::timetable::{ClassGroupInput, Closure, RoomInput, SessionFilter, SlotInput};
+use crate::timetable::{ClassGroupInput, ClosureInput, RoomInput, SessionFilter, SlotInput};
 use crate::contracts::{EnrolInput, RefundInput, RefundRule};
 use crate::db::{Clock, Core, ManualClock};
 use crate::error::{CoreError, Result};
@@ -400,7 +400,7 @@ fn timetable(core: &Core, admin: &Session, coaches: &[Session], start: NaiveDate
     for line in data_lines(HOLIDAYS) {
         let f: Vec<&str> = line.split('\t').collect();
         if f.len() == 3 {
-            core.closure_create(admin, Closure { id: String::new(), name: f[0].into(), from_date: f[1].into(), to_date: f[2].into() })?;
+            core.closure_create(admin, ClosureInput { name: f[0].into(), from_date: f[1].into(), to_date: f[2].into(), notify: false })?;
         }
     }
     let end = today + Duration::days(28);

@@ -50,7 +50,7 @@ pub enum Field {
     ReferralRewards, ReceivedBy, HandIn,
     Tiers, TierBasis, TierPeriod, TierName, TierThreshold, TierDiscount, TierWish,
     VisitContent, Mood, NextStep, NextVisit, VisitPlan, VisitRule, VisitDays, AssignTo,
-    ChurnFlag, Decision, SnoozeUntil, MessageBody,
+    ChurnFlag, Decision, SnoozeUntil, MessageBody, ReportMonths,
 }
 
 impl Field {
@@ -163,6 +163,7 @@ impl Field {
             Tiers => ("会员等级", "Member tiers"),
             TierBasis => ("等级依据", "Tier basis"),
             TierPeriod => ("统计周期（月）", "Period (months)"),
+            ReportMonths => ("统计月数", "Months in the period"),
             TierName => ("等级名称", "Tier name"),
             TierThreshold => ("等级门槛", "Tier threshold"),
             TierDiscount => ("等级折扣（%）", "Tier discount (%)"),

@@ -165,7 +165,7 @@ fn load(c: &Connection, id: &str) -> Result<Lead> {
         .ok_or(CoreError::NotFound(Field::Lead))
 }
 
-fn log_lead(w: &mut WriteTx, id: &str, op: &str) -> Result<Lead> {
+pub(crate) fn log_lead(w: &mut WriteTx, id: &str, op: &str) -> Result<Lead> {
     let lead = load(w, id)?;
     w.log("lead", id, op, Some(id), &lead)?;
     Ok(lead)

@@ -120,6 +120,17 @@ pub struct Closure {
     pub to_date: String,
 }
 
+/// Days to close: the sessions still to come in them are cancelled (see `notify::closures`).
+#[derive(Debug, Clone, Deserialize, TS, PartialEq)]
+#[ts(export)]
+pub struct ClosureInput {
+    pub name: String,
+    pub from_date: String,
+    pub to_date: String,
+    /// Tell the families of the children expected in the cancelled sessions.
+    pub notify: bool,
+}
+
 #[derive(Debug, Clone, Serialize, TS, PartialEq)]
 #[ts(export)]
 pub struct ClassSession {
@@ -558,7 +569,10 @@ impl Core {
         })
     }
 
-    pub fn closure_create(&self, session: &Session, input: Closure) -> Result<Closure> {
+    /// Closes the days: the sessions from today on in them, not yet held, are cancelled
+    /// (as by hand, so regeneration keeps them so) and, if chosen, the families expected
+    /// are told once. One transaction.
+    pub fn closure_create(&self, session: &Session, input: ClosureInput) -> Result<Closure> {
         session.require(Action::ManageTimetable)?;
         let name = validate::required_text(Field::Closure, &input.name, 20)?;
         let (from, to) = validate::date_range(&input.from_date, &input.to_date)?;
@@ -569,8 +583,29 @@ impl Core {
                 params![cl.id, cl.name, cl.from_date, cl.to_date, w.now_text()],
             )?;
             w.log("closure", &cl.id, "create", None, &cl)?;
+            let today = w.today();
+            let affected = crate::notify::closures::affected(w, today, &name, from, to)?;
+            for s in &affected.sessions {
+                w.execute(
+                    "UPDATE class_sessions SET status = 'cancelled', is_override = 1, note = ?2, updated_at = ?3 WHERE id = ?1",
+                    params![s.id, name, w.now_text()],
+                )?;
+                log_session(w, &s.id, "cancel")?;
+            }
+            if input.notify {
+                crate::notify::closures::queue(w, &cl.id, &affected)?;
+            }
             Ok(cl)
         })
+    }
+
+    /// What closing the days would cancel and whom it would tell, before it is saved.
+    pub fn closure_preview(&self, session: &Session, input: &ClosureInput) -> Result<crate::notify::closures::ClosurePreview> {
+        session.require(Action::ManageTimetable)?;
+        let name = validate::required_text(Field::Closure, &input.name, 20)?;
+        let (from, to) = validate::date_range(&input.from_date, &input.to_date)?;
+        let today = self.today();
+        self.read(|c| crate::notify::closures::preview(c, &crate::notify::closures::affected(c, today, &name, from, to)?))
     }
 
     pub fn season_list(&self, session: &Session) -> Result<Vec<Season>> {

@@ -341,7 +341,7 @@ pub(crate) fn due(c: &Connection, session: &Session, today: NaiveDate, lang: Lan
     Ok(rows)
 }
 
-fn log_plan(w: &mut WriteTx, id: &str, op: &str) -> Result<()> {
+pub(crate) fn log_plan(w: &mut WriteTx, id: &str, op: &str) -> Result<()> {
     let (plan, member_id): (serde_json::Value, String) = w.query_row(
         "SELECT json_object('id', id, 'member_id', member_id, 'rule', rule, 'source_id', source_id, 'due_date', due_date, 'assignee_id', assignee_id,
             'assignee_role', assignee_role, 'status', status, 'visit_id', visit_id, 'note', note), member_id FROM visit_plans WHERE id = ?1",
@@ -370,8 +370,10 @@ pub(crate) fn insert_plan(w: &mut WriteTx, member_id: &str, rule: VisitRuleKind,
 /// "Current" members: visits are for families still with the centre.
 const CURRENT: &str = "m.status NOT IN ('left','applicant') AND m.merged_into IS NULL";
 
-/// The member's consultant (SQL over `m`): the newest contract's that names one, else the lead's.
-pub(crate) const CONSULTANT_SQL: &str = "COALESCE((SELECT k.consultant_id FROM contracts k JOIN staff ks ON ks.id = k.consultant_id AND ks.active = 1
+/// The member's consultant (SQL over `m`, active staff only): the one a hand-over named, else the
+/// newest contract's that names one, else the lead's.
+pub(crate) const CONSULTANT_SQL: &str = "COALESCE((SELECT mc.consultant_id FROM member_consultants mc JOIN staff cs ON cs.id = mc.consultant_id AND cs.active = 1 WHERE mc.member_id = m.id),
+    (SELECT k.consultant_id FROM contracts k JOIN staff ks ON ks.id = k.consultant_id AND ks.active = 1
         WHERE k.member_id = m.id AND k.status <> 'refunded' ORDER BY k.start_date DESC, k.created_at DESC LIMIT 1),
     (SELECT l.consultant_id FROM leads l JOIN staff ls ON ls.id = l.consultant_id AND ls.active = 1 WHERE l.id = m.lead_id))";
 

@@ -10,7 +10,7 @@ use centredesk_core::members::{GuardianLinkInput, GuardianUpdate, MemberApplicat
 use centredesk_core::packages::PackageInput;
 use centredesk_core::payments::PaymentInput;
 use centredesk_core::attendance::{LeaveInput, RollCallInput, TrialInput};
-use centredesk_core::timetable::{ClassGroupInput, Closure, RoomInput, Season, SessionChange, SessionFilter, SlotInput};
+use centredesk_core::timetable::{ClassGroupInput, ClosureInput, RoomInput, Season, SessionChange, SessionFilter, SlotInput};
 use centredesk_core::feedback::{ComplaintFilter, ComplaintInput, ConfirmInput, ScoreInput, StepInput, SuggestionInput, VoteInput};
 use centredesk_core::{Role, Session};
 use crate::common::*;
@@ -190,7 +190,8 @@ fn every_command_checks_the_role() {
         ("slot_create", vec![M], Box::new(|s| c.core.slot_create(s, slot_input(if s.role == M { 1 } else { 2 })).map(drop))),
         ("slot_deactivate", vec![M], Box::new(|s| c.core.slot_deactivate(s, "no-such-slot").map(drop))),
         ("season_create", vec![M], Box::new(|s| c.core.season_create(s, Season { id: String::new(), name: "寒假".into(), from_date: "2027-01-20".into(), to_date: "2027-01-19".into() }).map(drop))),
-        ("closure_create", vec![M], Box::new(|s| c.core.closure_create(s, Closure { id: String::new(), name: "元旦".into(), from_date: "2027-01-01".into(), to_date: "2027-01-01".into() }).map(drop))),
+        ("closure_create", vec![M], Box::new(|s| c.core.closure_create(s, ClosureInput { name: "元旦".into(), from_date: "2027-01-01".into(), to_date: "2027-01-01".into(), notify: false }).map(drop))),
+        ("closure_preview", vec![M], Box::new(|s| c.core.closure_preview(s, &ClosureInput { name: "元旦".into(), from_date: "2027-01-01".into(), to_date: "2027-01-01".into(), notify: true }).map(drop))),
         ("sessions_generate", vec![M], Box::new(|s| c.core.sessions_generate(s, "2026-11-25", "2026-11-25").map(drop))),
         ("session_change", vec![M], Box::new(|s| c.core.session_change(s, sid, SessionChange { notify: false, date: None, start_time: None, end_time: None, room_id: None, coach_id: None, cancel: false, note: "n".into() }).map(drop))),
         ("session_change_preview", vec![M], Box::new(|s| c.core.session_change_preview(s, sid, SessionChange { notify: false, date: None, start_time: None, end_time: None, room_id: None, coach_id: None, cancel: false, note: "n".into() }).map(drop))),
@@ -222,6 +223,8 @@ fn every_command_checks_the_role() {
         ("churn_list", desk.to_vec(), Box::new(|s| c.core.churn_list(s, centredesk_core::Lang::ZhCn, 10).map(drop))),
         ("group_message_preview", vec![M, CL], Box::new(|s| c.core.group_message_preview(s, &group_draft()).map(drop))),
         ("group_message_send", vec![M, CL], Box::new(|s| c.core.group_message_send(s, group_draft()).map(drop))),
+        ("hand_over_preview", vec![M], Box::new(|s| c.core.hand_over_preview(s, &centredesk_core::handover::HandOverInput { from_staff_id: c.consultant.staff_id.clone(), to_staff_id: c.admin.staff_id.clone() }).map(drop))),
+        ("hand_over", vec![M], Box::new(|s| c.core.hand_over(s, centredesk_core::handover::HandOverInput { from_staff_id: c.consultant.staff_id.clone(), to_staff_id: c.admin.staff_id.clone() }).map(drop))),
         ("group_messages", vec![M, CL], Box::new(|s| c.core.group_messages(s, 10).map(drop))),
         ("churn_decide", desk.to_vec(), Box::new(|s| c.core.churn_decide(s, centredesk_core::churn::ChurnDecision { flag_id: "no-such-flag".into(), decision: "act".into(), reason: String::new(), until: None }).map(drop))),
         ("satisfaction_record", all.to_vec(), Box::new(|s| c.core.satisfaction_record(s, ScoreInput { member_id: mid.clone(), kind: "nps".into(), score: 9, occasion: String::new(), group_id: None, coach_id: None, comment: String::new(), date: None }).map(drop))),

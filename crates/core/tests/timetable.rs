@@ -7,7 +7,7 @@ use crate::common;
 use centredesk_core::attendance::{LeaveInput, MarkInput, RollCallInput, TrialInput, TrialMark};
 use centredesk_core::contracts::{EnrolInput, PauseInput};
 use centredesk_core::leads::LeadInput;
-use centredesk_core::timetable::{ClassGroupInput, Closure, RoomInput, Season, SessionChange, SessionFilter, SlotInput};
+use centredesk_core::timetable::{ClassGroupInput, ClosureInput, RoomInput, Season, SessionChange, SessionFilter, SlotInput};
 use chrono::{Datelike, NaiveDate};
 use crate::common::*;
 
@@ -60,7 +60,7 @@ fn a_year_of_sessions_skips_every_public_holiday_and_follows_the_summer_timetabl
     slot(&s, 6, "9:30", "10:30", None).unwrap(); // Saturday
     let holidays = holidays();
     for (name, from, to) in &holidays {
-        s.c.core.closure_create(&s.c.admin, Closure { id: String::new(), name: name.clone(), from_date: from.to_string(), to_date: to.to_string() }).unwrap();
+        s.c.core.closure_create(&s.c.admin, ClosureInput { name: name.clone(), from_date: from.to_string(), to_date: to.to_string(), notify: false }).unwrap();
     }
     let summer = s.c.core.season_create(&s.c.admin, Season { id: String::new(), name: "暑期班".into(), from_date: "2026-07-01".into(), to_date: "2026-08-31".into() }).unwrap();
     // In summer: weekday mornings instead (Tue and Thu, 10:00).
@@ -358,7 +358,7 @@ fn every_timetable_and_attendance_row_is_in_the_change_log() {
     let s = setup();
     let c = &s.c;
     slot(&s, 3, "18:00", "19:00", None).unwrap();
-    c.core.closure_create(&c.admin, Closure { id: String::new(), name: "元旦".into(), from_date: "2027-01-01".into(), to_date: "2027-01-03".into() }).unwrap();
+    c.core.closure_create(&c.admin, ClosureInput { name: "元旦".into(), from_date: "2027-01-01".into(), to_date: "2027-01-03".into(), notify: false }).unwrap();
     c.core.season_create(&c.admin, Season { id: String::new(), name: "寒假".into(), from_date: "2027-01-20".into(), to_date: "2027-02-20".into() }).unwrap();
     c.core.sessions_generate(&c.admin, "2026-11-25", "2026-12-31").unwrap();
     let session = sessions(&s, "2026-11-25", "2026-11-25").remove(0);
@@ -432,4 +432,64 @@ fn a_moved_or_cancelled_session_tells_exactly_the_families_expected_once_and_a_r
     let n = s.c.count("SELECT COUNT(*) FROM notices");
     s.c.core.session_change(&s.c.admin, &all[3].id, SessionChange { notify: false, date: None, start_time: None, end_time: None, room_id: None, coach_id: None, cancel: true, note: String::new() }).unwrap();
     assert_eq!(s.c.count("SELECT COUNT(*) FROM notices"), n);
+}
+
+#[test]
+fn a_closure_cancels_the_sessions_to_come_and_tells_each_family_once_with_the_lessons_missed() {
+    let s = setup();
+    slot(&s, 1, "18:00", "19:00", None).unwrap(); // Mondays
+    slot(&s, 3, "18:00", "19:00", None).unwrap(); // Wednesdays
+    // Today is Wednesday 2026-11-25: today's class is held (roll call) before the closure is entered.
+    s.c.core.sessions_generate(&s.c.admin, "2026-11-23", "2026-12-13").unwrap();
+    let (a, b, away) = (s.c.member("甲同学", "13722220001"), s.c.member("乙同学", "13722220002"), s.c.member("请假", "13722220003"));
+    for m in [&a, &b, &away] {
+        s.c.core.group_add_member(&s.c.admin, &s.group, &m.id, Some("2026-11-01".into()), false).unwrap();
+    }
+    let today = sessions(&s, "2026-11-25", "2026-11-25").remove(0);
+    s.c.to_class(&today.id);
+    s.c.core.roll_call(&s.c.coach, &today.id, RollCallInput { marks: vec![mark(&a.id, "present")], ..Default::default() }).unwrap();
+    s.c.clock.set(common::test_now());
+    // On leave for every session of the closure: nobody expects them, nobody tells them.
+    let closed = sessions(&s, "2026-11-30", "2026-12-02");
+    assert_eq!(closed.len(), 2, "Monday 30 Nov and Wednesday 2 Dec");
+    s.c.core.leave_request(&s.c.clerk, LeaveInput { member_id: away.id.clone(), session_ids: closed.iter().map(|x| x.id.clone()).collect(), via: "phone".into(), note: String::new() }).unwrap();
+
+    // The past (23 Nov), today's held class, and the days closed.
+    let input = ClosureInput { name: "场馆维修".into(), from_date: "2026-11-23".into(), to_date: "2026-12-02".into(), notify: true };
+    let p = s.c.core.closure_preview(&s.c.admin, &input).unwrap();
+    assert_eq!((p.sessions, p.families, p.guardians, p.unreachable), (2, 2, 2, 0), "23 Nov is past and today's was held: the two to come");
+    let sample = p.sample.unwrap();
+    assert!(sample.contains("2026-11-23–2026-12-02（场馆维修）本馆停课") && sample.contains("2 节课不上：11-30 18:00「周一三初级班」、12-02 18:00「周一三初级班」"), "{sample}");
+    assert_eq!(s.c.count("SELECT COUNT(*) FROM notices WHERE kind = 'closure'"), 0, "a preview queues nothing");
+    assert_eq!(s.c.core.closure_preview(&s.c.clerk, &input).unwrap_err().code(), "forbidden");
+
+    let log = s.c.log_len();
+    s.c.core.closure_create(&s.c.admin, input.clone()).unwrap();
+    let status = |id: &str| -> (String, i64) { s.c.raw().query_row("SELECT status, is_override FROM class_sessions WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?))).unwrap() };
+    assert!(closed.iter().all(|x| status(&x.id) == ("cancelled".into(), 1)));
+    assert_eq!(status(&today.id).0, "scheduled", "a class already held stays as it was");
+    assert_eq!(status(&sessions(&s, "2026-11-23", "2026-11-23")[0].id).0, "scheduled", "the past is not rewritten");
+    assert_eq!(sessions(&s, "2026-12-07", "2026-12-07")[0].status, "scheduled", "after the closure");
+    let told: Vec<String> = s.c.raw().prepare("SELECT member_id FROM notices WHERE kind = 'closure' ORDER BY member_id").unwrap().query_map([], |r| r.get(0)).unwrap().collect::<rusqlite::Result<_>>().unwrap();
+    let mut expected = vec![a.id.clone(), b.id.clone()];
+    expected.sort();
+    assert_eq!(told, expected, "one notice per child, the one on leave left out");
+    assert_eq!(s.c.log_len() - log, 1 + 2 + 2, "the closure, two cancelled sessions and two notices, all logged");
+
+    // Regenerating tells nobody and keeps the cancelled sessions cancelled; a second closure
+    // over the same days finds nothing left to cancel.
+    s.c.core.sessions_generate(&s.c.admin, "2026-11-23", "2026-12-13").unwrap();
+    assert!(closed.iter().all(|x| status(&x.id).0 == "cancelled"));
+    let again = ClosureInput { name: "再次".into(), ..input.clone() };
+    assert_eq!(s.c.core.closure_preview(&s.c.admin, &again).unwrap().sessions, 0);
+    s.c.core.closure_create(&s.c.admin, again).unwrap();
+    assert_eq!(s.c.count("SELECT COUNT(*) FROM notices WHERE kind = 'closure'"), 2);
+
+    // Without `notify`: the sessions are cancelled, nobody is told.
+    let quiet = ClosureInput { name: "元旦".into(), from_date: "2026-12-07".into(), to_date: "2026-12-07".into(), notify: false };
+    s.c.core.closure_create(&s.c.admin, quiet).unwrap();
+    assert_eq!(sessions(&s, "2026-12-07", "2026-12-07")[0].status, "cancelled");
+    assert_eq!(s.c.count("SELECT COUNT(*) FROM notices WHERE kind = 'closure'"), 2);
+    let e = s.c.core.closure_preview(&s.c.admin, &ClosureInput { name: " ".into(), from_date: "2026-12-09".into(), to_date: "2026-12-08".into(), notify: true }).unwrap_err();
+    assert_eq!(e.code(), "validation.required");
 }

@@ -86,7 +86,7 @@ pub const CHANGES: &[ChangeKind] = &[
         entity: "lead",
         zh: "潜客",
         en: "lead",
-        ops: &[("create", "登记", "recorded"), ("update", "修改", "changed"), ("set_status", "改状态", "status changed"), ("follow_up", "跟进", "followed up"), ("convert", "转为会员", "converted to a member")],
+        ops: &[("create", "登记", "recorded"), ("update", "修改", "changed"), ("set_status", "改状态", "status changed"), ("follow_up", "跟进", "followed up"), ("convert", "转为会员", "converted to a member"), ("hand_over", "移交给新顾问", "handed over")],
     },
     ChangeKind { entity: "lead_follow_up", zh: "跟进记录", en: "follow-up", ops: &[("create", "登记", "recorded")] },
     ChangeKind { entity: "leave_request", zh: "请假", en: "leave", ops: &[("create", "登记请假", "recorded"), ("withdraw", "撤销请假（孩子来上课了）", "withdrawn (the child came)")] },
@@ -104,6 +104,7 @@ pub const CHANGES: &[ChangeKind] = &[
             ("merged_into", "被合并", "merged into another record"),
         ],
     },
+    ChangeKind { entity: "member_consultant", zh: "负责顾问", en: "consultant", ops: &[("hand_over", "移交给新顾问", "handed over")] },
     ChangeKind { entity: "member_guardian", zh: "家长关联", en: "guardian link", ops: &[("link", "关联家长", "guardian linked"), ("unlink", "取消关联", "guardian unlinked")] },
     ChangeKind { entity: "member_tier", zh: "会员等级", en: "member tier", ops: &[("raise", "升级", "raised"), ("lower", "降级", "lowered"), ("update", "更新", "updated")] },
     ChangeKind {
@@ -170,7 +171,7 @@ pub const CHANGES: &[ChangeKind] = &[
         entity: "visit_plan",
         zh: "回访计划",
         en: "planned visit",
-        ops: &[("plan", "计划回访", "planned"), ("done", "已回访", "made"), ("cancel", "取消（已退学、已合并或已续费）", "cancelled (left, merged or renewed)")],
+        ops: &[("plan", "计划回访", "planned"), ("done", "已回访", "made"), ("cancel", "取消（已退学、已合并或已续费）", "cancelled (left, merged or renewed)"), ("hand_over", "移交给新顾问", "handed over")],
     },
 ];
 

@@ -2,7 +2,8 @@
 
 export type AnalysisFilter = { 
 /**
- * `renewals`, `sales`, `customers`, `referrals` (see `referrals.rs`) or `goods` (in/out, see `goods.rs`).
+ * `renewals`, `sales`, `customers`, `referrals` (see `referrals.rs`), `goods` (in/out, see
+ * `goods.rs`), `arrears` or `scorecard` (see `scorecard.rs`).
  */
 report: string, from_date: string, to_date: string, 
 /**

@@ -2,6 +2,7 @@
 
 export type ReportColumn = { key: string, label: string, 
 /**
- * `text`, `int`, `money` (a money string), `permille` (tenths of a percent) or `date`.
+ * `text`, `int`, `money` (a money string), `permille` (tenths of a percent), `decimal`
+ * (a number with its places, e.g. `4.25`) or `date`.
  */
 kind: string, };

@@ -6,6 +6,7 @@
 
 pub mod automatic;
 pub mod delivery;
+pub mod closures;
 pub mod group_messages;
 pub mod session_changes;
 pub mod templates;

@@ -81,6 +81,12 @@ pub const BUILT_IN: &[(&str, &[&str], &str, &str)] = &[
         "[{centre}] Hello, \"{group}\" on {date} {start}–{end} is cancelled: {member} need not come, and no lesson is used. {note}",
     ),
     (
+        "closure",
+        &["centre", "member", "name", "days", "count", "lessons"],
+        "【{centre}】家长您好，{days}（{name}）本馆停课，{member}这期间的 {count} 节课不上：{lessons}，不扣课时。",
+        "[{centre}] Hello, the centre is closed {days} ({name}): {member}'s {count} lessons then do not take place ({lessons}), and no lesson is used.",
+    ),
+    (
         "session_moved",
         &["centre", "member", "group", "old_date", "old_start", "date", "start", "end", "room", "note"],
         "【{centre}】家长您好，{member}原定 {old_date} {old_start} 的「{group}」调整为 {date} {start}–{end}，地点{room}。{note}",

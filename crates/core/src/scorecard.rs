@@ -1,0 +1,356 @@
+//! The manager's monthly scorecard 经营月报: how well the centre keeps its families, by
+//! month, and per consultant and per coach over the period. Three `ReportTable`s of the
+//! analysis screen, so the screen, its charts and the CSV are the same rows.
+//!
+//! The measures, for a span of days [a, b] (a month of the period, or the period itself,
+//! never past today):
+//! - **active** 在读: members (not merged) with a contract running on b — started on or
+//!   before b, not refunded, and not ended before b (its end date, or the last lesson of
+//!   a package used up early: `contract_ends`). The same "running" as a member's 在读.
+//! - **retained / lost** 留存 / 流失: of the members active the day before a (at the close
+//!   of the month before), those still active on b and those not; **retention** 留存率 =
+//!   retained ÷ active the day before a. A family whose last contract ran to 31 October
+//!   is lost in November.
+//! - **new** 新增: members whose first contract (not refunded) started within [a, b].
+//! - **renewed** 续费: contracts that ended within [a, b] and were renewed (the renewals
+//!   report's rule: another contract names them in `renewal_of`).
+//! - **return visits due / made** 应回访 / 已回访: planned visits due within [a, b] and
+//!   not cancelled, and how many of them were made.
+//! - **interactions per member** 人均互动: return visits logged within [a, b] ÷ active on b.
+//! - **complaints closed / on time** 投诉结案 / 按时: complaints closed within [a, b], and
+//!   of those the ones closed by their deadline.
+//! - **CSAT** (average 1–5) and **NPS** (promoters − detractors, per answer × 100) of
+//!   the answers given within [a, b] — the feedback screen's formulas.
+//!
+//! Who a row belongs to:
+//! - per consultant: a member is their consultant's (a hand-over's owner, else the
+//!   newest contract's consultant, else the lead's — disabled staff included, so a
+//!   leaver's members show under them until handed over); members with none are
+//!   "unassigned". Member measures, answers and interactions follow the member; visits
+//!   follow whom they were assigned to; complaints whom they were handled by.
+//! - per coach: a member is the coach's who taught most of their lessons attended in the
+//!   period (ties: the later lesson); answers that name a coach count for that coach.
+//!
+//! Months are cut to the period, so the months' new, renewed, visits, complaints and
+//! answers add up to the period's; one pass loads the facts, the rest is counting.
+
+use crate::analysis::{column, permille, ReportColumn, ReportTable};
+use crate::error::{CoreError, Field, Lang, Result, Rule};
+use crate::feedback::{fixed_text, nps_tenths, ratio_rounded};
+use chrono::{Datelike, Months, NaiveDate};
+use rusqlite::{params, Connection};
+use std::collections::{BTreeMap, HashMap};
+
+/// The longest period the scorecard takes, in months (a month table of five years).
+pub const MAX_MONTHS: i64 = 60;
+
+/// The facts of the period, loaded once. Dates are `YYYY-MM-DD` strings (they order as dates).
+struct Facts {
+    /// Per member: the days each contract ran, (start, last day).
+    running: Vec<Vec<(String, String)>>,
+    first_start: Vec<Option<String>>,
+    consultant: Vec<Option<String>>,
+    coach: Vec<Option<String>>,
+    /// (ended on, renewed, member)
+    ends: Vec<(String, bool, usize)>,
+    /// (due date, assignee, made)
+    plans: Vec<(String, Option<String>, bool)>,
+    /// (date, member)
+    visits: Vec<(String, usize)>,
+    /// (closed on, on time, handler)
+    closed: Vec<(String, bool, String)>,
+    /// (date, member, kind is csat, score, coach named)
+    answers: Vec<(String, Option<usize>, bool, i64, Option<String>)>,
+}
+
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Tally {
+    active_start: i64,
+    active_end: i64,
+    retained: i64,
+    new: i64,
+    renewed: i64,
+    visits_due: i64,
+    visits_made: i64,
+    interactions: i64,
+    closed: i64,
+    on_time: i64,
+    csat_n: i64,
+    csat_sum: i64,
+    nps_n: i64,
+    promoters: i64,
+    detractors: i64,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum By {
+    Centre,
+    Consultant,
+    Coach,
+}
+
+fn load(c: &Connection, before: &str, from: &str, to: &str) -> Result<Facts> {
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut consultant = Vec::new();
+    {
+        let mut stmt = c.prepare(&format!("SELECT m.id, {} FROM members m WHERE m.merged_into IS NULL AND m.status <> 'applicant'", crate::handover::OWNER_SQL))?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            index.insert(r.get(0)?, consultant.len());
+            consultant.push(r.get::<_, Option<String>>(1)?);
+        }
+    }
+    let n = consultant.len();
+    let mut running = vec![Vec::new(); n];
+    let mut first_start: Vec<Option<String>> = vec![None; n];
+    {
+        let mut stmt = c.prepare("SELECT k.member_id, k.start_date, e.ended_on FROM contracts k JOIN contract_ends e ON e.contract_id = k.id")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let Some(&m) = index.get(&r.get::<_, String>(0)?) else { continue };
+            let (start, end): (String, String) = (r.get(1)?, r.get(2)?);
+            if first_start[m].as_ref().is_none_or(|f| start < *f) {
+                first_start[m] = Some(start.clone());
+            }
+            // Only the contracts that touch the period decide who was active in it.
+            if start.as_str() <= to && end.as_str() >= before {
+                running[m].push((start, end));
+            }
+        }
+    }
+    let member = |id: Option<String>| id.and_then(|id| index.get(&id).copied());
+    let mut coach: Vec<Option<String>> = vec![None; n];
+    {
+        // Per member the coach of most attended lessons in the period, ties to the later lesson.
+        let mut stmt = c.prepare(
+            "SELECT a.member_id, s.coach_id, COUNT(*) AS lessons, MAX(s.date || s.start_time) AS last
+             FROM attendance a JOIN class_sessions s ON s.id = a.session_id
+             WHERE s.date BETWEEN ?1 AND ?2 AND a.mark IN ('present', 'late', 'makeup')
+             GROUP BY a.member_id, s.coach_id",
+        )?;
+        let mut best: Vec<(i64, String)> = vec![(0, String::new()); n];
+        let mut rows = stmt.query(params![from, to])?;
+        while let Some(r) = rows.next()? {
+            let Some(m) = member(r.get(0)?) else { continue };
+            let key = (r.get::<_, i64>(2)?, r.get::<_, String>(3)?);
+            if key > best[m] {
+                best[m] = key;
+                coach[m] = Some(r.get(1)?);
+            }
+        }
+    }
+    let collect = |sql: &str| -> Result<Vec<(String, Option<String>, i64, i64, Option<String>)>> {
+        let mut stmt = c.prepare(sql)?;
+        let rows = stmt.query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    };
+    let ends = collect(
+        "SELECT e.ended_on, k.member_id, e.renewed, 0, NULL FROM contract_ends e JOIN contracts k ON k.id = e.contract_id WHERE e.ended_on BETWEEN ?1 AND ?2",
+    )?
+    .into_iter()
+    .filter_map(|(d, m, renewed, _, _)| member(m).map(|m| (d, renewed == 1, m)))
+    .collect();
+    let plans = collect("SELECT due_date, assignee_id, status = 'done', 0, NULL FROM visit_plans WHERE due_date BETWEEN ?1 AND ?2 AND status <> 'cancelled'")?
+        .into_iter()
+        .map(|(d, who, made, _, _)| (d, who, made == 1))
+        .collect();
+    let visits = collect("SELECT business_date, member_id, 0, 0, NULL FROM return_visits WHERE business_date BETWEEN ?1 AND ?2")?
+        .into_iter()
+        .filter_map(|(d, m, _, _, _)| member(m).map(|m| (d, m)))
+        .collect();
+    let closed = collect(
+        "SELECT closed_date, handler_id, closed_date <= deadline, 0, NULL FROM complaints WHERE closed_date BETWEEN ?1 AND ?2",
+    )?
+    .into_iter()
+    .map(|(d, handler, on_time, _, _)| (d, on_time == 1, handler.unwrap_or_default()))
+    .collect();
+    let answers = collect("SELECT business_date, member_id, kind = 'csat', score, coach_id FROM satisfaction_scores WHERE business_date BETWEEN ?1 AND ?2")?
+        .into_iter()
+        .map(|(d, m, csat, score, coach)| (d, member(m), csat == 1, score, coach))
+        .collect();
+    Ok(Facts { running, first_start, consultant, coach, ends, plans, visits, closed, answers })
+}
+
+fn active_on(contracts: &[(String, String)], day: &str) -> bool {
+    contracts.iter().any(|(s, e)| s.as_str() <= day && day <= e.as_str())
+}
+
+impl Facts {
+    fn owner(&self, by: By, m: usize) -> Option<String> {
+        match by {
+            By::Centre => Some(String::new()),
+            By::Consultant => self.consultant[m].clone(),
+            By::Coach => self.coach[m].clone(),
+        }
+    }
+
+    /// The measures of [a, b] per row key (`None`: members nobody owns); `before` is the day before a.
+    fn tally(&self, by: By, before: &str, a: &str, b: &str) -> BTreeMap<Option<String>, Tally> {
+        let mut out: BTreeMap<Option<String>, Tally> = BTreeMap::new();
+        let inside = |d: &str| a <= d && d <= b;
+        for m in 0..self.running.len() {
+            let (start, end) = (active_on(&self.running[m], before), active_on(&self.running[m], b));
+            let new = self.first_start[m].as_deref().is_some_and(inside);
+            if start || end || new {
+                let t = out.entry(self.owner(by, m)).or_default();
+                t.active_start += start as i64;
+                t.active_end += end as i64;
+                t.retained += (start && end) as i64;
+                t.new += new as i64;
+            }
+        }
+        for (d, renewed, m) in &self.ends {
+            if *renewed && inside(d) {
+                out.entry(self.owner(by, *m)).or_default().renewed += 1;
+            }
+        }
+        for (d, m) in &self.visits {
+            if inside(d) {
+                out.entry(self.owner(by, *m)).or_default().interactions += 1;
+            }
+        }
+        let staff = |who: Option<&String>| if by == By::Centre { Some(String::new()) } else { who.cloned() };
+        for (d, who, made) in &self.plans {
+            if inside(d) {
+                let t = out.entry(staff(who.as_ref())).or_default();
+                t.visits_due += 1;
+                t.visits_made += *made as i64;
+            }
+        }
+        for (d, on_time, handler) in &self.closed {
+            if inside(d) {
+                let t = out.entry(staff(Some(handler))).or_default();
+                t.closed += 1;
+                t.on_time += *on_time as i64;
+            }
+        }
+        for (d, m, csat, score, named) in &self.answers {
+            if !inside(d) {
+                continue;
+            }
+            let key = match (by, named) {
+                (By::Centre, _) => Some(String::new()),
+                (By::Coach, Some(coach)) => Some(coach.clone()),
+                _ => m.and_then(|m| self.owner(by, m)),
+            };
+            let t = out.entry(key).or_default();
+            if *csat {
+                t.csat_n += 1;
+                t.csat_sum += score;
+            } else {
+                t.nps_n += 1;
+                t.promoters += (*score >= 9) as i64;
+                t.detractors += (*score <= 6) as i64;
+            }
+        }
+        out
+    }
+}
+
+fn cells(label: String, t: &Tally) -> Vec<String> {
+    vec![
+        label,
+        t.active_end.to_string(),
+        t.new.to_string(),
+        t.renewed.to_string(),
+        (t.active_start - t.retained).to_string(),
+        permille(t.retained, t.active_start),
+        t.visits_due.to_string(),
+        t.visits_made.to_string(),
+        fixed_text(ratio_rounded(t.interactions, t.active_end, 100), 2),
+        t.closed.to_string(),
+        t.on_time.to_string(),
+        fixed_text(ratio_rounded(t.csat_sum, t.csat_n, 100), 2),
+        fixed_text(nps_tenths(t.promoters, t.detractors, t.nps_n), 1),
+    ]
+}
+
+fn columns(lang: Lang, first: ReportColumn) -> Vec<ReportColumn> {
+    vec![
+        first,
+        column("active", lang, "在读会员", "Active members", "int"),
+        column("new", lang, "新增", "New", "int"),
+        column("renewed", lang, "续费", "Renewed", "int"),
+        column("lost", lang, "流失", "Lost", "int"),
+        column("retention", lang, "留存率", "Retention", "permille"),
+        column("visits_due", lang, "应回访", "Visits due", "int"),
+        column("visits_made", lang, "已回访", "Visits made", "int"),
+        column("interactions", lang, "人均互动", "Interactions per member", "decimal"),
+        column("complaints_closed", lang, "投诉结案", "Complaints closed", "int"),
+        column("closed_on_time", lang, "按时结案", "Closed on time", "int"),
+        column("csat", lang, "CSAT", "CSAT", "decimal"),
+        column("nps", lang, "NPS", "NPS", "decimal"),
+    ]
+}
+
+/// The months of [from, to] cut to the period and to today: (label, first day, last day).
+fn months(from: NaiveDate, to: NaiveDate) -> Vec<(String, NaiveDate, NaiveDate)> {
+    let mut out = Vec::new();
+    let mut first = from.with_day(1).unwrap_or(from);
+    while first <= to {
+        let next = first.checked_add_months(Months::new(1)).unwrap_or(NaiveDate::MAX);
+        let last = next.pred_opt().unwrap_or(next).min(to);
+        out.push((first.format("%Y-%m").to_string(), first.max(from), last));
+        first = next;
+    }
+    out
+}
+
+pub(crate) fn report(c: &Connection, lang: Lang, today: NaiveDate, from: NaiveDate, to: NaiveDate) -> Result<Vec<ReportTable>> {
+    let span = (to.year() as i64 - from.year() as i64) * 12 + to.month() as i64 - from.month() as i64 + 1;
+    if span > MAX_MONTHS {
+        return Err(CoreError::invalid(Field::ReportMonths, Rule::IntRange { min: 1, max: MAX_MONTHS }));
+    }
+    // Nothing is counted past today: the month under way is counted so far.
+    let to = to.min(today);
+    let day_before = |d: NaiveDate| d.pred_opt().unwrap_or(d).to_string();
+    let (before, a, b) = (day_before(from), from.to_string(), to.to_string());
+    let facts = if from <= to { Some(load(c, &before, &a, &b)?) } else { None };
+
+    let mut month_rows = Vec::new();
+    if let Some(f) = &facts {
+        for (label, first, last) in months(from, to) {
+            let t = f.tally(By::Centre, &day_before(first), &first.to_string(), &last.to_string()).remove(&Some(String::new())).unwrap_or_default();
+            month_rows.push(cells(label, &t));
+        }
+    }
+    let names: HashMap<String, (String, String, bool)> = c
+        .prepare("SELECT id, display_name, role, active FROM staff")?
+        .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))))?
+        .collect::<rusqlite::Result<_>>()?;
+    let per_staff = |by: By, roles: &[&str]| -> Vec<Vec<String>> {
+        let Some(f) = &facts else { return Vec::new() };
+        let mut rows: Vec<(String, Vec<String>)> = Vec::new();
+        let mut unassigned = None;
+        for (key, t) in f.tally(by, &before, &a, &b) {
+            let owns = t.active_start + t.active_end + t.new > 0;
+            match key.and_then(|k| names.get(&k)) {
+                None if owns => unassigned = Some(cells(lang.pick("（未分配）", "(unassigned)"), &t)),
+                None => {}
+                Some((name, role, active)) if owns || roles.contains(&role.as_str()) => {
+                    let label = if *active { name.clone() } else { format!("{name}{}", lang.pick("（已停用）", " (disabled)")) };
+                    rows.push((label.clone(), cells(label, &t)));
+                }
+                Some(_) => {}
+            }
+        }
+        rows.sort_by(|x, y| x.0.cmp(&y.0));
+        rows.into_iter().map(|(_, r)| r).chain(unassigned).collect()
+    };
+    let consultants = per_staff(By::Consultant, &["consultant", "manager"]);
+    let coaches = per_staff(By::Coach, &["coach"]);
+    let table = |key: &str, title: String, first: ReportColumn, rows: Vec<Vec<String>>, chart: &str| ReportTable {
+        key: key.into(),
+        title,
+        columns: columns(lang, first),
+        total_rows: rows.len() as i64,
+        rows,
+        chart: Some(chart.into()),
+        member_ids: vec![],
+    };
+    Ok(vec![
+        table("months", lang.pick("按月", "By month"), column("month", lang, "月份", "Month", "text"), month_rows, "retention"),
+        table("consultants", lang.pick("按课程顾问", "By consultant"), column("consultant", lang, "课程顾问", "Consultant", "text"), consultants, "active"),
+        table("coaches", lang.pick("按教练", "By coach"), column("coach", lang, "教练", "Coach", "text"), coaches, "retention"),
+    ])
+}
