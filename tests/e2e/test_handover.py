@@ -17,6 +17,8 @@ def staff_id(app, username):
 
 
 def open_hand_over(app, from_id):
+    # The staff list loads after the page: wait for the row.
+    wait(app).until(lambda d: any(r.get_attribute("data-id") == from_id for r in app.all("staff-row")))
     row = next(r for r in app.all("staff-row") if r.get_attribute("data-id") == from_id)
     row.find_element("css selector", '[data-testid="staff-hand-over"]').click()
     return app.el("hand-over-dialog")

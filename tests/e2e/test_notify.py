@@ -99,3 +99,36 @@ def test_a_sale_notice_goes_out_through_the_gateway_and_a_failure_can_be_resent(
     app.click("notices-send-now")
     wait(app).until(lambda d: (row_of(app, failing) or d).get_attribute("data-status") == "sent")
     assert app.sql("SELECT status, attempts FROM notices WHERE id = ?", failing) == [("sent", 1)]
+
+
+def test_class_reminders_turned_on_reach_the_classes_of_the_next_hours(app):
+    """The manager turns on class reminders 48 hours ahead (Settings → 家长通知); within the
+    notifier's next round (every 60 s) reminders are queued, each for a class that has not
+    begun and starts within those 48 hours, never for a child on leave from it."""
+    import datetime
+    from conftest import CENTRE_TZ, centre_now
+    from selenium.webdriver.support.ui import Select
+
+    app.login("admin")
+    app.click("nav-settings")
+    app.el("notify-panel")
+    Select(app.el("notify-class-reminder")).select_by_value("hours")
+    app.type("notify-class-reminder-hours", "48")
+    app.el("notify-class-reminder-trials")  # offered once reminders are on
+    app.shot("class-reminders-zh")
+    app.click("notify-rules-save")
+    wait(app).until(lambda d: app.sql("SELECT value FROM settings WHERE key = 'notice_class_reminder_hours'") == [("48",)])
+    assert app.sql("SELECT value FROM settings WHERE key = 'notice_class_reminder'") == [("hours",)]
+    WebDriverWait(app.driver, 80, poll_frequency=1).until(lambda d: app.sql("SELECT COUNT(*) FROM notices WHERE kind = 'class_reminder'")[0][0] > 0)
+    now = centre_now()
+    for date, start, on_leave in app.sql(
+        """SELECT s.date, s.start_time, EXISTS (SELECT 1 FROM leave_requests l WHERE l.session_id = s.id AND l.member_id = n.member_id AND l.withdrawn_at IS NULL)
+           FROM notices n JOIN class_sessions s ON s.id = n.session_id WHERE n.kind = 'class_reminder'"""
+    ):
+        begins = datetime.datetime.fromisoformat(f"{date}T{start}").replace(tzinfo=CENTRE_TZ)
+        assert now < begins <= now + datetime.timedelta(hours=48, minutes=30), (date, start)  # the app's clock runs on from E2E_NOW
+        assert not on_leave, (date, start)
+    app.click("lang-switch")
+    app.el("notify-class-reminder")
+    app.shot("class-reminders-en")
+    app.click("lang-switch")

@@ -27,7 +27,7 @@
 use crate::auth::{Action, Role, Session};
 use crate::db::{Core, WriteTx};
 use crate::error::{Conflict, CoreError, Field, Result, Rule};
-use crate::notify::{self, templates, NewNotice, Recipient};
+use crate::notify::{self, templates, NewNotice};
 use crate::timetable::{load_session, ClassSession};
 use crate::validate;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -758,11 +758,7 @@ impl Core {
             w.log("trial_request", trial_id, status, subject.as_deref(), &t)?;
             let centre = centre_name(w)?;
             let recipients = match (&t.lead_id, &t.member_id) {
-                (Some(lead), _) => {
-                    let (name, contact, phone): (String, String, String) =
-                        w.query_row("SELECT name, contact_name, phone FROM leads WHERE id = ?1", [lead], |r| Ok((r.get("name")?, r.get("contact_name")?, r.get("phone")?)))?;
-                    if phone.is_empty() { vec![] } else { vec![Recipient { guardian_id: None, name: if contact.is_empty() { name } else { contact }, phone }] }
-                }
+                (Some(lead), _) => notify::lead_recipient(w, lead)?,
                 (None, Some(member)) => notify::guardians_of(w, member)?,
                 _ => vec![],
             };

@@ -50,7 +50,7 @@ pub enum Field {
     ReferralRewards, ReceivedBy, HandIn,
     Tiers, TierBasis, TierPeriod, TierName, TierThreshold, TierDiscount, TierWish,
     VisitContent, Mood, NextStep, NextVisit, VisitPlan, VisitRule, VisitDays, AssignTo,
-    ChurnFlag, Decision, SnoozeUntil, MessageBody, ReportMonths,
+    ChurnFlag, Decision, SnoozeUntil, MessageBody, ReportMonths, ClassReminder, ReminderHours,
 }
 
 impl Field {
@@ -164,6 +164,8 @@ impl Field {
             TierBasis => ("等级依据", "Tier basis"),
             TierPeriod => ("统计周期（月）", "Period (months)"),
             ReportMonths => ("统计月数", "Months in the period"),
+            ClassReminder => ("上课提醒", "Class reminder"),
+            ReminderHours => ("提前小时数", "Hours before"),
             TierName => ("等级名称", "Tier name"),
             TierThreshold => ("等级门槛", "Tier threshold"),
             TierDiscount => ("等级折扣（%）", "Tier discount (%)"),

@@ -493,3 +493,73 @@ fn a_closure_cancels_the_sessions_to_come_and_tells_each_family_once_with_the_le
     let e = s.c.core.closure_preview(&s.c.admin, &ClosureInput { name: " ".into(), from_date: "2026-12-09".into(), to_date: "2026-12-08".into(), notify: true }).unwrap_err();
     assert_eq!(e.code(), "validation.required");
 }
+
+#[test]
+fn class_reminders_go_once_at_their_time_to_the_children_expected() {
+    use centredesk_core::notify::automatic::NotifySettings;
+    let s = setup();
+    let c = &s.c;
+    slot(&s, 3, "18:00", "19:00", None).unwrap(); // Wednesdays, 18:00 in Shanghai = 10:00 UTC
+    c.core.sessions_generate(&c.admin, "2026-11-25", "2026-12-09").unwrap();
+    let (a, away) = (c.member("提醒生", "13733330001"), c.member("请假生", "13733330002"));
+    for m in [&a, &away] {
+        c.core.group_add_member(&c.admin, &s.group, &m.id, Some("2026-11-01".into()), false).unwrap();
+    }
+    let next = sessions(&s, "2026-12-02", "2026-12-02").remove(0);
+    c.core.leave_request(&c.clerk, LeaveInput { member_id: away.id.clone(), session_ids: vec![next.id.clone()], via: "phone".into(), note: String::new() }).unwrap();
+    let at = |utc: &str| c.clock.set(chrono::DateTime::parse_from_rfc3339(utc).unwrap().with_timezone(&chrono::Utc));
+    let reminders = || c.count("SELECT COUNT(*) FROM notices WHERE kind = 'class_reminder'");
+    let set = |mode: &str, hours: i64, trials_only: bool| -> centredesk_core::Result<NotifySettings> {
+        let now = c.core.notify_settings(&c.admin).unwrap();
+        c.core.notify_settings_set(&c.admin, NotifySettings { class_reminder: mode.into(), class_reminder_hours: hours, class_reminder_trials_only: trials_only, ..now })
+    };
+
+    // Off unless the centre turns them on.
+    at("2026-12-02T09:00:00Z");
+    c.core.notify_scan().unwrap();
+    assert_eq!(reminders(), 0);
+    // Three hours before: 15:00 in Shanghai. A minute early, nothing; then once, not to the child on leave.
+    set("hours", 3, false).unwrap();
+    at("2026-12-02T06:59:00Z");
+    c.core.notify_scan().unwrap();
+    assert_eq!(reminders(), 0);
+    at("2026-12-02T07:00:00Z");
+    c.core.notify_scan().unwrap();
+    c.core.notify_scan().unwrap();
+    let (member, text): (String, String) = c.raw().query_row("SELECT member_id, text FROM notices WHERE kind = 'class_reminder'", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    assert_eq!((reminders(), member), (1, a.id.clone()), "once, to the child expected");
+    assert!(text.contains("提醒生 2026-12-02 18:00–19:00 有「周一三初级班」，地点一号道馆"), "{text}");
+    // Moved to 18:30: reminded again for the new time, at 15:30.
+    c.core.session_change(&c.admin, &next.id, SessionChange { notify: false, date: None, start_time: Some("18:30".into()), end_time: Some("19:30".into()), room_id: None, coach_id: None, cancel: false, note: String::new() }).unwrap();
+    at("2026-12-02T07:29:00Z");
+    c.core.notify_scan().unwrap();
+    assert_eq!(reminders(), 1);
+    at("2026-12-02T07:30:00Z");
+    c.core.notify_scan().unwrap();
+    assert_eq!(reminders(), 2);
+
+    // The evening before: from 19:00 on Tuesday 8 December for Wednesday's class; both children.
+    set("evening", 3, false).unwrap();
+    at("2026-12-08T10:59:00Z");
+    c.core.notify_scan().unwrap();
+    assert_eq!(reminders(), 2);
+    at("2026-12-08T11:00:00Z");
+    c.core.notify_scan().unwrap();
+    assert_eq!(reminders(), 4);
+    // Only trials: nobody in this class is on a trial. A class already begun is not reminded.
+    let dec9 = sessions(&s, "2026-12-09", "2026-12-09").remove(0);
+    let late = c.member("晚到生", "13733330003");
+    c.core.group_add_member(&c.admin, &s.group, &late.id, Some("2026-12-01".into()), false).unwrap();
+    set("evening", 3, true).unwrap();
+    c.core.notify_scan().unwrap();
+    assert_eq!(reminders(), 4, "trials only");
+    set("evening", 3, false).unwrap();
+    at("2026-12-09T10:01:00Z");
+    c.core.notify_scan().unwrap();
+    assert_eq!(reminders(), 4, "the class has begun: {}", dec9.id);
+
+    // The settings are checked, naming the field.
+    assert_eq!(set("weekly", 3, false).unwrap_err().code(), "validation.one_of");
+    let e = set("hours", 0, false).unwrap_err();
+    assert_eq!((e.code().as_str(), e.field()), ("validation.int_range", Some(centredesk_core::error::Field::ReminderHours)));
+}

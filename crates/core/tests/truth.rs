@@ -289,7 +289,7 @@ fn the_home_list_the_report_and_the_reminders_are_one_renewals_list() {
         .unwrap();
     assert_eq!(report[0].member_ids, home, "the report lists the same members in the same order");
     // The reminders, with the same window, remind exactly these contracts.
-    c.core.notify_settings_set(&c.admin, centredesk_core::notify::automatic::NotifySettings { lang: Lang::ZhCn, renewal_days: 30, renewal_lessons: 3, birthdays: false }).unwrap();
+    c.core.notify_settings_set(&c.admin, centredesk_core::notify::automatic::NotifySettings { lang: Lang::ZhCn, renewal_days: 30, renewal_lessons: 3, birthdays: false, class_reminder: "off".into(), class_reminder_hours: 3, class_reminder_trials_only: false }).unwrap();
     c.core.notify_scan().unwrap();
     let mut reminded: Vec<String> = {
         let raw = c.raw();

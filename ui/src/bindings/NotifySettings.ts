@@ -13,4 +13,16 @@ renewal_days: number,
 /**
  * Remind when a lesson package has this many lessons left or fewer.
  */
-renewal_lessons: number, birthdays: boolean, };
+renewal_lessons: number, birthdays: boolean, 
+/**
+ * Class reminders: `off`, `evening` (the day before, from 19:00) or `hours` (N hours before).
+ */
+class_reminder: string, 
+/**
+ * With `hours`: how many hours before the class (1–48).
+ */
+class_reminder_hours: number, 
+/**
+ * Only for trial classes.
+ */
+class_reminder_trials_only: boolean, };

@@ -1,13 +1,14 @@
 //! Notices nobody has to remember 自动提醒: a renewal reminder for each contract that
 //! ends within N days or has at most k lessons left (one per contract, unless it is
-//! renewed first), and a birthday greeting on the day. The scan is idempotent: each
+//! renewed first), a birthday greeting on the day, and — if the centre wants them —
+//! class reminders (`class_reminders.rs`). The scan is idempotent: each
 //! notice carries a key (`renewal_due:<contract>`, `birthday:<member>:<year>`) and is
 //! queued once per guardian however often the scan runs.
 
-use super::{guardians_of, queue, templates, NewNotice};
+use super::{class_reminders, guardians_of, queue, templates, NewNotice};
 use crate::auth::{Action, Session};
 use crate::db::Core;
-use crate::error::{Field, Lang, Result};
+use crate::error::{CoreError, Field, Lang, Result, Rule};
 use crate::settings::{get, put};
 use crate::validate;
 use chrono::Datelike;
@@ -24,6 +25,12 @@ pub struct NotifySettings {
     /// Remind when a lesson package has this many lessons left or fewer.
     pub renewal_lessons: i64,
     pub birthdays: bool,
+    /// Class reminders: `off`, `evening` (the day before, from 19:00) or `hours` (N hours before).
+    pub class_reminder: String,
+    /// With `hours`: how many hours before the class (1–48).
+    pub class_reminder_hours: i64,
+    /// Only for trial classes.
+    pub class_reminder_trials_only: bool,
 }
 
 fn load(c: &rusqlite::Connection) -> Result<NotifySettings> {
@@ -32,6 +39,9 @@ fn load(c: &rusqlite::Connection) -> Result<NotifySettings> {
         renewal_days: get(c, "notice_renewal_days")?.and_then(|v| v.parse().ok()).unwrap_or(14),
         renewal_lessons: get(c, "notice_renewal_lessons")?.and_then(|v| v.parse().ok()).unwrap_or(2),
         birthdays: get(c, "notice_birthdays")?.map(|v| v == "1").unwrap_or(true),
+        class_reminder: get(c, "notice_class_reminder")?.filter(|v| class_reminders::MODES.contains(&v.as_str())).unwrap_or_else(|| "off".into()),
+        class_reminder_hours: get(c, "notice_class_reminder_hours")?.and_then(|v| v.parse().ok()).unwrap_or(3),
+        class_reminder_trials_only: get(c, "notice_class_reminder_trials")?.map(|v| v == "1").unwrap_or(false),
     })
 }
 
@@ -45,6 +55,10 @@ impl Core {
         session.require(Action::EditSettings)?;
         validate::int_in(Field::ValidityDays, input.renewal_days, 0, 90)?;
         validate::int_in(Field::Lessons, input.renewal_lessons, 0, 50)?;
+        if !class_reminders::MODES.contains(&input.class_reminder.as_str()) {
+            return Err(CoreError::invalid(Field::ClassReminder, Rule::OneOf { allowed: class_reminders::MODES.iter().map(|m| m.to_string()).collect() }));
+        }
+        validate::int_in(Field::ReminderHours, input.class_reminder_hours, 1, class_reminders::MAX_HOURS)?;
         self.write(session, |w| {
             let old = load(w)?;
             if old.lang != input.lang {
@@ -59,15 +73,25 @@ impl Core {
             if old.birthdays != input.birthdays {
                 put(w, "notice_birthdays", if input.birthdays { "1" } else { "0" })?;
             }
+            if old.class_reminder != input.class_reminder {
+                put(w, "notice_class_reminder", &input.class_reminder)?;
+            }
+            if old.class_reminder_hours != input.class_reminder_hours {
+                put(w, "notice_class_reminder_hours", &input.class_reminder_hours.to_string())?;
+            }
+            if old.class_reminder_trials_only != input.class_reminder_trials_only {
+                put(w, "notice_class_reminder_trials", if input.class_reminder_trials_only { "1" } else { "0" })?;
+            }
             load(w)
         })
     }
 
-    /// Queues the renewal reminders and birthday greetings due today; returns how many
-    /// notices it queued. Safe to run any number of times.
+    /// Queues the renewal reminders and birthday greetings due today and the class
+    /// reminders due now; returns how many notices it queued. Safe to run any number of times.
     pub fn notify_scan(&self) -> Result<i64> {
+        let (now, tz) = (self.now(), self.timezone());
         let today = self.today();
-        let (settings, renewals, birthdays) = self.read(|c| {
+        let (settings, renewals, birthdays, reminders) = self.read(|c| {
             let s = load(c)?;
             // The one rule of renewals.rs, with the reminder's own window; each contract
             // is reminded once (its dedupe key).
@@ -95,10 +119,12 @@ impl Core {
                 .into_iter()
                 .map(|(id, name)| (key(&id), id, name))
                 .collect::<Vec<_>>();
-            Ok((s, renewals, birthdays))
+            let rule = class_reminders::Rule { mode: &s.class_reminder, hours: s.class_reminder_hours, trials_only: s.class_reminder_trials_only };
+            let reminders = class_reminders::due(c, tz, now, &rule)?;
+            Ok((s, renewals, birthdays, reminders))
         })?;
         let birthdays = if settings.birthdays { birthdays } else { vec![] };
-        if renewals.is_empty() && birthdays.is_empty() {
+        if renewals.is_empty() && birthdays.is_empty() && reminders.is_empty() {
             return Ok(0);
         }
         self.write_as(None, |w| {
@@ -124,6 +150,26 @@ impl Core {
                 let text = templates::render(w, "birthday", &[("centre", centre.clone()), ("member", name.clone()), ("tier", tier), ("tier_wish", tier_wish)])?;
                 let recipients = guardians_of(w, member)?;
                 queued += queue(w, &NewNotice { kind: "birthday", member_id: Some(member), lead_id: None, session_id: None, text, dedupe_key: Some(key.clone()) }, &recipients)?;
+            }
+            for r in &reminders {
+                let s = &r.session;
+                let values = [
+                    ("centre", centre.clone()),
+                    ("member", r.name.clone()),
+                    ("group", s.group_name.clone()),
+                    ("date", s.date.clone()),
+                    ("start", s.start_time.clone()),
+                    ("end", s.end_time.clone()),
+                    ("room", s.room_name.clone()),
+                ];
+                let text = templates::render(w, "class_reminder", &values)?;
+                let recipients = match (&r.member_id, &r.lead_id) {
+                    (Some(member), _) => guardians_of(w, member)?,
+                    (None, Some(lead)) => super::lead_recipient(w, lead)?,
+                    _ => vec![],
+                };
+                let notice = NewNotice { kind: "class_reminder", member_id: r.member_id.as_deref(), lead_id: r.lead_id.as_deref(), session_id: Some(&s.id), text, dedupe_key: Some(r.key.clone()) };
+                queued += queue(w, &notice, &recipients)?;
             }
             Ok(queued)
         })

@@ -6,6 +6,7 @@
 
 pub mod automatic;
 pub mod delivery;
+pub mod class_reminders;
 pub mod closures;
 pub mod group_messages;
 pub mod session_changes;
@@ -100,6 +101,13 @@ pub(crate) fn guardians_of(w: &WriteTx, member_id: &str) -> Result<Vec<Recipient
         .query_map([member_id], |r| Ok(Recipient { guardian_id: Some(r.get("id")?), name: r.get("name")?, phone: r.get("phone")? }))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
+}
+
+/// A lead (a trial not yet a member): their contact at the lead's phone, if any.
+pub(crate) fn lead_recipient(w: &WriteTx, lead_id: &str) -> Result<Vec<Recipient>> {
+    let (name, contact, phone): (String, String, String) =
+        w.query_row("SELECT name, contact_name, phone FROM leads WHERE id = ?1", [lead_id], |r| Ok((r.get("name")?, r.get("contact_name")?, r.get("phone")?)))?;
+    Ok(if phone.is_empty() { vec![] } else { vec![Recipient { guardian_id: None, name: if contact.is_empty() { name } else { contact }, phone }] })
 }
 
 pub(crate) struct NewNotice<'a> {

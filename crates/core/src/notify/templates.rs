@@ -81,6 +81,12 @@ pub const BUILT_IN: &[(&str, &[&str], &str, &str)] = &[
         "[{centre}] Hello, \"{group}\" on {date} {start}–{end} is cancelled: {member} need not come, and no lesson is used. {note}",
     ),
     (
+        "class_reminder",
+        &["centre", "member", "group", "date", "start", "end", "room"],
+        "【{centre}】家长您好，温馨提醒：{member} {date} {start}–{end} 有「{group}」，地点{room}。如不能来，请提前告诉我们。",
+        "[{centre}] Hello, a reminder: {member} has \"{group}\" on {date} {start}–{end}, room {room}. If they cannot come, please tell us beforehand.",
+    ),
+    (
         "closure",
         &["centre", "member", "name", "days", "count", "lessons"],
         "【{centre}】家长您好，{days}（{name}）本馆停课，{member}这期间的 {count} 节课不上：{lessons}，不扣课时。",
