@@ -33,8 +33,8 @@ pub struct HandOverCounts {
 }
 
 /// Whose member a member is, disabled staff included (the hand-over takes over from them;
-/// the scorecard's consultant table counts by it too).
-pub(crate) const OWNER_SQL: &str = "COALESCE((SELECT mc.consultant_id FROM member_consultants mc WHERE mc.member_id = m.id),
+/// the scorecard's consultant table folds the same order in Rust).
+const OWNER_SQL: &str = "COALESCE((SELECT mc.consultant_id FROM member_consultants mc WHERE mc.member_id = m.id),
     (SELECT k.consultant_id FROM contracts k WHERE k.member_id = m.id AND k.status <> 'refunded' AND k.consultant_id IS NOT NULL
         ORDER BY k.start_date DESC, k.created_at DESC LIMIT 1),
     (SELECT l.consultant_id FROM leads l WHERE l.id = m.lead_id))";
