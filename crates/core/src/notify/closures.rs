@@ -86,18 +86,8 @@ pub(crate) fn affected(c: &Connection, today: NaiveDate, name: &str, from: Naive
 }
 
 pub(crate) fn preview(c: &Connection, affected: &Affected) -> Result<ClosurePreview> {
-    let mut p = ClosurePreview { sessions: affected.sessions.len() as i64, ..Default::default() };
-    for (member_id, text) in &affected.texts {
-        let n = c.query_row("SELECT COUNT(*) FROM member_guardians WHERE member_id = ?1", [member_id], |r| r.get::<_, i64>(0))?;
-        if n == 0 {
-            p.unreachable += 1;
-            continue;
-        }
-        p.families += 1;
-        p.guardians += n;
-        p.sample.get_or_insert_with(|| text.clone());
-    }
-    Ok(p)
+    let r = super::reach(c, &affected.texts)?;
+    Ok(ClosurePreview { sessions: affected.sessions.len() as i64, families: r.families, guardians: r.guardians, unreachable: r.unreachable, sample: r.sample })
 }
 
 /// Queues one notice per child to each guardian; how many were queued.

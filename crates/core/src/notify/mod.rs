@@ -110,6 +110,30 @@ pub(crate) fn lead_recipient(w: &WriteTx, lead_id: &str) -> Result<Vec<Recipient
     Ok(if phone.is_empty() { vec![] } else { vec![Recipient { guardian_id: None, name: if contact.is_empty() { name } else { contact }, phone }] })
 }
 
+/// Whom per-child texts would reach: children with a guardian (families), their
+/// guardians, children with none (nobody can be told), and the first text that goes.
+pub(crate) struct Reach {
+    pub families: i64,
+    pub guardians: i64,
+    pub unreachable: i64,
+    pub sample: Option<String>,
+}
+
+pub(crate) fn reach(c: &rusqlite::Connection, texts: &[(String, String)]) -> Result<Reach> {
+    let mut r = Reach { families: 0, guardians: 0, unreachable: 0, sample: None };
+    for (member_id, text) in texts {
+        let n = c.query_row("SELECT COUNT(*) FROM member_guardians WHERE member_id = ?1", [member_id], |row| row.get::<_, i64>(0))?;
+        if n == 0 {
+            r.unreachable += 1;
+            continue;
+        }
+        r.families += 1;
+        r.guardians += n;
+        r.sample.get_or_insert_with(|| text.clone());
+    }
+    Ok(r)
+}
+
 pub(crate) struct NewNotice<'a> {
     pub kind: &'a str,
     pub member_id: Option<&'a str>,

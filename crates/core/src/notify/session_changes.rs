@@ -76,18 +76,8 @@ pub(crate) fn planned(c: &Connection, before: &ClassSession, after: &ClassSessio
 
 pub(crate) fn preview(c: &Connection, planned: &Option<Planned>) -> Result<ChangePreview> {
     let Some(p) = planned else { return Ok(ChangePreview::default()) };
-    let (mut families, mut guardians, mut unreachable, mut sample) = (0, 0, 0, None);
-    for (member_id, text) in &p.texts {
-        let n = c.query_row("SELECT COUNT(*) FROM member_guardians WHERE member_id = ?1", [member_id], |r| r.get::<_, i64>(0))?;
-        if n == 0 {
-            unreachable += 1;
-            continue;
-        }
-        families += 1;
-        guardians += n;
-        sample.get_or_insert_with(|| text.clone());
-    }
-    Ok(ChangePreview { kind: Some(p.kind.into()), families, guardians, unreachable, sample })
+    let r = super::reach(c, &p.texts)?;
+    Ok(ChangePreview { kind: Some(p.kind.into()), families: r.families, guardians: r.guardians, unreachable: r.unreachable, sample: r.sample })
 }
 
 /// Queues the planned notices; how many were queued.
