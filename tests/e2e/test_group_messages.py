@@ -28,6 +28,8 @@ def test_a_message_to_one_class_with_its_preview_and_count(app):
     app.click("nav-timetable")
     app.el("tt-week")
     app.click("tt-tab-groups")
+    # The class list loads after the tab: wait for its rows.
+    wait(app).until(lambda d: app.all("tt-group-row"))
     row = app.all("tt-group-row")[0]
     group_id = row.get_attribute("data-id")
     guardians = [g for (g,) in app.sql(GUARDIANS_OF_CLASS, group_id, today, today)]
