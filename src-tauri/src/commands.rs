@@ -47,6 +47,7 @@ use centredesk_core::notify::automatic::NotifySettings;
 use centredesk_core::notify::delivery::{DeliveryReport, NotifyChannels};
 use centredesk_core::notify::templates::NoticeTemplate;
 use centredesk_core::notify::closures::ClosurePreview;
+use centredesk_core::notify::seasons::SeasonNoticePreview;
 use centredesk_core::notify::session_changes::ChangePreview;
 use centredesk_core::notify::group_messages::{GroupMessage, GroupMessageDraft, GroupMessagePreview};
 use centredesk_core::notify::Notice;
@@ -238,6 +239,8 @@ commands! {
     slot_deactivate(slot_id: String) -> Slot => staff |core, s, _| core.slot_deactivate(s, &slot_id);
     season_list() -> Vec<Season> => staff |core, s, _| core.season_list(s);
     season_create(input: Season) -> Season => staff |core, s, _| core.season_create(s, input);
+    season_notice_preview(season_id: String) -> SeasonNoticePreview => staff |core, s, _| core.season_notice_preview(s, &season_id);
+    season_notify(season_id: String) -> i64 => staff |core, s, _| core.season_notify(s, &season_id);
     closure_list() -> Vec<Closure> => staff |core, s, _| core.closure_list(s);
     closure_create(input: ClosureInput) -> Closure => staff |core, s, _| core.closure_create(s, input);
     closure_preview(input: ClosureInput) -> ClosurePreview => staff |core, s, _| core.closure_preview(s, &input);

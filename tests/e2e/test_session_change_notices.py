@@ -78,3 +78,43 @@ def test_a_closure_cancels_the_classes_to_come_and_tells_their_families(app):
     app.wait_text("tt-closure-preview", lambda text: text.startswith("Cancels") and not text.startswith("Cancels 0 "))
     app.shot("closure-preview-en")
     app.click("lang-switch")
+
+
+def test_a_winter_timetable_tells_the_families_whose_classes_change(app):
+    """The manager adds a winter season with no classes of its own (every class pauses),
+    previews whom that tells and the text, sends it, and a second look finds everyone
+    already told."""
+    import datetime
+
+    first = centre_today() + datetime.timedelta(days=40)
+    last = first + datetime.timedelta(days=20)
+    app.login("admin")
+    app.click("nav-timetable")
+    app.click("tt-tab-calendar")
+    app.type("tt-season-name", "寒假")
+    app.type("tt-season-from", first.isoformat())
+    app.type("tt-season-to", last.isoformat())
+    app.click("tt-season-save")
+    wait(app).until(lambda d: any("寒假" in r.text for r in app.all("tt-season-row")))
+    row = next(r for r in app.all("tt-season-row") if "寒假" in r.text)
+    row.find_element("css selector", "[data-testid=tt-season-notify]").click()
+    wait(app).until(lambda d: app.all("tt-season-preview"))
+    families = int(app.el("tt-season-preview").get_attribute("data-families"))
+    guardians = int(app.el("tt-season-preview").get_attribute("data-guardians"))
+    assert families > 0 and guardians >= families
+    assert "寒假" in app.text_of("tt-season-sample") and "暂停上课" in app.text_of("tt-season-sample")
+    app.shot("season-notice-preview-zh")
+    app.click("tt-season-send")
+    app.gone("tt-season-preview")
+    told = app.sql("SELECT COUNT(DISTINCT member_id), COUNT(*) FROM notices WHERE kind = 'season_timetable' AND status = 'queued'")[0]
+    assert told == (families, guardians), (told, families, guardians)
+
+    # In English, the same season again: everyone has been told.
+    app.click("lang-switch")
+    row = next(r for r in app.all("tt-season-row") if "寒假" in r.text)
+    row.find_element("css selector", "[data-testid=tt-season-notify]").click()
+    wait(app).until(lambda d: app.all("tt-season-preview") and app.el("tt-season-preview").get_attribute("data-already") == str(families))
+    assert app.el("tt-season-preview").get_attribute("data-families") == "0"
+    assert not app.all("tt-season-send")
+    app.shot("season-notice-preview-en")
+    app.click("lang-switch")

@@ -37,11 +37,7 @@ pub enum WeekLayout {
 }
 
 fn weekday(date: NaiveDate, lang: Lang) -> &'static str {
-    let i = date.weekday().num_days_from_monday() as usize;
-    match lang {
-        Lang::ZhCn => ["周一", "周二", "周三", "周四", "周五", "周六", "周日"][i],
-        Lang::En => ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][i],
-    }
+    crate::timetable::weekday_name(i64::from(date.weekday().number_from_monday()), lang)
 }
 
 /// File names keep to characters every OS accepts.

@@ -5,7 +5,7 @@
 
 use crate::auth::{Action, Role, Session};
 use crate::db::{Core, WriteTx};
-use crate::error::{Conflict, CoreError, Field, Result, Rule};
+use crate::error::{Conflict, CoreError, Field, Lang, Result, Rule};
 use crate::validate;
 use chrono::{Datelike, NaiveDate};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -325,7 +325,7 @@ fn slot_clash(c: &Connection, input: &SlotInput, start: &str, end: &str, except:
         .query_map(params![input.weekday, input.season_id, start, end, input.room_id, input.coach_id, except], slot_from_row)?
         .collect::<rusqlite::Result<_>>()?;
     if let Some(s) = clashes.first() {
-        let when = format!("{} {}–{}", weekday_label(s.weekday), s.start_time, s.end_time);
+        let when = format!("{} {}–{}", weekday_name(s.weekday, Lang::ZhCn), s.start_time, s.end_time);
         return Err(CoreError::Conflict(if s.room_id == input.room_id {
             Conflict::RoomBusy { when, by: s.group_name.clone() }
         } else {
@@ -354,8 +354,13 @@ fn session_clash(c: &Connection, date: &str, start: &str, end: &str, room: &str,
     Ok(())
 }
 
-fn weekday_label(weekday: i64) -> &'static str {
-    ["", "周一", "周二", "周三", "周四", "周五", "周六", "周日"].get(weekday as usize).copied().unwrap_or("")
+/// 1 = Monday … 7 = Sunday, as the desk and the notices name it.
+pub(crate) fn weekday_name(weekday: i64, lang: Lang) -> &'static str {
+    let i = (weekday - 1).clamp(0, 6) as usize;
+    match lang {
+        Lang::ZhCn => ["周一", "周二", "周三", "周四", "周五", "周六", "周日"][i],
+        Lang::En => ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][i],
+    }
 }
 
 fn log_session(w: &mut WriteTx, id: &str, op: &str) -> Result<ClassSession> {
@@ -606,6 +611,28 @@ impl Core {
         let (from, to) = validate::date_range(&input.from_date, &input.to_date)?;
         let today = self.today();
         self.read(|c| crate::notify::closures::preview(c, &crate::notify::closures::affected(c, today, &name, from, to)?))
+    }
+
+    /// Whom the season's timetable changes and what they would be told, before it goes.
+    pub fn season_notice_preview(&self, session: &Session, season_id: &str) -> Result<crate::notify::seasons::SeasonNoticePreview> {
+        session.require(Action::ManageTimetable)?;
+        let today = self.today();
+        self.read(|c| {
+            let season = crate::notify::seasons::load_season(c, season_id)?;
+            crate::notify::seasons::preview(c, &crate::notify::seasons::affected(c, today, &season)?)
+        })
+    }
+
+    /// Tells the families whose classes the season changes (once per child and
+    /// classes told); how many notices were queued. One transaction.
+    pub fn season_notify(&self, session: &Session, season_id: &str) -> Result<i64> {
+        session.require(Action::ManageTimetable)?;
+        self.write(session, |w| {
+            let season = crate::notify::seasons::load_season(w, season_id)?;
+            let today = w.today();
+            let affected = crate::notify::seasons::affected(w, today, &season)?;
+            crate::notify::seasons::queue(w, &affected)
+        })
     }
 
     pub fn season_list(&self, session: &Session) -> Result<Vec<Season>> {

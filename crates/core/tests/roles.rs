@@ -190,6 +190,8 @@ fn every_command_checks_the_role() {
         ("slot_create", vec![M], Box::new(|s| c.core.slot_create(s, slot_input(if s.role == M { 1 } else { 2 })).map(drop))),
         ("slot_deactivate", vec![M], Box::new(|s| c.core.slot_deactivate(s, "no-such-slot").map(drop))),
         ("season_create", vec![M], Box::new(|s| c.core.season_create(s, Season { id: String::new(), name: "寒假".into(), from_date: "2027-01-20".into(), to_date: "2027-01-19".into() }).map(drop))),
+        ("season_notice_preview", vec![M], Box::new(|s| c.core.season_notice_preview(s, "no-such-season").map(drop))),
+        ("season_notify", vec![M], Box::new(|s| c.core.season_notify(s, "no-such-season").map(drop))),
         ("closure_create", vec![M], Box::new(|s| c.core.closure_create(s, ClosureInput { name: "元旦".into(), from_date: "2027-01-01".into(), to_date: "2027-01-01".into(), notify: false }).map(drop))),
         ("closure_preview", vec![M], Box::new(|s| c.core.closure_preview(s, &ClosureInput { name: "元旦".into(), from_date: "2027-01-01".into(), to_date: "2027-01-01".into(), notify: true }).map(drop))),
         ("sessions_generate", vec![M], Box::new(|s| c.core.sessions_generate(s, "2026-11-25", "2026-11-25").map(drop))),

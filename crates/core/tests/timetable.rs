@@ -563,3 +563,66 @@ fn class_reminders_go_once_at_their_time_to_the_children_expected() {
     let e = set("hours", 0, false).unwrap_err();
     assert_eq!((e.code().as_str(), e.field()), ("validation.int_range", Some(centredesk_core::error::Field::ReminderHours)));
 }
+
+#[test]
+fn a_winter_timetable_tells_the_families_of_the_groups_it_changes_once_per_change() {
+    let s = setup();
+    slot(&s, 1, "18:00", "19:00", None).unwrap(); // Mondays
+    slot(&s, 3, "18:00", "19:00", None).unwrap(); // Wednesdays
+    let group = |name: &str| s.c.core.group_create(&s.c.admin, ClassGroupInput { name: name.into(), course: String::new(), level: String::new(), coach_id: None, capacity: 30 }).unwrap().id;
+    let (same, paused) = (group("周六同上班"), group("周五暂停班"));
+    let base_slot = |g: &str, weekday: i64, season: Option<String>| {
+        s.c.core.slot_create(&s.c.admin, SlotInput { season_id: season, weekday, start_time: "09:00".into(), end_time: "10:00".into(), room_id: s.room2.clone(), coach_id: s.c.coach.staff_id.clone(), group_id: g.into() }).unwrap()
+    };
+    base_slot(&same, 6, None);
+    base_slot(&paused, 5, None);
+    let winter = s.c.core.season_create(&s.c.admin, Season { id: String::new(), name: "寒假".into(), from_date: "2027-01-20".into(), to_date: "2027-02-20".into() }).unwrap();
+    slot(&s, 2, "10:00", "11:30", Some(winter.id.clone())).unwrap();
+    let thursday = slot(&s, 4, "10:00", "11:30", Some(winter.id.clone())).unwrap();
+    base_slot(&same, 6, Some(winter.id.clone())); // the same Saturday class: nothing changes for it
+
+    let (a, b, left) = (s.c.member("甲同学", "13722220001"), s.c.member("乙同学", "13722220002"), s.c.member("退班", "13722220003"));
+    let (sat, fri) = (s.c.member("周六", "13722220004"), s.c.member("周五", "13722220005"));
+    for m in [&a, &b, &left] {
+        s.c.core.group_add_member(&s.c.admin, &s.group, &m.id, Some("2026-11-01".into()), false).unwrap();
+    }
+    s.c.core.group_add_member(&s.c.admin, &same, &sat.id, Some("2026-11-01".into()), false).unwrap();
+    s.c.core.group_add_member(&s.c.admin, &paused, &fri.id, Some("2026-11-01".into()), false).unwrap();
+    let gm = s.c.core.group_members(&s.c.admin, &s.group, None).unwrap().into_iter().find(|g| g.member_id == left.id).unwrap();
+    s.c.core.group_remove_member(&s.c.admin, &gm.id, Some("2027-01-19".into())).unwrap(); // leaves the day before
+
+    let p = s.c.core.season_notice_preview(&s.c.admin, &winter.id).unwrap();
+    assert_eq!((p.groups, p.families, p.guardians, p.unreachable, p.already), (2, 3, 3, 0, 0), "the Monday–Wednesday and the Friday group; not Saturday's");
+    let sample = p.sample.unwrap();
+    assert!(sample.contains("寒假（2027-01-20–2027-02-20）实行寒假课表") && sample.contains("「周一三初级班」周二 10:00–11:30 一号道馆、周四 10:00–11:30 一号道馆"), "{sample}");
+    assert_eq!(s.c.count("SELECT COUNT(*) FROM notices WHERE kind = 'season_timetable'"), 0, "a preview queues nothing");
+    assert_eq!(s.c.core.season_notice_preview(&s.c.clerk, &winter.id).unwrap_err().code(), "forbidden");
+    assert_eq!(s.c.core.season_notify(&s.c.clerk, &winter.id).unwrap_err().code(), "forbidden");
+    assert_eq!(s.c.core.season_notice_preview(&s.c.admin, "no-such-season").unwrap_err().code(), "not_found");
+
+    let log = s.c.log_len();
+    assert_eq!(s.c.core.season_notify(&s.c.admin, &winter.id).unwrap(), 3);
+    assert_eq!(s.c.log_len() - log, 3, "every notice logged");
+    let text_of = |m: &str| -> String { s.c.raw().query_row("SELECT text FROM notices WHERE kind = 'season_timetable' AND member_id = ?1", [m], |r| r.get(0)).unwrap() };
+    assert!(text_of(&fri.id).contains("「周五暂停班」暂停上课"), "{}", text_of(&fri.id));
+    // Sending again tells nobody twice.
+    assert_eq!(s.c.core.season_notify(&s.c.admin, &winter.id).unwrap(), 0);
+    let p = s.c.core.season_notice_preview(&s.c.admin, &winter.id).unwrap();
+    assert_eq!((p.families, p.already, p.sample), (0, 3, None));
+
+    // The Thursday class is dropped from the winter timetable: only its families hear again,
+    // and the notice language does not make old notices look new.
+    s.c.core.slot_deactivate(&s.c.admin, &thursday.id).unwrap();
+    let p = s.c.core.season_notice_preview(&s.c.admin, &winter.id).unwrap();
+    assert_eq!((p.families, p.already), (2, 1));
+    assert_eq!(s.c.core.season_notify(&s.c.admin, &winter.id).unwrap(), 2);
+    let latest: String = s.c.raw().query_row("SELECT text FROM notices WHERE kind = 'season_timetable' AND member_id = ?1 ORDER BY rowid DESC LIMIT 1", [&a.id], |r| r.get(0)).unwrap();
+    assert!(latest.contains("「周一三初级班」周二 10:00–11:30 一号道馆。"), "{latest}");
+    s.c.raw().execute("INSERT INTO settings (key, value) VALUES ('notice_lang', 'en') ON CONFLICT (key) DO UPDATE SET value = 'en'", []).unwrap();
+    assert_eq!(s.c.core.season_notice_preview(&s.c.admin, &winter.id).unwrap().families, 0);
+
+    // A season that is over tells nobody.
+    s.c.clock.set(chrono::DateTime::parse_from_rfc3339("2027-02-21T02:00:00Z").unwrap().with_timezone(&chrono::Utc));
+    let p = s.c.core.season_notice_preview(&s.c.admin, &winter.id).unwrap();
+    assert_eq!((p.groups, p.families, p.already), (0, 0, 0));
+}

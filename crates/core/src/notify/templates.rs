@@ -93,6 +93,12 @@ pub const BUILT_IN: &[(&str, &[&str], &str, &str)] = &[
         "[{centre}] Hello, the centre is closed {days} ({name}): {member}'s {count} lessons then do not take place ({lessons}), and no lesson is used.",
     ),
     (
+        "season_timetable",
+        &["centre", "member", "season", "days", "classes"],
+        "【{centre}】家长您好，{season}（{days}）实行{season}课表，{member}这期间的课：{classes}。{season}结束后恢复原课表。",
+        "[{centre}] Hello, during {season} ({days}) the {season} timetable applies. {member}'s classes then: {classes}. The usual timetable returns afterwards.",
+    ),
+    (
         "session_moved",
         &["centre", "member", "group", "old_date", "old_start", "date", "start", "end", "room", "note"],
         "【{centre}】家长您好，{member}原定 {old_date} {old_start} 的「{group}」调整为 {date} {start}–{end}，地点{room}。{note}",
