@@ -47,6 +47,7 @@ use centredesk_core::notify::automatic::NotifySettings;
 use centredesk_core::notify::delivery::{DeliveryReport, NotifyChannels};
 use centredesk_core::notify::templates::NoticeTemplate;
 use centredesk_core::notify::closures::ClosurePreview;
+use centredesk_core::notify::holidays::Holiday;
 use centredesk_core::notify::seasons::SeasonNoticePreview;
 use centredesk_core::notify::session_changes::ChangePreview;
 use centredesk_core::notify::group_messages::{GroupMessage, GroupMessageDraft, GroupMessagePreview};
@@ -302,6 +303,8 @@ commands! {
     referral_tree(member_id: String) -> ReferralTree => staff |core, s, _| core.referral_tree(s, &member_id);
     tier_config() -> TierConfig => staff |core, s, _| core.tier_config(s);
     tier_config_update(input: TierConfig) -> TierConfig => staff |core, s, _| core.tier_config_update(s, input);
+    holidays() -> Vec<Holiday> => staff |core, s, _| core.holidays(s);
+    holidays_set(input: Vec<Holiday>) -> Vec<Holiday> => staff |core, s, _| core.holidays_set(s, input);
     tiers_evaluate() -> TierRun => staff |core, s, _| core.tiers_evaluate(s);
     member_tier(member_id: String) -> MemberTier => staff |core, s, _| core.member_tier(s, &member_id);
     tier_discount(member_id: String, package_id: String) -> TierDiscount => staff |core, s, _| core.tier_discount(s, &member_id, &package_id);

@@ -137,3 +137,65 @@ def test_tiers_configured_in_settings_re_evaluated_and_shown_at_the_desk(app):
     app.driver.execute_script("arguments[0].scrollIntoView()", app.el("tiers-panel"))
     assert "Threshold (¥)" in app.text_of("tiers-panel")
     app.shot("settings-en")
+
+
+def test_care_plans_name_an_owner_set_visit_days_and_greet_on_a_holiday(app):
+    """The manager gives gold families a named owner 专属顾问 and silver a visit every 42
+    days, adds a holiday dated today; the gold child's page names the owner, and the
+    notifier's next round greets every member of the tiers whose plan has holiday greetings
+    (silver up in the demo) once."""
+    from conftest import centre_today
+
+    today = centre_today().isoformat()
+    (owner_id, owner_name), = app.sql("SELECT id, display_name FROM staff WHERE username = 'guwen1'")
+    app.login("admin")
+    app.click("nav-settings")
+    app.el("tier-care")
+    wait(app).until(lambda d: len(app.all("tier-care-row")) == 4)
+    Select(app.all("tier-owner")[2]).select_by_value(owner_id)
+    app.all("tier-visit-days")[1].send_keys("42")
+    app.click("tiers-save")
+    wait(app).until(lambda d: json.loads(app.sql("SELECT value FROM settings WHERE key = 'tiers'")[0][0])["tiers"][2]["owner_id"] == owner_id)
+    stored = json.loads(app.sql("SELECT value FROM settings WHERE key = 'tiers'")[0][0])["tiers"]
+    assert [t["visit_days"] for t in stored] == [0, 42, 56, 28]
+    assert [t["holiday_greetings"] for t in stored] == [False, True, True, True]
+    app.driver.execute_script("arguments[0].scrollIntoView()", app.el("tier-care"))
+    app.shot("care-plans-zh")
+
+    # A holiday today, added at the end of the list (kept in date order by the desk).
+    app.driver.execute_script("arguments[0].scrollIntoView()", app.el("holidays-panel"))
+    before = len(app.all("holiday-row"))
+    app.click("holiday-add")
+    wait(app).until(lambda d: len(app.all("holiday-row")) == before + 1)
+    app.all("holiday-date")[-1].send_keys(today)
+    app.all("holiday-name-zh")[-1].send_keys("建馆纪念日")
+    app.all("holiday-name-en")[-1].send_keys("Founding Day")
+    app.click("holidays-save")
+    wait(app).until(lambda d: any(h["date"] == today for h in json.loads((app.sql("SELECT value FROM settings WHERE key = 'holidays'") or [("[]",)])[0][0])))
+    assert app.all("holiday-date")[0].get_attribute("value") == today, "sorted: today's comes first"
+    app.shot("holidays-zh")
+
+    greeted = app.sql(
+        """SELECT COUNT(*) FROM member_tiers t JOIN members m ON m.id = t.member_id
+           WHERE t.level >= 2 AND m.status = 'active' AND m.merged_into IS NULL AND EXISTS (SELECT 1 FROM member_guardians g WHERE g.member_id = m.id)"""
+    )[0][0]
+    assert greeted > 0
+    WebDriverWait(app.driver, 80, poll_frequency=1).until(lambda d: app.sql("SELECT COUNT(DISTINCT member_id) FROM notices WHERE kind = 'holiday'")[0][0] == greeted)
+    (text,), = app.sql("SELECT text FROM notices WHERE kind = 'holiday' LIMIT 1")
+    assert "值此建馆纪念日之际" in text, text
+
+    # A gold child's page names the owner.
+    (gold_id, gold_name), = app.sql("SELECT m.id, m.name FROM member_tiers t JOIN members m ON m.id = t.member_id WHERE t.level = 3 AND m.status = 'active' LIMIT 1")
+    app.click("nav-home")
+    app.type("search-input", gold_name)
+    wait(app).until(lambda d: any(r.get_attribute("data-id") == gold_id for r in app.all("search-result")))
+    next(r for r in app.all("search-result") if r.get_attribute("data-id") == gold_id).click()
+    assert app.wait_text("member-tier-owner", lambda t: owner_name in t) == f"专属顾问：{owner_name}"
+    app.shot("member-owner-zh")
+
+    app.click("lang-switch")
+    assert app.wait_text("member-tier-owner", lambda t: "Named owner" in t) == f"Named owner: {owner_name}"
+    app.click("nav-settings")
+    app.driver.execute_script("arguments[0].scrollIntoView()", app.el("tier-care"))
+    app.shot("care-plans-en")
+    app.click("lang-switch")

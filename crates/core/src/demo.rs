@@ -291,7 +291,12 @@ pub fn generate(path: &Path, opts: &DemoOptions) -> Result<DemoSummary> {
         core.goods_stock(&admin, crate::goods::StockInput { goods_id: g.id, kind: "purchase".into(), quantity: stock, reason: String::new() })?;
     }
     // Member tiers from the first day, so the year's payments move members up as they pay.
-    core.tier_config_update(&admin, demo_tiers())?;
+    // The platinum families' named owner is the manager.
+    let mut tiers = demo_tiers();
+    if let Some(top) = tiers.tiers.last_mut() {
+        top.owner_id = Some(admin.staff_id.clone());
+    }
+    core.tier_config_update(&admin, tiers)?;
     let mut demo = Demo {
         core: &core,
         clock: &clock,
@@ -341,7 +346,8 @@ pub fn generate(path: &Path, opts: &DemoOptions) -> Result<DemoSummary> {
 }
 
 /// Bronze / silver / gold / platinum by money paid over the last 12 months, the two
-/// upper tiers with a birthday wish.
+/// upper tiers with a birthday wish; care plans: holiday greetings from silver up, a
+/// return visit every 8 weeks for gold and every 4 for platinum.
 pub fn demo_tiers() -> crate::tiers::TierConfig {
     let tier = |zh: &str, en: &str, threshold: &str, discount: &str, wish_zh: &str, wish_en: &str| crate::tiers::TierDef {
         name_zh: zh.into(),
@@ -350,6 +356,13 @@ pub fn demo_tiers() -> crate::tiers::TierConfig {
         discount_percent: discount.into(),
         birthday_zh: wish_zh.into(),
         birthday_en: wish_en.into(),
+        holiday_greetings: zh != "铜卡",
+        visit_days: match zh {
+            "金卡" => 56,
+            "铂金卡" => 28,
+            _ => 0,
+        },
+        owner_id: None,
     };
     crate::tiers::TierConfig {
         basis: "spend".into(),

@@ -48,7 +48,7 @@ pub enum Field {
     Template, Email, Url, Host, Port, Notice,
     Suggestion, Complaint, Content, Author, Severity, Handler, Deadline, Step, Vote, Score, ScoreKind, Occasion, Resolution,
     ReferralRewards, ReceivedBy, HandIn,
-    Tiers, TierBasis, TierPeriod, TierName, TierThreshold, TierDiscount, TierWish,
+    Tiers, TierBasis, TierPeriod, TierName, TierThreshold, TierDiscount, TierWish, TierOwner, Holiday, HolidayName,
     VisitContent, Mood, NextStep, NextVisit, VisitPlan, VisitRule, VisitDays, AssignTo,
     ChurnFlag, Decision, SnoozeUntil, MessageBody, ReportMonths, ClassReminder, ReminderHours,
 }
@@ -170,6 +170,9 @@ impl Field {
             TierThreshold => ("等级门槛", "Tier threshold"),
             TierDiscount => ("等级折扣（%）", "Tier discount (%)"),
             TierWish => ("生日祝福附言", "Birthday wish"),
+            TierOwner => ("专属顾问", "Named owner"),
+            Holiday => ("节日日期", "Holiday date"),
+            HolidayName => ("节日名称", "Holiday name"),
             ReceivedBy => ("收款人", "Received by"),
             HandIn => ("交款记录", "Cash hand-in"),
             VisitContent => ("回访内容", "What was said"),

@@ -95,6 +95,18 @@ pub struct TierDef {
     pub birthday_zh: String,
     #[serde(default)]
     pub birthday_en: String,
+    /// Care plan 关怀计划: this tier's members get the centre's holiday greetings 节日问候
+    /// (`notify::holidays`).
+    #[serde(default)]
+    pub holiday_greetings: bool,
+    /// Care plan: a return visit every N days (0–365; 0 = none, except that the top tier
+    /// then follows the days of the 等级关怀回访 rule, as before care plans existed).
+    #[serde(default)]
+    pub visit_days: i64,
+    /// Care plan: the staff member who owns this tier's families 专属顾问 — their visits
+    /// planned for "the consultant", and the tier's own, go to them while they are active.
+    #[serde(default)]
+    pub owner_id: Option<String>,
 }
 
 /// The manager's tier table.
@@ -150,6 +162,8 @@ pub struct MemberTier {
     /// Whether the stored tier differs from what today's totals give (it will change at
     /// the next evaluation).
     pub pending_change: bool,
+    /// The tier's named owner 专属顾问 (care plan), while active.
+    pub owner_name: Option<String>,
 }
 
 /// The discount a member's tier suggests for a package.
@@ -279,6 +293,9 @@ pub(crate) fn check(input: &TierConfig) -> Result<(TierConfig, Table)> {
             discount_percent: permille_text(permille),
             birthday_zh: validate::optional_text(Field::TierWish, &t.birthday_zh, 100)?,
             birthday_en: validate::optional_text(Field::TierWish, &t.birthday_en, 200)?,
+            holiday_greetings: t.holiday_greetings,
+            visit_days: validate::int_in(Field::VisitDays, t.visit_days, 0, 365)?,
+            owner_id: t.owner_id.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string),
         };
         defs.push(def.clone());
         tiers.push(Tier { def, threshold, permille });
@@ -289,11 +306,6 @@ pub(crate) fn check(input: &TierConfig) -> Result<(TierConfig, Table)> {
 
 pub(crate) fn load_config(c: &Connection) -> Result<TierConfig> {
     Ok(settings::get(c, "tiers")?.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default())
-}
-
-/// The level of the top tier (0 when tiers are off): `visits.rs` plans its regular visits.
-pub(crate) fn top_level(c: &Connection) -> Result<i64> {
-    Ok(load_config(c)?.tiers.len() as i64)
 }
 
 /// The stored table as integers; a table that no longer checks (it never should) is off.
@@ -516,11 +528,35 @@ pub(crate) fn badge_of(c: &Connection, member_id: &str) -> Result<Option<TierBad
     Ok(stored(c, &id)?.as_ref().and_then(stored_badge))
 }
 
+/// A member's stored tier and its row of today's table (its care plan), matched by the
+/// tier's Chinese name — so a table edited since the last evaluation still finds it.
+pub(crate) fn care_of(c: &Connection, member_id: &str) -> Result<Option<(TierBadge, Option<TierDef>)>> {
+    let Some(badge) = badge_of(c, member_id)? else { return Ok(None) };
+    let def = load_config(c)?.tiers.into_iter().find(|t| t.name_zh == badge.name_zh);
+    Ok(Some((badge, def)))
+}
+
+/// Each tier of today's table with its care plan: (Chinese name, days between return
+/// visits, named owner if active). The top tier without days of its own takes `top_days`.
+pub(crate) fn care_plans(c: &Connection, top_days: i64) -> Result<Vec<(String, i64, Option<String>)>> {
+    let cfg = load_config(c)?;
+    let top = cfg.tiers.len();
+    let mut out = vec![];
+    for (i, t) in cfg.tiers.into_iter().enumerate() {
+        let days = if t.visit_days == 0 && i + 1 == top { top_days } else { t.visit_days };
+        let owner = match t.owner_id {
+            Some(id) if crate::auth::require_active_staff(c, &id, Field::TierOwner).is_ok() => Some(id),
+            _ => None,
+        };
+        out.push((t.name_zh, days, owner));
+    }
+    Ok(out)
+}
+
 /// `{tier}` and `{tier_wish}` for a member's birthday greeting in `lang`.
 pub(crate) fn birthday_values(c: &Connection, member_id: &str, lang: Lang) -> Result<(String, String)> {
-    let Some(badge) = badge_of(c, member_id)? else { return Ok((String::new(), String::new())) };
-    let cfg = load_config(c)?;
-    let def = cfg.tiers.iter().find(|t| t.name_zh == badge.name_zh);
+    let Some((badge, def)) = care_of(c, member_id)? else { return Ok((String::new(), String::new())) };
+    let def = def.as_ref();
     let name = lang.pick(&badge.name_zh, &badge.name_en);
     let wish = match (def, lang) {
         (Some(d), Lang::ZhCn) => d.birthday_zh.clone(),
@@ -529,6 +565,18 @@ pub(crate) fn birthday_values(c: &Connection, member_id: &str, lang: Lang) -> Re
         _ => String::new(),
     };
     Ok((name, wish))
+}
+
+/// The active named owner of a member's tier, by name.
+fn owner_name(c: &Connection, member_id: &str) -> Result<Option<String>> {
+    let Some(owner) = owner_of(c, member_id)? else { return Ok(None) };
+    Ok(c.query_row("SELECT display_name FROM staff WHERE id = ?1", [owner], |r| r.get(0)).optional()?)
+}
+
+/// The active named owner of a member's tier (the one `visits` assigns their visits to).
+pub(crate) fn owner_of(c: &Connection, member_id: &str) -> Result<Option<String>> {
+    let Some((_, Some(def))) = care_of(c, member_id)? else { return Ok(None) };
+    Ok(def.owner_id.filter(|id| crate::auth::require_active_staff(c, id, Field::TierOwner).is_ok()))
 }
 
 impl Core {
@@ -544,6 +592,9 @@ impl Core {
         session.require(Action::EditSettings)?;
         let (cfg, _) = check(&input)?;
         self.write(session, |w| {
+            for owner in cfg.tiers.iter().filter_map(|t| t.owner_id.as_deref()) {
+                crate::auth::require_active_staff(w, owner, Field::TierOwner)?;
+            }
             if load_config(w)? != cfg {
                 settings::put(w, "tiers", &serde_json::to_string(&cfg).unwrap_or_default())?;
             }
@@ -622,6 +673,7 @@ impl Core {
                 next_missing: next.as_ref().map(|n| n.1),
                 next: next.map(|n| n.0),
                 pending_change,
+                owner_name: owner_name(c, &id)?,
             })
         })
     }

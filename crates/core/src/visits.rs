@@ -8,7 +8,8 @@
 //! - `enrolment`: N days after a new (not renewal) contract starts;
 //! - `complaint_closed`: N days after a complaint about the family is closed;
 //! - `contract_ending`: N days before a contract ends, unless renewed by then;
-//! - `top_tier`: every N days for members of the top tier;
+//! - `top_tier` (tier care 等级关怀): every N days for members of a tier, N from the tier's
+//!   care plan (Settings → 会员等级 → 关怀计划), the top tier falling back to the rule's days;
 //! - `next_step`: the date a visit named for the next one (its recorder's).
 //!
 //! The planner (`Core::plan_visits`, run by the upkeep round and after the demo is made)
@@ -21,8 +22,9 @@
 //!
 //! A visit answers every open plan of the member due by the end of the week (one call to
 //! a family covers the 7th-day visit and the renewal visit alike). "The member's
-//! consultant" is the consultant of their newest contract that names one, else the lead's;
-//! without one, the front desk (clerks) owns the visit.
+//! consultant" is the named owner 专属顾问 of their tier's care plan if it has an active one,
+//! else the one a hand-over named, else the consultant of their newest contract that names
+//! one, else the lead's; without one, the front desk (clerks) owns the visit.
 
 use crate::auth::{Action, Session};
 use crate::db::{Core, WriteTx};
@@ -383,8 +385,6 @@ fn plan(w: &mut WriteTx) -> Result<PlanRun> {
     run.cancelled = cancel_moot(w)?;
     let (lo, hi) = (today - Duration::days(BEHIND), today + Duration::days(AHEAD));
     let rules = load_rules(w)?;
-    let top_level = crate::tiers::top_level(w)?;
-    let today_text = today.to_string();
     for rule in rules.iter().filter(|r| r.enabled) {
         let n = rule.days;
         let shift = |d: NaiveDate, days: i64| (d + Duration::days(days)).to_string();
@@ -411,12 +411,10 @@ fn plan(w: &mut WriteTx) -> Result<PlanRun> {
                  WHERE k.status = 'active' AND k.end_date BETWEEN ?1 AND ?2 AND {CURRENT}
                    AND NOT EXISTS (SELECT 1 FROM contracts r WHERE r.member_id = k.member_id AND r.id <> k.id AND r.status <> 'refunded' AND r.end_date > k.end_date)"
             ),
-            VisitRuleKind::TopTier => format!(
-                "SELECT m.id, '', COALESCE(date((SELECT MAX(v.business_date) FROM return_visits v WHERE v.member_id = m.id), '+{n} days'), ?2)
-                 FROM member_tiers t JOIN members m ON m.id = t.member_id
-                 WHERE t.level > 0 AND t.level = ?1 AND m.status = 'active' AND m.merged_into IS NULL
-                   AND NOT EXISTS (SELECT 1 FROM visit_plans p WHERE p.member_id = m.id AND p.rule = 'top_tier' AND p.status = 'open')"
-            ),
+            VisitRuleKind::TopTier => {
+                run.planned += plan_tier_care(w, rule, today)?;
+                continue;
+            }
             VisitRuleKind::NextStep | VisitRuleKind::Churn => continue,
         };
         // The trigger dates whose visit falls due within [lo, hi].
@@ -424,13 +422,9 @@ fn plan(w: &mut WriteTx) -> Result<PlanRun> {
             VisitRuleKind::ContractEnding => (shift(lo, n), shift(hi, n)),
             _ => (shift(lo, -n), shift(hi, -n)),
         };
-        let args: Vec<&dyn rusqlite::ToSql> = match rule.kind {
-            VisitRuleKind::TopTier => vec![&top_level, &today_text],
-            _ => vec![&from, &to],
-        };
         let candidates: Vec<(String, String, String)> = {
             let mut stmt = w.prepare(&sql)?;
-            let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
+            let mut rows = stmt.query([&from, &to])?;
             let mut out = vec![];
             while let Some(r) = rows.next()? {
                 out.push((r.get(0)?, r.get(1)?, r.get(2)?));
@@ -438,14 +432,7 @@ fn plan(w: &mut WriteTx) -> Result<PlanRun> {
             out
         };
         for (member_id, source, due_text) in candidates {
-            let Ok(mut due) = NaiveDate::parse_from_str(&due_text, "%Y-%m-%d") else { continue };
-            let source = if rule.kind == VisitRuleKind::TopTier {
-                // Overdue since the last visit: due today (the week's work), not in the past.
-                due = due.max(today);
-                due.to_string()
-            } else {
-                source
-            };
+            let Ok(due) = NaiveDate::parse_from_str(&due_text, "%Y-%m-%d") else { continue };
             if due < lo || due > hi {
                 continue;
             }
@@ -458,11 +445,55 @@ fn plan(w: &mut WriteTx) -> Result<PlanRun> {
     Ok(run)
 }
 
-/// Who makes a visit planned by a rule: a named staff member, or anyone of a role.
+/// Tier care 等级关怀: each tier whose care plan has days between visits (the top tier
+/// falls back to the rule's days) plans a visit that many days after the member's last
+/// one, or today if none — never in the past — for its named owner if it has one, else
+/// as the rule assigns. One open plan per member at a time. Returns how many it planned.
+fn plan_tier_care(w: &mut WriteTx, rule: &VisitRule, today: NaiveDate) -> Result<i64> {
+    let hi = today + Duration::days(AHEAD);
+    let mut planned = 0;
+    for (tier, days, tier_owner) in crate::tiers::care_plans(w, rule.days)? {
+        if days <= 0 {
+            continue;
+        }
+        let candidates: Vec<(String, String)> = {
+            let mut stmt = w.prepare(&format!(
+                "SELECT m.id, COALESCE(date((SELECT MAX(v.business_date) FROM return_visits v WHERE v.member_id = m.id), '+{days} days'), ?2)
+                 FROM member_tiers t JOIN members m ON m.id = t.member_id
+                 WHERE t.level > 0 AND t.name_zh = ?1 AND m.status = 'active' AND m.merged_into IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM visit_plans p WHERE p.member_id = m.id AND p.rule = 'top_tier' AND p.status = 'open')"
+            ))?;
+            let rows = stmt.query_map(params![tier, today.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        for (member_id, due_text) in candidates {
+            let Ok(due) = NaiveDate::parse_from_str(&due_text, "%Y-%m-%d") else { continue };
+            // Overdue since the last visit: due today (the week's work), not in the past.
+            let due = due.max(today);
+            if due > hi {
+                continue;
+            }
+            let (assignee, role) = match &tier_owner {
+                Some(id) => (Some(id.clone()), None),
+                None => owner(w, &member_id, rule.assign_to)?,
+            };
+            if insert_plan(w, &member_id, rule.kind, &due.to_string(), due, assignee.as_deref(), role)?.is_some() {
+                planned += 1;
+            }
+        }
+    }
+    Ok(planned)
+}
+
+/// Who makes a visit planned by a rule: a named staff member, or anyone of a role. "The
+/// consultant" of a family whose tier names an owner 专属顾问 is that owner.
 fn owner(c: &Connection, member_id: &str, assign_to: VisitAssignee) -> Result<(Option<String>, Option<&'static str>)> {
     Ok(match assign_to {
         VisitAssignee::Consultant => {
-            let id: Option<String> = c.query_row(&format!("SELECT {CONSULTANT_SQL} FROM members m WHERE m.id = ?1"), [member_id], |r| r.get(0))?;
+            let id = match crate::tiers::owner_of(c, member_id)? {
+                Some(id) => Some(id),
+                None => c.query_row(&format!("SELECT {CONSULTANT_SQL} FROM members m WHERE m.id = ?1"), [member_id], |r| r.get(0))?,
+            };
             match id {
                 Some(id) => (Some(id), None),
                 None => (None, Some("clerk")),

@@ -152,7 +152,7 @@ vocabulary! {
         Enrolment = "enrolment": "报名后回访" / "after enrolment",
         ComplaintClosed = "complaint_closed": "投诉结案后回访" / "after a complaint is closed",
         ContractEnding = "contract_ending": "合同到期前回访" / "before a contract ends",
-        TopTier = "top_tier": "最高等级会员定期回访" / "regular visit, top tier",
+        TopTier = "top_tier": "等级关怀回访" / "tier care visit",
         NextStep = "next_step": "约定的下次回访" / "next visit agreed",
         Churn = "churn": "流失预警回访" / "churn warning",
     }

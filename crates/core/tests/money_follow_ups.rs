@@ -12,7 +12,7 @@ use centredesk_core::tiers::{TierConfig, TierDef};
 use centredesk_core::Lang;
 
 fn def(name_zh: &str, name_en: &str, threshold: &str) -> TierDef {
-    TierDef { name_zh: name_zh.into(), name_en: name_en.into(), threshold: threshold.into(), discount_percent: "0".into(), birthday_zh: String::new(), birthday_en: String::new() }
+    TierDef { name_zh: name_zh.into(), name_en: name_en.into(), threshold: threshold.into(), discount_percent: "0".into(), birthday_zh: String::new(), birthday_en: String::new(), holiday_greetings: false, visit_days: 0, owner_id: None }
 }
 
 fn points(c: &Centre, m: &Member) -> i64 {

@@ -122,6 +122,7 @@ fn every_command_checks_the_role() {
         ("group_list", all.to_vec(), Box::new(|s| c.core.group_list(s).map(drop))),
         ("group_members", all.to_vec(), Box::new(|s| c.core.group_members(s, &group, None).map(drop))),
         ("slot_list", all.to_vec(), Box::new(|s| c.core.slot_list(s, None).map(drop))),
+        ("holidays", all.to_vec(), Box::new(|s| c.core.holidays(s).map(drop))),
         ("season_list", all.to_vec(), Box::new(|s| c.core.season_list(s).map(drop))),
         ("closure_list", all.to_vec(), Box::new(|s| c.core.closure_list(s).map(drop))),
         ("session_list", all.to_vec(), Box::new(|s| c.core.session_list(s, SessionFilter { from_date: "2026-11-01".into(), to_date: "2026-11-30".into(), ..Default::default() }).map(drop))),
@@ -175,9 +176,10 @@ fn every_command_checks_the_role() {
         ("member_tier", all.to_vec(), Box::new(|s| c.core.member_tier(s, mid).map(drop))),
         ("tier_discount", all.to_vec(), Box::new(|s| c.core.tier_discount(s, mid, pid).map(drop))),
         ("tier_config_update", vec![M], Box::new(|s| {
-            let tiers = vec![centredesk_core::tiers::TierDef { name_zh: "金卡".into(), name_en: String::new(), threshold: "100".into(), discount_percent: "5".into(), birthday_zh: String::new(), birthday_en: String::new() }];
+            let tiers = vec![centredesk_core::tiers::TierDef { name_zh: "金卡".into(), name_en: String::new(), threshold: "100".into(), discount_percent: "5".into(), birthday_zh: String::new(), birthday_en: String::new(), holiday_greetings: false, visit_days: 0, owner_id: None }];
             c.core.tier_config_update(s, centredesk_core::tiers::TierConfig { basis: "spend".into(), period_months: 12, tiers }).map(drop)
         })),
+        ("holidays_set", vec![M], Box::new(|s| c.core.holidays_set(s, vec![]).map(drop))),
         ("tiers_evaluate", vec![M], Box::new(|s| c.core.tiers_evaluate(s).map(drop))),
         ("points_award", vec![M], Box::new(|s| c.core.points_award(s, centredesk_core::points::PointsAward { member_id: mid.clone(), points: 1, reason: "测试".into() }).map(drop))),
         ("member_duplicates", vec![M], Box::new(|s| c.core.member_duplicates(s).map(drop))),

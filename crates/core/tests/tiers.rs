@@ -52,7 +52,7 @@ fn on(c: &Centre, date: &str) {
 }
 
 fn def(name_zh: &str, name_en: &str, threshold: &str, discount: &str) -> TierDef {
-    TierDef { name_zh: name_zh.into(), name_en: name_en.into(), threshold: threshold.into(), discount_percent: discount.into(), birthday_zh: String::new(), birthday_en: String::new() }
+    TierDef { name_zh: name_zh.into(), name_en: name_en.into(), threshold: threshold.into(), discount_percent: discount.into(), birthday_zh: String::new(), birthday_en: String::new(), holiday_greetings: false, visit_days: 0, owner_id: None }
 }
 
 /// Bronze ¥1,000, silver ¥5,000 (3 %), gold ¥10,000 (5 %), platinum ¥20,000 (7.5 %), 12 months.

@@ -224,7 +224,7 @@ fn a_closed_complaint_brings_the_managers_visit_and_a_left_member_has_none() {
 fn the_top_tier_gets_a_visit_every_n_days_counted_from_the_last_one() {
     let c = common::centre();
     only_rule(&c, VisitRuleKind::TopTier, 28, VisitAssignee::Clerk);
-    let def = |zh: &str, en: &str, threshold: &str| TierDef { name_zh: zh.into(), name_en: en.into(), threshold: threshold.into(), discount_percent: "0".into(), birthday_zh: String::new(), birthday_en: String::new() };
+    let def = |zh: &str, en: &str, threshold: &str| TierDef { name_zh: zh.into(), name_en: en.into(), threshold: threshold.into(), discount_percent: "0".into(), birthday_zh: String::new(), birthday_en: String::new(), holiday_greetings: false, visit_days: 0, owner_id: None };
     c.core.tier_config_update(&c.admin, TierConfig { basis: "spend".into(), period_months: 12, tiers: vec![def("银卡", "Silver", "1000"), def("金卡", "Gold", "5000")] }).unwrap();
     let (gold, silver) = (c.member("金卡", "13700000005"), c.member("银卡", "13700000006"));
     for (m, amount) in [(&gold, "6000"), (&silver, "2000")] {
@@ -267,4 +267,118 @@ fn the_manager_sets_the_rules_and_a_rule_switched_off_plans_nothing() {
     let log = c.log_len();
     c.core.visit_rules_update(&c.admin, off).unwrap();
     assert_eq!(c.log_len(), log);
+}
+
+/// Silver every 14 days (no owner), gold on the rule's days with a named owner 专属顾问 and
+/// holiday greetings; the 等级关怀 rule assigned to the front desk, enrolment visits to the consultant.
+fn care_tiers(c: &Centre, gold_owner: Option<String>) -> centredesk_core::Result<TierConfig> {
+    let def = |zh: &str, threshold: &str, greet: bool, days: i64, owner: Option<String>| TierDef {
+        name_zh: zh.into(),
+        name_en: String::new(),
+        threshold: threshold.into(),
+        discount_percent: "0".into(),
+        birthday_zh: String::new(),
+        birthday_en: String::new(),
+        holiday_greetings: greet,
+        visit_days: days,
+        owner_id: owner,
+    };
+    c.core.tier_config_update(&c.admin, TierConfig { basis: "spend".into(), period_months: 12, tiers: vec![def("银卡", "1000", false, 14, None), def("金卡", "5000", true, 0, gold_owner)] })
+}
+
+fn paid(c: &Centre, name: &str, phone: &str, amount: &str, start: &str) -> centredesk_core::members::Member {
+    let m = c.member(name, phone);
+    let pkg = c.lesson_package(100, amount);
+    let k = c.core.contract_enrol(&c.clerk, EnrolInput { member_id: m.id.clone(), package_id: pkg.id, discount: String::new(), start_date: Some(start.into()), consultant_id: None, renewal_of: None, notes: String::new() }).unwrap().contract;
+    c.core.payment_take(&c.clerk, PaymentInput { contract_id: k.id, amount: amount.into(), method: "wechat".into(), note: String::new() }, Lang::ZhCn).unwrap();
+    m
+}
+
+#[test]
+fn each_tier_has_its_own_visit_frequency_and_a_named_owner_takes_its_families_visits() {
+    let c = common::centre();
+    let rules = c.core.visit_rules(&c.admin).unwrap().into_iter().map(|r| VisitRule {
+        enabled: matches!(r.kind, VisitRuleKind::TopTier | VisitRuleKind::Enrolment),
+        days: if r.kind == VisitRuleKind::TopTier { 28 } else { 30 },
+        assign_to: if r.kind == VisitRuleKind::TopTier { VisitAssignee::Clerk } else { VisitAssignee::Consultant },
+        ..r
+    });
+    c.core.visit_rules_update(&c.admin, rules.collect()).unwrap();
+    // The owner must be an active staff member; the days 0–365.
+    let e = care_tiers(&c, Some("no-such-staff".into())).unwrap_err();
+    assert_eq!(e.field(), Some(centredesk_core::error::Field::TierOwner), "{}", e.message(Lang::ZhCn));
+    let mut cfg = care_tiers(&c, None).unwrap();
+    cfg.tiers[0].visit_days = 366;
+    assert_eq!(c.core.tier_config_update(&c.admin, cfg).unwrap_err().field(), Some(centredesk_core::error::Field::VisitDays));
+    let saved = care_tiers(&c, Some(c.consultant.staff_id.clone())).unwrap();
+    assert_eq!((saved.tiers[0].visit_days, saved.tiers[1].owner_id.as_deref()), (14, Some(c.consultant.staff_id.as_str())));
+
+    // Enrolled 30 days ago (the enrolment visit is due today), and paid into their tiers.
+    let (gold, silver, none) = (paid(&c, "金卡", "13700000011", "6000", "2026-10-26"), paid(&c, "银卡", "13700000012", "2000", "2026-10-26"), paid(&c, "无卡", "13700000013", "500", "2026-10-26"));
+    c.core.tiers_evaluate(&c.admin).unwrap();
+    assert_eq!(c.core.member_tier(&c.clerk, &gold.id).unwrap().owner_name.as_deref(), Some("张敏"));
+    assert_eq!(c.core.member_tier(&c.clerk, &silver.id).unwrap().owner_name, None);
+    assert_eq!(c.core.plan_visits().unwrap().planned, 2 + 3, "a tier visit each for gold and silver, an enrolment visit each for all three");
+    let plans = due(&c, &c.admin);
+    let plan = |member: &str, rule: &str| plans.iter().find(|p| p.member_id == member && p.rule == rule).cloned();
+    let gold_care = plan(&gold.id, "top_tier").unwrap();
+    assert_eq!((gold_care.due_date.as_str(), gold_care.assignee_id.as_deref()), ("2026-11-25", Some(c.consultant.staff_id.as_str())), "the owner, not the rule's front desk");
+    assert_eq!(plan(&silver.id, "top_tier").unwrap().assignee_role.as_deref(), Some("clerk"), "no owner: as the rule assigns");
+    assert_eq!(plan(&gold.id, "enrolment").unwrap().assignee_id.as_deref(), Some(c.consultant.staff_id.as_str()), "the family's consultant is the tier's owner");
+    assert!(plan(&none.id, "top_tier").is_none(), "no tier, no tier care");
+
+    // Silver: the next visit 14 days after the last — planned on day 8 (within the week), not day 7.
+    c.core.visit_record(&c.clerk, &silver.id, visit("银卡家长，问候近况")).unwrap();
+    on(&c, "2026-12-02");
+    c.core.plan_visits().unwrap();
+    assert!(of_rule(&due(&c, &c.admin), "top_tier").iter().all(|p| p.member_id != silver.id));
+    on(&c, "2026-12-03");
+    c.core.plan_visits().unwrap();
+    assert_eq!(of_rule(&due(&c, &c.admin), "top_tier").iter().find(|p| p.member_id == silver.id).unwrap().due_date, "2026-12-09");
+
+    // The owner is disabled: the family's new plans go back to the rule, and the desk no longer names them.
+    c.core.visit_record(&c.clerk, &gold.id, visit("金卡家长，问候近况")).unwrap();
+    c.core.staff_set_active(&c.admin, &c.consultant.staff_id, false).unwrap();
+    assert_eq!(c.core.member_tier(&c.clerk, &gold.id).unwrap().owner_name, None);
+    on(&c, "2026-12-25"); // 28 days after 3 Dec is 31 Dec: within the week
+    c.core.plan_visits().unwrap();
+    let next = of_rule(&due(&c, &c.admin), "top_tier").into_iter().find(|p| p.member_id == gold.id).unwrap();
+    assert_eq!((next.due_date.as_str(), next.assignee_id, next.assignee_role.as_deref()), ("2026-12-31", None, Some("clerk")));
+}
+
+#[test]
+fn holiday_greetings_go_on_the_day_to_the_tiers_whose_care_plan_has_them_once() {
+    let c = common::centre();
+    care_tiers(&c, None).unwrap();
+    // A new centre starts with the list of 2027 and 2028 (lunar holidays as dates).
+    let list = c.core.holidays(&c.clerk).unwrap();
+    assert!(list.iter().any(|h| h.date == "2027-02-06" && h.name_zh == "春节"), "{list:?}");
+    use centredesk_core::notify::holidays::Holiday;
+    let h = |date: &str, zh: &str, en: &str| Holiday { date: date.into(), name_zh: zh.into(), name_en: en.into() };
+    assert!(matches!(c.core.holidays_set(&c.clerk, vec![]), Err(CoreError::Forbidden(_))));
+    let e = c.core.holidays_set(&c.admin, vec![h("2026-11-26", "感恩节", ""), h("2026-11-26", "重复", "")]).unwrap_err();
+    assert_eq!(e.field(), Some(centredesk_core::error::Field::Holiday));
+    assert_eq!(c.core.holidays_set(&c.admin, vec![h("2026-13-01", "坏日期", "")]).unwrap_err().field(), Some(centredesk_core::error::Field::Holiday));
+    assert_eq!(c.core.holidays_set(&c.admin, vec![h("2026-12-01", " ", "")]).unwrap_err().field(), Some(centredesk_core::error::Field::HolidayName));
+    let log = c.log_len();
+    let saved = c.core.holidays_set(&c.admin, vec![h("2026-12-31", "元旦前夕", "New Year's Eve"), h("2026-11-26", "感恩节", "Thanksgiving")]).unwrap();
+    assert_eq!(saved.iter().map(|x| x.date.as_str()).collect::<Vec<_>>(), ["2026-11-26", "2026-12-31"], "kept in date order");
+    assert_eq!(c.log_len() - log, 1, "one setting, logged");
+
+    let (gold, _silver) = (paid(&c, "金卡", "13700000011", "6000", "2026-10-26"), paid(&c, "银卡", "13700000012", "2000", "2026-10-26"));
+    c.core.tiers_evaluate(&c.admin).unwrap();
+    let greetings = || c.count("SELECT COUNT(*) FROM notices WHERE kind = 'holiday'");
+    c.core.notify_scan().unwrap();
+    assert_eq!(greetings(), 0, "the day before: nothing");
+    on(&c, "2026-11-26");
+    c.core.notify_scan().unwrap();
+    c.core.notify_scan().unwrap();
+    let rows: Vec<(String, String)> = c.raw().prepare("SELECT member_id, text FROM notices WHERE kind = 'holiday'").unwrap().query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<rusqlite::Result<_>>().unwrap();
+    assert_eq!(rows.len(), 1, "gold only (silver's plan has no greetings), once however often the scan runs: {rows:?}");
+    assert_eq!(rows[0].0, gold.id);
+    assert!(rows[0].1.contains("值此感恩节之际") && rows[0].1.contains("金卡和家人"), "{}", rows[0].1);
+    // A desk off on the day does not greet late.
+    c.core.holidays_set(&c.admin, vec![h("2026-11-25", "昨天", "")]).unwrap();
+    c.core.notify_scan().unwrap();
+    assert_eq!(greetings(), 1);
 }

@@ -29,4 +29,8 @@ next: TierBadge | null, next_missing: number | null,
  * Whether the stored tier differs from what today's totals give (it will change at
  * the next evaluation).
  */
-pending_change: boolean, };
+pending_change: boolean, 
+/**
+ * The tier's named owner 专属顾问 (care plan), while active.
+ */
+owner_name: string | null, };

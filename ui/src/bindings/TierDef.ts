@@ -19,4 +19,19 @@ discount_percent: string,
 /**
  * Added to the birthday greeting as `{tier_wish}` (notice language zh-CN / en).
  */
-birthday_zh: string, birthday_en: string, };
+birthday_zh: string, birthday_en: string, 
+/**
+ * Care plan 关怀计划: this tier's members get the centre's holiday greetings 节日问候
+ * (`notify::holidays`).
+ */
+holiday_greetings: boolean, 
+/**
+ * Care plan: a return visit every N days (0–365; 0 = none, except that the top tier
+ * then follows the days of the 等级关怀回访 rule, as before care plans existed).
+ */
+visit_days: number, 
+/**
+ * Care plan: the staff member who owns this tier's families 专属顾问 — their visits
+ * planned for "the consultant", and the tier's own, go to them while they are active.
+ */
+owner_id: string | null, };

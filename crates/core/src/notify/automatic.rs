@@ -86,12 +86,12 @@ impl Core {
         })
     }
 
-    /// Queues the renewal reminders and birthday greetings due today and the class
+    /// Queues the renewal reminders, birthday and holiday greetings due today and the class
     /// reminders due now; returns how many notices it queued. Safe to run any number of times.
     pub fn notify_scan(&self) -> Result<i64> {
         let (now, tz) = (self.now(), self.timezone());
         let today = self.today();
-        let (settings, renewals, birthdays, reminders) = self.read(|c| {
+        let (settings, renewals, birthdays, reminders, holidays) = self.read(|c| {
             let s = load(c)?;
             // The one rule of renewals.rs, with the reminder's own window; each contract
             // is reminded once (its dedupe key).
@@ -121,10 +121,11 @@ impl Core {
                 .collect::<Vec<_>>();
             let rule = class_reminders::Rule { mode: &s.class_reminder, hours: s.class_reminder_hours, trials_only: s.class_reminder_trials_only };
             let reminders = class_reminders::due(c, tz, now, &rule)?;
-            Ok((s, renewals, birthdays, reminders))
+            let holidays = super::holidays::due(c, today, templates::notice_lang(c)?)?;
+            Ok((s, renewals, birthdays, reminders, holidays))
         })?;
         let birthdays = if settings.birthdays { birthdays } else { vec![] };
-        if renewals.is_empty() && birthdays.is_empty() && reminders.is_empty() {
+        if renewals.is_empty() && birthdays.is_empty() && reminders.is_empty() && holidays.is_empty() {
             return Ok(0);
         }
         self.write_as(None, |w| {
@@ -150,6 +151,12 @@ impl Core {
                 let text = templates::render(w, "birthday", &[("centre", centre.clone()), ("member", name.clone()), ("tier", tier), ("tier_wish", tier_wish)])?;
                 let recipients = guardians_of(w, member)?;
                 queued += queue(w, &NewNotice { kind: "birthday", member_id: Some(member), lead_id: None, session_id: None, text, dedupe_key: Some(key.clone()) }, &recipients)?;
+            }
+            for (key, member, name, holiday) in &holidays {
+                let (tier, _) = crate::tiers::birthday_values(w, member, templates::notice_lang(w)?)?;
+                let text = templates::render(w, "holiday", &[("centre", centre.clone()), ("member", name.clone()), ("holiday", holiday.clone()), ("tier", tier)])?;
+                let recipients = guardians_of(w, member)?;
+                queued += queue(w, &NewNotice { kind: "holiday", member_id: Some(member), lead_id: None, session_id: None, text, dedupe_key: Some(key.clone()) }, &recipients)?;
             }
             for r in &reminders {
                 let s = &r.session;

@@ -9,6 +9,7 @@ pub mod delivery;
 pub mod class_reminders;
 pub mod closures;
 pub mod group_messages;
+pub mod holidays;
 pub mod seasons;
 pub mod session_changes;
 pub mod templates;

@@ -117,6 +117,12 @@ pub const BUILT_IN: &[(&str, &[&str], &str, &str)] = &[
         "[{centre}] Hello, {member} bought {goods} ×{quantity} ({paid}).",
     ),
     (
+        "holiday",
+        &["centre", "member", "holiday", "tier"],
+        "【{centre}】值此{holiday}之际，{centre}全体老师祝{member}和家人节日快乐、阖家安康！",
+        "[{centre}] Happy {holiday}! Everyone at {centre} sends {member} and the family warm wishes.",
+    ),
+    (
         "birthday",
         &["centre", "member", "tier", "tier_wish"],
         "【{centre}】{member}，生日快乐！{centre}全体老师祝你新的一岁健康成长、天天进步！{tier_wish}",
