@@ -7,7 +7,8 @@
 //!   name, until the next hand-over. The sales already made stay the old consultant's:
 //!   no contract is rewritten;
 //! - their open leads (not enrolled, not lost) move to the new consultant;
-//! - the return visits planned for them and not yet made move too.
+//! - the return visits planned for them and not yet made move too;
+//! - the tiers whose care plan names them as owner 专属顾问 name the new one.
 //! All in one transaction, each row logged; the preview counts the same rows.
 
 use crate::auth::{Action, Role, Session};
@@ -30,6 +31,8 @@ pub struct HandOverCounts {
     pub members: i64,
     pub leads: i64,
     pub visits: i64,
+    /// Tiers whose care plan names the leaver as owner.
+    pub tiers: i64,
 }
 
 /// Whose member a member is, disabled staff included (the hand-over takes over from them;
@@ -43,6 +46,13 @@ struct Rows {
     members: Vec<String>,
     leads: Vec<String>,
     visits: Vec<String>,
+    tiers: i64,
+}
+
+impl Rows {
+    fn counts(&self) -> HandOverCounts {
+        HandOverCounts { members: self.members.len() as i64, leads: self.leads.len() as i64, visits: self.visits.len() as i64, tiers: self.tiers }
+    }
 }
 
 fn rows(c: &Connection, from: &str) -> Result<Rows> {
@@ -51,6 +61,7 @@ fn rows(c: &Connection, from: &str) -> Result<Rows> {
         members: ids(&format!("SELECT m.id FROM members m WHERE m.merged_into IS NULL AND m.status NOT IN ('applicant', 'left') AND {OWNER_SQL} = ?1 ORDER BY m.id"))?,
         leads: ids("SELECT id FROM leads WHERE consultant_id = ?1 AND status NOT IN ('enrolled', 'lost') ORDER BY id")?,
         visits: ids("SELECT id FROM visit_plans WHERE assignee_id = ?1 AND status = 'open' ORDER BY id")?,
+        tiers: crate::tiers::load_config(c)?.tiers.iter().filter(|t| t.owner_id.as_deref() == Some(from)).count() as i64,
     })
 }
 
@@ -79,8 +90,7 @@ impl Core {
         session.require(Action::ManageStaff)?;
         self.read(|c| {
             check(c, input)?;
-            let r = rows(c, &input.from_staff_id)?;
-            Ok(HandOverCounts { members: r.members.len() as i64, leads: r.leads.len() as i64, visits: r.visits.len() as i64 })
+            Ok(rows(c, &input.from_staff_id)?.counts())
         })
     }
 
@@ -103,7 +113,14 @@ impl Core {
                 w.execute("UPDATE visit_plans SET assignee_id = ?2, updated_at = ?3 WHERE id = ?1", params![v, to, now])?;
                 crate::visits::log_plan(w, v, "hand_over")?;
             }
-            Ok(HandOverCounts { members: r.members.len() as i64, leads: r.leads.len() as i64, visits: r.visits.len() as i64 })
+            if r.tiers > 0 {
+                let mut cfg = crate::tiers::load_config(w)?;
+                for t in cfg.tiers.iter_mut().filter(|t| t.owner_id.as_deref() == Some(from)) {
+                    t.owner_id = Some(to.to_string());
+                }
+                crate::settings::put(w, "tiers", &serde_json::to_string(&cfg).unwrap_or_default())?;
+            }
+            Ok(r.counts())
         })
     }
 }

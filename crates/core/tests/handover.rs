@@ -50,13 +50,27 @@ fn a_leaving_consultant_hands_over_members_open_leads_and_planned_visits_in_one_
     let lost = lead(&c, "线索二", "13600000002", &leaver);
     c.core.lead_set_status(&c.admin, &lost, "lost", "价格").unwrap();
 
+    // The leaver is the named owner of the gold tier's families.
+    let gold = centredesk_core::tiers::TierDef {
+        name_zh: "金卡".into(),
+        name_en: String::new(),
+        threshold: "5000".into(),
+        discount_percent: "0".into(),
+        birthday_zh: String::new(),
+        birthday_en: String::new(),
+        holiday_greetings: false,
+        visit_days: 0,
+        owner_id: Some(leaver.clone()),
+    };
+    c.core.tier_config_update(&c.admin, centredesk_core::tiers::TierConfig { basis: "spend".into(), period_months: 12, tiers: vec![gold] }).unwrap();
+
     // The manager disables the leaver first, then hands over.
     c.core.staff_set_active(&c.admin, &leaver, false).unwrap();
     let input = || HandOverInput { from_staff_id: leaver.clone(), to_staff_id: heir.clone() };
     let before = c.log_len();
     let preview = c.core.hand_over_preview(&c.admin, &input()).unwrap();
     assert_eq!(c.log_len(), before);
-    let expected = HandOverCounts { members: 2, leads: 1, visits: planned };
+    let expected = HandOverCounts { members: 2, leads: 1, visits: planned, tiers: 1 };
     assert_eq!(preview, expected);
     assert_eq!(c.core.hand_over(&c.admin, input()).unwrap(), expected);
 
@@ -70,8 +84,10 @@ fn a_leaving_consultant_hands_over_members_open_leads_and_planned_visits_in_one_
     assert_eq!(lead_owner(&lost), leaver, "a lost lead stays in the leaver's record");
     assert_eq!(c.count(&format!("SELECT COUNT(*) FROM visit_plans WHERE assignee_id = '{heir}' AND status = 'open'")), planned);
     assert_eq!(c.count(&format!("SELECT COUNT(*) FROM contracts WHERE consultant_id = '{leaver}'")), 3, "the sales stay the leaver's");
-    // Each moved row is in the change log.
+    assert_eq!(c.core.tier_config(&c.admin).unwrap().tiers[0].owner_id.as_deref(), Some(heir.as_str()), "the tier names the heir");
+    // Each moved row is in the change log (the tier table as a setting).
     assert_eq!(c.count("SELECT COUNT(*) FROM change_log WHERE op = 'hand_over'"), 2 + 1 + planned);
+    assert_eq!(c.count("SELECT COUNT(*) FROM change_log WHERE entity = 'setting' AND entity_id = 'tiers'"), 2);
 
     // The heir now owns them: a visit planned from here on is theirs, even for a contract
     // another consultant sells later, and with the leaver's account active again.
