@@ -544,13 +544,17 @@ pub(crate) fn care_plans(c: &Connection, top_days: i64) -> Result<Vec<(String, i
     let mut out = vec![];
     for (i, t) in cfg.tiers.into_iter().enumerate() {
         let days = if t.visit_days == 0 && i + 1 == top { top_days } else { t.visit_days };
-        let owner = match t.owner_id {
-            Some(id) if crate::auth::require_active_staff(c, &id, Field::TierOwner).is_ok() => Some(id),
-            _ => None,
-        };
+        let owner = active_owner(c, &t)?;
         out.push((t.name_zh, days, owner));
     }
     Ok(out)
+}
+
+/// A care plan's named owner while their account is active (a disabled one owns nothing).
+fn active_owner(c: &Connection, def: &TierDef) -> Result<Option<String>> {
+    let Some(id) = &def.owner_id else { return Ok(None) };
+    let active: bool = c.query_row("SELECT EXISTS(SELECT 1 FROM staff WHERE id = ?1 AND active = 1)", [id], |r| r.get(0))?;
+    Ok(active.then(|| id.clone()))
 }
 
 /// `{tier}` and `{tier_wish}` for a member's birthday greeting in `lang`.
@@ -576,7 +580,7 @@ fn owner_name(c: &Connection, member_id: &str) -> Result<Option<String>> {
 /// The active named owner of a member's tier (the one `visits` assigns their visits to).
 pub(crate) fn owner_of(c: &Connection, member_id: &str) -> Result<Option<String>> {
     let Some((_, Some(def))) = care_of(c, member_id)? else { return Ok(None) };
-    Ok(def.owner_id.filter(|id| crate::auth::require_active_staff(c, id, Field::TierOwner).is_ok()))
+    active_owner(c, &def)
 }
 
 impl Core {

@@ -152,11 +152,12 @@ impl Core {
                 let recipients = guardians_of(w, member)?;
                 queued += queue(w, &NewNotice { kind: "birthday", member_id: Some(member), lead_id: None, session_id: None, text, dedupe_key: Some(key.clone()) }, &recipients)?;
             }
-            for (key, member, name, holiday) in &holidays {
-                let (tier, _) = crate::tiers::birthday_values(w, member, templates::notice_lang(w)?)?;
-                let text = templates::render(w, "holiday", &[("centre", centre.clone()), ("member", name.clone()), ("holiday", holiday.clone()), ("tier", tier)])?;
-                let recipients = guardians_of(w, member)?;
-                queued += queue(w, &NewNotice { kind: "holiday", member_id: Some(member), lead_id: None, session_id: None, text, dedupe_key: Some(key.clone()) }, &recipients)?;
+            for g in &holidays {
+                let values = [("centre", centre.clone()), ("member", g.member.clone()), ("holiday", g.holiday.clone()), ("tier", g.tier.clone())];
+                let text = templates::render(w, "holiday", &values)?;
+                let recipients = guardians_of(w, &g.member_id)?;
+                let notice = NewNotice { kind: "holiday", member_id: Some(&g.member_id), lead_id: None, session_id: None, text, dedupe_key: Some(g.key.clone()) };
+                queued += queue(w, &notice, &recipients)?;
             }
             for r in &reminders {
                 let s = &r.session;

@@ -76,24 +76,36 @@ fn check(input: &[Holiday]) -> Result<Vec<Holiday>> {
     Ok(out)
 }
 
-/// Today's greetings not yet queued: (key, member, name, holiday in the notice language).
-pub(crate) fn due(c: &Connection, today: NaiveDate, lang: crate::error::Lang) -> Result<Vec<(String, String, String, String)>> {
+/// A greeting due today and not yet queued.
+pub(crate) struct Greeting {
+    pub key: String,
+    pub member_id: String,
+    pub member: String,
+    /// The holiday's and the member's tier's names in the notice language.
+    pub holiday: String,
+    pub tier: String,
+}
+
+/// Today's greetings not yet queued, named in `lang`.
+pub(crate) fn due(c: &Connection, today: NaiveDate, lang: crate::error::Lang) -> Result<Vec<Greeting>> {
     let today_text = today.to_string();
     let Some(holiday) = load(c)?.into_iter().find(|h| h.date == today_text) else { return Ok(vec![]) };
     let name = if holiday.name_en.is_empty() { holiday.name_zh.clone() } else { lang.pick(&holiday.name_zh, &holiday.name_en) };
     let greeted: Vec<String> = crate::tiers::load_config(c)?.tiers.into_iter().filter(|t| t.holiday_greetings).map(|t| t.name_zh).collect();
     let mut out = vec![];
+    // The tier's names as stored with the member (what the member page and the birthday
+    // greeting's `{tier}` show).
     let mut stmt = c.prepare_cached(
-        "SELECT m.id, m.name FROM member_tiers t JOIN members m ON m.id = t.member_id
+        "SELECT m.id, m.name, t.name_zh, t.name_en FROM member_tiers t JOIN members m ON m.id = t.member_id
           WHERE t.level > 0 AND t.name_zh = ?1 AND m.status = 'active' AND m.merged_into IS NULL
             AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.dedupe_key = 'holiday:' || ?2 || ':' || m.id)
           ORDER BY m.member_no, m.id",
     )?;
     for tier in &greeted {
-        let rows = stmt.query_map([tier, &today_text], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let rows = stmt.query_map([tier, &today_text], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)))?;
         for row in rows {
-            let (id, member) = row?;
-            out.push((format!("holiday:{today_text}:{id}"), id, member, name.clone()));
+            let (id, member, tier_zh, tier_en) = row?;
+            out.push(Greeting { key: format!("holiday:{today_text}:{id}"), member_id: id, member, holiday: name.clone(), tier: lang.pick(&tier_zh, &tier_en) });
         }
     }
     Ok(out)
