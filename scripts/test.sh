@@ -52,7 +52,7 @@ phase "UI: build (embedded in the app)"
 (cd ui && npm run build --silent)
 
 phase "Rust: build and run every suite (+ PostgreSQL)"
-scripts/with-postgres.sh cargo test -p centredesk-core -p centredesk-pdf -p centredesk-cli -p centredesk-server -p centredesk-app --no-fail-fast
+scripts/with-postgres.sh cargo test -p centredesk-protocol -p centredesk-core -p centredesk-pdf -p centredesk-lan -p centredesk-cli -p centredesk-server -p centredesk-app --no-fail-fast
 
 if [ "${CI:-}" = "true" ]; then
   # The TypeScript types are generated from Rust by the tests above; a difference

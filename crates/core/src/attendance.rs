@@ -128,6 +128,9 @@ pub struct RosterEntry {
     pub lessons_remaining: Option<i64>,
     /// Whether any contract (lessons or term) covers this date.
     pub covered: bool,
+    /// What the line was read as (its mark, when marked, its leave): a phone's change
+    /// carries it back, and a line the desk changed since is not overwritten.
+    pub version: String,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -300,15 +303,41 @@ pub(crate) fn on_roll_sql(mm: &str, group: &str, date: &str) -> String {
     )
 }
 
+/// A roster line's version: its mark, when it was marked, its comment (a short hash)
+/// and its leave. Any change at the desk changes it.
+fn line_version(mark: Option<&str>, marked_at: Option<&str>, comment: &str, leave_id: Option<&str>) -> String {
+    use sha2::{Digest, Sha256};
+    let comment = hex::encode(&Sha256::digest(comment.as_bytes())[..4]);
+    format!("{}|{}|{comment}|{}", mark.unwrap_or(""), marked_at.unwrap_or(""), leave_id.unwrap_or(""))
+}
+
+/// The version of a line nobody has marked (a make-up added on the phone).
+pub(crate) fn empty_line_version() -> String {
+    line_version(None, None, "", None)
+}
+
+/// The version of `member_id`'s line in the roll call of `session_id` now (as
+/// `roster_on` reads it).
+pub(crate) fn member_line_version(c: &Connection, session_id: &str, member_id: &str) -> Result<String> {
+    let (mark, marked_at, comment, leave_id): (Option<String>, Option<String>, Option<String>, Option<String>) = c.query_row(
+        "SELECT a.mark, a.marked_at, a.comment,
+                (SELECT id FROM leave_requests WHERE session_id = ?1 AND member_id = ?2 AND withdrawn_at IS NULL)
+         FROM (SELECT 1) LEFT JOIN attendance a ON a.session_id = ?1 AND a.member_id = ?2",
+        params![session_id, member_id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
+    Ok(line_version(mark.as_deref(), marked_at.as_deref(), comment.as_deref().unwrap_or(""), leave_id.as_deref()))
+}
+
 pub(crate) fn roster_on(c: &Connection, s: ClassSession) -> Result<Roster> {
     let capacity: i64 = c.query_row("SELECT capacity FROM class_groups WHERE id = ?1", [&s.group_id], |r| r.get(0))?;
     // The group on that date, plus anyone already marked or on leave, plus member trials.
     let mut stmt = c.prepare_cached(&format!(
         "SELECT m.id, m.name, m.member_no, ({phone}) AS guardian_phone,
             EXISTS(SELECT 1 FROM group_members gm WHERE {roll_m}) AS expected,
-            EXISTS(SELECT 1 FROM leave_requests l WHERE l.session_id = ?1 AND l.member_id = m.id AND l.withdrawn_at IS NULL) AS on_leave,
+            (SELECT l.id FROM leave_requests l WHERE l.session_id = ?1 AND l.member_id = m.id AND l.withdrawn_at IS NULL) AS leave_id,
             (SELECT t.id FROM trial_requests t WHERE t.session_id = ?1 AND t.member_id = m.id AND t.status = 'approved') AS trial_id,
-            a.mark, COALESCE(a.comment, '') AS comment
+            a.mark, a.marked_at, COALESCE(a.comment, '') AS comment
          FROM members m LEFT JOIN attendance a ON a.session_id = ?1 AND a.member_id = m.id
          WHERE m.id IN (
              SELECT gm.member_id FROM group_members gm JOIN members mm ON mm.id = gm.member_id WHERE {roll_mm}
@@ -320,13 +349,25 @@ pub(crate) fn roster_on(c: &Connection, s: ClassSession) -> Result<Roster> {
         roll_m = on_roll_sql("m", "?2", "?3"),
         roll_mm = on_roll_sql("mm", "?2", "?3"),
     ))?;
-    let rows: Vec<(String, String, Option<String>, Option<String>, bool, bool, Option<String>, Option<String>, String)> = stmt
+    type Line = (String, String, Option<String>, Option<String>, bool, Option<String>, Option<String>, Option<String>, Option<String>, String);
+    let rows: Vec<Line> = stmt
         .query_map(params![s.id, s.group_id, s.date], |r| {
-            Ok((r.get("id")?, r.get("name")?, r.get("member_no")?, r.get("guardian_phone")?, r.get("expected")?, r.get("on_leave")?, r.get("trial_id")?, r.get("mark")?, r.get("comment")?))
+            Ok((
+                r.get("id")?,
+                r.get("name")?,
+                r.get("member_no")?,
+                r.get("guardian_phone")?,
+                r.get("expected")?,
+                r.get("leave_id")?,
+                r.get("trial_id")?,
+                r.get("mark")?,
+                r.get("marked_at")?,
+                r.get("comment")?,
+            ))
         })?
         .collect::<rusqlite::Result<_>>()?;
     let mut entries = vec![];
-    for (id, name, no, phone, expected, on_leave, trial_id, mark, comment) in rows {
+    for (id, name, no, phone, expected, leave_id, trial_id, mark, marked_at, comment) in rows {
         let valid = valid_contracts(c, &id, &s.date)?;
         let lessons: Vec<i64> = valid.iter().filter_map(|v| v.lessons_left).collect();
         entries.push(RosterEntry {
@@ -338,8 +379,9 @@ pub(crate) fn roster_on(c: &Connection, s: ClassSession) -> Result<Roster> {
             member_no: no,
             guardian_phone: phone,
             expected,
-            on_leave,
+            on_leave: leave_id.is_some(),
             trial_attended: false,
+            version: line_version(mark.as_deref(), marked_at.as_deref(), &comment, leave_id.as_deref()),
             mark,
             comment,
             lessons_remaining: if lessons.is_empty() { None } else { Some(lessons.iter().sum()) },
@@ -351,6 +393,7 @@ pub(crate) fn roster_on(c: &Connection, s: ClassSession) -> Result<Roster> {
          WHERE t.session_id = ?1 AND t.status = 'approved' ORDER BY l.name",
     )?;
     let trials = stmt.query_map([&s.id], |r| {
+        let attended: bool = r.get("attended")?;
         Ok(RosterEntry {
             member_id: None,
             lead_id: Some(r.get("lead_id")?),
@@ -361,11 +404,12 @@ pub(crate) fn roster_on(c: &Connection, s: ClassSession) -> Result<Roster> {
             expected: false,
             on_leave: false,
             trial: true,
-            trial_attended: r.get("attended")?,
+            trial_attended: attended,
             mark: None,
             comment: String::new(),
             lessons_remaining: None,
             covered: false,
+            version: format!("trial|{attended}"),
         })
     })?;
     for t in trials {
@@ -391,246 +435,14 @@ impl Core {
     /// Saves a roll call in one go: marks, lessons consumed or given back, comments,
     /// notices to parents.
     pub fn roll_call(&self, session: &Session, session_id: &str, input: RollCallInput) -> Result<RollCallResult> {
-        session.require(Action::TakeRollCall)?;
-        for m in &input.marks {
-            if !m.mark.is_empty() && Mark::parse(&m.mark).is_none() {
-                return Err(CoreError::invalid(Field::Mark, Rule::OneOf { allowed: Mark::ALL.iter().map(|m| m.as_str().to_string()).collect() }));
-            }
-            validate::optional_text(Field::Comment, &m.comment, 300)?;
-        }
         let tz = self.timezone();
-        self.write(session, |w| {
-            let s = load_session(w, session_id)?;
-            own_session(session, &s)?;
-            if s.status == "cancelled" {
-                return Err(CoreError::Conflict(Conflict::SessionCancelled));
-            }
-            let (starts, ends) = session_window(&s, tz);
-            let now = w.now();
-            let marks_something = input.marks.iter().any(|m| !m.mark.is_empty()) || !input.trials.is_empty();
-            if marks_something && now < starts - chrono::Duration::minutes(EARLY_MINUTES) && input.confirm_early != Some(true) {
-                return Err(CoreError::Conflict(Conflict::NotStartedYet { date: s.date.clone(), start: s.start_time.clone() }));
-            }
-            // Marked during the class window: the arrival notice may say when.
-            let live = now >= starts - chrono::Duration::minutes(EARLY_MINUTES) && now <= ends + chrono::Duration::minutes(LIVE_AFTER_MINUTES);
-            // A child on leave marked anything else: the desk must have confirmed it.
-            let mut unconfirmed = vec![];
-            for m in &input.marks {
-                if m.mark.is_empty() || m.mark == "leave" || m.withdraw_leave == Some(true) {
-                    continue;
-                }
-                if active_leave(w, &m.member_id, session_id)?.is_some() {
-                    unconfirmed.push(crate::members::load_member(w, &m.member_id)?.name);
-                }
-            }
-            if !unconfirmed.is_empty() {
-                return Err(CoreError::Conflict(Conflict::OnLeave { names: unconfirmed }));
-            }
-            let centre = centre_name(w)?;
-            let clock = hhmm(now, tz);
-            let lang = templates::notice_lang(w)?;
-            let mut result = RollCallResult::default();
-            let mut lessons_moved = vec![];
-            for m in &input.marks {
-                let member = crate::members::load_member(w, &m.member_id)?;
-                // The leave the desk confirmed is withdrawn (kept, with who and when).
-                let withdrawn = if m.mark.is_empty() || m.mark == "leave" { None } else { withdraw_leave(w, &m.member_id, session_id)? };
-                let before: Option<(String, String, Option<String>, bool, String)> = w
-                    .query_row(
-                        "SELECT id, mark, contract_id, consumed, comment FROM attendance WHERE session_id = ?1 AND member_id = ?2",
-                        params![session_id, m.member_id],
-                        |r| Ok((r.get("id")?, r.get("mark")?, r.get("contract_id")?, r.get("consumed")?, r.get("comment")?)),
-                    )
-                    .optional()?;
-                let comment = m.comment.trim().to_string();
-                // Give back a lesson taken by a mark that no longer takes one.
-                let mut keep_consumed = None;
-                if let Some((_, old_mark, Some(contract), true, _)) = &before {
-                    if consumes(&m.mark) && consumes(old_mark) {
-                        keep_consumed = Some(contract.clone());
-                    } else {
-                        w.execute("UPDATE contracts SET lessons_used = lessons_used - 1, updated_at = ?2 WHERE id = ?1", params![contract, w.now_text()])?;
-                        log_contract(w, contract, "restore_lesson")?;
-                        result.lessons_restored += 1;
-                        lessons_moved.push(m.member_id.clone());
-                    }
-                }
-                let attended_before = before.as_ref().is_some_and(|b| consumes(&b.1));
-                if m.mark.is_empty() {
-                    if let Some((id, ..)) = &before {
-                        if attended_before {
-                            crate::points::take_back(w, id, "")?;
-                        }
-                        w.execute("DELETE FROM attendance WHERE id = ?1", [id])?;
-                        w.log("attendance", id, "clear", Some(&m.member_id), &serde_json::json!({ "session_id": session_id, "member_id": m.member_id }))?;
-                        result.saved += 1;
-                    }
-                    continue;
-                }
-                let (contract_id, consumed, no_contract) = match keep_consumed {
-                    Some(k) => (Some(k), true, false),
-                    None if consumes(&m.mark) => match valid_contracts(w, &m.member_id, &s.date)?.into_iter().next() {
-                        Some(v) if v.lessons_left.is_some() => {
-                            w.execute("UPDATE contracts SET lessons_used = lessons_used + 1, updated_at = ?2 WHERE id = ?1", params![v.contract_id, w.now_text()])?;
-                            log_contract(w, &v.contract_id, "consume_lesson")?;
-                            result.lessons_consumed += 1;
-                            lessons_moved.push(m.member_id.clone());
-                            (Some(v.contract_id), true, false)
-                        }
-                        Some(v) => (Some(v.contract_id), false, false),
-                        None => {
-                            result.no_contract.push(member.name.clone());
-                            (None, false, true)
-                        }
-                    },
-                    None => (None, false, false),
-                };
-                let id = before.as_ref().map(|b| b.0.clone()).unwrap_or_else(crate::new_id);
-                w.execute(
-                    "INSERT INTO attendance (id, session_id, member_id, mark, contract_id, consumed, no_contract, comment, marked_by, marked_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                     ON CONFLICT(session_id, member_id) DO UPDATE SET mark = excluded.mark, contract_id = excluded.contract_id,
-                        consumed = excluded.consumed, no_contract = excluded.no_contract, comment = excluded.comment,
-                        marked_by = excluded.marked_by, marked_at = excluded.marked_at",
-                    params![id, session_id, m.member_id, m.mark, contract_id, consumed, no_contract, comment, session.staff_id, w.now_text()],
-                )?;
-                let row = serde_json::json!({
-                    "id": id, "session_id": session_id, "member_id": m.member_id, "mark": m.mark, "contract_id": contract_id,
-                    "consumed": consumed, "no_contract": no_contract, "comment": comment, "date": s.date, "group_name": s.group_name,
-                });
-                w.log("attendance", &id, "mark", Some(&m.member_id), &row)?;
-                result.saved += 1;
-                match (attended_before, consumes(&m.mark)) {
-                    (false, true) => crate::points::earn_for_attendance(w, &m.member_id, &id)?,
-                    (true, false) => crate::points::take_back(w, &id, "")?,
-                    _ => {}
-                }
-                let arrived_now = consumes(&m.mark) && !before.as_ref().is_some_and(|b| consumes(&b.1));
-                let recipients = notify::guardians_of(w, &m.member_id)?;
-                if let Some(leave_id) = &withdrawn {
-                    // The family was told "no lesson is used": say what really happened.
-                    let outcome = match (consumes(&m.mark), lang) {
-                        (true, crate::Lang::ZhCn) => "已按出勤记录，本次扣 1 课时".to_string(),
-                        (true, crate::Lang::En) => "marked as attended; one lesson is used".to_string(),
-                        (false, _) => Mark::parse(&m.mark).map(|x| x.label(lang)).unwrap_or_default(),
-                    };
-                    let text = templates::render(
-                        w,
-                        "leave_withdrawn",
-                        &[
-                            ("centre", centre.clone()),
-                            ("member", member.name.clone()),
-                            ("date", s.date.clone()),
-                            ("start", s.start_time.clone()),
-                            ("end", s.end_time.clone()),
-                            ("group", s.group_name.clone()),
-                            ("outcome", outcome),
-                        ],
-                    )?;
-                    let key = format!("leave_withdrawn:{leave_id}");
-                    result.notices_queued += notify::queue(
-                        w,
-                        &NewNotice { kind: "leave_withdrawn", member_id: Some(&m.member_id), lead_id: None, session_id: Some(session_id), text, dedupe_key: Some(key) },
-                        &recipients,
-                    )?;
-                } else if arrived_now {
-                    // The time only when it is the time the child was there.
-                    let (kind, values) = if live {
-                        ("arrival", vec![("time", clock.clone()), ("room", s.room_name.clone())])
-                    } else {
-                        ("attended", vec![("date", s.date.clone())])
-                    };
-                    let mut values = values;
-                    values.extend([
-                        ("centre", centre.clone()),
-                        ("member", member.name.clone()),
-                        ("group", s.group_name.clone()),
-                        ("start", s.start_time.clone()),
-                        ("end", s.end_time.clone()),
-                    ]);
-                    let text = templates::render(w, kind, &values)?;
-                    result.notices_queued += notify::queue(w, &NewNotice { kind, member_id: Some(&m.member_id), lead_id: None, session_id: Some(session_id), text, dedupe_key: None }, &recipients)?;
-                }
-                if !comment.is_empty() && before.as_ref().map(|b| b.4.as_str()) != Some(comment.as_str()) {
-                    let text = templates::render(
-                        w,
-                        "comment",
-                        &[("centre", centre.clone()), ("member", member.name.clone()), ("date", s.date.clone()), ("coach", s.coach_name.clone()), ("comment", comment.clone())],
-                    )?;
-                    result.notices_queued += notify::queue(w, &NewNotice { kind: "comment", member_id: Some(&m.member_id), lead_id: None, session_id: Some(session_id), text, dedupe_key: None }, &recipients)?;
-                }
-            }
-            for t in &input.trials {
-                let (lead_id, status): (Option<String>, String) = w
-                    .query_row("SELECT lead_id, status FROM trial_requests WHERE id = ?1 AND session_id = ?2", params![t.trial_id, session_id], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()?
-                    .ok_or(CoreError::NotFound(Field::Trial))?;
-                if status != "approved" {
-                    return Err(CoreError::Conflict(Conflict::TrialAlreadyDecided));
-                }
-                w.execute("UPDATE trial_requests SET attended = ?2 WHERE id = ?1", params![t.trial_id, t.attended])?;
-                let subject = lead_id.clone();
-                w.log("trial_request", &t.trial_id, if t.attended { "attended" } else { "missed" }, subject.as_deref(), &serde_json::json!({ "id": t.trial_id, "attended": t.attended }))?;
-                // Attending a trial moves the lead along the pipeline.
-                if let (Some(lead), true) = (lead_id, t.attended) {
-                    let moved = w.execute(
-                        "UPDATE leads SET status = 'trial', updated_at = ?2 WHERE id = ?1 AND status IN ('new','contacted','visit_booked','visited')",
-                        params![lead, w.now_text()],
-                    )?;
-                    if moved > 0 {
-                        let l: serde_json::Value = w.query_row("SELECT json_object('id', id, 'status', status) FROM leads WHERE id = ?1", [&lead], |r| {
-                            r.get::<_, String>(0).map(|s| serde_json::from_str(&s).unwrap_or_default())
-                        })?;
-                        w.log("lead", &lead, "set_status", Some(&lead), &l)?;
-                    }
-                }
-                result.saved += 1;
-            }
-            // A package used up (or given a lesson back) may end (or restore) the
-            // member's enrolment: the status rule, in this transaction.
-            lessons_moved.sort();
-            lessons_moved.dedup();
-            for member_id in &lessons_moved {
-                crate::members::follow_contracts(w, member_id)?;
-            }
-            Ok(result)
-        })
+        self.write(session, |w| roll_call_in(w, session, tz, session_id, &input))
     }
 
     /// Class over: departure notices for everyone who came.
     pub fn session_dismiss(&self, session: &Session, session_id: &str) -> Result<i64> {
-        session.require(Action::TakeRollCall)?;
         let tz = self.timezone();
-        self.write(session, |w| {
-            let s = load_session(w, session_id)?;
-            own_session(session, &s)?;
-            // "Left at 18:05" must be true: from the class's start to an hour after it.
-            let (starts, ends) = session_window(&s, tz);
-            if w.now() < starts || w.now() > ends + chrono::Duration::minutes(DISMISS_AFTER_MINUTES) {
-                return Err(CoreError::Conflict(Conflict::DismissOutsideClass { date: s.date.clone(), start: s.start_time.clone(), end: s.end_time.clone() }));
-            }
-            let centre = centre_name(w)?;
-            let clock = hhmm(w.now(), tz);
-            let came: Vec<(String, String)> = w
-                .prepare("SELECT a.member_id, m.name FROM attendance a JOIN members m ON m.id = a.member_id WHERE a.session_id = ?1 AND a.mark IN ('present','late','makeup','trial')")?
-                .query_map([session_id], |r| Ok((r.get("member_id")?, r.get("name")?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            let mut queued = 0;
-            for (member_id, name) in came {
-                let already: bool = w.query_row(
-                    "SELECT EXISTS(SELECT 1 FROM notices WHERE kind = 'departure' AND session_id = ?1 AND member_id = ?2)",
-                    params![session_id, member_id],
-                    |r| r.get(0),
-                )?;
-                if already {
-                    continue;
-                }
-                let recipients = notify::guardians_of(w, &member_id)?;
-                let text = templates::render(w, "departure", &[("centre", centre.clone()), ("member", name.clone()), ("time", clock.clone()), ("group", s.group_name.clone())])?;
-                queued += notify::queue(w, &NewNotice { kind: "departure", member_id: Some(&member_id), lead_id: None, session_id: Some(session_id), text, dedupe_key: None }, &recipients)?;
-            }
-            Ok(queued)
-        })
+        self.write(session, |w| session_dismiss_in(w, session, tz, session_id))
     }
 
     /// Records leave 请假 for one or more sessions. Leave is never refused; a
@@ -739,46 +551,7 @@ impl Core {
     /// The coach approves or declines a trial (capacity shown in the request); a
     /// notice goes to the family either way.
     pub fn trial_decide(&self, session: &Session, trial_id: &str, approve: bool, note: &str) -> Result<TrialRequest> {
-        session.require(Action::DecideTrials)?;
-        let note = validate::optional_text(Field::Notes, note, 200)?;
-        self.write(session, |w| {
-            let t = trial(w, trial_id)?;
-            let s = load_session(w, &t.session_id)?;
-            own_session(session, &s)?;
-            if t.status != "requested" {
-                return Err(CoreError::Conflict(Conflict::TrialAlreadyDecided));
-            }
-            let status = if approve { "approved" } else { "declined" };
-            w.execute(
-                "UPDATE trial_requests SET status = ?2, decided_by = ?3, decided_at = ?4, note = CASE WHEN ?5 = '' THEN note ELSE ?5 END WHERE id = ?1",
-                params![trial_id, status, session.staff_id, w.now_text(), note],
-            )?;
-            let t = trial(w, trial_id)?;
-            let subject = t.lead_id.clone().or(t.member_id.clone());
-            w.log("trial_request", trial_id, status, subject.as_deref(), &t)?;
-            let centre = centre_name(w)?;
-            let recipients = match (&t.lead_id, &t.member_id) {
-                (Some(lead), _) => notify::lead_recipient(w, lead)?,
-                (None, Some(member)) => notify::guardians_of(w, member)?,
-                _ => vec![],
-            };
-            let kind = if approve { "trial_approved" } else { "trial_declined" };
-            let text = templates::render(
-                w,
-                kind,
-                &[
-                    ("centre", centre),
-                    ("member", t.name.clone()),
-                    ("date", s.date.clone()),
-                    ("start", s.start_time.clone()),
-                    ("end", s.end_time.clone()),
-                    ("group", s.group_name.clone()),
-                    ("room", s.room_name.clone()),
-                ],
-            )?;
-            notify::queue(w, &NewNotice { kind, member_id: t.member_id.as_deref(), lead_id: t.lead_id.as_deref(), session_id: Some(&s.id), text, dedupe_key: None }, &recipients)?;
-            Ok(t)
-        })
+        self.write(session, |w| trial_decide_in(w, session, trial_id, approve, note))
     }
 
     /// The member's classes from today on for `days` days (cancelled ones left out), each
@@ -825,6 +598,283 @@ impl Core {
             ids.iter().map(|id| trial(c, id)).collect()
         })
     }
+}
+
+pub(crate) fn trial_decide_in(w: &mut WriteTx, session: &Session, trial_id: &str, approve: bool, note: &str) -> Result<TrialRequest> {
+    session.require(Action::DecideTrials)?;
+    let note = validate::optional_text(Field::Notes, note, 200)?;
+    let t = trial(w, trial_id)?;
+    let s = load_session(w, &t.session_id)?;
+    own_session(session, &s)?;
+    if t.status != "requested" {
+        return Err(CoreError::Conflict(Conflict::TrialAlreadyDecided));
+    }
+    let status = if approve { "approved" } else { "declined" };
+    w.execute(
+        "UPDATE trial_requests SET status = ?2, decided_by = ?3, decided_at = ?4, note = CASE WHEN ?5 = '' THEN note ELSE ?5 END WHERE id = ?1",
+        params![trial_id, status, session.staff_id, w.now_text(), note],
+    )?;
+    let t = trial(w, trial_id)?;
+    let subject = t.lead_id.clone().or(t.member_id.clone());
+    w.log("trial_request", trial_id, status, subject.as_deref(), &t)?;
+    let centre = centre_name(w)?;
+    let recipients = match (&t.lead_id, &t.member_id) {
+        (Some(lead), _) => notify::lead_recipient(w, lead)?,
+        (None, Some(member)) => notify::guardians_of(w, member)?,
+        _ => vec![],
+    };
+    let kind = if approve { "trial_approved" } else { "trial_declined" };
+    let text = templates::render(
+        w,
+        kind,
+        &[
+            ("centre", centre),
+            ("member", t.name.clone()),
+            ("date", s.date.clone()),
+            ("start", s.start_time.clone()),
+            ("end", s.end_time.clone()),
+            ("group", s.group_name.clone()),
+            ("room", s.room_name.clone()),
+        ],
+    )?;
+    notify::queue(w, &NewNotice { kind, member_id: t.member_id.as_deref(), lead_id: t.lead_id.as_deref(), session_id: Some(&s.id), text, dedupe_key: None }, &recipients)?;
+    Ok(t)
+}
+
+pub(crate) fn session_dismiss_in(w: &mut WriteTx, session: &Session, tz: chrono_tz::Tz, session_id: &str) -> Result<i64> {
+    session.require(Action::TakeRollCall)?;
+    let s = load_session(w, session_id)?;
+    own_session(session, &s)?;
+    // "Left at 18:05" must be true: from the class's start to an hour after it.
+    let (starts, ends) = session_window(&s, tz);
+    if w.now() < starts || w.now() > ends + chrono::Duration::minutes(DISMISS_AFTER_MINUTES) {
+        return Err(CoreError::Conflict(Conflict::DismissOutsideClass { date: s.date.clone(), start: s.start_time.clone(), end: s.end_time.clone() }));
+    }
+    let centre = centre_name(w)?;
+    let clock = hhmm(w.now(), tz);
+    let came: Vec<(String, String)> = w
+        .prepare("SELECT a.member_id, m.name FROM attendance a JOIN members m ON m.id = a.member_id WHERE a.session_id = ?1 AND a.mark IN ('present','late','makeup','trial')")?
+        .query_map([session_id], |r| Ok((r.get("member_id")?, r.get("name")?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut queued = 0;
+    for (member_id, name) in came {
+        let already: bool = w.query_row(
+            "SELECT EXISTS(SELECT 1 FROM notices WHERE kind = 'departure' AND session_id = ?1 AND member_id = ?2)",
+            params![session_id, member_id],
+            |r| r.get(0),
+        )?;
+        if already {
+            continue;
+        }
+        let recipients = notify::guardians_of(w, &member_id)?;
+        let text = templates::render(w, "departure", &[("centre", centre.clone()), ("member", name.clone()), ("time", clock.clone()), ("group", s.group_name.clone())])?;
+        queued += notify::queue(w, &NewNotice { kind: "departure", member_id: Some(&member_id), lead_id: None, session_id: Some(session_id), text, dedupe_key: None }, &recipients)?;
+    }
+    Ok(queued)
+}
+
+pub(crate) fn roll_call_in(w: &mut WriteTx, session: &Session, tz: chrono_tz::Tz, session_id: &str, input: &RollCallInput) -> Result<RollCallResult> {
+    session.require(Action::TakeRollCall)?;
+    for m in &input.marks {
+        if !m.mark.is_empty() && Mark::parse(&m.mark).is_none() {
+            return Err(CoreError::invalid(Field::Mark, Rule::OneOf { allowed: Mark::ALL.iter().map(|m| m.as_str().to_string()).collect() }));
+        }
+        validate::optional_text(Field::Comment, &m.comment, 300)?;
+    }
+    let s = load_session(w, session_id)?;
+    own_session(session, &s)?;
+    if s.status == "cancelled" {
+        return Err(CoreError::Conflict(Conflict::SessionCancelled));
+    }
+    let (starts, ends) = session_window(&s, tz);
+    let now = w.now();
+    let marks_something = input.marks.iter().any(|m| !m.mark.is_empty()) || !input.trials.is_empty();
+    if marks_something && now < starts - chrono::Duration::minutes(EARLY_MINUTES) && input.confirm_early != Some(true) {
+        return Err(CoreError::Conflict(Conflict::NotStartedYet { date: s.date.clone(), start: s.start_time.clone() }));
+    }
+    // Marked during the class window: the arrival notice may say when.
+    let live = now >= starts - chrono::Duration::minutes(EARLY_MINUTES) && now <= ends + chrono::Duration::minutes(LIVE_AFTER_MINUTES);
+    // A child on leave marked anything else: the desk must have confirmed it.
+    let mut unconfirmed = vec![];
+    for m in &input.marks {
+        if m.mark.is_empty() || m.mark == "leave" || m.withdraw_leave == Some(true) {
+            continue;
+        }
+        if active_leave(w, &m.member_id, session_id)?.is_some() {
+            unconfirmed.push(crate::members::load_member(w, &m.member_id)?.name);
+        }
+    }
+    if !unconfirmed.is_empty() {
+        return Err(CoreError::Conflict(Conflict::OnLeave { names: unconfirmed }));
+    }
+    let centre = centre_name(w)?;
+    let clock = hhmm(now, tz);
+    let lang = templates::notice_lang(w)?;
+    let mut result = RollCallResult::default();
+    let mut lessons_moved = vec![];
+    for m in &input.marks {
+        let member = crate::members::load_member(w, &m.member_id)?;
+        // The leave the desk confirmed is withdrawn (kept, with who and when).
+        let withdrawn = if m.mark.is_empty() || m.mark == "leave" { None } else { withdraw_leave(w, &m.member_id, session_id)? };
+        let before: Option<(String, String, Option<String>, bool, String)> = w
+            .query_row(
+                "SELECT id, mark, contract_id, consumed, comment FROM attendance WHERE session_id = ?1 AND member_id = ?2",
+                params![session_id, m.member_id],
+                |r| Ok((r.get("id")?, r.get("mark")?, r.get("contract_id")?, r.get("consumed")?, r.get("comment")?)),
+            )
+            .optional()?;
+        let comment = m.comment.trim().to_string();
+        // Give back a lesson taken by a mark that no longer takes one.
+        let mut keep_consumed = None;
+        if let Some((_, old_mark, Some(contract), true, _)) = &before {
+            if consumes(&m.mark) && consumes(old_mark) {
+                keep_consumed = Some(contract.clone());
+            } else {
+                w.execute("UPDATE contracts SET lessons_used = lessons_used - 1, updated_at = ?2 WHERE id = ?1", params![contract, w.now_text()])?;
+                log_contract(w, contract, "restore_lesson")?;
+                result.lessons_restored += 1;
+                lessons_moved.push(m.member_id.clone());
+            }
+        }
+        let attended_before = before.as_ref().is_some_and(|b| consumes(&b.1));
+        if m.mark.is_empty() {
+            if let Some((id, ..)) = &before {
+                if attended_before {
+                    crate::points::take_back(w, id, "")?;
+                }
+                w.execute("DELETE FROM attendance WHERE id = ?1", [id])?;
+                w.log("attendance", id, "clear", Some(&m.member_id), &serde_json::json!({ "session_id": session_id, "member_id": m.member_id }))?;
+                result.saved += 1;
+            }
+            continue;
+        }
+        let (contract_id, consumed, no_contract) = match keep_consumed {
+            Some(k) => (Some(k), true, false),
+            None if consumes(&m.mark) => match valid_contracts(w, &m.member_id, &s.date)?.into_iter().next() {
+                Some(v) if v.lessons_left.is_some() => {
+                    w.execute("UPDATE contracts SET lessons_used = lessons_used + 1, updated_at = ?2 WHERE id = ?1", params![v.contract_id, w.now_text()])?;
+                    log_contract(w, &v.contract_id, "consume_lesson")?;
+                    result.lessons_consumed += 1;
+                    lessons_moved.push(m.member_id.clone());
+                    (Some(v.contract_id), true, false)
+                }
+                Some(v) => (Some(v.contract_id), false, false),
+                None => {
+                    result.no_contract.push(member.name.clone());
+                    (None, false, true)
+                }
+            },
+            None => (None, false, false),
+        };
+        let id = before.as_ref().map(|b| b.0.clone()).unwrap_or_else(crate::new_id);
+        w.execute(
+            "INSERT INTO attendance (id, session_id, member_id, mark, contract_id, consumed, no_contract, comment, marked_by, marked_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT(session_id, member_id) DO UPDATE SET mark = excluded.mark, contract_id = excluded.contract_id,
+                consumed = excluded.consumed, no_contract = excluded.no_contract, comment = excluded.comment,
+                marked_by = excluded.marked_by, marked_at = excluded.marked_at",
+            params![id, session_id, m.member_id, m.mark, contract_id, consumed, no_contract, comment, session.staff_id, w.now_text()],
+        )?;
+        let row = serde_json::json!({
+            "id": id, "session_id": session_id, "member_id": m.member_id, "mark": m.mark, "contract_id": contract_id,
+            "consumed": consumed, "no_contract": no_contract, "comment": comment, "date": s.date, "group_name": s.group_name,
+        });
+        w.log("attendance", &id, "mark", Some(&m.member_id), &row)?;
+        result.saved += 1;
+        match (attended_before, consumes(&m.mark)) {
+            (false, true) => crate::points::earn_for_attendance(w, &m.member_id, &id)?,
+            (true, false) => crate::points::take_back(w, &id, "")?,
+            _ => {}
+        }
+        let arrived_now = consumes(&m.mark) && !before.as_ref().is_some_and(|b| consumes(&b.1));
+        let recipients = notify::guardians_of(w, &m.member_id)?;
+        if let Some(leave_id) = &withdrawn {
+            // The family was told "no lesson is used": say what really happened.
+            let outcome = match (consumes(&m.mark), lang) {
+                (true, crate::Lang::ZhCn) => "已按出勤记录，本次扣 1 课时".to_string(),
+                (true, crate::Lang::En) => "marked as attended; one lesson is used".to_string(),
+                (false, _) => Mark::parse(&m.mark).map(|x| x.label(lang)).unwrap_or_default(),
+            };
+            let text = templates::render(
+                w,
+                "leave_withdrawn",
+                &[
+                    ("centre", centre.clone()),
+                    ("member", member.name.clone()),
+                    ("date", s.date.clone()),
+                    ("start", s.start_time.clone()),
+                    ("end", s.end_time.clone()),
+                    ("group", s.group_name.clone()),
+                    ("outcome", outcome),
+                ],
+            )?;
+            let key = format!("leave_withdrawn:{leave_id}");
+            result.notices_queued += notify::queue(
+                w,
+                &NewNotice { kind: "leave_withdrawn", member_id: Some(&m.member_id), lead_id: None, session_id: Some(session_id), text, dedupe_key: Some(key) },
+                &recipients,
+            )?;
+        } else if arrived_now {
+            // The time only when it is the time the child was there.
+            let (kind, values) = if live {
+                ("arrival", vec![("time", clock.clone()), ("room", s.room_name.clone())])
+            } else {
+                ("attended", vec![("date", s.date.clone())])
+            };
+            let mut values = values;
+            values.extend([
+                ("centre", centre.clone()),
+                ("member", member.name.clone()),
+                ("group", s.group_name.clone()),
+                ("start", s.start_time.clone()),
+                ("end", s.end_time.clone()),
+            ]);
+            let text = templates::render(w, kind, &values)?;
+            result.notices_queued += notify::queue(w, &NewNotice { kind, member_id: Some(&m.member_id), lead_id: None, session_id: Some(session_id), text, dedupe_key: None }, &recipients)?;
+        }
+        if !comment.is_empty() && before.as_ref().map(|b| b.4.as_str()) != Some(comment.as_str()) {
+            let text = templates::render(
+                w,
+                "comment",
+                &[("centre", centre.clone()), ("member", member.name.clone()), ("date", s.date.clone()), ("coach", s.coach_name.clone()), ("comment", comment.clone())],
+            )?;
+            result.notices_queued += notify::queue(w, &NewNotice { kind: "comment", member_id: Some(&m.member_id), lead_id: None, session_id: Some(session_id), text, dedupe_key: None }, &recipients)?;
+        }
+    }
+    for t in &input.trials {
+        let (lead_id, status): (Option<String>, String) = w
+            .query_row("SELECT lead_id, status FROM trial_requests WHERE id = ?1 AND session_id = ?2", params![t.trial_id, session_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .ok_or(CoreError::NotFound(Field::Trial))?;
+        if status != "approved" {
+            return Err(CoreError::Conflict(Conflict::TrialAlreadyDecided));
+        }
+        w.execute("UPDATE trial_requests SET attended = ?2 WHERE id = ?1", params![t.trial_id, t.attended])?;
+        let subject = lead_id.clone();
+        w.log("trial_request", &t.trial_id, if t.attended { "attended" } else { "missed" }, subject.as_deref(), &serde_json::json!({ "id": t.trial_id, "attended": t.attended }))?;
+        // Attending a trial moves the lead along the pipeline.
+        if let (Some(lead), true) = (lead_id, t.attended) {
+            let moved = w.execute(
+                "UPDATE leads SET status = 'trial', updated_at = ?2 WHERE id = ?1 AND status IN ('new','contacted','visit_booked','visited')",
+                params![lead, w.now_text()],
+            )?;
+            if moved > 0 {
+                let l: serde_json::Value = w.query_row("SELECT json_object('id', id, 'status', status) FROM leads WHERE id = ?1", [&lead], |r| {
+                    r.get::<_, String>(0).map(|s| serde_json::from_str(&s).unwrap_or_default())
+                })?;
+                w.log("lead", &lead, "set_status", Some(&lead), &l)?;
+            }
+        }
+        result.saved += 1;
+    }
+    // A package used up (or given a lesson back) may end (or restore) the
+    // member's enrolment: the status rule, in this transaction.
+    lessons_moved.sort();
+    lessons_moved.dedup();
+    for member_id in &lessons_moved {
+        crate::members::follow_contracts(w, member_id)?;
+    }
+    Ok(result)
 }
 
 /// Where leave can come from: the desk, by phone, on WeChat, the coach, or a parent's

@@ -39,6 +39,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0020_churn_flags.sql", include_str!("../migrations/0020_churn_flags.sql")),
     ("0021_group_messages.sql", include_str!("../migrations/0021_group_messages.sql")),
     ("0022_member_consultants.sql", include_str!("../migrations/0022_member_consultants.sql")),
+    ("0023_phones_and_requests.sql", include_str!("../migrations/0023_phones_and_requests.sql")),
 ];
 
 fn migrations() -> Vec<M<'static>> {
@@ -157,6 +158,9 @@ pub struct Core {
     /// Wrong passwords in a row per username (see `auth::login`). In memory: a restart
     /// forgets them, which costs an attacker a restart per five tries at the desk itself.
     pub(crate) login_failures: Mutex<std::collections::HashMap<String, crate::auth::LoginFailures>>,
+    /// The phone pairing code the desk shows, if one is open (devices.rs). In memory: a
+    /// restart closes it.
+    pub(crate) phone_pairing: Mutex<Option<crate::devices::PairingCode>>,
     /// Whether the file has passed its full check since it was opened (see `open_desk`).
     integrity: Mutex<Integrity>,
     /// `<db>.in-use` while the desk has the file open (see `open_desk`); removed when it
@@ -328,6 +332,7 @@ impl Core {
             clock,
             timezone: RwLock::new(chrono_tz::Asia::Shanghai),
             login_failures: Mutex::new(Default::default()),
+            phone_pairing: Mutex::new(None),
             integrity: Mutex::new(if check_first { Integrity::Sound } else { Integrity::Unchecked }),
             in_use_marker: None,
             desk_opened_at: None,

@@ -51,6 +51,7 @@ pub enum Field {
     Tiers, TierBasis, TierPeriod, TierName, TierThreshold, TierDiscount, TierWish, TierOwner, Holiday, HolidayName,
     VisitContent, Mood, NextStep, NextVisit, VisitPlan, VisitRule, VisitDays, AssignTo,
     ChurnFlag, Decision, SnoozeUntil, MessageBody, ReportMonths, ClassReminder, ReminderHours,
+    Device, DeviceName, Request, PairingCode,
 }
 
 impl Field {
@@ -166,6 +167,10 @@ impl Field {
             ReportMonths => ("统计月数", "Months in the period"),
             ClassReminder => ("上课提醒", "Class reminder"),
             ReminderHours => ("提前小时数", "Hours before"),
+            Device => ("手机设备", "Phone"),
+            DeviceName => ("设备名称", "Phone name"),
+            Request => ("请求编号", "Request id"),
+            PairingCode => ("配对码", "Pairing code"),
             TierName => ("等级名称", "Tier name"),
             TierThreshold => ("等级门槛", "Tier threshold"),
             TierDiscount => ("等级折扣（%）", "Tier discount (%)"),
@@ -428,6 +433,8 @@ pub enum Conflict {
     TrialAlreadyDecided,
     NotYourSession,
     SessionCancelled,
+    /// A request id seen before with another body (an id names one request).
+    RequestReused,
     AlreadyInGroup,
     /// A sheet was asked for a week without classes.
     NothingToPrint,
@@ -509,6 +516,7 @@ impl Conflict {
             Conflict::SeasonOverlaps => "season_overlaps",
             Conflict::TrialAlreadyDecided => "trial_already_decided",
             Conflict::NotYourSession => "not_your_session",
+            Conflict::RequestReused => "request_reused",
             Conflict::SessionCancelled => "session_cancelled",
             Conflict::AlreadyInGroup => "already_in_group",
             Conflict::NothingToPrint => "nothing_to_print",
@@ -572,6 +580,7 @@ impl Conflict {
             Conflict::SeasonOverlaps => lang.pick("与已有的季节课表时间重叠", "Overlaps another seasonal timetable"),
             Conflict::TrialAlreadyDecided => lang.pick("该试课申请已处理", "This trial request has already been decided"),
             Conflict::NotYourSession => lang.pick("这不是您的课", "This is not one of your sessions"),
+            Conflict::RequestReused => lang.pick("该请求编号已用于另一个请求，请重新提交", "This request id was already used for another request; send it again"),
             Conflict::SessionCancelled => lang.pick("该课节已取消", "This session is cancelled"),
             Conflict::AlreadyInGroup => lang.pick("该学员已在此班级", "This member is already in the class"),
             Conflict::BackupFolder { dir, detail } => match lang {
@@ -660,6 +669,12 @@ pub enum AuthFailure {
     /// The desk locked itself after being left idle: only the same staff member's
     /// password (or logging out) opens it again.
     Locked,
+    /// No pairing code is open (none shown, expired, used, or its tries used up).
+    PairingClosed,
+    /// A wrong pairing code; the code dies after its last try.
+    PairingCodeWrong { tries_left: u32 },
+    /// A phone that is not paired, or whose pairing the desk revoked.
+    DeviceUnknown,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -724,6 +739,9 @@ impl CoreError {
             CoreError::Auth(AuthFailure::AccountDisabled) => "auth.account_disabled".into(),
             CoreError::Auth(AuthFailure::TooManyAttempts { .. }) => "auth.too_many_attempts".into(),
             CoreError::Auth(AuthFailure::Locked) => "auth.locked".into(),
+            CoreError::Auth(AuthFailure::PairingClosed) => "auth.pairing_closed".into(),
+            CoreError::Auth(AuthFailure::PairingCodeWrong { .. }) => "auth.pairing_code_wrong".into(),
+            CoreError::Auth(AuthFailure::DeviceUnknown) => "auth.device_unknown".into(),
             CoreError::Conflict(c) => format!("conflict.{}", c.code()),
             CoreError::Db(_) => "internal.database".into(),
             CoreError::Damaged(_) => "database.damaged".into(),
@@ -762,6 +780,16 @@ impl CoreError {
                 Lang::En => format!("Too many wrong passwords in a row; try again in {retry_after_secs} s"),
             },
             CoreError::Auth(AuthFailure::Locked) => lang.pick("屏幕已锁定，请输入密码解锁", "The desk is locked; enter your password to unlock it"),
+            CoreError::Auth(AuthFailure::PairingClosed) => {
+                lang.pick("没有可用的配对码：请在前台电脑 设置 → 手机点名 中重新生成", "No pairing code is open: make a new one at the desk in Settings → Phone roll call")
+            }
+            CoreError::Auth(AuthFailure::PairingCodeWrong { tries_left }) => match lang {
+                Lang::ZhCn => format!("配对码错误，还可再试 {tries_left} 次"),
+                Lang::En => format!("Wrong pairing code; {tries_left} tries left"),
+            },
+            CoreError::Auth(AuthFailure::DeviceUnknown) => {
+                lang.pick("这部手机未配对或已被前台取消配对，请重新扫码配对", "This phone is not paired, or the desk revoked it; scan the pairing code again")
+            }
             CoreError::Conflict(c) => c.describe(lang),
             CoreError::Damaged(d) => match lang {
                 Lang::ZhCn => format!("数据库文件已损坏，不能再使用（{d}）。"),

@@ -443,21 +443,7 @@ impl Core {
 
     /// Marks a sale handed over, by the staff member who handed it over.
     pub fn goods_deliver(&self, session: &Session, sale_id: &str) -> Result<GoodsSale> {
-        session.require(Action::SellGoods)?;
-        self.write(session, |w| {
-            let sale = load_sale(w, sale_id)?;
-            if sale.delivered_at.is_some() {
-                return Err(CoreError::Conflict(Conflict::SaleAlreadyDelivered));
-            }
-            if sale.returned >= sale.quantity {
-                return Err(CoreError::Conflict(Conflict::SaleFullyReturned));
-            }
-            let staff = w.staff_id().unwrap_or_default().to_string();
-            w.execute("UPDATE goods_sales SET delivered_by = ?2, delivered_at = ?3 WHERE id = ?1", params![sale_id, staff, w.now_text()])?;
-            let sale = load_sale(w, sale_id)?;
-            w.log("goods_sale", sale_id, "deliver", sale.member_id.as_deref(), &sale)?;
-            Ok(sale)
-        })
+        self.write(session, |w| goods_deliver_in(w, session, sale_id))
     }
 
     /// Sales of a period (business dates), newest first; `undelivered` keeps only those
@@ -540,6 +526,22 @@ impl Core {
             Ok(rows)
         })
     }
+}
+
+pub(crate) fn goods_deliver_in(w: &mut WriteTx, session: &Session, sale_id: &str) -> Result<GoodsSale> {
+    session.require(Action::SellGoods)?;
+    let sale = load_sale(w, sale_id)?;
+    if sale.delivered_at.is_some() {
+        return Err(CoreError::Conflict(Conflict::SaleAlreadyDelivered));
+    }
+    if sale.returned >= sale.quantity {
+        return Err(CoreError::Conflict(Conflict::SaleFullyReturned));
+    }
+    let staff = w.staff_id().unwrap_or_default().to_string();
+    w.execute("UPDATE goods_sales SET delivered_by = ?2, delivered_at = ?3 WHERE id = ?1", params![sale_id, staff, w.now_text()])?;
+    let sale = load_sale(w, sale_id)?;
+    w.log("goods_sale", sale_id, "deliver", sale.member_id.as_deref(), &sale)?;
+    Ok(sale)
 }
 
 /// Goods in/out 物品进出 over a period, per item: stock at the start, purchases in, returns

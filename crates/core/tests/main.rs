@@ -22,6 +22,7 @@ mod member_numbers;
 mod money_follow_ups;
 mod migrations;
 mod payload_keys;
+mod phone_requests;
 mod notify;
 mod printing;
 mod referrals;

@@ -74,6 +74,7 @@ const PINNED: &[(&str, &str)] = &[
     ("0020_churn_flags.sql", "c803c85b379bebf3230b5e76a6231087af7004e7d6de3b1cacc3a7aaff2a7e36"),
     ("0021_group_messages.sql", "b0b544a436b17201376ca09ea37a8c12357f6fec0b367f22de2c70bc2a8efae9"),
     ("0022_member_consultants.sql", "2dd9cccb37ff87a85429215e4f8fdc66fd5037ec8e7f1ad71e07e9e1a3c64191"),
+    ("0023_phones_and_requests.sql", "cefa5eccfc486cb8e8d03630a9c99c21cde8c46c5b26767d00d82ae448ae7fc2"),
 ];
 
 #[test]

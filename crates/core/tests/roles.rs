@@ -1,6 +1,8 @@
 //! Role × command: every service call checks the role in the core. The table below is
 //! the specification; a denied pair must be refused with `forbidden` and change nothing.
 
+use centredesk_core::requests::RequestSource;
+use centredesk_protocol::requests::{Request, RequestBody};
 use crate::common;
 
 use centredesk_core::auth::NewStaff;
@@ -203,6 +205,17 @@ fn every_command_checks_the_role() {
         ("group_remove_member", desk.to_vec(), Box::new(|s| c.core.group_remove_member(s, &gm, Some("2030-01-01".into())).map(drop))),
         ("roll_call", vec![M, CL, CO], Box::new(|s| c.core.roll_call(s, sid, RollCallInput::default()).map(drop))),
         ("session_dismiss", vec![M, CL, CO], Box::new(|s| c.core.session_dismiss(s, sid).map(drop))),
+        ("apply_request", vec![M, CL, CO], Box::new(|s| {
+            let request = Request { request_id: format!("roles-{}", s.username), body: RequestBody::Dismiss { session_id: sid.clone() } };
+            c.core.apply_request(s, RequestSource::Portal, &request).map(drop)
+        })),
+        ("phone_today", all.to_vec(), Box::new(|s| c.core.phone_today(s).map(drop))),
+        ("phone_roster", all.to_vec(), Box::new(|s| c.core.phone_roster(s, sid).map(drop))),
+        ("phone_find_member", all.to_vec(), Box::new(|s| c.core.phone_find_member(s, "权限").map(drop))),
+        ("phone_pairing_open", vec![M], Box::new(|s| c.core.phone_pairing_open(s).map(drop))),
+        ("phone_pairing_close", vec![M], Box::new(|s| c.core.phone_pairing_close(s).map(drop))),
+        ("phone_devices", vec![M], Box::new(|s| c.core.phone_devices(s).map(drop))),
+        ("phone_device_revoke", vec![M], Box::new(|s| c.core.phone_device_revoke(s, "no-such-device").map(drop))),
         ("leave_request", all.to_vec(), Box::new(|s| c.core.leave_request(s, LeaveInput { member_id: mid.clone(), session_ids: vec![sid.clone()], via: "desk".into(), note: String::new() }).map(drop))),
         ("trial_request", desk.to_vec(), Box::new(|s| c.core.trial_request(s, TrialInput { session_id: sid.clone(), lead_id: Some(lid.clone()), member_id: None, note: String::new() }).map(drop))),
         ("trial_decide", vec![M, CO], Box::new(|s| c.core.trial_decide(s, &trial, true, "").map(drop))),

@@ -122,6 +122,12 @@ pub const CHANGES: &[ChangeKind] = &[
     },
     ChangeKind { entity: "payment", zh: "缴费", en: "payment", ops: &[("payment", "收款", "taken"), ("refund", "退费", "refunded"), ("reversal", "冲正", "reversed")] },
     ChangeKind {
+        entity: "phone_device",
+        zh: "手机设备",
+        en: "phone",
+        ops: &[("pair", "配对手机", "paired"), ("sign_in", "在手机上登录", "signed in on it"), ("revoke", "取消配对", "revoked")],
+    },
+    ChangeKind {
         entity: "points",
         zh: "积分",
         en: "points",
@@ -135,6 +141,7 @@ pub const CHANGES: &[ChangeKind] = &[
             ("reversal", "扣回", "taken back"),
         ],
     },
+    ChangeKind { entity: "request", zh: "远程请求", en: "request", ops: &[("accept", "已处理", "accepted"), ("refuse", "未通过", "refused")] },
     ChangeKind { entity: "return_visit", zh: "回访", en: "return visit", ops: &[("record", "登记回访", "recorded")] },
     ChangeKind { entity: "room", zh: "教室", en: "room", ops: &[("create", "新建", "added")] },
     ChangeKind { entity: "satisfaction", zh: "满意度", en: "satisfaction", ops: &[("record", "登记评分", "score recorded")] },

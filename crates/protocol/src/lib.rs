@@ -5,6 +5,9 @@
 //!   that makes a restored desk safe;
 //! - [`changes`]: every kind of change a desk's log can hold (entity and op names, with
 //!   their labels), which the desk refuses to write undeclared and head office folds;
+//! - [`requests`]: the one envelope for what a coach's phone or a parent asks the desk
+//!   to do (`{request_id, kind, payload}`) and the answer it keeps for each;
+//! - [`phone`]: what the desk's phone page shows a coach;
 //! - the payload versions below.
 //!
 //! Nothing here knows about a UI struct: what a desk logs is the row as the core stores
@@ -12,6 +15,8 @@
 //! golden file so a renamed field can never silently change the durable format.
 
 pub mod changes;
+pub mod phone;
+pub mod requests;
 pub mod sync;
 
 /// The version of the change-log payloads (`{"v": …, "data": …}`) a desk writes now.

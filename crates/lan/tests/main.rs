@@ -1,0 +1,242 @@
+//! The phone server for real: a demo centre on a real SQLite file, the server on
+//! 127.0.0.1:0, HTTP from a client that keeps its own cookies.
+
+use centredesk_core::demo::{DemoOptions, DEMO_PASSWORD};
+use centredesk_core::{Core, ManualClock};
+use chrono::{TimeZone, Utc};
+use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+struct Desk {
+    core: Arc<Core>,
+    clock: Arc<ManualClock>,
+    server: Option<centredesk_lan::LanServer>,
+    _dir: tempfile::TempDir,
+}
+
+/// A 60-member demo centre whose history ends at 08:00 on 2026-11-25 (Beijing), the
+/// clock at 08:00, the phone server running.
+fn desk() -> Desk {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("centre.db");
+    let until = Utc.with_ymd_and_hms(2026, 11, 25, 0, 0, 0).unwrap();
+    centredesk_core::demo::generate(&path, &DemoOptions::ending(60, 7, until)).unwrap();
+    let clock = ManualClock::new(until);
+    let core = Arc::new(Core::open_with_clock(&path, clock.clone()).unwrap());
+    let server = centredesk_lan::start(core.clone(), "127.0.0.1:0".parse().unwrap()).unwrap();
+    Desk { core, clock, server: Some(server), _dir: dir }
+}
+
+impl Desk {
+    fn base(&self) -> String {
+        format!("http://{}", self.server.as_ref().unwrap().addr())
+    }
+    fn admin(&self) -> centredesk_core::Session {
+        self.core.login("admin", DEMO_PASSWORD).unwrap()
+    }
+    fn code(&self) -> String {
+        self.core.phone_pairing_open(&self.admin()).unwrap().code
+    }
+    /// Moves the clock five minutes into a class.
+    fn into_class(&self, class: &Value) {
+        let local = chrono::NaiveDateTime::parse_from_str(&format!("{} {}", class["date"].as_str().unwrap(), class["start_time"].as_str().unwrap()), "%Y-%m-%d %H:%M").unwrap();
+        let at = chrono_tz::Asia::Shanghai.from_local_datetime(&local).unwrap().with_timezone(&Utc);
+        self.clock.set(at + chrono::Duration::minutes(5));
+    }
+}
+
+/// A phone: its own cookies, the Origin a browser on the desk's address would send.
+struct Phone {
+    base: String,
+    cookies: std::collections::BTreeMap<String, String>,
+    last_set_cookie: Vec<String>,
+}
+
+impl Phone {
+    fn new(desk: &Desk) -> Phone {
+        Phone { base: desk.base(), cookies: Default::default(), last_set_cookie: vec![] }
+    }
+
+    fn call(&mut self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        let mut req = ureq::request(method, &format!("{}{path}", self.base)).set("Cookie", &cookie).set("X-Lang", "en");
+        if method == "POST" {
+            req = req.set("Origin", &self.base);
+        }
+        let res = match body {
+            Some(b) => req.send_json(b),
+            None => req.call(),
+        };
+        let res = match res {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{method} {path}: {e}"),
+        };
+        self.last_set_cookie = res.all("set-cookie").iter().map(|s| s.to_string()).collect();
+        for c in &self.last_set_cookie {
+            let pair = c.split(';').next().unwrap();
+            let (k, v) = pair.split_once('=').unwrap();
+            if v.is_empty() {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_string(), v.to_string());
+            }
+        }
+        let status = res.status();
+        let text = res.into_string().unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    fn get(&mut self, path: &str) -> (u16, Value) {
+        self.call("GET", path, None)
+    }
+    fn post(&mut self, path: &str, body: Value) -> (u16, Value) {
+        self.call("POST", path, Some(body))
+    }
+
+    fn pair_and_sign_in(&mut self, desk: &Desk, username: &str) {
+        let (status, _) = self.post("/api/pair", json!({ "code": desk.code(), "device_name": "测试手机" }));
+        assert_eq!(status, 200);
+        let (status, body) = self.post("/api/sign-in", json!({ "username": username, "password": DEMO_PASSWORD }));
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
+/// A raw HTTP/1.1 exchange with any Host and Origin (a client library sets its own).
+fn raw(desk: &Desk, request: &str) -> String {
+    let mut s = std::net::TcpStream::connect(desk.server.as_ref().unwrap().addr()).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+/// The coach's first class of the day with children in it.
+fn coach_class(phone: &mut Phone) -> Value {
+    let (status, today) = phone.get("/api/today");
+    assert_eq!(status, 200, "{today}");
+    today["classes"].as_array().unwrap().iter().find(|c| c["expected"].as_i64().unwrap() >= 3).cloned().expect("a class with children")
+}
+
+#[test]
+fn pairing_gives_an_http_only_strict_cookie_and_wrong_codes_kill_the_code() {
+    let desk = desk();
+    let mut phone = Phone::new(&desk);
+    // Not paired: nothing but the pairing page.
+    assert_eq!(phone.get("/api/me").1["paired"], false);
+    assert_eq!(phone.get("/api/today").0, 401);
+    let code = desk.code();
+    let wrong = if code == "00000000" { "11111111" } else { "00000000" };
+    for _ in 0..4 {
+        let (status, body) = phone.post("/api/pair", json!({ "code": wrong }));
+        assert_eq!((status, body["code"].as_str()), (401, Some("auth.pairing_code_wrong")));
+    }
+    assert_eq!(phone.post("/api/pair", json!({ "code": wrong })).1["code"], "auth.pairing_closed");
+    assert_eq!(phone.post("/api/pair", json!({ "code": code })).1["code"], "auth.pairing_closed");
+    let (status, _) = phone.post("/api/pair", json!({ "code": desk.code(), "device_name": "教练手机" }));
+    assert_eq!(status, 200);
+    let set = phone.last_set_cookie.join("\n");
+    assert!(set.starts_with("cd_device=") && set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    assert_eq!(phone.get("/api/me").1["paired"], true);
+    assert_eq!(phone.get("/api/me").1["signed_in"], false);
+    // Wrong password, then the coach.
+    assert_eq!(phone.post("/api/sign-in", json!({ "username": "jiaolian1", "password": "nope" })).0, 401);
+    assert_eq!(phone.post("/api/sign-in", json!({ "username": "jiaolian1", "password": DEMO_PASSWORD })).0, 200);
+    assert!(phone.last_set_cookie[0].contains("HttpOnly") && phone.last_set_cookie[0].contains("SameSite=Strict"));
+    assert_eq!(phone.get("/api/me").1["staff_name"], "陈刚");
+}
+
+#[test]
+fn foreign_hosts_and_origins_are_refused_and_nothing_is_cached_or_shared() {
+    let desk = desk();
+    let port = desk.server.as_ref().unwrap().addr().port();
+    let rebound = raw(&desk, &format!("GET /api/me HTTP/1.1\r\nHost: evil.example:{port}\r\nConnection: close\r\n\r\n"));
+    assert!(rebound.starts_with("HTTP/1.1 421"), "{rebound}");
+    let ok = raw(&desk, &format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://evil.example\r\nConnection: close\r\n\r\n"));
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    let headers = ok.to_lowercase();
+    assert!(headers.contains("cache-control: no-store"));
+    assert!(!headers.contains("access-control-allow"), "no CORS: {ok}");
+    let body = r#"{"code":"12345678"}"#;
+    for origin in ["", "Origin: http://evil.example\r\n", "Origin: null\r\n"] {
+        let post = raw(
+            &desk,
+            &format!("POST /api/pair HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{origin}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()),
+        );
+        assert!(post.starts_with("HTTP/1.1 403"), "{origin:?}: {post}");
+    }
+    // The page, its script and both catalogues come from the desk itself.
+    let mut phone = Phone::new(&desk);
+    for path in ["/app.js", "/app.css", "/i18n/zh-CN.json", "/i18n/en.json", "/pair?code=1"] {
+        assert_eq!(phone.get(path).0, 200, "{path}");
+    }
+}
+
+#[test]
+fn a_coach_takes_roll_call_once_and_a_revoked_phone_is_refused_at_its_next_call() {
+    let desk = desk();
+    let mut phone = Phone::new(&desk);
+    phone.pair_and_sign_in(&desk, "jiaolian1");
+    let class = coach_class(&mut phone);
+    desk.into_class(&class);
+    let sid = class["session_id"].as_str().unwrap().to_string();
+    let (status, roster) = phone.get(&format!("/api/roster/{sid}"));
+    assert_eq!(status, 200);
+    let kids: Vec<&Value> = roster["children"].as_array().unwrap().iter().filter(|k| k["member_id"].is_string() && !k["on_leave"].as_bool().unwrap()).collect();
+    for k in &kids {
+        let phone = k["guardian_phone"].as_str().unwrap();
+        assert!(phone.starts_with("****") && phone.len() == 8, "masked: {phone}");
+    }
+    let marks: Vec<Value> = kids.iter().map(|k| json!({ "member_id": k["member_id"], "mark": "present", "seen": k["version"] })).collect();
+    let request = json!({ "request_id": "0193a1b2-1111-7000-8000-000000000001", "kind": "roll_call", "payload": { "session_id": sid, "marks": marks } });
+    let (status, first) = phone.post("/api/requests", request.clone());
+    assert_eq!((status, first["status"].as_str()), (200, Some("accepted")), "{first}");
+    assert_eq!(first["saved"].as_i64().unwrap(), kids.len() as i64);
+    let used: i64 = desk.core.roster(&desk.admin(), &sid).unwrap().entries.iter().filter(|e| e.mark.as_deref() == Some("present")).count() as i64;
+    assert_eq!(used, kids.len() as i64);
+    // A double tap, or a retry after a lost answer: the same answer, nothing again.
+    let (_, again) = phone.post("/api/requests", request);
+    assert_eq!(again, first);
+    // The coach sees only their own classes.
+    let other = desk.core.session_list(&desk.admin(), centredesk_core::timetable::SessionFilter { from_date: "2026-11-25".into(), to_date: "2026-11-25".into(), ..Default::default() })
+        .unwrap()
+        .into_iter()
+        .find(|s| s.coach_name != "陈刚")
+        .expect("another coach's class");
+    assert_eq!(phone.get(&format!("/api/roster/{}", other.id)).1["code"], "conflict.not_your_session");
+    // Revoked at the desk: refused at the very next call.
+    let device = desk.core.phone_devices(&desk.admin()).unwrap()[0].id.clone();
+    desk.core.phone_device_revoke(&desk.admin(), &device).unwrap();
+    let (status, body) = phone.get("/api/today");
+    assert_eq!((status, body["code"].as_str()), (401, Some("auth.device_unknown")));
+}
+
+#[test]
+fn a_phone_session_ends_at_midnight_and_when_the_coach_is_disabled() {
+    let desk = desk();
+    let mut phone = Phone::new(&desk);
+    phone.pair_and_sign_in(&desk, "jiaolian1");
+    assert_eq!(phone.get("/api/today").0, 200);
+    // 23:59 the same day in Beijing: still signed in; 00:00: signed out.
+    desk.clock.set(Utc.with_ymd_and_hms(2026, 11, 25, 15, 59, 0).unwrap());
+    assert_eq!(phone.get("/api/today").0, 200);
+    desk.clock.set(Utc.with_ymd_and_hms(2026, 11, 25, 16, 0, 0).unwrap());
+    assert_eq!(phone.get("/api/today").1["code"], "auth.not_logged_in");
+    // The device stays paired; the coach signs in again, and is then disabled.
+    phone.post("/api/sign-in", json!({ "username": "jiaolian1", "password": DEMO_PASSWORD }));
+    assert_eq!(phone.get("/api/today").0, 200);
+    let coach = desk.core.staff_list(&desk.admin()).unwrap().into_iter().find(|s| s.username == "jiaolian1").unwrap();
+    desk.core.staff_set_active(&desk.admin(), &coach.id, false).unwrap();
+    assert_eq!(phone.get("/api/today").1["code"], "auth.account_disabled");
+}
+
+#[test]
+fn a_stopped_server_closes_its_port() {
+    let mut desk = desk();
+    let addr = desk.server.as_ref().unwrap().addr();
+    assert!(std::net::TcpStream::connect(addr).is_ok());
+    desk.server.take().unwrap().stop();
+    assert!(std::net::TcpStream::connect(addr).is_err());
+}

@@ -1,0 +1,411 @@
+// The coach's phone page. Plain JS, no framework, no network beyond the desk itself.
+// Every word comes from /i18n/<lang>.json; data goes into the page as text, never HTML.
+"use strict";
+
+const state = { lang: "zh-CN", words: {}, me: null, today: null, roster: null, edits: {}, stale: new Set(), pending: null, notice: null };
+const MARK_CYCLE = ["present", "late", "absent"];
+
+function t(key, values) {
+  let s = state.words[key] || key;
+  for (const [k, v] of Object.entries(values || {})) s = s.split("{" + k + "}").join(String(v));
+  return s;
+}
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") e.className = v;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else if (v !== false && v != null) e.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) if (c != null && c !== false) e.append(c.nodeType ? c : document.createTextNode(String(c)));
+  return e;
+}
+
+// A request id from the browser's random source (crypto.randomUUID needs HTTPS; this does not).
+function requestId() {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+async function api(method, path, body) {
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      credentials: "same-origin",
+      cache: "no-store",
+      headers: Object.assign({ "X-Lang": state.lang }, body ? { "Content-Type": "application/json" } : {}),
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  } catch (e) {
+    throw { network: true, message: t("network_error") };
+  }
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw Object.assign({ status: res.status }, data);
+  return data;
+}
+
+async function loadWords(lang) {
+  state.lang = lang;
+  document.documentElement.lang = lang;
+  state.words = await fetch(`/i18n/${lang}.json`, { cache: "no-store" }).then((r) => r.json());
+  try { sessionStorage.setItem("lang", lang); } catch (e) { /* private mode */ }
+}
+
+function bar(title, back) {
+  const b = document.getElementById("bar");
+  b.replaceChildren(
+    back ? el("button", { type: "button", onclick: back, "aria-label": t("back") }, t("back")) : null,
+    el("h1", {}, title),
+    el("button", { type: "button", onclick: switchLang, "data-test": "lang" }, t("other_language")),
+    state.me && state.me.signed_in ? el("button", { type: "button", onclick: signOut }, t("sign_out")) : null,
+  );
+}
+
+function actions(...buttons) {
+  document.getElementById("actions").replaceChildren(...buttons);
+}
+
+function noticeBox() {
+  if (!state.notice) return null;
+  const n = el("div", { class: "notice" + (state.notice.error ? " error" : ""), role: "status" }, state.notice.text);
+  return n;
+}
+
+function say(text, error) {
+  state.notice = { text, error: !!error };
+}
+
+async function switchLang() {
+  await loadWords(state.lang === "zh-CN" ? "en" : "zh-CN");
+  render();
+}
+
+function render() {
+  if (!state.me || !state.me.paired) return renderPair();
+  if (!state.me.signed_in) return renderSignIn();
+  if (state.roster) return renderRoster();
+  return renderToday();
+}
+
+function failed(e) {
+  if (e.status === 401) {
+    state.roster = null;
+    return start(e.message);
+  }
+  say(e.message || t("network_error"), true);
+  render();
+}
+
+// ---- pairing and signing in
+
+function renderPair() {
+  bar(t("pair_title"));
+  actions();
+  const code = new URLSearchParams(location.search).get("code") || "";
+  const codeInput = el("input", { id: "code", inputmode: "numeric", autocomplete: "one-time-code", maxlength: "8", value: code });
+  const nameInput = el("input", { id: "device-name", maxlength: "60", placeholder: t("device_name_hint") });
+  const go = el("button", { class: "primary", type: "submit" }, t("pair"));
+  const form = el("form", { onsubmit: async (ev) => {
+    ev.preventDefault();
+    go.disabled = true;
+    try {
+      await api("POST", "/api/pair", { code: codeInput.value.trim(), device_name: nameInput.value.trim() });
+      history.replaceState(null, "", "/");
+      state.notice = null;
+      await start();
+    } catch (e) {
+      go.disabled = false;
+      say(e.message, true);
+      renderPair();
+    }
+  } },
+    el("p", { class: "muted" }, t("pair_help")),
+    el("label", { for: "code" }, t("pairing_code")), codeInput,
+    el("label", { for: "device-name" }, t("device_name")), nameInput,
+    go);
+  document.getElementById("main").replaceChildren(noticeBox(), form);
+}
+
+function renderSignIn() {
+  bar(t("sign_in_title"));
+  actions();
+  const user = el("input", { id: "username", autocomplete: "username", autocapitalize: "off" });
+  const pass = el("input", { id: "password", type: "password", autocomplete: "current-password" });
+  const go = el("button", { class: "primary", type: "submit" }, t("sign_in"));
+  const form = el("form", { onsubmit: async (ev) => {
+    ev.preventDefault();
+    go.disabled = true;
+    try {
+      await api("POST", "/api/sign-in", { username: user.value.trim(), password: pass.value });
+      state.notice = null;
+      await start();
+    } catch (e) {
+      go.disabled = false;
+      say(e.message, true);
+      renderSignIn();
+    }
+  } },
+    el("label", { for: "username" }, t("username")), user,
+    el("label", { for: "password" }, t("password")), pass,
+    go);
+  document.getElementById("main").replaceChildren(noticeBox(), form);
+}
+
+async function signOut() {
+  await api("POST", "/api/sign-out").catch(() => {});
+  state.roster = null;
+  state.today = null;
+  await start();
+}
+
+// ---- today's classes
+
+async function openToday() {
+  try {
+    state.today = await api("GET", "/api/today");
+    state.roster = null;
+    render();
+  } catch (e) {
+    failed(e);
+  }
+}
+
+function renderToday() {
+  const d = state.today;
+  bar(t("today_title", { name: d ? d.staff_name : "" }));
+  actions(el("button", { class: "secondary", type: "button", onclick: openToday }, t("refresh")));
+  const main = document.getElementById("main");
+  if (!d) return main.replaceChildren();
+  const list = d.classes.map((c) =>
+    el("button", { class: "row", type: "button", "data-session": c.session_id, onclick: () => openRoster(c.session_id) },
+      el("div", { class: "who" },
+        el("div", { class: "name" }, `${c.start_time}–${c.end_time} ${c.group_name}`),
+        el("div", { class: "muted" }, `${c.room_name} · ${c.coach_name}`),
+        el("div", { class: "counts" },
+          c.cancelled ? el("span", { class: "pill warn" }, t("cancelled")) : null,
+          el("span", { class: "pill" }, t("count_expected", { n: c.expected })),
+          c.on_leave ? el("span", { class: "pill leave" }, t("count_on_leave", { n: c.on_leave })) : null,
+          c.trials ? el("span", { class: "pill trial" }, t("count_trials", { n: c.trials })) : null,
+          el("span", { class: "pill" }, t("count_marked", { n: c.marked }))))));
+  main.replaceChildren(
+    noticeBox(),
+    el("p", { class: "fresh" }, t("fresh", { date: d.date, time: d.read_at })),
+    ...(list.length ? list : [el("div", { class: "card muted" }, t("no_classes"))]),
+  );
+}
+
+// ---- roll call
+
+async function openRoster(sessionId, keepNotice) {
+  try {
+    state.roster = await api("GET", `/api/roster/${encodeURIComponent(sessionId)}`);
+    state.edits = {};
+    if (!keepNotice) {
+      state.notice = null;
+      state.stale = new Set();
+    }
+    render();
+    window.scrollTo(0, 0);
+  } catch (e) {
+    failed(e);
+  }
+}
+
+function lineKey(k) {
+  return k.member_id || "trial:" + k.trial_id;
+}
+
+function current(k) {
+  return Object.assign({ mark: k.mark || "", comment: k.comment, attended: k.trial_attended, withdraw: false }, state.edits[lineKey(k)] || {});
+}
+
+function edit(k, change) {
+  state.edits[lineKey(k)] = Object.assign(current(k), change);
+  state.stale.delete(k.member_id);
+  renderRoster();
+}
+
+function changedLines() {
+  return state.roster.children.filter((k) => {
+    const c = current(k);
+    return k.member_id ? c.mark !== (k.mark || "") || c.comment !== k.comment : c.attended !== k.trial_attended;
+  });
+}
+
+function tap(k) {
+  const c = current(k);
+  if (!k.member_id) return edit(k, { attended: !c.attended });
+  if (k.on_leave && !c.withdraw && (c.mark === "" || c.mark === "leave")) {
+    if (!confirm(t("confirm_withdraw_leave", { name: k.name }))) return;
+    return edit(k, { mark: "present", withdraw: true });
+  }
+  const i = MARK_CYCLE.indexOf(c.mark);
+  edit(k, { mark: MARK_CYCLE[(i + 1) % MARK_CYCLE.length] });
+}
+
+function commentOn(k) {
+  const text = prompt(t("comment_prompt", { name: k.name }), current(k).comment);
+  if (text === null) return;
+  edit(k, { comment: text.trim().slice(0, 300), mark: current(k).mark || "present" });
+}
+
+function markLabel(k, c) {
+  if (!k.member_id) return c.attended ? t("mark_trial_attended") : t("mark_trial");
+  if (!c.mark) return k.on_leave ? t("mark_leave") : t("mark_none");
+  return t("mark_" + c.mark);
+}
+
+function renderRoster() {
+  const r = state.roster;
+  bar(`${r.class.start_time} ${r.class.group_name}`, () => { state.roster = null; openToday(); });
+  const changed = changedLines();
+  const save = el("button", { class: "primary", type: "button", disabled: changed.length === 0 && !state.pending, onclick: () => saveRollCall(false), "data-test": "save" },
+    state.pending ? t("retry") : t("save_n", { n: changed.length }));
+  const dismiss = el("button", { class: "secondary", type: "button", onclick: dismissClass, "data-test": "dismiss" }, t("dismiss"));
+  actions(dismiss, save);
+  const lines = r.children.map((k) => {
+    const c = current(k);
+    const isChanged = changed.includes(k);
+    const pills = [
+      k.trial ? el("span", { class: "pill trial" }, t("trial")) : null,
+      k.on_leave ? el("span", { class: "pill leave" }, t("on_leave")) : null,
+      k.member_id && (!k.covered || k.lessons_left === 0) ? el("span", { class: "pill warn" }, t("no_lessons_left")) : null,
+      k.member_id && k.covered && k.lessons_left != null && k.lessons_left > 0 && k.lessons_left <= 3 ? el("span", { class: "pill" }, t("lessons_left", { n: k.lessons_left })) : null,
+      k.birthday_today ? el("span", { class: "pill bday" }, t("birthday_today")) : null,
+      !k.expected && k.member_id && !k.trial ? el("span", { class: "pill" }, t("makeup")) : null,
+      state.stale.has(k.member_id) ? el("span", { class: "pill stale" }, t("changed_at_desk")) : null,
+    ];
+    return el("div", { style: "display:flex;gap:8px;align-items:stretch" },
+      el("button", { class: "row" + (isChanged ? " changed" : ""), type: "button", onclick: () => tap(k), "data-member": k.member_id || "", "data-trial": k.trial_id || "" },
+        el("div", { class: "who" },
+          el("div", { class: "name" }, k.name),
+          el("div", { class: "muted" }, [k.member_no, k.guardian_phone].filter(Boolean).join(" · ")),
+          el("div", { class: "counts" }, pills),
+          c.comment ? el("div", { class: "muted" }, "“" + c.comment + "”") : null),
+        el("span", { class: "mark " + (k.member_id ? c.mark || (k.on_leave ? "leave" : "") : c.attended ? "present" : "") }, markLabel(k, c))),
+      k.member_id ? el("button", { class: "comment-btn", type: "button", onclick: () => commentOn(k), "aria-label": t("comment") }, t("comment")) : null);
+  });
+  const search = el("input", { id: "makeup", placeholder: t("makeup_search_hint"), autocomplete: "off" });
+  const hits = el("div", { class: "hits" });
+  let timer = null;
+  search.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const q = search.value.trim();
+      if (!q) return hits.replaceChildren();
+      try {
+        const found = await api("GET", `/api/members?q=${encodeURIComponent(q)}`);
+        hits.replaceChildren(...found.map((m) => el("button", { class: "row", type: "button", onclick: () => addMakeup(m) },
+          el("div", { class: "who" }, el("div", { class: "name" }, m.name), el("div", { class: "muted" }, [m.member_no, m.guardian_phone].filter(Boolean).join(" · "))))));
+      } catch (e) {
+        failed(e);
+      }
+    }, 250);
+  });
+  document.getElementById("main").replaceChildren(
+    noticeBox(),
+    el("p", { class: "fresh" }, t("roster_fresh", { time: r.read_at, capacity: r.capacity, n: r.children.length })),
+    r.class.cancelled ? el("div", { class: "notice error" }, t("cancelled")) : null,
+    el("p", { class: "muted" }, t("tap_help")),
+    ...lines,
+    el("label", { for: "makeup" }, t("add_makeup")), search, hits,
+  );
+}
+
+function addMakeup(m) {
+  if (state.roster.children.some((k) => k.member_id === m.member_id)) return;
+  state.roster.children.push({
+    member_id: m.member_id, trial_id: null, name: m.name, member_no: m.member_no, guardian_phone: m.guardian_phone,
+    expected: false, on_leave: false, trial: false, trial_attended: false, mark: null, comment: "", version: "",
+    lessons_left: null, covered: true, birthday_today: false,
+  });
+  state.edits[m.member_id] = { mark: "present", comment: "", attended: false, withdraw: false };
+  renderRoster();
+}
+
+// One save = one request. A retry of the same save (no answer came) sends the same id,
+// so the desk applies it once; any change makes a new request.
+async function send(kind, payload) {
+  const key = JSON.stringify([kind, payload]);
+  if (!state.pending || state.pending.key !== key) state.pending = { key, id: requestId() };
+  const outcome = await api("POST", "/api/requests", { request_id: state.pending.id, kind, payload });
+  state.pending = null;
+  return outcome;
+}
+
+async function saveRollCall(confirmEarly) {
+  const r = state.roster;
+  const lines = changedLines();
+  const marks = lines.filter((k) => k.member_id).map((k) => {
+    const c = current(k);
+    return { member_id: k.member_id, mark: c.mark, comment: c.comment, seen: k.version, withdraw_leave: c.withdraw };
+  });
+  const trials = lines.filter((k) => !k.member_id).map((k) => ({ trial_id: k.trial_id, attended: current(k).attended }));
+  try {
+    const o = await send("roll_call", { session_id: r.class.session_id, marks, trials, confirm_early: confirmEarly });
+    if (o.status === "refused") {
+      if (o.code === "conflict.not_started_yet" && !confirmEarly && confirm(state.lang === "en" ? o.message_en : o.message_zh)) return saveRollCall(true);
+      say(state.lang === "en" ? o.message_en : o.message_zh, true);
+      return renderRoster();
+    }
+    state.stale = new Set(o.changed_at_desk);
+    let text = t("saved", { n: o.saved, lessons: o.lessons_consumed, notices: o.notices_queued });
+    if (o.changed_at_desk.length) text += " " + t("some_changed_at_desk", { n: o.changed_at_desk.length });
+    if (o.no_contract.length) text += " " + t("no_contract_names", { names: o.no_contract.join("、") });
+    say(text, o.changed_at_desk.length > 0);
+    await openRoster(r.class.session_id, true);
+  } catch (e) {
+    if (e.network) {
+      say(t("not_sent_retry"), true);
+      return renderRoster();
+    }
+    state.pending = null;
+    failed(e);
+  }
+}
+
+async function dismissClass() {
+  if (changedLines().length && !confirm(t("unsaved_confirm"))) return;
+  const r = state.roster;
+  try {
+    const o = await send("dismiss", { session_id: r.class.session_id });
+    if (o.status === "refused") say(state.lang === "en" ? o.message_en : o.message_zh, true);
+    else say(t("dismissed", { notices: o.notices_queued }));
+    renderRoster();
+  } catch (e) {
+    if (e.network) {
+      say(t("not_sent_retry"), true);
+      return renderRoster();
+    }
+    state.pending = null;
+    failed(e);
+  }
+}
+
+// ---- start
+
+async function start(message) {
+  try {
+    state.me = await api("GET", "/api/me");
+  } catch (e) {
+    state.me = null;
+    say(e.message || t("network_error"), true);
+  }
+  if (message) say(message, true);
+  if (state.me && state.me.signed_in) return openToday();
+  render();
+}
+
+(async () => {
+  let lang = null;
+  try { lang = sessionStorage.getItem("lang"); } catch (e) { /* private mode */ }
+  const wanted = new URLSearchParams(location.search).get("lang");
+  const fallback = (navigator.language || "").startsWith("en") ? "en" : "zh-CN";
+  await loadWords(wanted === "en" || wanted === "zh-CN" ? wanted : lang || fallback);
+  await start();
+})();

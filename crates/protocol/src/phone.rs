@@ -1,0 +1,98 @@
+//! What the desk's phone page (`crates/lan`) shows a coach on the mat: wire types of
+//! their own, built by `centredesk-core::phone` with the same read code as the desk's
+//! screens, holding only what the mat needs (a guardian's phone masked to its last four
+//! digits, no birthday beyond "today", no address).
+
+use serde::{Deserialize, Serialize};
+
+/// One class of the day as the phone lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhoneClass {
+    pub session_id: String,
+    pub group_name: String,
+    pub date: String,
+    pub start_time: String,
+    pub end_time: String,
+    pub room_name: String,
+    pub coach_name: String,
+    pub cancelled: bool,
+    /// Children in the class group that day.
+    pub expected: i64,
+    pub on_leave: i64,
+    pub trials: i64,
+    /// Lines with a mark already.
+    pub marked: i64,
+}
+
+/// The coach's day: their classes (every class for a clerk or a manager).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhoneToday {
+    /// The business date, in the centre's time zone.
+    pub date: String,
+    /// When this was read, "HH:MM" in the centre's time zone: the page says how fresh it is.
+    pub read_at: String,
+    pub staff_name: String,
+    pub classes: Vec<PhoneClass>,
+}
+
+/// One class's roll call as the phone shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhoneRoster {
+    pub class: PhoneClass,
+    pub capacity: i64,
+    pub read_at: String,
+    pub children: Vec<PhoneChild>,
+}
+
+/// One line of the roll call: a member of the class, a make-up, or a trial.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhoneChild {
+    /// None for a newcomer's trial (a lead, not yet a member).
+    pub member_id: Option<String>,
+    pub trial_id: Option<String>,
+    pub name: String,
+    pub member_no: Option<String>,
+    /// The guardian's phone masked to its last four digits (`****8002`).
+    pub guardian_phone: Option<String>,
+    /// In the class group on this date (others are make-ups or trials).
+    pub expected: bool,
+    pub on_leave: bool,
+    pub trial: bool,
+    pub trial_attended: bool,
+    pub mark: Option<String>,
+    pub comment: String,
+    /// What this line was read as: a change made on it carries it back (`MarkChange::seen`).
+    pub version: String,
+    /// Lessons left on the contracts valid that day (lesson packages).
+    pub lessons_left: Option<i64>,
+    /// Whether any contract covers the date (else "no lessons left — renew").
+    pub covered: bool,
+    pub birthday_today: bool,
+}
+
+/// A child found to add to a roll call as a make-up (name, pinyin, initials, phone tail).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhoneMember {
+    pub member_id: String,
+    pub name: String,
+    pub member_no: Option<String>,
+    pub guardian_phone: Option<String>,
+}
+
+/// Masks a phone number to its last four digits: `13800138002` → `****8002`.
+pub fn mask_phone(phone: &str) -> String {
+    let digits: Vec<char> = phone.chars().filter(|c| c.is_ascii_digit()).collect();
+    let tail: String = digits[digits.len().saturating_sub(4)..].iter().collect();
+    format!("****{tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn phones_keep_only_their_last_four_digits() {
+        assert_eq!(super::mask_phone("13800138002"), "****8002");
+        assert_eq!(super::mask_phone("138 0013 8002"), "****8002");
+        assert_eq!(super::mask_phone("12"), "****12");
+        assert_eq!(super::mask_phone(""), "****");
+    }
+}
