@@ -66,6 +66,8 @@ use centredesk_core::import::{ColumnMapping, ImportKind, ImportPreview, ImportRe
 use centredesk_core::export::ExportRequest;
 use centredesk_core::sync::{PushReport, SyncSettings, SyncState};
 use centredesk_core::reports::{AttendanceFilter, AttendanceReport, RevenueFilter, RevenueReport};
+use centredesk_core::devices::{PhoneDevice, PhoneServerSettings};
+use crate::phone::{PhonePairing, PhoneServerStatus};
 use crate::printing::{Delivery, ExportOutcome, PrintOutcome};
 use crate::{AppInfo, AppState, CmdResult, SupportFolder};
 use centredesk_core::{Core, CoreError, ErrorDto, Lang, Session};
@@ -276,6 +278,12 @@ commands! {
     backup_settings_set(input: BackupSettings) -> BackupStatus => staff |core, s, _| core.backup_settings_set(s, input);
     backup_now() -> BackupInfo => staff |core, s, _| core.backup_now(s);
     backup_restore(file_name: String) -> BackupInfo => shell |ctx| ctx.state.restore_backup(&file_name);
+    phone_server_status() -> PhoneServerStatus => shell |ctx| ctx.state.phone_server_status();
+    phone_server_set(input: PhoneServerSettings) -> PhoneServerStatus => shell |ctx| ctx.state.phone_server_set(input);
+    phone_pairing_open() -> PhonePairing => shell |ctx| ctx.state.phone_pairing_open();
+    phone_pairing_close() -> () => staff |core, s, _| core.phone_pairing_close(s);
+    phone_devices() -> Vec<PhoneDevice> => staff |core, s, _| core.phone_devices(s);
+    phone_device_revoke(device_id: String) -> PhoneDevice => staff |core, s, _| core.phone_device_revoke(s, &device_id);
     database_export() -> Option<String> => shell |ctx| ctx.state.export_database(ctx.app);
     chart_picture_save(title: String, png: Vec<u8>, action: Delivery) -> ExportOutcome => shell |ctx| ctx.save_picture(action, &title, &png);
     export_csv(request: ExportRequest, action: Delivery) -> ExportOutcome => shell |ctx| ctx.export(action, |core, s, lang| core.export_csv(s, &request, lang));

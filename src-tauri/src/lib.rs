@@ -7,6 +7,7 @@
 
 mod background;
 mod commands;
+mod phone;
 mod printing;
 mod recovery;
 mod single_instance;
@@ -24,7 +25,7 @@ use ts_rs::TS;
 pub use commands::NAMES as COMMANDS;
 
 pub struct AppState {
-    core: Core,
+    core: Arc<Core>,
     session: Mutex<Option<Session>>,
     /// The desk locked itself when idle: the session stays (and the screen behind the
     /// lock keeps its state) but every staff call is refused until `desk_unlock`.
@@ -33,6 +34,8 @@ pub struct AppState {
     prefs_path: PathBuf,
     /// Wakes or stops the background head-office pusher.
     pusher: Arc<PusherControl>,
+    /// The coach's phone server, when Settings → 手机点名 has it on (phone.rs).
+    phone: phone::PhoneServer,
 }
 
 type CmdResult<T> = Result<T, ErrorDto>;
@@ -240,7 +243,10 @@ pub(crate) fn start_desk(app: &AppHandle, core: Core) -> Result<(), String> {
         if core.integrity() == centredesk_core::Integrity::Sound { "first" } else { "after opening" },
         since_start_ms()
     );
-    app.manage(AppState { core, session: Mutex::new(None), locked: Mutex::new(false), lang: Mutex::new(lang), prefs_path, pusher: pusher.clone() });
+    let core = Arc::new(core);
+    app.manage(AppState { core, session: Mutex::new(None), locked: Mutex::new(false), lang: Mutex::new(lang), prefs_path, pusher: pusher.clone(), phone: Default::default() });
+    let state = app.state::<AppState>();
+    state.phone.apply(&state.core);
     background::start(app, pusher);
     Ok(())
 }

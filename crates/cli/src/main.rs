@@ -147,6 +147,14 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         since_line: usize,
     },
+    /// The coach's phone server over this database (what Settings → 手机点名 starts in
+    /// the desk app), until killed: prints its address and a pairing code opened as
+    /// --user (a manager). For trying the phone pages and for the end-to-end tests.
+    PhoneServe {
+        /// The address to listen on; the desk app's default port is 8765.
+        #[arg(long, default_value = "127.0.0.1:8765")]
+        listen: std::net::SocketAddr,
+    },
     /// Head-office sync: register this desk, push now, show where it stands.
     #[command(subcommand)]
     Sync(SyncCommand),
@@ -349,6 +357,19 @@ fn run(cli: Cli) -> Result<(), CoreError> {
                 started.elapsed().as_secs_f64(),
                 centredesk_core::demo::DEMO_PASSWORD
             );
+        }
+        Command::PhoneServe { listen } => {
+            let core = std::sync::Arc::new(open(&db)?);
+            let manager = session(&core, &cli.user, &cli.password)?;
+            let server = centredesk_lan::start(core.clone(), listen).map_err(|e| CoreError::Internal(format!("cannot listen on {listen}: {e}")))?;
+            let offer = core.phone_pairing_open(&manager)?;
+            println!("http://{}/pair?code={}", server.addr(), offer.code);
+            println!("{} {}", offer.code, offer.expires_at);
+            use std::io::Write;
+            let _ = std::io::stdout().flush();
+            loop {
+                std::thread::park();
+            }
         }
         Command::Check { json } => {
             let lang = Lang::parse(&cli.lang);

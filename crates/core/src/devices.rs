@@ -226,3 +226,44 @@ impl Core {
         })
     }
 }
+
+/// The port the phone server listens on unless the manager picks another.
+pub const DEFAULT_PORT: i64 = 8765;
+
+/// Whether the desk app runs its phone server, and on which port (Settings → 手机点名).
+/// Off by default: phones on the same Wi-Fi reach it once it is on.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, TS, PartialEq)]
+#[ts(export)]
+pub struct PhoneServerSettings {
+    pub enabled: bool,
+    pub port: i64,
+}
+
+fn load_server_settings(c: &Connection) -> Result<PhoneServerSettings> {
+    Ok(PhoneServerSettings {
+        enabled: crate::settings::get(c, "phone_server_enabled")?.as_deref() == Some("true"),
+        port: crate::settings::get(c, "phone_server_port")?.and_then(|p| p.parse().ok()).unwrap_or(DEFAULT_PORT),
+    })
+}
+
+impl Core {
+    /// What the shell reads at start (no session: the server starts with the app).
+    pub fn phone_server_settings(&self) -> Result<PhoneServerSettings> {
+        self.read(load_server_settings)
+    }
+
+    pub fn phone_server_settings_set(&self, session: &Session, input: PhoneServerSettings) -> Result<PhoneServerSettings> {
+        session.require(Action::EditSettings)?;
+        validate::int_in(Field::Port, input.port, 1024, 65535)?;
+        self.write(session, |w| {
+            let old = load_server_settings(w)?;
+            if old.enabled != input.enabled {
+                crate::settings::put(w, "phone_server_enabled", if input.enabled { "true" } else { "false" })?;
+            }
+            if old.port != input.port {
+                crate::settings::put(w, "phone_server_port", &input.port.to_string())?;
+            }
+            load_server_settings(w)
+        })
+    }
+}

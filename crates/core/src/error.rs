@@ -435,6 +435,8 @@ pub enum Conflict {
     SessionCancelled,
     /// A request id seen before with another body (an id names one request).
     RequestReused,
+    /// Pairing a phone while the phone server is off (or could not start).
+    PhoneServerOff,
     AlreadyInGroup,
     /// A sheet was asked for a week without classes.
     NothingToPrint,
@@ -517,6 +519,7 @@ impl Conflict {
             Conflict::TrialAlreadyDecided => "trial_already_decided",
             Conflict::NotYourSession => "not_your_session",
             Conflict::RequestReused => "request_reused",
+            Conflict::PhoneServerOff => "phone_server_off",
             Conflict::SessionCancelled => "session_cancelled",
             Conflict::AlreadyInGroup => "already_in_group",
             Conflict::NothingToPrint => "nothing_to_print",
@@ -580,6 +583,7 @@ impl Conflict {
             Conflict::SeasonOverlaps => lang.pick("与已有的季节课表时间重叠", "Overlaps another seasonal timetable"),
             Conflict::TrialAlreadyDecided => lang.pick("该试课申请已处理", "This trial request has already been decided"),
             Conflict::NotYourSession => lang.pick("这不是您的课", "This is not one of your sessions"),
+            Conflict::PhoneServerOff => lang.pick("请先开启手机点名", "Turn phone roll call on first"),
             Conflict::RequestReused => lang.pick("该请求编号已用于另一个请求，请重新提交", "This request id was already used for another request; send it again"),
             Conflict::SessionCancelled => lang.pick("该课节已取消", "This session is cancelled"),
             Conflict::AlreadyInGroup => lang.pick("该学员已在此班级", "This member is already in the class"),

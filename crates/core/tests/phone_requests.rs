@@ -261,3 +261,18 @@ fn the_phone_shows_a_coach_their_own_classes_with_masked_phones() {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].guardian_phone.as_deref(), Some("****0001"));
 }
+
+#[test]
+fn the_phone_server_is_off_by_default_and_its_port_is_checked() {
+    use centredesk_core::devices::PhoneServerSettings;
+    let c = common::centre();
+    assert_eq!(c.core.phone_server_settings().unwrap(), PhoneServerSettings { enabled: false, port: 8765 });
+    for port in [0, 80, 1023, 65536] {
+        let e = c.core.phone_server_settings_set(&c.admin, PhoneServerSettings { enabled: true, port }).unwrap_err();
+        assert_eq!(e.field(), Some(centredesk_core::error::Field::Port), "{port}");
+    }
+    assert_eq!(c.core.phone_server_settings().unwrap().enabled, false);
+    let on = c.core.phone_server_settings_set(&c.admin, PhoneServerSettings { enabled: true, port: 9000 }).unwrap();
+    assert_eq!(on, PhoneServerSettings { enabled: true, port: 9000 });
+    assert_eq!(c.core.phone_server_settings().unwrap(), on);
+}

@@ -120,6 +120,23 @@ pub fn start(core: Arc<Core>, addr: SocketAddr) -> std::io::Result<LanServer> {
     Ok(LanServer { addr, stop: Some(tx), thread: Some(thread) })
 }
 
+/// This machine's IPv4 addresses a phone on the same network can reach (not loopback),
+/// private ones (the centre's Wi-Fi) first: what the pairing URL and QR code name.
+pub fn lan_addresses() -> Vec<std::net::IpAddr> {
+    let mut found: Vec<std::net::Ipv4Addr> = if_addrs::get_if_addrs()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|i| !i.is_loopback())
+        .filter_map(|i| match i.ip() {
+            std::net::IpAddr::V4(v4) if !v4.is_link_local() && !v4.is_unspecified() => Some(v4),
+            _ => None,
+        })
+        .collect();
+    found.sort_by_key(|ip| (!ip.is_private(), *ip));
+    found.dedup();
+    found.into_iter().map(std::net::IpAddr::V4).collect()
+}
+
 fn router(core: Arc<Core>, port: u16) -> Router {
     let lan = Lan { core, port, sessions: Arc::new(Mutex::new(HashMap::new())) };
     Router::new()

@@ -56,9 +56,14 @@ async function loadWords(lang) {
   try { sessionStorage.setItem("lang", lang); } catch (e) { /* private mode */ }
 }
 
+// replaceChildren with the nodes given, leaving out the absent ones (null would be text).
+function put(node, ...kids) {
+  node.replaceChildren(...kids.flat().filter((k) => k != null && k !== false));
+}
+
 function bar(title, back) {
   const b = document.getElementById("bar");
-  b.replaceChildren(
+  put(b,
     back ? el("button", { type: "button", onclick: back, "aria-label": t("back") }, t("back")) : null,
     el("h1", {}, title),
     el("button", { type: "button", onclick: switchLang, "data-test": "lang" }, t("other_language")),
@@ -67,7 +72,7 @@ function bar(title, back) {
 }
 
 function actions(...buttons) {
-  document.getElementById("actions").replaceChildren(...buttons);
+  put(document.getElementById("actions"), ...buttons);
 }
 
 function noticeBox() {
@@ -128,7 +133,7 @@ function renderPair() {
     el("label", { for: "code" }, t("pairing_code")), codeInput,
     el("label", { for: "device-name" }, t("device_name")), nameInput,
     go);
-  document.getElementById("main").replaceChildren(noticeBox(), form);
+  put(document.getElementById("main"), noticeBox(), form);
 }
 
 function renderSignIn() {
@@ -153,7 +158,7 @@ function renderSignIn() {
     el("label", { for: "username" }, t("username")), user,
     el("label", { for: "password" }, t("password")), pass,
     go);
-  document.getElementById("main").replaceChildren(noticeBox(), form);
+  put(document.getElementById("main"), noticeBox(), form);
 }
 
 async function signOut() {
@@ -180,7 +185,7 @@ function renderToday() {
   bar(t("today_title", { name: d ? d.staff_name : "" }));
   actions(el("button", { class: "secondary", type: "button", onclick: openToday }, t("refresh")));
   const main = document.getElementById("main");
-  if (!d) return main.replaceChildren();
+  if (!d) return put(main);
   const list = d.classes.map((c) =>
     el("button", { class: "row", type: "button", "data-session": c.session_id, onclick: () => openRoster(c.session_id) },
       el("div", { class: "who" },
@@ -192,7 +197,7 @@ function renderToday() {
           c.on_leave ? el("span", { class: "pill leave" }, t("count_on_leave", { n: c.on_leave })) : null,
           c.trials ? el("span", { class: "pill trial" }, t("count_trials", { n: c.trials })) : null,
           el("span", { class: "pill" }, t("count_marked", { n: c.marked }))))));
-  main.replaceChildren(
+  put(main,
     noticeBox(),
     el("p", { class: "fresh" }, t("fresh", { date: d.date, time: d.read_at })),
     ...(list.length ? list : [el("div", { class: "card muted" }, t("no_classes"))]),
@@ -280,7 +285,7 @@ function renderRoster() {
       !k.expected && k.member_id && !k.trial ? el("span", { class: "pill" }, t("makeup")) : null,
       state.stale.has(k.member_id) ? el("span", { class: "pill stale" }, t("changed_at_desk")) : null,
     ];
-    return el("div", { style: "display:flex;gap:8px;align-items:stretch" },
+    return el("div", { class: "line" },
       el("button", { class: "row" + (isChanged ? " changed" : ""), type: "button", onclick: () => tap(k), "data-member": k.member_id || "", "data-trial": k.trial_id || "" },
         el("div", { class: "who" },
           el("div", { class: "name" }, k.name),
@@ -307,7 +312,7 @@ function renderRoster() {
       }
     }, 250);
   });
-  document.getElementById("main").replaceChildren(
+  put(document.getElementById("main"), 
     noticeBox(),
     el("p", { class: "fresh" }, t("roster_fresh", { time: r.read_at, capacity: r.capacity, n: r.children.length })),
     r.class.cancelled ? el("div", { class: "notice error" }, t("cancelled")) : null,

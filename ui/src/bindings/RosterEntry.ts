@@ -16,4 +16,9 @@ lessons_remaining: number | null,
 /**
  * Whether any contract (lessons or term) covers this date.
  */
-covered: boolean, };
+covered: boolean, 
+/**
+ * What the line was read as (its mark, when marked, its leave): a phone's change
+ * carries it back, and a line the desk changed since is not overwritten.
+ */
+version: string, };

@@ -1,0 +1,132 @@
+//! The desk's side of the coach's phone (Settings → 手机点名): the phone server
+//! (`centredesk-lan`) started and stopped with the manager's setting and with the app,
+//! and the pairing code with its QR code.
+//!
+//! It listens on every interface (`0.0.0.0`), since phones on the centre's Wi-Fi must
+//! reach it; `CENTREDESK_PHONE_BIND` (an IP address) overrides that, and the end-to-end
+//! tests set it to 127.0.0.1 so nothing they start is reachable from outside.
+
+use crate::{AppState, CmdResult};
+use centredesk_core::auth::Action;
+use centredesk_core::devices::{PairingOffer, PhoneServerSettings};
+use centredesk_core::{Core, CoreError};
+use centredesk_lan::LanServer;
+use serde::Serialize;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use ts_rs::TS;
+
+/// The running server and the last problem starting it.
+#[derive(Default)]
+pub(crate) struct PhoneServer {
+    running: Mutex<Option<LanServer>>,
+    problem: Mutex<Option<String>>,
+}
+
+/// Where the phone server stands, as Settings shows it.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct PhoneServerStatus {
+    pub settings: PhoneServerSettings,
+    pub running: bool,
+    /// The addresses phones open (`http://192.168.1.20:8765`).
+    pub urls: Vec<String>,
+    /// Why it is not running although it is on (the port is taken, …).
+    pub problem: Option<String>,
+}
+
+/// A pairing code as the desk shows it: the code, the address with it, and its QR code.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct PhonePairing {
+    pub offer: PairingOffer,
+    pub url: String,
+    /// The QR code of `url`, as an SVG document.
+    pub qr_svg: String,
+}
+
+fn bind_ip() -> IpAddr {
+    std::env::var("CENTREDESK_PHONE_BIND").ok().and_then(|s| s.parse().ok()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+impl PhoneServer {
+    /// Starts, restarts (another port) or stops the server as the settings say.
+    pub(crate) fn apply(&self, core: &Arc<Core>) {
+        let settings = match core.phone_server_settings() {
+            Ok(s) => s,
+            Err(e) => {
+                log::error!("phone server settings: {e}");
+                return;
+            }
+        };
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        let wanted = SocketAddr::new(bind_ip(), settings.port as u16);
+        let same = running.as_ref().is_some_and(|r| r.addr().port() == wanted.port());
+        if settings.enabled && same {
+            return;
+        }
+        if let Some(old) = running.take() {
+            old.stop();
+        }
+        *self.problem.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        if settings.enabled {
+            match centredesk_lan::start(core.clone(), wanted) {
+                Ok(server) => {
+                    log::info!("phone server listening on {}", server.addr());
+                    *running = Some(server);
+                }
+                Err(e) => {
+                    log::error!("phone server cannot listen on {wanted}: {e}");
+                    *self.problem.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                }
+            }
+        }
+    }
+
+    fn urls(&self) -> Vec<String> {
+        let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(addr) = running.as_ref().map(LanServer::addr) else { return vec![] };
+        let ips = if addr.ip().is_unspecified() { centredesk_lan::lan_addresses() } else { vec![addr.ip()] };
+        ips.into_iter().map(|ip| format!("http://{}", SocketAddr::new(ip, addr.port()))).collect()
+    }
+
+    fn status(&self, core: &Core) -> centredesk_core::Result<PhoneServerStatus> {
+        Ok(PhoneServerStatus {
+            settings: core.phone_server_settings()?,
+            running: self.running.lock().unwrap_or_else(|p| p.into_inner()).is_some(),
+            urls: self.urls(),
+            problem: self.problem.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        })
+    }
+}
+
+fn qr_svg(text: &str) -> centredesk_core::Result<String> {
+    let code = qrcode::QrCode::new(text.as_bytes()).map_err(|e| CoreError::Internal(e.to_string()))?;
+    Ok(code.render::<qrcode::render::svg::Color>().min_dimensions(220, 220).build())
+}
+
+impl AppState {
+    pub(crate) fn phone_server_status(&self) -> CmdResult<PhoneServerStatus> {
+        self.as_staff(|core, s| {
+            s.require(Action::EditSettings)?;
+            self.phone.status(core)
+        })
+    }
+
+    pub(crate) fn phone_server_set(&self, input: PhoneServerSettings) -> CmdResult<PhoneServerStatus> {
+        self.as_staff(|core, s| core.phone_server_settings_set(s, input))?;
+        self.phone.apply(&self.core);
+        self.phone_server_status()
+    }
+
+    /// A new pairing code, with the address a phone opens and its QR code.
+    pub(crate) fn phone_pairing_open(&self) -> CmdResult<PhonePairing> {
+        let urls = self.phone.urls();
+        self.as_staff(|core, s| {
+            let Some(base) = urls.first() else { return Err(CoreError::Conflict(centredesk_core::error::Conflict::PhoneServerOff)) };
+            let offer = core.phone_pairing_open(s)?;
+            let url = format!("{base}/pair?code={}", offer.code);
+            Ok(PhonePairing { qr_svg: qr_svg(&url)?, url, offer })
+        })
+    }
+}

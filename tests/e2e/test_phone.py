@@ -1,0 +1,181 @@
+"""The coach's phone 教练手机端 in a real Chromium, phone-sized, against the real phone
+server (`centredesk phone-serve`, the server the desk app runs) over a demo centre:
+pair with the code, sign in as the coach, take roll call for the coach's class (one
+late, one absent, a make-up added by initials, a comment), send it, retry it, class
+over — and the database holds what the desk would have written."""
+
+import datetime
+import json
+import sqlite3
+import subprocess
+import time
+
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from conftest import ARTIFACTS, CENTRE_TZ, CLI, centre_today, cli
+
+
+def phone(width: int, height: int = 844):
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--lang=zh-CN"):
+        options.add_argument(arg)
+    options.add_experimental_option("prefs", {"intl.accept_languages": "zh-CN,zh"})
+    options.add_experimental_option("mobileEmulation", {"deviceMetrics": {"width": width, "height": height, "pixelRatio": 2}})
+    return webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path="/usr/bin/chromedriver"))
+
+
+class Shots:
+    def __init__(self, name):
+        self.name, self.n = name, 0
+
+    def __call__(self, driver, label):
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.n += 1
+        time.sleep(0.3)
+        driver.save_screenshot(str(ARTIFACTS / f"{self.name}-{self.n:02d}-{label}.png"))
+        # Nothing wider than the phone: no sideways scrolling.
+        wide = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        assert wide <= 0, f"{label}: {wide} px wider than the screen"
+
+
+def wait(driver, css, timeout=15):
+    WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: any(e.is_displayed() for e in d.find_elements(By.CSS_SELECTOR, css)))
+    return [e for e in driver.find_elements(By.CSS_SELECTOR, css) if e.is_displayed()][0]
+
+
+def tap(driver, css):
+    """A thumb's tap: the element scrolled clear of the sticky bars first."""
+    e = driver.find_element(By.CSS_SELECTOR, css)
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", e)
+    e.click()
+
+
+def wait_text(driver, css, text, timeout=15):
+    WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: any(text in e.text for e in d.find_elements(By.CSS_SELECTOR, css)))
+
+
+@pytest.fixture
+def centre(tmp_path):
+    """A 200-member demo centre and jiaolian1's class of the centre's day, with the
+    phone server running five minutes into it."""
+    db = tmp_path / "phone.db"
+    cli("--db", str(db), "demo", "--members", "200", "--seed", "5")
+    raw = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    day = centre_today().isoformat()
+    session_id, start = raw.execute(
+        """SELECT s.id, s.start_time FROM class_sessions s JOIN staff st ON st.id = s.coach_id
+           WHERE s.date = ? AND st.username = 'jiaolian1' AND s.status = 'scheduled'
+           ORDER BY (SELECT COUNT(*) FROM group_members gm WHERE gm.group_id = s.group_id) DESC LIMIT 1""",
+        (day,),
+    ).fetchone()
+    at = datetime.datetime.fromisoformat(f"{day}T{start}").replace(tzinfo=CENTRE_TZ) + datetime.timedelta(minutes=5)
+    clock = at.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    server = subprocess.Popen(
+        [str(CLI), "--db", str(db), "--clock", clock, "--user", "admin", "--password", "demo1234", "phone-serve", "--listen", "127.0.0.1:0"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        url = server.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), url
+        yield {"db": db, "url": url, "session_id": session_id, "raw": raw}
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+        raw.close()
+
+
+def test_a_coach_takes_roll_call_on_the_phone(centre):
+    raw = centre["raw"]
+    sid = centre["session_id"]
+    d = phone(390)
+    shot = Shots("test_a_coach_takes_roll_call_on_the_phone")
+    try:
+        d.get(centre["url"])
+        code = wait(d, "#code")
+        assert len(code.get_attribute("value")) == 8
+        shot(d, "pair-zh-390")
+        d.find_element(By.CSS_SELECTOR, "#device-name").send_keys("陈教练的手机")
+        d.find_element(By.CSS_SELECTOR, "button.primary").click()
+        wait(d, "#username").send_keys("jiaolian1")
+        d.find_element(By.CSS_SELECTOR, "#password").send_keys("demo1234")
+        shot(d, "sign-in-zh-390")
+        d.find_element(By.CSS_SELECTOR, "button.primary").click()
+        wait(d, f'button[data-session="{sid}"]')
+        wait_text(d, "p.fresh", "数据更新于")
+        shot(d, "today-zh-390")
+        d.find_element(By.CSS_SELECTOR, f'button[data-session="{sid}"]').click()
+        wait(d, "button[data-member]")
+        rows = [r for r in d.find_elements(By.CSS_SELECTOR, "button.row[data-member]") if r.get_attribute("data-member")]
+        shot(d, "roster-zh-390")
+        # Everyone present, the second late (two taps), the third absent (three taps).
+        on_leave = {m for (m,) in raw.execute("SELECT member_id FROM leave_requests WHERE session_id = ? AND withdrawn_at IS NULL", (sid,))}
+        members = [r.get_attribute("data-member") for r in rows if r.get_attribute("data-member") not in on_leave]
+        assert len(members) >= 12, f"a class of {len(members)}"
+        taps = {members[1]: 2, members[2]: 3}
+        for m in members:
+            for _ in range(taps.get(m, 1)):
+                tap(d, f'button[data-member="{m}"]')
+        # A comment for the first child (a prompt, as a coach types it).
+        tap(d, f'button[data-member="{members[0]}"] + button.comment-btn')
+        alert = d.switch_to.alert
+        alert.send_keys("今天很专注")
+        alert.accept()
+        # A make-up found by initials: a member of another class.
+        name, initials, makeup = raw.execute(
+            """SELECT m.name, d.terms, m.id FROM members m JOIN search_doc d ON d.entity_id = m.id
+               WHERE m.status = 'active' AND m.id NOT IN (SELECT member_id FROM group_members gm JOIN class_sessions s ON s.group_id = gm.group_id WHERE s.id = ?)
+               AND length(m.name) = 3 LIMIT 1""",
+            (sid,),
+        ).fetchone()
+        initials = initials.split()[5]  # the name's characters, the name, full pinyin, then initials
+        tap(d, "#makeup")
+        d.find_element(By.CSS_SELECTOR, "#makeup").send_keys(initials)
+        wait_text(d, ".hits", name)
+        hit = [h for h in d.find_elements(By.CSS_SELECTOR, ".hits button.row") if name in h.text][0]
+        d.execute_script("arguments[0].scrollIntoView({block: 'center'})", hit)
+        hit.click()
+        wait(d, f'button[data-member="{makeup}"]')
+        shot(d, "roster-marked-zh-390")
+        tap(d, "[data-test=save]")
+        wait_text(d, ".notice", "已保存")
+        shot(d, "roster-saved-zh-390")
+        marks = dict(raw.execute("SELECT member_id, mark FROM attendance WHERE session_id = ?", (sid,)).fetchall())
+        assert marks[members[0]] == "present" and marks[members[1]] == "late" and marks[members[2]] == "absent"
+        assert marks[makeup] == "present"
+        assert len(marks) == len(members) + 1
+        comment = raw.execute("SELECT comment FROM attendance WHERE session_id = ? AND member_id = ?", (sid, members[0])).fetchone()[0]
+        assert comment == "今天很专注"
+        arrivals = raw.execute("SELECT COUNT(DISTINCT member_id) FROM notices WHERE session_id = ? AND kind = 'arrival'", (sid,)).fetchone()[0]
+        came = sum(1 for m in marks.values() if m in ("present", "late"))
+        assert arrivals == came == len(members)  # everyone but the absent child, and the make-up
+        assert raw.execute("SELECT COUNT(*) FROM requests WHERE kind = 'roll_call'").fetchone()[0] == 1
+        # Class over: the departure notices.
+        tap(d, "[data-test=dismiss]")
+        wait_text(d, ".notice", "已下课")
+        departures = raw.execute("SELECT COUNT(DISTINCT member_id) FROM notices WHERE session_id = ? AND kind = 'departure'", (sid,)).fetchone()[0]
+        assert departures == arrivals
+        log = raw.execute("SELECT op FROM change_log WHERE entity = 'request' ORDER BY seq").fetchall()
+        assert log == [("accept",), ("accept",)]
+        # English, at 390 and at 360 px (the same phone, narrower).
+        d.find_element(By.CSS_SELECTOR, "[data-test=lang]").click()
+        wait_text(d, "p.fresh", "data as of")
+        shot(d, "roster-en-390")
+        d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 360, "height": 740, "deviceScaleFactor": 2, "mobile": True})
+        d.refresh()
+        wait(d, f'button[data-session="{sid}"]')
+        shot(d, "today-en-360")
+        d.find_element(By.CSS_SELECTOR, f'button[data-session="{sid}"]').click()
+        wait(d, "button[data-member]")
+        shot(d, "roster-en-360")
+        d.find_element(By.CSS_SELECTOR, "[data-test=lang]").click()
+        wait_text(d, "p.fresh", "数据更新于")
+        shot(d, "roster-zh-360")
+    finally:
+        d.quit()
