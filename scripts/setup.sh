@@ -10,6 +10,8 @@ APT_PACKAGES=(
   libayatana-appindicator3-dev librsvg2-dev
   # running it headless and testing it end to end
   xvfb xauth webkit2gtk-driver imagemagick
+  # the phone pages (coach's phone roll call) in a real phone-sized browser
+  chromium chromium-driver
   # Chinese glyphs in the window; poppler for checking PDFs; sqlite3 for bench peers
   fonts-noto-cjk poppler-utils sqlite3
   python3-venv

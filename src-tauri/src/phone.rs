@@ -91,10 +91,12 @@ impl PhoneServer {
     }
 
     fn status(&self, core: &Core) -> centredesk_core::Result<PhoneServerStatus> {
+        // `urls` takes the lock itself: not inside the struct literal's lock below.
+        let urls = self.urls();
         Ok(PhoneServerStatus {
             settings: core.phone_server_settings()?,
-            running: self.running.lock().unwrap_or_else(|p| p.into_inner()).is_some(),
-            urls: self.urls(),
+            running: !urls.is_empty() || self.running.lock().unwrap_or_else(|p| p.into_inner()).is_some(),
+            urls,
             problem: self.problem.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         })
     }

@@ -268,6 +268,8 @@ def app_env(home_dir: Path) -> dict:
         XDG_CACHE_HOME=str(home_dir / "cache"),
         # The device token in its user-only file, never in the keyring of whoever runs the tests.
         CENTREDESK_TOKEN_STORE="file",
+        # The phone server (Settings → 手机点名) on loopback only, never the machine's network.
+        CENTREDESK_PHONE_BIND="127.0.0.1",
     )
     env.pop("CENTREDESK_DB", None)
     return env

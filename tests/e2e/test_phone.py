@@ -5,7 +5,7 @@ late, one absent, a make-up added by initials, a comment), send it, retry it, cl
 over — and the database holds what the desk would have written."""
 
 import datetime
-import json
+import socket
 import sqlite3
 import subprocess
 import time
@@ -16,7 +16,7 @@ from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ARTIFACTS, CENTRE_TZ, CLI, centre_today, cli
+from conftest import ARTIFACTS, CENTRE_TZ, CLI, centre_today, cli, free_port
 
 
 def phone(width: int, height: int = 844):
@@ -179,3 +179,56 @@ def test_a_coach_takes_roll_call_on_the_phone(centre):
         shot(d, "roster-zh-360")
     finally:
         d.quit()
+
+
+def test_the_desk_turns_phone_roll_call_on_pairs_a_phone_and_revokes_it(app):
+    """In the real window: Settings → 手机点名 off by default (nothing listens), on at a
+    port, a pairing QR code a phone opens, the phone in the list with who signed in, and
+    revoked — refused at the phone's next call."""
+    port = free_port()
+    app.login("admin")
+    app.click("nav-settings")
+    assert app.el("phone-status").get_attribute("data-running") == "false"
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", 8765)) != 0, "off by default: nothing listens"
+    app.type("phone-port", str(port))
+    app.click("phone-toggle")
+    app.wait_text("phone-status", lambda t: t == "已开启")
+    assert app.text_of("phone-urls") == f"http://127.0.0.1:{port}"
+    app.click("phone-pair")
+    code = app.wait_text("phone-code", lambda t: len(t) == 8)
+    url = app.text_of("phone-pair-url")
+    assert url == f"http://127.0.0.1:{port}/pair?code={code}"
+    assert "<svg" in app.el("phone-qr").get_attribute("innerHTML")
+    app.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", app.el("phone-pairing"))
+    app.shot("pairing-zh")
+    d = phone(390)
+    try:
+        d.get(url)
+        wait(d, "#code")
+        d.find_element(By.CSS_SELECTOR, "#device-name").send_keys("陈教练的手机")
+        d.find_element(By.CSS_SELECTOR, "button.primary").click()
+        wait(d, "#username").send_keys("jiaolian1")
+        d.find_element(By.CSS_SELECTOR, "#password").send_keys("demo1234")
+        d.find_element(By.CSS_SELECTOR, "button.primary").click()
+        wait_text(d, "h1", "陈刚")
+        # The desk lists the phone, with who signed in on it.
+        app.click("phone-pair-done")
+        app.wait_text("phone-device", lambda t: "陈教练的手机" in t and "陈刚" in t)
+        app.click("lang-switch")
+        app.wait_text("phone-status", lambda t: t == "On")
+        app.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", app.el("phone-devices"))
+        app.shot("devices-en")
+        app.click("phone-revoke")
+        app.wait_text("phone-device", lambda t: "revoked" in t)
+        # The phone's next call is refused: it is back at pairing.
+        d.refresh()
+        wait(d, "#code")
+        wait_text(d, "h1", "配对这部手机")
+    finally:
+        d.quit()
+    # Off again: the port is closed.
+    app.click("phone-toggle")
+    app.wait_text("phone-status", lambda t: t == "Off")
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
