@@ -39,6 +39,15 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 50)]
         sessions: usize,
     },
+    /// A class's roll call saved from a phone over loopback (the phone server) next to
+    /// the same save at the desk; then ten phones at once while the desk takes payments.
+    Phone {
+        #[arg(long, default_value_t = 40)]
+        students: usize,
+        /// Roll calls timed per phone.
+        #[arg(long, default_value_t = 30)]
+        sessions: usize,
+    },
     /// Class rosters to PDF (printpdf with the shipped font) against WeasyPrint rendering
     /// the same rosters from HTML.
     Roster {
@@ -99,6 +108,7 @@ pub fn run(cmd: BenchCommand) -> Result<(), CoreError> {
             search(members, queries, naive_queries, path)
         }
         BenchCommand::Rollcall { students, sessions } => crate::bench_rollcall::run(students, sessions),
+        BenchCommand::Phone { students, sessions } => crate::bench_phone::run(students, sessions),
         BenchCommand::Roster { rosters, students, out, weasyprint } => crate::bench_roster::run(rosters, students, out, weasyprint),
         BenchCommand::Export { rows, runs, data, sqlite3, out } => crate::bench_export::run(rows, runs, data, sqlite3, out),
         BenchCommand::Reports { members, years, runs, data, only } => crate::bench_reports::run(members, years, runs, data, only),

@@ -16,24 +16,37 @@ use centredesk_core::timetable::{ClassGroupInput, RoomInput, SessionFilter, Slot
 use centredesk_core::{Core, CoreError, Lang};
 use std::time::{Duration, Instant};
 
-pub fn run(students: usize, sessions: usize) -> Result<(), CoreError> {
-    let dir = std::env::temp_dir().join(format!("centredesk-bench-rollcall-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| CoreError::Internal(e.to_string()))?;
-    let path = dir.join("rollcall.db");
-    let _ = std::fs::remove_file(&path);
-    let core = Core::open(&path)?;
-    let admin = core.first_run(FirstRun { centre_name: "基准测试馆".into(), username: "bench".into(), display_name: "基准".into(), password: "bench-password".into() })?;
+/// A benchmark centre: classes of `students` (two guardians each, a 200-lesson package)
+/// taught by the manager, one per `(name, weekdays)` (at most 15), with sessions for the
+/// `weeks` weeks before today.
+pub(crate) struct BenchCentre {
+    pub core: Core,
+    pub admin: centredesk_core::Session,
+    /// Each class group with its members.
+    pub groups: Vec<(String, Vec<String>)>,
+    pub contracts: Vec<String>,
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+}
+
+pub(crate) const BENCH_USER: &str = "bench";
+pub(crate) const BENCH_PASSWORD: &str = "bench-password";
+
+pub(crate) fn centre(path: &std::path::Path, students: usize, classes: &[(&str, [i64; 2])], weeks: usize) -> Result<BenchCentre, CoreError> {
+    let _ = std::fs::remove_file(path);
+    let core = Core::open(path)?;
+    let admin = core.first_run(FirstRun { centre_name: "基准测试馆".into(), username: BENCH_USER.into(), display_name: "基准".into(), password: BENCH_PASSWORD.into() })?;
     let room = core.room_create(&admin, RoomInput { name: "道馆".into(), capacity: 60 })?.id;
     let pkg = core.package_create(&admin, PackageInput { name: "200课时包".into(), kind: "lessons".into(), lessons: Some(200), validity_days: Some(3650), term_months: None, price: "9999".into() })?.id;
-    // Two classes of `students`: one saved in one go, the other one student at a time.
     let mut groups = vec![];
     let mut contracts = vec![];
     let mut people = People::new(40);
-    // Two lessons a week each, so a year holds both settings' sessions.
-    for (n, weekdays) in [("一次保存班", [1, 3]), ("逐个保存班", [2, 4])] {
-        let group = core.group_create(&admin, ClassGroupInput { name: n.into(), course: String::new(), level: String::new(), coach_id: Some(admin.staff_id.clone()), capacity: students as i64 })?.id;
+    // One hour each from 08:00, so no class takes another's room or coach.
+    for (i, (n, weekdays)) in classes.iter().enumerate() {
+        let (start, end) = (format!("{:02}:00", 8 + i), format!("{:02}:00", 9 + i));
+        let group = core.group_create(&admin, ClassGroupInput { name: n.to_string(), course: String::new(), level: String::new(), coach_id: Some(admin.staff_id.clone()), capacity: students as i64 })?.id;
         for weekday in weekdays {
-            core.slot_create(&admin, SlotInput { season_id: None, weekday, start_time: "18:00".into(), end_time: "19:00".into(), room_id: room.clone(), coach_id: admin.staff_id.clone(), group_id: group.clone() })?;
+            core.slot_create(&admin, SlotInput { season_id: None, weekday: *weekday, start_time: start.clone(), end_time: end.clone(), room_id: room.clone(), coach_id: admin.staff_id.clone(), group_id: group.clone() })?;
         }
         let mut members = vec![];
         for _ in 0..students {
@@ -56,18 +69,30 @@ pub fn run(students: usize, sessions: usize) -> Result<(), CoreError> {
     }
     // Past sessions: a roll call is refused before its class has begun.
     let to = core.today() - chrono::Duration::days(1);
-    let from = to - chrono::Duration::days(7 * sessions as i64);
+    let from = to - chrono::Duration::days(7 * weeks as i64);
     core.sessions_generate(&admin, &from.to_string(), &to.to_string())?;
-    let marks_for = |members: &[String]| -> Vec<MarkInput> {
-        members
-            .iter()
-            .enumerate()
-            .map(|(i, id)| MarkInput {
-                member_id: id.clone(),
-                mark: match i % 20 { 0 => "late", 1 => "absent", _ => "present" }.into(),
-                comment: if i % 8 == 0 { "动作标准，继续保持".into() } else { String::new() }, ..Default::default() })
-            .collect()
-    };
+    Ok(BenchCentre { core, admin, groups, contracts, from, to })
+}
+
+/// The marks a benchmark class gets: one in twenty late, one in twenty absent, a comment
+/// for one in eight.
+pub(crate) fn marks_for(members: &[String]) -> Vec<MarkInput> {
+    members
+        .iter()
+        .enumerate()
+        .map(|(i, id)| MarkInput {
+            member_id: id.clone(),
+            mark: match i % 20 { 0 => "late", 1 => "absent", _ => "present" }.into(),
+            comment: if i % 8 == 0 { "动作标准，继续保持".into() } else { String::new() }, ..Default::default() })
+        .collect()
+}
+
+pub fn run(students: usize, sessions: usize) -> Result<(), CoreError> {
+    let dir = std::env::temp_dir().join(format!("centredesk-bench-rollcall-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| CoreError::Internal(e.to_string()))?;
+    // Two classes of `students`: one saved in one go, the other one student at a time.
+    // Two lessons a week each, so a year holds both settings' sessions.
+    let BenchCentre { core, admin, groups, contracts, from, to } = centre(&dir.join("rollcall.db"), students, &[("一次保存班", [1, 3]), ("逐个保存班", [2, 4])], sessions)?;
     // [FULL, NORMAL] for each kind; sessions alternate between the two settings.
     let mut at_once: [Vec<Duration>; 2] = Default::default();
     let mut one_by_one: [Vec<Duration>; 2] = Default::default();

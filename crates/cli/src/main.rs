@@ -3,6 +3,7 @@
 mod bench;
 mod bench_centre;
 mod bench_export;
+mod bench_phone;
 mod bench_reports;
 mod bench_rollcall;
 mod bench_roster;
