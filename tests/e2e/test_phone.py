@@ -63,17 +63,21 @@ def wait_text(driver, css, text, timeout=15):
 
 @pytest.fixture
 def centre(tmp_path):
-    """A 200-member demo centre and jiaolian1's class of the centre's day, with the
-    phone server running five minutes into it."""
+    """A 200-member demo centre and jiaolian1's next class of 12 or more, with the phone
+    server running five minutes into it."""
     db = tmp_path / "phone.db"
     cli("--db", str(db), "demo", "--members", "200", "--seed", "5")
     raw = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    day = centre_today().isoformat()
-    session_id, start = raw.execute(
-        """SELECT s.id, s.start_time FROM class_sessions s JOIN staff st ON st.id = s.coach_id
-           WHERE s.date = ? AND st.username = 'jiaolian1' AND s.status = 'scheduled'
-           ORDER BY (SELECT COUNT(*) FROM group_members gm WHERE gm.group_id = s.group_id) DESC LIMIT 1""",
-        (day,),
+    # The coach's first class of at least 12 from the centre's day on (any instant of the
+    # clock matrix lands on a day with one within the demo's generated weeks).
+    session_id, day, start = raw.execute(
+        """SELECT s.id, s.date, s.start_time FROM class_sessions s JOIN staff st ON st.id = s.coach_id
+           WHERE s.date >= ? AND st.username = 'jiaolian1' AND s.status = 'scheduled'
+             AND (SELECT COUNT(*) FROM group_members gm JOIN members m ON m.id = gm.member_id
+                  WHERE gm.group_id = s.group_id AND m.status = 'active' AND gm.start_date <= s.date
+                    AND (gm.end_date IS NULL OR gm.end_date >= s.date)) >= 12
+           ORDER BY s.date, s.start_time LIMIT 1""",
+        (centre_today().isoformat(),),
     ).fetchone()
     at = datetime.datetime.fromisoformat(f"{day}T{start}").replace(tzinfo=CENTRE_TZ) + datetime.timedelta(minutes=5)
     clock = at.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
