@@ -207,6 +207,7 @@ def test_the_desk_turns_phone_roll_call_on_pairs_a_phone_and_revokes_it(app):
     app.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", app.el("phone-pairing"))
     app.shot("pairing-zh")
     d = phone(390)
+    shot = Shots("test_the_desk_turns_phone_roll_call_on_pairs_a_phone_and_revokes_it-phone")
     try:
         d.get(url)
         wait(d, "#code")
@@ -216,6 +217,29 @@ def test_the_desk_turns_phone_roll_call_on_pairs_a_phone_and_revokes_it(app):
         d.find_element(By.CSS_SELECTOR, "#password").send_keys("demo1234")
         d.find_element(By.CSS_SELECTOR, "button.primary").click()
         wait_text(d, "h1", "陈刚")
+        # A trial waiting for the coach and a sale to hand over, made at the desk.
+        [(session_id, child)] = app.sql(
+            """SELECT s.id, gm.member_id FROM class_sessions s JOIN class_groups g ON g.id = s.group_id
+               JOIN staff st ON st.id = g.coach_id JOIN group_members gm ON gm.group_id = g.id AND gm.end_date IS NULL
+               JOIN members m ON m.id = gm.member_id AND m.status = 'active'
+               WHERE st.username = 'jiaolian1' AND s.coach_id = st.id AND s.status = 'scheduled' AND s.date > ?
+               ORDER BY s.date, s.start_time LIMIT 1""",
+            centre_today().isoformat(),
+        )
+        trial = app.call("trial_request", {"input": {"session_id": session_id, "lead_id": None, "member_id": child, "note": ""}})
+        [(goods_id,)] = app.sql("SELECT id FROM goods WHERE stock > 0 AND archived = 0 ORDER BY name LIMIT 1")
+        sale = app.call("goods_sell", {"input": {"goods_id": goods_id, "quantity": 1, "member_id": child, "method": "cash", "delivered": False, "note": ""}})
+        d.refresh()
+        wait(d, f'[data-trial-request="{trial["id"]}"]')
+        wait(d, f'[data-sale="{sale["id"]}"]')
+        d.execute_script("window.scrollTo(0, document.body.scrollHeight)")
+        shot(d, "trial-and-hand-over-zh-390")
+        tap(d, f'[data-trial-request="{trial["id"]}"] [data-test=approve]')
+        wait_text(d, ".notice", "已同意试课")
+        assert app.sql("SELECT status FROM trial_requests WHERE id = ?", trial["id"]) == [("approved",)]
+        tap(d, f'[data-sale="{sale["id"]}"] [data-test=hand-over]')
+        wait_text(d, ".notice", "已发放")
+        assert app.sql("SELECT delivered_at IS NOT NULL FROM goods_sales WHERE id = ?", sale["id"]) == [(1,)]
         # The desk lists the phone, with who signed in on it.
         app.click("phone-pair-done")
         app.wait_text("phone-device", lambda t: "陈教练的手机" in t and "陈刚" in t)

@@ -8,7 +8,7 @@ use crate::auth::Session;
 use crate::db::Core;
 use crate::error::Result;
 use crate::timetable::{ClassSession, SessionFilter};
-use centredesk_protocol::phone::{mask_phone, PhoneChild, PhoneClass, PhoneMember, PhoneRoster, PhoneToday};
+use centredesk_protocol::phone::{mask_phone, PhoneChild, PhoneClass, PhoneHandOver, PhoneMember, PhoneRoster, PhoneToday, PhoneTrial};
 use rusqlite::Connection;
 
 fn class_of(s: &ClassSession, r: &Roster) -> PhoneClass {
@@ -98,6 +98,61 @@ impl Core {
             .filter(|h| h.entity == "member")
             .take(10)
             .map(|h| PhoneMember { member_id: h.id, name: h.name, member_no: h.member_no, guardian_phone: h.phone.as_deref().map(mask_phone) })
+            .collect())
+    }
+
+    /// Trials waiting for a decision: a coach's own classes' (every class's for the desk).
+    pub fn phone_trials(&self, session: &Session) -> Result<Vec<PhoneTrial>> {
+        Ok(self
+            .trials_pending(session)?
+            .into_iter()
+            .map(|t| PhoneTrial {
+                trial_id: t.id,
+                name: t.name,
+                newcomer: t.lead_id.is_some(),
+                session_id: t.session.id,
+                group_name: t.session.group_name,
+                date: t.session.date,
+                start_time: t.session.start_time,
+                end_time: t.session.end_time,
+                booked: t.booked,
+                capacity: t.capacity,
+                note: t.note,
+            })
+            .collect())
+    }
+
+    /// Goods not yet handed over to children of the coach's own class groups (every
+    /// child's for the desk), oldest first.
+    pub fn phone_hand_overs(&self, session: &Session) -> Result<Vec<PhoneHandOver>> {
+        let today = self.today().to_string();
+        let mut sales = self.goods_sales(session, &today, &today, true)?;
+        sales.retain(|s| s.member_id.is_some() && s.quantity > s.returned);
+        if session.role == crate::Role::Coach {
+            let mine: std::collections::HashSet<String> = self.read(|c| {
+                let mut stmt = c.prepare(
+                    "SELECT DISTINCT gm.member_id FROM group_members gm JOIN class_groups g ON g.id = gm.group_id
+                     WHERE g.coach_id = ?1 AND (gm.end_date IS NULL OR gm.end_date >= ?2)",
+                )?;
+                let ids = stmt.query_map(rusqlite::params![session.staff_id, today], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+                Ok(ids)
+            })?;
+            sales.retain(|s| s.member_id.as_ref().is_some_and(|m| mine.contains(m)));
+        }
+        sales.reverse();
+        Ok(sales
+            .into_iter()
+            .map(|s| PhoneHandOver {
+                sale_id: s.id,
+                sale_no: s.sale_no,
+                member_name: s.member_name.unwrap_or_default(),
+                goods_name: s.goods_name,
+                quantity: s.quantity - s.returned,
+                method: s.method,
+                amount: s.amount.to_string(),
+                points: s.points,
+                business_date: s.business_date,
+            })
             .collect())
     }
 }

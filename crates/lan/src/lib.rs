@@ -153,6 +153,8 @@ fn router(core: Arc<Core>, port: u16) -> Router {
         .route("/api/today", get(today))
         .route("/api/roster/{session_id}", get(roster))
         .route("/api/members", get(members))
+        .route("/api/trials", get(trials))
+        .route("/api/hand-overs", get(hand_overs))
         .route("/api/requests", post(request))
         .layer(middleware::from_fn_with_state(lan.clone(), guard))
         .with_state(lan)
@@ -391,6 +393,14 @@ async fn today(State(lan): State<Lan>, headers: HeaderMap) -> Response {
 
 async fn roster(State(lan): State<Lan>, headers: HeaderMap, Path(session_id): Path<String>) -> Response {
     read(lan, headers, move |core, s| core.phone_roster(s, &session_id)).await
+}
+
+async fn trials(State(lan): State<Lan>, headers: HeaderMap) -> Response {
+    read(lan, headers, |core, s| core.phone_trials(s)).await
+}
+
+async fn hand_overs(State(lan): State<Lan>, headers: HeaderMap) -> Response {
+    read(lan, headers, |core, s| core.phone_hand_overs(s)).await
 }
 
 #[derive(Deserialize)]

@@ -240,3 +240,44 @@ fn a_stopped_server_closes_its_port() {
     desk.server.take().unwrap().stop();
     assert!(std::net::TcpStream::connect(addr).is_err());
 }
+
+#[test]
+fn a_coach_decides_a_trial_and_hands_over_goods_from_the_phone() {
+    let desk = desk();
+    let mut phone = Phone::new(&desk);
+    phone.pair_and_sign_in(&desk, "jiaolian1");
+    let class = coach_class(&mut phone);
+    let sid = class["session_id"].as_str().unwrap().to_string();
+    let admin = desk.admin();
+    // A child of the class is booked a trial of a later session (the desk allows it for
+    // members too) and buys something not yet handed over.
+    let roster = desk.core.roster(&admin, &sid).unwrap();
+    let child = roster.entries.iter().find(|e| e.member_id.is_some() && e.expected).unwrap().member_id.clone().unwrap();
+    let later = later_session(&desk, &sid);
+    let trial = desk.core.trial_request(&admin, centredesk_core::attendance::TrialInput { session_id: later, lead_id: None, member_id: Some(child.clone()), note: "想试试".into() }).unwrap();
+    let goods = desk.core.goods_list(&admin, false).unwrap().into_iter().find(|g| g.stock > 0).expect("goods in stock");
+    let sale = desk.core.goods_sell(&admin, centredesk_core::goods::SaleInput { goods_id: goods.id.clone(), quantity: 1, member_id: Some(child.clone()), method: "cash".into(), delivered: false, note: String::new() }).unwrap();
+    let (_, trials) = phone.get("/api/trials");
+    let listed = trials.as_array().unwrap().iter().find(|t| t["trial_id"] == trial.id.as_str()).expect("the trial is listed");
+    assert!(listed["capacity"].as_i64().unwrap() > 0);
+    let (_, out) = phone.post("/api/requests", json!({ "request_id": "trial-1", "kind": "trial_decision", "payload": { "trial_id": trial.id, "approve": true } }));
+    assert_eq!(out["status"], "accepted", "{out}");
+    assert_eq!(desk.core.trials_pending(&admin).unwrap().iter().filter(|t| t.id == trial.id).count(), 0);
+    // Deciding it again is refused with the reason, and kept.
+    let (_, again) = phone.post("/api/requests", json!({ "request_id": "trial-2", "kind": "trial_decision", "payload": { "trial_id": trial.id, "approve": false } }));
+    assert_eq!((again["status"].as_str(), again["code"].as_str()), (Some("refused"), Some("conflict.trial_already_decided")));
+    let (_, waiting) = phone.get("/api/hand-overs");
+    assert!(waiting.as_array().unwrap().iter().any(|h| h["sale_id"] == sale.id.as_str()), "{waiting}");
+    let (_, out) = phone.post("/api/requests", json!({ "request_id": "give-1", "kind": "goods_hand_over", "payload": { "sale_id": sale.id } }));
+    assert_eq!(out["status"], "accepted", "{out}");
+    let (_, waiting) = phone.get("/api/hand-overs");
+    assert!(!waiting.as_array().unwrap().iter().any(|h| h["sale_id"] == sale.id.as_str()));
+}
+
+/// A later session of the same class group (for a trial).
+fn later_session(desk: &Desk, sid: &str) -> String {
+    let admin = desk.admin();
+    let s = desk.core.session_get(&admin, sid).unwrap();
+    let filter = centredesk_core::timetable::SessionFilter { from_date: "2026-11-26".into(), to_date: "2026-12-09".into(), group_id: Some(s.group_id), ..Default::default() };
+    desk.core.session_list(&admin, filter).unwrap().into_iter().find(|x| x.status == "scheduled").expect("a later session").id
+}

@@ -172,7 +172,10 @@ async function signOut() {
 
 async function openToday() {
   try {
-    state.today = await api("GET", "/api/today");
+    const [today, trials, handOvers] = await Promise.all([api("GET", "/api/today"), api("GET", "/api/trials"), api("GET", "/api/hand-overs")]);
+    state.today = today;
+    state.trials = trials;
+    state.handOvers = handOvers;
     state.roster = null;
     render();
   } catch (e) {
@@ -197,11 +200,54 @@ function renderToday() {
           c.on_leave ? el("span", { class: "pill leave" }, t("count_on_leave", { n: c.on_leave })) : null,
           c.trials ? el("span", { class: "pill trial" }, t("count_trials", { n: c.trials })) : null,
           el("span", { class: "pill" }, t("count_marked", { n: c.marked }))))));
+  const trials = (state.trials || []).map((tr) =>
+    el("div", { class: "card", "data-trial-request": tr.trial_id },
+      el("h2", {}, tr.name),
+      el("div", { class: "muted" }, `${tr.date} ${tr.start_time}–${tr.end_time} ${tr.group_name}`),
+      el("div", { class: "counts" },
+        tr.newcomer ? el("span", { class: "pill trial" }, t("newcomer")) : null,
+        el("span", { class: tr.booked >= tr.capacity ? "pill warn" : "pill" }, t("booked_of", { n: tr.booked, capacity: tr.capacity }))),
+      tr.note ? el("div", { class: "muted" }, tr.note) : null,
+      el("div", { class: "line" },
+        el("button", { class: "secondary", type: "button", "data-test": "decline", onclick: () => decideTrial(tr, false) }, t("decline")),
+        el("button", { class: "primary", type: "button", "data-test": "approve", onclick: () => decideTrial(tr, true) }, t("approve")))));
+  const handOvers = (state.handOvers || []).map((h) =>
+    el("div", { class: "card", "data-sale": h.sale_id },
+      el("h2", {}, `${h.member_name} · ${h.goods_name} × ${h.quantity}`),
+      el("div", { class: "muted" }, `${h.sale_no} · ${h.business_date} · ${h.points ? t("paid_points", { n: h.points }) : t("paid_money", { amount: h.amount })}`),
+      el("button", { class: "primary", type: "button", "data-test": "hand-over", onclick: () => handOver(h) }, t("hand_over"))));
   put(main,
     noticeBox(),
     el("p", { class: "fresh" }, t("fresh", { date: d.date, time: d.read_at })),
     ...(list.length ? list : [el("div", { class: "card muted" }, t("no_classes"))]),
+    trials.length ? el("h3", {}, t("trials_waiting")) : null,
+    ...trials,
+    handOvers.length ? el("h3", {}, t("hand_overs_waiting")) : null,
+    ...handOvers,
   );
+}
+
+async function decideTrial(tr, approve) {
+  if (!approve && !confirm(t("confirm_decline", { name: tr.name }))) return;
+  await answer(() => send("trial_decision", { trial_id: tr.trial_id, approve, note: "" }), approve ? t("trial_approved") : t("trial_declined"));
+}
+
+async function handOver(h) {
+  await answer(() => send("goods_hand_over", { sale_id: h.sale_id }), t("handed_over", { name: h.member_name, goods: h.goods_name }));
+}
+
+// Sends a request from the day's screen and says how it went; the list is read again.
+async function answer(sending, done) {
+  try {
+    const o = await sending();
+    if (o.status === "refused") say(state.lang === "en" ? o.message_en : o.message_zh, true);
+    else say(done);
+  } catch (e) {
+    if (e.network) return (say(t("not_sent_retry"), true), renderToday());
+    state.pending = null;
+    return failed(e);
+  }
+  await openToday();
 }
 
 // ---- roll call

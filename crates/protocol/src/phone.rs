@@ -79,6 +79,40 @@ pub struct PhoneMember {
     pub guardian_phone: Option<String>,
 }
 
+/// A trial class waiting for the coach's decision, with the class's room for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhoneTrial {
+    pub trial_id: String,
+    pub name: String,
+    /// A newcomer (a lead), not yet a member.
+    pub newcomer: bool,
+    pub session_id: String,
+    pub group_name: String,
+    pub date: String,
+    pub start_time: String,
+    pub end_time: String,
+    /// Children expected and trials approved, against the class's capacity.
+    pub booked: i64,
+    pub capacity: i64,
+    pub note: String,
+}
+
+/// Goods sold to a child, waiting to be handed over at the mat.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhoneHandOver {
+    pub sale_id: String,
+    pub sale_no: String,
+    pub member_name: String,
+    pub goods_name: String,
+    pub quantity: i64,
+    /// How it was paid: `points`, `cash`, `wechat`, …
+    pub method: String,
+    /// The amount in yuan ("12.00"), or "0" when paid in points.
+    pub amount: String,
+    pub points: i64,
+    pub business_date: String,
+}
+
 /// Masks a phone number to its last four digits: `13800138002` → `****8002`.
 pub fn mask_phone(phone: &str) -> String {
     let digits: Vec<char> = phone.chars().filter(|c| c.is_ascii_digit()).collect();
