@@ -14,6 +14,7 @@ import pytest
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import ARTIFACTS, CENTRE_TZ, CLI, centre_today, cli, free_port
@@ -240,6 +241,21 @@ def test_the_desk_turns_phone_roll_call_on_pairs_a_phone_and_revokes_it(app):
         tap(d, f'[data-sale="{sale["id"]}"] [data-test=hand-over]')
         wait_text(d, ".notice", "已发放")
         assert app.sql("SELECT delivered_at IS NOT NULL FROM goods_sales WHERE id = ?", sale["id"]) == [(1,)]
+        # A roll call from the phone, hours before the class: the desk's rule asks first.
+        today_sid = wait(d, "button[data-session]").get_attribute("data-session")
+        tap(d, f'button[data-session="{today_sid}"]')
+        wait(d, "button.row[data-member]")
+        kids = [r.get_attribute("data-member") for r in d.find_elements(By.CSS_SELECTOR, "button.row[data-member]") if r.get_attribute("data-member")][:2]
+        tap(d, f'button[data-member="{kids[0]}"]')
+        tap(d, f'button[data-member="{kids[1]}"]')
+        tap(d, f'button[data-member="{kids[1]}"]')
+        tap(d, "[data-test=save]")
+        WebDriverWait(d, 10).until(lambda dr: _alert(dr))
+        d.switch_to.alert.accept()
+        wait_text(d, ".notice", "已保存")
+        assert dict(app.sql("SELECT member_id, mark FROM attendance WHERE session_id = ?", today_sid)) == {kids[0]: "present", kids[1]: "late"}
+        tap(d, "[data-test=lang]")
+        wait_text(d, "p.fresh", "data as of")
         # The desk lists the phone, with who signed in on it.
         app.click("phone-pair-done")
         app.wait_text("phone-device", lambda t: "陈教练的手机" in t and "陈刚" in t)
@@ -252,7 +268,7 @@ def test_the_desk_turns_phone_roll_call_on_pairs_a_phone_and_revokes_it(app):
         # The phone's next call is refused: it is back at pairing.
         d.refresh()
         wait(d, "#code")
-        wait_text(d, "h1", "配对这部手机")
+        wait_text(d, "h1", "Pair this phone")
     finally:
         d.quit()
     # Off again: the port is closed.
@@ -260,3 +276,21 @@ def test_the_desk_turns_phone_roll_call_on_pairs_a_phone_and_revokes_it(app):
     app.wait_text("phone-status", lambda t: t == "Off")
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0
+    # The desk's own roll-call window shows the phone's marks.
+    app.el("nav-timetable").click()
+    app.click("tt-tab-week")
+    block = app.driver.find_element(By.CSS_SELECTOR, f'[data-testid="tt-session"][data-session-id="{today_sid}"]')
+    block.send_keys(Keys.ENTER)
+    app.el("rollcall")
+    WebDriverWait(app.driver, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda dr: dr.find_element(By.CSS_SELECTOR, f'[data-testid="rc-row"][data-member-id="{kids[1]}"]').get_attribute("data-mark") == "late")
+    assert app.driver.find_element(By.CSS_SELECTOR, f'[data-testid="rc-row"][data-member-id="{kids[0]}"]').get_attribute("data-mark") == "present"
+    app.shot("desk-roll-call-from-phone-en")
+
+
+def _alert(driver):
+    try:
+        driver.switch_to.alert
+        return True
+    except Exception:
+        return False
