@@ -229,24 +229,18 @@ function renderToday() {
 
 async function decideTrial(tr, approve) {
   if (!approve && !confirm(t("confirm_decline", { name: tr.name }))) return;
-  await answer(() => send("trial_decision", { trial_id: tr.trial_id, approve, note: "" }), approve ? t("trial_approved") : t("trial_declined"));
+  await answer("trial_decision", { trial_id: tr.trial_id, approve, note: "" }, approve ? t("trial_approved") : t("trial_declined"));
 }
 
 async function handOver(h) {
-  await answer(() => send("goods_hand_over", { sale_id: h.sale_id }), t("handed_over", { name: h.member_name, goods: h.goods_name }));
+  await answer("goods_hand_over", { sale_id: h.sale_id }, t("handed_over", { name: h.member_name, goods: h.goods_name }));
 }
 
-// Sends a request from the day's screen and says how it went; the list is read again.
-async function answer(sending, done) {
-  try {
-    const o = await sending();
-    if (o.status === "refused") say(state.lang === "en" ? o.message_en : o.message_zh, true);
-    else say(done);
-  } catch (e) {
-    if (e.network) return (say(t("not_sent_retry"), true), renderToday());
-    state.pending = null;
-    return failed(e);
-  }
+// A request from the day's screen: says how it went and reads the day again.
+async function answer(kind, payload, done) {
+  const o = await request(kind, payload, renderToday);
+  if (!o) return;
+  say(o.status === "refused" ? refusal(o) : done, o.status === "refused");
   await openToday();
 }
 
@@ -389,6 +383,27 @@ async function send(kind, payload) {
   return outcome;
 }
 
+// Sends a request: its outcome, or null when it failed — with no answer the screen
+// (`screen`) offers the retry, which sends the same request again.
+async function request(kind, payload, screen) {
+  try {
+    return await send(kind, payload);
+  } catch (e) {
+    if (e.network) {
+      say(t("not_sent_retry"), true);
+      screen();
+      return null;
+    }
+    state.pending = null;
+    failed(e);
+    return null;
+  }
+}
+
+function refusal(o) {
+  return state.lang === "en" ? o.message_en : o.message_zh;
+}
+
 async function saveRollCall(confirmEarly) {
   const r = state.roster;
   const lines = changedLines();
@@ -397,45 +412,27 @@ async function saveRollCall(confirmEarly) {
     return { member_id: k.member_id, mark: c.mark, comment: c.comment, seen: k.version, withdraw_leave: c.withdraw };
   });
   const trials = lines.filter((k) => !k.member_id).map((k) => ({ trial_id: k.trial_id, attended: current(k).attended }));
-  try {
-    const o = await send("roll_call", { session_id: r.class.session_id, marks, trials, confirm_early: confirmEarly });
-    if (o.status === "refused") {
-      if (o.code === "conflict.not_started_yet" && !confirmEarly && confirm(state.lang === "en" ? o.message_en : o.message_zh)) return saveRollCall(true);
-      say(state.lang === "en" ? o.message_en : o.message_zh, true);
-      return renderRoster();
-    }
-    state.stale = new Set(o.changed_at_desk);
-    let text = t("saved", { n: o.saved, lessons: o.lessons_consumed, notices: o.notices_queued });
-    if (o.changed_at_desk.length) text += " " + t("some_changed_at_desk", { n: o.changed_at_desk.length });
-    if (o.no_contract.length) text += " " + t("no_contract_names", { names: o.no_contract.join("、") });
-    say(text, o.changed_at_desk.length > 0);
-    await openRoster(r.class.session_id, true);
-  } catch (e) {
-    if (e.network) {
-      say(t("not_sent_retry"), true);
-      return renderRoster();
-    }
-    state.pending = null;
-    failed(e);
+  const o = await request("roll_call", { session_id: r.class.session_id, marks, trials, confirm_early: confirmEarly }, renderRoster);
+  if (!o) return;
+  if (o.status === "refused") {
+    if (o.code === "conflict.not_started_yet" && !confirmEarly && confirm(refusal(o))) return saveRollCall(true);
+    say(refusal(o), true);
+    return renderRoster();
   }
+  state.stale = new Set(o.changed_at_desk);
+  let text = t("saved", { n: o.saved, lessons: o.lessons_consumed, notices: o.notices_queued });
+  if (o.changed_at_desk.length) text += " " + t("some_changed_at_desk", { n: o.changed_at_desk.length });
+  if (o.no_contract.length) text += " " + t("no_contract_names", { names: o.no_contract.join("、") });
+  say(text, o.changed_at_desk.length > 0);
+  await openRoster(r.class.session_id, true);
 }
 
 async function dismissClass() {
   if (changedLines().length && !confirm(t("unsaved_confirm"))) return;
-  const r = state.roster;
-  try {
-    const o = await send("dismiss", { session_id: r.class.session_id });
-    if (o.status === "refused") say(state.lang === "en" ? o.message_en : o.message_zh, true);
-    else say(t("dismissed", { notices: o.notices_queued }));
-    renderRoster();
-  } catch (e) {
-    if (e.network) {
-      say(t("not_sent_retry"), true);
-      return renderRoster();
-    }
-    state.pending = null;
-    failed(e);
-  }
+  const o = await request("dismiss", { session_id: state.roster.class.session_id }, renderRoster);
+  if (!o) return;
+  say(o.status === "refused" ? refusal(o) : t("dismissed", { notices: o.notices_queued }), o.status === "refused");
+  renderRoster();
 }
 
 // ---- start
