@@ -93,13 +93,12 @@ pub(crate) fn touch(w: &WriteTx, device_id: &str, staff_id: Option<&str>) -> Res
     Ok(())
 }
 
+/// A device as the desk lists it, with who paired it and who signed in last.
+const DEVICE_SELECT: &str = "SELECT d.id, d.name, d.paired_at, p.display_name AS paired_by, d.last_seen_at, s.display_name AS last_staff, d.revoked_at
+     FROM phone_devices d LEFT JOIN staff p ON p.id = d.paired_by LEFT JOIN staff s ON s.id = d.last_staff_id";
+
 fn load(c: &Connection, device_id: &str) -> Result<PhoneDevice> {
-    c.query_row(
-        "SELECT d.id, d.name, d.paired_at, p.display_name AS paired_by, d.last_seen_at, s.display_name AS last_staff, d.revoked_at
-         FROM phone_devices d LEFT JOIN staff p ON p.id = d.paired_by LEFT JOIN staff s ON s.id = d.last_staff_id WHERE d.id = ?1",
-        [device_id],
-        row,
-    )
+    c.query_row(&format!("{DEVICE_SELECT} WHERE d.id = ?1"), [device_id], row)
     .optional()?
     .ok_or(CoreError::NotFound(Field::Device))
 }
@@ -186,8 +185,8 @@ impl Core {
     }
 
     /// A staff member signs in on a paired device with their own account (the desk's
-    /// login rules, wrong-password delays included).
-    pub fn phone_sign_in(&self, token: &str, username: &str, password: &str) -> Result<Session> {
+    /// login rules, wrong-password delays included): the session and the device's id.
+    pub fn phone_sign_in(&self, token: &str, username: &str, password: &str) -> Result<(Session, String)> {
         let device_id = self.phone_device_check(token)?;
         let session = self.login(username, password)?;
         self.write(&session, |w| {
@@ -195,17 +194,13 @@ impl Core {
             let d = load(w, &device_id)?;
             w.log("phone_device", &device_id, "sign_in", None, &serde_json::json!({ "id": d.id, "name": d.name, "staff_id": session.staff_id }))
         })?;
-        Ok(session)
+        Ok((session, device_id))
     }
 
     pub fn phone_devices(&self, session: &Session) -> Result<Vec<PhoneDevice>> {
         session.require(Action::EditSettings)?;
         self.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT d.id, d.name, d.paired_at, p.display_name AS paired_by, d.last_seen_at, s.display_name AS last_staff, d.revoked_at
-                 FROM phone_devices d LEFT JOIN staff p ON p.id = d.paired_by LEFT JOIN staff s ON s.id = d.last_staff_id
-                 ORDER BY d.revoked_at IS NOT NULL, d.paired_at DESC",
-            )?;
+            let mut stmt = c.prepare(&format!("{DEVICE_SELECT} ORDER BY d.revoked_at IS NOT NULL, d.paired_at DESC"))?;
             let rows = stmt.query_map([], row)?.collect::<rusqlite::Result<_>>()?;
             Ok(rows)
         })

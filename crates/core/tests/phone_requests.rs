@@ -221,8 +221,9 @@ fn pairing_is_once_within_ten_minutes_and_five_tries() {
 fn a_revoked_device_and_a_disabled_coach_are_refused_at_the_next_call() {
     let c = common::centre();
     let (device, token) = paired(&c);
-    let coach = c.core.phone_sign_in(&token, "coach", PASSWORD).unwrap();
+    let (coach, on) = c.core.phone_sign_in(&token, "coach", PASSWORD).unwrap();
     assert_eq!(coach.staff_id, c.coach.staff_id);
+    assert_eq!(on, device);
     assert_eq!(c.core.phone_sign_in(&token, "coach", "wrong").unwrap_err().code(), "auth.bad_credentials");
     c.core.phone_device_revoke(&c.admin, &device).unwrap();
     assert_eq!(c.core.phone_device_check(&token).unwrap_err().code(), "auth.device_unknown");
@@ -230,7 +231,7 @@ fn a_revoked_device_and_a_disabled_coach_are_refused_at_the_next_call() {
     assert!(c.core.phone_devices(&c.admin).unwrap()[0].revoked_at.is_some());
     // A staff member disabled while signed in on a phone writes nothing more.
     let (_, token) = paired(&c);
-    let coach = c.core.phone_sign_in(&token, "coach", PASSWORD).unwrap();
+    let (coach, _) = c.core.phone_sign_in(&token, "coach", PASSWORD).unwrap();
     c.core.staff_set_active(&c.admin, &coach.staff_id, false).unwrap();
     assert_eq!(c.core.session_check(&coach).unwrap_err().code(), "auth.account_disabled");
     let e = c.core.apply_request(&coach, RequestSource::Portal, &Request { request_id: "d-1".into(), body: RequestBody::Dismiss { session_id: "s".into() } }).unwrap_err();

@@ -338,7 +338,7 @@ async fn sign_in(State(lan): State<Lan>, headers: HeaderMap, Json(body): Json<Si
     let Some(token) = cookie(&headers, DEVICE_COOKIE) else { return core_error(CoreError::Auth(AuthFailure::DeviceUnknown), lang) };
     let core = lan.core.clone();
     let device = token.clone();
-    let (session, device_id) = match blocking(move || core.phone_sign_in(&device, &body.username, &body.password).and_then(|s| Ok((s, core.phone_device_check(&device)?)))).await {
+    let (session, device_id) = match blocking(move || core.phone_sign_in(&device, &body.username, &body.password)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => return core_error(e, lang),
         Err(r) => return r,
