@@ -141,6 +141,26 @@ for (const [key, where] of usedKeys) {
   if (!zhKeys.has(key)) fail(`${where}: t('${key}') is not in the catalogs`);
 }
 
+// ---- the coach's phone page (crates/lan/web): its own two catalogues, plain JS ----
+const phoneDir = join(root, '..', 'crates', 'lan', 'web');
+const phoneCatalog = (name) => {
+  try {
+    return JSON.parse(readFileSync(join(phoneDir, 'i18n', name), 'utf8'));
+  } catch (e) {
+    fail(`crates/lan/web/i18n/${name}: not valid JSON (${e.message})`);
+    return {};
+  }
+};
+const phoneZh = phoneCatalog('zh-CN.json');
+const phoneEn = phoneCatalog('en.json');
+for (const k of Object.keys(phoneZh)) if (!(k in phoneEn)) fail(`crates/lan/web/i18n/en.json is missing "${k}"`);
+for (const k of Object.keys(phoneEn)) if (!(k in phoneZh)) fail(`crates/lan/web/i18n/zh-CN.json is missing "${k}"`);
+const phoneJs = stripComments(readFileSync(join(phoneDir, 'app.js'), 'utf8'));
+if (HAN.test(phoneJs)) fail('crates/lan/web/app.js: Han characters in the page code — put them in its catalogues');
+for (const m of phoneJs.matchAll(/\bt\("([a-z0-9_]+)"\s*[,)]/g)) {
+  if (!(m[1] in phoneZh)) fail(`crates/lan/web/app.js:${lineOf(phoneJs, m.index)}: t("${m[1]}") is not in its catalogues`);
+}
+
 for (const w of warnings) console.warn('  note: ' + w);
 if (problems.length) {
   console.error(`i18n check failed (${problems.length}):`);

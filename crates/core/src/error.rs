@@ -233,6 +233,8 @@ pub enum Rule {
     /// A network address that would carry data in plain text: only this PC itself
     /// (127.0.0.1, ::1, localhost) may be reached without TLS.
     TlsRequired,
+    /// A token (a request id) with a space or a character beyond printable ASCII.
+    PrintableAscii,
     /// A file larger than an import reads (`import::MAX_FILE_BYTES`).
     FileTooLarge { max_mb: usize },
     /// More data rows than one import takes.
@@ -277,6 +279,7 @@ impl Rule {
             Rule::AboveTier { .. } => "above_tier",
             Rule::PasswordTooShort { .. } => "password_too_short",
             Rule::TlsRequired => "tls_required",
+            Rule::PrintableAscii => "printable_ascii",
             Rule::FileTooLarge { .. } => "file_too_large",
             Rule::TooManyRows { .. } => "too_many_rows",
             Rule::TooManyColumns { .. } => "too_many_columns",
@@ -363,6 +366,7 @@ impl Rule {
                 "必须加密（https:// 或 TLS）；只有本机地址（127.0.0.1、localhost）可以不加密",
                 "must be encrypted (https:// or TLS); only this PC itself (127.0.0.1, localhost) may be reached without it",
             ),
+            Rule::PrintableAscii => lang.pick("只能用英文字母、数字和符号，不含空格", "may hold only English letters, digits and symbols, no spaces"),
             Rule::PasswordTooShort { min } => match lang {
                 Lang::ZhCn => format!("至少 {min} 位"),
                 Lang::En => format!("must be at least {min} characters"),

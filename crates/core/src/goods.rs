@@ -360,84 +360,7 @@ impl Core {
     /// A sale at the desk or by a coach: money (any payment method) or a member's points.
     pub fn goods_sell(&self, session: &Session, input: SaleInput) -> Result<GoodsSale> {
         session.require(Action::SellGoods)?;
-        validate::int_in(Field::Quantity, input.quantity, 1, 1000)?;
-        let by_points = input.method == "points";
-        let method = if by_points { "points" } else { payments::check_method(&input.method)? };
-        let note = validate::optional_text(Field::Notes, &input.note, 100)?;
-        let id = self.write(session, |w| {
-            let g = load(w, &input.goods_id)?;
-            if g.archived {
-                return Err(CoreError::Conflict(Conflict::GoodsArchived));
-            }
-            let member = match &input.member_id {
-                Some(id) => Some(members::load_member(w, id)?),
-                None => None,
-            };
-            if member.as_ref().is_some_and(|m| m.merged_into.is_some()) {
-                return Err(CoreError::Conflict(Conflict::MemberAlreadyMerged));
-            }
-            let (amount, points_cost) = if by_points {
-                let per = g.points_price.ok_or(CoreError::Conflict(Conflict::NoPointsPrice))?;
-                if member.is_none() {
-                    return Err(CoreError::invalid(Field::Member, Rule::Required));
-                }
-                (Money::ZERO, per * input.quantity)
-            } else {
-                (Money::from_fen(g.price.fen() * input.quantity), 0)
-            };
-            let id = crate::new_id();
-            let sale_no = format!("S{:06}", w.next_counter("goods_sale_no")?);
-            let staff = w.staff_id().unwrap_or_default().to_string();
-            let now = w.now_text();
-            let delivered = input.delivered.then(|| staff.clone());
-            w.execute(
-                "INSERT INTO goods_sales (id, sale_no, goods_id, goods_name, member_id, quantity, method, amount, points, staff_id, sold_at, business_date,
-                                          delivered_by, delivered_at, note)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-                params![
-                    id,
-                    sale_no,
-                    g.id,
-                    g.name,
-                    input.member_id,
-                    input.quantity,
-                    method,
-                    amount,
-                    points_cost,
-                    staff,
-                    now,
-                    w.today().to_string(),
-                    delivered,
-                    input.delivered.then(|| now.clone()),
-                    note
-                ],
-            )?;
-            let sale = load_sale(w, &id)?;
-            w.log("goods_sale", &id, "sell", input.member_id.as_deref(), &sale)?;
-            move_stock(w, &g.id, "sale", -input.quantity, "", Some(&id))?;
-            if let Some(m) = &member {
-                if by_points {
-                    points::add(w, &m.id, -points_cost, "redeem", &g.name, Some(&id))?;
-                } else {
-                    points::earn_for_payment(w, &m.id, amount, &id)?;
-                }
-                let centre = crate::settings::get(w, "centre_name")?.unwrap_or_default();
-                let lang = crate::notify::templates::notice_lang(w)?;
-                let paid = match (by_points, lang) {
-                    (true, crate::Lang::ZhCn) => format!("{points_cost} 积分"),
-                    (true, crate::Lang::En) => format!("{points_cost} points"),
-                    (false, _) => format!("¥{amount} {}", payments::method_label(method, lang)),
-                };
-                let text = crate::notify::templates::render(
-                    w,
-                    "goods_sale",
-                    &[("centre", centre), ("member", m.name.clone()), ("goods", g.name.clone()), ("quantity", input.quantity.to_string()), ("paid", paid)],
-                )?;
-                let recipients = crate::notify::guardians_of(w, &m.id)?;
-                crate::notify::queue(w, &crate::notify::NewNotice { kind: "goods_sale", member_id: Some(&m.id), lead_id: None, session_id: None, text, dedupe_key: None }, &recipients)?;
-            }
-            Ok(id)
-        })?;
+        let (id, _) = self.write(session, |w| goods_sell_in(w, &input))?;
         self.read(|c| load_sale(c, &id))
     }
 
@@ -526,6 +449,90 @@ impl Core {
             Ok(rows)
         })
     }
+}
+
+/// Sells goods in the caller's transaction (the desk's sale and a phone's request run
+/// this same code): the sale, its stock move, the points it costs or earns and the
+/// family's notice. The caller has checked `Action::SellGoods`. Returns the sale's id and
+/// the notices queued.
+pub(crate) fn goods_sell_in(w: &mut WriteTx, input: &SaleInput) -> Result<(String, i64)> {
+    validate::int_in(Field::Quantity, input.quantity, 1, 1000)?;
+    let by_points = input.method == "points";
+    let method = if by_points { "points" } else { payments::check_method(&input.method)? };
+    let note = validate::optional_text(Field::Notes, &input.note, 100)?;
+    let g = load(w, &input.goods_id)?;
+    if g.archived {
+        return Err(CoreError::Conflict(Conflict::GoodsArchived));
+    }
+    let member = match &input.member_id {
+        Some(id) => Some(members::load_member(w, id)?),
+        None => None,
+    };
+    if member.as_ref().is_some_and(|m| m.merged_into.is_some()) {
+        return Err(CoreError::Conflict(Conflict::MemberAlreadyMerged));
+    }
+    let (amount, points_cost) = if by_points {
+        let per = g.points_price.ok_or(CoreError::Conflict(Conflict::NoPointsPrice))?;
+        if member.is_none() {
+            return Err(CoreError::invalid(Field::Member, Rule::Required));
+        }
+        (Money::ZERO, per * input.quantity)
+    } else {
+        (Money::from_fen(g.price.fen() * input.quantity), 0)
+    };
+    let id = crate::new_id();
+    let sale_no = format!("S{:06}", w.next_counter("goods_sale_no")?);
+    let staff = w.staff_id().unwrap_or_default().to_string();
+    let now = w.now_text();
+    let delivered = input.delivered.then(|| staff.clone());
+    w.execute(
+        "INSERT INTO goods_sales (id, sale_no, goods_id, goods_name, member_id, quantity, method, amount, points, staff_id, sold_at, business_date,
+                                  delivered_by, delivered_at, note)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        params![
+            id,
+            sale_no,
+            g.id,
+            g.name,
+            input.member_id,
+            input.quantity,
+            method,
+            amount,
+            points_cost,
+            staff,
+            now,
+            w.today().to_string(),
+            delivered,
+            input.delivered.then(|| now.clone()),
+            note
+        ],
+    )?;
+    let sale = load_sale(w, &id)?;
+    w.log("goods_sale", &id, "sell", input.member_id.as_deref(), &sale)?;
+    move_stock(w, &g.id, "sale", -input.quantity, "", Some(&id))?;
+    let mut queued = 0;
+    if let Some(m) = &member {
+        if by_points {
+            points::add(w, &m.id, -points_cost, "redeem", &g.name, Some(&id))?;
+        } else {
+            points::earn_for_payment(w, &m.id, amount, &id)?;
+        }
+        let centre = crate::settings::get(w, "centre_name")?.unwrap_or_default();
+        let lang = crate::notify::templates::notice_lang(w)?;
+        let paid = match (by_points, lang) {
+            (true, crate::Lang::ZhCn) => format!("{points_cost} 积分"),
+            (true, crate::Lang::En) => format!("{points_cost} points"),
+            (false, _) => format!("¥{amount} {}", payments::method_label(method, lang)),
+        };
+        let text = crate::notify::templates::render(
+            w,
+            "goods_sale",
+            &[("centre", centre), ("member", m.name.clone()), ("goods", g.name.clone()), ("quantity", input.quantity.to_string()), ("paid", paid)],
+        )?;
+        let recipients = crate::notify::guardians_of(w, &m.id)?;
+        queued = crate::notify::queue(w, &crate::notify::NewNotice { kind: "goods_sale", member_id: Some(&m.id), lead_id: None, session_id: None, text, dedupe_key: None }, &recipients)?;
+    }
+    Ok((id, queued))
 }
 
 pub(crate) fn goods_deliver_in(w: &mut WriteTx, session: &Session, sale_id: &str) -> Result<GoodsSale> {

@@ -8,7 +8,7 @@ use crate::auth::Session;
 use crate::db::Core;
 use crate::error::Result;
 use crate::timetable::{ClassSession, SessionFilter};
-use centredesk_protocol::phone::{mask_phone, PhoneChild, PhoneClass, PhoneHandOver, PhoneMember, PhoneRoster, PhoneToday, PhoneTrial};
+use centredesk_protocol::phone::{mask_phone, PhoneChild, PhoneChoice, PhoneClass, PhoneGoods, PhoneHandOver, PhoneMember, PhoneRoster, PhoneShop, PhoneToday, PhoneTrial};
 use rusqlite::Connection;
 
 fn class_of(s: &ClassSession, r: &Roster) -> PhoneClass {
@@ -93,12 +93,41 @@ impl Core {
     /// initials, phone tail), members only, phones masked.
     pub fn phone_find_member(&self, session: &Session, query: &str) -> Result<Vec<PhoneMember>> {
         let hits = self.search(session, query, 20)?;
-        Ok(hits
+        self.read(|c| {
+            hits.into_iter()
+                .filter(|h| h.entity == "member")
+                .take(10)
+                .map(|h| {
+                    Ok(PhoneMember {
+                        points: crate::points::balance(c, &h.id)?,
+                        member_id: h.id,
+                        name: h.name,
+                        member_no: h.member_no,
+                        guardian_phone: h.phone.as_deref().map(mask_phone),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// What a coach can sell at the mat: goods on sale with stock, and the payment methods.
+    pub fn phone_shop(&self, session: &Session) -> Result<PhoneShop> {
+        session.require(crate::auth::Action::SellGoods)?;
+        let goods = self
+            .goods_list(session, false)?
             .into_iter()
-            .filter(|h| h.entity == "member")
-            .take(10)
-            .map(|h| PhoneMember { member_id: h.id, name: h.name, member_no: h.member_no, guardian_phone: h.phone.as_deref().map(mask_phone) })
-            .collect())
+            .filter(|g| g.stock > 0)
+            .map(|g| PhoneGoods { goods_id: g.id, name: g.name, category: g.category, price: g.price.to_string(), points_price: g.points_price, stock: g.stock })
+            .collect();
+        let methods = crate::vocab::PaymentMethod::ALL
+            .iter()
+            .map(|m| PhoneChoice {
+                code: m.as_str().to_string(),
+                label_zh: crate::vocab::PaymentMethod::label_of(m.as_str(), crate::Lang::ZhCn),
+                label_en: crate::vocab::PaymentMethod::label_of(m.as_str(), crate::Lang::En),
+            })
+            .collect();
+        Ok(PhoneShop { goods, methods })
     }
 
     /// Trials waiting for a decision: a coach's own classes' (every class's for the desk).

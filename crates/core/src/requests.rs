@@ -102,7 +102,7 @@ fn action_of(body: &RequestBody) -> Action {
     match body {
         RequestBody::RollCall(_) | RequestBody::Dismiss { .. } => Action::TakeRollCall,
         RequestBody::TrialDecision { .. } => Action::DecideTrials,
-        RequestBody::GoodsHandOver { .. } => Action::SellGoods,
+        RequestBody::GoodsHandOver { .. } | RequestBody::GoodsSale(_) => Action::SellGoods,
     }
 }
 
@@ -132,6 +132,7 @@ fn apply_body(w: &mut WriteTx, session: &Session, tz: chrono_tz::Tz, body: &Requ
                 notices_queued: done.notices_queued,
                 no_contract: done.no_contract,
                 changed_at_desk,
+                record_no: None,
             })
         }
         RequestBody::Dismiss { session_id } => {
@@ -146,6 +147,19 @@ fn apply_body(w: &mut WriteTx, session: &Session, tz: chrono_tz::Tz, body: &Requ
             crate::goods::goods_deliver_in(w, session, sale_id)?;
             Ok(Accepted { saved: 1, ..Default::default() })
         }
+        RequestBody::GoodsSale(sale) => {
+            let input = crate::goods::SaleInput {
+                goods_id: sale.goods_id.clone(),
+                quantity: sale.quantity,
+                member_id: Some(sale.member_id.clone()),
+                method: sale.method.clone(),
+                delivered: sale.delivered,
+                note: String::new(),
+            };
+            let (id, queued) = crate::goods::goods_sell_in(w, &input)?;
+            let sale_no = w.query_row("SELECT sale_no FROM goods_sales WHERE id = ?1", [&id], |r| r.get(0))?;
+            Ok(Accepted { saved: 1, notices_queued: queued, record_no: Some(sale_no), ..Default::default() })
+        }
     }
 }
 
@@ -153,9 +167,15 @@ impl Core {
     /// Applies a request exactly once as `session`'s staff member and answers it (the
     /// kept answer, for a request seen before).
     pub fn apply_request(&self, session: &Session, source: RequestSource, request: &Request) -> Result<Outcome> {
-        let id = request.request_id.trim();
-        if id.is_empty() || id.len() > MAX_REQUEST_ID || id != request.request_id || !id.chars().all(|c| c.is_ascii_graphic()) {
+        let id = request.request_id.as_str();
+        if id.trim().is_empty() {
+            return Err(CoreError::invalid(Field::Request, crate::error::Rule::Required));
+        }
+        if id.len() > MAX_REQUEST_ID {
             return Err(CoreError::invalid(Field::Request, crate::error::Rule::TooLong { max: MAX_REQUEST_ID }));
+        }
+        if !id.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(CoreError::invalid(Field::Request, crate::error::Rule::PrintableAscii));
         }
         session.require(action_of(&request.body))?;
         let hash = body_hash(&request.body)?;

@@ -132,9 +132,10 @@ fn a_refusal_is_kept_and_changes_nothing_else() {
     assert_eq!(consultant.code(), "forbidden");
     assert_eq!(c.count("SELECT COUNT(*) FROM requests"), 1);
     // A request id that is not one.
-    for bad in ["", " x", &"x".repeat(65)] {
+    let long = "x".repeat(65);
+    for (bad, rule) in [("", "validation.required"), ("  ", "validation.required"), (" x", "validation.printable_ascii"), ("座位", "validation.printable_ascii"), (long.as_str(), "validation.too_long")] {
         let e = c.core.apply_request(&c.coach, RequestSource::Portal, &roll_call(bad, &sid, vec![])).unwrap_err();
-        assert_eq!(e.field(), Some(centredesk_core::error::Field::Request), "{bad:?}");
+        assert_eq!((e.field(), e.code()), (Some(centredesk_core::error::Field::Request), rule.to_string()), "{bad:?}");
     }
 }
 
@@ -267,13 +268,63 @@ fn the_phone_shows_a_coach_their_own_classes_with_masked_phones() {
 fn the_phone_server_is_off_by_default_and_its_port_is_checked() {
     use centredesk_core::devices::PhoneServerSettings;
     let c = common::centre();
-    assert_eq!(c.core.phone_server_settings().unwrap(), PhoneServerSettings { enabled: false, port: 8765 });
+    assert_eq!(c.core.phone_server_settings().unwrap(), PhoneServerSettings { enabled: false, port: 8765, https: false });
     for port in [0, 80, 1023, 65536] {
-        let e = c.core.phone_server_settings_set(&c.admin, PhoneServerSettings { enabled: true, port }).unwrap_err();
+        let e = c.core.phone_server_settings_set(&c.admin, PhoneServerSettings { enabled: true, port, https: false }).unwrap_err();
         assert_eq!(e.field(), Some(centredesk_core::error::Field::Port), "{port}");
     }
     assert_eq!(c.core.phone_server_settings().unwrap().enabled, false);
-    let on = c.core.phone_server_settings_set(&c.admin, PhoneServerSettings { enabled: true, port: 9000 }).unwrap();
-    assert_eq!(on, PhoneServerSettings { enabled: true, port: 9000 });
+    let on = c.core.phone_server_settings_set(&c.admin, PhoneServerSettings { enabled: true, port: 9000, https: true }).unwrap();
+    assert_eq!(on, PhoneServerSettings { enabled: true, port: 9000, https: true });
     assert_eq!(c.core.phone_server_settings().unwrap(), on);
+}
+
+/// A coach sells at the mat: in points (the child's balance shown, spent once however
+/// often the request comes) or in cash the coach took, which is the coach's to hand in.
+#[test]
+fn a_sale_from_the_phone_is_the_desks_sale_made_once() {
+    use centredesk_core::goods::{GoodsInput, StockInput};
+    use centredesk_core::points::PointsAward;
+    use centredesk_protocol::requests::GoodsSaleRequest;
+    let c = common::centre();
+    let (_, kids) = class_of(&c, 1);
+    let (device, _) = paired(&c);
+    let belt = c.core.goods_create(&c.admin, GoodsInput { name: "黄带".into(), category: "道具".into(), price: "25".into(), points_price: Some(40) }).unwrap();
+    let empty = c.core.goods_create(&c.admin, GoodsInput { name: "护具".into(), category: "道具".into(), price: "180".into(), points_price: None }).unwrap();
+    c.core.goods_stock(&c.admin, StockInput { goods_id: belt.id.clone(), kind: "purchase".into(), quantity: 5, reason: String::new() }).unwrap();
+    c.core.points_award(&c.admin, PointsAward { member_id: kids[0].clone(), points: 100, reason: "比赛获奖".into() }).unwrap();
+    let shop = c.core.phone_shop(&c.coach).unwrap();
+    assert_eq!(shop.goods.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), ["黄带"], "nothing out of stock is offered");
+    assert_eq!((shop.goods[0].price.as_str(), shop.goods[0].points_price), ("25.00", Some(40)));
+    assert!(shop.methods.iter().any(|m| m.code == "wechat" && m.label_zh == "微信支付"));
+    assert_eq!(c.core.phone_find_member(&c.coach, "0000").unwrap()[0].points, 100);
+
+    let sale = |id: &str, method: &str, quantity: i64| Request {
+        request_id: id.into(),
+        body: RequestBody::GoodsSale(GoodsSaleRequest { goods_id: belt.id.clone(), member_id: kids[0].clone(), quantity, method: method.into(), delivered: true }),
+    };
+    let by_points = sale("sale-1", "points", 2);
+    let first = accepted(c.core.apply_request(&c.coach, RequestSource::Phone(&device), &by_points).unwrap());
+    assert_eq!((first.saved, first.record_no.as_deref()), (1, Some("S000001")));
+    assert_eq!(c.core.apply_request(&c.coach, RequestSource::Phone(&device), &by_points).unwrap(), Outcome::Accepted(first.clone()));
+    assert_eq!(c.core.points_account(&c.admin, &kids[0]).unwrap().balance, 20);
+    assert_eq!(c.count("SELECT stock FROM goods WHERE name = '黄带'"), 3);
+    assert_eq!(c.count("SELECT COUNT(*) FROM goods_sales WHERE delivered_by IS NOT NULL"), 1);
+    assert_eq!(c.count("SELECT COUNT(*) FROM notices WHERE kind = 'goods_sale'"), first.notices_queued);
+    assert_eq!(c.count("SELECT COUNT(*) FROM change_log WHERE entity = 'goods_sale'"), 1);
+
+    // 20 points left, a belt costs 40: refused, kept, nothing spent.
+    let Outcome::Refused { code, .. } = c.core.apply_request(&c.coach, RequestSource::Phone(&device), &sale("sale-2", "points", 1)).unwrap() else { panic!("refused") };
+    assert_eq!(code, "conflict.not_enough_points");
+    assert_eq!(c.count("SELECT stock FROM goods WHERE name = '黄带'"), 3);
+    // In cash, taken by the coach.
+    let cash = accepted(c.core.apply_request(&c.coach, RequestSource::Phone(&device), &sale("sale-3", "cash", 1)).unwrap());
+    assert_eq!(cash.record_no.as_deref(), Some("S000002"));
+    assert_eq!(c.count("SELECT amount FROM goods_sales WHERE sale_no = 'S000002' AND staff_id = (SELECT id FROM staff WHERE username = 'coach')"), 2500);
+    // Nothing in stock, and a method the desk does not know: refused with the field.
+    let none = Request { request_id: "sale-4".into(), body: RequestBody::GoodsSale(GoodsSaleRequest { goods_id: empty.id.clone(), member_id: kids[0].clone(), quantity: 1, method: "cash".into(), delivered: true }) };
+    assert!(matches!(c.core.apply_request(&c.coach, RequestSource::Phone(&device), &none).unwrap(), Outcome::Refused { .. }));
+    let Outcome::Refused { field, .. } = c.core.apply_request(&c.coach, RequestSource::Phone(&device), &sale("sale-5", "bitcoin", 1)).unwrap() else { panic!("refused") };
+    assert_eq!(field.as_deref(), Some("method"));
+    assert_eq!(c.count("SELECT COUNT(*) FROM goods_sales"), 2);
 }

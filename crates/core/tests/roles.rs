@@ -214,6 +214,7 @@ fn every_command_checks_the_role() {
         ("phone_find_member", all.to_vec(), Box::new(|s| c.core.phone_find_member(s, "权限").map(drop))),
         ("phone_trials", all.to_vec(), Box::new(|s| c.core.phone_trials(s).map(drop))),
         ("phone_hand_overs", all.to_vec(), Box::new(|s| c.core.phone_hand_overs(s).map(drop))),
+        ("phone_shop", all.to_vec(), Box::new(|s| c.core.phone_shop(s).map(drop))),
         ("phone_pairing_open", vec![M], Box::new(|s| c.core.phone_pairing_open(s).map(drop))),
         ("phone_pairing_close", vec![M], Box::new(|s| c.core.phone_pairing_close(s).map(drop))),
         ("phone_devices", vec![M], Box::new(|s| c.core.phone_devices(s).map(drop))),

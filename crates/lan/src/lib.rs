@@ -155,6 +155,7 @@ fn router(core: Arc<Core>, port: u16) -> Router {
         .route("/api/members", get(members))
         .route("/api/trials", get(trials))
         .route("/api/hand-overs", get(hand_overs))
+        .route("/api/shop", get(shop))
         .route("/api/requests", post(request))
         .layer(middleware::from_fn_with_state(lan.clone(), guard))
         .with_state(lan)
@@ -401,6 +402,10 @@ async fn trials(State(lan): State<Lan>, headers: HeaderMap) -> Response {
 
 async fn hand_overs(State(lan): State<Lan>, headers: HeaderMap) -> Response {
     read(lan, headers, |core, s| core.phone_hand_overs(s)).await
+}
+
+async fn shop(State(lan): State<Lan>, headers: HeaderMap) -> Response {
+    read(lan, headers, |core, s| core.phone_shop(s)).await
 }
 
 #[derive(Deserialize)]

@@ -272,6 +272,20 @@ fn a_coach_decides_a_trial_and_hands_over_goods_from_the_phone() {
     assert_eq!(out["status"], "accepted", "{out}");
     let (_, waiting) = phone.get("/api/hand-overs");
     assert!(!waiting.as_array().unwrap().iter().any(|h| h["sale_id"] == sale.id.as_str()));
+
+    // A sale at the mat, in cash the coach took, handed over at once.
+    let (status, shop) = phone.get("/api/shop");
+    assert_eq!(status, 200);
+    let item = shop["goods"].as_array().unwrap().iter().find(|g| g["goods_id"] == goods.id.as_str()).expect("on sale");
+    let stock = item["stock"].as_i64().unwrap();
+    assert!(shop["methods"].as_array().unwrap().iter().any(|m| m["code"] == "cash"));
+    let body = json!({ "request_id": "sell-1", "kind": "goods_sale", "payload": { "goods_id": goods.id, "member_id": child, "quantity": 1, "method": "cash", "delivered": true } });
+    let (_, out) = phone.post("/api/requests", body.clone());
+    assert_eq!(out["status"], "accepted", "{out}");
+    assert!(out["record_no"].as_str().unwrap().starts_with('S'));
+    assert_eq!(phone.post("/api/requests", body).1, out, "the same sale again is the same answer");
+    let after = desk.core.goods_list(&admin, false).unwrap().into_iter().find(|g| g.id == goods.id).unwrap();
+    assert_eq!(after.stock, stock - 1);
 }
 
 /// A later session of the same class group (for a trial).

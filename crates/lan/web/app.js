@@ -2,7 +2,7 @@
 // Every word comes from /i18n/<lang>.json; data goes into the page as text, never HTML.
 "use strict";
 
-const state = { lang: "zh-CN", words: {}, me: null, today: null, roster: null, edits: {}, stale: new Set(), pending: null, notice: null };
+const state = { lang: "zh-CN", words: {}, me: null, today: null, roster: null, edits: {}, stale: new Set(), pending: null, notice: null, sale: null };
 const MARK_CYCLE = ["present", "late", "absent"];
 
 function t(key, values) {
@@ -94,6 +94,7 @@ function render() {
   if (!state.me || !state.me.paired) return renderPair();
   if (!state.me.signed_in) return renderSignIn();
   if (state.roster) return renderRoster();
+  if (state.sale) return renderSale();
   return renderToday();
 }
 
@@ -186,7 +187,9 @@ async function openToday() {
 function renderToday() {
   const d = state.today;
   bar(t("today_title", { name: d ? d.staff_name : "" }));
-  actions(el("button", { class: "secondary", type: "button", onclick: openToday }, t("refresh")));
+  actions(
+    el("button", { class: "secondary", type: "button", onclick: openToday }, t("refresh")),
+    el("button", { class: "secondary", type: "button", onclick: () => openSale(null), "data-test": "sell" }, t("sell_goods")));
   const main = document.getElementById("main");
   if (!d) return put(main);
   const list = d.classes.map((c) =>
@@ -335,7 +338,21 @@ function renderRoster() {
         el("span", { class: "mark " + (k.member_id ? c.mark || (k.on_leave ? "leave" : "") : c.attended ? "present" : "") }, markLabel(k, c))),
       k.member_id ? el("button", { class: "comment-btn", type: "button", onclick: () => commentOn(k), "aria-label": t("comment") }, t("comment")) : null);
   });
-  const search = el("input", { id: "makeup", placeholder: t("makeup_search_hint"), autocomplete: "off" });
+  const [search, hits] = memberSearch("makeup", t("makeup_search_hint"), addMakeup);
+  put(document.getElementById("main"), 
+    noticeBox(),
+    el("p", { class: "fresh" }, t("roster_fresh", { time: r.read_at, capacity: r.capacity, n: r.children.length })),
+    r.class.cancelled ? el("div", { class: "notice error" }, t("cancelled")) : null,
+    el("p", { class: "muted" }, t("tap_help")),
+    ...lines,
+    el("label", { for: "makeup" }, t("add_makeup")), search, hits,
+  );
+}
+
+// A search box for a child (name, pinyin, initials, phone tail) and its hits; a tap on a
+// hit calls `pick` with it.
+function memberSearch(id, hint, pick) {
+  const search = el("input", { id, placeholder: hint, autocomplete: "off" });
   const hits = el("div", { class: "hits" });
   let timer = null;
   search.addEventListener("input", () => {
@@ -345,21 +362,14 @@ function renderRoster() {
       if (!q) return hits.replaceChildren();
       try {
         const found = await api("GET", `/api/members?q=${encodeURIComponent(q)}`);
-        hits.replaceChildren(...found.map((m) => el("button", { class: "row", type: "button", onclick: () => addMakeup(m) },
+        hits.replaceChildren(...found.map((m) => el("button", { class: "row", type: "button", onclick: () => pick(m) },
           el("div", { class: "who" }, el("div", { class: "name" }, m.name), el("div", { class: "muted" }, [m.member_no, m.guardian_phone].filter(Boolean).join(" · "))))));
       } catch (e) {
         failed(e);
       }
     }, 250);
   });
-  put(document.getElementById("main"), 
-    noticeBox(),
-    el("p", { class: "fresh" }, t("roster_fresh", { time: r.read_at, capacity: r.capacity, n: r.children.length })),
-    r.class.cancelled ? el("div", { class: "notice error" }, t("cancelled")) : null,
-    el("p", { class: "muted" }, t("tap_help")),
-    ...lines,
-    el("label", { for: "makeup" }, t("add_makeup")), search, hits,
-  );
+  return [search, hits];
 }
 
 function addMakeup(m) {
@@ -433,6 +443,108 @@ async function dismissClass() {
   if (!o) return;
   say(o.status === "refused" ? refusal(o) : t("dismissed", { notices: o.notices_queued }), o.status === "refused");
   renderRoster();
+}
+
+// ---- selling goods at the mat
+
+async function openSale(member) {
+  try {
+    const shop = await api("GET", "/api/shop");
+    state.sale = { shop, member, goods: null, quantity: 1, method: null, delivered: true };
+    state.notice = null;
+    render();
+    window.scrollTo(0, 0);
+  } catch (e) {
+    failed(e);
+  }
+}
+
+function methodLabel(m) {
+  return state.lang === "en" ? m.label_en : m.label_zh;
+}
+
+// What the sale costs as the buttons say it: "¥50.00" or "80 points".
+function saleTotal(sale) {
+  const g = sale.goods;
+  if (!g || !sale.method) return null;
+  if (sale.method === "points") return t("points_n", { n: g.points_price * sale.quantity });
+  const fen = Math.round(Number(g.price) * 100) * sale.quantity;
+  return "¥" + (fen / 100).toFixed(2);
+}
+
+function setSale(change) {
+  Object.assign(state.sale, change);
+  const sale = state.sale;
+  if (sale.goods && sale.quantity > sale.goods.stock) sale.quantity = sale.goods.stock;
+  if (sale.method === "points" && sale.goods && sale.goods.points_price == null) sale.method = null;
+  renderSale();
+}
+
+function choice(selected, label, onclick, test) {
+  return el("button", { class: "choice" + (selected ? " chosen" : ""), type: "button", "aria-pressed": selected ? "true" : "false", onclick, "data-test": test }, label);
+}
+
+function renderSale() {
+  const sale = state.sale;
+  bar(t("sell_goods"), () => { state.sale = null; openToday(); });
+  const total = saleTotal(sale);
+  const g = sale.goods;
+  const canPoints = g && g.points_price != null;
+  const short = canPoints && sale.method === "points" && sale.member && sale.member.points < g.points_price * sale.quantity;
+  const ready = sale.member && g && sale.method && total && !short;
+  const go = el("button", { class: "primary", type: "button", disabled: !ready, onclick: sell, "data-test": "confirm-sale" },
+    state.pending ? t("retry") : ready ? t(sale.method === "points" ? "confirm_points" : "confirm_paid", { total }) : t("sell_pick"));
+  actions(go);
+  const main = document.getElementById("main");
+  const who = sale.member
+    ? el("div", { class: "card", "data-test": "buyer" },
+        el("h2", {}, sale.member.name),
+        el("div", { class: "muted" }, [sale.member.member_no, sale.member.guardian_phone].filter(Boolean).join(" · ")),
+        el("div", { class: "counts" }, el("span", { class: "pill" }, t("points_balance", { n: sale.member.points }))),
+        el("button", { class: "secondary", type: "button", onclick: () => setSale({ member: null }) }, t("change_child")))
+    : null;
+  const [search, hits] = sale.member ? [null, null] : memberSearch("buyer", t("makeup_search_hint"), (m) => setSale({ member: m }));
+  const goods = sale.shop.goods.map((g) =>
+    el("button", { class: "row" + (sale.goods && sale.goods.goods_id === g.goods_id ? " changed" : ""), type: "button", "data-goods": g.goods_id, onclick: () => setSale({ goods: g }) },
+      el("div", { class: "who" },
+        el("div", { class: "name" }, g.name),
+        el("div", { class: "muted" }, [g.category, t("in_stock", { n: g.stock })].filter(Boolean).join(" · "))),
+      el("span", { class: "mark" }, "¥" + g.price, g.points_price != null ? el("div", { class: "muted" }, t("points_n", { n: g.points_price })) : null)));
+  put(main,
+    noticeBox(),
+    el("label", { for: "buyer" }, t("sale_child")),
+    who, search, hits,
+    el("label", {}, t("sale_goods")),
+    ...(goods.length ? goods : [el("div", { class: "card muted" }, t("nothing_on_sale"))]),
+    g ? el("label", {}, t("quantity")) : null,
+    g ? el("div", { class: "stepper" },
+      el("button", { class: "secondary", type: "button", disabled: sale.quantity <= 1, onclick: () => setSale({ quantity: sale.quantity - 1 }), "aria-label": t("less") }, "−"),
+      el("span", { class: "count", "data-test": "quantity" }, String(sale.quantity)),
+      el("button", { class: "secondary", type: "button", disabled: sale.quantity >= g.stock, onclick: () => setSale({ quantity: sale.quantity + 1 }), "aria-label": t("more") }, "+")) : null,
+    g ? el("label", {}, t("sale_method")) : null,
+    g ? el("div", { class: "choices" },
+      canPoints ? choice(sale.method === "points", t("pay_points"), () => setSale({ method: "points" }), "method-points") : null,
+      ...sale.shop.methods.map((m) => choice(sale.method === m.code, methodLabel(m), () => setSale({ method: m.code }), "method-" + m.code))) : null,
+    short ? el("div", { class: "notice error" }, t("not_enough_points", { n: sale.member.points })) : null,
+    g && sale.method === "cash" ? el("p", { class: "muted" }, t("money_is_yours")) : null,
+    g ? el("label", { class: "check" },
+      el("input", { type: "checkbox", checked: sale.delivered, onchange: (ev) => { sale.delivered = ev.target.checked; }, "data-test": "delivered" }),
+      t("delivered_now")) : null,
+  );
+}
+
+async function sell() {
+  const sale = state.sale;
+  const payload = { goods_id: sale.goods.goods_id, member_id: sale.member.member_id, quantity: sale.quantity, method: sale.method, delivered: sale.delivered };
+  const o = await request("goods_sale", payload, renderSale);
+  if (!o) return;
+  if (o.status === "refused") {
+    say(refusal(o), true);
+    return renderSale();
+  }
+  say(t("sold", { no: o.record_no, name: sale.member.name, goods: sale.goods.name, n: sale.quantity, total: saleTotal(sale) }));
+  state.sale = null;
+  await openToday();
 }
 
 // ---- start

@@ -77,6 +77,36 @@ pub struct PhoneMember {
     pub name: String,
     pub member_no: Option<String>,
     pub guardian_phone: Option<String>,
+    /// The child's points, for a sale paid in points.
+    pub points: i64,
+}
+
+/// What a coach can sell at the mat: the goods on sale and the ways to pay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhoneShop {
+    pub goods: Vec<PhoneGoods>,
+    /// Payment methods as the desk names them (points are offered for goods with a points
+    /// price, not listed here).
+    pub methods: Vec<PhoneChoice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhoneGoods {
+    pub goods_id: String,
+    pub name: String,
+    pub category: String,
+    /// The price in yuan ("68.00").
+    pub price: String,
+    pub points_price: Option<i64>,
+    pub stock: i64,
+}
+
+/// One value of a desk vocabulary with its words in both languages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhoneChoice {
+    pub code: String,
+    pub label_zh: String,
+    pub label_en: String,
 }
 
 /// A trial class waiting for the coach's decision, with the class's room for it.

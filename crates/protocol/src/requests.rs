@@ -38,6 +38,9 @@ pub enum RequestBody {
     },
     /// Goods sold to a child handed over at the mat.
     GoodsHandOver { sale_id: String },
+    /// Goods sold to a child by the sender (a coach at the mat): in points, or in money
+    /// taken by the sender as at the desk.
+    GoodsSale(GoodsSaleRequest),
 }
 
 impl RequestBody {
@@ -48,6 +51,7 @@ impl RequestBody {
             RequestBody::Dismiss { .. } => "dismiss",
             RequestBody::TrialDecision { .. } => "trial_decision",
             RequestBody::GoodsHandOver { .. } => "goods_hand_over",
+            RequestBody::GoodsSale(_) => "goods_sale",
         }
     }
 }
@@ -78,6 +82,17 @@ pub struct MarkChange {
     /// The child is on leave and the sender confirmed they came after all.
     #[serde(default)]
     pub withdraw_leave: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GoodsSaleRequest {
+    pub goods_id: String,
+    pub member_id: String,
+    pub quantity: i64,
+    /// `points`, or a payment method the sender took (`cash`, `wechat`, …).
+    pub method: String,
+    /// Handed over to the child at once.
+    pub delivered: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -116,6 +131,9 @@ pub struct Accepted {
     /// were not saved (member ids; the sender reloads and sees the desk's marks).
     #[serde(default)]
     pub changed_at_desk: Vec<String>,
+    /// The number of the record the request made (a sale's `S000123`), to tell the family.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_no: Option<String>,
 }
 
 #[cfg(test)]
