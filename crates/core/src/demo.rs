@@ -336,6 +336,7 @@ pub fn generate(path: &Path, opts: &DemoOptions) -> Result<DemoSummary> {
     demo.summary.sessions = core.session_list(&demo.admin, SessionFilter { from_date: start.to_string(), to_date: (today + Duration::days(28)).to_string(), ..Default::default() })?.len();
     demo.run()?;
     demo.shop_and_cash()?;
+    demo.upcoming_leave()?;
     // Today's evaluation, as the desk's scheduled run would do it: the period has moved
     // on since each member's last payment.
     clock.set(opts.until);
@@ -533,6 +534,30 @@ impl Demo<'_> {
         }
         self.feedback()?;
         self.call_backs()
+    }
+
+    /// Leave already asked for the coming week: yesterday evening one family of each class
+    /// of five or more phoned or messaged the desk, so every roll call from today on (the
+    /// desk's and the coach's phone) has a child on leave to show, whatever the seed.
+    fn upcoming_leave(&mut self) -> Result<()> {
+        let today = self.today;
+        if !self.clock_to(at(today - Duration::days(1), 600)) {
+            return Ok(());
+        }
+        let coming = self.core.session_list(&self.admin, SessionFilter { from_date: today.to_string(), to_date: (today + Duration::days(6)).to_string(), ..Default::default() })?;
+        for s in coming.into_iter().filter(|s| s.status == "scheduled") {
+            let roster = self.core.roster(&self.clerk, &s.id)?;
+            let kids: Vec<String> = roster.entries.into_iter().filter(|e| e.expected && !e.on_leave).filter_map(|e| e.member_id).collect();
+            // A class of a few is often all there.
+            if kids.len() < 5 {
+                continue;
+            }
+            let member_id = kids[self.people.rng().gen_range(0..kids.len())].clone();
+            let via = if self.chance(50) { "phone" } else { "wechat" };
+            let input = LeaveInput { member_id, session_ids: vec![s.id], via: via.into(), note: "家里有事".into() };
+            self.core.leave_request(&self.clerk, input)?;
+        }
+        Ok(())
     }
 
     /// Families the front desk agreed to call back: a few days ago the clerk spoke to three
