@@ -5,6 +5,9 @@
 //! It listens on every interface (`0.0.0.0`), since phones on the centre's Wi-Fi must
 //! reach it; `CENTREDESK_PHONE_BIND` (an IP address) overrides that, and the end-to-end
 //! tests set it to 127.0.0.1 so nothing they start is reachable from outside.
+//!
+//! With HTTPS on, the certificate the desk made (`centredesk_lan::tls_identity`) and its
+//! key live in `phone-tls/` beside the database file, never in the database.
 
 use crate::{AppState, CmdResult};
 use centredesk_core::auth::Action;
@@ -20,6 +23,8 @@ use ts_rs::TS;
 #[derive(Default)]
 pub(crate) struct PhoneServer {
     running: Mutex<Option<LanServer>>,
+    /// The certificate's fingerprint while serving HTTPS.
+    fingerprint: Mutex<Option<String>>,
     problem: Mutex<Option<String>>,
 }
 
@@ -33,6 +38,9 @@ pub struct PhoneServerStatus {
     pub urls: Vec<String>,
     /// Why it is not running although it is on (the port is taken, …).
     pub problem: Option<String>,
+    /// The SHA-256 fingerprint of the desk's certificate, when serving HTTPS: the coach
+    /// compares it with what the phone's browser shows before going on.
+    pub fingerprint: Option<String>,
 }
 
 /// A pairing code as the desk shows it: the code, the address with it, and its QR code.
@@ -43,6 +51,8 @@ pub struct PhonePairing {
     pub url: String,
     /// The QR code of `url`, as an SVG document.
     pub qr_svg: String,
+    /// The certificate's fingerprint, when the address is `https://`.
+    pub fingerprint: Option<String>,
 }
 
 fn bind_ip() -> IpAddr {
@@ -61,7 +71,7 @@ impl PhoneServer {
         };
         let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
         let wanted = SocketAddr::new(bind_ip(), settings.port as u16);
-        let same = running.as_ref().is_some_and(|r| r.addr().port() == wanted.port());
+        let same = running.as_ref().is_some_and(|r| r.addr().port() == wanted.port() && r.secure() == settings.https);
         if settings.enabled && same {
             return;
         }
@@ -69,10 +79,22 @@ impl PhoneServer {
             old.stop();
         }
         *self.problem.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        *self.fingerprint.lock().unwrap_or_else(|p| p.into_inner()) = None;
         if settings.enabled {
-            match centredesk_lan::start(core.clone(), wanted) {
+            let started = if settings.https {
+                let dir = core.path().parent().map(|d| d.join("phone-tls")).unwrap_or_else(|| "phone-tls".into());
+                let names = if wanted.ip().is_unspecified() { centredesk_lan::lan_addresses() } else { vec![wanted.ip()] };
+                centredesk_lan::tls_identity(&dir, &names).and_then(|identity| {
+                    let server = centredesk_lan::start_tls(core.clone(), wanted, &identity)?;
+                    *self.fingerprint.lock().unwrap_or_else(|p| p.into_inner()) = Some(identity.fingerprint);
+                    Ok(server)
+                })
+            } else {
+                centredesk_lan::start(core.clone(), wanted)
+            };
+            match started {
                 Ok(server) => {
-                    log::info!("phone server listening on {}", server.addr());
+                    log::info!("phone server listening on {} ({})", server.addr(), if server.secure() { "https" } else { "http" });
                     *running = Some(server);
                 }
                 Err(e) => {
@@ -85,9 +107,11 @@ impl PhoneServer {
 
     fn urls(&self) -> Vec<String> {
         let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(addr) = running.as_ref().map(LanServer::addr) else { return vec![] };
+        let Some(server) = running.as_ref() else { return vec![] };
+        let addr = server.addr();
+        let scheme = if server.secure() { "https" } else { "http" };
         let ips = if addr.ip().is_unspecified() { centredesk_lan::lan_addresses() } else { vec![addr.ip()] };
-        ips.into_iter().map(|ip| format!("http://{}", SocketAddr::new(ip, addr.port()))).collect()
+        ips.into_iter().map(|ip| format!("{scheme}://{}", SocketAddr::new(ip, addr.port()))).collect()
     }
 
     fn status(&self, core: &Core) -> centredesk_core::Result<PhoneServerStatus> {
@@ -98,7 +122,12 @@ impl PhoneServer {
             running: !urls.is_empty() || self.running.lock().unwrap_or_else(|p| p.into_inner()).is_some(),
             urls,
             problem: self.problem.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            fingerprint: self.fingerprint(),
         })
+    }
+
+    fn fingerprint(&self) -> Option<String> {
+        self.fingerprint.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
@@ -124,11 +153,12 @@ impl AppState {
     /// A new pairing code, with the address a phone opens and its QR code.
     pub(crate) fn phone_pairing_open(&self) -> CmdResult<PhonePairing> {
         let urls = self.phone.urls();
+        let fingerprint = self.phone.fingerprint();
         self.as_staff(|core, s| {
             let Some(base) = urls.first() else { return Err(CoreError::Conflict(centredesk_core::error::Conflict::PhoneServerOff)) };
             let offer = core.phone_pairing_open(s)?;
             let url = format!("{base}/pair?code={}", offer.code);
-            Ok(PhonePairing { qr_svg: qr_svg(&url)?, url, offer })
+            Ok(PhonePairing { qr_svg: qr_svg(&url)?, url, offer, fingerprint })
         })
     }
 }

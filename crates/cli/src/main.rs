@@ -155,6 +155,10 @@ enum Command {
         /// The address to listen on; the desk app's default port is 8765.
         #[arg(long, default_value = "127.0.0.1:8765")]
         listen: std::net::SocketAddr,
+        /// Serve HTTPS with the desk's own certificate, kept in (or made into) this
+        /// folder; its fingerprint is printed on the third line.
+        #[arg(long)]
+        https: Option<std::path::PathBuf>,
     },
     /// Head-office sync: register this desk, push now, show where it stands.
     #[command(subcommand)]
@@ -359,13 +363,24 @@ fn run(cli: Cli) -> Result<(), CoreError> {
                 centredesk_core::demo::DEMO_PASSWORD
             );
         }
-        Command::PhoneServe { listen } => {
+        Command::PhoneServe { listen, https } => {
             let core = std::sync::Arc::new(open(&db)?);
             let manager = session(&core, &cli.user, &cli.password)?;
-            let server = centredesk_lan::start(core.clone(), listen).map_err(|e| CoreError::Internal(format!("cannot listen on {listen}: {e}")))?;
+            let cannot = |e: std::io::Error| CoreError::Internal(format!("cannot serve on {listen}: {e}"));
+            let (server, fingerprint) = match &https {
+                Some(dir) => {
+                    let identity = centredesk_lan::tls_identity(dir, &[listen.ip()]).map_err(cannot)?;
+                    (centredesk_lan::start_tls(core.clone(), listen, &identity).map_err(cannot)?, Some(identity.fingerprint))
+                }
+                None => (centredesk_lan::start(core.clone(), listen).map_err(cannot)?, None),
+            };
             let offer = core.phone_pairing_open(&manager)?;
-            println!("http://{}/pair?code={}", server.addr(), offer.code);
+            let scheme = if server.secure() { "https" } else { "http" };
+            println!("{scheme}://{}/pair?code={}", server.addr(), offer.code);
             println!("{} {}", offer.code, offer.expires_at);
+            if let Some(f) = fingerprint {
+                println!("{f}");
+            }
             use std::io::Write;
             let _ = std::io::stdout().flush();
             loop {

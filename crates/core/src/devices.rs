@@ -232,12 +232,16 @@ pub const DEFAULT_PORT: i64 = 8765;
 pub struct PhoneServerSettings {
     pub enabled: bool,
     pub port: i64,
+    /// HTTPS with the desk's own certificate (its fingerprint on the pairing screen).
+    #[serde(default)]
+    pub https: bool,
 }
 
 fn load_server_settings(c: &Connection) -> Result<PhoneServerSettings> {
     Ok(PhoneServerSettings {
         enabled: crate::settings::get(c, "phone_server_enabled")?.as_deref() == Some("true"),
         port: crate::settings::get(c, "phone_server_port")?.and_then(|p| p.parse().ok()).unwrap_or(DEFAULT_PORT),
+        https: crate::settings::get(c, "phone_server_https")?.as_deref() == Some("true"),
     })
 }
 
@@ -257,6 +261,9 @@ impl Core {
             }
             if old.port != input.port {
                 crate::settings::put(w, "phone_server_port", &input.port.to_string())?;
+            }
+            if old.https != input.https {
+                crate::settings::put(w, "phone_server_https", if input.https { "true" } else { "false" })?;
             }
             load_server_settings(w)
         })

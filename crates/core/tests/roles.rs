@@ -218,7 +218,7 @@ fn every_command_checks_the_role() {
         ("phone_pairing_open", vec![M], Box::new(|s| c.core.phone_pairing_open(s).map(drop))),
         ("phone_pairing_close", vec![M], Box::new(|s| c.core.phone_pairing_close(s).map(drop))),
         ("phone_devices", vec![M], Box::new(|s| c.core.phone_devices(s).map(drop))),
-        ("phone_server_settings_set", vec![M], Box::new(|s| c.core.phone_server_settings_set(s, centredesk_core::devices::PhoneServerSettings { enabled: false, port: 8765 }).map(drop))),
+        ("phone_server_settings_set", vec![M], Box::new(|s| c.core.phone_server_settings_set(s, centredesk_core::devices::PhoneServerSettings { enabled: false, port: 8765, https: false }).map(drop))),
         ("phone_device_revoke", vec![M], Box::new(|s| c.core.phone_device_revoke(s, "no-such-device").map(drop))),
         ("leave_request", all.to_vec(), Box::new(|s| c.core.leave_request(s, LeaveInput { member_id: mid.clone(), session_ids: vec![sid.clone()], via: "desk".into(), note: String::new() }).map(drop))),
         ("trial_request", desk.to_vec(), Box::new(|s| c.core.trial_request(s, TrialInput { session_id: sid.clone(), lead_id: Some(lid.clone()), member_id: None, note: String::new() }).map(drop))),

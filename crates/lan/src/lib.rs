@@ -37,6 +37,9 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+mod tls;
+pub use tls::{tls_identity, TlsIdentity};
+
 const DEVICE_COOKIE: &str = "cd_device";
 const SESSION_COOKIE: &str = "cd_session";
 /// Phone sessions kept at once (each sign-in makes one; old ones go first).
@@ -59,12 +62,15 @@ struct PhoneSession {
 struct Lan {
     core: Arc<Core>,
     port: u16,
+    /// Served over HTTPS: cookies are `Secure` and writes come from `https://` pages.
+    secure: bool,
     sessions: Arc<Mutex<HashMap<String, PhoneSession>>>,
 }
 
 /// A running phone server; stops when dropped (or with `stop`).
 pub struct LanServer {
     addr: SocketAddr,
+    secure: bool,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -72,6 +78,11 @@ pub struct LanServer {
 impl LanServer {
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Serving HTTPS.
+    pub fn secure(&self) -> bool {
+        self.secure
     }
 
     /// Stops serving and waits for the server's thread.
@@ -95,29 +106,51 @@ impl Drop for LanServer {
     }
 }
 
-/// Starts serving on `addr` (port 0: any free port) on a thread of its own.
+/// Starts serving plain HTTP on `addr` (port 0: any free port) on a thread of its own.
 pub fn start(core: Arc<Core>, addr: SocketAddr) -> std::io::Result<LanServer> {
+    serve(core, addr, None)
+}
+
+/// Starts serving HTTPS with the desk's own certificate (`tls_identity`).
+pub fn start_tls(core: Arc<Core>, addr: SocketAddr, identity: &TlsIdentity) -> std::io::Result<LanServer> {
+    serve(core, addr, Some(tls::server_config(identity)?))
+}
+
+fn serve(core: Arc<Core>, addr: SocketAddr, tls: Option<rustls::ServerConfig>) -> std::io::Result<LanServer> {
     let listener = std::net::TcpListener::bind(addr)?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
-    let app = router(core, addr.port());
+    let secure = tls.is_some();
+    let app = router(core, addr.port(), secure);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("phone-server").enable_all().build()?;
     let thread = std::thread::Builder::new().name("phone-server".into()).spawn(move || {
         runtime.block_on(async move {
-            let served = match tokio::net::TcpListener::from_std(listener) {
-                Ok(l) => axum::serve(l, app).with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await,
-                Err(e) => Err(e),
+            let served = match tls {
+                None => match tokio::net::TcpListener::from_std(listener) {
+                    Ok(l) => axum::serve(l, app).with_graceful_shutdown(async move {
+                        let _ = rx.await;
+                    })
+                    .await,
+                    Err(e) => Err(e),
+                },
+                Some(config) => {
+                    let handle = axum_server::Handle::new();
+                    let stopper = handle.clone();
+                    tokio::spawn(async move {
+                        let _ = rx.await;
+                        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(2)));
+                    });
+                    let config = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(config));
+                    axum_server::from_tcp_rustls(listener, config).handle(handle).serve(app.into_make_service()).await
+                }
             };
             if let Err(e) = served {
                 log::error!("phone server stopped: {e}");
             }
         });
     })?;
-    Ok(LanServer { addr, stop: Some(tx), thread: Some(thread) })
+    Ok(LanServer { addr, secure, stop: Some(tx), thread: Some(thread) })
 }
 
 /// This machine's IPv4 addresses a phone on the same network can reach (not loopback),
@@ -137,8 +170,8 @@ pub fn lan_addresses() -> Vec<std::net::IpAddr> {
     found.into_iter().map(std::net::IpAddr::V4).collect()
 }
 
-fn router(core: Arc<Core>, port: u16) -> Router {
-    let lan = Lan { core, port, sessions: Arc::new(Mutex::new(HashMap::new())) };
+fn router(core: Arc<Core>, port: u16, secure: bool) -> Router {
+    let lan = Lan { core, port, secure, sessions: Arc::new(Mutex::new(HashMap::new())) };
     Router::new()
         .route("/", get(|| async { page(INDEX_HTML, "text/html; charset=utf-8") }))
         .route("/pair", get(|| async { page(INDEX_HTML, "text/html; charset=utf-8") }))
@@ -188,7 +221,8 @@ async fn guard(State(lan): State<Lan>, request: HttpRequest, next: Next) -> Resp
     }
     if request.method() != Method::GET && request.method() != Method::HEAD {
         let origin = request.headers().get(header::ORIGIN).and_then(|h| h.to_str().ok()).unwrap_or("");
-        if origin != format!("http://{host}") && origin != format!("https://{host}") {
+        let scheme = if lan.secure { "https" } else { "http" };
+        if origin != format!("{scheme}://{host}") {
             return refusal(StatusCode::FORBIDDEN, "origin", lang.pick("请求来源不对，已拒绝", "Refused: the request came from another site"));
         }
     }
@@ -243,9 +277,10 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     })
 }
 
-fn set_cookie(name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
+fn set_cookie(secure: bool, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
     let age = max_age.map(|a| format!("; Max-Age={a}")).unwrap_or_default();
-    HeaderValue::from_str(&format!("{name}={value}; HttpOnly; SameSite=Strict; Path=/{age}")).unwrap_or(HeaderValue::from_static(""))
+    let only_tls = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!("{name}={value}; HttpOnly; SameSite=Strict; Path=/{age}{only_tls}")).unwrap_or(HeaderValue::from_static(""))
 }
 
 fn random_hex() -> String {
@@ -301,7 +336,7 @@ async fn pair(State(lan): State<Lan>, headers: HeaderMap, Json(body): Json<PairB
     match blocking(move || core.phone_pair(&body.code, &body.device_name)).await {
         Ok(Ok(p)) => {
             let mut r = Json(serde_json::json!({ "device_id": p.device_id })).into_response();
-            r.headers_mut().append(header::SET_COOKIE, set_cookie(DEVICE_COOKIE, &p.token, Some(400 * 24 * 3600)));
+            r.headers_mut().append(header::SET_COOKIE, set_cookie(lan.secure, DEVICE_COOKIE, &p.token, Some(400 * 24 * 3600)));
             r
         }
         Ok(Err(e)) => core_error(e, lang),
@@ -356,7 +391,7 @@ async fn sign_in(State(lan): State<Lan>, headers: HeaderMap, Json(body): Json<Si
         sessions.insert(key.clone(), PhoneSession { device_id, session: session.clone(), ends_at });
     }
     let mut r = Json(serde_json::json!({ "staff_name": session.display_name, "role": session.role })).into_response();
-    r.headers_mut().append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, &key, None));
+    r.headers_mut().append(header::SET_COOKIE, set_cookie(lan.secure, SESSION_COOKIE, &key, None));
     r
 }
 
@@ -365,7 +400,7 @@ async fn sign_out(State(lan): State<Lan>, headers: HeaderMap) -> Response {
         lan.sessions.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
     }
     let mut r = Json(serde_json::json!({})).into_response();
-    r.headers_mut().append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", Some(0)));
+    r.headers_mut().append(header::SET_COOKIE, set_cookie(lan.secure, SESSION_COOKIE, "", Some(0)));
     r
 }
 

@@ -49,18 +49,23 @@ impl Desk {
 /// A phone: its own cookies, the Origin a browser on the desk's address would send.
 struct Phone {
     base: String,
+    agent: ureq::Agent,
     cookies: std::collections::BTreeMap<String, String>,
     last_set_cookie: Vec<String>,
 }
 
 impl Phone {
     fn new(desk: &Desk) -> Phone {
-        Phone { base: desk.base(), cookies: Default::default(), last_set_cookie: vec![] }
+        Phone::with(desk.base(), ureq::Agent::new())
+    }
+
+    fn with(base: String, agent: ureq::Agent) -> Phone {
+        Phone { base, agent, cookies: Default::default(), last_set_cookie: vec![] }
     }
 
     fn call(&mut self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
-        let mut req = ureq::request(method, &format!("{}{path}", self.base)).set("Cookie", &cookie).set("X-Lang", "en");
+        let mut req = self.agent.request(method, &format!("{}{path}", self.base)).set("Cookie", &cookie).set("X-Lang", "en");
         if method == "POST" {
             req = req.set("Origin", &self.base);
         }
@@ -294,4 +299,50 @@ fn later_session(desk: &Desk, sid: &str) -> String {
     let s = desk.core.session_get(&admin, sid).unwrap();
     let filter = centredesk_core::timetable::SessionFilter { from_date: "2026-11-26".into(), to_date: "2026-12-09".into(), group_id: Some(s.group_id), ..Default::default() };
     desk.core.session_list(&admin, filter).unwrap().into_iter().find(|x| x.status == "scheduled").expect("a later session").id
+}
+
+/// A phone client that trusts only the desk's own certificate, as a coach's browser does
+/// once the coach has compared the fingerprint.
+fn trusting(identity: &centredesk_lan::TlsIdentity) -> ureq::Agent {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(identity.cert_pem().as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    ureq::AgentBuilder::new().tls_config(Arc::new(config)).timeout(std::time::Duration::from_secs(10)).build()
+}
+
+#[test]
+fn over_https_the_cookies_are_secure_and_plain_http_pages_are_refused() {
+    let mut desk = desk();
+    desk.server.take().unwrap().stop();
+    let certs = tempfile::tempdir().unwrap();
+    let identity = centredesk_lan::tls_identity(certs.path(), &[]).unwrap();
+    let server = centredesk_lan::start_tls(desk.core.clone(), "127.0.0.1:0".parse().unwrap(), &identity).unwrap();
+    assert!(server.secure());
+    let addr = server.addr();
+    desk.server = Some(server);
+    // The certificate names 127.0.0.1 and localhost; the client checks both it and the name.
+    let mut phone = Phone::with(format!("https://localhost:{}", addr.port()), trusting(&identity));
+    phone.pair_and_sign_in(&desk, "jiaolian1");
+    assert!(phone.cookies.contains_key("cd_session"));
+    let set = phone.last_set_cookie.join("\n");
+    assert!(set.contains("; Secure") && set.contains("HttpOnly"), "{set}");
+    let (status, today) = phone.get("/api/today");
+    assert_eq!(status, 200, "{today}");
+    // A write from an http:// page on the same address is another origin now.
+    let cookie = phone.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+    let refused = phone.agent.post(&format!("{}/api/sign-out", phone.base)).set("Cookie", &cookie).set("Origin", &format!("http://localhost:{}", addr.port())).call();
+    assert!(matches!(refused, Err(ureq::Error::Status(403, _))), "{refused:?}");
+    // Plain HTTP on the TLS port gets no page.
+    let plain = ureq::get(&format!("http://127.0.0.1:{}/", addr.port())).timeout(std::time::Duration::from_secs(5)).call();
+    assert!(plain.is_err() || plain.as_ref().map(|r| r.status() >= 400).unwrap_or(true), "plain http served a page");
+    // A client that does not trust the desk's certificate does not get through.
+    let stranger = ureq::AgentBuilder::new().timeout(std::time::Duration::from_secs(5)).build().get(&format!("https://localhost:{}/", addr.port())).call();
+    assert!(matches!(stranger, Err(ureq::Error::Transport(_))), "{stranger:?}");
 }

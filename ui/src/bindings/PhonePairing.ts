@@ -8,4 +8,8 @@ export type PhonePairing = { offer: PairingOffer, url: string,
 /**
  * The QR code of `url`, as an SVG document.
  */
-qr_svg: string, };
+qr_svg: string, 
+/**
+ * The certificate's fingerprint, when the address is `https://`.
+ */
+fingerprint: string | null, };

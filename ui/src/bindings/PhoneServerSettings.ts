@@ -4,4 +4,8 @@
  * Whether the desk app runs its phone server, and on which port (Settings → 手机点名).
  * Off by default: phones on the same Wi-Fi reach it once it is on.
  */
-export type PhoneServerSettings = { enabled: boolean, port: number, };
+export type PhoneServerSettings = { enabled: boolean, port: number, 
+/**
+ * HTTPS with the desk's own certificate (its fingerprint on the pairing screen).
+ */
+https: boolean, };

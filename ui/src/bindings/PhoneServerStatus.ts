@@ -12,4 +12,9 @@ urls: Array<string>,
 /**
  * Why it is not running although it is on (the port is taken, …).
  */
-problem: string | null, };
+problem: string | null, 
+/**
+ * The SHA-256 fingerprint of the desk's certificate, when serving HTTPS: the coach
+ * compares it with what the phone's browser shows before going on.
+ */
+fingerprint: string | null, };
