@@ -468,8 +468,10 @@ function saleTotal(sale) {
   const g = sale.goods;
   if (!g || !sale.method) return null;
   if (sale.method === "points") return t("points_n", { n: g.points_price * sale.quantity });
-  const fen = Math.round(Number(g.price) * 100) * sale.quantity;
-  return "¥" + (fen / 100).toFixed(2);
+  // In whole fen, never a float: the price comes as "68.00".
+  const [yuan, cents = ""] = g.price.split(".");
+  const fen = (Number(yuan) * 100 + Number(cents.padEnd(2, "0").slice(0, 2))) * sale.quantity;
+  return "¥" + Math.floor(fen / 100) + "." + String(fen % 100).padStart(2, "0");
 }
 
 function setSale(change) {
