@@ -360,8 +360,8 @@ impl Core {
     /// A sale at the desk or by a coach: money (any payment method) or a member's points.
     pub fn goods_sell(&self, session: &Session, input: SaleInput) -> Result<GoodsSale> {
         session.require(Action::SellGoods)?;
-        let (id, _) = self.write(session, |w| goods_sell_in(w, &input))?;
-        self.read(|c| load_sale(c, &id))
+        let sold = self.write(session, |w| goods_sell_in(w, &input))?;
+        self.read(|c| load_sale(c, &sold.id))
     }
 
     /// Marks a sale handed over, by the staff member who handed it over.
@@ -453,9 +453,8 @@ impl Core {
 
 /// Sells goods in the caller's transaction (the desk's sale and a phone's request run
 /// this same code): the sale, its stock move, the points it costs or earns and the
-/// family's notice. The caller has checked `Action::SellGoods`. Returns the sale's id and
-/// the notices queued.
-pub(crate) fn goods_sell_in(w: &mut WriteTx, input: &SaleInput) -> Result<(String, i64)> {
+/// family's notice. The caller has checked `Action::SellGoods`.
+pub(crate) fn goods_sell_in(w: &mut WriteTx, input: &SaleInput) -> Result<Sold> {
     validate::int_in(Field::Quantity, input.quantity, 1, 1000)?;
     let by_points = input.method == "points";
     let method = if by_points { "points" } else { payments::check_method(&input.method)? };
@@ -532,7 +531,14 @@ pub(crate) fn goods_sell_in(w: &mut WriteTx, input: &SaleInput) -> Result<(Strin
         let recipients = crate::notify::guardians_of(w, &m.id)?;
         queued = crate::notify::queue(w, &crate::notify::NewNotice { kind: "goods_sale", member_id: Some(&m.id), lead_id: None, session_id: None, text, dedupe_key: None }, &recipients)?;
     }
-    Ok((id, queued))
+    Ok(Sold { id, sale_no, notices_queued: queued })
+}
+
+/// What `goods_sell_in` made: the sale, its number and the notices queued for it.
+pub(crate) struct Sold {
+    pub id: String,
+    pub sale_no: String,
+    pub notices_queued: i64,
 }
 
 pub(crate) fn goods_deliver_in(w: &mut WriteTx, session: &Session, sale_id: &str) -> Result<GoodsSale> {

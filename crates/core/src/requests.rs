@@ -156,9 +156,8 @@ fn apply_body(w: &mut WriteTx, session: &Session, tz: chrono_tz::Tz, body: &Requ
                 delivered: sale.delivered,
                 note: String::new(),
             };
-            let (id, queued) = crate::goods::goods_sell_in(w, &input)?;
-            let sale_no = w.query_row("SELECT sale_no FROM goods_sales WHERE id = ?1", [&id], |r| r.get(0))?;
-            Ok(Accepted { saved: 1, notices_queued: queued, record_no: Some(sale_no), ..Default::default() })
+            let sold = crate::goods::goods_sell_in(w, &input)?;
+            Ok(Accepted { saved: 1, notices_queued: sold.notices_queued, record_no: Some(sold.sale_no), ..Default::default() })
         }
     }
 }
