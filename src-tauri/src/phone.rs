@@ -23,8 +23,6 @@ use ts_rs::TS;
 #[derive(Default)]
 pub(crate) struct PhoneServer {
     running: Mutex<Option<LanServer>>,
-    /// The certificate's fingerprint while serving HTTPS.
-    fingerprint: Mutex<Option<String>>,
     problem: Mutex<Option<String>>,
 }
 
@@ -79,16 +77,10 @@ impl PhoneServer {
             old.stop();
         }
         *self.problem.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        *self.fingerprint.lock().unwrap_or_else(|p| p.into_inner()) = None;
         if settings.enabled {
             let started = if settings.https {
                 let dir = core.path().parent().map(|d| d.join("phone-tls")).unwrap_or_else(|| "phone-tls".into());
-                let names = if wanted.ip().is_unspecified() { centredesk_lan::lan_addresses() } else { vec![wanted.ip()] };
-                centredesk_lan::tls_identity(&dir, &names).and_then(|identity| {
-                    let server = centredesk_lan::start_tls(core.clone(), wanted, &identity)?;
-                    *self.fingerprint.lock().unwrap_or_else(|p| p.into_inner()) = Some(identity.fingerprint);
-                    Ok(server)
-                })
+                centredesk_lan::tls_identity(&dir, &centredesk_lan::reachable_at(wanted.ip())).and_then(|identity| centredesk_lan::start_tls(core.clone(), wanted, &identity))
             } else {
                 centredesk_lan::start(core.clone(), wanted)
             };
@@ -110,24 +102,25 @@ impl PhoneServer {
         let Some(server) = running.as_ref() else { return vec![] };
         let addr = server.addr();
         let scheme = if server.secure() { "https" } else { "http" };
-        let ips = if addr.ip().is_unspecified() { centredesk_lan::lan_addresses() } else { vec![addr.ip()] };
-        ips.into_iter().map(|ip| format!("{scheme}://{}", SocketAddr::new(ip, addr.port()))).collect()
+        centredesk_lan::reachable_at(addr.ip()).into_iter().map(|ip| format!("{scheme}://{}", SocketAddr::new(ip, addr.port()))).collect()
     }
 
     fn status(&self, core: &Core) -> centredesk_core::Result<PhoneServerStatus> {
-        // `urls` takes the lock itself: not inside the struct literal's lock below.
+        // `urls` and `fingerprint` take the lock themselves: not inside the struct
+        // literal's lock below.
         let urls = self.urls();
+        let fingerprint = self.fingerprint();
         Ok(PhoneServerStatus {
             settings: core.phone_server_settings()?,
             running: !urls.is_empty() || self.running.lock().unwrap_or_else(|p| p.into_inner()).is_some(),
             urls,
             problem: self.problem.lock().unwrap_or_else(|p| p.into_inner()).clone(),
-            fingerprint: self.fingerprint(),
+            fingerprint,
         })
     }
 
     fn fingerprint(&self) -> Option<String> {
-        self.fingerprint.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.running.lock().unwrap_or_else(|p| p.into_inner()).as_ref().and_then(|r| r.fingerprint().map(str::to_string))
     }
 }
 

@@ -367,18 +367,18 @@ fn run(cli: Cli) -> Result<(), CoreError> {
             let core = std::sync::Arc::new(open(&db)?);
             let manager = session(&core, &cli.user, &cli.password)?;
             let cannot = |e: std::io::Error| CoreError::Internal(format!("cannot serve on {listen}: {e}"));
-            let (server, fingerprint) = match &https {
+            let server = match &https {
                 Some(dir) => {
-                    let identity = centredesk_lan::tls_identity(dir, &[listen.ip()]).map_err(cannot)?;
-                    (centredesk_lan::start_tls(core.clone(), listen, &identity).map_err(cannot)?, Some(identity.fingerprint))
+                    let identity = centredesk_lan::tls_identity(dir, &centredesk_lan::reachable_at(listen.ip())).map_err(cannot)?;
+                    centredesk_lan::start_tls(core.clone(), listen, &identity).map_err(cannot)?
                 }
-                None => (centredesk_lan::start(core.clone(), listen).map_err(cannot)?, None),
+                None => centredesk_lan::start(core.clone(), listen).map_err(cannot)?,
             };
             let offer = core.phone_pairing_open(&manager)?;
             let scheme = if server.secure() { "https" } else { "http" };
             println!("{scheme}://{}/pair?code={}", server.addr(), offer.code);
             println!("{} {}", offer.code, offer.expires_at);
-            if let Some(f) = fingerprint {
+            if let Some(f) = server.fingerprint() {
                 println!("{f}");
             }
             use std::io::Write;

@@ -70,7 +70,8 @@ struct Lan {
 /// A running phone server; stops when dropped (or with `stop`).
 pub struct LanServer {
     addr: SocketAddr,
-    secure: bool,
+    /// The certificate's SHA-256 fingerprint when serving HTTPS.
+    fingerprint: Option<String>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -82,7 +83,12 @@ impl LanServer {
 
     /// Serving HTTPS.
     pub fn secure(&self) -> bool {
-        self.secure
+        self.fingerprint.is_some()
+    }
+
+    /// The fingerprint of the certificate it serves (HTTPS only), for the pairing screen.
+    pub fn fingerprint(&self) -> Option<&str> {
+        self.fingerprint.as_deref()
     }
 
     /// Stops serving and waits for the server's thread.
@@ -113,15 +119,15 @@ pub fn start(core: Arc<Core>, addr: SocketAddr) -> std::io::Result<LanServer> {
 
 /// Starts serving HTTPS with the desk's own certificate (`tls_identity`).
 pub fn start_tls(core: Arc<Core>, addr: SocketAddr, identity: &TlsIdentity) -> std::io::Result<LanServer> {
-    serve(core, addr, Some(tls::server_config(identity)?))
+    serve(core, addr, Some((tls::server_config(identity)?, identity.fingerprint.clone())))
 }
 
-fn serve(core: Arc<Core>, addr: SocketAddr, tls: Option<rustls::ServerConfig>) -> std::io::Result<LanServer> {
+fn serve(core: Arc<Core>, addr: SocketAddr, tls: Option<(rustls::ServerConfig, String)>) -> std::io::Result<LanServer> {
     let listener = std::net::TcpListener::bind(addr)?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
-    let secure = tls.is_some();
-    let app = router(core, addr.port(), secure);
+    let (tls, fingerprint) = tls.unzip();
+    let app = router(core, addr.port(), fingerprint.is_some());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("phone-server").enable_all().build()?;
     let thread = std::thread::Builder::new().name("phone-server".into()).spawn(move || {
@@ -150,7 +156,7 @@ fn serve(core: Arc<Core>, addr: SocketAddr, tls: Option<rustls::ServerConfig>) -
             }
         });
     })?;
-    Ok(LanServer { addr, secure, stop: Some(tx), thread: Some(thread) })
+    Ok(LanServer { addr, fingerprint, stop: Some(tx), thread: Some(thread) })
 }
 
 /// This machine's IPv4 addresses a phone on the same network can reach (not loopback),
@@ -168,6 +174,16 @@ pub fn lan_addresses() -> Vec<std::net::IpAddr> {
     found.sort_by_key(|ip| (!ip.is_private(), *ip));
     found.dedup();
     found.into_iter().map(std::net::IpAddr::V4).collect()
+}
+
+/// The addresses a phone reaches a server bound to `bind` at: this machine's LAN
+/// addresses for `0.0.0.0`, else `bind` itself. What the URLs and the certificate name.
+pub fn reachable_at(bind: std::net::IpAddr) -> Vec<std::net::IpAddr> {
+    if bind.is_unspecified() {
+        lan_addresses()
+    } else {
+        vec![bind]
+    }
 }
 
 fn router(core: Arc<Core>, port: u16, secure: bool) -> Router {
