@@ -16,34 +16,38 @@ const problems = [];
 const fail = (msg) => problems.push(msg);
 
 // ---- catalogs ----
-function loadCatalog(name) {
-  const path = join(src, 'i18n', name);
+// `label` names the file in messages: "zh-CN.json" for the desk's, a path for others.
+function loadCatalog(dir, label) {
+  const path = join(dir, 'i18n', label.split('/').pop());
   let data;
   try {
     data = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    fail(`${name}: not valid JSON (${e.message})`);
+    fail(`${label}: not valid JSON (${e.message})`);
     return {};
   }
   for (const [k, v] of Object.entries(data)) {
-    if (typeof v !== 'string') fail(`${name}: "${k}" is not a string`);
+    if (typeof v !== 'string') fail(`${label}: "${k}" is not a string`);
   }
   return data;
 }
-const zh = loadCatalog('zh-CN.json');
-const en = loadCatalog('en.json');
-const zhKeys = new Set(Object.keys(zh));
-const enKeys = new Set(Object.keys(en));
-for (const k of zhKeys) if (!enKeys.has(k)) fail(`en.json is missing "${k}"`);
-for (const k of enKeys) if (!zhKeys.has(k)) fail(`zh-CN.json is missing "${k}"`);
 const placeholders = (s) => [...String(s).matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort().join(',');
 // A language may word a message with other params (a date heading), so this only warns.
 const warnings = [];
-for (const k of zhKeys) {
-  if (enKeys.has(k) && placeholders(zh[k]) !== placeholders(en[k])) {
-    warnings.push(`"${k}": placeholders differ (zh-CN {${placeholders(zh[k])}} vs en {${placeholders(en[k])}})`);
+// Both languages hold the same keys; `prefix` is where the two files are, for messages.
+function compareCatalogs(zh, en, prefix) {
+  for (const k of Object.keys(zh)) if (!(k in en)) fail(`${prefix}en.json is missing "${k}"`);
+  for (const k of Object.keys(en)) if (!(k in zh)) fail(`${prefix}zh-CN.json is missing "${k}"`);
+  for (const k of Object.keys(zh)) {
+    if (k in en && placeholders(zh[k]) !== placeholders(en[k])) {
+      warnings.push(`${prefix}"${k}": placeholders differ (zh-CN {${placeholders(zh[k])}} vs en {${placeholders(en[k])}})`);
+    }
   }
 }
+const zh = loadCatalog(src, 'zh-CN.json');
+const en = loadCatalog(src, 'en.json');
+const zhKeys = new Set(Object.keys(zh));
+compareCatalogs(zh, en, '');
 
 // ---- sources ----
 function walk(dir, out = []) {
@@ -143,18 +147,9 @@ for (const [key, where] of usedKeys) {
 
 // ---- the coach's phone page (crates/lan/web): its own two catalogues, plain JS ----
 const phoneDir = join(root, '..', 'crates', 'lan', 'web');
-const phoneCatalog = (name) => {
-  try {
-    return JSON.parse(readFileSync(join(phoneDir, 'i18n', name), 'utf8'));
-  } catch (e) {
-    fail(`crates/lan/web/i18n/${name}: not valid JSON (${e.message})`);
-    return {};
-  }
-};
-const phoneZh = phoneCatalog('zh-CN.json');
-const phoneEn = phoneCatalog('en.json');
-for (const k of Object.keys(phoneZh)) if (!(k in phoneEn)) fail(`crates/lan/web/i18n/en.json is missing "${k}"`);
-for (const k of Object.keys(phoneEn)) if (!(k in phoneZh)) fail(`crates/lan/web/i18n/zh-CN.json is missing "${k}"`);
+const phoneZh = loadCatalog(phoneDir, 'crates/lan/web/i18n/zh-CN.json');
+const phoneEn = loadCatalog(phoneDir, 'crates/lan/web/i18n/en.json');
+compareCatalogs(phoneZh, phoneEn, 'crates/lan/web/i18n/');
 const phoneJs = stripComments(readFileSync(join(phoneDir, 'app.js'), 'utf8'));
 if (HAN.test(phoneJs)) fail('crates/lan/web/app.js: Han characters in the page code — put them in its catalogues');
 for (const m of phoneJs.matchAll(/\bt\("([a-z0-9_]+)"\s*[,)]/g)) {
