@@ -40,7 +40,11 @@ pub(crate) fn start(app: &AppHandle, pusher: Arc<centredesk_core::sync::PusherCo
         }
     });
     let handle = app.clone();
+    let portal = pusher.clone();
     std::thread::spawn(move || centredesk_core::sync::run_pusher(&handle.state::<AppState>().core, &pusher, Duration::from_secs(30)));
+    // The parents' portal: its own thread, since each round waits on head office's inbox.
+    let handle = app.clone();
+    std::thread::spawn(move || centredesk_core::sync::run_portal(&handle.state::<AppState>().core, &portal, Duration::from_secs(30)));
     let handle = app.clone();
     std::thread::spawn(move || {
         std::thread::sleep(QUIET_START);

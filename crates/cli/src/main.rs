@@ -163,6 +163,10 @@ enum Command {
     /// Head-office sync: register this desk, push now, show where it stands.
     #[command(subcommand)]
     Sync(SyncCommand),
+    /// The parents' portal 家长端 on the head-office server: turn it on, invite a
+    /// guardian, run one round (push, apply the inbox, publish).
+    #[command(subcommand)]
+    Portal(PortalCommand),
     /// Notices to parents: channels, the automatic reminders, delivery, the outbox.
     #[command(subcommand)]
     Notify(NotifyCommand),
@@ -216,6 +220,26 @@ enum NotifyCommand {
     },
     /// Send a notice again.
     Resend { id: String },
+}
+
+#[derive(Subcommand)]
+enum PortalCommand {
+    /// Turn the portal on or off (a manager); prints the settings as JSON.
+    Enable {
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        on: bool,
+    },
+    /// A single-use invite for the guardian with this phone number (or id): prints the
+    /// token, its expiry and the link's path on the head-office server.
+    Invite { guardian: String },
+    /// One portal round: push, take in the inbox (waiting up to --wait seconds for a
+    /// first request), apply it, push the answers, publish the documents.
+    Sync {
+        #[arg(long, default_value_t = 0)]
+        wait: u64,
+    },
+    /// Every document this desk would publish now, as JSON.
+    Documents,
 }
 
 #[derive(Subcommand)]
@@ -577,6 +601,35 @@ fn run(cli: Cli) -> Result<(), CoreError> {
                 TiersCommand::Show { member_id } => serde_json::json!(core.member_tier(&session(&core, &cli.user, &cli.password)?, &member_id)?),
             };
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        }
+        Command::Portal(cmd) => {
+            let core = open(&db)?;
+            let lang = Lang::parse(&cli.lang);
+            let out = match cmd {
+                PortalCommand::Enable { on } => {
+                    let s = session(&core, &cli.user, &cli.password)?;
+                    let settings = centredesk_core::portal::PortalSettings { enabled: on, ..core.portal_settings()? };
+                    serde_json::json!(core.portal_settings_update(&s, settings)?)
+                }
+                PortalCommand::Invite { guardian } => {
+                    let s = session(&core, &cli.user, &cli.password)?;
+                    let id = core.guardian_by_phone_or_id(&s, &guardian)?;
+                    let invite = core.portal_invite(&s, &id)?;
+                    let centre = core.sync_settings().map(|x| x.centre).unwrap_or_default();
+                    serde_json::json!({ "guardian_id": invite.guardian_id, "token": invite.token, "expires_at": invite.expires_at, "path": format!("/p/{centre}/#invite={}", invite.token) })
+                }
+                PortalCommand::Sync { wait } => match core.portal_sync(wait) {
+                    Ok(r) => serde_json::json!(r),
+                    Err(centredesk_core::sync::SyncError::Core(e)) => return Err(e),
+                    Err(e) => {
+                        eprintln!("{}", e.message(lang));
+                        eprintln!("({})", e.code());
+                        std::process::exit(3);
+                    }
+                },
+                PortalCommand::Documents => serde_json::json!(core.portal_documents()?),
+            };
+            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         }
         Command::Sync(cmd) => {
             let core = open(&db)?;

@@ -456,64 +456,7 @@ impl Core {
             return Err(CoreError::invalid(Field::Session, Rule::Required));
         }
         let note = validate::optional_text(Field::Notes, &input.note, 200)?;
-        self.write(session, |w| {
-            let member = crate::members::load_member(w, &input.member_id)?;
-            let centre = centre_name(w)?;
-            let mut out = vec![];
-            for sid in &input.session_ids {
-                let s = load_session(w, sid)?;
-                if s.status == "cancelled" {
-                    return Err(CoreError::Conflict(Conflict::SessionCancelled));
-                }
-                // Leave and attendance exclude each other: a child already marked (other
-                // than 请假) cannot be on leave for that class.
-                let marked: Option<(String, bool)> = w
-                    .query_row("SELECT mark, consumed FROM attendance WHERE member_id = ?1 AND session_id = ?2", params![member.id, sid], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()?;
-                if let Some((mark, lesson_used)) = marked.filter(|(mark, _)| mark != "leave") {
-                    return Err(CoreError::Conflict(Conflict::AlreadyMarked { mark, lesson_used }));
-                }
-                let existing: Option<(String, Option<String>)> = w
-                    .query_row("SELECT id, withdrawn_at FROM leave_requests WHERE member_id = ?1 AND session_id = ?2", params![member.id, sid], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()?;
-                if matches!(existing, Some((_, None))) {
-                    continue;
-                }
-                let req = LeaveRequest {
-                    id: existing.map(|e| e.0).unwrap_or_else(crate::new_id),
-                    member_id: member.id.clone(),
-                    session_id: sid.clone(),
-                    asked_at: w.now_text(),
-                    asked_by: Some(session.staff_id.clone()),
-                    via: input.via.clone(),
-                    note: note.clone(),
-                };
-                // A leave withdrawn earlier and asked again is the same row, current again.
-                w.execute(
-                    "INSERT INTO leave_requests (id, member_id, session_id, asked_at, asked_by, via, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                     ON CONFLICT(member_id, session_id) DO UPDATE SET asked_at = excluded.asked_at, asked_by = excluded.asked_by,
-                        via = excluded.via, note = excluded.note, withdrawn_at = NULL, withdrawn_by = NULL",
-                    params![req.id, req.member_id, req.session_id, req.asked_at, req.asked_by, req.via, req.note],
-                )?;
-                w.log("leave_request", &req.id, "create", Some(&member.id), &req)?;
-                let recipients = notify::guardians_of(w, &member.id)?;
-                let text = templates::render(
-                    w,
-                    "leave_confirmed",
-                    &[
-                        ("centre", centre.clone()),
-                        ("member", member.name.clone()),
-                        ("date", s.date.clone()),
-                        ("start", s.start_time.clone()),
-                        ("end", s.end_time.clone()),
-                        ("group", s.group_name.clone()),
-                    ],
-                )?;
-                notify::queue(w, &NewNotice { kind: "leave_confirmed", member_id: Some(&member.id), lead_id: None, session_id: Some(sid), text, dedupe_key: None }, &recipients)?;
-                out.push(req);
-            }
-            Ok(out)
-        })
+        self.write(session, |w| leave_request_in(w, Some(session.staff_id.clone()), &input, &note))
     }
 
     /// Books a trial class 试课 for a lead or a member; the coach decides.
@@ -875,6 +818,69 @@ pub(crate) fn roll_call_in(w: &mut WriteTx, session: &Session, tz: chrono_tz::Tz
         crate::members::follow_contracts(w, member_id)?;
     }
     Ok(result)
+}
+
+/// Leave for the input's sessions in the caller's transaction (the desk's dialog, a
+/// parent's request from the portal with no staff member: `asked_by` None). Input
+/// checked by the caller.
+pub(crate) fn leave_request_in(w: &mut WriteTx, asked_by: Option<String>, input: &LeaveInput, note: &str) -> Result<Vec<LeaveRequest>> {
+    let note = note.to_string();
+    let member = crate::members::load_member(w, &input.member_id)?;
+    let centre = centre_name(w)?;
+    let mut out = vec![];
+    for sid in &input.session_ids {
+        let s = load_session(w, sid)?;
+        if s.status == "cancelled" {
+            return Err(CoreError::Conflict(Conflict::SessionCancelled));
+        }
+        // Leave and attendance exclude each other: a child already marked (other
+        // than 请假) cannot be on leave for that class.
+        let marked: Option<(String, bool)> = w
+            .query_row("SELECT mark, consumed FROM attendance WHERE member_id = ?1 AND session_id = ?2", params![member.id, sid], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if let Some((mark, lesson_used)) = marked.filter(|(mark, _)| mark != "leave") {
+            return Err(CoreError::Conflict(Conflict::AlreadyMarked { mark, lesson_used }));
+        }
+        let existing: Option<(String, Option<String>)> = w
+            .query_row("SELECT id, withdrawn_at FROM leave_requests WHERE member_id = ?1 AND session_id = ?2", params![member.id, sid], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if matches!(existing, Some((_, None))) {
+            continue;
+        }
+        let req = LeaveRequest {
+            id: existing.map(|e| e.0).unwrap_or_else(crate::new_id),
+            member_id: member.id.clone(),
+            session_id: sid.clone(),
+            asked_at: w.now_text(),
+            asked_by: asked_by.clone(),
+            via: input.via.clone(),
+            note: note.clone(),
+        };
+        // A leave withdrawn earlier and asked again is the same row, current again.
+        w.execute(
+            "INSERT INTO leave_requests (id, member_id, session_id, asked_at, asked_by, via, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT(member_id, session_id) DO UPDATE SET asked_at = excluded.asked_at, asked_by = excluded.asked_by,
+                via = excluded.via, note = excluded.note, withdrawn_at = NULL, withdrawn_by = NULL",
+            params![req.id, req.member_id, req.session_id, req.asked_at, req.asked_by, req.via, req.note],
+        )?;
+        w.log("leave_request", &req.id, "create", Some(&member.id), &req)?;
+        let recipients = notify::guardians_of(w, &member.id)?;
+        let text = templates::render(
+            w,
+            "leave_confirmed",
+            &[
+                ("centre", centre.clone()),
+                ("member", member.name.clone()),
+                ("date", s.date.clone()),
+                ("start", s.start_time.clone()),
+                ("end", s.end_time.clone()),
+                ("group", s.group_name.clone()),
+            ],
+        )?;
+        notify::queue(w, &NewNotice { kind: "leave_confirmed", member_id: Some(&member.id), lead_id: None, session_id: Some(sid), text, dedupe_key: None }, &recipients)?;
+        out.push(req);
+    }
+    Ok(out)
 }
 
 /// Where leave can come from: the desk, by phone, on WeChat, the coach, or a parent's

@@ -40,6 +40,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0021_group_messages.sql", include_str!("../migrations/0021_group_messages.sql")),
     ("0022_member_consultants.sql", include_str!("../migrations/0022_member_consultants.sql")),
     ("0023_phones_and_requests.sql", include_str!("../migrations/0023_phones_and_requests.sql")),
+    ("0024_portal.sql", include_str!("../migrations/0024_portal.sql")),
 ];
 
 fn migrations() -> Vec<M<'static>> {

@@ -51,7 +51,7 @@ pub enum Field {
     Tiers, TierBasis, TierPeriod, TierName, TierThreshold, TierDiscount, TierWish, TierOwner, Holiday, HolidayName,
     VisitContent, Mood, NextStep, NextVisit, VisitPlan, VisitRule, VisitDays, AssignTo,
     ChurnFlag, Decision, SnoozeUntil, MessageBody, ReportMonths, ClassReminder, ReminderHours,
-    Device, DeviceName, Request, PairingCode,
+    Device, DeviceName, Request, PairingCode, CentreAddress, PrivacyNotice,
 }
 
 impl Field {
@@ -147,6 +147,8 @@ impl Field {
             Host => ("服务器", "Server host"),
             Port => ("端口", "Port"),
             Notice => ("通知", "Notice"),
+            CentreAddress => ("中心地址", "Centre address"),
+            PrivacyNotice => ("隐私告知", "Privacy notice"),
             Suggestion => ("意见", "Suggestion"),
             Complaint => ("投诉", "Complaint"),
             Content => ("内容", "Text"),
@@ -437,6 +439,14 @@ pub enum Conflict {
     TrialAlreadyDecided,
     NotYourSession,
     SessionCancelled,
+    /// A parent asked for leave for a class that has already started (or is over).
+    SessionStarted { date: String, start: String },
+    /// A parent's request names a child not linked to them (any more).
+    NotYourChild,
+    /// A parent's leave names a class that is not one of the child's.
+    NotTheChildsClass,
+    /// A staff member's kind of request sent through the parents' portal.
+    NotForParents,
     /// A request id seen before with another body (an id names one request).
     RequestReused,
     /// Pairing a phone while the phone server is off (or could not start).
@@ -525,6 +535,10 @@ impl Conflict {
             Conflict::RequestReused => "request_reused",
             Conflict::PhoneServerOff => "phone_server_off",
             Conflict::SessionCancelled => "session_cancelled",
+            Conflict::SessionStarted { .. } => "session_started",
+            Conflict::NotYourChild => "not_your_child",
+            Conflict::NotTheChildsClass => "not_the_childs_class",
+            Conflict::NotForParents => "not_for_parents",
             Conflict::AlreadyInGroup => "already_in_group",
             Conflict::NothingToPrint => "nothing_to_print",
             Conflict::WouldOverwriteDatabase => "would_overwrite_database",
@@ -590,6 +604,13 @@ impl Conflict {
             Conflict::PhoneServerOff => lang.pick("请先开启手机点名", "Turn phone roll call on first"),
             Conflict::RequestReused => lang.pick("该请求编号已用于另一个请求，请重新提交", "This request id was already used for another request; send it again"),
             Conflict::SessionCancelled => lang.pick("该课节已取消", "This session is cancelled"),
+            Conflict::SessionStarted { date, start } => match lang {
+                Lang::ZhCn => format!("{date} {start} 的课已开始，不能再请假"),
+                Lang::En => format!("The class on {date} at {start} has already started: leave can no longer be asked for it"),
+            },
+            Conflict::NotYourChild => lang.pick("该学员未与您关联", "This child is not linked to you"),
+            Conflict::NotTheChildsClass => lang.pick("这不是该学员的课", "This class is not one of the child's"),
+            Conflict::NotForParents => lang.pick("家长端不能提交此类请求", "Parents cannot send this kind of request"),
             Conflict::AlreadyInGroup => lang.pick("该学员已在此班级", "This member is already in the class"),
             Conflict::BackupFolder { dir, detail } => match lang {
                 Lang::ZhCn => format!("无法写入备份位置 {dir}（{detail}）：请检查 U 盘或网络文件夹是否已连接、是否还有空间"),

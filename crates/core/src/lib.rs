@@ -41,6 +41,7 @@ pub mod packages;
 pub mod payments;
 pub mod phone;
 pub mod points;
+pub mod portal;
 pub mod print;
 pub mod referrals;
 pub mod renewals;

@@ -23,20 +23,22 @@ use sha2::{Digest, Sha256};
 pub enum RequestSource<'a> {
     /// A phone paired with this desk (its device id).
     Phone(&'a str),
-    Portal,
+    /// A parent, through head office's inbox: the item's number and the guardian the
+    /// server signed in (`portal.rs`).
+    Portal { inbox_number: i64, guardian_id: &'a str },
 }
 
 impl RequestSource<'_> {
     fn name(self) -> &'static str {
         match self {
             RequestSource::Phone(_) => "phone",
-            RequestSource::Portal => "portal",
+            RequestSource::Portal { .. } => "portal",
         }
     }
     fn device(self) -> Option<String> {
         match self {
             RequestSource::Phone(d) => Some(d.to_string()),
-            RequestSource::Portal => None,
+            RequestSource::Portal { .. } => None,
         }
     }
 }
@@ -80,29 +82,35 @@ fn kept(w: &WriteTx, request_id: &str, hash: &str) -> Result<Option<Outcome>> {
 fn keep(w: &mut WriteTx, request: &Request, hash: &str, source: RequestSource, outcome: &Outcome) -> Result<()> {
     let staff = w.staff_id().map(str::to_string);
     let text = serde_json::to_string(outcome).map_err(|e| CoreError::Internal(e.to_string()))?;
+    let (inbox_number, guardian_id) = match source {
+        RequestSource::Portal { inbox_number, guardian_id } => (Some(inbox_number), Some(guardian_id.to_string())),
+        RequestSource::Phone(_) => (None, None),
+    };
     w.execute(
-        "INSERT INTO requests (request_id, source, device_id, kind, body_sha256, staff_id, outcome, applied_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![request.request_id, source.name(), source.device(), request.body.kind(), hash, staff, text, w.now_text()],
+        "INSERT INTO requests (request_id, source, device_id, kind, body_sha256, staff_id, outcome, applied_at, inbox_number, guardian_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![request.request_id, source.name(), source.device(), request.body.kind(), hash, staff, text, w.now_text(), inbox_number, guardian_id],
     )?;
     if let RequestSource::Phone(device) = source {
         crate::devices::touch(w, device, staff.as_deref())?;
     }
     let op = if matches!(outcome, Outcome::Accepted(_)) { "accept" } else { "refuse" };
-    w.log(
-        "request",
-        &request.request_id,
-        op,
-        None,
-        &serde_json::json!({ "request_id": request.request_id, "kind": request.body.kind(), "source": source.name(), "device_id": source.device(), "outcome": outcome }),
-    )
+    let mut row = serde_json::json!({ "request_id": request.request_id, "kind": request.body.kind(), "source": source.name(), "device_id": source.device(), "outcome": outcome });
+    if let (Some(n), Some(g)) = (inbox_number, guardian_id) {
+        row["inbox_number"] = n.into();
+        row["guardian_id"] = g.into();
+    }
+    w.log("request", &request.request_id, op, None, &row)
 }
 
 /// What a staff member must be allowed to send a request of this kind.
-fn action_of(body: &RequestBody) -> Action {
+fn action_of(body: &RequestBody) -> Result<Action> {
     match body {
-        RequestBody::RollCall(_) | RequestBody::Dismiss { .. } => Action::TakeRollCall,
-        RequestBody::TrialDecision { .. } => Action::DecideTrials,
-        RequestBody::GoodsHandOver { .. } | RequestBody::GoodsSale(_) => Action::SellGoods,
+        RequestBody::RollCall(_) | RequestBody::Dismiss { .. } => Ok(Action::TakeRollCall),
+        RequestBody::TrialDecision { .. } => Ok(Action::DecideTrials),
+        RequestBody::GoodsHandOver { .. } | RequestBody::GoodsSale(_) => Ok(Action::SellGoods),
+        // A parent's kinds come through the portal's inbox (`portal.rs`), never a phone.
+        RequestBody::Leave(_) | RequestBody::Consent { .. } => Err(CoreError::Conflict(Conflict::NotForParents)),
     }
 }
 
@@ -159,12 +167,53 @@ fn apply_body(w: &mut WriteTx, session: &Session, tz: chrono_tz::Tz, body: &Requ
             let sold = crate::goods::goods_sell_in(w, &input)?;
             Ok(Accepted { saved: 1, notices_queued: sold.notices_queued, record_no: Some(sold.sale_no), ..Default::default() })
         }
+        RequestBody::Leave(_) | RequestBody::Consent { .. } => Err(CoreError::Conflict(Conflict::NotForParents)),
+    }
+}
+
+/// Applies `request` exactly once with `apply` (in one transaction with its row and
+/// answer), or answers it as it was answered before. A refusal by a rule of the desk is
+/// kept too, in a transaction of its own after the attempt rolled back. Writes as
+/// `session`'s staff member, or with no staff member (a parent's request).
+pub(crate) fn apply_once(
+    core: &Core,
+    session: Option<&Session>,
+    source: RequestSource,
+    request: &Request,
+    apply: impl Fn(&mut WriteTx) -> Result<Accepted>,
+) -> Result<Outcome> {
+    let hash = body_hash(&request.body)?;
+    let write = |f: &dyn Fn(&mut WriteTx) -> Result<Outcome>| match session {
+        Some(s) => core.write(s, f),
+        None => core.write_as(None, f),
+    };
+    let attempt = write(&|w| {
+        if let Some(o) = kept(w, &request.request_id, &hash)? {
+            return Ok(o);
+        }
+        let outcome = Outcome::Accepted(apply(w)?);
+        keep(w, request, &hash, source, &outcome)?;
+        Ok(outcome)
+    });
+    match attempt {
+        Err(e) if is_refusal(&e) => {
+            // Rolled back: nothing of it stays but the refusal.
+            let refused = refusal(&e);
+            write(&|w| {
+                if let Some(o) = kept(w, &request.request_id, &hash)? {
+                    return Ok(o);
+                }
+                keep(w, request, &hash, source, &refused)?;
+                Ok(refused.clone())
+            })
+        }
+        other => other,
     }
 }
 
 impl Core {
-    /// Applies a request exactly once as `session`'s staff member and answers it (the
-    /// kept answer, for a request seen before).
+    /// Applies a request from a paired phone exactly once as `session`'s staff member and
+    /// answers it (the kept answer, for a request seen before).
     pub fn apply_request(&self, session: &Session, source: RequestSource, request: &Request) -> Result<Outcome> {
         let id = request.request_id.as_str();
         if id.trim().is_empty() {
@@ -176,30 +225,15 @@ impl Core {
         if !id.chars().all(|c| c.is_ascii_graphic()) {
             return Err(CoreError::invalid(Field::Request, crate::error::Rule::PrintableAscii));
         }
-        session.require(action_of(&request.body))?;
-        let hash = body_hash(&request.body)?;
-        let tz = self.timezone();
-        let attempt = self.write(session, |w| {
-            if let Some(o) = kept(w, &request.request_id, &hash)? {
-                return Ok(o);
-            }
-            let outcome = Outcome::Accepted(apply_body(w, session, tz, &request.body)?);
-            keep(w, request, &hash, source, &outcome)?;
-            Ok(outcome)
-        });
-        match attempt {
-            Err(e) if is_refusal(&e) => {
-                // Rolled back: nothing of it stays but the refusal.
-                let refused = refusal(&e);
-                self.write(session, |w| {
-                    if let Some(o) = kept(w, &request.request_id, &hash)? {
-                        return Ok(o);
-                    }
-                    keep(w, request, &hash, source, &refused)?;
-                    Ok(refused)
-                })
-            }
-            other => other,
+        // `portal-<n>` names the portal's inbox items (`portal.rs`): taken.
+        if id.starts_with(PORTAL_PREFIX) {
+            return Err(CoreError::Conflict(Conflict::RequestReused));
         }
+        session.require(action_of(&request.body)?)?;
+        let tz = self.timezone();
+        apply_once(self, Some(session), source, request, |w| apply_body(w, session, tz, &request.body))
     }
 }
+
+/// The start of every request id the portal's inbox items get at the desk.
+const PORTAL_PREFIX: &str = "portal-";

@@ -690,6 +690,11 @@ impl PusherControl {
         let (mut woken, _) = self.wake.1.wait_timeout_while(guard, d, |w| !*w && !self.stop.load(Ordering::SeqCst)).unwrap_or_else(|p| p.into_inner());
         *woken = false;
     }
+    /// Waits `d` or until stopped, leaving a wake-up to the pusher it is meant for.
+    fn pause(&self, d: Duration) {
+        let guard = self.wake.0.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = self.wake.1.wait_timeout_while(guard, d, |_| !self.stop.load(Ordering::SeqCst));
+    }
 }
 
 /// The delay before retry number `failures` (1, 2, …): exponential from 2 s, capped at
@@ -730,5 +735,90 @@ pub fn run_pusher(core: &Core, control: &PusherControl, idle: Duration) {
             }
         };
         control.sleep(wait);
+    }
+}
+
+/// One round of the parents' portal, as the CLI prints it.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, TS)]
+#[ts(export)]
+pub struct PortalReport {
+    /// Inbox items applied this round (accepted or refused) and of them refused.
+    pub applied: usize,
+    pub refused: usize,
+    /// The highest inbox number applied, after the round.
+    pub cursor: i64,
+    /// Documents head office stored (newer than it had) and already had.
+    pub published: usize,
+    pub unchanged: usize,
+}
+
+/// Documents per publish call.
+const PUBLISH_DOCS: usize = 200;
+
+impl Core {
+    /// One round of the parents' portal 家长端 (`portal.rs`): push what waits (head office
+    /// must know this log's epoch and newest seq), take in the inbox after the desk's own
+    /// cursor — waiting up to `wait_secs` for a first item (a long poll) — apply it in
+    /// order, push the answers, and publish the documents.
+    pub fn portal_sync(&self, wait_secs: u64) -> SyncResult<PortalReport> {
+        use centredesk_protocol::portal::{InboxResponse, Publish, PublishResponse, INBOX, MAX_INBOX_WAIT_SECS, PUBLISH};
+        self.sync_push_pending()?;
+        let file = load(self.path())?;
+        let (token, _) = find_token(self.path(), file.token_key.as_deref())?.ok_or(SyncError::NotRegistered)?;
+        let base = crate::validate::secure_url(crate::error::Field::Url, &file.settings.server_url)?;
+        let wait = wait_secs.min(MAX_INBOX_WAIT_SECS);
+        let agent = ureq::AgentBuilder::new().timeout_connect(Duration::from_secs(10)).timeout(Duration::from_secs(60 + wait)).build();
+        let bearer = format!("Bearer {token}");
+        let unreadable = |what: &str, e: serde_json::Error| SyncError::Server { status: 200, message: format!("unreadable {what}: {e}") };
+        let mut report = PortalReport::default();
+        let cursor = self.portal_cursor()?;
+        let v = answer(agent.get(&format!("{base}{INBOX}?after={cursor}&wait={wait}")).set("Authorization", &bearer).call())?;
+        let inbox: InboxResponse = serde_json::from_value(v).map_err(|e| unreadable("inbox", e))?;
+        let done = self.portal_apply(&inbox.items)?;
+        report.applied = done.len();
+        report.refused = done.iter().filter(|(_, o)| matches!(o, centredesk_protocol::requests::Outcome::Refused { .. })).count();
+        report.cursor = self.portal_cursor()?;
+        if !done.is_empty() {
+            self.sync_push_pending()?;
+        }
+        let epoch = self.epoch_or_first()?;
+        let seq = self.last_seq()?;
+        let docs = self.portal_documents()?;
+        for chunk in docs.chunks(PUBLISH_DOCS) {
+            let body = Publish { epoch: epoch.clone(), seq, docs: chunk.to_vec() };
+            let v = answer(agent.post(&format!("{base}{PUBLISH}")).set("Authorization", &bearer).send_json(&body))?;
+            let r: PublishResponse = serde_json::from_value(v).map_err(|e| unreadable("publish answer", e))?;
+            report.published += r.stored;
+            report.unchanged += r.kept;
+        }
+        Ok(report)
+    }
+}
+
+/// The shell's second background loop: while sync is on and the portal is turned on, a
+/// portal round after another, each waiting on head office's inbox for up to
+/// `MAX_INBOX_WAIT_SECS`, so a parent's request lands in seconds; otherwise it sleeps.
+pub fn run_portal(core: &Core, control: &PusherControl, idle: Duration) {
+    let mut failures = 0u32;
+    while !control.stop.load(Ordering::SeqCst) {
+        let on = core.sync_settings().map(|s| s.enabled).unwrap_or(false) && core.portal_settings().map(|p| p.enabled).unwrap_or(false);
+        let wait = if !on {
+            idle
+        } else {
+            match core.portal_sync(centredesk_protocol::portal::MAX_INBOX_WAIT_SECS) {
+                Ok(_) => {
+                    failures = 0;
+                    Duration::from_millis(200)
+                }
+                Err(e) => {
+                    failures += 1;
+                    if failures == 1 {
+                        log::warn!("parents' portal: {}", e.message(crate::Lang::En));
+                    }
+                    backoff(failures).max(Duration::from_secs(5))
+                }
+            }
+        };
+        control.pause(wait);
     }
 }

@@ -23,6 +23,7 @@ mod money_follow_ups;
 mod migrations;
 mod payload_keys;
 mod phone_requests;
+mod portal;
 mod notify;
 mod printing;
 mod referrals;

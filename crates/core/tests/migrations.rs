@@ -75,6 +75,7 @@ const PINNED: &[(&str, &str)] = &[
     ("0021_group_messages.sql", "b0b544a436b17201376ca09ea37a8c12357f6fec0b367f22de2c70bc2a8efae9"),
     ("0022_member_consultants.sql", "2dd9cccb37ff87a85429215e4f8fdc66fd5037ec8e7f1ad71e07e9e1a3c64191"),
     ("0023_phones_and_requests.sql", "cefa5eccfc486cb8e8d03630a9c99c21cde8c46c5b26767d00d82ae448ae7fc2"),
+    ("0024_portal.sql", "ab19797a012594daae042478e14bfb3efef2154f1d430e4b61eaa8f1f591b155"),
 ];
 
 #[test]

@@ -128,13 +128,13 @@ fn a_refusal_is_kept_and_changes_nothing_else() {
     assert_eq!(c.count("SELECT COUNT(*) FROM attendance"), snapshot);
     assert_eq!(c.count("SELECT COUNT(*) FROM requests WHERE outcome LIKE '%refused%'"), 1);
     // Not allowed at all: refused before anything is kept.
-    let consultant = c.core.apply_request(&c.consultant, RequestSource::Portal, &roll_call("early-2", &sid, vec![])).unwrap_err();
+    let consultant = c.core.apply_request(&c.consultant, RequestSource::Phone(&device), &roll_call("early-2", &sid, vec![])).unwrap_err();
     assert_eq!(consultant.code(), "forbidden");
     assert_eq!(c.count("SELECT COUNT(*) FROM requests"), 1);
     // A request id that is not one.
     let long = "x".repeat(65);
     for (bad, rule) in [("", "validation.required"), ("  ", "validation.required"), (" x", "validation.printable_ascii"), ("座位", "validation.printable_ascii"), (long.as_str(), "validation.too_long")] {
-        let e = c.core.apply_request(&c.coach, RequestSource::Portal, &roll_call(bad, &sid, vec![])).unwrap_err();
+        let e = c.core.apply_request(&c.coach, RequestSource::Phone(&device), &roll_call(bad, &sid, vec![])).unwrap_err();
         assert_eq!((e.field(), e.code()), (Some(centredesk_core::error::Field::Request), rule.to_string()), "{bad:?}");
     }
 }
@@ -235,7 +235,7 @@ fn a_revoked_device_and_a_disabled_coach_are_refused_at_the_next_call() {
     let (coach, _) = c.core.phone_sign_in(&token, "coach", PASSWORD).unwrap();
     c.core.staff_set_active(&c.admin, &coach.staff_id, false).unwrap();
     assert_eq!(c.core.session_check(&coach).unwrap_err().code(), "auth.account_disabled");
-    let e = c.core.apply_request(&coach, RequestSource::Portal, &Request { request_id: "d-1".into(), body: RequestBody::Dismiss { session_id: "s".into() } }).unwrap_err();
+    let e = c.core.apply_request(&coach, RequestSource::Phone(&device), &Request { request_id: "d-1".into(), body: RequestBody::Dismiss { session_id: "s".into() } }).unwrap_err();
     assert_eq!(e.code(), "auth.account_disabled");
     assert_eq!(c.count("SELECT COUNT(*) FROM requests"), 0);
 }

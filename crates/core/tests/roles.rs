@@ -119,6 +119,9 @@ fn every_command_checks_the_role() {
         ("staff_create", vec![M], Box::new(|s| c.core.staff_create(s, NewStaff { username: format!("u{}", s.username), display_name: "新员工".into(), role: Role::Clerk, password: "12345678".into() }).map(drop))),
         ("staff_set_active", vec![M], Box::new(|s| c.core.staff_set_active(s, "no-such-staff", true).map(drop))),
         ("settings_update", vec![M], Box::new(|s| c.core.settings_update(s, c.core.settings().unwrap()).map(drop))),
+        ("portal_settings_update", vec![M], Box::new(|s| c.core.portal_settings_update(s, c.core.portal_settings().unwrap()).map(drop))),
+        ("portal_invite", desk.to_vec(), Box::new(|s| c.core.portal_invite(s, gid).map(drop))),
+        ("guardian_by_phone_or_id", all.to_vec(), Box::new(|s| c.core.guardian_by_phone_or_id(s, gid).map(drop))),
         ("change_log_tail", vec![M], Box::new(|s| c.core.change_log_tail(s, 5).map(drop))),
         ("room_list", all.to_vec(), Box::new(|s| c.core.room_list(s).map(drop))),
         ("group_list", all.to_vec(), Box::new(|s| c.core.group_list(s).map(drop))),
@@ -207,7 +210,7 @@ fn every_command_checks_the_role() {
         ("session_dismiss", vec![M, CL, CO], Box::new(|s| c.core.session_dismiss(s, sid).map(drop))),
         ("apply_request", vec![M, CL, CO], Box::new(|s| {
             let request = Request { request_id: format!("roles-{}", s.username), body: RequestBody::Dismiss { session_id: sid.clone() } };
-            c.core.apply_request(s, RequestSource::Portal, &request).map(drop)
+            c.core.apply_request(s, RequestSource::Phone("no-such-device"), &request).map(drop)
         })),
         ("phone_today", all.to_vec(), Box::new(|s| c.core.phone_today(s).map(drop))),
         ("phone_roster", all.to_vec(), Box::new(|s| c.core.phone_roster(s, sid).map(drop))),

@@ -141,6 +141,8 @@ pub const CHANGES: &[ChangeKind] = &[
             ("reversal", "扣回", "taken back"),
         ],
     },
+    ChangeKind { entity: "portal_consent", zh: "家长端隐私告知", en: "portal privacy notice", ops: &[("accept", "家长同意", "accepted by the guardian"), ("refuse", "家长不同意", "refused by the guardian")] },
+    ChangeKind { entity: "portal_invite", zh: "家长端邀请", en: "portal invite", ops: &[("create", "生成邀请", "created"), ("revoke", "作废邀请", "revoked")] },
     ChangeKind { entity: "request", zh: "远程请求", en: "request", ops: &[("accept", "已处理", "accepted"), ("refuse", "未通过", "refused")] },
     ChangeKind { entity: "return_visit", zh: "回访", en: "return visit", ops: &[("record", "登记回访", "recorded")] },
     ChangeKind { entity: "room", zh: "教室", en: "room", ops: &[("create", "新建", "added")] },

@@ -8,6 +8,7 @@
 //! - [`requests`]: the one envelope for what a coach's phone or a parent asks the desk
 //!   to do (`{request_id, kind, payload}`) and the answer it keeps for each;
 //! - [`phone`]: what the desk's phone page shows a coach;
+//! - [`portal`]: what a desk publishes for parents and the inbox of what they ask;
 //! - the payload versions below.
 //!
 //! Nothing here knows about a UI struct: what a desk logs is the row as the core stores
@@ -16,6 +17,7 @@
 
 pub mod changes;
 pub mod phone;
+pub mod portal;
 pub mod requests;
 pub mod sync;
 

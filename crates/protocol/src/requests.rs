@@ -41,6 +41,10 @@ pub enum RequestBody {
     /// Goods sold to a child by the sender (a coach at the mat): in points, or in money
     /// taken by the sender as at the desk.
     GoodsSale(GoodsSaleRequest),
+    /// A parent asks for leave 请假 for one or more classes of their child (the portal).
+    Leave(LeaveRequest),
+    /// A parent accepts (or refuses) the centre's privacy notice of `version`.
+    Consent { version: i64, accepted: bool },
 }
 
 impl RequestBody {
@@ -52,8 +56,23 @@ impl RequestBody {
             RequestBody::TrialDecision { .. } => "trial_decision",
             RequestBody::GoodsHandOver { .. } => "goods_hand_over",
             RequestBody::GoodsSale(_) => "goods_sale",
+            RequestBody::Leave(_) => "leave",
+            RequestBody::Consent { .. } => "consent",
         }
     }
+
+    /// A kind a parent may send through the portal (the others are staff's, from a phone).
+    pub fn is_parents(&self) -> bool {
+        matches!(self, RequestBody::Leave(_) | RequestBody::Consent { .. })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeaveRequest {
+    pub member_id: String,
+    pub session_ids: Vec<String>,
+    #[serde(default)]
+    pub note: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

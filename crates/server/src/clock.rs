@@ -39,6 +39,11 @@ impl Clock {
         now() + chrono::Duration::milliseconds(self.ahead_ms.load(std::sync::atomic::Ordering::Relaxed))
     }
 
+    /// [`Clock::now`] as the text the store keeps.
+    pub fn now_text(&self) -> String {
+        self.now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    }
+
     /// Milliseconds since the Unix epoch (what the store keeps for lockouts).
     pub fn now_ms(&self) -> i64 {
         self.now().timestamp_millis()

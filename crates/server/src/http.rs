@@ -79,6 +79,8 @@ impl Default for Limits {
 pub struct Options {
     pub clock: Clock,
     pub limits: Limits,
+    /// Served over TLS (or behind a TLS proxy): the portal's cookies are `Secure`.
+    pub secure_cookies: bool,
 }
 
 #[derive(Clone)]
@@ -86,6 +88,9 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub clock: Clock,
     logins: Arc<LoginLocks>,
+    /// Rung when a parent's request is stored: the desks' long polls answer at once.
+    pub(crate) inbox_bell: Arc<tokio::sync::Notify>,
+    pub(crate) secure_cookies: bool,
 }
 
 /// One password check at a time per username (striped): many parallel guesses at one
@@ -115,11 +120,11 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
         ApiError { status, body: ErrorBody { code: code.into(), message: message.into(), ..Default::default() } }
     }
 
-    fn rate_limited(retry_after: u64, message: impl Into<String>) -> ApiError {
+    pub(crate) fn rate_limited(retry_after: u64, message: impl Into<String>) -> ApiError {
         let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, code::RATE_LIMITED, message);
         e.body.retry_after = Some(retry_after.max(1));
         e
@@ -151,7 +156,7 @@ impl From<StoreError> for ApiError {
 }
 
 /// Runs a blocking store call off the async workers.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
         .unwrap_or_else(|e| Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL, e.to_string())))
@@ -161,7 +166,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + S
 /// be made with `into_make_service_with_connect_info::<SocketAddr>()`, as [`serve_with`]
 /// and [`serve_tls`] do).
 #[derive(Debug, Clone, Copy)]
-struct PeerIp;
+pub(crate) struct PeerIp;
 
 impl KeyExtractor for PeerIp {
     type Key = IpAddr;
@@ -188,7 +193,7 @@ fn too_many(e: GovernorError) -> Response<Body> {
     }
 }
 
-fn limiter(burst: u32, every: Duration) -> GovernorLayer<PeerIp, governor::middleware::NoOpMiddleware, Body> {
+pub(crate) fn limiter(burst: u32, every: Duration) -> GovernorLayer<PeerIp, governor::middleware::NoOpMiddleware, Body> {
     let config = GovernorConfigBuilder::default()
         .key_extractor(PeerIp)
         .period(every.max(Duration::from_millis(1)))
@@ -216,7 +221,13 @@ pub fn router(store: Arc<dyn Store>) -> Router {
 }
 
 pub fn router_with(store: Arc<dyn Store>, options: Options) -> Router {
-    let state = AppState { store, clock: options.clock, logins: Arc::new(LoginLocks::new()) };
+    let state = AppState {
+        store,
+        clock: options.clock,
+        logins: Arc::new(LoginLocks::new()),
+        inbox_bell: Arc::new(tokio::sync::Notify::new()),
+        secure_cookies: options.secure_cookies,
+    };
     let limits = options.limits;
     let head_office = Router::new()
         .route("/api/v1/centres", get(centres))
@@ -232,6 +243,7 @@ pub fn router_with(store: Arc<dyn Store>, options: Options) -> Router {
         .route("/api/v1/sync/push", post(push))
         .route("/api/v1/sync/status", get(status))
         .merge(head_office)
+        .merge(crate::portal::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
@@ -276,13 +288,13 @@ pub async fn serve_tls(
     listener.set_nonblocking(true)?;
     axum_server::from_tcp_rustls(listener, config)
         .handle(handle)
-        .serve(router(store).into_make_service_with_connect_info::<SocketAddr>())
+        .serve(router_with(store, Options { secure_cookies: true, ..Options::default() }).into_make_service_with_connect_info::<SocketAddr>())
         .await
 }
 
 /// A text from a client that the stores can keep and look up: not empty, at most `max`
 /// bytes, no NUL (PostgreSQL refuses it in text).
-fn storable(text: &str, max: usize) -> bool {
+pub(crate) fn storable(text: &str, max: usize) -> bool {
     !text.is_empty() && text.len() <= max && !text.contains('\0')
 }
 
@@ -373,7 +385,7 @@ async fn register(State(st): State<AppState>, body: Bytes) -> Result<Response, A
     .await
 }
 
-async fn device(st: &AppState, headers: &HeaderMap) -> Result<Device, ApiError> {
+pub(crate) async fn device(st: &AppState, headers: &HeaderMap) -> Result<Device, ApiError> {
     let unauthorized = || ApiError::new(StatusCode::UNAUTHORIZED, code::UNAUTHORIZED, "missing or invalid device token");
     let token = headers
         .get(header::AUTHORIZATION)
@@ -395,7 +407,7 @@ fn revoked() -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, code::DEVICE_REVOKED, "head office revoked this device: register the desk again")
 }
 
-fn inflate(headers: &HeaderMap, body: Bytes) -> Result<Vec<u8>, ApiError> {
+pub(crate) fn inflate(headers: &HeaderMap, body: Bytes) -> Result<Vec<u8>, ApiError> {
     match headers.get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase()) {
         None => Ok(body.to_vec()),
         Some(e) if e == "identity" => Ok(body.to_vec()),

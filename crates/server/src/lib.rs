@@ -9,6 +9,7 @@ pub mod fold;
 pub mod http;
 pub mod pg;
 pub mod pg_tls;
+pub mod portal;
 pub mod reports;
 pub mod sqlite;
 pub mod store;

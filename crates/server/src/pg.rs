@@ -7,8 +7,8 @@
 
 use crate::fold::{effects, net_effects, Effect};
 use crate::store::{
-    is_global_id, lockout_ms, CentreInfo, Device, DeviceInfo, LoginThrottle, Op, PushError, PushOutcome, Role, Store, StoreError, User,
-    FAILURES_FORGOTTEN_MS,
+    is_global_id, lockout_ms, CentreInfo, Device, DeviceInfo, InboxRow, LoginThrottle, Op, PortalSession, Posted, PushError, PushOutcome, Role, Store,
+    StoreError, User, FAILURES_FORGOTTEN_MS, PORTAL_SCHEMA,
 };
 use postgres::config::SslMode;
 use postgres::{Client, NoTls};
@@ -105,6 +105,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
              locked_until_ms BIGINT NOT NULL DEFAULT 0
          );",
     ),
+    (4, "the parents' portal", PORTAL_SCHEMA),
 ];
 
 /// Any number, so that two servers on one database take the same lock.
@@ -557,4 +558,138 @@ impl Store for PgStore {
             .map_err(backend)?;
         Ok(rows.iter().map(|r| ((r.get(0), r.get(1)), r.get(2))).collect())
     }
+
+    fn row(&self, centre_id: i64, entity: &str, entity_id: &str) -> Result<Option<Value>, StoreError> {
+        let row = self
+            .client()
+            .query_opt("SELECT data FROM rows WHERE centre_id = $1 AND entity = $2 AND entity_id = $3", &[&centre_id, &entity, &entity_id])
+            .map_err(backend)?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    fn portal_publish(&self, centre_id: i64, epoch: &str, seq: i64, docs: &[(String, String)], now: &str) -> Result<(usize, usize), StoreError> {
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(backend)?;
+        let stmt = tx
+            .prepare(
+                "INSERT INTO portal_docs (centre_id, doc_key, epoch, seq, body, stored_at) VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (centre_id, doc_key) DO UPDATE SET epoch = excluded.epoch, seq = excluded.seq, body = excluded.body, stored_at = excluded.stored_at
+                 WHERE portal_docs.epoch <> excluded.epoch OR portal_docs.seq < excluded.seq OR (portal_docs.seq = excluded.seq AND portal_docs.body <> excluded.body)",
+            )
+            .map_err(backend)?;
+        let mut stored = 0;
+        for (key, body) in docs {
+            stored += tx.execute(&stmt, &[&centre_id, key, &epoch, &seq, body, &now]).map_err(backend)? as usize;
+        }
+        tx.execute("INSERT INTO portal_desks (centre_id, seen_at) VALUES ($1, $2) ON CONFLICT (centre_id) DO UPDATE SET seen_at = excluded.seen_at", &[&centre_id, &now])
+            .map_err(backend)?;
+        tx.commit().map_err(backend)?;
+        Ok((stored, docs.len() - stored))
+    }
+
+    fn portal_doc(&self, centre_id: i64, key: &str) -> Result<Option<String>, StoreError> {
+        let row = self.client().query_opt("SELECT body FROM portal_docs WHERE centre_id = $1 AND doc_key = $2", &[&centre_id, &key]).map_err(backend)?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    fn portal_desk_seen(&self, centre_id: i64, now: Option<&str>) -> Result<Option<String>, StoreError> {
+        let mut client = self.client();
+        if let Some(now) = now {
+            client
+                .execute("INSERT INTO portal_desks (centre_id, seen_at) VALUES ($1, $2) ON CONFLICT (centre_id) DO UPDATE SET seen_at = excluded.seen_at", &[&centre_id, &now])
+                .map_err(backend)?;
+        }
+        let row = client.query_opt("SELECT seen_at FROM portal_desks WHERE centre_id = $1", &[&centre_id]).map_err(backend)?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    fn portal_post(&self, centre_id: i64, guardian_id: &str, request_id: &str, body_sha256: &str, body: &str, now: &str) -> Result<Posted, StoreError> {
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(backend)?;
+        // One numbering at a time per centre, across servers on one database.
+        tx.execute("SELECT id FROM centres WHERE id = $1 FOR UPDATE", &[&centre_id]).map_err(backend)?;
+        let seen = tx
+            .query_opt("SELECT number, guardian_id, body_sha256 FROM portal_inbox WHERE centre_id = $1 AND request_id = $2", &[&centre_id, &request_id])
+            .map_err(backend)?;
+        if let Some(r) = seen {
+            let (n, g, h): (i64, String, String) = (r.get(0), r.get(1), r.get(2));
+            return Ok(if g == guardian_id && h == body_sha256 { Posted::Again(n) } else { Posted::Reused });
+        }
+        let n: i64 = tx.query_one("SELECT COALESCE(MAX(number), 0) + 1 FROM portal_inbox WHERE centre_id = $1", &[&centre_id]).map_err(backend)?.get(0);
+        tx.execute(
+            "INSERT INTO portal_inbox (centre_id, number, request_id, guardian_id, body_sha256, body, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[&centre_id, &n, &request_id, &guardian_id, &body_sha256, &body, &now],
+        )
+        .map_err(backend)?;
+        tx.commit().map_err(backend)?;
+        Ok(Posted::New(n))
+    }
+
+    fn portal_inbox(&self, centre_id: i64, after: i64, limit: usize) -> Result<Vec<InboxRow>, StoreError> {
+        let rows = self
+            .client()
+            .query(
+                "SELECT number, request_id, guardian_id, body, received_at FROM portal_inbox WHERE centre_id = $1 AND number > $2 ORDER BY number LIMIT $3",
+                &[&centre_id, &after, &(limit as i64)],
+            )
+            .map_err(backend)?;
+        Ok(rows.iter().map(inbox_row).collect())
+    }
+
+    fn portal_requests_of(&self, centre_id: i64, guardian_id: &str, limit: usize) -> Result<Vec<InboxRow>, StoreError> {
+        let rows = self
+            .client()
+            .query(
+                "SELECT number, request_id, guardian_id, body, received_at FROM portal_inbox WHERE centre_id = $1 AND guardian_id = $2 ORDER BY number DESC LIMIT $3",
+                &[&centre_id, &guardian_id, &(limit as i64)],
+            )
+            .map_err(backend)?;
+        Ok(rows.iter().map(inbox_row).collect())
+    }
+
+    fn portal_session_create(&self, s: &PortalSession) -> Result<(), StoreError> {
+        self.client()
+            .execute(
+                "INSERT INTO portal_sessions (token_hash, centre_id, guardian_id, invite_hash, created_ms, revoked_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&s.token_hash, &s.centre_id, &s.guardian_id, &s.invite_hash, &s.created_ms, &s.revoked_ms],
+            )
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn portal_session(&self, token_hash: &str) -> Result<Option<PortalSession>, StoreError> {
+        let row = self
+            .client()
+            .query_opt("SELECT token_hash, centre_id, guardian_id, invite_hash, created_ms, revoked_ms FROM portal_sessions WHERE token_hash = $1", &[&token_hash])
+            .map_err(backend)?;
+        Ok(row.map(|r| PortalSession { token_hash: r.get(0), centre_id: r.get(1), guardian_id: r.get(2), invite_hash: r.get(3), created_ms: r.get(4), revoked_ms: r.get(5) }))
+    }
+
+    fn portal_session_revoke(&self, token_hash: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.client().execute("UPDATE portal_sessions SET revoked_ms = $2 WHERE token_hash = $1 AND revoked_ms IS NULL", &[&token_hash, &now_ms]).map_err(backend)?;
+        Ok(())
+    }
+
+    fn portal_consent(&self, centre_id: i64, guardian_id: &str) -> Result<Option<(i64, bool)>, StoreError> {
+        let row = self
+            .client()
+            .query_opt("SELECT version, accepted FROM portal_consents WHERE centre_id = $1 AND guardian_id = $2", &[&centre_id, &guardian_id])
+            .map_err(backend)?;
+        Ok(row.map(|r| (r.get(0), r.get::<_, i64>(1) != 0)))
+    }
+
+    fn portal_consent_set(&self, centre_id: i64, guardian_id: &str, version: i64, accepted: bool, now: &str) -> Result<(), StoreError> {
+        self.client()
+            .execute(
+                "INSERT INTO portal_consents (centre_id, guardian_id, version, accepted, at) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (centre_id, guardian_id) DO UPDATE SET version = excluded.version, accepted = excluded.accepted, at = excluded.at",
+                &[&centre_id, &guardian_id, &version, &(accepted as i64), &now],
+            )
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+fn inbox_row(r: &postgres::Row) -> InboxRow {
+    InboxRow { number: r.get(0), request_id: r.get(1), guardian_id: r.get(2), body: r.get(3), received_at: r.get(4) }
 }

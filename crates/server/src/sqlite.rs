@@ -4,8 +4,8 @@
 
 use crate::fold::{effects, Effect};
 use crate::store::{
-    is_global_id, lockout_ms, CentreInfo, Device, DeviceInfo, LoginThrottle, Op, PushError, PushOutcome, Role, Store, StoreError, User,
-    FAILURES_FORGOTTEN_MS,
+    is_global_id, lockout_ms, CentreInfo, Device, DeviceInfo, InboxRow, LoginThrottle, Op, PortalSession, Posted, PushError, PushOutcome, Role, Store,
+    StoreError, User, FAILURES_FORGOTTEN_MS, PORTAL_SCHEMA,
 };
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::Value;
@@ -108,6 +108,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
              locked_until_ms INTEGER NOT NULL DEFAULT 0
          );",
     ),
+    (4, "the parents' portal", PORTAL_SCHEMA),
 ];
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -473,4 +474,132 @@ impl Store for SqliteStore {
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
+
+    fn row(&self, centre_id: i64, entity: &str, entity_id: &str) -> Result<Option<Value>, StoreError> {
+        let conn = self.conn();
+        let data: Option<String> = conn
+            .prepare_cached("SELECT data FROM rows WHERE centre_id = ?1 AND entity = ?2 AND entity_id = ?3")?
+            .query_row(params![centre_id, entity, entity_id], |r| r.get(0))
+            .optional()?;
+        Ok(data.map(|d| serde_json::from_str(&d).unwrap_or(Value::Null)))
+    }
+
+    fn portal_publish(&self, centre_id: i64, epoch: &str, seq: i64, docs: &[(String, String)], now: &str) -> Result<(usize, usize), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut stored = 0;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO portal_docs (centre_id, doc_key, epoch, seq, body, stored_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (centre_id, doc_key) DO UPDATE SET epoch = excluded.epoch, seq = excluded.seq, body = excluded.body, stored_at = excluded.stored_at
+                 WHERE portal_docs.epoch <> excluded.epoch OR portal_docs.seq < excluded.seq OR (portal_docs.seq = excluded.seq AND portal_docs.body <> excluded.body)",
+            )?;
+            for (key, body) in docs {
+                stored += stmt.execute(params![centre_id, key, epoch, seq, body, now])?;
+            }
+        }
+        tx.execute("INSERT INTO portal_desks (centre_id, seen_at) VALUES (?1, ?2) ON CONFLICT (centre_id) DO UPDATE SET seen_at = excluded.seen_at", params![centre_id, now])?;
+        tx.commit()?;
+        Ok((stored, docs.len() - stored))
+    }
+
+    fn portal_doc(&self, centre_id: i64, key: &str) -> Result<Option<String>, StoreError> {
+        let conn = self.conn();
+        let body = conn.prepare_cached("SELECT body FROM portal_docs WHERE centre_id = ?1 AND doc_key = ?2")?.query_row(params![centre_id, key], |r| r.get(0)).optional()?;
+        Ok(body)
+    }
+
+    fn portal_desk_seen(&self, centre_id: i64, now: Option<&str>) -> Result<Option<String>, StoreError> {
+        let conn = self.conn();
+        if let Some(now) = now {
+            conn.execute("INSERT INTO portal_desks (centre_id, seen_at) VALUES (?1, ?2) ON CONFLICT (centre_id) DO UPDATE SET seen_at = excluded.seen_at", params![centre_id, now])?;
+        }
+        Ok(conn.query_row("SELECT seen_at FROM portal_desks WHERE centre_id = ?1", [centre_id], |r| r.get(0)).optional()?)
+    }
+
+    fn portal_post(&self, centre_id: i64, guardian_id: &str, request_id: &str, body_sha256: &str, body: &str, now: &str) -> Result<Posted, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let seen: Option<(i64, String, String)> = tx
+            .query_row(
+                "SELECT number, guardian_id, body_sha256 FROM portal_inbox WHERE centre_id = ?1 AND request_id = ?2",
+                params![centre_id, request_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        if let Some((n, g, h)) = seen {
+            return Ok(if g == guardian_id && h == body_sha256 { Posted::Again(n) } else { Posted::Reused });
+        }
+        let n: i64 = tx.query_row("SELECT COALESCE(MAX(number), 0) + 1 FROM portal_inbox WHERE centre_id = ?1", [centre_id], |r| r.get(0))?;
+        tx.execute(
+            "INSERT INTO portal_inbox (centre_id, number, request_id, guardian_id, body_sha256, body, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![centre_id, n, request_id, guardian_id, body_sha256, body, now],
+        )?;
+        tx.commit()?;
+        Ok(Posted::New(n))
+    }
+
+    fn portal_inbox(&self, centre_id: i64, after: i64, limit: usize) -> Result<Vec<InboxRow>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT number, request_id, guardian_id, body, received_at FROM portal_inbox WHERE centre_id = ?1 AND number > ?2 ORDER BY number LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![centre_id, after, limit as i64], inbox_row)?.collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    fn portal_requests_of(&self, centre_id: i64, guardian_id: &str, limit: usize) -> Result<Vec<InboxRow>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT number, request_id, guardian_id, body, received_at FROM portal_inbox WHERE centre_id = ?1 AND guardian_id = ?2 ORDER BY number DESC LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![centre_id, guardian_id, limit as i64], inbox_row)?.collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    fn portal_session_create(&self, s: &PortalSession) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO portal_sessions (token_hash, centre_id, guardian_id, invite_hash, created_ms, revoked_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![s.token_hash, s.centre_id, s.guardian_id, s.invite_hash, s.created_ms, s.revoked_ms],
+        )?;
+        Ok(())
+    }
+
+    fn portal_session(&self, token_hash: &str) -> Result<Option<PortalSession>, StoreError> {
+        let conn = self.conn();
+        let session = conn
+            .prepare_cached("SELECT token_hash, centre_id, guardian_id, invite_hash, created_ms, revoked_ms FROM portal_sessions WHERE token_hash = ?1")?
+            .query_row([token_hash], |r| {
+                Ok(PortalSession { token_hash: r.get(0)?, centre_id: r.get(1)?, guardian_id: r.get(2)?, invite_hash: r.get(3)?, created_ms: r.get(4)?, revoked_ms: r.get(5)? })
+            })
+            .optional()?;
+        Ok(session)
+    }
+
+    fn portal_session_revoke(&self, token_hash: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.conn().execute("UPDATE portal_sessions SET revoked_ms = ?2 WHERE token_hash = ?1 AND revoked_ms IS NULL", params![token_hash, now_ms])?;
+        Ok(())
+    }
+
+    fn portal_consent(&self, centre_id: i64, guardian_id: &str) -> Result<Option<(i64, bool)>, StoreError> {
+        let conn = self.conn();
+        Ok(conn
+            .query_row("SELECT version, accepted FROM portal_consents WHERE centre_id = ?1 AND guardian_id = ?2", params![centre_id, guardian_id], |r| {
+                Ok((r.get(0)?, r.get::<_, i64>(1)? != 0))
+            })
+            .optional()?)
+    }
+
+    fn portal_consent_set(&self, centre_id: i64, guardian_id: &str, version: i64, accepted: bool, now: &str) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO portal_consents (centre_id, guardian_id, version, accepted, at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (centre_id, guardian_id) DO UPDATE SET version = excluded.version, accepted = excluded.accepted, at = excluded.at",
+            params![centre_id, guardian_id, version, accepted as i64, now],
+        )?;
+        Ok(())
+    }
+}
+
+fn inbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InboxRow> {
+    Ok(InboxRow { number: r.get(0)?, request_id: r.get(1)?, guardian_id: r.get(2)?, body: r.get(3)?, received_at: r.get(4)? })
 }

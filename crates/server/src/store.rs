@@ -128,6 +128,86 @@ impl From<rusqlite::Error> for PushError {
     }
 }
 
+/// The parents' portal's tables (`crate::portal`), the same DDL on SQLite and PostgreSQL
+/// (BIGINT is an integer on both). Tokens are kept only as SHA-256.
+pub const PORTAL_SCHEMA: &str = "
+CREATE TABLE portal_docs (
+    centre_id BIGINT NOT NULL REFERENCES centres(id),
+    doc_key   TEXT NOT NULL,
+    epoch     TEXT NOT NULL,
+    seq       BIGINT NOT NULL,
+    body      TEXT NOT NULL,
+    stored_at TEXT NOT NULL,
+    PRIMARY KEY (centre_id, doc_key)
+);
+CREATE TABLE portal_desks (
+    centre_id BIGINT PRIMARY KEY REFERENCES centres(id),
+    seen_at   TEXT NOT NULL
+);
+CREATE TABLE portal_inbox (
+    centre_id   BIGINT NOT NULL REFERENCES centres(id),
+    number      BIGINT NOT NULL,
+    request_id  TEXT NOT NULL,
+    guardian_id TEXT NOT NULL,
+    body_sha256 TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (centre_id, number),
+    UNIQUE (centre_id, request_id)
+);
+CREATE INDEX portal_inbox_guardian ON portal_inbox(centre_id, guardian_id, number);
+CREATE TABLE portal_sessions (
+    token_hash  TEXT PRIMARY KEY,
+    centre_id   BIGINT NOT NULL REFERENCES centres(id),
+    guardian_id TEXT NOT NULL,
+    invite_hash TEXT UNIQUE,
+    created_ms  BIGINT NOT NULL,
+    revoked_ms  BIGINT
+);
+CREATE TABLE portal_consents (
+    centre_id   BIGINT NOT NULL REFERENCES centres(id),
+    guardian_id TEXT NOT NULL,
+    version     BIGINT NOT NULL,
+    accepted    BIGINT NOT NULL,
+    at          TEXT NOT NULL,
+    PRIMARY KEY (centre_id, guardian_id)
+);
+";
+
+/// A parent signed in to the portal (the cookie's token kept as SHA-256).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortalSession {
+    pub token_hash: String,
+    pub centre_id: i64,
+    pub guardian_id: String,
+    /// The invite it was opened with: an invite opens one session, once.
+    pub invite_hash: Option<String>,
+    pub created_ms: i64,
+    pub revoked_ms: Option<i64>,
+}
+
+/// What storing a parent's request did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Posted {
+    /// Stored as inbox item `n`.
+    New(i64),
+    /// The same request again: it is item `n`.
+    Again(i64),
+    /// The id was used by another request (another body or another guardian).
+    Reused,
+}
+
+/// One stored request of a centre's inbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxRow {
+    pub number: i64,
+    pub request_id: String,
+    pub guardian_id: String,
+    /// The envelope as JSON (`centredesk_protocol::requests::Request`).
+    pub body: String,
+    pub received_at: String,
+}
+
 pub trait Store: Send + Sync + 'static {
     /// A head-office administrator.
     fn add_user(&self, username: &str, password_hash: &str) -> Result<(), StoreError> {
@@ -169,6 +249,34 @@ pub trait Store: Send + Sync + 'static {
     fn rows(&self, centre_id: i64, entity: &str) -> Result<Vec<(String, Value)>, StoreError>;
     /// Every row of the centre (tests compare it with the fold of the log).
     fn all_rows(&self, centre_id: i64) -> Result<Vec<((String, String), Value)>, StoreError>;
+
+    /// One of the centre's current rows.
+    fn row(&self, centre_id: i64, entity: &str, entity_id: &str) -> Result<Option<Value>, StoreError>;
+
+    // The parents' portal (`crate::portal`).
+    /// Stores each `(key, body)` computed at `seq` under `epoch` unless the server holds
+    /// it at a newer seq of the same epoch (the same seq: stored when its body changed —
+    /// a new business day moves a child's classes with no change logged). Returns
+    /// (stored, kept).
+    fn portal_publish(&self, centre_id: i64, epoch: &str, seq: i64, docs: &[(String, String)], now: &str) -> Result<(usize, usize), StoreError>;
+    fn portal_doc(&self, centre_id: i64, key: &str) -> Result<Option<String>, StoreError>;
+    /// The desk was in touch (a publish, an inbox pull): records `now` when given, and
+    /// answers the last time.
+    fn portal_desk_seen(&self, centre_id: i64, now: Option<&str>) -> Result<Option<String>, StoreError>;
+    /// Stores a parent's request once per `(centre, request_id)` with the next inbox number
+    /// (gap-free: numbered in the same transaction that stores it).
+    fn portal_post(&self, centre_id: i64, guardian_id: &str, request_id: &str, body_sha256: &str, body: &str, now: &str) -> Result<Posted, StoreError>;
+    /// Items after `after`, in order, at most `limit`.
+    fn portal_inbox(&self, centre_id: i64, after: i64, limit: usize) -> Result<Vec<InboxRow>, StoreError>;
+    /// A guardian's newest requests, newest first.
+    fn portal_requests_of(&self, centre_id: i64, guardian_id: &str, limit: usize) -> Result<Vec<InboxRow>, StoreError>;
+    /// A new session; `Exists` when its invite opened one already.
+    fn portal_session_create(&self, session: &PortalSession) -> Result<(), StoreError>;
+    fn portal_session(&self, token_hash: &str) -> Result<Option<PortalSession>, StoreError>;
+    fn portal_session_revoke(&self, token_hash: &str, now_ms: i64) -> Result<(), StoreError>;
+    /// The guardian's answer to the privacy notice: (version, accepted).
+    fn portal_consent(&self, centre_id: i64, guardian_id: &str) -> Result<Option<(i64, bool)>, StoreError>;
+    fn portal_consent_set(&self, centre_id: i64, guardian_id: &str, version: i64, accepted: bool, now: &str) -> Result<(), StoreError>;
 
     /// The highest human number seen in the centre's rows per counter
     /// (`centredesk_protocol::sync::NUMBERED`), for a desk starting its log over.

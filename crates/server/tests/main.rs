@@ -9,6 +9,7 @@ mod keyring;
 mod limits;
 mod page;
 mod pg_tls;
+mod portal;
 mod property;
 mod push;
 mod security;

@@ -76,7 +76,7 @@ impl Server {
         let listener = rt.block_on(tokio::net::TcpListener::bind(addr)).unwrap();
         self.url = format!("http://{}", listener.local_addr().unwrap());
         let store: Arc<dyn Store> = self.store.clone();
-        let options = centredesk_server::Options { clock: self.clock.clone(), limits: self.limits.clone() };
+        let options = centredesk_server::Options { clock: self.clock.clone(), limits: self.limits.clone(), ..Default::default() };
         let _entered = rt.enter();
         rt.spawn(centredesk_server::serve_with(listener, centredesk_server::router_with(store, options), std::future::pending()));
         drop(_entered);

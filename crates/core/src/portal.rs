@@ -1,0 +1,384 @@
+//! The parents' portal 家长端, the desk's side (`centredesk_protocol::portal` is the wire,
+//! the server's `portal` module the parents' pages). Offline-first: the desk works the
+//! same with no network; when online it publishes what families may read and applies
+//! what they asked for.
+//!
+//! - **Documents** are computed with the desk's own read code (`member_get`,
+//!   `points_account`, `leave_choices`, `session_list`), so a family reads exactly what
+//!   the member page says, cut to the fields a parent may see (no birthday, school,
+//!   address or full phone number, nobody else's child).
+//! - **Requests** from the inbox are applied in inbox order, each exactly once, in one
+//!   transaction with its row in `requests` (`inbox_number`, the desk's cursor): a crash
+//!   or a restored backup pulls again from the cursor the database itself holds. The
+//!   answer travels back in the ordinary push (the `request` row), where the parent
+//!   reads it. No staff member is behind a portal request: the change log has no staff
+//!   for it, and the request row names the guardian.
+//! - **Invites** are single-use tokens for one guardian, 14 days, kept only as SHA-256
+//!   (`portal_invites`, which head office folds from the log and checks on sign-in).
+
+use crate::attendance::{self, LeaveInput};
+use crate::auth::{Action, Role, Session};
+use crate::db::{Core, WriteTx};
+use crate::error::{Conflict, CoreError, Field, Result, Rule};
+use crate::settings::{get, put};
+use crate::validate;
+use centredesk_protocol::phone::mask_phone;
+use centredesk_protocol::portal::{desk_request_id, AttendanceLine, CentreDoc, ChildDoc, ChildRef, ContractLine, Doc, GuardianDoc, InboxItem, PointsLine, SessionLine, UpcomingLine};
+use centredesk_protocol::requests::{Accepted, Outcome, Request, RequestBody};
+use rusqlite::{params, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use ts_rs::TS;
+
+/// An invite link's life.
+pub const INVITE_DAYS: i64 = 14;
+/// How far ahead the timetable and a child's classes are published.
+pub const AHEAD_DAYS: i64 = 28;
+/// Roll-call lines per child.
+pub const ATTENDANCE_LINES: usize = 30;
+/// Points entries per child.
+pub const POINTS_LINES: usize = 10;
+
+/// What the manager sets in Settings → 家长端.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS, PartialEq)]
+#[ts(export)]
+pub struct PortalSettings {
+    pub enabled: bool,
+    /// The privacy notice parents accept before any child's data is shown.
+    pub privacy_notice: String,
+    /// Raised by the desk whenever the notice's text changes (parents are asked again).
+    #[serde(default)]
+    pub notice_version: i64,
+    pub centre_address: String,
+    pub centre_phone: String,
+}
+
+/// A new invite: the token is shown (QR, print, SMS) and never kept.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct PortalInvite {
+    pub guardian_id: String,
+    pub token: String,
+    pub expires_at: String,
+}
+
+/// The notice a centre starts with: what is shown, why, where, how long, how to delete.
+pub const DEFAULT_NOTICE: &str = "家长端向您展示孩子的课时、合同有效期、积分、考勤和课表，便于您请假和了解上课情况。\
+数据由本中心保存在中心电脑上，并同步到总部服务器，仅本中心及其总部可以查看；不显示生日、学校、住址等信息。\
+孩子离开本中心后两年内删除。您可以随时在“我的”中删除家长端账号，或联系前台删除数据。";
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Reads for documents are the desk's own, not a staff member's: an in-memory session
+/// that may read what every screen reads, never used for a write.
+fn reader() -> Session {
+    Session::new(String::new(), "portal".into(), "家长端".into(), Role::Manager)
+}
+
+fn load_settings(c: &rusqlite::Connection) -> Result<PortalSettings> {
+    Ok(PortalSettings {
+        enabled: get(c, "portal_enabled")?.as_deref() == Some("1"),
+        privacy_notice: get(c, "portal_privacy_notice")?.unwrap_or_else(|| DEFAULT_NOTICE.to_string()),
+        notice_version: get(c, "portal_notice_version")?.and_then(|v| v.parse().ok()).unwrap_or(1),
+        centre_address: get(c, "centre_address")?.unwrap_or_default(),
+        centre_phone: get(c, "centre_phone")?.unwrap_or_default(),
+    })
+}
+
+/// Is `member_id` linked to `guardian_id` now?
+fn linked(c: &rusqlite::Connection, member_id: &str, guardian_id: &str) -> Result<bool> {
+    Ok(c.query_row("SELECT 1 FROM member_guardians WHERE member_id = ?1 AND guardian_id = ?2", [member_id, guardian_id], |_| Ok(())).optional()?.is_some())
+}
+
+/// A parent's request, in the caller's transaction.
+fn apply_parents(w: &mut WriteTx, tz: chrono_tz::Tz, guardian_id: &str, body: &RequestBody) -> Result<Accepted> {
+    match body {
+        RequestBody::Leave(l) => {
+            if !linked(w, &l.member_id, guardian_id)? {
+                return Err(CoreError::Conflict(Conflict::NotYourChild));
+            }
+            if l.session_ids.is_empty() {
+                return Err(CoreError::invalid(Field::Session, Rule::Required));
+            }
+            let note = validate::optional_text(Field::Notes, &l.note, 200)?;
+            for sid in &l.session_ids {
+                let s = crate::timetable::load_session(w, sid)?;
+                if s.status == "cancelled" {
+                    return Err(CoreError::Conflict(Conflict::SessionCancelled));
+                }
+                if attendance::session_window(&s, tz).0 <= w.now() {
+                    return Err(CoreError::Conflict(Conflict::SessionStarted { date: s.date.clone(), start: s.start_time.clone() }));
+                }
+                let in_group = w
+                    .query_row(
+                        "SELECT 1 FROM group_members WHERE group_id = ?1 AND member_id = ?2 AND start_date <= ?3 AND (end_date IS NULL OR end_date >= ?3)",
+                        params![s.group_id, l.member_id, s.date],
+                        |_| Ok(()),
+                    )
+                    .optional()?;
+                if in_group.is_none() {
+                    return Err(CoreError::Conflict(Conflict::NotTheChildsClass));
+                }
+            }
+            let input = LeaveInput { member_id: l.member_id.clone(), session_ids: l.session_ids.clone(), via: "portal".into(), note: note.clone() };
+            let made = attendance::leave_request_in(w, None, &input, &note)?;
+            Ok(Accepted { saved: made.len() as i64, notices_queued: made.len() as i64, ..Default::default() })
+        }
+        RequestBody::Consent { version, accepted } => {
+            let at = w.now_text();
+            w.execute(
+                "INSERT INTO portal_consents (guardian_id, version, accepted, at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(guardian_id) DO UPDATE SET version = excluded.version, accepted = excluded.accepted, at = excluded.at",
+                params![guardian_id, version, accepted, at],
+            )?;
+            // On each child's timeline.
+            let children: Vec<String> =
+                w.prepare("SELECT member_id FROM member_guardians WHERE guardian_id = ?1 ORDER BY member_id")?.query_map([guardian_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            let row = serde_json::json!({ "guardian_id": guardian_id, "version": version, "accepted": accepted, "at": at });
+            for m in &children {
+                w.log("portal_consent", guardian_id, if *accepted { "accept" } else { "refuse" }, Some(m), &row)?;
+            }
+            Ok(Accepted { saved: 1, ..Default::default() })
+        }
+        _ => Err(CoreError::Conflict(Conflict::NotForParents)),
+    }
+}
+
+impl Core {
+    pub fn portal_settings(&self) -> Result<PortalSettings> {
+        self.read(load_settings)
+    }
+
+    /// Settings → 家长端. A changed notice text gets the next version, so every parent is
+    /// asked again.
+    pub fn portal_settings_update(&self, session: &Session, input: PortalSettings) -> Result<PortalSettings> {
+        session.require(Action::EditSettings)?;
+        let notice = validate::required_text(Field::PrivacyNotice, &input.privacy_notice, 4000)?;
+        let address = validate::optional_text(Field::CentreAddress, &input.centre_address, 200)?;
+        let phone = validate::optional_text(Field::Phone, &input.centre_phone, 40)?;
+        self.write(session, |w| {
+            let before = load_settings(w)?;
+            put(w, "portal_enabled", if input.enabled { "1" } else { "0" })?;
+            if notice != before.privacy_notice {
+                put(w, "portal_privacy_notice", &notice)?;
+                put(w, "portal_notice_version", &(before.notice_version + 1).to_string())?;
+            }
+            put(w, "centre_address", &address)?;
+            put(w, "centre_phone", &phone)?;
+            load_settings(w)
+        })
+    }
+
+    /// A single-use invite for one guardian, valid [`INVITE_DAYS`]; the guardian's earlier
+    /// invites stop working.
+    pub fn portal_invite(&self, session: &Session, guardian_id: &str) -> Result<PortalInvite> {
+        session.require(Action::EditMembers)?;
+        let token = crate::devices::random_token();
+        let id = token_hash(&token);
+        self.write(session, |w| {
+            w.query_row("SELECT id FROM guardians WHERE id = ?1", [guardian_id], |r| r.get::<_, String>(0)).optional()?.ok_or(CoreError::NotFound(Field::Guardian))?;
+            let now = w.now();
+            let at = w.now_text();
+            let old: Vec<(String, String, String)> = w
+                .prepare("SELECT id, created_at, expires_at FROM portal_invites WHERE guardian_id = ?1 AND revoked_at IS NULL ORDER BY id")?
+                .query_map([guardian_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            for (old_id, created_at, expires_at) in old {
+                w.execute("UPDATE portal_invites SET revoked_at = ?2 WHERE id = ?1", params![old_id, at])?;
+                let row = serde_json::json!({ "id": old_id, "guardian_id": guardian_id, "created_at": created_at, "expires_at": expires_at, "revoked_at": at });
+                w.log("portal_invite", &old_id, "revoke", None, &row)?;
+            }
+            let expires_at = crate::db::instant_text(now + chrono::Duration::days(INVITE_DAYS));
+            w.execute(
+                "INSERT INTO portal_invites (id, guardian_id, created_at, expires_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, guardian_id, at, expires_at, w.staff_id()],
+            )?;
+            let row = serde_json::json!({ "id": id, "guardian_id": guardian_id, "created_at": at, "expires_at": expires_at, "revoked_at": null });
+            w.log("portal_invite", &id, "create", None, &row)?;
+            Ok(PortalInvite { guardian_id: guardian_id.to_string(), token: token.clone(), expires_at })
+        })
+    }
+
+    /// A guardian named by id or by phone number (the CLI's handle).
+    pub fn guardian_by_phone_or_id(&self, session: &Session, key: &str) -> Result<String> {
+        session.require(Action::ViewMembers)?;
+        self.read(|c| {
+            c.query_row("SELECT id FROM guardians WHERE id = ?1 OR phone = ?1 ORDER BY created_at, id LIMIT 1", [key], |r| r.get(0)).optional()?.ok_or(CoreError::NotFound(Field::Guardian))
+        })
+    }
+
+    /// The highest inbox number applied: the next pull starts after it.
+    pub fn portal_cursor(&self) -> Result<i64> {
+        self.read(|c| Ok(c.query_row("SELECT COALESCE(MAX(inbox_number), 0) FROM requests", [], |r| r.get(0))?))
+    }
+
+    /// Applies inbox items in order, each exactly once: items at or below the cursor were
+    /// applied before (a pull repeated after a lost answer or a crash) and are skipped; a
+    /// gap stops the run (the missing item comes first next time). Returns each applied
+    /// item's number and answer.
+    pub fn portal_apply(&self, items: &[InboxItem]) -> Result<Vec<(i64, Outcome)>> {
+        let mut out = vec![];
+        let mut cursor = self.portal_cursor()?;
+        for item in items {
+            if item.number <= cursor {
+                continue;
+            }
+            if item.number != cursor + 1 {
+                break;
+            }
+            out.push((item.number, self.portal_apply_one(item)?));
+            cursor = item.number;
+        }
+        Ok(out)
+    }
+
+    fn portal_apply_one(&self, item: &InboxItem) -> Result<Outcome> {
+        let request = Request { request_id: desk_request_id(item.number), body: item.request.body.clone() };
+        let from = crate::requests::RequestSource::Portal { inbox_number: item.number, guardian_id: &item.guardian_id };
+        let tz = self.timezone();
+        crate::requests::apply_once(self, None, from, &request, |w| apply_parents(w, tz, &item.guardian_id, &request.body))
+    }
+
+    /// Every document the portal shows, computed now: the centre's, and each guardian's
+    /// and child's among the guardians linked to a child (a child with no guardian is not
+    /// published; one who was is told gone).
+    pub fn portal_documents(&self) -> Result<Vec<Doc>> {
+        let me = reader();
+        let settings = self.portal_settings()?;
+        let centre_name = self.settings()?.centre_name;
+        let today = self.today();
+        let ahead = today + chrono::Duration::days(AHEAD_DAYS - 1);
+        let filter = crate::timetable::SessionFilter { from_date: today.to_string(), to_date: ahead.to_string(), ..Default::default() };
+        let timetable = self
+            .session_list(&me, filter)?
+            .into_iter()
+            .map(|s| SessionLine {
+                session_id: s.id,
+                group_id: s.group_id,
+                group_name: s.group_name,
+                date: s.date,
+                start_time: s.start_time,
+                end_time: s.end_time,
+                coach_name: s.coach_name,
+                status: s.status,
+                change_note: if s.is_override { s.note } else { String::new() },
+            })
+            .collect();
+        let now = self.now().with_timezone(&self.timezone());
+        let mut docs = vec![Doc::Centre(CentreDoc {
+            enabled: settings.enabled,
+            name: centre_name,
+            address: settings.centre_address,
+            phone: settings.centre_phone,
+            privacy_notice: settings.privacy_notice,
+            notice_version: settings.notice_version,
+            today: today.to_string(),
+            published_at: now.format("%Y-%m-%d %H:%M").to_string(),
+            timetable,
+        })];
+        // Guardians and their children (merged-away members are not children any more).
+        let links: Vec<(String, String, String, String, String)> = self.read(|c| {
+            Ok(c.prepare(
+                "SELECT g.id, g.name, g.phone, m.id, m.name FROM guardians g
+                 JOIN member_guardians mg ON mg.guardian_id = g.id JOIN members m ON m.id = mg.member_id
+                 WHERE m.merged_into IS NULL ORDER BY g.id, m.name, m.id",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+            .collect::<rusqlite::Result<_>>()?)
+        })?;
+        let mut guardians: Vec<GuardianDoc> = vec![];
+        let mut children: Vec<String> = vec![];
+        for (gid, gname, gphone, mid, mname) in links {
+            if guardians.last().is_none_or(|g| g.guardian_id != gid) {
+                guardians.push(GuardianDoc { guardian_id: gid.clone(), name: gname, phone: mask_phone(&gphone), children: vec![] });
+            }
+            if let Some(g) = guardians.last_mut() {
+                g.children.push(ChildRef { member_id: mid.clone(), name: mname });
+            }
+            children.push(mid);
+        }
+        children.sort();
+        children.dedup();
+        // Guardians and children published before who have no link any more.
+        let (gone_guardians, gone_children): (Vec<String>, Vec<String>) = self.read(|c| {
+            let g = c
+                .prepare("SELECT id FROM guardians WHERE id NOT IN (SELECT guardian_id FROM member_guardians) ORDER BY id")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let m = c
+                .prepare("SELECT id FROM members WHERE merged_into IS NOT NULL OR id NOT IN (SELECT member_id FROM member_guardians) ORDER BY id")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok((g, m))
+        })?;
+        docs.extend(guardians.into_iter().map(Doc::Guardian));
+        docs.extend(gone_guardians.into_iter().map(|guardian_id| Doc::GuardianGone { guardian_id }));
+        for id in &children {
+            docs.push(Doc::Child(self.portal_child(&me, id)?));
+        }
+        docs.extend(gone_children.into_iter().map(|member_id| Doc::ChildGone { member_id }));
+        Ok(docs)
+    }
+
+    /// One child's document: the member page's numbers, the points account, the roll
+    /// call's lines and the leave dialog's classes.
+    fn portal_child(&self, me: &Session, member_id: &str) -> Result<ChildDoc> {
+        use crate::contracts::ContractState;
+        let d = self.member_get(me, member_id)?;
+        let points = self.points_account(me, member_id)?;
+        let upcoming = self
+            .leave_choices(me, member_id, AHEAD_DAYS)?
+            .into_iter()
+            .map(|c| UpcomingLine {
+                session_id: c.session.id,
+                date: c.session.date,
+                start_time: c.session.start_time,
+                end_time: c.session.end_time,
+                group_name: c.session.group_name,
+                cancelled: c.session.status == "cancelled",
+                on_leave: c.on_leave,
+                marked: c.mark.is_some(),
+            })
+            .collect();
+        let attendance = self.read(|c| {
+            Ok(c.prepare(
+                "SELECT s.date, s.start_time, g.name, a.mark, a.consumed FROM attendance a
+                 JOIN class_sessions s ON s.id = a.session_id JOIN class_groups g ON g.id = s.group_id
+                 WHERE a.member_id = ?1 ORDER BY s.date DESC, s.start_time DESC LIMIT ?2",
+            )?
+            .query_map(params![member_id, ATTENDANCE_LINES as i64], |r| {
+                Ok(AttendanceLine { date: r.get(0)?, start_time: r.get(1)?, group_name: r.get(2)?, mark: r.get(3)?, consumed: r.get(4)? })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?)
+        })?;
+        let running = |s: ContractState| matches!(s, ContractState::Valid | ContractState::Paused | ContractState::NotStarted);
+        let active: Vec<_> = d.contracts.iter().filter(|k| k.contract.status == "active").collect();
+        let valid_until = active.iter().filter(|k| running(k.state)).map(|k| k.contract.end_date.clone()).max();
+        let state_word = |s: ContractState| serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        Ok(ChildDoc {
+            member_id: d.member.id.clone(),
+            name: d.member.name.clone(),
+            member_no: d.member.member_no.clone(),
+            status: d.member.status.clone(),
+            lessons_left: d.lessons_remaining,
+            valid_until,
+            contracts: active
+                .iter()
+                .map(|k| ContractLine {
+                    package_name: k.contract.package_name.clone(),
+                    start_date: k.contract.start_date.clone(),
+                    end_date: k.contract.end_date.clone(),
+                    lessons_total: k.contract.lessons_total,
+                    lessons_left: k.lessons_remaining,
+                    status: state_word(k.state),
+                })
+                .collect(),
+            points: points.balance,
+            points_entries: points.entries.into_iter().take(POINTS_LINES).map(|e| PointsLine { at: e.business_date, delta: e.delta, reason: e.reason }).collect(),
+            attendance,
+            upcoming,
+        })
+    }
+}

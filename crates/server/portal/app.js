@@ -1,0 +1,322 @@
+// The parents' portal page. Plain JS, no framework, nothing fetched but this server's
+// own files and API (relative to /p/<centre>/). Every word comes from i18n/<lang>.json;
+// data goes into the page as text, never HTML.
+"use strict";
+
+const state = { lang: "zh-CN", words: {}, me: null, child: null, childId: null, requests: [], leave: null, notice: null, readNotice: false, sending: false };
+
+function t(key, values) {
+  let s = state.words[key] || key;
+  for (const [k, v] of Object.entries(values || {})) s = s.split("{" + k + "}").join(String(v));
+  return s;
+}
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") e.className = v;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else if (v !== false && v != null) e.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) if (c != null && c !== false) e.append(c.nodeType ? c : document.createTextNode(String(c)));
+  return e;
+}
+
+function put(node, ...kids) {
+  node.replaceChildren(...kids.flat().filter((k) => k != null && k !== false));
+}
+
+// A request id from the browser's random source, made when a form opens: a double tap
+// or a retry sends the same id, and the server keeps one request.
+function requestId() {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+async function api(method, path, body) {
+  let res;
+  try {
+    res = await fetch("api/" + path, {
+      method,
+      credentials: "same-origin",
+      cache: "no-store",
+      headers: body ? { "Content-Type": "application/json" } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  } catch (e) {
+    throw { network: true, message: t("network_error") };
+  }
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw Object.assign({ status: res.status }, data);
+  return data;
+}
+
+async function loadWords(lang) {
+  state.lang = lang;
+  document.documentElement.lang = lang;
+  state.words = await fetch(`i18n/${lang}.json`, { cache: "no-store" }).then((r) => r.json());
+  try { localStorage.setItem("lang", lang); } catch (e) { /* private mode */ }
+}
+
+function bar(title, back) {
+  put(document.getElementById("bar"),
+    back ? el("button", { type: "button", onclick: back, "data-test": "back" }, t("back")) : null,
+    el("h1", {}, title),
+    el("button", { type: "button", onclick: switchLang, "data-test": "lang" }, t("other_language")),
+    state.me ? el("button", { type: "button", onclick: signOut, "data-test": "sign-out" }, t("sign_out")) : null,
+  );
+}
+
+function actions(...buttons) {
+  put(document.getElementById("actions"), ...buttons);
+}
+
+function say(text, error) {
+  state.notice = { text, error: !!error };
+}
+
+function noticeBox() {
+  if (!state.notice) return null;
+  return el("div", { class: "notice" + (state.notice.error ? " error" : ""), role: "status", "data-test": "notice" }, state.notice.text);
+}
+
+async function switchLang() {
+  await loadWords(state.lang === "zh-CN" ? "en" : "zh-CN");
+  render();
+}
+
+function freshness() {
+  const c = state.me.centre;
+  return [
+    el("p", { class: "fresh", "data-test": "fresh" }, t("fresh", { time: c.published_at })),
+    state.me.desk_offline ? el("div", { class: "banner", "data-test": "offline" }, t("desk_offline")) : null,
+  ];
+}
+
+function failed(e) {
+  if (e.status === 401) {
+    state.me = null;
+    return render();
+  }
+  say(e.message || t("network_error"), true);
+  render();
+}
+
+function render() {
+  if (!state.me) return renderSignedOut();
+  if (state.me.needs_consent || state.readNotice) return renderConsent();
+  if (state.leave) return renderLeave();
+  return renderHome();
+}
+
+function renderSignedOut() {
+  bar(t("title"));
+  actions();
+  put(document.getElementById("main"), noticeBox(), el("div", { class: "card", "data-test": "signed-out" }, el("h2", {}, t("signed_out_title")), el("p", {}, t("signed_out_text"))));
+}
+
+// ---- consent
+
+function renderConsent() {
+  const c = state.me.centre;
+  bar(c.name);
+  const refused = state.me.consent && !state.me.consent.accepted && !state.readNotice;
+  if (refused) {
+    actions(el("button", { class: "primary", type: "button", "data-test": "read-notice", onclick: () => { state.readNotice = true; render(); } }, t("consent_read_again")));
+    put(document.getElementById("main"), noticeBox(), freshness(), el("div", { class: "card", "data-test": "consent-refused" }, el("p", {}, t("consent_refused"))));
+    return;
+  }
+  const id = requestId();
+  const answer = (accepted) => async () => {
+    if (state.sending) return;
+    state.sending = true;
+    try {
+      await api("POST", "requests", { request_id: id, kind: "consent", payload: { version: c.notice_version, accepted } });
+      state.readNotice = false;
+      state.notice = null;
+      await loadMe();
+    } catch (e) {
+      say(e.message || t("network_error"), true);
+    } finally {
+      state.sending = false;
+    }
+    render();
+  };
+  actions(
+    el("button", { class: "secondary", type: "button", "data-test": "consent-refuse", onclick: answer(false) }, t("consent_refuse")),
+    el("button", { class: "primary", type: "button", "data-test": "consent-accept", onclick: answer(true) }, t("consent_accept")),
+  );
+  put(document.getElementById("main"), noticeBox(),
+    el("div", { class: "card", "data-test": "consent" }, el("h2", {}, t("consent_title")), el("p", { class: "muted" }, t("consent_intro")), el("p", { class: "notice-text" }, c.privacy_notice)));
+}
+
+// ---- home: the children, their classes, requests
+
+function markWord(mark) {
+  return t("mark_" + mark);
+}
+
+function lessonState(u) {
+  if (u.cancelled) return el("span", { class: "state pill warn" }, t("cancelled"));
+  if (u.on_leave) return el("span", { class: "state pill leave", "data-test": "on-leave" }, t("on_leave"));
+  if (u.marked) return el("span", { class: "state pill" }, t("marked"));
+  return el("button", { class: "primary", type: "button", "data-test": "ask-leave", "data-session": u.session_id, onclick: () => openLeave(u) }, t("ask_leave"));
+}
+
+function requestLine(r) {
+  const p = r.request.payload || {};
+  let what = t("kind_consent");
+  if (r.request.kind === "leave") {
+    const child = state.child && state.child.member_id === p.member_id ? state.child : null;
+    const lines = child ? child.upcoming.filter((u) => (p.session_ids || []).includes(u.session_id)) : [];
+    what = t("kind_leave", { when: lines.map((u) => `${u.date} ${u.start_time}`).join("、") || (p.session_ids || []).length });
+  }
+  let status = t("waiting");
+  if (r.outcome && r.outcome.status === "accepted") status = r.request.kind === "leave" ? t("leave_confirmed") : t("accepted");
+  if (r.outcome && r.outcome.status === "refused") status = t("refused", { reason: state.lang === "zh-CN" ? r.outcome.message_zh : r.outcome.message_en });
+  return el("li", { "data-test": "request", "data-status": r.outcome ? r.outcome.status : "waiting" }, el("div", {}, what), el("div", { class: "muted" }, status));
+}
+
+function renderHome() {
+  const me = state.me;
+  bar(me.centre.name);
+  actions();
+  const main = document.getElementById("main");
+  if (!me.children.length) {
+    put(main, noticeBox(), freshness(), el("div", { class: "card", "data-test": "no-children" }, t("no_children")));
+    return;
+  }
+  const tabs = me.children.length > 1
+    ? el("div", { class: "tabs" }, me.children.map((c) => el("button", { type: "button", class: "tab" + (c.member_id === state.childId ? " chosen" : ""), "data-test": "child-tab", onclick: () => pick(c.member_id) }, c.name)))
+    : null;
+  const k = state.child;
+  if (!k) {
+    put(main, noticeBox(), freshness(), tabs);
+    return;
+  }
+  const figures = el("div", { class: "figures" },
+    el("div", { class: "figure" }, el("b", { "data-test": "lessons-left" }, k.lessons_left == null ? t("unlimited") : k.lessons_left), el("span", {}, t("lessons_left"))),
+    el("div", { class: "figure" }, el("b", { "data-test": "valid-until" }, k.valid_until || t("none")), el("span", {}, t("valid_until"))),
+    el("div", { class: "figure" }, el("b", { "data-test": "points" }, k.points), el("span", {}, t("points"))),
+  );
+  const mine = state.requests;
+  put(main, noticeBox(), freshness(), tabs,
+    el("div", { class: "card", "data-test": "child" }, el("h2", { "data-test": "child-name" }, k.name), k.member_no ? el("div", { class: "muted" }, t("member_no", { no: k.member_no })) : null, figures),
+    el("h3", {}, t("upcoming")),
+    k.upcoming.length ? k.upcoming.map((u) => el("div", { class: "lesson", "data-test": "upcoming" }, el("div", { class: "who" }, el("div", { class: "name" }, `${u.date} ${u.start_time}–${u.end_time}`), el("div", { class: "muted" }, u.group_name)), lessonState(u))) : el("p", { class: "muted" }, t("no_upcoming")),
+    el("h3", {}, t("requests")),
+    el("div", { class: "card" }, mine.length ? el("ul", { class: "plain", "data-test": "requests" }, mine.map(requestLine)) : el("p", { class: "muted" }, t("no_requests"))),
+    el("h3", {}, t("contracts")),
+    el("div", { class: "card" }, el("ul", { class: "plain" }, k.contracts.map((c) => el("li", {}, t("contract_line", { package: c.package_name, start: c.start_date, end: c.end_date }), c.lessons_total != null ? el("div", { class: "muted" }, t("contract_lessons", { left: c.lessons_left, total: c.lessons_total })) : null)))),
+    el("h3", {}, t("attendance")),
+    el("div", { class: "card" }, k.attendance.length ? el("ul", { class: "plain", "data-test": "attendance" }, k.attendance.map((a) => el("li", {}, `${a.date} ${a.start_time} ${a.group_name} · ${markWord(a.mark)} · ${a.consumed ? t("consumed") : t("not_consumed")}`))) : el("p", { class: "muted" }, t("no_attendance"))),
+    el("h3", {}, t("points_history")),
+    el("div", { class: "card" }, el("ul", { class: "plain" }, k.points_entries.map((p) => el("li", {}, `${p.at} ${p.delta > 0 ? "+" : ""}${p.delta} ${p.reason}`)))),
+    me.centre.phone ? el("p", { class: "muted" }, t("centre_contact", { phone: me.centre.phone })) : null,
+  );
+}
+
+async function pick(memberId) {
+  state.childId = memberId;
+  try { sessionStorage.setItem("child", memberId); } catch (e) { /* private mode */ }
+  try {
+    state.child = await api("GET", "child/" + encodeURIComponent(memberId));
+  } catch (e) {
+    return failed(e);
+  }
+  render();
+}
+
+// ---- leave
+
+function openLeave(u) {
+  // The id is made as the form opens: however often "send" is pressed, one request.
+  state.leave = { lesson: u, id: requestId() };
+  state.notice = null;
+  render();
+}
+
+function renderLeave() {
+  const { lesson, id } = state.leave;
+  bar(t("leave_title"), () => { state.leave = null; render(); });
+  const note = el("textarea", { id: "leave-note", maxlength: "200", rows: "2", "data-test": "leave-note" });
+  const send = el("button", { class: "primary", type: "button", "data-test": "leave-send", onclick: async () => {
+    if (state.sending) return;
+    state.sending = true;
+    send.disabled = true;
+    try {
+      await api("POST", "requests", { request_id: id, kind: "leave", payload: { member_id: state.child.member_id, session_ids: [lesson.session_id], note: note.value } });
+      state.leave = null;
+      say(state.me.desk_offline ? t("leave_sent_offline") : t("leave_sent"));
+      await refresh();
+    } catch (e) {
+      say(e.message || t("network_error"), true);
+    } finally {
+      state.sending = false;
+      send.disabled = false;
+    }
+    render();
+  } }, t("leave_send"));
+  actions(send);
+  put(document.getElementById("main"), noticeBox(),
+    el("div", { class: "card", "data-test": "leave-sheet" }, el("p", {}, t("leave_for", { child: state.child.name })), el("h2", {}, `${lesson.date} ${lesson.start_time}–${lesson.end_time}`), el("p", { class: "muted" }, lesson.group_name),
+      el("label", { for: "leave-note" }, t("leave_note")), note));
+}
+
+// ---- loading
+
+async function loadMe() {
+  state.me = await api("GET", "me");
+  if (state.me.needs_consent) return;
+  const kids = state.me.children;
+  let chosen = state.childId;
+  try { chosen = chosen || sessionStorage.getItem("child"); } catch (e) { /* private mode */ }
+  if (!kids.some((c) => c.member_id === chosen)) chosen = kids.length ? kids[0].member_id : null;
+  state.childId = chosen;
+  state.child = chosen ? await api("GET", "child/" + encodeURIComponent(chosen)) : null;
+  state.requests = await api("GET", "requests");
+}
+
+async function refresh() {
+  try {
+    await loadMe();
+  } catch (e) {
+    if (e.status === 401) state.me = null;
+  }
+}
+
+async function signOut() {
+  try { await api("POST", "logout"); } catch (e) { /* signed out either way */ }
+  state.me = null;
+  state.child = null;
+  render();
+}
+
+async function start() {
+  let lang = "zh-CN";
+  try { lang = localStorage.getItem("lang") || lang; } catch (e) { /* private mode */ }
+  await loadWords(lang);
+  // An invite travels in the fragment (#invite=…), which never reaches a server's logs.
+  const m = /invite=([0-9a-f]+)/.exec(location.hash);
+  if (m) {
+    history.replaceState(null, "", location.pathname);
+    try {
+      await api("POST", "invite", { token: m[1] });
+    } catch (e) {
+      say(e.status ? t("invite_invalid") : t("network_error"), true);
+    }
+  }
+  await refresh();
+  render();
+  // The desk's answers arrive through head office: look again now and then.
+  setInterval(async () => {
+    if (document.hidden || !state.me || state.leave || state.sending) return;
+    await refresh();
+    if (!state.leave) render();
+  }, 5000);
+}
+
+start();
