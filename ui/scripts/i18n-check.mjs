@@ -145,15 +145,18 @@ for (const [key, where] of usedKeys) {
   if (!zhKeys.has(key)) fail(`${where}: t('${key}') is not in the catalogs`);
 }
 
-// ---- the coach's phone page (crates/lan/web): its own two catalogues, plain JS ----
-const phoneDir = join(root, '..', 'crates', 'lan', 'web');
-const phoneZh = loadCatalog(phoneDir, 'crates/lan/web/i18n/zh-CN.json');
-const phoneEn = loadCatalog(phoneDir, 'crates/lan/web/i18n/en.json');
-compareCatalogs(phoneZh, phoneEn, 'crates/lan/web/i18n/');
-const phoneJs = stripComments(readFileSync(join(phoneDir, 'app.js'), 'utf8'));
-if (HAN.test(phoneJs)) fail('crates/lan/web/app.js: Han characters in the page code — put them in its catalogues');
-for (const m of phoneJs.matchAll(/\bt\("([a-z0-9_]+)"\s*[,)]/g)) {
-  if (!(m[1] in phoneZh)) fail(`crates/lan/web/app.js:${lineOf(phoneJs, m.index)}: t("${m[1]}") is not in its catalogues`);
+// ---- the plain-JS phone pages, each with its own two catalogues: the coach's
+// (crates/lan/web) and the parents' portal (crates/server/portal) ----
+for (const page of ['crates/lan/web', 'crates/server/portal']) {
+  const dir = join(root, '..', ...page.split('/'));
+  const pageZh = loadCatalog(dir, `${page}/i18n/zh-CN.json`);
+  const pageEn = loadCatalog(dir, `${page}/i18n/en.json`);
+  compareCatalogs(pageZh, pageEn, `${page}/i18n/`);
+  const js = stripComments(readFileSync(join(dir, 'app.js'), 'utf8'));
+  if (HAN.test(js)) fail(`${page}/app.js: Han characters in the page code — put them in its catalogues`);
+  for (const m of js.matchAll(/\bt\("([a-z0-9_]+)"\s*[,)]/g)) {
+    if (!(m[1] in pageZh)) fail(`${page}/app.js:${lineOf(js, m.index)}: t("${m[1]}") is not in its catalogues`);
+  }
 }
 
 for (const w of warnings) console.warn('  note: ' + w);

@@ -65,7 +65,7 @@ pub struct PortalInvite {
 /// The notice a centre starts with: what is shown, why, where, how long, how to delete.
 pub const DEFAULT_NOTICE: &str = "家长端向您展示孩子的课时、合同有效期、积分、考勤和课表，便于您请假和了解上课情况。\
 数据由本中心保存在中心电脑上，并同步到总部服务器，仅本中心及其总部可以查看；不显示生日、学校、住址等信息。\
-孩子离开本中心后两年内删除。您可以随时在“我的”中删除家长端账号，或联系前台删除数据。";
+孩子离开本中心后两年内删除。您可以随时退出登录，或联系前台删除您的家长端账号和数据。";
 
 fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))

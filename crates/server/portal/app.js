@@ -168,11 +168,11 @@ function lessonState(u) {
 
 function requestLine(r) {
   const p = r.request.payload || {};
-  let what = t("kind_consent");
+  let what = "";
   if (r.request.kind === "leave") {
     const child = state.child && state.child.member_id === p.member_id ? state.child : null;
     const lines = child ? child.upcoming.filter((u) => (p.session_ids || []).includes(u.session_id)) : [];
-    what = t("kind_leave", { when: lines.map((u) => `${u.date} ${u.start_time}`).join("、") || (p.session_ids || []).length });
+    what = lines.length ? t("kind_leave", { when: lines.map((u) => `${u.date} ${u.start_time}`).join("、") }) : t("kind_leave_plain");
   }
   let status = t("waiting");
   if (r.outcome && r.outcome.status === "accepted") status = r.request.kind === "leave" ? t("leave_confirmed") : t("accepted");
@@ -202,13 +202,14 @@ function renderHome() {
     el("div", { class: "figure" }, el("b", { "data-test": "valid-until" }, k.valid_until || t("none")), el("span", {}, t("valid_until"))),
     el("div", { class: "figure" }, el("b", { "data-test": "points" }, k.points), el("span", {}, t("points"))),
   );
-  const mine = state.requests;
+  // The consent answers are the notice's business, not a request to follow.
+  const mine = state.requests.filter((r) => r.request.kind !== "consent");
   put(main, noticeBox(), freshness(), tabs,
     el("div", { class: "card", "data-test": "child" }, el("h2", { "data-test": "child-name" }, k.name), k.member_no ? el("div", { class: "muted" }, t("member_no", { no: k.member_no })) : null, figures),
+    // The answers first: what a parent comes back to see.
+    mine.length ? [el("h3", {}, t("requests")), el("div", { class: "card" }, el("ul", { class: "plain", "data-test": "requests" }, mine.slice(0, 5).map(requestLine)))] : null,
     el("h3", {}, t("upcoming")),
     k.upcoming.length ? k.upcoming.map((u) => el("div", { class: "lesson", "data-test": "upcoming" }, el("div", { class: "who" }, el("div", { class: "name" }, `${u.date} ${u.start_time}–${u.end_time}`), el("div", { class: "muted" }, u.group_name)), lessonState(u))) : el("p", { class: "muted" }, t("no_upcoming")),
-    el("h3", {}, t("requests")),
-    el("div", { class: "card" }, mine.length ? el("ul", { class: "plain", "data-test": "requests" }, mine.map(requestLine)) : el("p", { class: "muted" }, t("no_requests"))),
     el("h3", {}, t("contracts")),
     el("div", { class: "card" }, el("ul", { class: "plain" }, k.contracts.map((c) => el("li", {}, t("contract_line", { package: c.package_name, start: c.start_date, end: c.end_date }), c.lessons_total != null ? el("div", { class: "muted" }, t("contract_lessons", { left: c.lessons_left, total: c.lessons_total })) : null)))),
     el("h3", {}, t("attendance")),
@@ -278,6 +279,8 @@ async function loadMe() {
   state.childId = chosen;
   state.child = chosen ? await api("GET", "child/" + encodeURIComponent(chosen)) : null;
   state.requests = await api("GET", "requests");
+  // "Sent, waiting…" stays only while something waits.
+  if (state.notice && !state.notice.error && !state.requests.some((r) => !r.outcome)) state.notice = null;
 }
 
 async function refresh() {
