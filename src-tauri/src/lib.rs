@@ -8,6 +8,7 @@
 mod background;
 mod commands;
 mod phone;
+mod portal;
 mod printing;
 mod recovery;
 mod single_instance;

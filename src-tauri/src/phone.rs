@@ -124,7 +124,7 @@ impl PhoneServer {
     }
 }
 
-fn qr_svg(text: &str) -> centredesk_core::Result<String> {
+pub(crate) fn qr_svg(text: &str) -> centredesk_core::Result<String> {
     let code = qrcode::QrCode::new(text.as_bytes()).map_err(|e| CoreError::Internal(e.to_string()))?;
     Ok(code.render::<qrcode::render::svg::Color>().min_dimensions(220, 220).build())
 }

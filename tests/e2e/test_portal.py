@@ -209,3 +209,74 @@ def test_the_desk_offline_a_request_waits_and_the_pages_fit_360_px(portal):
             other.quit()
     finally:
         driver.quit()
+
+
+def test_the_manager_turns_the_portal_on_and_a_guardian_invited_at_the_desk_asks_for_leave(app, tmp_path):
+    """In the real desk window: Settings → 家长端 on, an invite with its QR code from the
+    member page; the desk's own background rounds publish, take the parent's leave from
+    head office's inbox and answer it, with nobody pressing anything."""
+    from selenium.webdriver.common.keys import Keys
+    ho = HeadOffice(tmp_path / "ho")
+    ho.start()
+    driver = None
+    try:
+        app.login("admin")
+        app.call("sync_register", {"serverUrl": ho.url, "centre": "SH01", "username": HO_USER, "password": HO_PASSWORD, "deviceName": "前台电脑"})
+        app.click("nav-settings")
+        app.el("portal-panel")
+        app.click("portal-enabled")
+        app.click("portal-save")
+        WebDriverWait(app.driver, 10).until(lambda d: app.sql("SELECT value FROM settings WHERE key = 'portal_enabled'") == [("1",)])
+        assert app.text_of("portal-url").endswith("/p/SH01/")
+        app.driver.execute_script("document.querySelector('[data-testid=portal-panel]').scrollIntoView()")
+        app.shot("portal-settings-zh")
+
+        (member_id, member_no, guardian_id), = app.sql(
+            """SELECT m.id, m.member_no, mg.guardian_id FROM members m JOIN member_guardians mg ON mg.member_id = m.id
+               WHERE m.status = 'active' AND m.member_no IS NOT NULL AND EXISTS (SELECT 1 FROM group_members gm JOIN class_sessions s ON s.group_id = gm.group_id
+                     WHERE gm.member_id = m.id AND s.date > ? AND s.status = 'scheduled' AND gm.start_date <= s.date AND (gm.end_date IS NULL OR gm.end_date >= s.date))
+               ORDER BY m.member_no LIMIT 1""", centre_today().isoformat())
+        search = app.type("search-input", member_no)
+        WebDriverWait(app.driver, 10).until(lambda d: any(r.get_attribute("data-id") == member_id for r in app.all("search-result")))
+        search.send_keys(Keys.ENTER)
+        app.click("member-tab-guardians")
+        row = next(r for r in app.all("guardian-row") if r.get_attribute("data-id") == guardian_id)
+        row.find_element("css selector", '[data-testid="guardian-portal-invite"]').click()
+        app.click("portal-invite-make")
+        app.el("portal-invite-qr")
+        url = app.text_of("portal-invite-url")
+        assert url.startswith(ho.url + "/p/SH01/#invite="), url
+        app.shot("portal-invite-zh")
+        app.driver.switch_to.active_element.send_keys(Keys.ESCAPE)
+        app.gone("portal-invite-qr")
+
+        driver = phone(390)
+        # The desk's rounds bring the invite and the documents to head office by themselves.
+        deadline = time.monotonic() + 45
+        while True:
+            driver.get(url)
+            WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-test=consent], [data-test=signed-out]"))
+            if driver.find_elements(By.CSS_SELECTOR, "[data-test=consent]"):
+                break
+            assert time.monotonic() < deadline, "the invite never reached head office"
+            time.sleep(1)
+        tap(driver, "[data-test=consent-accept]")
+        wait(driver, "[data-test=child]", timeout=20)
+        tap(driver, "[data-test=ask-leave]")
+        wait(driver, "[data-test=leave-sheet]")
+        tap(driver, "[data-test=leave-send]")
+        wait_text(driver, "[data-test=request][data-status=accepted]", "已确认", timeout=40)
+        leave = app.sql("SELECT via FROM leave_requests WHERE member_id = ? AND via = 'portal' AND withdrawn_at IS NULL", member_id)
+        assert leave == [("portal",)], leave
+        Shots("portal-desk")(driver, "answered-by-the-desk-zh")
+        # Settings → 家长端 counts what the desk handled.
+        app.click("lang-switch")
+        app.click("nav-settings")
+        app.el("portal-panel")
+        WebDriverWait(app.driver, 10).until(lambda d: int(app.text_of("portal-cursor") or 0) >= 2)
+        app.driver.execute_script("document.querySelector('[data-testid=portal-panel]').scrollIntoView()")
+        app.shot("portal-settings-en")
+    finally:
+        if driver:
+            driver.quit()
+        ho.stop()

@@ -616,7 +616,7 @@ fn run(cli: Cli) -> Result<(), CoreError> {
                     let id = core.guardian_by_phone_or_id(&s, &guardian)?;
                     let invite = core.portal_invite(&s, &id)?;
                     let centre = core.sync_settings().map(|x| x.centre).unwrap_or_default();
-                    serde_json::json!({ "guardian_id": invite.guardian_id, "token": invite.token, "expires_at": invite.expires_at, "path": format!("/p/{centre}/#invite={}", invite.token) })
+                    serde_json::json!({ "guardian_id": invite.guardian_id, "token": invite.token, "expires_at": invite.expires_at, "url": invite.url, "path": format!("/p/{centre}/#invite={}", invite.token) })
                 }
                 PortalCommand::Sync { wait } => match core.portal_sync(wait) {
                     Ok(r) => serde_json::json!(r),

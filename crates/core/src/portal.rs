@@ -60,6 +60,8 @@ pub struct PortalInvite {
     pub guardian_id: String,
     pub token: String,
     pub expires_at: String,
+    /// The link the guardian opens (None before the desk is registered with a server).
+    pub url: Option<String>,
 }
 
 /// The notice a centre starts with: what is shown, why, where, how long, how to delete.
@@ -197,7 +199,16 @@ impl Core {
             )?;
             let row = serde_json::json!({ "id": id, "guardian_id": guardian_id, "created_at": at, "expires_at": expires_at, "revoked_at": null });
             w.log("portal_invite", &id, "create", None, &row)?;
-            Ok(PortalInvite { guardian_id: guardian_id.to_string(), token: token.clone(), expires_at })
+            Ok(PortalInvite { guardian_id: guardian_id.to_string(), token: token.clone(), expires_at, url: None })
+        })
+        .map(|mut invite| {
+            // The token travels in the fragment, which no server sees in a request line or log.
+            invite.url = self
+                .sync_settings()
+                .ok()
+                .filter(|s| !s.server_url.is_empty() && !s.centre.is_empty())
+                .map(|s| format!("{}/p/{}/#invite={}", s.server_url.trim_end_matches('/'), s.centre, invite.token));
+            invite
         })
     }
 

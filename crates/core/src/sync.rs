@@ -96,6 +96,11 @@ struct SyncFile {
     /// `None` when it is in the file (or from a version before the keyring).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     token_key: Option<String>,
+    /// The parents' portal's last round and its last problem (Settings → 家长端).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    portal_last_round_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    portal_last_error: Option<SyncProblem>,
 }
 
 /// The panel at a glance.
@@ -755,12 +760,59 @@ pub struct PortalReport {
 /// Documents per publish call.
 const PUBLISH_DOCS: usize = 200;
 
+/// Settings → 家长端 at a glance.
+#[derive(Debug, Clone, Serialize, PartialEq, TS)]
+#[ts(export)]
+pub struct PortalState {
+    pub settings: crate::portal::PortalSettings,
+    /// Head-office sync is registered and on (the portal travels with it).
+    pub sync_on: bool,
+    /// The address parents open (None before the desk is registered).
+    pub portal_url: Option<String>,
+    /// The last inbox item applied.
+    pub cursor: i64,
+    pub last_round_at: Option<String>,
+    pub last_error: Option<SyncProblem>,
+}
+
 impl Core {
     /// One round of the parents' portal 家长端 (`portal.rs`): push what waits (head office
     /// must know this log's epoch and newest seq), take in the inbox after the desk's own
     /// cursor — waiting up to `wait_secs` for a first item (a long poll) — apply it in
     /// order, push the answers, and publish the documents.
     pub fn portal_sync(&self, wait_secs: u64) -> SyncResult<PortalReport> {
+        let outcome = self.portal_round(wait_secs);
+        let at = crate::db::instant_text(self.now());
+        let _guard = PUSH_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        let mut file = load(self.path())?;
+        match &outcome {
+            Ok(_) => {
+                file.portal_last_round_at = Some(at);
+                file.portal_last_error = None;
+            }
+            Err(e) => file.portal_last_error = Some(e.problem(at)),
+        }
+        save(self.path(), &file)?;
+        outcome
+    }
+
+    /// Settings → 家长端: the settings, where parents go, and how the last round went.
+    pub fn portal_state(&self, session: &Session) -> SyncResult<PortalState> {
+        session.require(Action::EditSettings)?;
+        let file = load(self.path())?;
+        let s = &file.settings;
+        let registered = !s.server_url.is_empty() && !s.centre.is_empty();
+        Ok(PortalState {
+            settings: self.portal_settings()?,
+            sync_on: registered && s.enabled,
+            portal_url: registered.then(|| format!("{}/p/{}/", s.server_url.trim_end_matches('/'), s.centre)),
+            cursor: self.portal_cursor()?,
+            last_round_at: file.portal_last_round_at.clone(),
+            last_error: file.portal_last_error.clone(),
+        })
+    }
+
+    fn portal_round(&self, wait_secs: u64) -> SyncResult<PortalReport> {
         use centredesk_protocol::portal::{InboxResponse, Publish, PublishResponse, INBOX, MAX_INBOX_WAIT_SECS, PUBLISH};
         self.sync_push_pending()?;
         let file = load(self.path())?;
@@ -771,6 +823,25 @@ impl Core {
         let bearer = format!("Bearer {token}");
         let unreadable = |what: &str, e: serde_json::Error| SyncError::Server { status: 200, message: format!("unreadable {what}: {e}") };
         let mut report = PortalReport::default();
+        let publish = |report: &mut PortalReport| -> SyncResult<()> {
+            let epoch = self.epoch_or_first()?;
+            let seq = self.last_seq()?;
+            let mut docs = self.portal_documents()?;
+            // Off: only the centre's document (saying so) leaves the desk.
+            if !self.portal_settings()?.enabled {
+                docs.truncate(1);
+            }
+            for chunk in docs.chunks(PUBLISH_DOCS) {
+                let body = Publish { epoch: epoch.clone(), seq, docs: chunk.to_vec() };
+                let v = answer(agent.post(&format!("{base}{PUBLISH}")).set("Authorization", &bearer).send_json(&body))?;
+                let r: PublishResponse = serde_json::from_value(v).map_err(|e| unreadable("publish answer", e))?;
+                report.published += r.stored;
+                report.unchanged += r.kept;
+            }
+            Ok(())
+        };
+        // Publish first, so parents read fresh documents while the poll waits.
+        publish(&mut report)?;
         let cursor = self.portal_cursor()?;
         let v = answer(agent.get(&format!("{base}{INBOX}?after={cursor}&wait={wait}")).set("Authorization", &bearer).call())?;
         let inbox: InboxResponse = serde_json::from_value(v).map_err(|e| unreadable("inbox", e))?;
@@ -779,17 +850,9 @@ impl Core {
         report.refused = done.iter().filter(|(_, o)| matches!(o, centredesk_protocol::requests::Outcome::Refused { .. })).count();
         report.cursor = self.portal_cursor()?;
         if !done.is_empty() {
+            // The answers go back, and the documents they changed (a leave on the child's page).
             self.sync_push_pending()?;
-        }
-        let epoch = self.epoch_or_first()?;
-        let seq = self.last_seq()?;
-        let docs = self.portal_documents()?;
-        for chunk in docs.chunks(PUBLISH_DOCS) {
-            let body = Publish { epoch: epoch.clone(), seq, docs: chunk.to_vec() };
-            let v = answer(agent.post(&format!("{base}{PUBLISH}")).set("Authorization", &bearer).send_json(&body))?;
-            let r: PublishResponse = serde_json::from_value(v).map_err(|e| unreadable("publish answer", e))?;
-            report.published += r.stored;
-            report.unchanged += r.kept;
+            publish(&mut report)?;
         }
         Ok(report)
     }
@@ -800,14 +863,20 @@ impl Core {
 /// `MAX_INBOX_WAIT_SECS`, so a parent's request lands in seconds; otherwise it sleeps.
 pub fn run_portal(core: &Core, control: &PusherControl, idle: Duration) {
     let mut failures = 0u32;
+    // Turned off: one more round tells head office (the centre's document says off).
+    let mut was_on = true;
     while !control.stop.load(Ordering::SeqCst) {
-        let on = core.sync_settings().map(|s| s.enabled).unwrap_or(false) && core.portal_settings().map(|p| p.enabled).unwrap_or(false);
-        let wait = if !on {
-            idle
+        let sync_on = core.sync_settings().map(|s| s.enabled).unwrap_or(false);
+        let on = sync_on && core.portal_settings().map(|p| p.enabled).unwrap_or(false);
+        let wait = if !on && !(sync_on && was_on) {
+            // Cheap to look: the manager turning the portal on is seen within seconds.
+            idle.min(Duration::from_secs(2))
         } else {
-            match core.portal_sync(centredesk_protocol::portal::MAX_INBOX_WAIT_SECS) {
+            let wait_secs = if on { centredesk_protocol::portal::MAX_INBOX_WAIT_SECS } else { 0 };
+            match core.portal_sync(wait_secs) {
                 Ok(_) => {
                     failures = 0;
+                    was_on = on;
                     Duration::from_millis(200)
                 }
                 Err(e) => {
@@ -819,6 +888,9 @@ pub fn run_portal(core: &Core, control: &PusherControl, idle: Duration) {
                 }
             }
         };
+        if !sync_on {
+            was_on = false;
+        }
         control.pause(wait);
     }
 }

@@ -120,6 +120,7 @@ fn every_command_checks_the_role() {
         ("staff_set_active", vec![M], Box::new(|s| c.core.staff_set_active(s, "no-such-staff", true).map(drop))),
         ("settings_update", vec![M], Box::new(|s| c.core.settings_update(s, c.core.settings().unwrap()).map(drop))),
         ("portal_settings_update", vec![M], Box::new(|s| c.core.portal_settings_update(s, c.core.portal_settings().unwrap()).map(drop))),
+        ("portal_state", vec![M], Box::new(|s| not_a_role_question(c.core.portal_state(s)))),
         ("portal_invite", desk.to_vec(), Box::new(|s| c.core.portal_invite(s, gid).map(drop))),
         ("guardian_by_phone_or_id", all.to_vec(), Box::new(|s| c.core.guardian_by_phone_or_id(s, gid).map(drop))),
         ("change_log_tail", vec![M], Box::new(|s| c.core.change_log_tail(s, 5).map(drop))),

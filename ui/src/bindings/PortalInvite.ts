@@ -3,4 +3,8 @@
 /**
  * A new invite: the token is shown (QR, print, SMS) and never kept.
  */
-export type PortalInvite = { guardian_id: string, token: string, expires_at: string, };
+export type PortalInvite = { guardian_id: string, token: string, expires_at: string, 
+/**
+ * The link the guardian opens (None before the desk is registered with a server).
+ */
+url: string | null, };
