@@ -48,6 +48,14 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 30)]
         sessions: usize,
     },
+    /// The parents' portal on a demo centre: a full publish's documents, and 1,000 inbox
+    /// requests applied (next to the desk's own leave dialog).
+    Portal {
+        #[arg(long, default_value_t = 300)]
+        members: usize,
+        #[arg(long, default_value_t = 1000)]
+        requests: usize,
+    },
     /// Class rosters to PDF (printpdf with the shipped font) against WeasyPrint rendering
     /// the same rosters from HTML.
     Roster {
@@ -109,6 +117,7 @@ pub fn run(cmd: BenchCommand) -> Result<(), CoreError> {
         }
         BenchCommand::Rollcall { students, sessions } => crate::bench_rollcall::run(students, sessions),
         BenchCommand::Phone { students, sessions } => crate::bench_phone::run(students, sessions),
+        BenchCommand::Portal { members, requests } => crate::bench_portal::run(members, requests),
         BenchCommand::Roster { rosters, students, out, weasyprint } => crate::bench_roster::run(rosters, students, out, weasyprint),
         BenchCommand::Export { rows, runs, data, sqlite3, out } => crate::bench_export::run(rows, runs, data, sqlite3, out),
         BenchCommand::Reports { members, years, runs, data, only } => crate::bench_reports::run(members, years, runs, data, only),

@@ -4,6 +4,7 @@ mod bench;
 mod bench_centre;
 mod bench_export;
 mod bench_phone;
+mod bench_portal;
 mod bench_reports;
 mod bench_rollcall;
 mod bench_roster;
