@@ -39,6 +39,20 @@ pub const ATTENDANCE_LINES: usize = 30;
 /// Points entries per child.
 pub const POINTS_LINES: usize = 10;
 
+/// Changes that can alter every family's documents (the timetable, names shown on every
+/// page, the portal's own settings): after one of these a publish carries everything.
+const EVERYONES: &[&str] = &["class_group", "class_session", "closure", "timetable_slot", "season", "room", "staff", "package", "setting", "member", "import", "database", "sync_epoch"];
+
+/// What a publish carries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scope {
+    /// Every document (the first publish, a new log epoch or business day, a change that
+    /// touches everyone).
+    All,
+    /// The centre's and every guardian's document (small), and these children's.
+    Children(std::collections::BTreeSet<String>),
+}
+
 /// What the manager sets in Settings → 家长端.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, TS, PartialEq)]
 #[ts(export)]
@@ -252,10 +266,37 @@ impl Core {
         crate::requests::apply_once(self, None, from, &request, |w| apply_parents(w, tz, &item.guardian_id, &request.body))
     }
 
+    /// What changed since `seq` (exclusive) asks a publish to carry: everything after a
+    /// change that touches everyone, else the children the changes were about.
+    pub fn portal_scope_since(&self, seq: i64) -> Result<Scope> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT DISTINCT entity, subject_id FROM change_log WHERE seq > ?1")?;
+            let rows = stmt.query_map([seq], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))?;
+            let mut children = std::collections::BTreeSet::new();
+            for row in rows {
+                let (entity, subject) = row?;
+                if EVERYONES.contains(&entity.as_str()) {
+                    return Ok(Scope::All);
+                }
+                children.extend(subject);
+            }
+            Ok(Scope::Children(children))
+        })
+    }
+
     /// Every document the portal shows, computed now: the centre's, and each guardian's
     /// and child's among the guardians linked to a child (a child with no guardian is not
     /// published; one who was is told gone).
     pub fn portal_documents(&self) -> Result<Vec<Doc>> {
+        self.portal_documents_in(&Scope::All)
+    }
+
+    /// The documents of `scope` (the centre's and the guardians' always).
+    pub fn portal_documents_in(&self, scope: &Scope) -> Result<Vec<Doc>> {
+        let wanted = |id: &str| match scope {
+            Scope::All => true,
+            Scope::Children(ids) => ids.contains(id),
+        };
         let me = reader();
         let settings = self.portal_settings()?;
         let centre_name = self.settings()?.centre_name;
@@ -326,10 +367,10 @@ impl Core {
         })?;
         docs.extend(guardians.into_iter().map(Doc::Guardian));
         docs.extend(gone_guardians.into_iter().map(|guardian_id| Doc::GuardianGone { guardian_id }));
-        for id in &children {
+        for id in children.iter().filter(|id| wanted(id)) {
             docs.push(Doc::Child(self.portal_child(&me, id)?));
         }
-        docs.extend(gone_children.into_iter().map(|member_id| Doc::ChildGone { member_id }));
+        docs.extend(gone_children.into_iter().filter(|id| wanted(id)).map(|member_id| Doc::ChildGone { member_id }));
         Ok(docs)
     }
 

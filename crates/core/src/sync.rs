@@ -101,6 +101,10 @@ struct SyncFile {
     portal_last_round_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     portal_last_error: Option<SyncProblem>,
+    /// What the last publish was computed at: (log epoch, seq, business date). The next
+    /// one carries only what changed since (`portal::Scope`), or nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    portal_published: Option<(String, i64, String)>,
 }
 
 /// The panel at a glance.
@@ -826,9 +830,22 @@ impl Core {
         let publish = |report: &mut PortalReport| -> SyncResult<()> {
             let epoch = self.epoch_or_first()?;
             let seq = self.last_seq()?;
-            let mut docs = self.portal_documents()?;
+            let today = self.today().to_string();
+            let enabled = self.portal_settings()?.enabled;
+            let last = load(self.path())?.portal_published;
+            let scope = match last {
+                // A new epoch (a restore) or a new day: everything again.
+                Some((e, s, d)) if e == epoch && d == today && s <= seq => {
+                    if s == seq {
+                        return Ok(());
+                    }
+                    self.portal_scope_since(s)?
+                }
+                _ => crate::portal::Scope::All,
+            };
+            let mut docs = self.portal_documents_in(&scope)?;
             // Off: only the centre's document (saying so) leaves the desk.
-            if !self.portal_settings()?.enabled {
+            if !enabled {
                 docs.truncate(1);
             }
             for chunk in docs.chunks(PUBLISH_DOCS) {
@@ -838,7 +855,10 @@ impl Core {
                 report.published += r.stored;
                 report.unchanged += r.kept;
             }
-            Ok(())
+            let _guard = PUSH_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+            let mut file = load(self.path())?;
+            file.portal_published = Some((epoch, seq, today));
+            save(self.path(), &file)
         };
         // Publish first, so parents read fresh documents while the poll waits.
         publish(&mut report)?;

@@ -574,7 +574,7 @@ impl Store for PgStore {
             .prepare(
                 "INSERT INTO portal_docs (centre_id, doc_key, epoch, seq, body, stored_at) VALUES ($1, $2, $3, $4, $5, $6)
                  ON CONFLICT (centre_id, doc_key) DO UPDATE SET epoch = excluded.epoch, seq = excluded.seq, body = excluded.body, stored_at = excluded.stored_at
-                 WHERE portal_docs.epoch <> excluded.epoch OR portal_docs.seq < excluded.seq OR (portal_docs.seq = excluded.seq AND portal_docs.body <> excluded.body)",
+                 WHERE portal_docs.epoch <> excluded.epoch OR (portal_docs.seq <= excluded.seq AND portal_docs.body <> excluded.body)",
             )
             .map_err(backend)?;
         let mut stored = 0;

@@ -254,10 +254,11 @@ pub trait Store: Send + Sync + 'static {
     fn row(&self, centre_id: i64, entity: &str, entity_id: &str) -> Result<Option<Value>, StoreError>;
 
     // The parents' portal (`crate::portal`).
-    /// Stores each `(key, body)` computed at `seq` under `epoch` unless the server holds
-    /// it at a newer seq of the same epoch (the same seq: stored when its body changed —
-    /// a new business day moves a child's classes with no change logged). Returns
-    /// (stored, kept).
+    /// Stores each `(key, body)` computed at `seq` under `epoch` when its body differs
+    /// from what the server holds and is not older: a newer seq of the same epoch, or the
+    /// same seq (a new business day moves a child's classes with no change logged), or
+    /// another epoch (a restored desk replaces everything). An unchanged body is not
+    /// written again. Returns (stored, kept).
     fn portal_publish(&self, centre_id: i64, epoch: &str, seq: i64, docs: &[(String, String)], now: &str) -> Result<(usize, usize), StoreError>;
     fn portal_doc(&self, centre_id: i64, key: &str) -> Result<Option<String>, StoreError>;
     /// The desk was in touch (a publish, an inbox pull): records `now` when given, and
