@@ -7,6 +7,7 @@ the desk offline (the request waits and is applied when it is back), and the sam
 pages at 360 px with no sideways scrolling."""
 
 import os
+import re
 import sqlite3
 import subprocess
 import time
@@ -269,6 +270,22 @@ def test_the_manager_turns_the_portal_on_and_a_guardian_invited_at_the_desk_asks
         leave = app.sql("SELECT via FROM leave_requests WHERE member_id = ? AND via = 'portal' AND withdrawn_at IS NULL", member_id)
         assert leave == [("portal",)], leave
         Shots("portal-desk")(driver, "answered-by-the-desk-zh")
+        # The member's timeline: the consent and the leave, from the parent online.
+        app.click("member-tab-timeline")
+        # Only the rows of those two kinds are read: a round trip per row of a long timeline
+        # would take longer than the wait.
+        def by_parent(entity):
+            rows = app.driver.find_elements(By.CSS_SELECTOR, f'[data-testid="timeline-entry"][data-entity="{entity}"] .who')
+            # textContent: WebKit's driver leaves a clipped (overflow: hidden) span out of .text.
+            return [r.get_attribute("textContent") for r in rows]
+        WebDriverWait(app.driver, 10).until(lambda d: "家长（线上）" in by_parent("leave_request"))
+        assert by_parent("portal_consent") == ["家长（线上）"], by_parent("portal_consent")
+        # Every line is words: a change without its own sentence reads as the vocabulary's
+        # label (满意度 · 登记评分), never as "satisfaction/record".
+        whats = [w.get_attribute("textContent") for w in app.driver.find_elements(By.CSS_SELECTOR, '[data-testid="timeline-entry"] .what')]
+        raw = [w for w in whats if re.fullmatch(r"[a-z_]+/[a-z_]+", w)]
+        assert not raw, raw
+        app.shot("timeline-parent-online-zh")
         # Settings → 家长端 counts what the desk handled.
         app.click("lang-switch")
         app.click("nav-settings")

@@ -306,6 +306,10 @@ pub struct TimelineEntry {
     pub staff_name: Option<String>,
     pub entity: String,
     pub op: String,
+    /// "满意度 · 登记评分" / "satisfaction: score recorded", from the change vocabulary:
+    /// what the timeline says of a change it has no sentence for.
+    pub label_zh: String,
+    pub label_en: String,
     #[ts(type = "Record<string, unknown>")]
     pub data: serde_json::Value,
 }
@@ -771,12 +775,15 @@ pub(crate) fn timeline(c: &Connection, subjects: &[Option<&str>], limit: i64) ->
         .query_map(params![a, b, if limit <= 0 { 200 } else { limit }], |r| {
             let payload: String = r.get("payload")?;
             let value: serde_json::Value = serde_json::from_str(&payload).unwrap_or_default();
+            let (entity, op): (String, String) = (r.get("entity")?, r.get("op")?);
             Ok(TimelineEntry {
                 seq: r.get("seq")?,
                 at: r.get("at")?,
                 staff_name: r.get("display_name")?,
-                entity: r.get("entity")?,
-                op: r.get("op")?,
+                label_zh: crate::audit::change_label(&entity, &op, crate::Lang::ZhCn),
+                label_en: crate::audit::change_label(&entity, &op, crate::Lang::En),
+                entity,
+                op,
                 data: value.get("data").cloned().unwrap_or_default(),
             })
         })?

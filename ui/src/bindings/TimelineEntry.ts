@@ -4,4 +4,9 @@
  * One line of a member's (or lead's) shared timeline: every change anyone made,
  * with who and when, straight from the change log.
  */
-export type TimelineEntry = { seq: number, at: string, staff_name: string | null, entity: string, op: string, data: Record<string, unknown>, };
+export type TimelineEntry = { seq: number, at: string, staff_name: string | null, entity: string, op: string, 
+/**
+ * "满意度 · 登记评分" / "satisfaction: score recorded", from the change vocabulary:
+ * what the timeline says of a change it has no sentence for.
+ */
+label_zh: string, label_en: string, data: Record<string, unknown>, };

@@ -1,6 +1,6 @@
 // Turns a change-log entry into one readable line: catalog key
-// `timeline.<entity>.<op>` with params from the row JSON; unknown pairs fall back
-// to "entity/op".
+// `timeline.<entity>.<op>` with params from the row JSON; a change with no sentence
+// there says what the change vocabulary calls it ("满意度 · 登记评分").
 import type { TimelineEntry } from '../bindings/TimelineEntry';
 import { t, has, code, type Params } from '../i18n/index.svelte';
 import { money, date } from './format';
@@ -16,7 +16,10 @@ function statusPrefix(entity: string): string {
   return 'member_status';
 }
 
-export function timelineParams(entry: TimelineEntry): Params {
+// What a line is made from: the change log's entity, op and row.
+type Change = Pick<TimelineEntry, 'entity' | 'op' | 'data'>;
+
+export function timelineParams(entry: Change): Params {
   const out: Params = {};
   for (const [k, v] of Object.entries(entry.data ?? {})) {
     if (v === null || v === undefined) {
@@ -47,8 +50,9 @@ export function timelineParams(entry: TimelineEntry): Params {
   return out;
 }
 
-export function describe(entry: TimelineEntry): string {
+// `label`: the change vocabulary's name for it, for a change with no sentence.
+export function describe(entry: Change, label: string): string {
   const key = `timeline.${entry.entity}.${entry.op}`;
-  if (!has(key)) return `${entry.entity}/${entry.op}`;
+  if (!has(key)) return label;
   return t(key, timelineParams(entry));
 }
