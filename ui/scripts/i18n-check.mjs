@@ -152,10 +152,14 @@ for (const page of ['crates/lan/web', 'crates/server/portal']) {
   const pageZh = loadCatalog(dir, `${page}/i18n/zh-CN.json`);
   const pageEn = loadCatalog(dir, `${page}/i18n/en.json`);
   compareCatalogs(pageZh, pageEn, `${page}/i18n/`);
-  const js = stripComments(readFileSync(join(dir, 'app.js'), 'utf8'));
-  if (HAN.test(js)) fail(`${page}/app.js: Han characters in the page code — put them in its catalogues`);
-  for (const m of js.matchAll(/\bt\("([a-z0-9_]+)"\s*[,)]/g)) {
-    if (!(m[1] in pageZh)) fail(`${page}/app.js:${lineOf(js, m.index)}: t("${m[1]}") is not in its catalogues`);
+  // The page's own code and the shared kit's (crates/phone-kit/web/kit.js), whose
+  // words each page's catalogues must also hold.
+  for (const [file, code] of [[`${page}/app.js`, join(dir, 'app.js')], ['crates/phone-kit/web/kit.js', join(root, '..', 'crates', 'phone-kit', 'web', 'kit.js')]]) {
+    const js = stripComments(readFileSync(code, 'utf8'));
+    if (HAN.test(js)) fail(`${file}: Han characters in the page code — put them in the catalogues`);
+    for (const m of js.matchAll(/\bt\("([a-z0-9_]+)"\s*[,)]/g)) {
+      if (!(m[1] in pageZh)) fail(`${file}:${lineOf(js, m.index)}: t("${m[1]}") is not in ${page}/i18n/`);
+    }
   }
 }
 

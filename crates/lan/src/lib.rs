@@ -48,7 +48,6 @@ const MAX_SESSIONS: usize = 200;
 /// The page and its parts, built into the binary: offline means offline.
 const INDEX_HTML: &str = include_str!("../web/index.html");
 const APP_JS: &str = include_str!("../web/app.js");
-const APP_CSS: &str = include_str!("../web/app.css");
 const ZH_CN: &str = include_str!("../web/i18n/zh-CN.json");
 const EN: &str = include_str!("../web/i18n/en.json");
 
@@ -192,7 +191,8 @@ fn router(core: Arc<Core>, port: u16, secure: bool) -> Router {
         .route("/", get(|| async { page(INDEX_HTML, "text/html; charset=utf-8") }))
         .route("/pair", get(|| async { page(INDEX_HTML, "text/html; charset=utf-8") }))
         .route("/app.js", get(|| async { page(APP_JS, "text/javascript; charset=utf-8") }))
-        .route("/app.css", get(|| async { page(APP_CSS, "text/css; charset=utf-8") }))
+        .route("/kit.js", get(|| async { page(centredesk_phone_kit::KIT_JS, "text/javascript; charset=utf-8") }))
+        .route("/kit.css", get(|| async { page(centredesk_phone_kit::KIT_CSS, "text/css; charset=utf-8") }))
         .route("/i18n/zh-CN.json", get(|| async { page(ZH_CN, "application/json") }))
         .route("/i18n/en.json", get(|| async { page(EN, "application/json") }))
         .route("/api/pair", post(pair))

@@ -172,9 +172,13 @@ fn foreign_hosts_and_origins_are_refused_and_nothing_is_cached_or_shared() {
         );
         assert!(post.starts_with("HTTP/1.1 403"), "{origin:?}: {post}");
     }
-    // The page, its script and both catalogues come from the desk itself.
+    // The page, every script and style it names (the shared kit's too) and both
+    // catalogues come from the desk itself.
+    let page = raw(&desk, &format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"));
+    let named: Vec<&str> = page.split(['"']).filter(|s| s.starts_with('/') && (s.ends_with(".js") || s.ends_with(".css"))).collect();
+    assert_eq!(named, ["/kit.css", "/kit.js", "/app.js"], "{page}");
     let mut phone = Phone::new(&desk);
-    for path in ["/app.js", "/app.css", "/i18n/zh-CN.json", "/i18n/en.json", "/pair?code=1"] {
+    for path in named.into_iter().chain(["/i18n/zh-CN.json", "/i18n/en.json", "/pair?code=1"]) {
         assert_eq!(phone.get(path).0, 200, "{path}");
     }
 }

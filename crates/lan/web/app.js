@@ -1,93 +1,13 @@
-// The coach's phone page. Plain JS, no framework, no network beyond the desk itself.
-// Every word comes from /i18n/<lang>.json; data goes into the page as text, never HTML.
+// The coach's phone page, over kit.js (the phone pages' shared helpers). No network
+// beyond the desk itself.
 "use strict";
 
 const state = { lang: "zh-CN", words: {}, me: null, today: null, roster: null, edits: {}, stale: new Set(), pending: null, notice: null, sale: null };
 const MARK_CYCLE = ["present", "late", "absent"];
 
-function t(key, values) {
-  let s = state.words[key] || key;
-  for (const [k, v] of Object.entries(values || {})) s = s.split("{" + k + "}").join(String(v));
-  return s;
-}
-
-function el(tag, attrs, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (k === "class") e.className = v;
-    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
-    else if (v !== false && v != null) e.setAttribute(k, v === true ? "" : v);
-  }
-  for (const c of children.flat()) if (c != null && c !== false) e.append(c.nodeType ? c : document.createTextNode(String(c)));
-  return e;
-}
-
-// A request id from the browser's random source (crypto.randomUUID needs HTTPS; this does not).
-function requestId() {
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
-async function api(method, path, body) {
-  let res;
-  try {
-    res = await fetch(path, {
-      method,
-      credentials: "same-origin",
-      cache: "no-store",
-      headers: Object.assign({ "X-Lang": state.lang }, body ? { "Content-Type": "application/json" } : {}),
-      body: body ? JSON.stringify(body) : undefined,
-    });
-  } catch (e) {
-    throw { network: true, message: t("network_error") };
-  }
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw Object.assign({ status: res.status }, data);
-  return data;
-}
-
-async function loadWords(lang) {
-  state.lang = lang;
-  document.documentElement.lang = lang;
-  state.words = await fetch(`/i18n/${lang}.json`, { cache: "no-store" }).then((r) => r.json());
-  try { sessionStorage.setItem("lang", lang); } catch (e) { /* private mode */ }
-}
-
-// replaceChildren with the nodes given, leaving out the absent ones (null would be text).
-function put(node, ...kids) {
-  node.replaceChildren(...kids.flat().filter((k) => k != null && k !== false));
-}
-
-function bar(title, back) {
-  const b = document.getElementById("bar");
-  put(b,
-    back ? el("button", { type: "button", onclick: back, "aria-label": t("back") }, t("back")) : null,
-    el("h1", {}, title),
-    el("button", { type: "button", onclick: switchLang, "data-test": "lang" }, t("other_language")),
-    state.me && state.me.signed_in ? el("button", { type: "button", onclick: signOut }, t("sign_out")) : null,
-  );
-}
-
-function actions(...buttons) {
-  put(document.getElementById("actions"), ...buttons);
-}
-
-function noticeBox() {
-  if (!state.notice) return null;
-  const n = el("div", { class: "notice" + (state.notice.error ? " error" : ""), role: "status" }, state.notice.text);
-  return n;
-}
-
-function say(text, error) {
-  state.notice = { text, error: !!error };
-}
-
-async function switchLang() {
-  await loadWords(state.lang === "zh-CN" ? "en" : "zh-CN");
-  render();
+// Signed in: the bar offers 退出登录.
+function signedIn() {
+  return !!(state.me && state.me.signed_in);
 }
 
 function render() {
@@ -564,10 +484,6 @@ async function start(message) {
 }
 
 (async () => {
-  let lang = null;
-  try { lang = sessionStorage.getItem("lang"); } catch (e) { /* private mode */ }
-  const wanted = new URLSearchParams(location.search).get("lang");
-  const fallback = (navigator.language || "").startsWith("en") ? "en" : "zh-CN";
-  await loadWords(wanted === "en" || wanted === "zh-CN" ? wanted : lang || fallback);
+  await loadWords(chosenLanguage((navigator.language || "").startsWith("en") ? "en" : "zh-CN"));
   await start();
 })();

@@ -1,91 +1,12 @@
-// The parents' portal page. Plain JS, no framework, nothing fetched but this server's
-// own files and API (relative to /p/<centre>/). Every word comes from i18n/<lang>.json;
-// data goes into the page as text, never HTML.
+// The parents' portal page, over kit.js (the phone pages' shared helpers). Nothing is
+// fetched but this server's own files and API, relative to /p/<centre>/.
 "use strict";
 
 const state = { lang: "zh-CN", words: {}, me: null, child: null, childId: null, requests: [], leave: null, notice: null, readNotice: false, sending: false };
 
-function t(key, values) {
-  let s = state.words[key] || key;
-  for (const [k, v] of Object.entries(values || {})) s = s.split("{" + k + "}").join(String(v));
-  return s;
-}
-
-function el(tag, attrs, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (k === "class") e.className = v;
-    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
-    else if (v !== false && v != null) e.setAttribute(k, v === true ? "" : v);
-  }
-  for (const c of children.flat()) if (c != null && c !== false) e.append(c.nodeType ? c : document.createTextNode(String(c)));
-  return e;
-}
-
-function put(node, ...kids) {
-  node.replaceChildren(...kids.flat().filter((k) => k != null && k !== false));
-}
-
-// A request id from the browser's random source, made when a form opens: a double tap
-// or a retry sends the same id, and the server keeps one request.
-function requestId() {
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
-async function api(method, path, body) {
-  let res;
-  try {
-    res = await fetch("api/" + path, {
-      method,
-      credentials: "same-origin",
-      cache: "no-store",
-      headers: body ? { "Content-Type": "application/json" } : {},
-      body: body ? JSON.stringify(body) : undefined,
-    });
-  } catch (e) {
-    throw { network: true, message: t("network_error") };
-  }
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw Object.assign({ status: res.status }, data);
-  return data;
-}
-
-async function loadWords(lang) {
-  state.lang = lang;
-  document.documentElement.lang = lang;
-  state.words = await fetch(`i18n/${lang}.json`, { cache: "no-store" }).then((r) => r.json());
-  try { localStorage.setItem("lang", lang); } catch (e) { /* private mode */ }
-}
-
-function bar(title, back) {
-  put(document.getElementById("bar"),
-    back ? el("button", { type: "button", onclick: back, "data-test": "back" }, t("back")) : null,
-    el("h1", {}, title),
-    el("button", { type: "button", onclick: switchLang, "data-test": "lang" }, t("other_language")),
-    state.me ? el("button", { type: "button", onclick: signOut, "data-test": "sign-out" }, t("sign_out")) : null,
-  );
-}
-
-function actions(...buttons) {
-  put(document.getElementById("actions"), ...buttons);
-}
-
-function say(text, error) {
-  state.notice = { text, error: !!error };
-}
-
-function noticeBox() {
-  if (!state.notice) return null;
-  return el("div", { class: "notice" + (state.notice.error ? " error" : ""), role: "status", "data-test": "notice" }, state.notice.text);
-}
-
-async function switchLang() {
-  await loadWords(state.lang === "zh-CN" ? "en" : "zh-CN");
-  render();
+// Signed in: the bar offers 退出登录.
+function signedIn() {
+  return !!state.me;
 }
 
 function freshness() {
@@ -134,7 +55,7 @@ function renderConsent() {
     if (state.sending) return;
     state.sending = true;
     try {
-      await api("POST", "requests", { request_id: id, kind: "consent", payload: { version: c.notice_version, accepted } });
+      await api("POST", "api/requests", { request_id: id, kind: "consent", payload: { version: c.notice_version, accepted } });
       state.readNotice = false;
       state.notice = null;
       await loadMe();
@@ -224,7 +145,7 @@ async function pick(memberId) {
   state.childId = memberId;
   try { sessionStorage.setItem("child", memberId); } catch (e) { /* private mode */ }
   try {
-    state.child = await api("GET", "child/" + encodeURIComponent(memberId));
+    state.child = await api("GET", "api/child/" + encodeURIComponent(memberId));
   } catch (e) {
     return failed(e);
   }
@@ -249,7 +170,7 @@ function renderLeave() {
     state.sending = true;
     send.disabled = true;
     try {
-      await api("POST", "requests", { request_id: id, kind: "leave", payload: { member_id: state.child.member_id, session_ids: [lesson.session_id], note: note.value } });
+      await api("POST", "api/requests", { request_id: id, kind: "leave", payload: { member_id: state.child.member_id, session_ids: [lesson.session_id], note: note.value } });
       state.leave = null;
       say(state.me.desk_offline ? t("leave_sent_offline") : t("leave_sent"));
       await refresh();
@@ -270,15 +191,15 @@ function renderLeave() {
 // ---- loading
 
 async function loadMe() {
-  state.me = await api("GET", "me");
+  state.me = await api("GET", "api/me");
   if (state.me.needs_consent) return;
   const kids = state.me.children;
   let chosen = state.childId;
   try { chosen = chosen || sessionStorage.getItem("child"); } catch (e) { /* private mode */ }
   if (!kids.some((c) => c.member_id === chosen)) chosen = kids.length ? kids[0].member_id : null;
   state.childId = chosen;
-  state.child = chosen ? await api("GET", "child/" + encodeURIComponent(chosen)) : null;
-  state.requests = await api("GET", "requests");
+  state.child = chosen ? await api("GET", "api/child/" + encodeURIComponent(chosen)) : null;
+  state.requests = await api("GET", "api/requests");
   // "Sent, waiting…" stays only while something waits.
   if (state.notice && !state.notice.error && !state.requests.some((r) => !r.outcome)) state.notice = null;
 }
@@ -292,22 +213,22 @@ async function refresh() {
 }
 
 async function signOut() {
-  try { await api("POST", "logout"); } catch (e) { /* signed out either way */ }
+  try { await api("POST", "api/logout"); } catch (e) { /* signed out either way */ }
   state.me = null;
   state.child = null;
   render();
 }
 
 async function start() {
-  let lang = "zh-CN";
-  try { lang = localStorage.getItem("lang") || lang; } catch (e) { /* private mode */ }
-  await loadWords(lang);
+  // A parent's phone set to English still gets Chinese until they switch: the centre's
+  // own words (notices, class names) are Chinese.
+  await loadWords(chosenLanguage("zh-CN"));
   // An invite travels in the fragment (#invite=…), which never reaches a server's logs.
   const m = /invite=([0-9a-f]+)/.exec(location.hash);
   if (m) {
     history.replaceState(null, "", location.pathname);
     try {
-      await api("POST", "invite", { token: m[1] });
+      await api("POST", "api/invite", { token: m[1] });
     } catch (e) {
       say(e.status ? t("invite_invalid") : t("network_error"), true);
     }

@@ -63,6 +63,8 @@ pub fn routes() -> Router<AppState> {
         .route("/p/{code}/", get(page))
         .route("/p/{code}/app.js", get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }))
         .route("/p/{code}/app.css", get(|| async { asset("text/css; charset=utf-8", APP_CSS) }))
+        .route("/p/{code}/kit.js", get(|| async { asset("text/javascript; charset=utf-8", centredesk_phone_kit::KIT_JS) }))
+        .route("/p/{code}/kit.css", get(|| async { asset("text/css; charset=utf-8", centredesk_phone_kit::KIT_CSS) }))
         .route("/p/{code}/i18n/{file}", get(catalogue))
         // Guessing invites is slow: 10 at once, then one every 6 s per address.
         .route("/p/{code}/api/invite", post(redeem).layer(limiter(10, Duration::from_secs(6))))
