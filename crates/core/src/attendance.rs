@@ -567,19 +567,7 @@ pub(crate) fn trial_decide_in(w: &mut WriteTx, session: &Session, trial_id: &str
         _ => vec![],
     };
     let kind = if approve { "trial_approved" } else { "trial_declined" };
-    let text = templates::render(
-        w,
-        kind,
-        &[
-            ("centre", centre),
-            ("member", t.name.clone()),
-            ("date", s.date.clone()),
-            ("start", s.start_time.clone()),
-            ("end", s.end_time.clone()),
-            ("group", s.group_name.clone()),
-            ("room", s.room_name.clone()),
-        ],
-    )?;
+    let text = templates::render(w, kind, &templates::lesson_values(&centre, &t.name, &s))?;
     notify::queue(w, &NewNotice { kind, member_id: t.member_id.as_deref(), lead_id: t.lead_id.as_deref(), session_id: Some(&s.id), text, dedupe_key: None }, &recipients)?;
     Ok(t)
 }
@@ -738,19 +726,9 @@ pub(crate) fn roll_call_in(w: &mut WriteTx, session: &Session, tz: chrono_tz::Tz
                 (true, crate::Lang::En) => "marked as attended; one lesson is used".to_string(),
                 (false, _) => Mark::parse(&m.mark).map(|x| x.label(lang)).unwrap_or_default(),
             };
-            let text = templates::render(
-                w,
-                "leave_withdrawn",
-                &[
-                    ("centre", centre.clone()),
-                    ("member", member.name.clone()),
-                    ("date", s.date.clone()),
-                    ("start", s.start_time.clone()),
-                    ("end", s.end_time.clone()),
-                    ("group", s.group_name.clone()),
-                    ("outcome", outcome),
-                ],
-            )?;
+            let mut values = templates::lesson_values(&centre, &member.name, &s);
+            values.push(("outcome", outcome));
+            let text = templates::render(w, "leave_withdrawn", &values)?;
             let key = format!("leave_withdrawn:{leave_id}");
             result.notices_queued += notify::queue(
                 w,
@@ -759,28 +737,16 @@ pub(crate) fn roll_call_in(w: &mut WriteTx, session: &Session, tz: chrono_tz::Tz
             )?;
         } else if arrived_now {
             // The time only when it is the time the child was there.
-            let (kind, values) = if live {
-                ("arrival", vec![("time", clock.clone()), ("room", s.room_name.clone())])
-            } else {
-                ("attended", vec![("date", s.date.clone())])
-            };
-            let mut values = values;
-            values.extend([
-                ("centre", centre.clone()),
-                ("member", member.name.clone()),
-                ("group", s.group_name.clone()),
-                ("start", s.start_time.clone()),
-                ("end", s.end_time.clone()),
-            ]);
+            let kind = if live { "arrival" } else { "attended" };
+            let mut values = templates::lesson_values(&centre, &member.name, &s);
+            values.push(("time", clock.clone()));
             let text = templates::render(w, kind, &values)?;
             result.notices_queued += notify::queue(w, &NewNotice { kind, member_id: Some(&m.member_id), lead_id: None, session_id: Some(session_id), text, dedupe_key: None }, &recipients)?;
         }
         if !comment.is_empty() && before.as_ref().map(|b| b.4.as_str()) != Some(comment.as_str()) {
-            let text = templates::render(
-                w,
-                "comment",
-                &[("centre", centre.clone()), ("member", member.name.clone()), ("date", s.date.clone()), ("coach", s.coach_name.clone()), ("comment", comment.clone())],
-            )?;
+            let mut values = templates::lesson_values(&centre, &member.name, &s);
+            values.push(("comment", comment.clone()));
+            let text = templates::render(w, "comment", &values)?;
             result.notices_queued += notify::queue(w, &NewNotice { kind: "comment", member_id: Some(&m.member_id), lead_id: None, session_id: Some(session_id), text, dedupe_key: None }, &recipients)?;
         }
     }
@@ -865,18 +831,7 @@ pub(crate) fn leave_request_in(w: &mut WriteTx, asked_by: Option<String>, input:
         )?;
         w.log("leave_request", &req.id, "create", Some(&member.id), &req)?;
         let recipients = notify::guardians_of(w, &member.id)?;
-        let text = templates::render(
-            w,
-            "leave_confirmed",
-            &[
-                ("centre", centre.clone()),
-                ("member", member.name.clone()),
-                ("date", s.date.clone()),
-                ("start", s.start_time.clone()),
-                ("end", s.end_time.clone()),
-                ("group", s.group_name.clone()),
-            ],
-        )?;
+        let text = templates::render(w, "leave_confirmed", &templates::lesson_values(&centre, &member.name, &s))?;
         notify::queue(w, &NewNotice { kind: "leave_confirmed", member_id: Some(&member.id), lead_id: None, session_id: Some(sid), text, dedupe_key: None }, &recipients)?;
         out.push(req);
     }

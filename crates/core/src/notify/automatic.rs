@@ -161,16 +161,7 @@ impl Core {
             }
             for r in &reminders {
                 let s = &r.session;
-                let values = [
-                    ("centre", centre.clone()),
-                    ("member", r.name.clone()),
-                    ("group", s.group_name.clone()),
-                    ("date", s.date.clone()),
-                    ("start", s.start_time.clone()),
-                    ("end", s.end_time.clone()),
-                    ("room", s.room_name.clone()),
-                ];
-                let text = templates::render(w, "class_reminder", &values)?;
+                let text = templates::render(w, "class_reminder", &templates::lesson_values(&centre, &r.name, s))?;
                 let recipients = match (&r.member_id, &r.lead_id) {
                     (Some(member), _) => guardians_of(w, member)?,
                     (None, Some(lead)) => super::lead_recipient(w, lead)?,

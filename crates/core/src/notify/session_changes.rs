@@ -56,19 +56,9 @@ pub(crate) fn planned(c: &Connection, before: &ClassSession, after: &ClassSessio
     let mut texts = vec![];
     for e in roster.entries.iter().filter(|e| (e.expected || e.trial) && !e.on_leave) {
         let Some(member_id) = &e.member_id else { continue };
-        let values = [
-            ("centre", centre.clone()),
-            ("member", e.name.clone()),
-            ("group", before.group_name.clone()),
-            ("old_date", before.date.clone()),
-            ("old_start", before.start_time.clone()),
-            ("date", after.date.clone()),
-            ("start", after.start_time.clone()),
-            ("end", after.end_time.clone()),
-            ("room", after.room_name.clone()),
-            ("coach", after.coach_name.clone()),
-            ("note", after.note.clone()),
-        ];
+        // The lesson as it is now, and when it was before.
+        let mut values = templates::lesson_values(&centre, &e.name, after);
+        values.extend([("old_date", before.date.clone()), ("old_start", before.start_time.clone()), ("note", after.note.clone())]);
         texts.push((member_id.clone(), templates::render(c, kind, &values)?));
     }
     Ok(Some(Planned { kind, texts }))

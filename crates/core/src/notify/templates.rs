@@ -194,6 +194,21 @@ pub fn fill(body: &str, values: &[(&str, String)]) -> String {
     out
 }
 
+/// The words every notice about one child and one lesson may use: the centre, the child,
+/// and the lesson's date, times, class, room and coach. A template uses those it names.
+pub(crate) fn lesson_values(centre: &str, member: &str, s: &crate::timetable::ClassSession) -> Vec<(&'static str, String)> {
+    vec![
+        ("centre", centre.to_string()),
+        ("member", member.to_string()),
+        ("date", s.date.clone()),
+        ("start", s.start_time.clone()),
+        ("end", s.end_time.clone()),
+        ("group", s.group_name.clone()),
+        ("room", s.room_name.clone()),
+        ("coach", s.coach_name.clone()),
+    ]
+}
+
 /// The text of a notice of `kind` in the centre's notice language.
 pub(crate) fn render(c: &Connection, kind: &str, values: &[(&str, String)]) -> Result<String> {
     Ok(fill(&body_for(c, kind, notice_lang(c)?)?, values))
