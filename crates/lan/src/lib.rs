@@ -46,7 +46,8 @@ const SESSION_COOKIE: &str = "cd_session";
 const MAX_SESSIONS: usize = 200;
 
 /// The page and its parts, built into the binary: offline means offline.
-const INDEX_HTML: &str = include_str!("../web/index.html");
+/// The kit's page with the coach's app.js (its look is all the kit's).
+static INDEX_HTML: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| centredesk_phone_kit::page_html("CentreDesk", None));
 const APP_JS: &str = include_str!("../web/app.js");
 const ZH_CN: &str = include_str!("../web/i18n/zh-CN.json");
 const EN: &str = include_str!("../web/i18n/en.json");
@@ -188,8 +189,8 @@ pub fn reachable_at(bind: std::net::IpAddr) -> Vec<std::net::IpAddr> {
 fn router(core: Arc<Core>, port: u16, secure: bool) -> Router {
     let lan = Lan { core, port, secure, sessions: Arc::new(Mutex::new(HashMap::new())) };
     Router::new()
-        .route("/", get(|| async { page(INDEX_HTML, "text/html; charset=utf-8") }))
-        .route("/pair", get(|| async { page(INDEX_HTML, "text/html; charset=utf-8") }))
+        .route("/", get(|| async { page(INDEX_HTML.as_str(), "text/html; charset=utf-8") }))
+        .route("/pair", get(|| async { page(INDEX_HTML.as_str(), "text/html; charset=utf-8") }))
         .route("/app.js", get(|| async { page(APP_JS, "text/javascript; charset=utf-8") }))
         .route("/kit.js", get(|| async { page(centredesk_phone_kit::KIT_JS, "text/javascript; charset=utf-8") }))
         .route("/kit.css", get(|| async { page(centredesk_phone_kit::KIT_CSS, "text/css; charset=utf-8") }))

@@ -42,7 +42,8 @@ const SESSION_DAYS: i64 = 180;
 /// A guardian's requests the page lists.
 const REQUESTS_LISTED: usize = 50;
 
-const INDEX_HTML: &str = include_str!("../portal/index.html");
+/// The phone kit's page with the portal's app.js and its own stylesheet over the kit's.
+static INDEX_HTML: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| centredesk_phone_kit::page_html("家长端", Some("app.css")));
 const APP_JS: &str = include_str!("../portal/app.js");
 const APP_CSS: &str = include_str!("../portal/app.css");
 const ZH_CN: &str = include_str!("../portal/i18n/zh-CN.json");
@@ -224,7 +225,7 @@ async fn parent(st: &AppState, headers: &HeaderMap, code: &str) -> Result<Parent
 
 async fn page(State(st): State<AppState>, Path(code): Path<String>) -> Result<Response, ApiError> {
     centre_on(&st, &code).await?;
-    let mut r = asset("text/html; charset=utf-8", INDEX_HTML);
+    let mut r = asset("text/html; charset=utf-8", INDEX_HTML.as_str());
     let h = r.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
