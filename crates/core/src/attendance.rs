@@ -456,7 +456,7 @@ impl Core {
             return Err(CoreError::invalid(Field::Session, Rule::Required));
         }
         let note = validate::optional_text(Field::Notes, &input.note, 200)?;
-        self.write(session, |w| leave_request_in(w, Some(session.staff_id.clone()), &input, &note))
+        self.write(session, |w| leave_request_in(w, Some(session.staff_id.clone()), &input, &note).map(|(made, _)| made))
     }
 
     /// Books a trial class 试课 for a lead or a member; the coach decides.
@@ -789,11 +789,13 @@ pub(crate) fn roll_call_in(w: &mut WriteTx, session: &Session, tz: chrono_tz::Tz
 /// Leave for the input's sessions in the caller's transaction (the desk's dialog, a
 /// parent's request from the portal with no staff member: `asked_by` None). Input
 /// checked by the caller.
-pub(crate) fn leave_request_in(w: &mut WriteTx, asked_by: Option<String>, input: &LeaveInput, note: &str) -> Result<Vec<LeaveRequest>> {
+/// The leave asked for, and how many notices it queued for the family.
+pub(crate) fn leave_request_in(w: &mut WriteTx, asked_by: Option<String>, input: &LeaveInput, note: &str) -> Result<(Vec<LeaveRequest>, i64)> {
     let note = note.to_string();
     let member = crate::members::load_member(w, &input.member_id)?;
     let centre = centre_name(w)?;
     let mut out = vec![];
+    let mut queued = 0;
     for sid in &input.session_ids {
         let s = load_session(w, sid)?;
         if s.status == "cancelled" {
@@ -832,10 +834,10 @@ pub(crate) fn leave_request_in(w: &mut WriteTx, asked_by: Option<String>, input:
         w.log("leave_request", &req.id, "create", Some(&member.id), &req)?;
         let recipients = notify::guardians_of(w, &member.id)?;
         let text = templates::render(w, "leave_confirmed", &templates::lesson_values(&centre, &member.name, &s))?;
-        notify::queue(w, &NewNotice { kind: "leave_confirmed", member_id: Some(&member.id), lead_id: None, session_id: Some(sid), text, dedupe_key: None }, &recipients)?;
+        queued += notify::queue(w, &NewNotice { kind: "leave_confirmed", member_id: Some(&member.id), lead_id: None, session_id: Some(sid), text, dedupe_key: None }, &recipients)?;
         out.push(req);
     }
-    Ok(out)
+    Ok((out, queued))
 }
 
 /// Where leave can come from: the desk, by phone, on WeChat, the coach, or a parent's

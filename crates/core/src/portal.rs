@@ -112,6 +112,15 @@ fn linked(c: &rusqlite::Connection, member_id: &str, guardian_id: &str) -> Resul
 fn apply_parents(w: &mut WriteTx, tz: chrono_tz::Tz, guardian_id: &str, body: &RequestBody) -> Result<Accepted> {
     match body {
         RequestBody::Leave(l) => {
+            // Head office shows a child only after consent; the desk holds the same rule
+            // for what a parent asks (a request sent around the page is refused too).
+            let version = load_settings(w)?.notice_version;
+            let accepted = w
+                .query_row("SELECT 1 FROM portal_consents WHERE guardian_id = ?1 AND version = ?2 AND accepted = 1", params![guardian_id, version], |_| Ok(()))
+                .optional()?;
+            if accepted.is_none() {
+                return Err(CoreError::Conflict(Conflict::ConsentNeeded));
+            }
             if !linked(w, &l.member_id, guardian_id)? {
                 return Err(CoreError::Conflict(Conflict::NotYourChild));
             }
@@ -139,8 +148,8 @@ fn apply_parents(w: &mut WriteTx, tz: chrono_tz::Tz, guardian_id: &str, body: &R
                 }
             }
             let input = LeaveInput { member_id: l.member_id.clone(), session_ids: l.session_ids.clone(), via: "portal".into(), note: note.clone() };
-            let made = attendance::leave_request_in(w, None, &input, &note)?;
-            Ok(Accepted { saved: made.len() as i64, notices_queued: made.len() as i64, ..Default::default() })
+            let (made, notices_queued) = attendance::leave_request_in(w, None, &input, &note)?;
+            Ok(Accepted { saved: made.len() as i64, notices_queued, ..Default::default() })
         }
         RequestBody::Consent { version, accepted } => {
             let at = w.now_text();

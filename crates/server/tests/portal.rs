@@ -212,12 +212,25 @@ fn scenario(backend: Backend) {
             _ => None,
         })
         .expect("a second class ahead");
+    // A leave sent while the manager changes the privacy notice waits for the parent to
+    // accept the new one: the desk refuses it, whatever head office let through.
     assert_eq!(phone.send("l-3", "leave", json!({ "member_id": kid, "session_ids": [later.session_id] })).0, 200);
-    c.core.guardian_unlink(&admin, &kid, &guardian).unwrap();
+    let mut settings = c.core.portal_settings().unwrap();
+    settings.privacy_notice.push_str("（第二版）");
+    let version = c.core.portal_settings_update(&admin, settings).unwrap().notice_version;
     let round = c.core.portal_sync(0).unwrap();
     assert_eq!((round.applied, round.refused), (1, 1));
     let (_, mine) = phone.call("GET", "requests", None);
-    assert_eq!(outcome(&mine, "l-3")["code"], "conflict.not_your_child");
+    assert_eq!(outcome(&mine, "l-3")["code"], "conflict.consent_needed");
+    let (_, me) = phone.call("GET", "me", None);
+    assert_eq!(me["needs_consent"], true, "the new notice is published: {me}");
+    assert_eq!(phone.send("c-3", "consent", json!({ "version": version, "accepted": true })).0, 200);
+    assert_eq!(phone.send("l-4", "leave", json!({ "member_id": kid, "session_ids": [later.session_id] })).0, 200);
+    c.core.guardian_unlink(&admin, &kid, &guardian).unwrap();
+    let round = c.core.portal_sync(0).unwrap();
+    assert_eq!((round.applied, round.refused), (2, 1));
+    let (_, mine) = phone.call("GET", "requests", None);
+    assert_eq!(outcome(&mine, "l-4")["code"], "conflict.not_your_child");
     // …and the next publish ends the guardian's access to that child.
     assert_eq!(phone.call("GET", &format!("child/{kid}"), None).0, 404);
 
