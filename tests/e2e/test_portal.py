@@ -215,7 +215,9 @@ def test_the_desk_offline_a_request_waits_and_the_pages_fit_360_px(portal):
 def test_the_manager_turns_the_portal_on_and_a_guardian_invited_at_the_desk_asks_for_leave(app, tmp_path):
     """In the real desk window: Settings → 家长端 on, an invite with its QR code from the
     member page; the desk's own background rounds publish, take the parent's leave from
-    head office's inbox and answer it, with nobody pressing anything."""
+    head office's inbox and answer it, with nobody pressing anything; a trial class the
+    parent asks for stands in the coach's pending list marked as theirs, and the coach's
+    yes reaches the parent's page."""
     from selenium.webdriver.common.keys import Keys
     ho = HeadOffice(tmp_path / "ho")
     ho.start()
@@ -252,6 +254,7 @@ def test_the_manager_turns_the_portal_on_and_a_guardian_invited_at_the_desk_asks
         app.gone("portal-invite-qr")
 
         driver = phone(390)
+        pshot = Shots("portal-desk")
         # The desk's rounds bring the invite and the documents to head office by themselves.
         deadline = time.monotonic() + 45
         while True:
@@ -269,7 +272,34 @@ def test_the_manager_turns_the_portal_on_and_a_guardian_invited_at_the_desk_asks
         wait_text(driver, "[data-test=request][data-status=accepted]", "已确认", timeout=40)
         leave = app.sql("SELECT via FROM leave_requests WHERE member_id = ? AND via = 'portal' AND withdrawn_at IS NULL", member_id)
         assert leave == [("portal",)], leave
-        Shots("portal-desk")(driver, "answered-by-the-desk-zh")
+        pshot(driver, "answered-by-the-desk-zh")
+
+        # A trial class in another class: the family asks, the coach's pending list at the
+        # desk marks it as the family's, the coach says yes, the family reads it.
+        tap(driver, "[data-test=trial-open]")
+        trial_session = wait(driver, "[data-test=trial-choose]").get_attribute("data-session")
+        pshot(driver, "trial-pick-zh")
+        tap(driver, f"[data-test=trial-choose][data-session='{trial_session}']")
+        wait(driver, "[data-test=trial-sheet]")
+        driver.find_element(By.CSS_SELECTOR, "[data-test=trial-note]").send_keys("想试试")
+        tap(driver, "[data-test=trial-send]")
+        wait_text(driver, "[data-test=request][data-status=accepted]", "等待教练确认", timeout=40)
+        (trial_id,), = app.sql("SELECT id FROM trial_requests WHERE member_id = ? AND session_id = ? AND via = 'portal' AND status = 'requested'", member_id, trial_session)
+        app.click("nav-timetable")
+        app.click("tt-tab-trials")
+        WebDriverWait(app.driver, 10).until(lambda d: any(r.get_attribute("data-id") == trial_id for r in app.all("trial-row")))
+        row = next(r for r in app.all("trial-row") if r.get_attribute("data-id") == trial_id)
+        assert row.find_element("css selector", '[data-testid="trial-from-portal"]').get_attribute("textContent") == "家长端申请"
+        app.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", row)
+        app.shot("trials-from-portal-zh")
+        row.find_element("css selector", '[data-testid="trial-approve"]').click()
+        WebDriverWait(app.driver, 10).until(lambda d: app.sql("SELECT status FROM trial_requests WHERE id = ?", trial_id) == [("approved",)])
+        wait_text(driver, "[data-test=trial][data-status=approved]", "教练已同意", timeout=40)
+        pshot(driver, "trial-approved-zh")
+        app.driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+        search = app.type("search-input", member_no)
+        WebDriverWait(app.driver, 10).until(lambda d: any(r.get_attribute("data-id") == member_id for r in app.all("search-result")))
+        search.send_keys(Keys.ENTER)
         # The member's timeline: the consent and the leave, from the parent online.
         app.click("member-tab-timeline")
         # Only the rows of those two kinds are read: a round trip per row of a long timeline
@@ -280,6 +310,7 @@ def test_the_manager_turns_the_portal_on_and_a_guardian_invited_at_the_desk_asks
             return [r.get_attribute("textContent") for r in rows]
         WebDriverWait(app.driver, 10).until(lambda d: "家长（线上）" in by_parent("leave_request"))
         assert by_parent("portal_consent") == ["家长（线上）"], by_parent("portal_consent")
+        assert "家长（线上）" in by_parent("trial_request"), by_parent("trial_request")
         # Every line is words: a change without its own sentence reads as the vocabulary's
         # label (满意度 · 登记评分), never as "satisfaction/record".
         whats = [w.get_attribute("textContent") for w in app.driver.find_elements(By.CSS_SELECTOR, '[data-testid="timeline-entry"] .what')]

@@ -244,6 +244,8 @@ pub struct TrialRequest {
     pub status: String,
     pub attended: bool,
     pub note: String,
+    /// `desk`, or `portal` when a parent asked for it (no staff member behind it).
+    pub via: String,
     /// Members expected in the session and approved trials, against the group's capacity.
     pub booked: i64,
     pub capacity: i64,
@@ -479,15 +481,7 @@ impl Core {
             if let Some(m) = &member {
                 crate::members::load_member(w, m)?;
             }
-            let id = crate::new_id();
-            w.execute(
-                "INSERT INTO trial_requests (id, session_id, lead_id, member_id, status, attended, note, requested_by, created_at)
-                 VALUES (?1, ?2, ?3, ?4, 'requested', 0, ?5, ?6, ?7)",
-                params![id, s.id, lead, member, note, session.staff_id, w.now_text()],
-            )?;
-            let t = trial(w, &id)?;
-            w.log("trial_request", &id, "create", lead.as_deref().or(member.as_deref()), &t)?;
-            Ok(t)
+            trial_request_in(w, &s, TrialFrom::Staff(&session.staff_id), lead.as_deref(), member.as_deref(), &note)
         })
     }
 
@@ -541,6 +535,29 @@ impl Core {
             ids.iter().map(|id| trial(c, id)).collect()
         })
     }
+}
+
+/// Who asked for a trial: a staff member at the desk, or a guardian through the portal.
+pub(crate) enum TrialFrom<'a> {
+    Staff(&'a str),
+    Parent { guardian_id: &'a str },
+}
+
+/// Writes a requested trial (the caller checked the session and the person).
+pub(crate) fn trial_request_in(w: &mut WriteTx, s: &ClassSession, from: TrialFrom, lead: Option<&str>, member: Option<&str>, note: &str) -> Result<TrialRequest> {
+    let (requested_by, via, guardian) = match from {
+        TrialFrom::Staff(staff_id) => (Some(staff_id), "desk", None),
+        TrialFrom::Parent { guardian_id } => (None, "portal", Some(guardian_id)),
+    };
+    let id = crate::new_id();
+    w.execute(
+        "INSERT INTO trial_requests (id, session_id, lead_id, member_id, status, attended, note, requested_by, created_at, via, guardian_id)
+         VALUES (?1, ?2, ?3, ?4, 'requested', 0, ?5, ?6, ?7, ?8, ?9)",
+        params![id, s.id, lead, member, note, requested_by, w.now_text(), via, guardian],
+    )?;
+    let t = trial(w, &id)?;
+    w.log("trial_request", &id, "create", lead.or(member), &t)?;
+    Ok(t)
 }
 
 pub(crate) fn trial_decide_in(w: &mut WriteTx, session: &Session, trial_id: &str, approve: bool, note: &str) -> Result<TrialRequest> {
@@ -876,7 +893,7 @@ fn trial(c: &Connection, id: &str) -> Result<TrialRequest> {
         .ok_or(CoreError::NotFound(Field::Trial))?;
     let session = load_session(c, &session_id)?;
     c.query_row(
-        &format!("SELECT t.id, t.session_id, t.lead_id, t.member_id, COALESCE(l.name, m.name) AS name, t.status, t.attended, t.note,
+        &format!("SELECT t.id, t.session_id, t.lead_id, t.member_id, COALESCE(l.name, m.name) AS name, t.status, t.attended, t.note, t.via,
             (SELECT COUNT(*) FROM group_members gm JOIN members mm ON mm.id = gm.member_id WHERE {roll})
             + (SELECT COUNT(*) FROM trial_requests t2 WHERE t2.session_id = s.id AND t2.status = 'approved') AS booked,
             g.capacity
@@ -894,6 +911,7 @@ fn trial(c: &Connection, id: &str) -> Result<TrialRequest> {
                 status: r.get("status")?,
                 attended: r.get("attended")?,
                 note: r.get("note")?,
+                via: r.get("via")?,
                 booked: r.get("booked")?,
                 capacity: r.get("capacity")?,
                 session: session.clone(),

@@ -41,6 +41,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0022_member_consultants.sql", include_str!("../migrations/0022_member_consultants.sql")),
     ("0023_phones_and_requests.sql", include_str!("../migrations/0023_phones_and_requests.sql")),
     ("0024_portal.sql", include_str!("../migrations/0024_portal.sql")),
+    ("0025_portal_trials.sql", include_str!("../migrations/0025_portal_trials.sql")),
 ];
 
 fn migrations() -> Vec<M<'static>> {

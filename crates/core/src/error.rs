@@ -449,6 +449,8 @@ pub enum Conflict {
     NotForParents,
     /// A parent's request before they accepted the centre's current privacy notice.
     ConsentNeeded,
+    /// A trial for this child in this class was asked for already (and stands).
+    TrialAlreadyAsked,
     /// A request id seen before with another body (an id names one request).
     RequestReused,
     /// Pairing a phone while the phone server is off (or could not start).
@@ -542,6 +544,7 @@ impl Conflict {
             Conflict::NotTheChildsClass => "not_the_childs_class",
             Conflict::NotForParents => "not_for_parents",
             Conflict::ConsentNeeded => "consent_needed",
+            Conflict::TrialAlreadyAsked => "trial_already_asked",
             Conflict::AlreadyInGroup => "already_in_group",
             Conflict::NothingToPrint => "nothing_to_print",
             Conflict::WouldOverwriteDatabase => "would_overwrite_database",
@@ -615,6 +618,7 @@ impl Conflict {
             Conflict::NotTheChildsClass => lang.pick("这不是该学员的课", "This class is not one of the child's"),
             Conflict::NotForParents => lang.pick("家长端不能提交此类请求", "Parents cannot send this kind of request"),
             Conflict::ConsentNeeded => lang.pick("请先阅读并同意本中心当前的隐私告知", "Read and accept the centre's current privacy notice first"),
+            Conflict::TrialAlreadyAsked => lang.pick("已为该学员申请过这节课的试课", "A trial in this class was already asked for this child"),
             Conflict::AlreadyInGroup => lang.pick("该学员已在此班级", "This member is already in the class"),
             Conflict::BackupFolder { dir, detail } => match lang {
                 Lang::ZhCn => format!("无法写入备份位置 {dir}（{detail}）：请检查 U 盘或网络文件夹是否已连接、是否还有空间"),

@@ -139,6 +139,7 @@ impl Core {
                 trial_id: t.id,
                 name: t.name,
                 newcomer: t.lead_id.is_some(),
+                from_portal: t.via == "portal",
                 session_id: t.session.id,
                 group_name: t.session.group_name,
                 date: t.session.date,

@@ -23,7 +23,7 @@ use crate::error::{Conflict, CoreError, Field, Result, Rule};
 use crate::settings::{get, put};
 use crate::validate;
 use centredesk_protocol::phone::mask_phone;
-use centredesk_protocol::portal::{desk_request_id, AttendanceLine, CentreDoc, ChildDoc, ChildRef, ContractLine, Doc, GuardianDoc, InboxItem, PointsLine, SessionLine, UpcomingLine};
+use centredesk_protocol::portal::{desk_request_id, AttendanceLine, CentreDoc, ChildDoc, ChildRef, ContractLine, Doc, GuardianDoc, InboxItem, PointsLine, SessionLine, TrialLine, UpcomingLine};
 use centredesk_protocol::requests::{Accepted, Outcome, Request, RequestBody};
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -108,22 +108,27 @@ fn linked(c: &rusqlite::Connection, member_id: &str, guardian_id: &str) -> Resul
     Ok(c.query_row("SELECT 1 FROM member_guardians WHERE member_id = ?1 AND guardian_id = ?2", [member_id, guardian_id], |_| Ok(())).optional()?.is_some())
 }
 
+/// A parent may ask for a child only after accepting the centre's current privacy notice
+/// (head office shows no child before it; the desk holds the same rule, so a request
+/// sent around the page is refused too), and only for a child linked to them now.
+fn consented_parent_of(c: &rusqlite::Connection, guardian_id: &str, member_id: &str) -> Result<()> {
+    let version = load_settings(c)?.notice_version;
+    let accepted =
+        c.query_row("SELECT 1 FROM portal_consents WHERE guardian_id = ?1 AND version = ?2 AND accepted = 1", params![guardian_id, version], |_| Ok(())).optional()?;
+    if accepted.is_none() {
+        return Err(CoreError::Conflict(Conflict::ConsentNeeded));
+    }
+    if !linked(c, member_id, guardian_id)? {
+        return Err(CoreError::Conflict(Conflict::NotYourChild));
+    }
+    Ok(())
+}
+
 /// A parent's request, in the caller's transaction.
 fn apply_parents(w: &mut WriteTx, tz: chrono_tz::Tz, guardian_id: &str, body: &RequestBody) -> Result<Accepted> {
     match body {
         RequestBody::Leave(l) => {
-            // Head office shows a child only after consent; the desk holds the same rule
-            // for what a parent asks (a request sent around the page is refused too).
-            let version = load_settings(w)?.notice_version;
-            let accepted = w
-                .query_row("SELECT 1 FROM portal_consents WHERE guardian_id = ?1 AND version = ?2 AND accepted = 1", params![guardian_id, version], |_| Ok(()))
-                .optional()?;
-            if accepted.is_none() {
-                return Err(CoreError::Conflict(Conflict::ConsentNeeded));
-            }
-            if !linked(w, &l.member_id, guardian_id)? {
-                return Err(CoreError::Conflict(Conflict::NotYourChild));
-            }
+            consented_parent_of(w, guardian_id, &l.member_id)?;
             if l.session_ids.is_empty() {
                 return Err(CoreError::invalid(Field::Session, Rule::Required));
             }
@@ -150,6 +155,39 @@ fn apply_parents(w: &mut WriteTx, tz: chrono_tz::Tz, guardian_id: &str, body: &R
             let input = LeaveInput { member_id: l.member_id.clone(), session_ids: l.session_ids.clone(), via: "portal".into(), note: note.clone() };
             let (made, notices_queued) = attendance::leave_request_in(w, None, &input, &note)?;
             Ok(Accepted { saved: made.len() as i64, notices_queued, ..Default::default() })
+        }
+        RequestBody::Trial(ask) => {
+            consented_parent_of(w, guardian_id, &ask.member_id)?;
+            let note = validate::optional_text(Field::Notes, &ask.note, 200)?;
+            let s = crate::timetable::load_session(w, &ask.session_id)?;
+            if s.status == "cancelled" {
+                return Err(CoreError::Conflict(Conflict::SessionCancelled));
+            }
+            if attendance::session_window(&s, tz).0 <= w.now() {
+                return Err(CoreError::Conflict(Conflict::SessionStarted { date: s.date.clone(), start: s.start_time.clone() }));
+            }
+            let in_group = w
+                .query_row(
+                    "SELECT 1 FROM group_members WHERE group_id = ?1 AND member_id = ?2 AND start_date <= ?3 AND (end_date IS NULL OR end_date >= ?3)",
+                    params![s.group_id, ask.member_id, s.date],
+                    |_| Ok(()),
+                )
+                .optional()?;
+            if in_group.is_some() {
+                return Err(CoreError::Conflict(Conflict::AlreadyInGroup));
+            }
+            let asked = w
+                .query_row(
+                    "SELECT 1 FROM trial_requests WHERE session_id = ?1 AND member_id = ?2 AND status IN ('requested','approved')",
+                    params![s.id, ask.member_id],
+                    |_| Ok(()),
+                )
+                .optional()?;
+            if asked.is_some() {
+                return Err(CoreError::Conflict(Conflict::TrialAlreadyAsked));
+            }
+            attendance::trial_request_in(w, &s, attendance::TrialFrom::Parent { guardian_id }, None, Some(&ask.member_id), &note)?;
+            Ok(Accepted { saved: 1, ..Default::default() })
         }
         RequestBody::Consent { version, accepted } => {
             let at = w.now_text();
@@ -414,6 +452,18 @@ impl Core {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?)
         })?;
+        let week_ago = (self.today() - chrono::Duration::days(7)).to_string();
+        let trials = self.read(|c| {
+            Ok(c.prepare(
+                "SELECT s.id, s.date, s.start_time, s.end_time, g.name, t.status FROM trial_requests t
+                 JOIN class_sessions s ON s.id = t.session_id JOIN class_groups g ON g.id = s.group_id
+                 WHERE t.member_id = ?1 AND s.date >= ?2 ORDER BY s.date, s.start_time, t.created_at",
+            )?
+            .query_map(params![member_id, week_ago], |r| {
+                Ok(TrialLine { session_id: r.get(0)?, date: r.get(1)?, start_time: r.get(2)?, end_time: r.get(3)?, group_name: r.get(4)?, status: r.get(5)? })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?)
+        })?;
         let running = |s: ContractState| matches!(s, ContractState::Valid | ContractState::Paused | ContractState::NotStarted);
         let active: Vec<_> = d.contracts.iter().filter(|k| k.contract.status == "active").collect();
         let valid_until = active.iter().filter(|k| running(k.state)).map(|k| k.contract.end_date.clone()).max();
@@ -440,6 +490,7 @@ impl Core {
             points_entries: points.entries.into_iter().take(POINTS_LINES).map(|e| PointsLine { at: e.business_date, delta: e.delta, reason: e.reason }).collect(),
             attendance,
             upcoming,
+            trials,
         })
     }
 }

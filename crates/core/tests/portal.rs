@@ -22,6 +22,7 @@ const ALLOWED: &[&str] = &[
     "attendance[].date", "attendance[].start_time", "attendance[].group_name", "attendance[].mark", "attendance[].consumed",
     "upcoming[].session_id", "upcoming[].date", "upcoming[].start_time", "upcoming[].end_time", "upcoming[].group_name", "upcoming[].cancelled",
     "upcoming[].on_leave", "upcoming[].marked",
+    "trials[].session_id", "trials[].date", "trials[].start_time", "trials[].end_time", "trials[].group_name", "trials[].status",
 ];
 
 fn paths(prefix: &str, v: &serde_json::Value, out: &mut BTreeSet<String>) {
@@ -110,4 +111,68 @@ fn every_childs_published_numbers_are_the_member_pages() {
         children += 1;
     }
     assert!(children > 40, "{children} children published");
+}
+
+#[test]
+fn a_parents_trial_request_reaches_the_coachs_pending_list_and_the_decision_comes_back() {
+    use centredesk_protocol::portal::InboxItem;
+    use centredesk_protocol::requests::{Outcome, Request, RequestBody, TrialAsk};
+    let (dir, core) = demo();
+    let admin = core.login("admin", centredesk_core::demo::DEMO_PASSWORD).unwrap();
+    let raw = rusqlite::Connection::open(dir.path().join("demo.db")).unwrap();
+    let (guardian, child): (String, String) = raw.query_row("SELECT guardian_id, member_id FROM member_guardians ORDER BY guardian_id, member_id LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    let stranger: String = raw.query_row("SELECT member_id FROM member_guardians WHERE member_id NOT IN (SELECT member_id FROM member_guardians WHERE guardian_id = ?1) LIMIT 1", [&guardian], |r| r.get(0)).unwrap();
+    // Tomorrow's classes: one of another group, one of the child's own.
+    let filter = |member_id: Option<String>| centredesk_core::timetable::SessionFilter { from_date: "2026-11-21".into(), to_date: "2026-11-27".into(), member_id, ..Default::default() };
+    let own: Vec<_> = core.session_list(&admin, filter(Some(child.clone()))).unwrap().into_iter().filter(|s| s.status == "scheduled").collect();
+    let own_groups: BTreeSet<String> = own.iter().map(|s| s.group_id.clone()).collect();
+    let other = core.session_list(&admin, filter(None)).unwrap().into_iter().find(|s| s.status == "scheduled" && !own_groups.contains(&s.group_id)).unwrap();
+    let ask = |member_id: &str, session_id: &str| RequestBody::Trial(TrialAsk { member_id: member_id.into(), session_id: session_id.into(), note: "想试试".into() });
+    let mut bodies = vec![
+        ask(&child, &other.id), // before consent
+        RequestBody::Consent { version: core.portal_settings().unwrap().notice_version, accepted: true },
+        ask(&child, &other.id),
+        ask(&child, &other.id), // the same trial again
+        ask(&stranger, &other.id),
+    ];
+    if let Some(mine) = own.first() {
+        bodies.push(ask(&child, &mine.id));
+    }
+    let items: Vec<InboxItem> = bodies
+        .into_iter()
+        .enumerate()
+        .map(|(i, body)| InboxItem { number: i as i64 + 1, guardian_id: guardian.clone(), received_at: "2026-11-20T01:00:00Z".into(), request: Request { request_id: format!("r{i}"), body } })
+        .collect();
+    let out = core.portal_apply(&items).unwrap();
+    let codes: Vec<String> = out
+        .iter()
+        .map(|(_, o)| match o {
+            Outcome::Accepted(_) => "accepted".to_string(),
+            Outcome::Refused { code, .. } => code.clone(),
+        })
+        .collect();
+    let mut expected = vec!["conflict.consent_needed", "accepted", "accepted", "conflict.trial_already_asked", "conflict.not_your_child"];
+    if !own.is_empty() {
+        expected.push("conflict.already_in_group");
+    }
+    assert_eq!(codes, expected);
+    // The coach's pending list has it, marked as the family's own.
+    let pending: Vec<_> = core.trials_pending(&admin).unwrap().into_iter().filter(|t| t.member_id.as_deref() == Some(child.as_str())).collect();
+    assert_eq!(pending.len(), 1);
+    assert_eq!((pending[0].via.as_str(), pending[0].session_id.as_str(), pending[0].note.as_str()), ("portal", other.id.as_str(), "想试试"));
+    let child_doc = |core: &centredesk_core::Core| {
+        core.portal_documents().unwrap().into_iter().find_map(|d| match d {
+            Doc::Child(k) if k.member_id == child => Some(k),
+            _ => None,
+        })
+    };
+    assert_eq!(child_doc(&core).unwrap().trials.iter().map(|t| (t.session_id.clone(), t.status.clone())).collect::<Vec<_>>(), vec![(other.id.clone(), "requested".to_string())]);
+    // No staff member asked for it: the change log names none.
+    let staff: Option<String> = raw.query_row("SELECT staff_id FROM change_log WHERE entity = 'trial_request' AND entity_id = ?1", [&pending[0].id], |r| r.get(0)).unwrap();
+    assert_eq!(staff, None);
+    // The coach approves: the family's document says so and the guardians are told.
+    core.trial_decide(&admin, &pending[0].id, true, "").unwrap();
+    assert_eq!(child_doc(&core).unwrap().trials[0].status, "approved");
+    let told: i64 = raw.query_row("SELECT COUNT(*) FROM notices WHERE kind = 'trial_approved' AND member_id = ?1", [&child], |r| r.get(0)).unwrap();
+    assert!(told >= 1);
 }

@@ -129,6 +129,7 @@ function renderToday() {
       el("div", { class: "muted" }, `${tr.date} ${tr.start_time}–${tr.end_time} ${tr.group_name}`),
       el("div", { class: "counts" },
         tr.newcomer ? el("span", { class: "pill trial" }, t("newcomer")) : null,
+        tr.from_portal ? el("span", { class: "pill", "data-test": "from-portal" }, t("from_portal")) : null,
         el("span", { class: tr.booked >= tr.capacity ? "pill warn" : "pill" }, t("booked_of", { n: tr.booked, capacity: tr.capacity }))),
       tr.note ? el("div", { class: "muted" }, tr.note) : null,
       el("div", { class: "line" },

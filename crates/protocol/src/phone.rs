@@ -116,6 +116,9 @@ pub struct PhoneTrial {
     pub name: String,
     /// A newcomer (a lead), not yet a member.
     pub newcomer: bool,
+    /// Asked by the family through the parents' portal.
+    #[serde(default)]
+    pub from_portal: bool,
     pub session_id: String,
     pub group_name: String,
     pub date: String,

@@ -163,6 +163,21 @@ pub struct ChildDoc {
     pub attendance: Vec<AttendanceLine>,
     /// The child's classes from today for 4 weeks.
     pub upcoming: Vec<UpcomingLine>,
+    /// Trial classes 试课 asked for the child (by the family or at the desk), from a
+    /// week ago on, with the coach's decision.
+    #[serde(default)]
+    pub trials: Vec<TrialLine>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrialLine {
+    pub session_id: String,
+    pub date: String,
+    pub start_time: String,
+    pub end_time: String,
+    pub group_name: String,
+    /// `requested`, `approved` or `declined`.
+    pub status: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

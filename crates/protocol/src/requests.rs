@@ -45,6 +45,9 @@ pub enum RequestBody {
     Leave(LeaveRequest),
     /// A parent accepts (or refuses) the centre's privacy notice of `version`.
     Consent { version: i64, accepted: bool },
+    /// A parent asks for a trial class 试课 for their child in another class (the portal);
+    /// the coach decides at the desk.
+    Trial(TrialAsk),
 }
 
 impl RequestBody {
@@ -58,12 +61,13 @@ impl RequestBody {
             RequestBody::GoodsSale(_) => "goods_sale",
             RequestBody::Leave(_) => "leave",
             RequestBody::Consent { .. } => "consent",
+            RequestBody::Trial(_) => "trial",
         }
     }
 
     /// A kind a parent may send through the portal (the others are staff's, from a phone).
     pub fn is_parents(&self) -> bool {
-        matches!(self, RequestBody::Leave(_) | RequestBody::Consent { .. })
+        matches!(self, RequestBody::Leave(_) | RequestBody::Consent { .. } | RequestBody::Trial(_))
     }
 }
 
@@ -71,6 +75,14 @@ impl RequestBody {
 pub struct LeaveRequest {
     pub member_id: String,
     pub session_ids: Vec<String>,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrialAsk {
+    pub member_id: String,
+    pub session_id: String,
     #[serde(default)]
     pub note: String,
 }

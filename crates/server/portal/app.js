@@ -2,7 +2,7 @@
 // fetched but this server's own files and API, relative to /p/<centre>/.
 "use strict";
 
-const state = { lang: "zh-CN", words: {}, me: null, child: null, childId: null, requests: [], leave: null, notice: null, readNotice: false, sending: false };
+const state = { lang: "zh-CN", words: {}, me: null, child: null, childId: null, requests: [], leave: null, trial: null, trialPick: false, notice: null, readNotice: false, sending: false };
 
 // Signed in: the bar offers 退出登录.
 function signedIn() {
@@ -30,6 +30,8 @@ function render() {
   if (!state.me) return renderSignedOut();
   if (state.me.needs_consent || state.readNotice) return renderConsent();
   if (state.leave) return renderLeave();
+  if (state.trial) return renderTrial();
+  if (state.trialPick) return renderTrialPick();
   return renderHome();
 }
 
@@ -95,8 +97,15 @@ function requestLine(r) {
     const lines = child ? child.upcoming.filter((u) => (p.session_ids || []).includes(u.session_id)) : [];
     what = lines.length ? t("kind_leave", { when: lines.map((u) => `${u.date} ${u.start_time}`).join("、") }) : t("kind_leave_plain");
   }
+  let trialState = null;
+  if (r.request.kind === "trial") {
+    const s = state.me.centre.timetable.find((x) => x.session_id === p.session_id);
+    what = s ? t("kind_trial", { when: `${s.date} ${s.start_time}`, group: s.group_name }) : t("kind_trial_plain");
+    const line = state.child && state.child.member_id === p.member_id ? (state.child.trials || []).find((x) => x.session_id === p.session_id) : null;
+    trialState = line ? line.status : null;
+  }
   let status = t("waiting");
-  if (r.outcome && r.outcome.status === "accepted") status = r.request.kind === "leave" ? t("leave_confirmed") : t("accepted");
+  if (r.outcome && r.outcome.status === "accepted") status = r.request.kind === "leave" ? t("leave_confirmed") : r.request.kind === "trial" ? t("trial_" + (trialState || "requested")) : t("accepted");
   if (r.outcome && r.outcome.status === "refused") status = t("refused", { reason: state.lang === "zh-CN" ? r.outcome.message_zh : r.outcome.message_en });
   return el("li", { "data-test": "request", "data-status": r.outcome ? r.outcome.status : "waiting" }, el("div", {}, what), el("div", { class: "muted" }, status));
 }
@@ -131,6 +140,7 @@ function renderHome() {
     mine.length ? [el("h3", {}, t("requests")), el("div", { class: "card" }, el("ul", { class: "plain", "data-test": "requests" }, mine.slice(0, 5).map(requestLine)))] : null,
     el("h3", {}, t("upcoming")),
     k.upcoming.length ? k.upcoming.map((u) => el("div", { class: "lesson", "data-test": "upcoming" }, el("div", { class: "who" }, el("div", { class: "name" }, `${u.date} ${u.start_time}–${u.end_time}`), el("div", { class: "muted" }, u.group_name)), lessonState(u))) : el("p", { class: "muted" }, t("no_upcoming")),
+    trialSection(k),
     el("h3", {}, t("contracts")),
     el("div", { class: "card" }, el("ul", { class: "plain" }, k.contracts.map((c) => el("li", {}, t("contract_line", { package: c.package_name, start: c.start_date, end: c.end_date }), c.lessons_total != null ? el("div", { class: "muted" }, t("contract_lessons", { left: c.lessons_left, total: c.lessons_total })) : null)))),
     el("h3", {}, t("attendance")),
@@ -139,6 +149,71 @@ function renderHome() {
     el("div", { class: "card" }, el("ul", { class: "plain" }, k.points_entries.map((p) => el("li", {}, `${p.at} ${p.delta > 0 ? "+" : ""}${p.delta} ${p.reason}`)))),
     me.centre.phone ? el("p", { class: "muted" }, t("centre_contact", { phone: me.centre.phone })) : null,
   );
+}
+
+// ---- trial classes 试课 in another class
+
+function trialSection(k) {
+  const lines = (k.trials || []).map((tr) =>
+    el("li", { "data-test": "trial", "data-status": tr.status }, el("div", {}, `${tr.date} ${tr.start_time}–${tr.end_time} ${tr.group_name}`), el("div", { class: "muted" }, t("trial_" + tr.status))));
+  return [
+    el("h3", {}, t("trials")),
+    el("div", { class: "card" },
+      lines.length ? el("ul", { class: "plain", "data-test": "trials" }, lines) : el("p", { class: "muted" }, t("trials_intro")),
+      el("button", { class: "secondary", type: "button", "data-test": "trial-open", onclick: () => { state.trialPick = true; state.notice = null; render(); } }, t("trial_ask"))),
+  ];
+}
+
+// The classes a child could try: the centre's next four weeks, not the child's own
+// classes, not cancelled, not asked for already (the desk holds the same rules).
+function trialChoices(k) {
+  const own = new Set(k.upcoming.map((u) => u.session_id));
+  const asked = new Set((k.trials || []).filter((x) => x.status !== "declined").map((x) => x.session_id));
+  // Not one that has started by the publish time (the desk refuses those anyway).
+  const now = state.me.centre.published_at;
+  return state.me.centre.timetable.filter((s) => s.status === "scheduled" && `${s.date} ${s.start_time}` > now && !own.has(s.session_id) && !asked.has(s.session_id)).slice(0, 30);
+}
+
+function renderTrialPick() {
+  const k = state.child;
+  bar(t("trial_title"), () => { state.trialPick = false; render(); });
+  actions();
+  const choices = trialChoices(k);
+  put(document.getElementById("main"), noticeBox(),
+    el("p", {}, t("trial_pick", { child: k.name })),
+    choices.length
+      ? choices.map((s) => el("div", { class: "lesson", "data-test": "trial-choice" },
+          el("div", { class: "who" }, el("div", { class: "name" }, `${s.date} ${s.start_time}–${s.end_time}`), el("div", { class: "muted" }, `${s.group_name} · ${s.coach_name}`)),
+          el("button", { class: "primary", type: "button", "data-test": "trial-choose", "data-session": s.session_id, onclick: () => { state.trial = { lesson: s, id: requestId() }; render(); } }, t("trial_choose"))))
+      : el("p", { class: "muted" }, t("trial_none")));
+}
+
+function renderTrial() {
+  const { lesson, id } = state.trial;
+  bar(t("trial_title"), () => { state.trial = null; render(); });
+  const note = el("textarea", { id: "trial-note", maxlength: "200", rows: "2", "data-test": "trial-note" });
+  const send = el("button", { class: "primary", type: "button", "data-test": "trial-send", onclick: async () => {
+    if (state.sending) return;
+    state.sending = true;
+    send.disabled = true;
+    try {
+      await api("POST", "api/requests", { request_id: id, kind: "trial", payload: { member_id: state.child.member_id, session_id: lesson.session_id, note: note.value } });
+      state.trial = null;
+      state.trialPick = false;
+      say(state.me.desk_offline ? t("leave_sent_offline") : t("trial_sent"));
+      await refresh();
+    } catch (e) {
+      say(e.message || t("network_error"), true);
+    } finally {
+      state.sending = false;
+      send.disabled = false;
+    }
+    render();
+  } }, t("trial_send"));
+  actions(send);
+  put(document.getElementById("main"), noticeBox(),
+    el("div", { class: "card", "data-test": "trial-sheet" }, el("p", {}, t("trial_for", { child: state.child.name })), el("h2", {}, `${lesson.date} ${lesson.start_time}–${lesson.end_time}`), el("p", { class: "muted" }, `${lesson.group_name} · ${lesson.coach_name}`),
+      el("label", { for: "trial-note" }, t("trial_note")), note));
 }
 
 async function pick(memberId) {
@@ -237,9 +312,9 @@ async function start() {
   render();
   // The desk's answers arrive through head office: look again now and then.
   setInterval(async () => {
-    if (document.hidden || !state.me || state.leave || state.sending) return;
+    if (document.hidden || !state.me || state.leave || state.trial || state.trialPick || state.sending) return;
     await refresh();
-    if (!state.leave) render();
+    if (!state.leave && !state.trial && !state.trialPick) render();
   }, 5000);
 }
 

@@ -381,6 +381,15 @@ async fn send(State(st): State<AppState>, headers: HeaderMap, Path(code): Path<S
                 return Err(malformed("leave: 1 to 20 classes and a note of at most 200 characters"));
             }
         }
+        RequestBody::Trial(ask) => {
+            if !p.consented() {
+                return Err(consent_required());
+            }
+            p.own_child(&ask.member_id)?;
+            if !storable(&ask.session_id, 64) || ask.note.chars().count() > 200 {
+                return Err(malformed("trial: a class and a note of at most 200 characters"));
+            }
+        }
         RequestBody::Consent { version, .. } if *version != p.centre.notice_version => {
             return Err(malformed("consent: not the current notice"));
         }

@@ -7,6 +7,10 @@ export type TrialRequest = { id: string, session_id: string, lead_id: string | n
  */
 status: string, attended: boolean, note: string, 
 /**
+ * `desk`, or `portal` when a parent asked for it (no staff member behind it).
+ */
+via: string, 
+/**
  * Members expected in the session and approved trials, against the group's capacity.
  */
 booked: number, capacity: number, 
