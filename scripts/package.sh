@@ -19,7 +19,7 @@ source "$ROOT/scripts/setup.sh"
 source "$ROOT/scripts/setup-e2e.sh"
 cd "$ROOT"
 
-# The release an installed desk upgrades from: the desk of 2026-12-01 (schema 15; the
+# The release an installed desk upgrades from: the desk of 2026-12-01 (schema 14; the
 # project has no release tags yet). Packaged as 0.0.9 so dpkg sees this build as newer.
 PREVIOUS_RELEASE=955a643
 PREVIOUS_VERSION=0.0.9

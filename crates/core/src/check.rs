@@ -9,6 +9,9 @@
 //!   otherwise.
 //! - **lessons_used**: each lesson package's lessons used = the marks that consumed from it.
 //! - **stock**: each item's stock = the sum of its stock ledger.
+//! - **points**: a balance is never stored (it is the sum of the ledger, `points::balance`),
+//!   so what can drift is the ledger against what it records: each sale paid in points
+//!   has taken its points, less what its returns gave back.
 //! - **logged**: every payment, points entry, attendance mark and goods sale is in the
 //!   change log (the audit trail and the sync outbox).
 //! - **arrears**: the arrears total = Σ(amount due − paid) over the ledger.
@@ -54,11 +57,12 @@ impl CheckReport {
     }
 }
 
-const RULES: [(&str, &str, &str); 7] = [
+const RULES: [(&str, &str, &str); 8] = [
     ("member_status", "会员状态与合同一致（在读 / 已过期）", "member status follows the contracts (active / expired)"),
     ("leave_and_mark", "同一节课没有既请假又点名出勤（或缺勤）", "no child both on leave and marked otherwise for one session"),
     ("lessons_used", "课时包已用课时 = 扣课的考勤记录数", "lessons used on each package = the marks that consumed from it"),
     ("stock", "物品库存 = 出入库记录之和", "each item's stock = the sum of its stock ledger"),
+    ("points", "积分兑换的物品 = 积分记录（扣除的积分减去退回的积分）", "goods paid in points = their points entries (taken, less what returns gave back)"),
     ("logged", "缴费、积分、考勤、物品销售都记入了变更日志", "every payment, points entry, mark and goods sale is in the change log"),
     ("arrears", "欠费合计 = 各合同（应付 − 已付）之和", "arrears total = Σ(amount due − paid) over the contracts"),
     ("caches", "报表缓存 = 重新计算的结果", "every report cache = its recomputation"),
@@ -207,6 +211,15 @@ fn check(c: &Connection, today: &str, lang: Lang) -> Result<CheckReport> {
          WHERE g.stock <> COALESCE((SELECT SUM(quantity) FROM stock_moves s WHERE s.goods_id = g.id), 0)",
     )? {
         found("stock", r[0].clone(), lang.pick(&format!("库存 {}，出入库记录合计 {}", r[1], r[2]), &format!("stock {}, its ledger sums to {}", r[1], r[2])));
+    }
+    for r in rows(
+        c,
+        "SELECT sale_no, expected, ledger FROM (
+           SELECT s.sale_no, -s.points + COALESCE((SELECT SUM(r.points) FROM goods_returns r WHERE r.sale_id = s.id), 0) AS expected,
+                  COALESCE((SELECT SUM(p.delta) FROM points_ledger p WHERE p.ref_id = s.id), 0) AS ledger
+           FROM goods_sales s WHERE s.method = 'points' AND s.member_id IS NOT NULL) WHERE expected <> ledger",
+    )? {
+        found("points", r[0].clone(), lang.pick(&format!("应记积分 {}，积分记录合计 {}", r[1], r[2]), &format!("{} points due, its entries sum to {}", r[1], r[2])));
     }
     for (table, entity, zh, en) in [
         ("payments", "payment", "缴费记录", "payment"),

@@ -145,13 +145,21 @@ fn the_receipt_carries_the_amount_in_figures_and_capitals_and_a_reversal_voids_i
     let c = &k.c;
     let receipt = c
         .core
-        .payment_take(&c.clerk, PaymentInput { contract_id: k.contracts[0].clone(), amount: "3280".into(), method: "wechat".into(), note: String::new() }, centredesk_core::Lang::ZhCn)
+        .payment_take(&c.clerk, PaymentInput { contract_id: k.contracts[0].clone(), amount: "3280".into(), method: "wechat".into(), note: "家长转账".into() }, centredesk_core::Lang::ZhCn)
         .unwrap();
     let id = receipt.payment.id.clone();
     let text = text_of(c, &c.core.print_receipt(&c.clerk, &id, Lang::ZhCn).unwrap());
     for needle in ["收据", &receipt.payment.receipt_no, "王堃", "¥3,280.00", "人民币叁仟贰佰捌拾元整", "微信支付", "48课时包"] {
         assert!(text.contains(needle), "{needle} not in\n{text}");
     }
+    // The sheet says what the screen says, label for label, with who paid; a payment's
+    // free text is its note (备注), not a reason.
+    let keys: Vec<&str> = receipt.lines.iter().map(|l| l.key.as_str()).collect();
+    assert!(keys.contains(&"payer") && keys.contains(&"note") && !keys.contains(&"reason"), "{keys:?}");
+    for l in &receipt.lines {
+        assert!(text.contains(&l.label.replace(' ', "")) && text.contains(&l.value.replace(' ', "")), "{} {} not on the sheet\n{text}", l.label, l.value);
+    }
+    assert!(text.contains("付款人") && text.contains("家长（妈妈）") && text.contains("备注"), "{text}");
     assert!(!text.contains("作废"));
     c.core.payment_reverse(&c.admin, &id, "录错金额").unwrap();
     assert!(text_of(c, &c.core.print_receipt(&c.clerk, &id, Lang::ZhCn).unwrap()).contains("已冲正作废"));

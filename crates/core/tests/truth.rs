@@ -420,7 +420,7 @@ fn the_checker_finds_each_seeded_inconsistency_and_nothing_in_the_demo() {
     let core = centredesk_core::Core::open_with_clock(&path, clock).unwrap();
     let report = core.check_unattended(Lang::ZhCn).unwrap();
     assert!(report.healthy(), "{:#?}", report.findings);
-    assert_eq!(report.rules.len(), 7);
+    assert_eq!(report.rules.len(), 8);
 
     let raw = rusqlite::Connection::open(&path).unwrap();
     let one = |sql: &str| -> String { raw.query_row(sql, [], |r| r.get(0)).unwrap() };
@@ -435,6 +435,14 @@ fn the_checker_finds_each_seeded_inconsistency_and_nothing_in_the_demo() {
     raw.execute("UPDATE contracts SET lessons_used = lessons_used + 1 WHERE id = (SELECT id FROM contracts WHERE kind = 'lessons' AND lessons_used < lessons_total LIMIT 1)", []).unwrap();
     raw.execute("UPDATE goods SET stock = stock + 5 WHERE id = (SELECT id FROM goods LIMIT 1)", []).unwrap();
     raw.execute("DELETE FROM member_attended WHERE member_id = (SELECT member_id FROM member_attended LIMIT 1)", []).unwrap();
+    // Points given back for a sale paid in points that was never returned.
+    let sale = one("SELECT id FROM goods_sales WHERE method = 'points' AND member_id IS NOT NULL AND returned = 0 LIMIT 1");
+    raw.execute(
+        "INSERT INTO points_ledger (id, member_id, delta, kind, reason, ref_id, at, business_date)
+         SELECT 'x-points', member_id, points, 'reversal', '', id, '2026-11-25T02:00:00.000Z', '2026-11-25' FROM goods_sales WHERE id = ?1",
+        [&sale],
+    )
+    .unwrap();
     // A payment written around the change log.
     let (member, contract, staff): (String, String, String) = raw
         .query_row("SELECT member_id, contract_id, staff_id FROM payments WHERE kind = 'payment' LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -449,8 +457,53 @@ fn the_checker_finds_each_seeded_inconsistency_and_nothing_in_the_demo() {
     let mut found: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
     found.sort();
     found.dedup();
-    assert_eq!(found, ["caches", "leave_and_mark", "lessons_used", "logged", "member_status", "stock"], "{:#?}", report.findings);
+    assert_eq!(found, ["caches", "leave_and_mark", "lessons_used", "logged", "member_status", "points", "stock"], "{:#?}", report.findings);
     assert!(report.findings.iter().any(|f| f.rule == "caches" && f.subject == "member_attended"));
+}
+
+#[test]
+fn the_demo_fits_its_classes_and_its_guardians_names_fit_their_relation() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.db");
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+    centredesk_core::demo::generate(&path, &centredesk_core::demo::DemoOptions::through_day(300, 1, today)).unwrap();
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    // Every class on the demo's day holds no more children than its capacity (a full
+    // class's amber number means something), and the classes are not empty either.
+    let classes: Vec<(String, i64, i64)> = raw
+        .prepare(
+            "SELECT g.name, g.capacity, (SELECT COUNT(*) FROM group_members gm JOIN members m ON m.id = gm.member_id WHERE m.status = 'active' AND gm.group_id = g.id AND gm.start_date <= '2026-11-25'
+                AND (gm.end_date IS NULL OR gm.end_date >= '2026-11-25')) FROM class_groups g ORDER BY g.name",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(classes.len() >= 5, "{classes:?}");
+    assert!(classes.iter().all(|(_, capacity, on_roll)| on_roll <= capacity), "over capacity: {classes:?}");
+    assert!(classes.iter().filter(|(_, _, on_roll)| *on_roll > 0).count() >= classes.len() / 2, "{classes:?}");
+    // 马霞 is nobody's 爸爸: characters given to girls never stand in a father's name, and
+    // the other way round (lists independent of the demo's own pools).
+    const WOMENS: &str = "霞丽芳娟敏静婷燕红梅玲秀艳娜";
+    const MENS: &str = "伟强军勇刚杰涛斌鹏磊峰建";
+    let guardians: Vec<(String, String)> = raw
+        .prepare("SELECT g.name, mg.relation FROM member_guardians mg JOIN guardians g ON g.id = mg.guardian_id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(guardians.len() > 250);
+    for (name, relation) in &guardians {
+        let given: String = name.chars().skip(1).collect();
+        match relation.as_str() {
+            "爸爸" => assert!(!given.chars().any(|c| WOMENS.contains(c)), "{name} is a 爸爸"),
+            "妈妈" => assert!(!given.chars().any(|c| MENS.contains(c)), "{name} is a 妈妈"),
+            _ => {}
+        }
+    }
+    assert!(guardians.iter().any(|g| g.1 == "爸爸") && guardians.iter().any(|g| g.1 == "妈妈"));
 }
 
 #[test]
