@@ -124,6 +124,29 @@ fn consented_parent_of(c: &rusqlite::Connection, guardian_id: &str, member_id: &
     Ok(())
 }
 
+/// A class a parent may still ask about: not cancelled, not started.
+fn class_ahead(w: &WriteTx, tz: chrono_tz::Tz, session_id: &str) -> Result<crate::timetable::ClassSession> {
+    let s = crate::timetable::load_session(w, session_id)?;
+    if s.status == "cancelled" {
+        return Err(CoreError::Conflict(Conflict::SessionCancelled));
+    }
+    if attendance::session_window(&s, tz).0 <= w.now() {
+        return Err(CoreError::Conflict(Conflict::SessionStarted { date: s.date.clone(), start: s.start_time.clone() }));
+    }
+    Ok(s)
+}
+
+/// Is the child in the class's group on the class's date?
+fn in_class_group(c: &rusqlite::Connection, s: &crate::timetable::ClassSession, member_id: &str) -> Result<bool> {
+    Ok(c.query_row(
+        "SELECT 1 FROM group_members WHERE group_id = ?1 AND member_id = ?2 AND start_date <= ?3 AND (end_date IS NULL OR end_date >= ?3)",
+        params![s.group_id, member_id, s.date],
+        |_| Ok(()),
+    )
+    .optional()?
+    .is_some())
+}
+
 /// A parent's request, in the caller's transaction.
 fn apply_parents(w: &mut WriteTx, tz: chrono_tz::Tz, guardian_id: &str, body: &RequestBody) -> Result<Accepted> {
     match body {
@@ -134,21 +157,8 @@ fn apply_parents(w: &mut WriteTx, tz: chrono_tz::Tz, guardian_id: &str, body: &R
             }
             let note = validate::optional_text(Field::Notes, &l.note, 200)?;
             for sid in &l.session_ids {
-                let s = crate::timetable::load_session(w, sid)?;
-                if s.status == "cancelled" {
-                    return Err(CoreError::Conflict(Conflict::SessionCancelled));
-                }
-                if attendance::session_window(&s, tz).0 <= w.now() {
-                    return Err(CoreError::Conflict(Conflict::SessionStarted { date: s.date.clone(), start: s.start_time.clone() }));
-                }
-                let in_group = w
-                    .query_row(
-                        "SELECT 1 FROM group_members WHERE group_id = ?1 AND member_id = ?2 AND start_date <= ?3 AND (end_date IS NULL OR end_date >= ?3)",
-                        params![s.group_id, l.member_id, s.date],
-                        |_| Ok(()),
-                    )
-                    .optional()?;
-                if in_group.is_none() {
+                let s = class_ahead(w, tz, sid)?;
+                if !in_class_group(w, &s, &l.member_id)? {
                     return Err(CoreError::Conflict(Conflict::NotTheChildsClass));
                 }
             }
@@ -159,21 +169,8 @@ fn apply_parents(w: &mut WriteTx, tz: chrono_tz::Tz, guardian_id: &str, body: &R
         RequestBody::Trial(ask) => {
             consented_parent_of(w, guardian_id, &ask.member_id)?;
             let note = validate::optional_text(Field::Notes, &ask.note, 200)?;
-            let s = crate::timetable::load_session(w, &ask.session_id)?;
-            if s.status == "cancelled" {
-                return Err(CoreError::Conflict(Conflict::SessionCancelled));
-            }
-            if attendance::session_window(&s, tz).0 <= w.now() {
-                return Err(CoreError::Conflict(Conflict::SessionStarted { date: s.date.clone(), start: s.start_time.clone() }));
-            }
-            let in_group = w
-                .query_row(
-                    "SELECT 1 FROM group_members WHERE group_id = ?1 AND member_id = ?2 AND start_date <= ?3 AND (end_date IS NULL OR end_date >= ?3)",
-                    params![s.group_id, ask.member_id, s.date],
-                    |_| Ok(()),
-                )
-                .optional()?;
-            if in_group.is_some() {
+            let s = class_ahead(w, tz, &ask.session_id)?;
+            if in_class_group(w, &s, &ask.member_id)? {
                 return Err(CoreError::Conflict(Conflict::AlreadyInGroup));
             }
             let asked = w
