@@ -151,6 +151,29 @@ function renderHome() {
   );
 }
 
+// A sheet's send button: one request however often it is tapped (the id was made as the
+// sheet opened), then the sheet closes (`sent` resets it and names the notice).
+function sendButton(test, label, request, sent) {
+  const send = el("button", { class: "primary", type: "button", "data-test": test, onclick: async () => {
+    if (state.sending) return;
+    state.sending = true;
+    send.disabled = true;
+    try {
+      await api("POST", "api/requests", request());
+      const words = sent();
+      say(state.me.desk_offline ? t("leave_sent_offline") : words);
+      await refresh();
+    } catch (e) {
+      say(e.message || t("network_error"), true);
+    } finally {
+      state.sending = false;
+      send.disabled = false;
+    }
+    render();
+  } }, label);
+  return send;
+}
+
 // ---- trial classes 试课 in another class
 
 function trialSection(k) {
@@ -192,24 +215,11 @@ function renderTrial() {
   const { lesson, id } = state.trial;
   bar(t("trial_title"), () => { state.trial = null; render(); });
   const note = el("textarea", { id: "trial-note", maxlength: "200", rows: "2", "data-test": "trial-note" });
-  const send = el("button", { class: "primary", type: "button", "data-test": "trial-send", onclick: async () => {
-    if (state.sending) return;
-    state.sending = true;
-    send.disabled = true;
-    try {
-      await api("POST", "api/requests", { request_id: id, kind: "trial", payload: { member_id: state.child.member_id, session_id: lesson.session_id, note: note.value } });
-      state.trial = null;
-      state.trialPick = false;
-      say(state.me.desk_offline ? t("leave_sent_offline") : t("trial_sent"));
-      await refresh();
-    } catch (e) {
-      say(e.message || t("network_error"), true);
-    } finally {
-      state.sending = false;
-      send.disabled = false;
-    }
-    render();
-  } }, t("trial_send"));
+  const send = sendButton("trial-send", t("trial_send"), () => ({ request_id: id, kind: "trial", payload: { member_id: state.child.member_id, session_id: lesson.session_id, note: note.value } }), () => {
+    state.trial = null;
+    state.trialPick = false;
+    return t("trial_sent");
+  });
   actions(send);
   put(document.getElementById("main"), noticeBox(),
     el("div", { class: "card", "data-test": "trial-sheet" }, el("p", {}, t("trial_for", { child: state.child.name })), el("h2", {}, `${lesson.date} ${lesson.start_time}–${lesson.end_time}`), el("p", { class: "muted" }, `${lesson.group_name} · ${lesson.coach_name}`),
@@ -240,23 +250,10 @@ function renderLeave() {
   const { lesson, id } = state.leave;
   bar(t("leave_title"), () => { state.leave = null; render(); });
   const note = el("textarea", { id: "leave-note", maxlength: "200", rows: "2", "data-test": "leave-note" });
-  const send = el("button", { class: "primary", type: "button", "data-test": "leave-send", onclick: async () => {
-    if (state.sending) return;
-    state.sending = true;
-    send.disabled = true;
-    try {
-      await api("POST", "api/requests", { request_id: id, kind: "leave", payload: { member_id: state.child.member_id, session_ids: [lesson.session_id], note: note.value } });
-      state.leave = null;
-      say(state.me.desk_offline ? t("leave_sent_offline") : t("leave_sent"));
-      await refresh();
-    } catch (e) {
-      say(e.message || t("network_error"), true);
-    } finally {
-      state.sending = false;
-      send.disabled = false;
-    }
-    render();
-  } }, t("leave_send"));
+  const send = sendButton("leave-send", t("leave_send"), () => ({ request_id: id, kind: "leave", payload: { member_id: state.child.member_id, session_ids: [lesson.session_id], note: note.value } }), () => {
+    state.leave = null;
+    return t("leave_sent");
+  });
   actions(send);
   put(document.getElementById("main"), noticeBox(),
     el("div", { class: "card", "data-test": "leave-sheet" }, el("p", {}, t("leave_for", { child: state.child.name })), el("h2", {}, `${lesson.date} ${lesson.start_time}–${lesson.end_time}`), el("p", { class: "muted" }, lesson.group_name),
