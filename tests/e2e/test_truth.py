@@ -54,6 +54,10 @@ def test_leave_after_a_mark_is_refused_and_an_early_roll_call_says_attended(app)
            JOIN contracts k ON k.member_id = m.id AND k.status = 'active' AND k.kind = 'lessons'
                 AND k.lessons_used < k.lessons_total AND k.start_date <= s.date AND k.end_date >= s.date
            WHERE s.date >= ? AND s.status = 'scheduled' AND NOT EXISTS (SELECT 1 FROM attendance a WHERE a.session_id = s.id)
+             -- the lessons contract is the one the mark is charged to: the desk charges the
+             -- valid contract ending first, and a time card ending first takes no lesson.
+             AND NOT EXISTS (SELECT 1 FROM contracts o WHERE o.member_id = m.id AND o.status = 'active' AND o.id <> k.id
+                             AND o.start_date <= s.date AND o.end_date >= s.date AND o.end_date <= k.end_date)
            ORDER BY s.date, s.start_time, m.member_no LIMIT 1""",
         (today + datetime.timedelta(days=1)).isoformat(),
     )
