@@ -144,6 +144,10 @@ fn a_database_from_every_released_schema_opens_migrates_and_keeps_its_data() {
         centredesk_core::upkeep::round(&core);
         let report = core.check(&admin, centredesk_core::Lang::En).unwrap();
         assert!(report.healthy(), "{name}: {:#?}", report.findings.iter().take(5).collect::<Vec<_>>());
+        // The current release's own file has nothing to upgrade (and nothing to copy aside).
+        if released as usize == centredesk_core::db::schema_version() {
+            continue;
+        }
         // Before the upgrade the file was copied aside as it was.
         let aside: Vec<std::path::PathBuf> = std::fs::read_dir(folder.path().join("backups"))
             .unwrap()
