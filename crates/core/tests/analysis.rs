@@ -130,14 +130,8 @@ fn a_lost_lead_still_counts_for_the_stages_it_passed() {
 
 #[test]
 fn a_year_of_demo_history_keeps_every_table_consistent() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("demo.db");
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
-    centredesk_core::demo::generate(
-        &path,
-        &centredesk_core::demo::DemoOptions::through_day(120, 3, today),
-    )
-    .unwrap();
+    let (_dir, path) = crate::common::demo_file(120, 3, today);
     // The demo's own today, not the machine's: "due within 30 days" is counted from it.
     let core = Core::open_with_clock(&path, centredesk_core::ManualClock::new(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 25, 2, 0, 0).unwrap())).unwrap();
     let admin = core

@@ -12,10 +12,8 @@ const GOLDEN: &str = "tests/payload_keys.golden";
 /// (entity, op) → the union of the top-level keys its payloads carried, from a demo
 /// centre's year of history plus the operations the demo does not do.
 fn payload_keys() -> BTreeMap<String, BTreeSet<String>> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("demo.db");
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
-    centredesk_core::demo::generate(&path, &centredesk_core::demo::DemoOptions::through_day(40, 7, today)).unwrap();
+    let (_dir, path) = crate::common::demo_file(40, 7, today);
     let raw = rusqlite::Connection::open(&path).unwrap();
     let mut stmt = raw.prepare("SELECT entity, op, payload FROM change_log").unwrap();
     let mut keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();

@@ -52,10 +52,8 @@ fn paths(prefix: &str, v: &serde_json::Value, out: &mut BTreeSet<String>) {
 }
 
 fn demo() -> (tempfile::TempDir, centredesk_core::Core) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("demo.db");
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
-    centredesk_core::demo::generate(&path, &centredesk_core::demo::DemoOptions::through_day(60, 5, today)).unwrap();
+    let (dir, path) = crate::common::demo_file(60, 5, today);
     let clock = centredesk_core::ManualClock::new(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 20, 1, 0, 0).unwrap());
     let core = centredesk_core::Core::open_with_clock(&path, clock).unwrap();
     (dir, core)

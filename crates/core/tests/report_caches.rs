@@ -23,10 +23,8 @@ fn assert_caches_match(c: &Connection, when: &str) {
 
 #[test]
 fn the_report_caches_follow_every_change_to_their_rows() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("demo.db");
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
-    centredesk_core::demo::generate(&path, &centredesk_core::demo::DemoOptions::through_day(80, 11, today)).unwrap();
+    let (_dir, path) = crate::common::demo_file(80, 11, today);
     let core = Core::open_with_clock(&path, centredesk_core::ManualClock::new(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 25, 2, 0, 0).unwrap())).unwrap();
     let admin = core.login("admin", centredesk_core::demo::DEMO_PASSWORD).unwrap();
     let raw = Connection::open(&path).unwrap();

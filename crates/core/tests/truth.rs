@@ -412,10 +412,8 @@ fn every_kind_of_change_has_a_label_in_both_languages_and_an_undeclared_one_is_r
 
 #[test]
 fn the_checker_finds_each_seeded_inconsistency_and_nothing_in_the_demo() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("demo.db");
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
-    centredesk_core::demo::generate(&path, &centredesk_core::demo::DemoOptions::through_day(80, 9, today)).unwrap();
+    let (_dir, path) = crate::common::demo_file(80, 9, today);
     let clock = centredesk_core::ManualClock::new(chrono::Utc.with_ymd_and_hms(2026, 11, 25, 14, 0, 0).unwrap());
     let core = centredesk_core::Core::open_with_clock(&path, clock).unwrap();
     let report = core.check_unattended(Lang::ZhCn).unwrap();
@@ -463,10 +461,8 @@ fn the_checker_finds_each_seeded_inconsistency_and_nothing_in_the_demo() {
 
 #[test]
 fn the_demo_fits_its_classes_and_its_guardians_names_fit_their_relation() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("demo.db");
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
-    centredesk_core::demo::generate(&path, &centredesk_core::demo::DemoOptions::through_day(300, 1, today)).unwrap();
+    let (_dir, path) = crate::common::demo_file(300, 1, today);
     let raw = rusqlite::Connection::open(&path).unwrap();
     // Every class on the demo's day holds no more children than its capacity (a full
     // class's amber number means something), and the classes are not empty either.

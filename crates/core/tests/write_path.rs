@@ -83,10 +83,8 @@ fn a_refused_call_saves_nothing_and_leaves_no_gap() {
 fn every_table_row_written_is_covered_by_the_log() {
     // After a busy demo year, each member, guardian, lead, package, contract and payment
     // has at least one log entry for its id, and every log payload is versioned JSON.
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("demo.db");
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
-    centredesk_core::demo::generate(&path, &centredesk_core::demo::DemoOptions::through_day(60, 3, today)).unwrap();
+    let (_dir, path) = crate::common::demo_file(60, 3, today);
     let raw = rusqlite::Connection::open(&path).unwrap();
     for table in ["members", "guardians", "member_guardians", "leads", "lead_follow_ups", "packages", "contracts", "payments", "staff"] {
         let orphans: i64 = raw

@@ -21,6 +21,15 @@ pub struct Centre {
 pub const PASSWORD: &str = "secret-123";
 
 /// 2026-11-25 10:00 in Beijing.
+/// A demo centre's file in a fresh folder: `members` families with `seed`, its history
+/// generated through `today` (a fixed day, never the machine's). Keep the folder alive.
+pub fn demo_file(members: usize, seed: u64, today: chrono::NaiveDate) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.db");
+    centredesk_core::demo::generate(&path, &centredesk_core::demo::DemoOptions::through_day(members, seed, today)).unwrap();
+    (dir, path)
+}
+
 pub fn test_now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0).unwrap()
 }
