@@ -46,8 +46,17 @@ function compareCatalogs(zh, en, prefix) {
 }
 const zh = loadCatalog(src, 'zh-CN.json');
 const en = loadCatalog(src, 'en.json');
-const zhKeys = new Set(Object.keys(zh));
 compareCatalogs(zh, en, '');
+// The vocabularies' labels are generated from the core (src/bindings/vocabulary.ts) and
+// merged under the catalogues: a key may be declared in one place only.
+const generated = readFileSync(join(src, 'bindings', 'vocabulary.ts'), 'utf8');
+const zhBlock = generated.slice(generated.indexOf("'zh-CN': {"), generated.indexOf('  },'));
+const vocabularyKeys = [...zhBlock.matchAll(/^ {4}"([^"]+)":/gm)].map((m) => m[1]);
+if (!vocabularyKeys.length) fail('src/bindings/vocabulary.ts: no VOCABULARY_LABELS (run the core binding export)');
+for (const k of vocabularyKeys) {
+  if (k in zh || k in en) fail(`"${k}" is a vocabulary label generated from crates/core/src/vocab.rs — delete it from the catalogues`);
+}
+const zhKeys = new Set([...Object.keys(zh), ...vocabularyKeys]);
 
 // ---- sources ----
 function walk(dir, out = []) {

@@ -22,6 +22,7 @@ pub struct Contract {
     pub member_id: String,
     pub package_id: String,
     pub package_name: String,
+    #[ts(as = "crate::vocab::PackageKind")]
     pub kind: String,
     pub list_price: Money,
     pub discount: Money,
@@ -32,6 +33,7 @@ pub struct Contract {
     pub lessons_total: Option<i64>,
     pub lessons_used: i64,
     /// `active`, `ended` or `refunded`.
+    #[ts(as = "crate::vocab::ContractStatus")]
     pub status: String,
     pub renewal_of: Option<String>,
     pub notes: String,
@@ -208,6 +210,7 @@ pub struct RefundQuote {
 #[ts(export)]
 pub struct RefundInput {
     pub rule: RefundRule,
+    #[ts(as = "crate::vocab::PaymentMethod")]
     pub method: String,
     pub reason: String,
 }

@@ -90,42 +90,22 @@ pub(crate) fn member_status_label(code: &str, lang: Lang) -> String {
     crate::vocab::MemberStatus::label_of(code, lang)
 }
 
+// The labels of stored codes are the vocabularies' (`vocab.rs`), the words the desk's
+// screens show.
 fn contract_status_label(code: &str, lang: Lang) -> String {
-    match code {
-        "active" => pick(lang, "有效", "active"),
-        "ended" => pick(lang, "已结束", "ended"),
-        "refunded" => pick(lang, "已退费", "refunded"),
-        other => other.to_string(),
-    }
+    crate::vocab::ContractStatus::label_of(code, lang)
 }
 
 fn package_kind_label(code: &str, lang: Lang) -> String {
-    match code {
-        "lessons" => pick(lang, "按课时", "lessons"),
-        "term" => pick(lang, "按期限", "term"),
-        other => other.to_string(),
-    }
+    crate::vocab::PackageKind::label_of(code, lang)
 }
 
 fn payment_kind_label(code: &str, lang: Lang) -> String {
-    match code {
-        "payment" => pick(lang, "收款", "payment"),
-        "refund" => pick(lang, "退费", "refund"),
-        "reversal" => pick(lang, "冲正", "reversal"),
-        other => other.to_string(),
-    }
+    crate::vocab::PaymentKind::label_of(code, lang)
 }
 
 fn mark_label(code: &str, lang: Lang) -> String {
-    match code {
-        "present" => pick(lang, "到课", "present"),
-        "late" => pick(lang, "迟到", "late"),
-        "absent" => pick(lang, "缺勤", "absent"),
-        "leave" => pick(lang, "请假", "leave"),
-        "trial" => pick(lang, "试课", "trial"),
-        "makeup" => pick(lang, "补课", "make-up"),
-        other => other.to_string(),
-    }
+    crate::attendance::Mark::parse(code).map_or_else(|| code.to_string(), |m| m.label(lang))
 }
 
 fn yes_no(code: &str, lang: Lang) -> String {

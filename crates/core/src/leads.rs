@@ -37,6 +37,7 @@ pub struct Lead {
     pub man_need: bool,
     pub needs: String,
     pub notes: String,
+    #[ts(as = "crate::vocab::LeadStatus")]
     pub status: String,
     pub lost_reason: String,
     pub next_follow_up: Option<String>,
@@ -113,6 +114,7 @@ pub struct LeadRow {
 #[derive(Debug, Clone, Deserialize, TS, Default)]
 #[ts(export)]
 pub struct LeadFilter {
+    #[ts(as = "Option<crate::vocab::LeadStatus>")]
     pub status: Option<String>,
     /// `today`, `week`, `month` or `overdue`: follow-ups due in that window.
     pub due: Option<String>,

@@ -84,6 +84,7 @@ pub struct Member {
     pub notes: String,
     pub tags: Vec<String>,
     pub rank: String,
+    #[ts(as = "crate::vocab::MemberStatus")]
     pub status: String,
     pub referred_by: Option<String>,
     pub lead_id: Option<String>,
@@ -262,6 +263,7 @@ pub struct MemberRow {
     pub name: String,
     pub gender: String,
     pub birthday: Option<String>,
+    #[ts(as = "crate::vocab::MemberStatus")]
     pub status: String,
     pub guardian_phone: Option<String>,
     pub lessons_remaining: Option<i64>,
@@ -271,6 +273,7 @@ pub struct MemberRow {
 #[derive(Debug, Clone, Deserialize, TS, Default)]
 #[ts(export)]
 pub struct MemberFilter {
+    #[ts(as = "Option<crate::vocab::MemberStatus>")]
     pub status: Option<String>,
     /// Only members who owe money on a contract (欠费; `arrears::OWING`).
     #[serde(default)]

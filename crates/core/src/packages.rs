@@ -17,6 +17,7 @@ pub struct Package {
     pub id: String,
     pub name: String,
     /// `lessons` or `term`.
+    #[ts(as = "crate::vocab::PackageKind")]
     pub kind: String,
     pub lessons: Option<i64>,
     pub validity_days: Option<i64>,
@@ -31,6 +32,7 @@ pub struct Package {
 #[ts(export)]
 pub struct PackageInput {
     pub name: String,
+    #[ts(as = "crate::vocab::PackageKind")]
     pub kind: String,
     pub lessons: Option<i64>,
     pub validity_days: Option<i64>,

@@ -27,9 +27,11 @@ pub struct Payment {
     pub member_id: String,
     pub contract_id: Option<String>,
     /// `payment`, `refund` or `reversal`.
+    #[ts(as = "crate::vocab::PaymentKind")]
     pub kind: String,
     /// Negative for refunds and reversals.
     pub amount: Money,
+    #[ts(as = "crate::vocab::PaymentMethod")]
     pub method: String,
     pub reverses_id: Option<String>,
     pub reason: String,
@@ -46,6 +48,7 @@ pub struct Payment {
 pub struct PaymentInput {
     pub contract_id: String,
     pub amount: String,
+    #[ts(as = "crate::vocab::PaymentMethod")]
     pub method: String,
     #[serde(default)]
     pub note: String,

@@ -8,7 +8,7 @@
 use crate::error::{CoreError, Field, Lang, Result, Rule};
 
 macro_rules! vocabulary {
-    ($( $(#[$meta:meta])* $name:ident ($field:ident, $list:literal) { $( $variant:ident = $code:literal : $zh:literal / $en:literal ),+ $(,)? } )+) => {
+    ($( $(#[$meta:meta])* $name:ident ($field:ident, $list:literal, $prefix:literal) { $( $variant:ident = $code:literal : $zh:literal / $en:literal ),+ $(,)? } )+) => {
         $(
             $(#[$meta])*
             #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, ts_rs::TS)]
@@ -42,48 +42,98 @@ macro_rules! vocabulary {
                     $name::from_code(code).map_or_else(|| code.to_string(), |v| v.label(lang).to_string())
                 }
             }
+
+            impl std::fmt::Display for $name {
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+
+            // Stored as its code; a code outside the list (the CHECK constraint keeps them
+            // out) is a read error naming the value, never a panic.
+            impl rusqlite::types::ToSql for $name {
+                fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                    Ok(rusqlite::types::ToSqlOutput::from(self.as_str()))
+                }
+            }
+
+            impl rusqlite::types::FromSql for $name {
+                fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+                    let code = value.as_str()?;
+                    $name::from_code(code).ok_or_else(|| rusqlite::types::FromSqlError::Other(format!("{} is not a {}", code, stringify!($name)).into()))
+                }
+            }
         )+
 
         /// `(type, constant name, codes)` of every vocabulary, for the TypeScript lists.
         pub const LISTS: &[(&str, &str, &[&str])] = &[$( (stringify!($name), $list, $name::CODES) ),+];
+
+        /// `(catalogue key, zh-CN, en)` of every code: the UI's `code(prefix, value)` labels,
+        /// generated so the desk's screens and its receipts and exports say the same word.
+        pub const LABELS: &[(&str, &str, &str)] = &[$( $( (concat!($prefix, ".", $code), $zh, $en), )+ )+];
     };
 }
 
 vocabulary! {
     /// A member's status 会员状态 (`members::follow_contracts` sets active/expired).
-    MemberStatus(Status, "MEMBER_STATUSES") {
-        Applicant = "applicant": "待审核" / "applicant",
-        Active = "active": "在读" / "active",
-        Paused = "paused": "停课" / "paused",
-        Expired = "expired": "已过期" / "expired",
-        Left = "left": "已退学" / "left",
+    MemberStatus(Status, "MEMBER_STATUSES", "member_status") {
+        Applicant = "applicant": "待审核" / "Applicant",
+        Active = "active": "在读" / "Active",
+        Paused = "paused": "停课" / "Paused",
+        Expired = "expired": "已过期" / "Expired",
+        Left = "left": "已流失" / "Left",
     }
     /// The statuses staff set by hand (the others follow the contracts).
-    StaffSetStatus(Status, "STAFF_SET_STATUSES") {
-        Active = "active": "在读" / "active",
-        Paused = "paused": "停课" / "paused",
-        Left = "left": "已退学" / "left",
+    StaffSetStatus(Status, "STAFF_SET_STATUSES", "member_status") {
+        Active = "active": "在读" / "Active",
+        Paused = "paused": "停课" / "Paused",
+        Left = "left": "已流失" / "Left",
     }
     /// A lead's stage 线索状态.
-    LeadStatus(Status, "LEAD_STATUSES") {
-        New = "new": "新线索" / "new",
-        Contacted = "contacted": "已联系" / "contacted",
-        VisitBooked = "visit_booked": "已预约到访" / "visit booked",
-        Visited = "visited": "已到访" / "visited",
-        Trial = "trial": "已试听" / "trial",
-        Enrolled = "enrolled": "已报名" / "enrolled",
-        Lost = "lost": "已丢单" / "lost",
+    LeadStatus(Status, "LEAD_STATUSES", "lead_status") {
+        New = "new": "新线索" / "New",
+        Contacted = "contacted": "已联系" / "Contacted",
+        VisitBooked = "visit_booked": "已预约到访" / "Visit booked",
+        Visited = "visited": "已到访" / "Visited",
+        Trial = "trial": "试听中" / "Trial",
+        Enrolled = "enrolled": "已报名" / "Enrolled",
+        Lost = "lost": "丢单" / "Lost",
     }
     /// How a lead was followed up.
-    FollowUpChannel(Channel, "FOLLOW_UP_CHANNELS") {
-        Phone = "phone": "电话" / "phone",
+    FollowUpChannel(Channel, "FOLLOW_UP_CHANNELS", "channel") {
+        Phone = "phone": "电话" / "Phone",
         Wechat = "wechat": "微信" / "WeChat",
-        Visit = "visit": "到访" / "visit",
+        Visit = "visit": "到店面谈" / "Visit",
         Sms = "sms": "短信" / "SMS",
-        Other = "other": "其他" / "other",
+        Other = "other": "其他" / "Other",
+    }
+    /// What a package sells 套餐类型, and so what its contracts are: a number of lessons
+    /// within a validity, or a term of months.
+    PackageKind(PackageKind, "PACKAGE_KINDS", "package_kind") {
+        Lessons = "lessons": "课时包" / "Lesson pack",
+        Term = "term": "期卡（月/季/年）" / "Term card",
+    }
+    /// A contract's state 合同状态 (a refund closes it; whether it runs on a date is the
+    /// valid-contract rule in `contracts.rs`, not this).
+    ContractStatus(Status, "CONTRACT_STATUSES", "contract_status") {
+        Active = "active": "有效" / "Active",
+        Ended = "ended": "已结束" / "Ended",
+        Refunded = "refunded": "已退费" / "Refunded",
+    }
+    /// A ledger row of money taken or given back (`payments.rs`: rows are never changed).
+    PaymentKind(Payment, "PAYMENT_KINDS", "payment_kind") {
+        Payment = "payment": "收款" / "Payment",
+        Refund = "refund": "退费" / "Refund",
+        Reversal = "reversal": "冲正" / "Reversal",
+    }
+    /// Where a notice to a family is in its delivery (`notify/delivery.rs`).
+    NoticeStatus(Notice, "NOTICE_STATUSES", "notice_status") {
+        Queued = "queued": "待发送" / "Queued",
+        Sent = "sent": "已发送" / "Sent",
+        Failed = "failed": "发送失败" / "Failed",
     }
     /// How money was paid 支付方式 (goods may also be paid in points, `goods.rs`).
-    PaymentMethod(Method, "PAYMENT_METHODS") {
+    PaymentMethod(Method, "PAYMENT_METHODS", "method") {
         Cash = "cash": "现金" / "Cash",
         Wechat = "wechat": "微信支付" / "WeChat Pay",
         Alipay = "alipay": "支付宝" / "Alipay",
@@ -91,82 +141,82 @@ vocabulary! {
         Transfer = "transfer": "转账" / "Bank transfer",
     }
     /// How a leave request reached the centre.
-    LeaveVia(Channel, "LEAVE_VIA") {
-        Desk = "desk": "前台" / "at the desk",
-        Phone = "phone": "电话" / "by phone",
-        Wechat = "wechat": "微信" / "on WeChat",
-        Coach = "coach": "教练" / "through the coach",
-        Portal = "portal": "家长端" / "parents' portal",
+    LeaveVia(Channel, "LEAVE_VIA", "via") {
+        Desk = "desk": "前台" / "At the desk",
+        Phone = "phone": "电话" / "Phone",
+        Wechat = "wechat": "微信" / "WeChat",
+        Coach = "coach": "教练转告" / "Via coach",
+        Portal = "portal": "家长端" / "Parents' portal",
     }
     /// What a complaint is about.
-    ComplaintCategory(Category, "COMPLAINT_CATEGORIES") {
+    ComplaintCategory(Category, "COMPLAINT_CATEGORIES", "fb_category") {
         Class = "class": "课程" / "Class",
         Coach = "coach": "教练" / "Coach",
         Staff = "staff": "员工" / "Staff",
         Facility = "facility": "设施" / "Facility",
         Other = "other": "其他" / "Other",
     }
-    ComplaintSeverity(Severity, "COMPLAINT_SEVERITIES") {
-        Serious = "serious": "严重" / "serious",
-        Minor = "minor": "一般" / "minor",
+    ComplaintSeverity(Severity, "COMPLAINT_SEVERITIES", "fb_severity") {
+        Serious = "serious": "严重" / "Serious",
+        Minor = "minor": "一般" / "Minor",
     }
     /// The handling steps of a complaint, in order.
-    HandlingStep(Step, "COMPLAINT_STEPS") {
-        Accept = "accept": "受理" / "accept",
-        Calm = "calm": "安抚" / "calm",
-        Agree = "agree": "协商方案" / "agree a solution",
-        Act = "act": "执行" / "act",
-        Thank = "thank": "致谢回访" / "thank and follow up",
+    HandlingStep(Step, "COMPLAINT_STEPS", "fb_step") {
+        Accept = "accept": "受理" / "Accept",
+        Calm = "calm": "安抚" / "Calm",
+        Agree = "agree": "协商方案" / "Agree a solution",
+        Act = "act": "执行" / "Act",
+        Thank = "thank": "致谢回访" / "Thank and follow up",
     }
-    ScoreKind(ScoreKind, "SCORE_KINDS") {
-        Csat = "csat": "满意度" / "CSAT",
-        Nps = "nps": "推荐度" / "NPS",
+    ScoreKind(ScoreKind, "SCORE_KINDS", "fb_kind") {
+        Csat = "csat": "CSAT 满意度 1–5" / "CSAT 1–5",
+        Nps = "nps": "NPS 推荐度 0–10" / "NPS 0–10",
     }
     /// A revenue report's period.
-    ReportPeriod(Period, "REPORT_PERIODS") {
-        Day = "day": "按日" / "by day",
-        Week = "week": "按周" / "by week",
-        Month = "month": "按月" / "by month",
+    ReportPeriod(Period, "REPORT_PERIODS", "report_period") {
+        Day = "day": "按日" / "By day",
+        Week = "week": "按周" / "By week",
+        Month = "month": "按月" / "By month",
     }
     /// How the attendance report groups its rows.
-    AttendanceBy(Period, "ATTENDANCE_BY") {
-        Group = "group": "按班级" / "by class",
-        Coach = "coach": "按教练" / "by coach",
-        Member = "member": "按学员" / "by member",
+    AttendanceBy(Period, "ATTENDANCE_BY", "attendance_by") {
+        Group = "group": "按班级" / "By class",
+        Coach = "coach": "按教练" / "By coach",
+        Member = "member": "按学员" / "By member",
     }
     /// Stock moved other than by a sale.
-    StockKind(StockKind, "STOCK_KINDS") {
-        Purchase = "purchase": "进货" / "purchase",
-        Adjust = "adjust": "盘点调整" / "adjustment",
-        Return = "return": "退回入库" / "returned to stock",
+    StockKind(StockKind, "STOCK_KINDS", "stock_kind") {
+        Purchase = "purchase": "采购入库" / "Purchase",
+        Adjust = "adjust": "盘点调整" / "Count adjustment",
+        Return = "return": "退回入库" / "Return",
     }
     /// How the family felt on a return visit 回访.
-    VisitMood(Mood, "VISIT_MOODS") {
+    VisitMood(Mood, "VISIT_MOODS", "visit_mood") {
         Happy = "happy": "满意" / "happy",
         Neutral = "neutral": "一般" / "neutral",
         Unhappy = "unhappy": "不满意" / "unhappy",
     }
     /// Why a return visit was planned (`visits.rs`): the manager's rules, or a visit's next step.
-    VisitRuleKind(VisitRule, "VISIT_RULE_KINDS") {
-        FirstLesson = "first_lesson": "首次上课后回访" / "after the first lesson",
-        Enrolment = "enrolment": "报名后回访" / "after enrolment",
-        ComplaintClosed = "complaint_closed": "投诉结案后回访" / "after a complaint is closed",
-        ContractEnding = "contract_ending": "合同到期前回访" / "before a contract ends",
-        TopTier = "top_tier": "等级关怀回访" / "tier care visit",
-        NextStep = "next_step": "约定的下次回访" / "next visit agreed",
-        Churn = "churn": "流失预警回访" / "churn warning",
+    VisitRuleKind(VisitRule, "VISIT_RULE_KINDS", "visit_rule") {
+        FirstLesson = "first_lesson": "首次上课后回访" / "After the first lesson",
+        Enrolment = "enrolment": "报名后回访" / "After enrolment",
+        ComplaintClosed = "complaint_closed": "投诉结案后回访" / "After a complaint is closed",
+        ContractEnding = "contract_ending": "合同到期前回访" / "Before the contract ends",
+        TopTier = "top_tier": "等级关怀回访" / "Tier care visits",
+        NextStep = "next_step": "约定的下次回访" / "Next visit agreed",
+        Churn = "churn": "流失预警回访" / "Churn warning",
     }
     /// Who makes a planned visit: the member's consultant, or anyone of a role.
-    VisitAssignee(AssignTo, "VISIT_ASSIGNEES") {
+    VisitAssignee(AssignTo, "VISIT_ASSIGNEES", "visit_assignee") {
         Consultant = "consultant": "会员的课程顾问" / "The member's consultant",
         Clerk = "clerk": "前台" / "Front desk",
         Manager = "manager": "店长" / "Manager",
         Coach = "coach": "教练" / "Coaches",
     }
     /// What a membership tier counts.
-    TierBasis(TierBasis, "TIER_BASES") {
-        Spend = "spend": "消费金额" / "money spent",
-        Points = "points": "积分" / "points",
+    TierBasis(TierBasis, "TIER_BASES", "tier_basis") {
+        Spend = "spend": "消费金额" / "Money spent",
+        Points = "points": "积分" / "Points",
     }
 }
 
@@ -198,6 +248,20 @@ mod tests {
             let values: Vec<String> = codes.iter().map(|c| format!("'{c}'")).collect();
             out.push_str(&format!("export const {name}: readonly {ty}[] = [{}];\n", values.join(", ")));
         }
+        // The labels, once per catalogue key (two vocabularies may share a prefix, e.g.
+        // the statuses staff set are member statuses: their words must agree).
+        let mut labels: std::collections::BTreeMap<&str, (&str, &str)> = Default::default();
+        for (key, zh, en) in LABELS {
+            let before = labels.insert(key, (zh, en));
+            assert!(before.is_none_or(|b| b == (*zh, *en)), "{key} has two labels");
+        }
+        out.push_str("/** Every code's label under its catalogue key (`code(prefix, value)` reads them). */\n");
+        out.push_str("export const VOCABULARY_LABELS: { readonly 'zh-CN': Record<string, string>; readonly en: Record<string, string> } = {\n");
+        for (lang, pick) in [("'zh-CN'", 0), ("en", 1)] {
+            let entries: Vec<String> = labels.iter().map(|(k, (zh, en))| format!("    {}: {}", serde_json::to_string(k).unwrap(), serde_json::to_string(if pick == 0 { zh } else { en }).unwrap())).collect();
+            out.push_str(&format!("  {lang}: {{\n{},\n  }},\n", entries.join(",\n")));
+        }
+        out.push_str("};\n");
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/bindings");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("vocabulary.ts"), out).unwrap();

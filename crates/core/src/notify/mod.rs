@@ -35,6 +35,7 @@ pub struct Notice {
     pub session_id: Option<String>,
     pub text: String,
     /// `queued` (waiting or retrying), `sent`, `failed` (gave up; the desk may resend).
+    #[ts(as = "crate::vocab::NoticeStatus")]
     pub status: String,
     pub created_at: String,
     /// `email` or `webhook` once a delivery was tried; empty before.
