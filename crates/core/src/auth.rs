@@ -225,14 +225,14 @@ pub struct FirstRun {
 const STAFF_COLUMNS: &str = "id, username, display_name, role, active, created_at";
 
 fn staff_from_row(r: &Row) -> rusqlite::Result<Staff> {
-    let role: String = r.get(3)?;
+    let role: String = r.get("role")?;
     Ok(Staff {
-        id: r.get(0)?,
-        username: r.get(1)?,
-        display_name: r.get(2)?,
+        id: r.get("id")?,
+        username: r.get("username")?,
+        display_name: r.get("display_name")?,
         role: Role::parse(&role).unwrap_or(Role::Clerk),
-        active: r.get(4)?,
-        created_at: r.get(5)?,
+        active: r.get("active")?,
+        created_at: r.get("created_at")?,
     })
 }
 

@@ -351,7 +351,7 @@ pub(crate) fn list(c: &Connection, session: &Session, today: NaiveDate, lang: La
     let mut consultant_of = c.prepare_cached(&format!("SELECT {} FROM members m WHERE m.id = ?1", crate::visits::CONSULTANT_SQL))?;
     let mut phone_of = c.prepare_cached(&format!("SELECT ({}) FROM members m WHERE m.id = ?1", crate::members::PRIMARY_PHONE_SQL))?;
     let mut stmt = c.prepare(
-        "SELECT f.id, f.member_id, m.name, m.member_no, f.first_warned, f.reasons
+        "SELECT f.id AS flag_id, f.member_id, m.name AS member_name, m.member_no, f.first_warned, f.reasons
          FROM churn_flags f JOIN members m ON m.id = f.member_id
          WHERE (f.status = 'open' OR (f.status IN ('acted','dismissed','snoozed') AND f.hidden_until < ?1))
            AND m.status NOT IN ('left','applicant') AND m.merged_into IS NULL
@@ -362,7 +362,7 @@ pub(crate) fn list(c: &Connection, session: &Session, today: NaiveDate, lang: La
     let mut total = 0;
     let limit = limit.clamp(1, 1000);
     while let Some(r) = rows.next()? {
-        let member_id: String = r.get(1)?;
+        let member_id: String = r.get("member_id")?;
         let shown = (out.len() as i64) < limit;
         let consultant_id: Option<String> =
             if theirs.is_some() || shown { consultant_of.query_row([&member_id], |x| x.get(0)).optional()?.flatten() } else { None };
@@ -379,11 +379,11 @@ pub(crate) fn list(c: &Connection, session: &Session, today: NaiveDate, lang: La
             None => None,
         };
         out.push(ChurnRow {
-            flag_id: r.get(0)?,
+            flag_id: r.get("flag_id")?,
             guardian_phone: phone_of.query_row([&member_id], |x| x.get(0)).optional()?.flatten(),
             member_id,
-            member_name: r.get(2)?,
-            member_no: r.get(3)?,
+            member_name: r.get("member_name")?,
+            member_no: r.get("member_no")?,
             consultant_name,
             first_warned: r.get("first_warned")?,
             reason_codes: reasons.iter().map(|x| x.get("code").and_then(Value::as_str).unwrap_or("").to_string()).collect(),

@@ -645,21 +645,21 @@ impl Core {
             let mut rows = stmt.query(rusqlite::params![acked, BATCH_OPS as i64])?;
             let (mut ops, mut bytes) = (Vec::new(), 0usize);
             while let Some(r) = rows.next()? {
-                let payload: String = r.get(8)?;
+                let payload: String = r.get("payload")?;
                 let size = payload.len() + 200;
                 if !ops.is_empty() && bytes + size > BATCH_BYTES {
                     break;
                 }
                 bytes += size;
                 ops.push(wire::Op {
-                    seq: r.get(0)?,
-                    op_id: r.get(1)?,
-                    at: r.get(2)?,
-                    staff_id: r.get(3)?,
-                    entity: r.get(4)?,
-                    entity_id: r.get(5)?,
-                    op: r.get(6)?,
-                    subject_id: r.get(7)?,
+                    seq: r.get("seq")?,
+                    op_id: r.get("op_id")?,
+                    at: r.get("at")?,
+                    staff_id: r.get("staff_id")?,
+                    entity: r.get("entity")?,
+                    entity_id: r.get("entity_id")?,
+                    op: r.get("op")?,
+                    subject_id: r.get("subject_id")?,
                     payload: serde_json::from_str::<Value>(&payload).unwrap_or(Value::Null),
                 });
             }

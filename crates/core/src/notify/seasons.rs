@@ -75,7 +75,7 @@ fn classes_text(week: &Week, lang: Lang) -> String {
 
 pub(crate) fn load_season(c: &Connection, id: &str) -> Result<Season> {
     c.query_row("SELECT id, name, from_date, to_date FROM seasons WHERE id = ?1", [id], |r| {
-        Ok(Season { id: r.get(0)?, name: r.get(1)?, from_date: r.get(2)?, to_date: r.get(3)? })
+        Ok(Season { id: r.get("id")?, name: r.get("name")?, from_date: r.get("from_date")?, to_date: r.get("to_date")? })
     })
     .optional()?
     .ok_or(CoreError::NotFound(crate::error::Field::Season))
