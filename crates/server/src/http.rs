@@ -81,6 +81,10 @@ pub struct Options {
     pub limits: Limits,
     /// Served over TLS (or behind a TLS proxy): the portal's cookies are `Secure`.
     pub secure_cookies: bool,
+    /// The reverse proxies in front of this server. A request from one of them is keyed
+    /// for the rate limits by the client address the proxy put in `X-Forwarded-For`; from
+    /// anyone else the header is ignored, so a client cannot pick its own bucket.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 #[derive(Clone)]
@@ -164,15 +168,46 @@ pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, Ap
 
 /// The rate limiters' key: the client's address, from the connection (so the server must
 /// be made with `into_make_service_with_connect_info::<SocketAddr>()`, as [`serve_with`]
-/// and [`serve_tls`] do).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct PeerIp;
+/// and [`serve_tls`] do) — or, when the connection is from a trusted proxy, the address
+/// that proxy saw.
+#[derive(Debug, Clone, Default)]
+pub struct PeerIp {
+    trusted_proxies: Arc<[IpAddr]>,
+}
+
+impl PeerIp {
+    pub fn new(trusted_proxies: &[IpAddr]) -> PeerIp {
+        PeerIp { trusted_proxies: trusted_proxies.into() }
+    }
+
+    /// The client behind `peer`: each proxy appends the address it was connected from to
+    /// `X-Forwarded-For`, so reading from the right, the first address that is not one of
+    /// our proxies is the client's (anything to its left the client may have written
+    /// itself). A header that does not parse counts as absent: the proxy is the client.
+    pub fn client(&self, peer: IpAddr, forwarded_for: &[&str]) -> IpAddr {
+        if !self.trusted_proxies.contains(&peer) {
+            return peer;
+        }
+        let hops: Vec<&str> = forwarded_for.iter().flat_map(|h| h.split(',')).map(str::trim).collect();
+        let mut client = peer;
+        for hop in hops.iter().rev() {
+            match hop.parse::<IpAddr>() {
+                Ok(ip) if self.trusted_proxies.contains(&ip) => client = ip,
+                Ok(ip) => return ip,
+                Err(_) => return client,
+            }
+        }
+        client
+    }
+}
 
 impl KeyExtractor for PeerIp {
     type Key = IpAddr;
 
     fn extract<T>(&self, req: &Request<T>) -> Result<IpAddr, GovernorError> {
-        req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).ok_or(GovernorError::UnableToExtractKey)
+        let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).ok_or(GovernorError::UnableToExtractKey)?;
+        let forwarded: Vec<&str> = req.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+        Ok(self.client(peer, &forwarded))
     }
 }
 
@@ -193,9 +228,9 @@ fn too_many(e: GovernorError) -> Response<Body> {
     }
 }
 
-pub(crate) fn limiter(burst: u32, every: Duration) -> GovernorLayer<PeerIp, governor::middleware::NoOpMiddleware, Body> {
+pub(crate) fn limiter(peer: &PeerIp, burst: u32, every: Duration) -> GovernorLayer<PeerIp, governor::middleware::NoOpMiddleware, Body> {
     let config = GovernorConfigBuilder::default()
-        .key_extractor(PeerIp)
+        .key_extractor(peer.clone())
         .period(every.max(Duration::from_millis(1)))
         .burst_size(burst.max(1))
         .finish()
@@ -229,6 +264,7 @@ pub fn router_with(store: Arc<dyn Store>, options: Options) -> Router {
         secure_cookies: options.secure_cookies,
     };
     let limits = options.limits;
+    let peer = PeerIp::new(&options.trusted_proxies);
     let head_office = Router::new()
         .route("/api/v1/centres", get(centres))
         .route("/api/v1/centres/{code}/members", get(members))
@@ -237,13 +273,13 @@ pub fn router_with(store: Arc<dyn Store>, options: Options) -> Router {
         .route("/api/v1/devices", get(devices))
         .route("/api/v1/devices/{id}/revoke", post(revoke))
         .route("/", get(overview_page))
-        .route_layer(limiter(limits.reads_burst, limits.reads_every));
+        .route_layer(limiter(&peer, limits.reads_burst, limits.reads_every));
     Router::new()
-        .route("/api/v1/devices/register", post(register).layer(limiter(limits.register_burst, limits.register_every)))
+        .route("/api/v1/devices/register", post(register).layer(limiter(&peer, limits.register_burst, limits.register_every)))
         .route("/api/v1/sync/push", post(push))
         .route("/api/v1/sync/status", get(status))
         .merge(head_office)
-        .merge(crate::portal::routes())
+        .merge(crate::portal::routes(&peer))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }

@@ -14,7 +14,7 @@ pub mod reports;
 pub mod sqlite;
 pub mod store;
 
-pub use http::{router, router_with, serve, serve_with, AppState, Limits, Options};
+pub use http::{router, router_with, serve, serve_with, AppState, Limits, Options, PeerIp};
 pub use pg::PgStore;
 pub use sqlite::SqliteStore;
 pub use store::Store;

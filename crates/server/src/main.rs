@@ -31,6 +31,12 @@ struct Cli {
     /// real rate: for tests of a given day. Only this option sets it.
     #[arg(long, global = true)]
     clock: Option<String>,
+    /// The address of a reverse proxy in front of this server (repeat, or comma-separated
+    /// in the variable). Its requests are rate-limited by the client address it puts in
+    /// X-Forwarded-For, and the portal's cookies are Secure (the proxy terminates TLS).
+    /// Without it X-Forwarded-For is ignored.
+    #[arg(long = "trusted-proxy", global = true, env = "CENTREDESK_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<std::net::IpAddr>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -124,6 +130,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     };
     let listen_default = std::env::var("CENTREDESK_SERVER_LISTEN").unwrap_or_else(|_| "127.0.0.1:8787".into());
     let tls_from_env = (std::env::var_os("CENTREDESK_TLS_CERT").map(PathBuf::from), std::env::var_os("CENTREDESK_TLS_KEY").map(PathBuf::from));
+    let trusted_proxies = cli.trusted_proxies.clone();
     match cli.command.unwrap_or(Command::Serve { listen: listen_default, tls_cert: tls_from_env.0, tls_key: tls_from_env.1 }) {
         Command::Serve { listen, tls_cert, tls_key } => {
             let rt = tokio::runtime::Runtime::new()?;
@@ -140,7 +147,9 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     _ => {
                         let listener = tokio::net::TcpListener::bind(&listen).await?;
                         eprintln!("centredesk-server: data {where_} · listening on http://{}", listener.local_addr()?);
-                        centredesk_server::serve(listener, store, shutdown).await
+                        let behind_proxy = !trusted_proxies.is_empty();
+                        let options = centredesk_server::Options { trusted_proxies, secure_cookies: behind_proxy, ..Default::default() };
+                        centredesk_server::serve_with(listener, centredesk_server::router_with(store, options), shutdown).await
                     }
                 }
             })?;

@@ -49,14 +49,14 @@ const APP_CSS: &str = include_str!("../portal/app.css");
 const ZH_CN: &str = include_str!("../portal/i18n/zh-CN.json");
 const EN: &str = include_str!("../portal/i18n/en.json");
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(peer: &crate::http::PeerIp) -> Router<AppState> {
     let parents = Router::new()
         .route("/p/{code}/api/me", get(me))
         .route("/p/{code}/api/child/{id}", get(child))
         .route("/p/{code}/api/requests", get(requests).post(send))
         .route("/p/{code}/api/logout", post(logout))
         // A page load makes a few calls; a person does not make hundreds a minute.
-        .route_layer(limiter(120, Duration::from_millis(500)));
+        .route_layer(limiter(peer, 120, Duration::from_millis(500)));
     Router::new()
         .route(wire::PUBLISH, post(publish))
         .route(wire::INBOX, get(inbox))
@@ -68,7 +68,7 @@ pub fn routes() -> Router<AppState> {
         .route("/p/{code}/kit.css", get(|| async { asset("text/css; charset=utf-8", centredesk_phone_kit::KIT_CSS) }))
         .route("/p/{code}/i18n/{file}", get(catalogue))
         // Guessing invites is slow: 10 at once, then one every 6 s per address.
-        .route("/p/{code}/api/invite", post(redeem).layer(limiter(10, Duration::from_secs(6))))
+        .route("/p/{code}/api/invite", post(redeem).layer(limiter(peer, 10, Duration::from_secs(6))))
         .merge(parents)
 }
 

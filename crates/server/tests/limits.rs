@@ -22,6 +22,11 @@ fn register_body(user: &str, password: &str, centre: &str) -> Vec<u8> {
 /// A raw HTTP/1.1 request from a chosen loopback address (`127.0.0.2` is this machine too,
 /// but another client address to the server): `(status, Retry-After, body)`.
 fn request_from(source: &str, server: &Server, method: &str, path: &str, auth: Option<&str>, body: &[u8]) -> (u16, Option<String>, Value) {
+    request_with(source, server, method, path, &[], auth, body)
+}
+
+/// [`request_from`] with extra header lines (`"X-Forwarded-For: 203.0.113.7"`).
+fn request_with(source: &str, server: &Server, method: &str, path: &str, headers: &[&str], auth: Option<&str>, body: &[u8]) -> (u16, Option<String>, Value) {
     let addr: std::net::SocketAddr = server.url.trim_start_matches("http://").parse().unwrap();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let stream = rt
@@ -39,6 +44,9 @@ fn request_from(source: &str, server: &Server, method: &str, path: &str, auth: O
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n", body.len());
     if let Some(a) = auth {
         head += &format!("Authorization: {a}\r\n");
+    }
+    for h in headers {
+        head += &format!("{h}\r\n");
     }
     head += "\r\n";
     stream.write_all(head.as_bytes()).unwrap();
@@ -90,6 +98,41 @@ fn register_and_head_office_reads_are_rate_limited_per_client_address() {
     for _ in 0..20 {
         assert_eq!(request_from("127.0.0.1", &server, "GET", "/api/v1/sync/status", Some("Bearer nope"), b"").0, 401);
     }
+}
+
+#[test]
+fn a_forged_x_forwarded_for_moves_no_client_to_a_fresh_bucket_unless_a_trusted_proxy_sent_it() {
+    let limits = Limits { register_burst: 10_000, register_every: Duration::from_millis(1), reads_burst: 2, reads_every: Duration::from_secs(3600) };
+    let read = |server: &Server, source: &str, headers: &[&str]| request_with(source, server, "GET", "/api/v1/centres", headers, Some(&basic()), b"").0;
+
+    // No proxy configured: whatever the client writes in the header, it is its own address.
+    let server = Server::start_with(Backend::Sqlite, limits.clone());
+    assert_eq!(read(&server, "127.0.0.1", &[]), 200);
+    assert_eq!(read(&server, "127.0.0.1", &[]), 200);
+    assert_eq!(read(&server, "127.0.0.1", &[]), 429);
+    for (i, forged) in ["203.0.113.1", "203.0.113.2, 198.51.100.9", "::1", "nonsense"].iter().enumerate() {
+        assert_eq!(read(&server, "127.0.0.1", &[&format!("X-Forwarded-For: {forged}")]), 429, "forged header {i}: {forged}");
+    }
+    assert_eq!(read(&server, "127.0.0.2", &[]), 200, "another connection address is another bucket");
+
+    // Behind a trusted proxy at 127.0.0.3: its requests are keyed by the client it saw
+    // (the rightmost address that is not the proxy's), and a client's own X-Forwarded-For
+    // entry, to the left of what the proxy appended, changes nothing.
+    let proxy: std::net::IpAddr = "127.0.0.3".parse().unwrap();
+    let server = Server::start_behind(Backend::Sqlite, limits, vec![proxy]);
+    let via_proxy = |client_header: &str| read(&server, "127.0.0.3", &[&format!("X-Forwarded-For: {client_header}")]);
+    assert_eq!(via_proxy("203.0.113.7"), 200);
+    assert_eq!(via_proxy("203.0.113.7"), 200);
+    assert_eq!(via_proxy("203.0.113.7"), 429);
+    assert_eq!(via_proxy("198.51.100.1, 203.0.113.7"), 429, "a forged entry left of the proxy's is ignored");
+    assert_eq!(via_proxy("203.0.113.7, 127.0.0.3"), 429, "a chain of our own proxies ends at the same client");
+    assert_eq!(via_proxy("203.0.113.8"), 200, "another client behind the proxy is another bucket");
+    // A client that reaches the server directly cannot claim to be someone else.
+    assert_eq!(read(&server, "127.0.0.4", &[]), 200);
+    assert_eq!(read(&server, "127.0.0.4", &[]), 200);
+    assert_eq!(read(&server, "127.0.0.4", &["X-Forwarded-For: 203.0.113.9"]), 429);
+    // Two separate header lines read as one list, the last one the proxy's.
+    assert_eq!(read(&server, "127.0.0.3", &["X-Forwarded-For: 203.0.113.10", "X-Forwarded-For: 203.0.113.7"]), 429);
 }
 
 fn read_as(server: &Server, user: &str, password: &str) -> (u16, Value, Option<String>) {

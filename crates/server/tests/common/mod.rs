@@ -19,6 +19,8 @@ pub struct Server {
     /// This server's clock (a test moves it forward to let a lockout run out).
     pub clock: centredesk_server::clock::Clock,
     pub limits: centredesk_server::Limits,
+    /// The reverse proxies the server believes (none: X-Forwarded-For is ignored).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Set for PostgreSQL: the URL of this server's own fresh database.
     pg_url: Option<String>,
     rt: Option<tokio::runtime::Runtime>,
@@ -48,6 +50,11 @@ impl Server {
 
     /// With its own per-address rate limits.
     pub fn start_with(backend: Backend, limits: centredesk_server::Limits) -> Server {
+        Self::start_behind(backend, limits, vec![])
+    }
+
+    /// With its own rate limits, behind the given reverse proxies.
+    pub fn start_behind(backend: Backend, limits: centredesk_server::Limits, trusted_proxies: Vec<std::net::IpAddr>) -> Server {
         // These suites test the protocol with the token in its user-only file and never
         // touch the user's real keyring; `keyring.rs` tests the keyring in a D-Bus session of its own.
         centredesk_core::token_store::set_keyring_service(None);
@@ -66,7 +73,7 @@ impl Server {
             }
         };
         store.add_user(HO_USER, &centredesk_server::auth::hash_password(HO_PASSWORD)).unwrap();
-        let mut s = Server { url: String::new(), store, dir, clock: Default::default(), limits, pg_url, rt: None };
+        let mut s = Server { url: String::new(), store, dir, clock: Default::default(), limits, trusted_proxies, pg_url, rt: None };
         s.listen("127.0.0.1:0");
         s
     }
@@ -76,7 +83,7 @@ impl Server {
         let listener = rt.block_on(tokio::net::TcpListener::bind(addr)).unwrap();
         self.url = format!("http://{}", listener.local_addr().unwrap());
         let store: Arc<dyn Store> = self.store.clone();
-        let options = centredesk_server::Options { clock: self.clock.clone(), limits: self.limits.clone(), ..Default::default() };
+        let options = centredesk_server::Options { clock: self.clock.clone(), limits: self.limits.clone(), trusted_proxies: self.trusted_proxies.clone(), ..Default::default() };
         let _entered = rt.enter();
         rt.spawn(centredesk_server::serve_with(listener, centredesk_server::router_with(store, options), std::future::pending()));
         drop(_entered);
