@@ -3,8 +3,9 @@ centredesk-server and a real desk database driven through the CLI (`portal enabl
 `portal invite`, `portal sync`): an invite, the privacy notice refused then accepted, two
 children with their lessons and points, leave for a class (a double tap is one request)
 that the desk confirms, leave for a class already started refused in both languages,
-the desk offline (the request waits and is applied when it is back), and the same
-pages at 360 px with no sideways scrolling."""
+the desk offline (the request waits and is applied when it is back), a parent's
+signed-in devices and "delete my portal account", and the same pages at 360 px with no
+sideways scrolling."""
 
 import os
 import re
@@ -199,6 +200,25 @@ def test_the_desk_offline_a_request_waits_and_the_pages_fit_360_px(portal):
         tap(driver, "[data-test=lang]")
         wait_text(driver, "[data-test=request][data-status=accepted]", "已确认")
         shot(driver, "confirmed-zh")
+        # 登录设备与账户: this phone by name, then the account deleted at once; the desk
+        # applies its side when it next pulls.
+        tap(driver, "[data-test=account-open]")
+        wait_text(driver, "[data-test=session][data-current='1']", "本机")
+        assert "Chrome" in driver.find_element(By.CSS_SELECTOR, "[data-test=session]").text
+        shot(driver, "account-zh")
+        tap(driver, "[data-test=account-delete]")
+        wait(driver, "[data-test=delete-confirm]")
+        shot(driver, "account-delete-confirm-zh")
+        tap(driver, "[data-test=account-delete-yes]")
+        wait(driver, "[data-test=signed-out]")
+        wait_text(driver, "[data-test=notice]", "家长端账户已删除")
+        shot(driver, "account-deleted-zh")
+        report = desk_json(p["db"], "portal", "sync")
+        assert (report["applied"], report["refused"]) == (1, 0), report
+        db = sqlite3.connect(f"file:{p['db']}?mode=ro", uri=True)
+        assert db.execute("SELECT by_whom FROM portal_signouts WHERE guardian_id = ?", (p["guardian"],)).fetchone() == ("parent",)
+        assert db.execute("SELECT COUNT(*) FROM portal_consents WHERE guardian_id = ?", (p["guardian"],)).fetchone() == (0,)
+        db.close()
         # A used invite opens nothing, in a second browser.
         other = phone(360)
         try:
@@ -324,6 +344,22 @@ def test_the_manager_turns_the_portal_on_and_a_guardian_invited_at_the_desk_asks
         WebDriverWait(app.driver, 10).until(lambda d: int(app.text_of("portal-cursor") or 0) >= 2)
         app.driver.execute_script("document.querySelector('[data-testid=portal-panel]').scrollIntoView()")
         app.shot("portal-settings-en")
+        # A lost phone: the member page signs the guardian out of the portal; with the
+        # desk's next push head office refuses the session and the phone's page says so.
+        search = app.type("search-input", member_no)
+        WebDriverWait(app.driver, 10).until(lambda d: any(r.get_attribute("data-id") == member_id for r in app.all("search-result")))
+        search.send_keys(Keys.ENTER)
+        app.click("member-tab-guardians")
+        row = next(r for r in app.all("guardian-row") if r.get_attribute("data-id") == guardian_id)
+        row.find_element("css selector", '[data-testid="guardian-portal-invite"]').click()
+        WebDriverWait(app.driver, 10).until(lambda d: "Privacy notice accepted" in app.text_of("portal-guardian"))
+        app.click("portal-sign-out")
+        app.el("portal-sign-out-confirm")
+        app.shot("portal-sign-out-en")
+        app.click("portal-sign-out-yes")
+        WebDriverWait(app.driver, 10).until(lambda d: app.sql("SELECT by_whom FROM portal_signouts WHERE guardian_id = ?", guardian_id) == [("desk",)])
+        wait(driver, "[data-test=signed-out]", timeout=40)
+        pshot(driver, "signed-out-by-the-desk-zh")
     finally:
         if driver:
             driver.quit()

@@ -42,6 +42,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0023_phones_and_requests.sql", include_str!("../migrations/0023_phones_and_requests.sql")),
     ("0024_portal.sql", include_str!("../migrations/0024_portal.sql")),
     ("0025_portal_trials.sql", include_str!("../migrations/0025_portal_trials.sql")),
+    ("0026_portal_signouts.sql", include_str!("../migrations/0026_portal_signouts.sql")),
 ];
 
 fn migrations() -> Vec<M<'static>> {

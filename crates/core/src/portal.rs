@@ -78,6 +78,97 @@ pub struct PortalInvite {
     pub url: Option<String>,
 }
 
+/// One guardian's portal as the desk knows it (the member page's 家长端 dialog): whether an
+/// invite is open, their answer to the privacy notice, and the last sign-out.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct PortalGuardian {
+    pub guardian_id: String,
+    /// The newest invite not revoked and not expired (the desk cannot tell whether it was
+    /// used: head office knows).
+    pub invite_expires_at: Option<String>,
+    pub consent_accepted: Option<bool>,
+    pub consent_at: Option<String>,
+    /// Every session opened before this instant is refused by head office.
+    pub signed_out_at: Option<String>,
+    /// `desk`, or `parent` (the guardian deleted their portal account).
+    pub signed_out_by: Option<String>,
+}
+
+fn portal_guardian_in(c: &rusqlite::Connection, guardian_id: &str, now: &str) -> Result<PortalGuardian> {
+    c.query_row("SELECT id FROM guardians WHERE id = ?1", [guardian_id], |r| r.get::<_, String>(0)).optional()?.ok_or(CoreError::NotFound(Field::Guardian))?;
+    let invite_expires_at = c
+        .query_row(
+            "SELECT MAX(expires_at) FROM portal_invites WHERE guardian_id = ?1 AND revoked_at IS NULL AND expires_at > ?2",
+            params![guardian_id, now],
+            |r| r.get("MAX(expires_at)"),
+        )
+        .optional()?
+        .flatten();
+    let consent: Option<(bool, String)> =
+        c.query_row("SELECT accepted, at FROM portal_consents WHERE guardian_id = ?1", [guardian_id], |r| Ok((r.get("accepted")?, r.get("at")?))).optional()?;
+    let signout: Option<(String, String)> = c
+        .query_row("SELECT signed_out_at, by_whom FROM portal_signouts WHERE guardian_id = ?1", [guardian_id], |r| Ok((r.get("signed_out_at")?, r.get("by_whom")?)))
+        .optional()?;
+    Ok(PortalGuardian {
+        guardian_id: guardian_id.to_string(),
+        invite_expires_at,
+        consent_accepted: consent.as_ref().map(|c| c.0),
+        consent_at: consent.map(|c| c.1),
+        signed_out_by: signout.as_ref().map(|s| s.1.clone()),
+        signed_out_at: signout.map(|s| s.0),
+    })
+}
+
+/// The guardian's children, for a change that stands on each child's timeline.
+fn children_of(c: &rusqlite::Connection, guardian_id: &str) -> Result<Vec<String>> {
+    Ok(c.prepare("SELECT member_id FROM member_guardians WHERE guardian_id = ?1 ORDER BY member_id")?.query_map([guardian_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Logs one change of a guardian's portal on each of their children's timelines (once,
+/// with no child, when none is linked: the log still carries it to head office).
+fn log_on_children(w: &mut WriteTx, entity: &str, guardian_id: &str, op: &str, row: &serde_json::Value) -> Result<()> {
+    let children = children_of(w, guardian_id)?;
+    if children.is_empty() {
+        return w.log(entity, guardian_id, op, None, row);
+    }
+    for m in &children {
+        w.log(entity, guardian_id, op, Some(m), row)?;
+    }
+    Ok(())
+}
+
+/// Every invite of the guardian's still open stops working.
+fn revoke_invites_in(w: &mut WriteTx, guardian_id: &str) -> Result<()> {
+    let at = w.now_text();
+    let open: Vec<(String, String, String)> = w
+        .prepare("SELECT id, created_at, expires_at FROM portal_invites WHERE guardian_id = ?1 AND revoked_at IS NULL ORDER BY id")?
+        .query_map([guardian_id], |r| Ok((r.get("id")?, r.get("created_at")?, r.get("expires_at")?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, created_at, expires_at) in open {
+        w.execute("UPDATE portal_invites SET revoked_at = ?2 WHERE id = ?1", params![id, at])?;
+        let row = serde_json::json!({ "id": id, "guardian_id": guardian_id, "created_at": created_at, "expires_at": expires_at, "revoked_at": at });
+        w.log("portal_invite", &id, "revoke", None, &row)?;
+    }
+    Ok(())
+}
+
+/// Signs the guardian out of the portal everywhere: head office refuses their sessions
+/// opened before now (it reads this row from the log), and their open invites stop
+/// working, so a lost phone or a forwarded link gets nothing more.
+fn sign_out_in(w: &mut WriteTx, guardian_id: &str, by_whom: &str) -> Result<()> {
+    revoke_invites_in(w, guardian_id)?;
+    let at = w.now_text();
+    let staff_id = w.staff_id().map(str::to_string);
+    w.execute(
+        "INSERT INTO portal_signouts (guardian_id, signed_out_at, by_whom, staff_id) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(guardian_id) DO UPDATE SET signed_out_at = excluded.signed_out_at, by_whom = excluded.by_whom, staff_id = excluded.staff_id",
+        params![guardian_id, at, by_whom, staff_id],
+    )?;
+    let row = serde_json::json!({ "guardian_id": guardian_id, "signed_out_at": at, "by_whom": by_whom });
+    log_on_children(w, "portal_signout", guardian_id, if by_whom == "parent" { "account_deleted" } else { "desk" }, &row)
+}
+
 /// The notice a centre starts with: what is shown, why, where, how long, how to delete.
 pub const DEFAULT_NOTICE: &str = "家长端向您展示孩子的课时、合同有效期、积分、考勤和课表，便于您请假和了解上课情况。\
 数据由本中心保存在中心电脑上，并同步到总部服务器，仅本中心及其总部可以查看；不显示生日、学校、住址等信息。\
@@ -193,13 +284,19 @@ fn apply_parents(w: &mut WriteTx, tz: chrono_tz::Tz, guardian_id: &str, body: &R
                  ON CONFLICT(guardian_id) DO UPDATE SET version = excluded.version, accepted = excluded.accepted, at = excluded.at",
                 params![guardian_id, version, accepted, at],
             )?;
-            // On each child's timeline.
-            let children: Vec<String> =
-                w.prepare("SELECT member_id FROM member_guardians WHERE guardian_id = ?1 ORDER BY member_id")?.query_map([guardian_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
             let row = serde_json::json!({ "guardian_id": guardian_id, "version": version, "accepted": accepted, "at": at });
-            for m in &children {
-                w.log("portal_consent", guardian_id, if *accepted { "accept" } else { "refuse" }, Some(m), &row)?;
+            log_on_children(w, "portal_consent", guardian_id, if *accepted { "accept" } else { "refuse" }, &row)?;
+            Ok(Accepted { saved: 1, ..Default::default() })
+        }
+        RequestBody::LeavePortal {} => {
+            // Head office has already ended the sessions and dropped the consent and the
+            // guardian's document; the desk forgets the consent too and says so.
+            let gone = w.execute("DELETE FROM portal_consents WHERE guardian_id = ?1", [guardian_id])?;
+            if gone > 0 {
+                let row = serde_json::json!({ "guardian_id": guardian_id, "version": null, "accepted": null, "at": w.now_text() });
+                w.log("portal_consent", guardian_id, "withdraw", None, &row)?;
             }
+            sign_out_in(w, guardian_id, "parent")?;
             Ok(Accepted { saved: 1, ..Default::default() })
         }
         _ => Err(CoreError::Conflict(Conflict::NotForParents)),
@@ -241,15 +338,7 @@ impl Core {
             w.query_row("SELECT id FROM guardians WHERE id = ?1", [guardian_id], |r| r.get::<_, String>(0)).optional()?.ok_or(CoreError::NotFound(Field::Guardian))?;
             let now = w.now();
             let at = w.now_text();
-            let old: Vec<(String, String, String)> = w
-                .prepare("SELECT id, created_at, expires_at FROM portal_invites WHERE guardian_id = ?1 AND revoked_at IS NULL ORDER BY id")?
-                .query_map([guardian_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            for (old_id, created_at, expires_at) in old {
-                w.execute("UPDATE portal_invites SET revoked_at = ?2 WHERE id = ?1", params![old_id, at])?;
-                let row = serde_json::json!({ "id": old_id, "guardian_id": guardian_id, "created_at": created_at, "expires_at": expires_at, "revoked_at": at });
-                w.log("portal_invite", &old_id, "revoke", None, &row)?;
-            }
+            revoke_invites_in(w, guardian_id)?;
             let expires_at = crate::db::instant_text(now + chrono::Duration::days(INVITE_DAYS));
             w.execute(
                 "INSERT INTO portal_invites (id, guardian_id, created_at, expires_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -267,6 +356,26 @@ impl Core {
                 .filter(|s| !s.server_url.is_empty() && !s.centre.is_empty())
                 .map(|s| format!("{}/p/{}/#invite={}", s.server_url.trim_end_matches('/'), s.centre, invite.token));
             invite
+        })
+    }
+
+    /// The member page's 家长端 dialog: the guardian's invite, consent and last sign-out.
+    pub fn portal_guardian(&self, session: &Session, guardian_id: &str) -> Result<PortalGuardian> {
+        session.require(Action::ViewMembers)?;
+        let now = crate::db::instant_text(self.now());
+        self.read(|c| portal_guardian_in(c, guardian_id, &now))
+    }
+
+    /// 退出家长端登录: ends every portal session of the guardian at head office's next
+    /// look at this row (after the next push) and revokes their open invites; a new
+    /// invite lets them in again.
+    pub fn portal_sign_out(&self, session: &Session, guardian_id: &str) -> Result<PortalGuardian> {
+        session.require(Action::EditMembers)?;
+        self.write(session, |w| {
+            let now = w.now_text();
+            portal_guardian_in(w, guardian_id, &now)?;
+            sign_out_in(w, guardian_id, "desk")?;
+            portal_guardian_in(w, guardian_id, &now)
         })
     }
 
@@ -440,24 +549,31 @@ impl Core {
             .collect();
         let attendance = self.read(|c| {
             Ok(c.prepare(
-                "SELECT s.date, s.start_time, g.name, a.mark, a.consumed FROM attendance a
+                "SELECT s.date, s.start_time, g.name AS group_name, a.mark, a.consumed FROM attendance a
                  JOIN class_sessions s ON s.id = a.session_id JOIN class_groups g ON g.id = s.group_id
                  WHERE a.member_id = ?1 ORDER BY s.date DESC, s.start_time DESC LIMIT ?2",
             )?
             .query_map(params![member_id, ATTENDANCE_LINES as i64], |r| {
-                Ok(AttendanceLine { date: r.get(0)?, start_time: r.get(1)?, group_name: r.get(2)?, mark: r.get(3)?, consumed: r.get(4)? })
+                Ok(AttendanceLine { date: r.get("date")?, start_time: r.get("start_time")?, group_name: r.get("group_name")?, mark: r.get("mark")?, consumed: r.get("consumed")? })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?)
         })?;
         let week_ago = (self.today() - chrono::Duration::days(7)).to_string();
         let trials = self.read(|c| {
             Ok(c.prepare(
-                "SELECT s.id, s.date, s.start_time, s.end_time, g.name, t.status FROM trial_requests t
+                "SELECT s.id AS session_id, s.date, s.start_time, s.end_time, g.name AS group_name, t.status FROM trial_requests t
                  JOIN class_sessions s ON s.id = t.session_id JOIN class_groups g ON g.id = s.group_id
                  WHERE t.member_id = ?1 AND s.date >= ?2 ORDER BY s.date, s.start_time, t.created_at",
             )?
             .query_map(params![member_id, week_ago], |r| {
-                Ok(TrialLine { session_id: r.get(0)?, date: r.get(1)?, start_time: r.get(2)?, end_time: r.get(3)?, group_name: r.get(4)?, status: r.get(5)? })
+                Ok(TrialLine {
+                    session_id: r.get("session_id")?,
+                    date: r.get("date")?,
+                    start_time: r.get("start_time")?,
+                    end_time: r.get("end_time")?,
+                    group_name: r.get("group_name")?,
+                    status: r.get("status")?,
+                })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?)
         })?;

@@ -110,7 +110,7 @@ fn action_of(body: &RequestBody) -> Result<Action> {
         RequestBody::TrialDecision { .. } => Ok(Action::DecideTrials),
         RequestBody::GoodsHandOver { .. } | RequestBody::GoodsSale(_) => Ok(Action::SellGoods),
         // A parent's kinds come through the portal's inbox (`portal.rs`), never a phone.
-        RequestBody::Leave(_) | RequestBody::Consent { .. } | RequestBody::Trial(_) => Err(CoreError::Conflict(Conflict::NotForParents)),
+        RequestBody::Leave(_) | RequestBody::Consent { .. } | RequestBody::Trial(_) | RequestBody::LeavePortal {} => Err(CoreError::Conflict(Conflict::NotForParents)),
     }
 }
 
@@ -167,7 +167,7 @@ fn apply_body(w: &mut WriteTx, session: &Session, tz: chrono_tz::Tz, body: &Requ
             let sold = crate::goods::goods_sell_in(w, &input)?;
             Ok(Accepted { saved: 1, notices_queued: sold.notices_queued, record_no: Some(sold.sale_no), ..Default::default() })
         }
-        RequestBody::Leave(_) | RequestBody::Consent { .. } | RequestBody::Trial(_) => Err(CoreError::Conflict(Conflict::NotForParents)),
+        RequestBody::Leave(_) | RequestBody::Consent { .. } | RequestBody::Trial(_) | RequestBody::LeavePortal {} => Err(CoreError::Conflict(Conflict::NotForParents)),
     }
 }
 

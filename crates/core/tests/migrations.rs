@@ -77,6 +77,7 @@ const PINNED: &[(&str, &str)] = &[
     ("0023_phones_and_requests.sql", "cefa5eccfc486cb8e8d03630a9c99c21cde8c46c5b26767d00d82ae448ae7fc2"),
     ("0024_portal.sql", "ab19797a012594daae042478e14bfb3efef2154f1d430e4b61eaa8f1f591b155"),
     ("0025_portal_trials.sql", "076a80fa82348c9f2dabb8925383f21141537c9792e4a199467c643982054f02"),
+    ("0026_portal_signouts.sql", "6a6b4cdc4348fbacd1509d8637082ffc445083668af841f6d923683de8ec59db"),
 ];
 
 #[test]

@@ -48,6 +48,10 @@ pub enum RequestBody {
     /// A parent asks for a trial class 试课 for their child in another class (the portal);
     /// the coach decides at the desk.
     Trial(TrialAsk),
+    /// A parent deleted their portal account ("删除我的家长端账户"): head office has
+    /// already ended their sessions and deleted their consent and document; the desk
+    /// revokes their invites, forgets the consent and says so on each child's timeline.
+    LeavePortal {},
 }
 
 impl RequestBody {
@@ -62,12 +66,13 @@ impl RequestBody {
             RequestBody::Leave(_) => "leave",
             RequestBody::Consent { .. } => "consent",
             RequestBody::Trial(_) => "trial",
+            RequestBody::LeavePortal {} => "leave_portal",
         }
     }
 
     /// A kind a parent may send through the portal (the others are staff's, from a phone).
     pub fn is_parents(&self) -> bool {
-        matches!(self, RequestBody::Leave(_) | RequestBody::Consent { .. } | RequestBody::Trial(_))
+        matches!(self, RequestBody::Leave(_) | RequestBody::Consent { .. } | RequestBody::Trial(_) | RequestBody::LeavePortal {})
     }
 }
 

@@ -2,7 +2,7 @@
 // fetched but this server's own files and API, relative to /p/<centre>/.
 "use strict";
 
-const state = { lang: "zh-CN", words: {}, me: null, child: null, childId: null, requests: [], leave: null, trial: null, trialPick: false, notice: null, readNotice: false, sending: false };
+const state = { lang: "zh-CN", words: {}, me: null, child: null, childId: null, requests: [], leave: null, trial: null, trialPick: false, notice: null, readNotice: false, sending: false, account: null };
 
 // Signed in: the bar offers 退出登录.
 function signedIn() {
@@ -28,6 +28,7 @@ function failed(e) {
 
 function render() {
   if (!state.me) return renderSignedOut();
+  if (state.account) return renderAccount();
   if (state.me.needs_consent || state.readNotice) return renderConsent();
   if (state.leave) return renderLeave();
   if (state.trial) return renderTrial();
@@ -49,7 +50,7 @@ function renderConsent() {
   const refused = state.me.consent && !state.me.consent.accepted && !state.readNotice;
   if (refused) {
     actions(el("button", { class: "primary", type: "button", "data-test": "read-notice", onclick: () => { state.readNotice = true; render(); } }, t("consent_read_again")));
-    put(document.getElementById("main"), noticeBox(), freshness(), el("div", { class: "card", "data-test": "consent-refused" }, el("p", {}, t("consent_refused"))));
+    put(document.getElementById("main"), noticeBox(), freshness(), el("div", { class: "card", "data-test": "consent-refused" }, el("p", {}, t("consent_refused"))), accountLink());
     return;
   }
   const id = requestId();
@@ -116,7 +117,7 @@ function renderHome() {
   actions();
   const main = document.getElementById("main");
   if (!me.children.length) {
-    put(main, noticeBox(), freshness(), el("div", { class: "card", "data-test": "no-children" }, t("no_children")));
+    put(main, noticeBox(), freshness(), el("div", { class: "card", "data-test": "no-children" }, t("no_children")), accountLink());
     return;
   }
   const tabs = me.children.length > 1
@@ -148,7 +149,91 @@ function renderHome() {
     el("h3", {}, t("points_history")),
     el("div", { class: "card" }, el("ul", { class: "plain" }, k.points_entries.map((p) => el("li", {}, `${p.at} ${p.delta > 0 ? "+" : ""}${p.delta} ${p.reason}`)))),
     me.centre.phone ? el("p", { class: "muted" }, t("centre_contact", { phone: me.centre.phone })) : null,
+    accountLink(),
   );
+}
+
+// ---- 登录设备与账户: the guardian's sessions, and deleting their portal account
+
+function accountLink() {
+  return el("button", { class: "secondary", type: "button", "data-test": "account-open", onclick: openAccount }, t("account_open"));
+}
+
+async function openAccount() {
+  state.notice = null;
+  try {
+    state.account = { sessions: await api("GET", "api/sessions"), confirming: false, id: requestId() };
+  } catch (e) {
+    return failed(e);
+  }
+  render();
+}
+
+async function revokeSession(s) {
+  if (state.sending) return;
+  state.sending = true;
+  try {
+    const r = await api("POST", "api/sessions/" + encodeURIComponent(s.id) + "/revoke");
+    if (!r.signed_in) {
+      state.account = null;
+      state.me = null;
+      state.child = null;
+    } else {
+      state.account.sessions = await api("GET", "api/sessions");
+      say(t("session_revoked"));
+    }
+  } catch (e) {
+    say(e.message || t("network_error"), true);
+  } finally {
+    state.sending = false;
+  }
+  render();
+}
+
+async function deleteAccount() {
+  if (state.sending) return;
+  state.sending = true;
+  try {
+    await api("POST", "api/requests", { request_id: state.account.id, kind: "leave_portal", payload: {} });
+    state.account = null;
+    state.me = null;
+    state.child = null;
+    say(t("account_deleted"));
+  } catch (e) {
+    say(e.message || t("network_error"), true);
+  } finally {
+    state.sending = false;
+  }
+  render();
+}
+
+// An instant from head office (UTC) in the phone's own time, as a parent reads a clock.
+function localTime(iso) {
+  const d = new Date(iso);
+  if (isNaN(d.getTime())) return iso;
+  const p = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+function renderAccount() {
+  const a = state.account;
+  bar(t("account_title"), () => { state.account = null; render(); });
+  actions();
+  const line = (s) => el("div", { class: "lesson", "data-test": "session", "data-current": s.current ? "1" : "0" },
+    el("div", { class: "who" },
+      el("div", { class: "name" }, s.device || t("device_unknown"), s.current ? el("span", { class: "pill" }, t("this_device")) : null),
+      el("div", { class: "muted" }, t("session_since", { at: localTime(s.created_at) })),
+      s.seen_at ? el("div", { class: "muted" }, t("session_seen", { at: localTime(s.seen_at) })) : null),
+    el("button", { class: "secondary", type: "button", "data-test": "session-revoke", onclick: () => revokeSession(s) }, s.current ? t("sign_out") : t("session_revoke")));
+  const danger = a.confirming
+    ? el("div", { class: "card", "data-test": "delete-confirm" }, el("p", {}, t("account_delete_confirm")),
+        el("button", { class: "secondary", type: "button", onclick: () => { a.confirming = false; render(); } }, t("back")),
+        el("button", { class: "danger", type: "button", "data-test": "account-delete-yes", onclick: deleteAccount }, t("account_delete_yes")))
+    : el("div", { class: "card" }, el("p", { class: "muted" }, t("account_delete_intro")),
+        el("button", { class: "danger", type: "button", "data-test": "account-delete", onclick: () => { a.confirming = true; render(); } }, t("account_delete")));
+  put(document.getElementById("main"), noticeBox(),
+    el("h3", {}, t("sessions")), el("div", { "data-test": "sessions" }, a.sessions.map(line)),
+    el("h3", {}, t("account_delete")), danger);
 }
 
 // A sheet's send button: one request however often it is tapped (the id was made as the
@@ -309,7 +394,7 @@ async function start() {
   render();
   // The desk's answers arrive through head office: look again now and then.
   setInterval(async () => {
-    if (document.hidden || !state.me || state.leave || state.trial || state.trialPick || state.sending) return;
+    if (document.hidden || !state.me || state.leave || state.trial || state.trialPick || state.account || state.sending) return;
     await refresh();
     if (!state.leave && !state.trial && !state.trialPick) render();
   }, 5000);

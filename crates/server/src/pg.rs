@@ -8,7 +8,7 @@
 use crate::fold::{effects, net_effects, Effect};
 use crate::store::{
     is_global_id, lockout_ms, CentreInfo, Device, DeviceInfo, InboxRow, LoginThrottle, Op, PortalSession, Posted, PushError, PushOutcome, Role, Store,
-    StoreError, User, FAILURES_FORGOTTEN_MS, PORTAL_SCHEMA,
+    StoreError, User, FAILURES_FORGOTTEN_MS, PORTAL_SCHEMA, PORTAL_SESSIONS_LISTED, PORTAL_SESSION_COLUMNS, SEEN_EVERY_MS,
 };
 use postgres::config::SslMode;
 use postgres::{Client, NoTls};
@@ -106,6 +106,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
          );",
     ),
     (4, "the parents' portal", PORTAL_SCHEMA),
+    (5, "the parents' portal: sessions a parent can list", PORTAL_SESSIONS_LISTED),
 ];
 
 /// Any number, so that two servers on one database take the same lock.
@@ -650,8 +651,8 @@ impl Store for PgStore {
     fn portal_session_create(&self, s: &PortalSession) -> Result<(), StoreError> {
         self.client()
             .execute(
-                "INSERT INTO portal_sessions (token_hash, centre_id, guardian_id, invite_hash, created_ms, revoked_ms) VALUES ($1, $2, $3, $4, $5, $6)",
-                &[&s.token_hash, &s.centre_id, &s.guardian_id, &s.invite_hash, &s.created_ms, &s.revoked_ms],
+                &format!("INSERT INTO portal_sessions ({PORTAL_SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
+                &[&s.token_hash, &s.centre_id, &s.guardian_id, &s.invite_hash, &s.created_ms, &s.revoked_ms, &s.device, &s.seen_ms],
             )
             .map_err(backend)?;
         Ok(())
@@ -660,13 +661,45 @@ impl Store for PgStore {
     fn portal_session(&self, token_hash: &str) -> Result<Option<PortalSession>, StoreError> {
         let row = self
             .client()
-            .query_opt("SELECT token_hash, centre_id, guardian_id, invite_hash, created_ms, revoked_ms FROM portal_sessions WHERE token_hash = $1", &[&token_hash])
+            .query_opt(&format!("SELECT {PORTAL_SESSION_COLUMNS} FROM portal_sessions WHERE token_hash = $1"), &[&token_hash])
             .map_err(backend)?;
-        Ok(row.map(|r| PortalSession { token_hash: r.get(0), centre_id: r.get(1), guardian_id: r.get(2), invite_hash: r.get(3), created_ms: r.get(4), revoked_ms: r.get(5) }))
+        Ok(row.as_ref().map(portal_session_row))
     }
 
     fn portal_session_revoke(&self, token_hash: &str, now_ms: i64) -> Result<(), StoreError> {
         self.client().execute("UPDATE portal_sessions SET revoked_ms = $2 WHERE token_hash = $1 AND revoked_ms IS NULL", &[&token_hash, &now_ms]).map_err(backend)?;
+        Ok(())
+    }
+
+    fn portal_sessions_of(&self, centre_id: i64, guardian_id: &str) -> Result<Vec<PortalSession>, StoreError> {
+        let rows = self
+            .client()
+            .query(
+                &format!("SELECT {PORTAL_SESSION_COLUMNS} FROM portal_sessions WHERE centre_id = $1 AND guardian_id = $2 AND revoked_ms IS NULL ORDER BY created_ms DESC, token_hash"),
+                &[&centre_id, &guardian_id],
+            )
+            .map_err(backend)?;
+        Ok(rows.iter().map(portal_session_row).collect())
+    }
+
+    fn portal_session_seen(&self, token_hash: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.client()
+            .execute(
+                "UPDATE portal_sessions SET seen_ms = $2 WHERE token_hash = $1 AND (seen_ms IS NULL OR seen_ms <= $2::BIGINT - $3::BIGINT)",
+                &[&token_hash, &now_ms, &SEEN_EVERY_MS],
+            )
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn portal_forget(&self, centre_id: i64, guardian_id: &str, now_ms: i64) -> Result<(), StoreError> {
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(backend)?;
+        tx.execute("UPDATE portal_sessions SET revoked_ms = $3 WHERE centre_id = $1 AND guardian_id = $2 AND revoked_ms IS NULL", &[&centre_id, &guardian_id, &now_ms])
+            .map_err(backend)?;
+        tx.execute("DELETE FROM portal_consents WHERE centre_id = $1 AND guardian_id = $2", &[&centre_id, &guardian_id]).map_err(backend)?;
+        tx.execute("DELETE FROM portal_docs WHERE centre_id = $1 AND doc_key = $2", &[&centre_id, &format!("guardian:{guardian_id}")]).map_err(backend)?;
+        tx.commit().map_err(backend)?;
         Ok(())
     }
 
@@ -692,4 +725,17 @@ impl Store for PgStore {
 
 fn inbox_row(r: &postgres::Row) -> InboxRow {
     InboxRow { number: r.get(0), request_id: r.get(1), guardian_id: r.get(2), body: r.get(3), received_at: r.get(4) }
+}
+
+fn portal_session_row(r: &postgres::Row) -> PortalSession {
+    PortalSession {
+        token_hash: r.get("token_hash"),
+        centre_id: r.get("centre_id"),
+        guardian_id: r.get("guardian_id"),
+        invite_hash: r.get("invite_hash"),
+        created_ms: r.get("created_ms"),
+        revoked_ms: r.get("revoked_ms"),
+        device: r.get("device"),
+        seen_ms: r.get("seen_ms"),
+    }
 }

@@ -55,6 +55,8 @@ pub fn routes(peer: &crate::http::PeerIp) -> Router<AppState> {
         .route("/p/{code}/api/child/{id}", get(child))
         .route("/p/{code}/api/requests", get(requests).post(send))
         .route("/p/{code}/api/logout", post(logout))
+        .route("/p/{code}/api/sessions", get(sessions))
+        .route("/p/{code}/api/sessions/{id}/revoke", post(revoke_session))
         // A page load makes a few calls; a person does not make hundreds a minute.
         .route_layer(limiter(peer, 120, Duration::from_millis(500)));
     Router::new()
@@ -213,6 +215,11 @@ async fn parent(st: &AppState, headers: &HeaderMap, code: &str) -> Result<Parent
         if session.centre_id != centre_id || session.revoked_ms.is_some() || expired {
             return Err(signed_out());
         }
+        if signed_out_at_desk(store.as_ref(), &session)? {
+            store.portal_session_revoke(&session.token_hash, now_ms)?;
+            return Err(signed_out());
+        }
+        store.portal_session_seen(&session.token_hash, now_ms)?;
         let guardian = match store.portal_doc(centre_id, &format!("guardian:{}", session.guardian_id))?.map(|d| serde_json::from_str::<Doc>(&d)) {
             Some(Ok(Doc::Guardian(g))) => Some(g),
             _ => None,
@@ -221,6 +228,80 @@ async fn parent(st: &AppState, headers: &HeaderMap, code: &str) -> Result<Parent
         Ok(Parent { session, centre, guardian, consent })
     })
     .await
+}
+
+/// The desk signed the guardian out (`portal_signout`, folded from its log) after this
+/// session was opened. The two clocks are the desk's and the server's: a desk running
+/// minutes slow leaves a session opened in those minutes alive, never ends a later one
+/// wrongly by more than the skew — and the desk's sign-out also revokes every open
+/// invite, so no new session can start from an old link.
+fn signed_out_at_desk(store: &dyn crate::store::Store, session: &PortalSession) -> Result<bool, crate::store::StoreError> {
+    let at = store
+        .row(session.centre_id, "portal_signout", &session.guardian_id)?
+        .and_then(|r| r.get("signed_out_at").and_then(|v| v.as_str()).and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()));
+    Ok(at.is_some_and(|at| at.timestamp_millis() >= session.created_ms))
+}
+
+/// A session as its parent sees it in 登录设备: never its token or hash, only a short
+/// handle to revoke it by.
+#[derive(serde::Serialize)]
+struct SessionView {
+    id: String,
+    device: String,
+    created_at: String,
+    seen_at: Option<String>,
+    /// The session this list was asked from.
+    current: bool,
+}
+
+/// The handle of a session: a prefix of a hash of its token's hash, so the list gives
+/// out nothing the cookie check would accept.
+fn session_handle(token_hash: &str) -> String {
+    sha256(&format!("session:{token_hash}"))[..16].to_string()
+}
+
+fn ms_text(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default()
+}
+
+async fn sessions(State(st): State<AppState>, headers: HeaderMap, Path(code): Path<String>) -> Result<Response, ApiError> {
+    let p = parent(&st, &headers, &code).await?;
+    let store = st.store.clone();
+    let now_ms = st.clock.now_ms();
+    let (centre_id, guardian_id, mine) = (p.session.centre_id, p.session.guardian_id.clone(), p.session.token_hash.clone());
+    let list = blocking(move || {
+        let mut out = vec![];
+        for s in store.portal_sessions_of(centre_id, &guardian_id)? {
+            if now_ms - s.created_ms > SESSION_DAYS * 86_400_000 || signed_out_at_desk(store.as_ref(), &s)? {
+                continue;
+            }
+            out.push(SessionView { id: session_handle(&s.token_hash), device: s.device, created_at: ms_text(s.created_ms), seen_at: s.seen_ms.map(ms_text), current: s.token_hash == mine });
+        }
+        Ok(out)
+    })
+    .await?;
+    Ok(Json(list).into_response())
+}
+
+/// Ends one of the guardian's own sessions (a phone they no longer have); another
+/// guardian's handle is the same 404 as an unknown one.
+async fn revoke_session(State(st): State<AppState>, headers: HeaderMap, Path((code, id)): Path<(String, String)>) -> Result<Response, ApiError> {
+    let p = parent(&st, &headers, &code).await?;
+    let store = st.store.clone();
+    let now_ms = st.clock.now_ms();
+    let (centre_id, guardian_id) = (p.session.centre_id, p.session.guardian_id.clone());
+    let own = p.session.token_hash.clone();
+    let ended_own = blocking(move || {
+        let target = store.portal_sessions_of(centre_id, &guardian_id)?.into_iter().find(|s| session_handle(&s.token_hash) == id).ok_or_else(not_found)?;
+        store.portal_session_revoke(&target.token_hash, now_ms)?;
+        Ok(target.token_hash == own)
+    })
+    .await?;
+    let mut resp = Json(serde_json::json!({ "revoked": true, "signed_in": !ended_own })).into_response();
+    if ended_own {
+        resp.headers_mut().insert(header::SET_COOKIE, session_cookie(&st, &code, "", 0));
+    }
+    Ok(resp)
 }
 
 async fn page(State(st): State<AppState>, Path(code): Path<String>) -> Result<Response, ApiError> {
@@ -249,9 +330,28 @@ fn session_cookie(st: &AppState, code: &str, token: &str, max_age_secs: i64) -> 
     HeaderValue::from_str(&format!("{COOKIE}={token}; Path=/p/{code}/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}")).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
+/// What a parent can recognise a phone by: the system and browser its User-Agent names
+/// (`iPhone · WeChat`), or its first 60 characters when none is known.
+pub fn device_name(user_agent: &str) -> String {
+    let ua = user_agent.to_ascii_lowercase();
+    let system = [("iphone", "iPhone"), ("ipad", "iPad"), ("harmonyos", "HarmonyOS"), ("android", "Android"), ("windows", "Windows"), ("mac os", "Mac"), ("linux", "Linux")]
+        .iter()
+        .find(|(k, _)| ua.contains(k))
+        .map(|(_, v)| *v);
+    let browser = [("micromessenger", "WeChat"), ("alipayclient", "Alipay"), ("edg/", "Edge"), ("chrome/", "Chrome"), ("firefox/", "Firefox"), ("safari/", "Safari")]
+        .iter()
+        .find(|(k, _)| ua.contains(k))
+        .map(|(_, v)| *v);
+    match (system, browser) {
+        (Some(s), Some(b)) => format!("{s} · {b}"),
+        (Some(x), None) | (None, Some(x)) => x.to_string(),
+        (None, None) => user_agent.chars().filter(|c| !c.is_control()).take(60).collect(),
+    }
+}
+
 /// An invite opens one session, once: unknown, used, revoked and expired invites get one
 /// answer. Only the SHA-256 of the invite and of the session token is stored.
-async fn redeem(State(st): State<AppState>, Path(code): Path<String>, Json(r): Json<Redeem>) -> Result<Response, ApiError> {
+async fn redeem(State(st): State<AppState>, headers: HeaderMap, Path(code): Path<String>, Json(r): Json<Redeem>) -> Result<Response, ApiError> {
     let (centre_id, _) = centre_on(&st, &code).await?;
     let invalid = || ApiError::new(StatusCode::FORBIDDEN, code::INVITE_INVALID, "this invite link is not valid: ask the centre for a new one");
     if !storable(&r.token, 128) {
@@ -266,6 +366,8 @@ async fn redeem(State(st): State<AppState>, Path(code): Path<String>, Json(r): J
         invite_hash: Some(invite_hash.clone()),
         created_ms: st.clock.now_ms(),
         revoked_ms: None,
+        device: device_name(headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("")),
+        seen_ms: Some(st.clock.now_ms()),
     };
     let store = st.store.clone();
     let now = st.clock.now();
@@ -404,12 +506,20 @@ async fn send(State(st): State<AppState>, headers: HeaderMap, Path(code): Path<S
         RequestBody::Consent { version, accepted } => Some((*version, *accepted)),
         _ => None,
     };
+    let forget = matches!(request.body, RequestBody::LeavePortal {});
+    let now_ms = st.clock.now_ms();
     let req_id = request.request_id.clone();
     let (posted, outcome) = blocking(move || {
         let posted = store.portal_post(centre_id, &guardian_id, &req_id, &hash, &text, &now)?;
         if let (Posted::New(_), Some((version, accepted))) = (posted, consent) {
             // The portal's own gate opens (or closes) now; the desk hears of it in order.
             store.portal_consent_set(centre_id, &guardian_id, version, accepted, &now)?;
+        }
+        if forget && posted != Posted::Reused {
+            // "Delete my portal account" takes effect here and now, desk online or not:
+            // every session ends, the consent and the list of children go; the desk
+            // hears of it in order and revokes its side.
+            store.portal_forget(centre_id, &guardian_id, now_ms)?;
         }
         let outcome = match posted {
             Posted::Again(n) => outcome_of(store.as_ref(), centre_id, n)?,
@@ -427,5 +537,9 @@ async fn send(State(st): State<AppState>, headers: HeaderMap, Path(code): Path<S
         Posted::Reused => return Err(ApiError::new(StatusCode::CONFLICT, code::REQUEST_REUSED, "this request id was used for another request")),
     };
     let now = st.clock.now_text();
-    Ok(Json(RequestView { number, received_at: now, request, outcome }).into_response())
+    let mut resp = Json(RequestView { number, received_at: now, request, outcome }).into_response();
+    if forget {
+        resp.headers_mut().insert(header::SET_COOKIE, session_cookie(&st, &code, "", 0));
+    }
+    Ok(resp)
 }

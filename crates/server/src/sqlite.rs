@@ -5,7 +5,7 @@
 use crate::fold::{effects, Effect};
 use crate::store::{
     is_global_id, lockout_ms, CentreInfo, Device, DeviceInfo, InboxRow, LoginThrottle, Op, PortalSession, Posted, PushError, PushOutcome, Role, Store,
-    StoreError, User, FAILURES_FORGOTTEN_MS, PORTAL_SCHEMA,
+    StoreError, User, FAILURES_FORGOTTEN_MS, PORTAL_SCHEMA, PORTAL_SESSIONS_LISTED, PORTAL_SESSION_COLUMNS, SEEN_EVERY_MS,
 };
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::Value;
@@ -109,6 +109,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
          );",
     ),
     (4, "the parents' portal", PORTAL_SCHEMA),
+    (5, "the parents' portal: sessions a parent can list", PORTAL_SESSIONS_LISTED),
 ];
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -559,8 +560,8 @@ impl Store for SqliteStore {
 
     fn portal_session_create(&self, s: &PortalSession) -> Result<(), StoreError> {
         self.conn().execute(
-            "INSERT INTO portal_sessions (token_hash, centre_id, guardian_id, invite_hash, created_ms, revoked_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![s.token_hash, s.centre_id, s.guardian_id, s.invite_hash, s.created_ms, s.revoked_ms],
+            &format!("INSERT INTO portal_sessions ({PORTAL_SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+            params![s.token_hash, s.centre_id, s.guardian_id, s.invite_hash, s.created_ms, s.revoked_ms, s.device, s.seen_ms],
         )?;
         Ok(())
     }
@@ -568,16 +569,41 @@ impl Store for SqliteStore {
     fn portal_session(&self, token_hash: &str) -> Result<Option<PortalSession>, StoreError> {
         let conn = self.conn();
         let session = conn
-            .prepare_cached("SELECT token_hash, centre_id, guardian_id, invite_hash, created_ms, revoked_ms FROM portal_sessions WHERE token_hash = ?1")?
-            .query_row([token_hash], |r| {
-                Ok(PortalSession { token_hash: r.get(0)?, centre_id: r.get(1)?, guardian_id: r.get(2)?, invite_hash: r.get(3)?, created_ms: r.get(4)?, revoked_ms: r.get(5)? })
-            })
+            .prepare_cached(&format!("SELECT {PORTAL_SESSION_COLUMNS} FROM portal_sessions WHERE token_hash = ?1"))?
+            .query_row([token_hash], portal_session_row)
             .optional()?;
         Ok(session)
     }
 
     fn portal_session_revoke(&self, token_hash: &str, now_ms: i64) -> Result<(), StoreError> {
         self.conn().execute("UPDATE portal_sessions SET revoked_ms = ?2 WHERE token_hash = ?1 AND revoked_ms IS NULL", params![token_hash, now_ms])?;
+        Ok(())
+    }
+
+    fn portal_sessions_of(&self, centre_id: i64, guardian_id: &str) -> Result<Vec<PortalSession>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {PORTAL_SESSION_COLUMNS} FROM portal_sessions WHERE centre_id = ?1 AND guardian_id = ?2 AND revoked_ms IS NULL ORDER BY created_ms DESC, token_hash"
+        ))?;
+        let rows = stmt.query_map(params![centre_id, guardian_id], portal_session_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn portal_session_seen(&self, token_hash: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE portal_sessions SET seen_ms = ?2 WHERE token_hash = ?1 AND (seen_ms IS NULL OR seen_ms <= ?2 - ?3)",
+            params![token_hash, now_ms, SEEN_EVERY_MS],
+        )?;
+        Ok(())
+    }
+
+    fn portal_forget(&self, centre_id: i64, guardian_id: &str, now_ms: i64) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("UPDATE portal_sessions SET revoked_ms = ?3 WHERE centre_id = ?1 AND guardian_id = ?2 AND revoked_ms IS NULL", params![centre_id, guardian_id, now_ms])?;
+        tx.execute("DELETE FROM portal_consents WHERE centre_id = ?1 AND guardian_id = ?2", params![centre_id, guardian_id])?;
+        tx.execute("DELETE FROM portal_docs WHERE centre_id = ?1 AND doc_key = ?2", params![centre_id, format!("guardian:{guardian_id}")])?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -602,4 +628,17 @@ impl Store for SqliteStore {
 
 fn inbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InboxRow> {
     Ok(InboxRow { number: r.get(0)?, request_id: r.get(1)?, guardian_id: r.get(2)?, body: r.get(3)?, received_at: r.get(4)? })
+}
+
+fn portal_session_row(r: &rusqlite::Row) -> rusqlite::Result<PortalSession> {
+    Ok(PortalSession {
+        token_hash: r.get("token_hash")?,
+        centre_id: r.get("centre_id")?,
+        guardian_id: r.get("guardian_id")?,
+        invite_hash: r.get("invite_hash")?,
+        created_ms: r.get("created_ms")?,
+        revoked_ms: r.get("revoked_ms")?,
+        device: r.get("device")?,
+        seen_ms: r.get("seen_ms")?,
+    })
 }

@@ -184,7 +184,25 @@ pub struct PortalSession {
     pub invite_hash: Option<String>,
     pub created_ms: i64,
     pub revoked_ms: Option<i64>,
+    /// What the phone said it is (its browser's User-Agent, shortened), so a parent can
+    /// tell their sessions apart.
+    pub device: String,
+    /// The session's last request, to the minute ([`SEEN_EVERY_MS`]).
+    pub seen_ms: Option<i64>,
 }
+
+/// A session's `seen_ms` is written at most this often (a page load makes several calls).
+pub const SEEN_EVERY_MS: i64 = 60_000;
+
+/// The columns of `portal_sessions` in [`PortalSession`]'s order (both stores).
+pub const PORTAL_SESSION_COLUMNS: &str = "token_hash, centre_id, guardian_id, invite_hash, created_ms, revoked_ms, device, seen_ms";
+
+/// Migration 5 (both stores): what a parent sees in their list of sessions.
+pub const PORTAL_SESSIONS_LISTED: &str = "
+ALTER TABLE portal_sessions ADD COLUMN device TEXT NOT NULL DEFAULT '';
+ALTER TABLE portal_sessions ADD COLUMN seen_ms BIGINT;
+CREATE INDEX portal_sessions_guardian ON portal_sessions(centre_id, guardian_id);
+";
 
 /// What storing a parent's request did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -275,6 +293,13 @@ pub trait Store: Send + Sync + 'static {
     fn portal_session_create(&self, session: &PortalSession) -> Result<(), StoreError>;
     fn portal_session(&self, token_hash: &str) -> Result<Option<PortalSession>, StoreError>;
     fn portal_session_revoke(&self, token_hash: &str, now_ms: i64) -> Result<(), StoreError>;
+    /// The guardian's sessions not revoked, newest first (the caller drops expired ones).
+    fn portal_sessions_of(&self, centre_id: i64, guardian_id: &str) -> Result<Vec<PortalSession>, StoreError>;
+    /// Records the session's latest request when the last record is [`SEEN_EVERY_MS`] old.
+    fn portal_session_seen(&self, token_hash: &str, now_ms: i64) -> Result<(), StoreError>;
+    /// "Delete my portal account": in one transaction, every session of the guardian
+    /// revoked, their consent and their document (which children they see) deleted.
+    fn portal_forget(&self, centre_id: i64, guardian_id: &str, now_ms: i64) -> Result<(), StoreError>;
     /// The guardian's answer to the privacy notice: (version, accepted).
     fn portal_consent(&self, centre_id: i64, guardian_id: &str) -> Result<Option<(i64, bool)>, StoreError>;
     fn portal_consent_set(&self, centre_id: i64, guardian_id: &str, version: i64, accepted: bool, now: &str) -> Result<(), StoreError>;

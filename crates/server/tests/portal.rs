@@ -442,3 +442,132 @@ mod exactly_once {
         run(Backend::Postgres, 6);
     }
 }
+
+/// A parent's sessions: listed by what phone they are, each revocable by the parent; the
+/// desk signs a guardian out everywhere (a lost phone) through its ordinary log; "delete
+/// my portal account" ends everything at once and the desk hears of it in order.
+fn sessions_scenario(backend: Backend) {
+    let server = Server::start_on(backend);
+    server.add_centre("SH01");
+    // The desk's own clock, to be moved past head office's (both start at the same instant).
+    let clock = desk_clock();
+    let c = {
+        let Centre { core, dir, .. } = demo_centre(30, 7);
+        let path = core.path().to_path_buf();
+        drop(core);
+        let core = centredesk_core::Core::open_with_clock(&path, clock.clone()).unwrap();
+        let admin = core.login("admin", centredesk_core::demo::DEMO_PASSWORD).unwrap();
+        Centre { core, admin, dir }
+    };
+    c.register(&server, "SH01");
+    let settings = centredesk_core::portal::PortalSettings { enabled: true, ..c.core.portal_settings().unwrap() };
+    c.core.portal_settings_update(&c.admin, settings).unwrap();
+    let (guardian, kid, _, _) = pick(&c);
+    let other = c
+        .core
+        .portal_documents()
+        .unwrap()
+        .into_iter()
+        .find_map(|d| match d {
+            Doc::Guardian(g) if g.guardian_id != guardian => Some(g.guardian_id),
+            _ => None,
+        })
+        .unwrap();
+    let sign_in = |guardian: &str, user_agent: &str| -> Phone {
+        let invite = c.core.portal_invite(&c.admin, guardian).unwrap();
+        c.core.portal_sync(0).unwrap();
+        let mut phone = Phone::new(&server, "SH01");
+        let r = ureq::post(&format!("{}api/invite", phone.base)).set("User-Agent", user_agent).send_json(json!({ "token": invite.token })).unwrap();
+        phone.cookie = Some(r.header("Set-Cookie").unwrap().split(';').next().unwrap().to_string());
+        phone
+    };
+    let mut wechat = sign_in(&guardian, "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 MicroMessenger/8.0.47");
+    let mut android = sign_in(&guardian, "Mozilla/5.0 (Linux; Android 14; V2309A) AppleWebKit/537.36 Chrome/124.0 Mobile Safari/537.36");
+    let mut neighbour = sign_in(&other, "Mozilla/5.0 (Linux; Android 13) Chrome/120.0 Mobile Safari/537.36");
+    let version = android.call("GET", "me", None).1["centre"]["notice_version"].as_i64().unwrap();
+    assert_eq!(android.send("c-1", "consent", json!({ "version": version, "accepted": true })).0, 200);
+
+    // The list: both phones by name, this one marked, no token or token hash in sight.
+    let (s, list) = android.call("GET", "sessions", None);
+    assert_eq!(s, 200, "{list}");
+    let devices: Vec<(&str, bool)> = list.as_array().unwrap().iter().map(|x| (x["device"].as_str().unwrap(), x["current"].as_bool().unwrap())).collect();
+    assert_eq!(devices.len(), 2, "{list}");
+    assert!(devices.contains(&("Android · Chrome", true)) && devices.contains(&("iPhone · WeChat", false)), "{list}");
+    let text = list.to_string();
+    for phone in [&wechat, &android] {
+        let token = phone.cookie.as_ref().unwrap().split('=').nth(1).unwrap();
+        assert!(!text.contains(token) && !text.contains(&centredesk_server::auth::token_hash(token)), "{text}");
+    }
+    let handle = |list: &Value, device: &str| list.as_array().unwrap().iter().find(|x| x["device"] == device).unwrap()["id"].as_str().unwrap().to_string();
+    let wechat_id = handle(&list, "iPhone · WeChat");
+    // Another family cannot end this one's session: the same 404 as a handle that does not exist.
+    let (s, theirs) = neighbour.call("POST", &format!("sessions/{wechat_id}/revoke"), None);
+    assert_eq!(s, 404);
+    assert_eq!(neighbour.call("POST", "sessions/0123456789abcdef/revoke", None), (s, theirs));
+    assert_eq!(wechat.call("GET", "me", None).0, 200);
+    // The parent ends the phone they no longer have; this one stays signed in.
+    let (s, r) = android.call("POST", &format!("sessions/{wechat_id}/revoke"), None);
+    assert_eq!((s, r["signed_in"].as_bool()), (200, Some(true)), "{r}");
+    assert_eq!(wechat.call("GET", "me", None).0, 401);
+    assert_eq!(android.call("GET", "me", None).0, 200);
+    assert_eq!(android.call("GET", "sessions", None).1.as_array().unwrap().len(), 1);
+
+    // The desk signs the guardian out everywhere: from head office's next look at the log
+    // (after the push), every session of theirs opened before it is refused, and the open
+    // invites stop working; the neighbour is untouched.
+    let unused = c.core.portal_invite(&c.admin, &guardian).unwrap();
+    clock.advance(chrono::Duration::minutes(10));
+    let state = c.core.portal_sign_out(&c.admin, &guardian).unwrap();
+    assert_eq!((state.signed_out_by.as_deref(), state.invite_expires_at.as_deref()), (Some("desk"), None));
+    assert_eq!(android.call("GET", "me", None).0, 200, "not before the desk's push");
+    c.core.portal_sync(0).unwrap();
+    assert_eq!(android.call("GET", "me", None).0, 401);
+    assert_eq!(neighbour.call("GET", "me", None).0, 200);
+    let mut late = Phone::new(&server, "SH01");
+    assert_eq!(late.call("POST", "invite", Some(json!({ "token": unused.token }))).1["code"], "invite_invalid");
+    let timeline = c.core.member_timeline(&c.admin, &kid, 50).unwrap();
+    assert!(timeline.iter().any(|e| e.entity == "portal_signout" && e.op == "desk"), "on the child's timeline");
+    // A new invite after it lets them in again.
+    server.clock.advance(std::time::Duration::from_secs(20 * 60));
+    let mut again = sign_in(&guardian, "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1");
+    assert_eq!(again.call("GET", "me", None).0, 200);
+    assert_eq!(again.call("GET", "me", None).1["needs_consent"], false, "the consent stood");
+
+    // 删除我的家长端账户: at once, desk online or not — the sessions end, the consent and
+    // the list of children go; the desk then revokes its side and says so.
+    let mut second = sign_in(&guardian, "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) Safari/604.1");
+    let before = second.cookie.clone();
+    let (s, r) = again.send("del-1", "leave_portal", json!({}));
+    assert_eq!(s, 200, "{r}");
+    assert!(again.cookie.is_none(), "the cookie is cleared");
+    assert_eq!(second.call("GET", "me", None).0, 401);
+    second.cookie = before;
+    assert_eq!(second.call("GET", "me", None).0, 401);
+    let centre_id = server.store.centre_id("SH01").unwrap().unwrap();
+    assert_eq!(server.store.portal_consent(centre_id, &guardian).unwrap(), None);
+    assert_eq!(server.store.portal_doc(centre_id, &format!("guardian:{guardian}")).unwrap(), None);
+    assert_eq!(server.store.portal_sessions_of(centre_id, &guardian).unwrap().len(), 0);
+    let round = c.core.portal_sync(0).unwrap();
+    assert_eq!((round.applied, round.refused), (1, 0), "{round:?}");
+    let state = c.core.portal_guardian(&c.admin, &guardian).unwrap();
+    assert_eq!((state.signed_out_by.as_deref(), state.consent_accepted, state.invite_expires_at.as_deref()), (Some("parent"), None, None), "{state:?}");
+    let timeline = c.core.member_timeline(&c.admin, &kid, 50).unwrap();
+    assert!(timeline.iter().any(|e| e.entity == "portal_signout" && e.op == "account_deleted"));
+    // The same request again (a retry after a lost answer) is the same answer, once.
+    let mut retry = Phone::new(&server, "SH01");
+    assert_eq!(retry.send("del-1", "leave_portal", json!({})).0, 401, "signed out: a retry needs a session");
+    assert_eq!(c.core.portal_sync(0).unwrap().applied, 0);
+}
+
+#[test]
+fn parents_list_and_end_their_sessions_the_desk_signs_them_out_and_an_account_is_deleted_on_sqlite() {
+    sessions_scenario(Backend::Sqlite);
+}
+
+#[test]
+fn parents_list_and_end_their_sessions_the_desk_signs_them_out_and_an_account_is_deleted_on_postgres() {
+    if pg_base().is_none() {
+        return;
+    }
+    sessions_scenario(Backend::Postgres);
+}
