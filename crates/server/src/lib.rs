@@ -4,6 +4,7 @@
 //! (SQLite embedded, PostgreSQL for a real head office).
 
 pub mod auth;
+pub mod bench;
 pub mod clock;
 pub mod fold;
 pub mod http;

@@ -63,6 +63,20 @@ enum Command {
     /// Registered devices (centre desks).
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// Benchmarks with their own generators (a temporary store; `--data` is not touched).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// The parents' child page with this many families published and signed in.
+    Portal {
+        #[arg(long, default_value_t = 10_000)]
+        families: usize,
+        #[arg(long, default_value_t = 2_000)]
+        requests: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -116,6 +130,9 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    if let Some(Command::Bench(BenchCommand::Portal { families, requests })) = &cli.command {
+        return centredesk_server::bench::portal((*families).max(1), (*requests).max(4));
+    }
     if let Some(text) = &cli.clock {
         let at = chrono::DateTime::parse_from_rfc3339(text.trim()).map_err(|e| format!("--clock wants an RFC 3339 instant ({text:?}: {e})"))?;
         centredesk_server::clock::start_at(at.with_timezone(&chrono::Utc));
@@ -154,6 +171,8 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 }
             })?;
         }
+        // Run above, before the store under --data is opened.
+        Command::Bench(_) => {}
         Command::User(UserCommand::Add { username, centre }) => {
             let centre_id = match &centre {
                 Some(code) => Some(store.centre_id(code)?.ok_or_else(|| format!("there is no centre {code} (add it first: centre add {code} --name …)"))?),

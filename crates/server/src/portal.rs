@@ -36,7 +36,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::time::Duration;
 
-const COOKIE: &str = "cd_portal";
+pub(crate) const COOKIE: &str = "cd_portal";
 /// A parent's session lasts this long unless revoked (then a new invite or code).
 const SESSION_DAYS: i64 = 180;
 /// A guardian's requests the page lists.

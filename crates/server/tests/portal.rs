@@ -571,3 +571,10 @@ fn parents_list_and_end_their_sessions_the_desk_signs_them_out_and_an_account_is
     }
     sessions_scenario(Backend::Postgres);
 }
+
+/// The benchmark's generator and clients still work (its figures are the README's, from a
+/// release build; here only that every page it asks for answers 200).
+#[test]
+fn the_portal_benchmark_runs_on_a_small_centre() {
+    centredesk_server::bench::portal(40, 8).unwrap();
+}
