@@ -69,7 +69,7 @@ use centredesk_core::reports::{AttendanceFilter, AttendanceReport, RevenueFilter
 use centredesk_core::devices::{PhoneDevice, PhoneServerSettings};
 use crate::phone::{PhonePairing, PhoneServerStatus};
 use crate::portal::PortalInviteCard;
-use centredesk_core::portal::{PortalGuardian, PortalSettings};
+use centredesk_core::portal::{PortalGuardian, PortalSettings, PortalView};
 use centredesk_core::sync::PortalState;
 use crate::printing::{Delivery, ExportOutcome, PrintOutcome};
 use crate::{AppInfo, AppState, CmdResult, SupportFolder};
@@ -289,6 +289,7 @@ commands! {
     portal_invite(guardian_id: String) -> PortalInviteCard => shell |ctx| ctx.state.portal_invite(&guardian_id);
     portal_guardian(guardian_id: String) -> PortalGuardian => staff |core, s, _| core.portal_guardian(s, &guardian_id);
     portal_sign_out(guardian_id: String) -> PortalGuardian => staff |core, s, _| core.portal_sign_out(s, &guardian_id);
+    portal_view_as(guardian_id: String) -> PortalView => staff |core, s, _| core.portal_view_as(s, &guardian_id);
     phone_pairing_close() -> () => staff |core, s, _| core.phone_pairing_close(s);
     phone_devices() -> Vec<PhoneDevice> => staff |core, s, _| core.phone_devices(s);
     phone_device_revoke(device_id: String) -> PhoneDevice => staff |core, s, _| core.phone_device_revoke(s, &device_id);

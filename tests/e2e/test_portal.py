@@ -353,6 +353,16 @@ def test_the_manager_turns_the_portal_on_and_a_guardian_invited_at_the_desk_asks
         row = next(r for r in app.all("guardian-row") if r.get_attribute("data-id") == guardian_id)
         row.find_element("css selector", '[data-testid="guardian-portal-invite"]').click()
         WebDriverWait(app.driver, 10).until(lambda d: "Privacy notice accepted" in app.text_of("portal-guardian"))
+        # 家长视角: the family's view, read-only, with the member page's numbers; logged.
+        app.click("portal-view-open")
+        app.el("portal-view-child")
+        child = next(c for c in app.all("portal-view-child") if c.get_attribute("data-id") == member_id)
+        lessons = child.find_element("css selector", '[data-testid="portal-view-lessons"]').get_attribute("textContent")
+        assert lessons == "不限" or lessons == "Unlimited" or lessons.isdigit(), lessons
+        app.shot("portal-view-as-en")
+        assert app.sql("SELECT COUNT(*) FROM change_log WHERE entity = 'portal_view' AND entity_id = ?", guardian_id) == [(1,)]
+        app.driver.switch_to.active_element.send_keys(Keys.ESCAPE)
+        app.gone("portal-view-child")
         app.click("portal-sign-out")
         app.el("portal-sign-out-confirm")
         app.shot("portal-sign-out-en")

@@ -120,6 +120,54 @@ fn portal_guardian_in(c: &rusqlite::Connection, guardian_id: &str, now: &str) ->
     })
 }
 
+/// "View as this guardian" 家长视角: what the portal shows them, computed now by the same
+/// code that publishes it (read-only; the opening is logged).
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct PortalView {
+    pub guardian_name: String,
+    /// Their phone as the portal shows it (the last four digits).
+    pub phone: String,
+    /// They accepted the current privacy notice: without it the portal shows no child.
+    pub consented: bool,
+    pub children: Vec<PortalViewChild>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct PortalViewChild {
+    pub member_id: String,
+    pub name: String,
+    pub member_no: Option<String>,
+    pub lessons_left: Option<i64>,
+    pub valid_until: Option<String>,
+    pub points: i64,
+    pub upcoming: Vec<PortalViewClass>,
+    pub attendance: Vec<PortalViewAttendance>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct PortalViewClass {
+    pub date: String,
+    pub start_time: String,
+    pub end_time: String,
+    pub group_name: String,
+    /// `cancelled`, `on_leave`, `marked`, or `open` (the parent may ask for leave).
+    pub state: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct PortalViewAttendance {
+    pub date: String,
+    pub start_time: String,
+    pub group_name: String,
+    #[ts(as = "crate::attendance::Mark")]
+    pub mark: String,
+    pub consumed: bool,
+}
+
 /// The guardian's children, for a change that stands on each child's timeline.
 fn children_of(c: &rusqlite::Connection, guardian_id: &str) -> Result<Vec<String>> {
     Ok(c.prepare("SELECT member_id FROM member_guardians WHERE guardian_id = ?1 ORDER BY member_id")?.query_map([guardian_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
@@ -377,6 +425,69 @@ impl Core {
             sign_out_in(w, guardian_id, "desk")?;
             portal_guardian_in(w, guardian_id, &now)
         })
+    }
+
+    /// 家长视角: the guardian's portal as it would show now (the published copy may be a
+    /// round older). Read-only, and logged (`portal_view`), as staff reading a family's
+    /// view of its children is something a manager may want to see in staff activity.
+    pub fn portal_view_as(&self, session: &Session, guardian_id: &str) -> Result<PortalView> {
+        session.require(Action::ViewMembers)?;
+        let children = self.read(|c| {
+            c.query_row("SELECT id FROM guardians WHERE id = ?1", [guardian_id], |r| r.get::<_, String>(0)).optional()?.ok_or(CoreError::NotFound(Field::Guardian))?;
+            children_of(c, guardian_id)
+        })?;
+        let docs = self.portal_documents_in(&Scope::Children(children.iter().cloned().collect()))?;
+        let version = self.portal_settings()?.notice_version;
+        let consented = self.read(|c| {
+            Ok(c.query_row("SELECT 1 FROM portal_consents WHERE guardian_id = ?1 AND version = ?2 AND accepted = 1", params![guardian_id, version], |_| Ok(())).optional()?.is_some())
+        })?;
+        let guardian = docs.iter().find_map(|d| match d {
+            Doc::Guardian(g) if g.guardian_id == guardian_id => Some(g.clone()),
+            _ => None,
+        });
+        let mut view = PortalView {
+            guardian_name: guardian.as_ref().map(|g| g.name.clone()).unwrap_or_default(),
+            phone: guardian.as_ref().map(|g| g.phone.clone()).unwrap_or_default(),
+            consented,
+            children: vec![],
+        };
+        for k in guardian.map(|g| g.children).unwrap_or_default() {
+            let Some(doc) = docs.iter().find_map(|d| match d {
+                Doc::Child(c) if c.member_id == k.member_id => Some(c),
+                _ => None,
+            }) else {
+                continue;
+            };
+            view.children.push(PortalViewChild {
+                member_id: doc.member_id.clone(),
+                name: doc.name.clone(),
+                member_no: doc.member_no.clone(),
+                lessons_left: doc.lessons_left,
+                valid_until: doc.valid_until.clone(),
+                points: doc.points,
+                upcoming: doc
+                    .upcoming
+                    .iter()
+                    .map(|u| PortalViewClass {
+                        date: u.date.clone(),
+                        start_time: u.start_time.clone(),
+                        end_time: u.end_time.clone(),
+                        group_name: u.group_name.clone(),
+                        state: (if u.cancelled { "cancelled" } else if u.on_leave { "on_leave" } else if u.marked { "marked" } else { "open" }).into(),
+                    })
+                    .collect(),
+                attendance: doc
+                    .attendance
+                    .iter()
+                    .map(|a| PortalViewAttendance { date: a.date.clone(), start_time: a.start_time.clone(), group_name: a.group_name.clone(), mark: a.mark.clone(), consumed: a.consumed })
+                    .collect(),
+            });
+        }
+        self.write(session, |w| {
+            let row = serde_json::json!({ "guardian_id": guardian_id, "children": view.children.len(), "at": w.now_text() });
+            w.log("portal_view", guardian_id, "view_as", None, &row)
+        })?;
+        Ok(view)
     }
 
     /// A guardian named by id or by phone number (the CLI's handle).

@@ -112,6 +112,39 @@ fn every_childs_published_numbers_are_the_member_pages() {
 }
 
 #[test]
+fn view_as_a_guardian_shows_their_children_with_the_member_pages_numbers_and_is_logged() {
+    let (_dir, core) = demo();
+    let admin = core.login("admin", centredesk_core::demo::DEMO_PASSWORD).unwrap();
+    let docs = core.portal_documents().unwrap();
+    let g = docs
+        .iter()
+        .find_map(|d| match d {
+            Doc::Guardian(g) if g.children.len() >= 2 => Some(g.clone()),
+            _ => None,
+        })
+        .expect("a guardian with two children");
+    let logged = |core: &centredesk_core::Core| -> i64 {
+        rusqlite::Connection::open(core.path()).unwrap().query_row("SELECT COUNT(*) FROM change_log WHERE entity = 'portal_view' AND entity_id = ?1", [&g.guardian_id], |r| r.get(0)).unwrap()
+    };
+    let view = core.portal_view_as(&admin, &g.guardian_id).unwrap();
+    assert_eq!(view.phone, g.phone);
+    assert!(!view.consented, "nobody accepted the notice in the demo");
+    let mut shown: Vec<&str> = view.children.iter().map(|k| k.member_id.as_str()).collect();
+    let mut linked: Vec<&str> = g.children.iter().map(|k| k.member_id.as_str()).collect();
+    shown.sort();
+    linked.sort();
+    assert_eq!(shown, linked, "exactly the guardian's children");
+    for k in &view.children {
+        let page = core.member_get(&admin, &k.member_id).unwrap();
+        assert_eq!(k.lessons_left, page.lessons_remaining, "{}", k.name);
+        assert_eq!(k.points, core.points_account(&admin, &k.member_id).unwrap().balance, "{}", k.name);
+    }
+    assert_eq!(logged(&core), 1);
+    assert!(core.portal_view_as(&admin, "no-such-guardian").is_err());
+    assert_eq!(logged(&core), 1, "a refused look is not logged");
+}
+
+#[test]
 fn a_parents_trial_request_reaches_the_coachs_pending_list_and_the_decision_comes_back() {
     use centredesk_protocol::portal::InboxItem;
     use centredesk_protocol::requests::{Outcome, Request, RequestBody, TrialAsk};

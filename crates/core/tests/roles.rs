@@ -123,6 +123,7 @@ fn every_command_checks_the_role() {
         ("portal_state", vec![M], Box::new(|s| not_a_role_question(c.core.portal_state(s)))),
         ("portal_invite", desk.to_vec(), Box::new(|s| c.core.portal_invite(s, gid).map(drop))),
         ("portal_guardian", all.to_vec(), Box::new(|s| c.core.portal_guardian(s, gid).map(drop))),
+        ("portal_view_as", all.to_vec(), Box::new(|s| c.core.portal_view_as(s, gid).map(drop))),
         ("portal_sign_out", desk.to_vec(), Box::new(|s| c.core.portal_sign_out(s, gid).map(drop))),
         ("guardian_by_phone_or_id", all.to_vec(), Box::new(|s| c.core.guardian_by_phone_or_id(s, gid).map(drop))),
         ("change_log_tail", vec![M], Box::new(|s| c.core.change_log_tail(s, 5).map(drop))),

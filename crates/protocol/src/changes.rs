@@ -149,6 +149,7 @@ pub const CHANGES: &[ChangeKind] = &[
         en: "portal sign-in",
         ops: &[("desk", "前台已让家长端退出登录", "signed out at the desk"), ("account_deleted", "家长删除了家长端账户", "the guardian deleted their portal account")],
     },
+    ChangeKind { entity: "portal_view", zh: "家长视角", en: "view as guardian", ops: &[("view_as", "员工以家长视角查看", "viewed by staff as the guardian")] },
     ChangeKind { entity: "request", zh: "远程请求", en: "request", ops: &[("accept", "已处理", "accepted"), ("refuse", "未通过", "refused")] },
     ChangeKind { entity: "return_visit", zh: "回访", en: "return visit", ops: &[("record", "登记回访", "recorded")] },
     ChangeKind { entity: "room", zh: "教室", en: "room", ops: &[("create", "新建", "added")] },
