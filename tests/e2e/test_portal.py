@@ -232,6 +232,17 @@ def test_the_desk_offline_a_request_waits_and_the_pages_fit_360_px(portal):
         driver.quit()
 
 
+def open_portal_dialog(app, member_no, member_id, guardian_id):
+    """The member found by number, its guardians' tab, the guardian's 家长端 dialog."""
+    from selenium.webdriver.common.keys import Keys
+    search = app.type("search-input", member_no)
+    WebDriverWait(app.driver, 10).until(lambda d: any(r.get_attribute("data-id") == member_id for r in app.all("search-result")))
+    search.send_keys(Keys.ENTER)
+    app.click("member-tab-guardians")
+    row = next(r for r in app.all("guardian-row") if r.get_attribute("data-id") == guardian_id)
+    row.find_element("css selector", '[data-testid="guardian-portal-invite"]').click()
+
+
 def test_the_manager_turns_the_portal_on_and_a_guardian_invited_at_the_desk_asks_for_leave(app, tmp_path):
     """In the real desk window: Settings → 家长端 on, an invite with its QR code from the
     member page; the desk's own background rounds publish, take the parent's leave from
@@ -259,12 +270,7 @@ def test_the_manager_turns_the_portal_on_and_a_guardian_invited_at_the_desk_asks
                WHERE m.status = 'active' AND m.member_no IS NOT NULL AND EXISTS (SELECT 1 FROM group_members gm JOIN class_sessions s ON s.group_id = gm.group_id
                      WHERE gm.member_id = m.id AND s.date > ? AND s.status = 'scheduled' AND gm.start_date <= s.date AND (gm.end_date IS NULL OR gm.end_date >= s.date))
                ORDER BY m.member_no LIMIT 1""", centre_today().isoformat())
-        search = app.type("search-input", member_no)
-        WebDriverWait(app.driver, 10).until(lambda d: any(r.get_attribute("data-id") == member_id for r in app.all("search-result")))
-        search.send_keys(Keys.ENTER)
-        app.click("member-tab-guardians")
-        row = next(r for r in app.all("guardian-row") if r.get_attribute("data-id") == guardian_id)
-        row.find_element("css selector", '[data-testid="guardian-portal-invite"]').click()
+        open_portal_dialog(app, member_no, member_id, guardian_id)
         app.click("portal-invite-make")
         app.el("portal-invite-qr")
         url = app.text_of("portal-invite-url")
@@ -346,12 +352,7 @@ def test_the_manager_turns_the_portal_on_and_a_guardian_invited_at_the_desk_asks
         app.shot("portal-settings-en")
         # A lost phone: the member page signs the guardian out of the portal; with the
         # desk's next push head office refuses the session and the phone's page says so.
-        search = app.type("search-input", member_no)
-        WebDriverWait(app.driver, 10).until(lambda d: any(r.get_attribute("data-id") == member_id for r in app.all("search-result")))
-        search.send_keys(Keys.ENTER)
-        app.click("member-tab-guardians")
-        row = next(r for r in app.all("guardian-row") if r.get_attribute("data-id") == guardian_id)
-        row.find_element("css selector", '[data-testid="guardian-portal-invite"]').click()
+        open_portal_dialog(app, member_no, member_id, guardian_id)
         WebDriverWait(app.driver, 10).until(lambda d: "Privacy notice accepted" in app.text_of("portal-guardian"))
         # 家长视角: the family's view, read-only, with the member page's numbers; logged.
         app.click("portal-view-open")
