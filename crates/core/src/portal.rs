@@ -95,8 +95,41 @@ pub struct PortalGuardian {
     pub signed_out_by: Option<String>,
 }
 
+fn guardian_exists(c: &rusqlite::Connection, guardian_id: &str) -> Result<()> {
+    c.query_row("SELECT 1 FROM guardians WHERE id = ?1", [guardian_id], |_| Ok(())).optional()?.ok_or(CoreError::NotFound(Field::Guardian))
+}
+
+/// Has the guardian accepted the centre's current privacy notice?
+fn has_consented(c: &rusqlite::Connection, guardian_id: &str) -> Result<bool> {
+    let version = load_settings(c)?.notice_version;
+    Ok(c.query_row("SELECT 1 FROM portal_consents WHERE guardian_id = ?1 AND version = ?2 AND accepted = 1", params![guardian_id, version], |_| Ok(())).optional()?.is_some())
+}
+
+/// Guardians with their children as the portal lists them (a merged-away member is
+/// nobody's child any more), by guardian id: every linked guardian, or only `only`.
+fn guardian_docs(c: &rusqlite::Connection, only: Option<&str>) -> Result<Vec<GuardianDoc>> {
+    let mut stmt = c.prepare(
+        "SELECT g.id AS guardian_id, g.name AS guardian_name, g.phone, m.id AS member_id, m.name AS member_name FROM guardians g
+         JOIN member_guardians mg ON mg.guardian_id = g.id JOIN members m ON m.id = mg.member_id
+         WHERE m.merged_into IS NULL AND (?1 IS NULL OR g.id = ?1) ORDER BY g.id, m.name, m.id",
+    )?;
+    let mut rows = stmt.query([only])?;
+    let mut guardians: Vec<GuardianDoc> = vec![];
+    while let Some(r) = rows.next()? {
+        let gid: String = r.get("guardian_id")?;
+        if guardians.last().is_none_or(|g| g.guardian_id != gid) {
+            let phone: String = r.get("phone")?;
+            guardians.push(GuardianDoc { guardian_id: gid, name: r.get("guardian_name")?, phone: mask_phone(&phone), children: vec![] });
+        }
+        if let Some(g) = guardians.last_mut() {
+            g.children.push(ChildRef { member_id: r.get("member_id")?, name: r.get("member_name")? });
+        }
+    }
+    Ok(guardians)
+}
+
 fn portal_guardian_in(c: &rusqlite::Connection, guardian_id: &str, now: &str) -> Result<PortalGuardian> {
-    c.query_row("SELECT id FROM guardians WHERE id = ?1", [guardian_id], |r| r.get::<_, String>(0)).optional()?.ok_or(CoreError::NotFound(Field::Guardian))?;
+    guardian_exists(c, guardian_id)?;
     let invite_expires_at = c
         .query_row(
             "SELECT MAX(expires_at) FROM portal_invites WHERE guardian_id = ?1 AND revoked_at IS NULL AND expires_at > ?2",
@@ -251,10 +284,7 @@ fn linked(c: &rusqlite::Connection, member_id: &str, guardian_id: &str) -> Resul
 /// (head office shows no child before it; the desk holds the same rule, so a request
 /// sent around the page is refused too), and only for a child linked to them now.
 fn consented_parent_of(c: &rusqlite::Connection, guardian_id: &str, member_id: &str) -> Result<()> {
-    let version = load_settings(c)?.notice_version;
-    let accepted =
-        c.query_row("SELECT 1 FROM portal_consents WHERE guardian_id = ?1 AND version = ?2 AND accepted = 1", params![guardian_id, version], |_| Ok(())).optional()?;
-    if accepted.is_none() {
+    if !has_consented(c, guardian_id)? {
         return Err(CoreError::Conflict(Conflict::ConsentNeeded));
     }
     if !linked(c, member_id, guardian_id)? {
@@ -383,7 +413,7 @@ impl Core {
         let token = crate::devices::random_token();
         let id = token_hash(&token);
         self.write(session, |w| {
-            w.query_row("SELECT id FROM guardians WHERE id = ?1", [guardian_id], |r| r.get::<_, String>(0)).optional()?.ok_or(CoreError::NotFound(Field::Guardian))?;
+            guardian_exists(w, guardian_id)?;
             let now = w.now();
             let at = w.now_text();
             revoke_invites_in(w, guardian_id)?;
@@ -420,10 +450,9 @@ impl Core {
     pub fn portal_sign_out(&self, session: &Session, guardian_id: &str) -> Result<PortalGuardian> {
         session.require(Action::EditMembers)?;
         self.write(session, |w| {
-            let now = w.now_text();
-            portal_guardian_in(w, guardian_id, &now)?;
+            guardian_exists(w, guardian_id)?;
             sign_out_in(w, guardian_id, "desk")?;
-            portal_guardian_in(w, guardian_id, &now)
+            portal_guardian_in(w, guardian_id, &w.now_text())
         })
     }
 
@@ -432,57 +461,42 @@ impl Core {
     /// view of its children is something a manager may want to see in staff activity.
     pub fn portal_view_as(&self, session: &Session, guardian_id: &str) -> Result<PortalView> {
         session.require(Action::ViewMembers)?;
-        let children = self.read(|c| {
-            c.query_row("SELECT id FROM guardians WHERE id = ?1", [guardian_id], |r| r.get::<_, String>(0)).optional()?.ok_or(CoreError::NotFound(Field::Guardian))?;
-            children_of(c, guardian_id)
+        let (guardian, consented) = self.read(|c| {
+            guardian_exists(c, guardian_id)?;
+            Ok((guardian_docs(c, Some(guardian_id))?.pop(), has_consented(c, guardian_id)?))
         })?;
-        let docs = self.portal_documents_in(&Scope::Children(children.iter().cloned().collect()))?;
-        let version = self.portal_settings()?.notice_version;
-        let consented = self.read(|c| {
-            Ok(c.query_row("SELECT 1 FROM portal_consents WHERE guardian_id = ?1 AND version = ?2 AND accepted = 1", params![guardian_id, version], |_| Ok(())).optional()?.is_some())
-        })?;
-        let guardian = docs.iter().find_map(|d| match d {
-            Doc::Guardian(g) if g.guardian_id == guardian_id => Some(g.clone()),
-            _ => None,
-        });
-        let mut view = PortalView {
-            guardian_name: guardian.as_ref().map(|g| g.name.clone()).unwrap_or_default(),
-            phone: guardian.as_ref().map(|g| g.phone.clone()).unwrap_or_default(),
-            consented,
-            children: vec![],
-        };
-        for k in guardian.map(|g| g.children).unwrap_or_default() {
-            let Some(doc) = docs.iter().find_map(|d| match d {
-                Doc::Child(c) if c.member_id == k.member_id => Some(c),
-                _ => None,
-            }) else {
-                continue;
-            };
-            view.children.push(PortalViewChild {
-                member_id: doc.member_id.clone(),
-                name: doc.name.clone(),
-                member_no: doc.member_no.clone(),
+        let me = reader();
+        // No child linked: no document of theirs, and the portal shows them nothing.
+        let (guardian_name, phone, linked) = guardian.map(|g| (g.name, g.phone, g.children)).unwrap_or_default();
+        let mut children = vec![];
+        for k in &linked {
+            let doc = self.portal_child(&me, &k.member_id)?;
+            children.push(PortalViewChild {
+                member_id: doc.member_id,
+                name: doc.name,
+                member_no: doc.member_no,
                 lessons_left: doc.lessons_left,
-                valid_until: doc.valid_until.clone(),
+                valid_until: doc.valid_until,
                 points: doc.points,
                 upcoming: doc
                     .upcoming
-                    .iter()
+                    .into_iter()
                     .map(|u| PortalViewClass {
-                        date: u.date.clone(),
-                        start_time: u.start_time.clone(),
-                        end_time: u.end_time.clone(),
-                        group_name: u.group_name.clone(),
                         state: (if u.cancelled { "cancelled" } else if u.on_leave { "on_leave" } else if u.marked { "marked" } else { "open" }).into(),
+                        date: u.date,
+                        start_time: u.start_time,
+                        end_time: u.end_time,
+                        group_name: u.group_name,
                     })
                     .collect(),
                 attendance: doc
                     .attendance
-                    .iter()
-                    .map(|a| PortalViewAttendance { date: a.date.clone(), start_time: a.start_time.clone(), group_name: a.group_name.clone(), mark: a.mark.clone(), consumed: a.consumed })
+                    .into_iter()
+                    .map(|a| PortalViewAttendance { date: a.date, start_time: a.start_time, group_name: a.group_name, mark: a.mark, consumed: a.consumed })
                     .collect(),
             });
         }
+        let view = PortalView { guardian_name, phone, consented, children };
         self.write(session, |w| {
             let row = serde_json::json!({ "guardian_id": guardian_id, "children": view.children.len(), "at": w.now_text() });
             w.log("portal_view", guardian_id, "view_as", None, &row)
@@ -594,27 +608,8 @@ impl Core {
             published_at: now.format("%Y-%m-%d %H:%M").to_string(),
             timetable,
         })];
-        // Guardians and their children (merged-away members are not children any more).
-        let links: Vec<(String, String, String, String, String)> = self.read(|c| {
-            Ok(c.prepare(
-                "SELECT g.id, g.name, g.phone, m.id, m.name FROM guardians g
-                 JOIN member_guardians mg ON mg.guardian_id = g.id JOIN members m ON m.id = mg.member_id
-                 WHERE m.merged_into IS NULL ORDER BY g.id, m.name, m.id",
-            )?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
-            .collect::<rusqlite::Result<_>>()?)
-        })?;
-        let mut guardians: Vec<GuardianDoc> = vec![];
-        let mut children: Vec<String> = vec![];
-        for (gid, gname, gphone, mid, mname) in links {
-            if guardians.last().is_none_or(|g| g.guardian_id != gid) {
-                guardians.push(GuardianDoc { guardian_id: gid.clone(), name: gname, phone: mask_phone(&gphone), children: vec![] });
-            }
-            if let Some(g) = guardians.last_mut() {
-                g.children.push(ChildRef { member_id: mid.clone(), name: mname });
-            }
-            children.push(mid);
-        }
+        let guardians = self.read(|c| guardian_docs(c, None))?;
+        let mut children: Vec<String> = guardians.iter().flat_map(|g| g.children.iter().map(|k| k.member_id.clone())).collect();
         children.sort();
         children.dedup();
         // Guardians and children published before who have no link any more.

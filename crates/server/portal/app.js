@@ -169,19 +169,13 @@ async function openAccount() {
   render();
 }
 
-async function revokeSession(s) {
+// One of the account page's calls at a time; a failure is said on the page, which is
+// drawn again either way.
+async function accountCall(work) {
   if (state.sending) return;
   state.sending = true;
   try {
-    const r = await api("POST", "api/sessions/" + encodeURIComponent(s.id) + "/revoke");
-    if (!r.signed_in) {
-      state.account = null;
-      state.me = null;
-      state.child = null;
-    } else {
-      state.account.sessions = await api("GET", "api/sessions");
-      say(t("session_revoked"));
-    }
+    await work();
   } catch (e) {
     say(e.message || t("network_error"), true);
   } finally {
@@ -190,22 +184,25 @@ async function revokeSession(s) {
   render();
 }
 
-async function deleteAccount() {
-  if (state.sending) return;
-  state.sending = true;
-  try {
-    await api("POST", "api/requests", { request_id: state.account.id, kind: "leave_portal", payload: {} });
-    state.account = null;
-    state.me = null;
-    state.child = null;
-    say(t("account_deleted"));
-  } catch (e) {
-    say(e.message || t("network_error"), true);
-  } finally {
-    state.sending = false;
-  }
-  render();
+// Signed out (this phone's session ended, or the account deleted): the signed-out page.
+function leaveAccount() {
+  state.account = null;
+  state.me = null;
+  state.child = null;
 }
+
+const revokeSession = (s) => accountCall(async () => {
+  const r = await api("POST", "api/sessions/" + encodeURIComponent(s.id) + "/revoke");
+  if (!r.signed_in) return leaveAccount();
+  state.account.sessions = await api("GET", "api/sessions");
+  say(t("session_revoked"));
+});
+
+const deleteAccount = () => accountCall(async () => {
+  await api("POST", "api/requests", { request_id: state.account.id, kind: "leave_portal", payload: {} });
+  leaveAccount();
+  say(t("account_deleted"));
+});
 
 // An instant from head office (UTC) in the phone's own time, as a parent reads a clock.
 function localTime(iso) {

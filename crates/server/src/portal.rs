@@ -236,10 +236,15 @@ async fn parent(st: &AppState, headers: &HeaderMap, code: &str) -> Result<Parent
 /// wrongly by more than the skew — and the desk's sign-out also revokes every open
 /// invite, so no new session can start from an old link.
 fn signed_out_at_desk(store: &dyn crate::store::Store, session: &PortalSession) -> Result<bool, crate::store::StoreError> {
-    let at = store
-        .row(session.centre_id, "portal_signout", &session.guardian_id)?
-        .and_then(|r| r.get("signed_out_at").and_then(|v| v.as_str()).and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()));
-    Ok(at.is_some_and(|at| at.timestamp_millis() >= session.created_ms))
+    Ok(desk_sign_out_ms(store, session.centre_id, &session.guardian_id)?.is_some_and(|at| at >= session.created_ms))
+}
+
+/// The guardian's last sign-out at the desk, in milliseconds since the epoch.
+fn desk_sign_out_ms(store: &dyn crate::store::Store, centre_id: i64, guardian_id: &str) -> Result<Option<i64>, crate::store::StoreError> {
+    Ok(store
+        .row(centre_id, "portal_signout", guardian_id)?
+        .and_then(|r| r.get("signed_out_at").and_then(|v| v.as_str()).and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()))
+        .map(|at| at.timestamp_millis()))
 }
 
 /// A session as its parent sees it in 登录设备: never its token or hash, only a short
@@ -270,9 +275,11 @@ async fn sessions(State(st): State<AppState>, headers: HeaderMap, Path(code): Pa
     let now_ms = st.clock.now_ms();
     let (centre_id, guardian_id, mine) = (p.session.centre_id, p.session.guardian_id.clone(), p.session.token_hash.clone());
     let list = blocking(move || {
+        // One sign-out row for all of the guardian's sessions.
+        let signed_out = desk_sign_out_ms(store.as_ref(), centre_id, &guardian_id)?;
         let mut out = vec![];
         for s in store.portal_sessions_of(centre_id, &guardian_id)? {
-            if now_ms - s.created_ms > SESSION_DAYS * 86_400_000 || signed_out_at_desk(store.as_ref(), &s)? {
+            if now_ms - s.created_ms > SESSION_DAYS * 86_400_000 || signed_out.is_some_and(|at| at >= s.created_ms) {
                 continue;
             }
             out.push(SessionView { id: session_handle(&s.token_hash), device: s.device, created_at: ms_text(s.created_ms), seen_at: s.seen_ms.map(ms_text), current: s.token_hash == mine });
